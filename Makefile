@@ -1,0 +1,170 @@
+# natsctl build. `make help` lists the targets.
+#
+# Variables: SANITIZE=address,undefined builds into build-san/ with sanitizers; V=1 shows commands;
+# WERROR=0 drops -Werror (for packagers on newer compilers); SERVER=nats-server runs the interop
+# suite against the Debian nats-server instead of natsctl.
+
+SHELL := /bin/bash
+CC ?= cc
+V ?= 0
+WERROR ?= 1
+SANITIZE ?=
+SERVER ?= natsctl
+
+ifeq ($(SANITIZE),)
+BUILD ?= build
+OPT ?= -O2 -g
+else
+BUILD ?= build-san
+OPT ?= -O1 -g -fno-omit-frame-pointer -fsanitize=$(SANITIZE) -fno-sanitize-recover=all
+endif
+
+PKGS := libuv libcjson libedit
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wold-style-definition \
+	-Wpointer-arith -Wformat=2 -Wwrite-strings -Wvla -Wundef -Wimplicit-fallthrough
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+STRICT := -Wconversion -Wsign-conversion
+
+CFLAGS_BASE := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -MMD -MP $(OPT) \
+	-Ilibproto -Ilibbroker -Icmd
+CFLAGS_ALL = $(CFLAGS_BASE) $(WARN) $(PKG_CFLAGS) $(CFLAGS)
+LDFLAGS_ALL = $(OPT) $(LDFLAGS)
+
+ifeq ($(V),1)
+Q :=
+quiet = @true
+else
+Q := @
+quiet = @printf '  %-7s %s\n'
+endif
+
+PROTO_SRC := $(wildcard libproto/*.c)
+BROKER_SRC := $(wildcard libbroker/*.c)
+CMD_SRC := $(wildcard cmd/*.c)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+INTEROP_SRC := $(wildcard tests/interop/*.c)
+
+PROTO_OBJ := $(PROTO_SRC:%.c=$(BUILD)/%.o)
+BROKER_OBJ := $(BROKER_SRC:%.c=$(BUILD)/%.o)
+CMD_OBJ := $(CMD_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
+INTEROP_BIN := $(BUILD)/tests/interop/interop
+LOADGEN_BIN := $(BUILD)/tests/bench/loadgen
+
+NATSCTL := $(BUILD)/natsctl
+LIBPROTO := $(BUILD)/libproto.a
+LIBBROKER := $(BUILD)/libbroker.a
+
+.PHONY: all help deps run test check unit bats interop interop-nats-server fuzz bench-core \
+	format format-check clean distclean asan-test
+
+all: $(NATSCTL)
+
+help:
+	@echo 'make             build $(BUILD)/natsctl'
+	@echo 'make run         install what is missing, build, start the broker (RUN_ARGS=...)'
+	@echo 'make test        install, build and run every test (also under ASan+UBSan, and the fuzzers)'
+	@echo 'make check       unit tests only        make bats      CLI tests only'
+	@echo 'make interop     libnats tests against SERVER=natsctl|nats-server'
+	@echo 'make fuzz        run each fuzzer for FUZZ_SECONDS'
+	@echo 'make bench-core  natsctl server vs nats-server side by side, writes docs/benchmarks.md'
+	@echo 'make format      clang-format every C file (format-check only checks)'
+
+deps:
+	$(Q)scripts/deps.sh
+
+# libproto is where integer truncation is a security bug, so it also builds with -Wconversion.
+$(BUILD)/libproto/%.o: libproto/%.c
+	$(quiet) CC $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS_ALL) $(STRICT) -c $< -o $@
+
+$(BUILD)/%.o: %.c
+	$(quiet) CC $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(LIBPROTO): $(PROTO_OBJ)
+	$(quiet) AR $@
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(LIBBROKER): $(BROKER_OBJ)
+	$(quiet) AR $@
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(NATSCTL): $(CMD_OBJ) $(LIBBROKER) $(LIBPROTO)
+	$(quiet) LINK $@
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(CMD_OBJ) $(LIBBROKER) $(LIBPROTO) $(PKG_LIBS) -lm
+
+# Tests use cmocka's macros, which do not survive every strict warning, so they get the base set.
+TEST_CFLAGS = $(CFLAGS_BASE) -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror) $(PKG_CFLAGS) $(CFLAGS)
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(LIBBROKER) $(LIBPROTO)
+	$(quiet) CC $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $< $(LIBBROKER) $(LIBPROTO) $(PKG_LIBS) -lcmocka -lm
+
+$(INTEROP_BIN): $(INTEROP_SRC)
+	$(quiet) CC $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $(INTEROP_SRC) $$(pkg-config --cflags --libs libnats) -lpthread
+
+$(LOADGEN_BIN): tests/bench/loadgen.c
+	$(quiet) CC $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS_BASE) $(WARN) -O2 -o $@ $< -lpthread -lm
+
+run: deps $(NATSCTL)
+	exec $(NATSCTL) server $(RUN_ARGS)
+
+check unit: $(UNIT_BIN)
+	$(Q)tests/unit/run.sh $(UNIT_BIN)
+
+bats: $(NATSCTL)
+	$(Q)NATSCTL=$(abspath $(NATSCTL)) bats tests/bats
+
+interop: $(NATSCTL) $(INTEROP_BIN)
+	$(Q)NATSCTL=$(abspath $(NATSCTL)) tests/interop/run.sh $(SERVER) $(abspath $(INTEROP_BIN))
+
+interop-nats-server:
+	$(Q)$(MAKE) --no-print-directory interop SERVER=nats-server
+
+FUZZ_SECONDS ?= 30
+fuzz:
+	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+bench-core: $(NATSCTL) $(LOADGEN_BIN)
+	$(Q)tests/bench/bench-core.sh $(abspath $(NATSCTL)) $(abspath $(LOADGEN_BIN))
+
+# The whole suite: plain build, the interop suite against both servers, then everything again under
+# ASan+UBSan, then the fuzzers for a bounded time.
+test: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory check bats interop interop-nats-server
+	$(Q)$(MAKE) --no-print-directory asan-test
+	$(Q)$(MAKE) --no-print-directory fuzz
+	@echo 'make test: all suites passed'
+
+asan-test:
+	$(Q)ASAN_OPTIONS=detect_leaks=1 $(MAKE) --no-print-directory SANITIZE=address,undefined \
+		all check bats interop
+
+FORMAT_FILES = $(wildcard cmd/*.[ch] libproto/*.[ch] libbroker/*.[ch] tests/*/*.[ch])
+format:
+	clang-format -i $(FORMAT_FILES)
+
+format-check:
+	clang-format --dry-run --Werror $(FORMAT_FILES)
+
+clean:
+	rm -rf build build-san build-fuzz
+
+distclean: clean
+	rm -rf .deps
+
+-include $(shell find build build-san -name '*.d' 2>/dev/null)

@@ -1,0 +1,120 @@
+/*
+ * libbroker: the NATS broker as an opaque server object on a libuv loop.
+ *
+ * Threading: every function must be called from the thread that runs the loop given to
+ * nb_server_new(). Errors are returned as negative NB_E* codes or negative libuv codes (which are
+ * negated errno values); nb_strerror() describes both.
+ */
+#ifndef NB_H
+#define NB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#define NB_ERR_MAP(X)                                                                              \
+    X(CONFIG, "invalid configuration")                                                             \
+    X(CONF_SYNTAX, "configuration syntax error")                                                   \
+    X(NOMEM, "out of memory")                                                                      \
+    X(STATE, "operation not allowed in this state")
+
+enum nb_err {
+    NB_OK = 0,
+    NB__ERR_FIRST = -200,
+#define NB__ERR_ENUM(name, text) NB_E##name,
+    NB_ERR_MAP(NB__ERR_ENUM)
+#undef NB__ERR_ENUM
+};
+
+/* Describes an NB_E* code or a negative libuv/errno code. */
+const char *nb_strerror(int err);
+
+enum nb_log_level { NB_LOG_ERROR, NB_LOG_WARN, NB_LOG_INFO, NB_LOG_DEBUG, NB_LOG_TRACE };
+
+/* Receives one log line without a trailing newline. */
+typedef void (*nb_log_fn)(void *ud, enum nb_log_level level, const char *msg);
+
+/*
+ * Server options. nb_config_init() fills in nats-server 2.9.10's defaults, except host which is
+ * 127.0.0.1 (a development broker should not be reachable from the network by accident). Strings
+ * are owned by the struct (malloc'd) and freed by nb_config_release(); set them with
+ * nb_config_set_str().
+ */
+struct nb_config {
+    char *host;                  /* listen address */
+    int port;                    /* 0 picks a free port */
+    char *server_name;           /* NULL = the server id */
+    int64_t max_payload;         /* bytes */
+    int64_t max_pending;         /* bytes of unsent output before a client is a slow consumer */
+    int64_t max_connections;
+    int64_t max_subscriptions;   /* per connection, 0 = unlimited */
+    int64_t max_control_line;    /* bytes of arguments in one control line */
+    int64_t ping_interval_ms;
+    int64_t ping_max;            /* unanswered PINGs before "Stale Connection" */
+    int64_t write_deadline_ms;
+    int64_t auth_timeout_ms;
+    char *auth_token;
+    char *auth_user;
+    char *auth_pass;
+    int http_port;               /* monitoring port, 0 = off */
+    bool debug, trace;
+    nb_log_fn log;               /* NULL = no logging */
+    void *log_ud;
+};
+
+void nb_config_init(struct nb_config *cfg);
+void nb_config_release(struct nb_config *cfg);
+/* Replaces *field with a copy of value (NULL clears it). Returns 0 or NB_ENOMEM. */
+int nb_config_set_str(char **field, const char *value);
+
+/* Where a configuration file went wrong. */
+struct nb_conf_error {
+    char file[512];
+    int line, column; /* 1-based, 0 when unknown */
+    char msg[256];
+};
+
+/*
+ * Loads a nats-server style configuration file over cfg. Unknown keys are reported through warn
+ * (one call per key, with its file and line) and otherwise ignored. Returns 0, NB_ECONF_SYNTAX (a
+ * syntax error: err says where) or NB_ECONFIG (a known key with a bad value: err says which).
+ */
+typedef void (*nb_conf_warn_fn)(void *ud, const char *msg);
+int nb_config_load(struct nb_config *cfg, const char *path, nb_conf_warn_fn warn, void *warn_ud,
+                   struct nb_conf_error *err);
+
+/* Checks option consistency (e.g. max_payload <= max_pending). Returns 0 or NB_ECONFIG with msg. */
+int nb_config_validate(const struct nb_config *cfg, char *msg, size_t msg_cap);
+
+struct nb_server;
+
+/*
+ * Creates a server from a copy of cfg on loop. Returns 0 and sets *out, or a negative code. Nothing
+ * listens until nb_server_start().
+ */
+int nb_server_new(struct nb_server **out, uv_loop_t *loop, const struct nb_config *cfg);
+/* Binds and listens. Returns 0 or a negative libuv code (e.g. UV_EADDRINUSE). */
+int nb_server_start(struct nb_server *srv);
+/* The port actually bound (useful with port 0), or -1 before start. */
+int nb_server_port(const struct nb_server *srv);
+/*
+ * Stops: closes the listener, flushes what each client has pending (bounded by a short deadline),
+ * closes every connection, and calls done once every handle is closed. The loop then has nothing
+ * left of the server and nb_server_free() may be called.
+ */
+void nb_server_stop(struct nb_server *srv, void (*done)(struct nb_server *srv, void *ud), void *ud);
+/* Frees a stopped (or never started) server. */
+void nb_server_free(struct nb_server *srv);
+
+struct nb_stats {
+    uint64_t connections;       /* open client connections */
+    uint64_t total_connections;
+    uint64_t subscriptions;
+    uint64_t in_msgs, out_msgs, in_bytes, out_bytes;
+    uint64_t slow_consumers;
+};
+
+void nb_server_stats(const struct nb_server *srv, struct nb_stats *st);
+
+#endif

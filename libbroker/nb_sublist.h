@@ -1,0 +1,68 @@
+/*
+ * The subscription interest graph: a trie keyed by subject tokens with a result cache in front.
+ *
+ * The sublist does not own subscriptions; it stores pointers to struct nb_sub objects that the caller
+ * allocates and keeps alive until they are removed. It reads only the subject and queue fields.
+ */
+#ifndef NB_SUBLIST_H
+#define NB_SUBLIST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct nb_client;
+
+/* One subscription. Allocated by the connection that owns it; subject/queue/sid point into it. */
+struct nb_sub {
+    struct nb_client *client; /* owner */
+    const char *subject;
+    const char *queue; /* NULL for a plain subscription */
+    const char *sid;
+    uint32_t subject_len, queue_len, sid_len;
+    uint64_t delivered; /* messages delivered so far */
+    uint64_t max;       /* auto-unsubscribe after this many; 0 = no limit */
+};
+
+/* A queue group in a match result: every matching member of one queue name. */
+struct nb_qgroup {
+    const char *name;
+    uint32_t name_len;
+    uint32_t n;
+    struct nb_sub **members;
+};
+
+/* What a subject matched. Owned by the sublist; valid until the next insert or remove. */
+struct nb_result {
+    uint32_t npsubs, nqgroups;
+    struct nb_sub **psubs;      /* plain subscriptions */
+    struct nb_qgroup *qgroups;  /* one entry per distinct queue name */
+};
+
+struct nb_sublist_stats {
+    uint64_t count;   /* subscriptions stored */
+    uint64_t inserts, removes, matches, cache_hits;
+    uint64_t cache_entries;
+};
+
+struct nb_sublist;
+
+/* Returns a new empty sublist, or NULL when out of memory. */
+struct nb_sublist *nb_sublist_new(void);
+/* Frees the sublist (not the subscriptions in it). */
+void nb_sublist_free(struct nb_sublist *sl);
+/*
+ * Adds sub. Its subject must be a valid subscription subject (np_subject_valid()). Returns 0, or
+ * NP_ESUBJECT-style -EINVAL for an invalid subject, or -ENOMEM.
+ */
+int nb_sublist_insert(struct nb_sublist *sl, struct nb_sub *sub);
+/* Removes sub (by pointer identity). Returns 0, or -ENOENT if it was not there. */
+int nb_sublist_remove(struct nb_sublist *sl, struct nb_sub *sub);
+/*
+ * Matches a literal subject. Returns the result (possibly empty, never NULL unless out of memory).
+ * The result is cached; it stays valid until the next nb_sublist_insert() or nb_sublist_remove().
+ * A subject that is not a valid literal (empty token) matches nothing.
+ */
+const struct nb_result *nb_sublist_match(struct nb_sublist *sl, const char *subject, size_t len);
+void nb_sublist_stats(const struct nb_sublist *sl, struct nb_sublist_stats *st);
+
+#endif

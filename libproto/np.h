@@ -1,0 +1,302 @@
+/*
+ * libproto: the NATS client protocol without I/O.
+ *
+ * Everything here works on caller memory and has no globals, so every function can be unit-tested and
+ * fuzzed. Strings that come from the wire are (pointer, length) views: they are not NUL-terminated and
+ * are only valid as long as the buffer they point into.
+ *
+ * Errors: functions return 0 (or a count) on success and a negative NP_E* code on failure.
+ */
+#ifndef NP_H
+#define NP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Error codes, one list drives the enum, np_strerror() and np_errname(). */
+#define NP_ERR_MAP(X)                                                                              \
+    X(UNKNOWN_OP, "unknown protocol operation")                                                    \
+    X(CONTROL_LINE, "maximum control line exceeded")                                               \
+    X(PAYLOAD, "maximum payload exceeded")                                                         \
+    X(ARGS, "wrong number of arguments")                                                           \
+    X(SIZE, "bad or missing size")                                                                 \
+    X(HDR_SIZE, "header size larger than total size")                                              \
+    X(PAYLOAD_END, "payload not followed by CRLF")                                                 \
+    X(SUBJECT, "invalid subject")                                                                  \
+    X(HEADER, "malformed header block")                                                            \
+    X(JSON, "malformed JSON")                                                                      \
+    X(NOSPACE, "buffer too small")                                                                 \
+    X(NOMEM, "out of memory")                                                                      \
+    X(INVAL, "invalid argument")
+
+enum np_err {
+    NP_OK = 0,
+#define NP__ERR_ENUM(name, text) NP_E##name,
+    NP__ERR_FIRST = -100,
+    NP_ERR_MAP(NP__ERR_ENUM)
+#undef NP__ERR_ENUM
+};
+
+/* Returns a static lowercase description of an NP_E* code ("unknown error" otherwise). */
+const char *np_strerror(int err);
+/* Returns the static name of an NP_E* code, e.g. "NP_EPAYLOAD". */
+const char *np_errname(int err);
+
+/* A borrowed view of bytes; ptr may be NULL when len is 0. */
+struct np_str {
+    const char *ptr;
+    size_t len;
+};
+
+#define NP_STR_LIT(s) ((struct np_str){(s), sizeof(s) - 1})
+/* Returns true when the view equals the NUL-terminated string s. */
+bool np_str_eq(struct np_str a, const char *s);
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Parser                                                                                          */
+/* ---------------------------------------------------------------------------------------------- */
+
+#define NP_MAX_CONTROL_LINE 4096
+#define NP_MAX_PAYLOAD      (1024 * 1024)
+
+/* Which side of the connection the parser reads for. */
+enum np_mode {
+    NP_MODE_SERVER, /* the broker reading a client: CONNECT PUB HPUB SUB UNSUB PING PONG INFO +OK -ERR */
+    NP_MODE_CLIENT, /* a client reading a server: INFO MSG HMSG PING PONG +OK -ERR */
+};
+
+enum np_op_type {
+    NP_OP_NONE = 0, /* no complete operation yet */
+    NP_OP_INFO,
+    NP_OP_CONNECT,
+    NP_OP_PUB,
+    NP_OP_HPUB,
+    NP_OP_SUB,
+    NP_OP_UNSUB,
+    NP_OP_MSG,
+    NP_OP_HMSG,
+    NP_OP_PING,
+    NP_OP_PONG,
+    NP_OP_OK,
+    NP_OP_ERR,
+};
+
+/*
+ * One complete operation. Fields not used by an operation are zero. All views point into the buffer
+ * given to np_parse() or into the parser's own buffers, and are valid until the next np_parse() call
+ * on the same parser.
+ */
+struct np_op {
+    enum np_op_type type;
+    struct np_str subject; /* PUB HPUB SUB MSG HMSG */
+    struct np_str reply;   /* PUB HPUB MSG HMSG; len 0 when absent */
+    struct np_str sid;     /* SUB UNSUB MSG HMSG */
+    struct np_str queue;   /* SUB; len 0 when absent */
+    struct np_str arg;     /* INFO/CONNECT: the JSON; -ERR: the text after "-ERR " as sent */
+    struct np_str size;    /* PUB HPUB MSG HMSG: the total size field as sent (echoed in MSG) */
+    struct np_str payload; /* PUB HPUB MSG HMSG: header block + body, without the final CRLF */
+    size_t hdr_len;        /* HPUB HMSG: bytes of payload that are the header block */
+    int64_t max_msgs;      /* UNSUB: -1 when absent, 0 when present but not a valid number */
+};
+
+/*
+ * Parser state. Caller-allocated; the fields are private. Initialise with np_parser_init() and free
+ * the internal buffers with np_parser_release().
+ */
+struct np_parser {
+    /* private */
+    enum np_mode mode;
+    int state;
+    uint32_t max_control_line; /* 0 = unlimited */
+    uint32_t max_payload;      /* 0 = unlimited */
+    size_t arg_start;          /* offset in the current buffer where the argument line began */
+    size_t arg_len;            /* argument bytes seen so far (for the control-line limit) */
+    bool arg_in_scratch;       /* the argument line is (partly) held in scratch */
+    char *scratch;             /* partial argument line kept across reads (grows on demand) */
+    size_t scratch_len, scratch_cap;
+    char *msgbuf; /* partial payload kept across reads (reused, grows on demand) */
+    size_t msgbuf_len, msgbuf_cap;
+    size_t payload_need; /* payload bytes (+2 for CRLF) still expected */
+    struct np_op pending; /* arguments of the operation whose payload is being read */
+};
+
+/* Initialises p. A limit of 0 disables it. Never fails. */
+void np_parser_init(struct np_parser *p, enum np_mode mode, uint32_t max_control_line,
+                    uint32_t max_payload);
+/* Frees the parser's internal buffers; p may be initialised again afterwards. */
+void np_parser_release(struct np_parser *p);
+/* Changes the payload limit (a server learns it from INFO only after the parser exists). */
+void np_parser_set_max_payload(struct np_parser *p, uint32_t max_payload);
+
+/*
+ * Parses bytes from buf[0..len). Returns the number of bytes consumed (0..len) and fills *op.
+ *
+ * If op->type != NP_OP_NONE on return, one complete operation was found and the caller should act on
+ * it and call np_parse() again with the rest of the buffer (buf + consumed). If op->type ==
+ * NP_OP_NONE, the whole buffer was consumed and the partial operation was saved inside the parser,
+ * so the buffer may be reused.
+ *
+ * On a protocol error returns a negative NP_E* code; the parser must then be released. Limits are
+ * enforced before anything is buffered: a control line longer than max_control_line fails with
+ * NP_ECONTROL_LINE even when its end has not arrived, a size over max_payload fails with NP_EPAYLOAD
+ * before the payload is read.
+ */
+ssize_t np_parse(struct np_parser *p, const char *buf, size_t len, struct np_op *op);
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Subjects                                                                                        */
+/* ---------------------------------------------------------------------------------------------- */
+
+/*
+ * Returns true when s is a valid subscription subject: non-empty tokens separated by '.', no blank
+ * bytes (space, TAB, CR, LF, FF), '*' and '>' allowed as whole tokens, '>' only as the last token.
+ */
+bool np_subject_valid(const char *s, size_t len);
+/* Returns true when s is a valid subject with no wildcard token (what pedantic publish requires). */
+bool np_subject_valid_literal(const char *s, size_t len);
+/* Returns true when the (valid) subject has a '*' or '>' token. */
+bool np_subject_has_wildcard(const char *s, size_t len);
+/*
+ * Returns true when the literal subject matches the pattern (which may hold '*' and '>' tokens),
+ * following NATS rules: '*' is one token, '>' one or more trailing tokens.
+ */
+bool np_subject_match(const char *pattern, size_t plen, const char *subject, size_t slen);
+/*
+ * Splits s into at most max tokens. Returns the token count, or NP_ENOSPACE when s has more than
+ * max tokens, or NP_ESUBJECT when a token is empty.
+ */
+int np_subject_tokens(const char *s, size_t len, struct np_str *tokens, size_t max);
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Encoders: write into dst[0..cap) and return the length the complete output needs (like          */
+/* snprintf, without a NUL). Nothing is written past cap; output is complete only if the return    */
+/* value is <= cap.                                                                                 */
+/* ---------------------------------------------------------------------------------------------- */
+
+size_t np_enc_pub(char *dst, size_t cap, struct np_str subject, struct np_str reply, size_t size);
+size_t np_enc_hpub(char *dst, size_t cap, struct np_str subject, struct np_str reply, size_t hdr_len,
+                   size_t total);
+size_t np_enc_sub(char *dst, size_t cap, struct np_str subject, struct np_str queue,
+                  struct np_str sid);
+/* max < 0 means no max argument. */
+size_t np_enc_unsub(char *dst, size_t cap, struct np_str sid, int64_t max);
+/* The MSG/HMSG control line only (payload and its CRLF follow). */
+size_t np_enc_msg(char *dst, size_t cap, struct np_str subject, struct np_str sid,
+                  struct np_str reply, size_t size);
+size_t np_enc_hmsg(char *dst, size_t cap, struct np_str subject, struct np_str sid,
+                   struct np_str reply, size_t hdr_len, size_t total);
+/* "INFO <json> \r\n" with the trailing space nats-server sends. */
+size_t np_enc_info(char *dst, size_t cap, struct np_str json);
+/* "CONNECT <json>\r\n". */
+size_t np_enc_connect(char *dst, size_t cap, struct np_str json);
+/* "-ERR '<text>'\r\n". */
+size_t np_enc_err(char *dst, size_t cap, struct np_str text);
+
+#define NP_PING "PING\r\n"
+#define NP_PONG "PONG\r\n"
+#define NP_OK   "+OK\r\n"
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Header blocks: "NATS/1.0[ <code>[ <description>]]\r\n" + "Key: value\r\n"... + "\r\n"        */
+/* ---------------------------------------------------------------------------------------------- */
+
+#define NP_HDR_LINE      "NATS/1.0"
+#define NP_HDR_MIN_LEN   12 /* "NATS/1.0\r\n\r\n" */
+#define NP_STATUS_NO_RESPONDERS 503
+
+/* A parsed header block: status and an iterator over its fields. */
+struct np_hdr {
+    int status;               /* 0 when the status line has no code */
+    struct np_str description; /* len 0 when absent */
+    const char *fields;       /* private: first field line */
+    const char *end;          /* private: end of the block (after the blank line) */
+};
+
+/*
+ * Parses a header block of exactly len bytes (the hdr_len of an HPUB/HMSG). Returns 0 or
+ * NP_EHEADER. The views point into buf.
+ */
+int np_hdr_parse(struct np_hdr *h, const char *buf, size_t len);
+/*
+ * Iterates fields: *pos starts at 0 (opaque cursor). Returns 1 and sets key/value (value with
+ * surrounding blanks trimmed) for each field, 0 at the end, NP_EHEADER on a malformed line.
+ */
+int np_hdr_next(const struct np_hdr *h, size_t *pos, struct np_str *key, struct np_str *value);
+/* Finds the first field whose key equals name exactly (case kept, as NATS does). Returns true if found. */
+bool np_hdr_get(const struct np_hdr *h, const char *name, struct np_str *value);
+
+/* A growing header-block builder (heap memory, for clients; the broker never builds headers). */
+struct np_hdr_builder {
+    char *buf;
+    size_t len, cap;
+    int err; /* first error, sticky */
+};
+
+/* Starts a block; status 0 writes a bare "NATS/1.0" line. description may be NULL. */
+void np_hdr_builder_init(struct np_hdr_builder *b, int status, const char *description);
+/* Adds one field; keys must not contain ':' or blanks, neither may contain CR or LF (NP_EHEADER). */
+void np_hdr_builder_add(struct np_hdr_builder *b, struct np_str key, struct np_str value);
+/* Terminates the block. Returns 0 and sets *out to the bytes (owned by b), or the sticky error. */
+int np_hdr_builder_finish(struct np_hdr_builder *b, struct np_str *out);
+void np_hdr_builder_release(struct np_hdr_builder *b);
+
+/* ---------------------------------------------------------------------------------------------- */
+/* INFO and CONNECT JSON (cJSON inside)                                                            */
+/* ---------------------------------------------------------------------------------------------- */
+
+/* Server INFO. Strings are owned by the struct after np_info_parse(); np_info_release() frees them. */
+struct np_info {
+    char *server_id;
+    char *server_name;
+    char *version;
+    int proto;
+    char *go;
+    char *host;
+    int port;
+    bool headers;
+    bool auth_required;
+    bool tls_required;
+    int64_t max_payload;
+    bool jetstream;
+    uint64_t client_id; /* 0 = omitted */
+    char *client_ip;    /* NULL = omitted */
+    char *nonce;        /* NULL = omitted */
+    char *cluster;      /* NULL = omitted */
+    char **connect_urls; /* NULL = omitted; host:port strings */
+    size_t n_connect_urls;
+    bool ldm;
+};
+
+/* Parses INFO JSON into a zeroed struct. Returns 0 or NP_EJSON (the struct is then released). */
+int np_info_parse(struct np_info *info, const char *json, size_t len);
+/*
+ * Encodes INFO JSON in nats-server 2.9.10's key order, compact, omitting what nats-server omits when
+ * empty. Returns a malloc'd NUL-terminated string, or NULL on allocation failure.
+ */
+char *np_info_encode(const struct np_info *info);
+void np_info_release(struct np_info *info);
+
+/* Client CONNECT options. np_connect_init() sets nats-server's defaults for missing keys. */
+struct np_connect {
+    bool verbose;       /* default true */
+    bool pedantic;      /* default true */
+    bool echo;          /* default true */
+    bool tls_required;
+    bool headers;
+    bool no_responders;
+    int protocol;       /* default 0 */
+    bool has_account;   /* "account" or "new_account" was present (legacy, always refused) */
+    char *name, *lang, *version;
+    char *user, *pass, *auth_token;
+};
+
+void np_connect_init(struct np_connect *c);
+/* Parses CONNECT JSON over the defaults. Returns 0 or NP_EJSON. */
+int np_connect_parse(struct np_connect *c, const char *json, size_t len);
+/* Encodes the fields a client sends. Returns a malloc'd string or NULL. */
+char *np_connect_encode(const struct np_connect *c);
+void np_connect_release(struct np_connect *c);
+
+#endif
