@@ -31,7 +31,10 @@ struct nb_qgroup {
     struct nb_sub **members;
 };
 
-/* What a subject matched. Owned by the sublist; valid until the next insert or remove. */
+/*
+ * What a subject matched. Owned by the sublist; valid until the next insert, remove or match (a
+ * later match may evict it from the cache), so use one result before asking for another.
+ */
 struct nb_result {
     uint32_t npsubs, nqgroups;
     struct nb_sub **psubs;      /* plain subscriptions */
@@ -59,7 +62,8 @@ int nb_sublist_insert(struct nb_sublist *sl, struct nb_sub *sub);
 int nb_sublist_remove(struct nb_sublist *sl, struct nb_sub *sub);
 /*
  * Matches a literal subject. Returns the result (possibly empty, never NULL unless out of memory).
- * The result is cached; it stays valid until the next nb_sublist_insert() or nb_sublist_remove().
+ * The result is cached; it stays valid until the next nb_sublist_insert(), nb_sublist_remove() or
+ * nb_sublist_match().
  * A subject that is not a valid literal (empty token) matches nothing.
  */
 const struct nb_result *nb_sublist_match(struct nb_sublist *sl, const char *subject, size_t len);
