@@ -108,18 +108,15 @@ struct np_op {
 struct np_parser {
     /* private */
     enum np_mode mode;
-    int state;
+    int state;                 /* parse state, or the NP_E* code that killed the parser (< 0) */
     uint32_t max_control_line; /* 0 = unlimited */
     uint32_t max_payload;      /* 0 = unlimited */
-    size_t arg_start;          /* offset in the current buffer where the argument line began */
-    size_t arg_len;            /* argument bytes seen so far (for the control-line limit) */
-    bool arg_in_scratch;       /* the argument line is (partly) held in scratch */
-    char *scratch;             /* partial argument line kept across reads (grows on demand) */
+    bool arg_in_scratch;       /* the current argument line is held in scratch */
+    char *scratch;             /* argument line kept across reads (grows on demand) */
     size_t scratch_len, scratch_cap;
-    char *msgbuf; /* partial payload kept across reads (reused, grows on demand) */
+    char *msgbuf; /* payload kept across reads (reused, grows on demand) */
     size_t msgbuf_len, msgbuf_cap;
-    size_t payload_need; /* payload bytes (+2 for CRLF) still expected */
-    struct np_op pending; /* arguments of the operation whose payload is being read */
+    struct np_op pending; /* the operation whose payload spans reads, views in scratch/msgbuf */
 };
 
 /* Initialises p. A limit of 0 disables it. Never fails. */
@@ -176,8 +173,8 @@ int np_subject_tokens(const char *s, size_t len, struct np_str *tokens, size_t m
 /* ---------------------------------------------------------------------------------------------- */
 
 size_t np_enc_pub(char *dst, size_t cap, struct np_str subject, struct np_str reply, size_t size);
-size_t np_enc_hpub(char *dst, size_t cap, struct np_str subject, struct np_str reply, size_t hdr_len,
-                   size_t total);
+size_t np_enc_hpub(char *dst, size_t cap, struct np_str subject, struct np_str reply,
+                   size_t hdr_len, size_t total);
 size_t np_enc_sub(char *dst, size_t cap, struct np_str subject, struct np_str queue,
                   struct np_str sid);
 /* max < 0 means no max argument. */
@@ -194,24 +191,24 @@ size_t np_enc_connect(char *dst, size_t cap, struct np_str json);
 /* "-ERR '<text>'\r\n". */
 size_t np_enc_err(char *dst, size_t cap, struct np_str text);
 
-#define NP_PING "PING\r\n"
-#define NP_PONG "PONG\r\n"
-#define NP_OK   "+OK\r\n"
+#define NP_PING    "PING\r\n"
+#define NP_PONG    "PONG\r\n"
+#define NP_OK_LINE "+OK\r\n"
 
 /* ---------------------------------------------------------------------------------------------- */
 /* Header blocks: "NATS/1.0[ <code>[ <description>]]\r\n" + "Key: value\r\n"... + "\r\n"        */
 /* ---------------------------------------------------------------------------------------------- */
 
-#define NP_HDR_LINE      "NATS/1.0"
-#define NP_HDR_MIN_LEN   12 /* "NATS/1.0\r\n\r\n" */
+#define NP_HDR_LINE             "NATS/1.0"
+#define NP_HDR_MIN_LEN          12 /* "NATS/1.0\r\n\r\n" */
 #define NP_STATUS_NO_RESPONDERS 503
 
 /* A parsed header block: status and an iterator over its fields. */
 struct np_hdr {
-    int status;               /* 0 when the status line has no code */
+    int status;                /* 0 when the status line has no code */
     struct np_str description; /* len 0 when absent */
-    const char *fields;       /* private: first field line */
-    const char *end;          /* private: end of the block (after the blank line) */
+    const char *fields;        /* private: first field line */
+    const char *end;           /* private: end of the block (after the blank line) */
 };
 
 /*
@@ -260,10 +257,10 @@ struct np_info {
     bool tls_required;
     int64_t max_payload;
     bool jetstream;
-    uint64_t client_id; /* 0 = omitted */
-    char *client_ip;    /* NULL = omitted */
-    char *nonce;        /* NULL = omitted */
-    char *cluster;      /* NULL = omitted */
+    uint64_t client_id;  /* 0 = omitted */
+    char *client_ip;     /* NULL = omitted */
+    char *nonce;         /* NULL = omitted */
+    char *cluster;       /* NULL = omitted */
     char **connect_urls; /* NULL = omitted; host:port strings */
     size_t n_connect_urls;
     bool ldm;
@@ -280,14 +277,14 @@ void np_info_release(struct np_info *info);
 
 /* Client CONNECT options. np_connect_init() sets nats-server's defaults for missing keys. */
 struct np_connect {
-    bool verbose;       /* default true */
-    bool pedantic;      /* default true */
-    bool echo;          /* default true */
+    bool verbose;  /* default true */
+    bool pedantic; /* default true */
+    bool echo;     /* default true */
     bool tls_required;
     bool headers;
     bool no_responders;
-    int protocol;       /* default 0 */
-    bool has_account;   /* "account" or "new_account" was present (legacy, always refused) */
+    int protocol;     /* default 0 */
+    bool has_account; /* a non-empty "account" or "new_account":true (legacy, refused) */
     char *name, *lang, *version;
     char *user, *pass, *auth_token;
 };
