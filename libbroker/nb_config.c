@@ -1,0 +1,557 @@
+/*
+ * Server options: defaults, error texts, consistency checks, and the mapping from a parsed
+ * configuration file (nb_conf.c) onto struct nb_config.
+ *
+ * The mapper is table driven: one row per accepted key (aliases are rows of their own), matched
+ * case-insensitively in file order, so a later key overrides an earlier one as in nats-server.
+ * Keys without a row are reported through the warn callback and skipped; nats-server rejects
+ * them, but a broker that implements a subset of its options must still start from a file
+ * written for nats-server. Loading is all or nothing: the file is mapped onto a copy of the
+ * configuration, which replaces the caller's only when every key was accepted.
+ *
+ * Value rules follow nats-server 2.9.10's opts.go: sizes and counts are integers (size suffixes
+ * welcome), durations are Go duration strings ("2m", "1h30m") or a bare integer meaning seconds
+ * (with a warning, as nats-server gives), and a port of -1 asks for a random port.
+ */
+#include "nb.h"
+#include "nb_conf.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define DEFAULT_PORT 4222
+
+struct loader {
+    const struct nb_conf *doc;
+    struct nb_config *cfg;
+    nb_conf_warn_fn warn;
+    void *warn_ud;
+    struct nb_conf_error *err;
+};
+
+/* Applies the value v of key to the field at offset off of ld->cfg. */
+typedef int (*apply_fn)(struct loader *ld, const char *key, const cJSON *v, size_t off);
+
+struct option {
+    const char *name;
+    apply_fn apply;
+    size_t off;
+};
+
+/* ---- defaults, strings and errors -------------------------------------------------------------- */
+
+void
+nb_config_init(struct nb_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->host = strdup("127.0.0.1");
+    cfg->port = DEFAULT_PORT;
+    cfg->max_payload = 1024 * 1024;
+    cfg->max_pending = 64 * 1024 * 1024;
+    cfg->max_connections = 64 * 1024;
+    cfg->max_control_line = 4096;
+    cfg->ping_interval_ms = 2 * 60 * 1000;
+    cfg->ping_max = 2;
+    cfg->write_deadline_ms = 10 * 1000;
+    cfg->auth_timeout_ms = 2 * 1000;
+}
+
+void
+nb_config_release(struct nb_config *cfg)
+{
+    char **strs[] = {&cfg->host, &cfg->server_name, &cfg->auth_token, &cfg->auth_user,
+                     &cfg->auth_pass};
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
+        free(*strs[i]);
+        *strs[i] = NULL;
+    }
+}
+
+int
+nb_config_set_str(char **field, const char *value)
+{
+    char *copy = NULL;
+    if (value && !(copy = strdup(value))) return NB_ENOMEM;
+    free(*field);
+    *field = copy;
+    return 0;
+}
+
+const char *
+nb_strerror(int err)
+{
+    switch (err) {
+#define NB__ERR_TEXT(name, text)                                                                   \
+    case NB_E##name:                                                                               \
+        return text;
+        NB_ERR_MAP(NB__ERR_TEXT)
+#undef NB__ERR_TEXT
+    default:
+        break;
+    }
+    return err < 0 ? strerror(-err) : "unknown error";
+}
+
+/* ---- validation -------------------------------------------------------------------------------- */
+
+static int invalid(char *msg, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+invalid(char *msg, size_t cap, const char *fmt, ...)
+{
+    if (msg && cap) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, cap, fmt, ap);
+        va_end(ap);
+    }
+    return NB_ECONFIG;
+}
+
+/* The limits on sizes and counts; the payload ones mirror nats-server's server.go checks. */
+static int
+validate_limits(const struct nb_config *cfg, char *msg, size_t cap)
+{
+    if (cfg->max_payload <= 0) return invalid(msg, cap, "max_payload must be positive");
+    if (cfg->max_payload > INT32_MAX) {
+        return invalid(msg, cap, "max_payload %lld is too large (the limit is %d)",
+                       (long long)cfg->max_payload, INT32_MAX);
+    }
+    if (cfg->max_payload > cfg->max_pending) {
+        return invalid(msg, cap, "max_payload (%lld) must not exceed max_pending (%lld)",
+                       (long long)cfg->max_payload, (long long)cfg->max_pending);
+    }
+    if (cfg->max_control_line <= 0 || cfg->max_control_line > INT32_MAX) {
+        return invalid(msg, cap, "max_control_line must be between 1 and %d", INT32_MAX);
+    }
+    if (cfg->max_connections < 0) return invalid(msg, cap, "max_connections must not be negative");
+    if (cfg->max_subscriptions < 0) {
+        return invalid(msg, cap, "max_subscriptions must not be negative");
+    }
+    if (cfg->ping_max < 1) return invalid(msg, cap, "ping_max must be at least 1");
+    return 0;
+}
+
+int
+nb_config_validate(const struct nb_config *cfg, char *msg, size_t msg_cap)
+{
+    if (cfg->port < -1 || cfg->port > 65535) {
+        return invalid(msg, msg_cap, "port %d is out of range (-1 to 65535)", cfg->port);
+    }
+    if (cfg->http_port < -1 || cfg->http_port > 65535) {
+        return invalid(msg, msg_cap, "http_port %d is out of range (-1 to 65535)", cfg->http_port);
+    }
+    int rc = validate_limits(cfg, msg, msg_cap);
+    if (rc) return rc;
+    if (cfg->ping_interval_ms <= 0) return invalid(msg, msg_cap, "ping_interval must be positive");
+    if (cfg->write_deadline_ms <= 0) {
+        return invalid(msg, msg_cap, "write_deadline must be positive");
+    }
+    if (cfg->auth_timeout_ms <= 0) {
+        return invalid(msg, msg_cap, "authorization timeout must be positive");
+    }
+    return 0;
+}
+
+/* ---- reporting --------------------------------------------------------------------------------- */
+
+static int bad(struct loader *ld, const char *key, const cJSON *v, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Rejects the value of key: fills ld->err with where it was written and why. */
+static int
+bad(struct loader *ld, const char *key, const cJSON *v, const char *fmt, ...)
+{
+    const struct nb_conf_meta *m = nb__conf_meta(ld->doc, v);
+    struct nb_conf_error *err = ld->err;
+    snprintf(err->file, sizeof err->file, "%s", nb__conf_file(ld->doc, m));
+    err->line = m ? m->line : 0;
+    err->column = m ? m->column : 0;
+    char why[96];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    bool other_file = m && m->file != 0;
+    snprintf(err->msg, sizeof err->msg, "invalid '%.40s' on line %d%s%.60s: %s", key, err->line,
+             other_file ? " of " : "", other_file ? err->file : "", why);
+    return NB_ECONFIG;
+}
+
+static void warn(struct loader *ld, const cJSON *v, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Sends "<file>:<line>: <text>" to the warn callback. */
+static void
+warn(struct loader *ld, const cJSON *v, const char *fmt, ...)
+{
+    if (!ld->warn) return;
+    const struct nb_conf_meta *m = nb__conf_meta(ld->doc, v);
+    char text[256], line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    snprintf(line, sizeof line, "%s:%d: %s", nb__conf_file(ld->doc, m), m ? m->line : 0, text);
+    ld->warn(ld->warn_ud, line);
+}
+
+/* ---- value readers ----------------------------------------------------------------------------- */
+
+/* The exact value of an integer literal, or false for anything else. */
+static bool
+get_int(const struct loader *ld, const cJSON *v, int64_t *out, bool *suffixed)
+{
+    const struct nb_conf_meta *m = nb__conf_meta(ld->doc, v);
+    if (!cJSON_IsNumber(v) || !m || !(m->flags & NB_CONF_INT)) return false;
+    *out = m->ival;
+    if (suffixed) *suffixed = (m->flags & NB_CONF_SUFFIX) != 0;
+    return true;
+}
+
+/* Parses a Go duration ("300ms", "1.5h", "2h45m") into nanoseconds. Returns 0 or -1. */
+static int
+go_duration_ns(const char *s, int64_t *ns)
+{
+    static const struct {
+        const char *name;
+        int64_t ns;
+    } units[] = {{"ns", 1},       {"us", 1000},      {"\xc2\xb5s", 1000}, {"\xce\xbcs", 1000},
+                 {"ms", 1000000}, {"s", 1000000000}, {"m", 60000000000},  {"h", 3600000000000}};
+    bool neg = *s == '-';
+    if (*s == '-' || *s == '+') s++;
+    if (!*s) return -1;
+    int64_t total = 0;
+    while (*s) {
+        int64_t whole = 0, frac = 0, scale = 1;
+        bool digits = false, bare_zero = strcmp(s, "0") == 0 && total == 0;
+        for (; isdigit((unsigned char)*s); s++, digits = true) {
+            if (whole > (INT64_MAX - 9) / 10) return -1;
+            whole = whole * 10 + (*s - '0');
+        }
+        if (*s == '.') {
+            for (s++; isdigit((unsigned char)*s); s++, digits = true) {
+                if (scale < 1000000000) { /* finer than a nanosecond cannot matter */
+                    frac = frac * 10 + (*s - '0');
+                    scale *= 10;
+                }
+            }
+        }
+        size_t n = 0;
+        while (s[n] && s[n] != '.' && !isdigit((unsigned char)s[n]))
+            n++;
+        size_t u = 0;
+        while (u < sizeof units / sizeof units[0] &&
+               (strlen(units[u].name) != n || strncmp(units[u].name, s, n) != 0))
+            u++;
+        if (bare_zero) break; /* "0" is the one duration without a unit */
+        if (!digits || u == sizeof units / sizeof units[0]) return -1;
+        int64_t unit = units[u].ns;
+        /* frac < scale, so this part stays below unit and cannot overflow */
+        int64_t part = frac * (unit / scale) + frac * (unit % scale) / scale;
+        if (whole > (INT64_MAX - part) / unit) return -1;
+        part += whole * unit;
+        if (part > INT64_MAX - total) return -1;
+        total += part;
+        s += n;
+    }
+    *ns = neg ? -total : total;
+    return 0;
+}
+
+/* ---- option handlers --------------------------------------------------------------------------- */
+
+#define FIELD(ld, off, type) ((type *)(void *)((char *)(ld)->cfg + (off)))
+
+static int
+apply_string(struct loader *ld, const char *key, const cJSON *v, size_t off)
+{
+    if (!cJSON_IsString(v)) return bad(ld, key, v, "expected a string");
+    if (nb_config_set_str(FIELD(ld, off, char *), v->valuestring)) return NB_ENOMEM;
+    return 0;
+}
+
+static int
+apply_bool(struct loader *ld, const char *key, const cJSON *v, size_t off)
+{
+    if (!cJSON_IsBool(v)) return bad(ld, key, v, "expected true or false");
+    *FIELD(ld, off, bool) = cJSON_IsTrue(v);
+    return 0;
+}
+
+/* Sizes and counts: a non-negative integer, size suffixes allowed. */
+static int
+apply_int64(struct loader *ld, const char *key, const cJSON *v, size_t off)
+{
+    int64_t n;
+    if (!get_int(ld, v, &n, NULL)) return bad(ld, key, v, "expected an integer");
+    if (n < 0) return bad(ld, key, v, "must not be negative");
+    *FIELD(ld, off, int64_t) = n;
+    return 0;
+}
+
+/* A port number as nats-server reads it: -1 is random (our 0) and 0 the default port. */
+static int
+set_client_port(struct loader *ld, const char *key, const cJSON *v, int64_t port)
+{
+    if (port < -1 || port > 65535) return bad(ld, key, v, "port must be from -1 to 65535");
+    ld->cfg->port = port == -1 ? 0 : port == 0 ? DEFAULT_PORT : (int)port;
+    return 0;
+}
+
+static int
+apply_port(struct loader *ld, const char *key, const cJSON *v, size_t off)
+{
+    (void)off;
+    int64_t port;
+    if (!get_int(ld, v, &port, NULL)) return bad(ld, key, v, "expected an integer");
+    return set_client_port(ld, key, v, port);
+}
+
+static int
+apply_http_port(struct loader *ld, const char *key, const cJSON *v, size_t off)
+{
+    (void)off;
+    int64_t port;
+    if (!get_int(ld, v, &port, NULL)) return bad(ld, key, v, "expected an integer");
+    if (port < -1 || port > 65535) return bad(ld, key, v, "port must be from -1 to 65535");
+    ld->cfg->http_port = (int)port;
+    return 0;
+}
+
+/*
+ * Splits "host:port", "[v6]:port", ":port" or "port" (host comes back empty). Returns false when
+ * the text is none of these.
+ */
+static bool
+split_host_port(const char *s, char *host, size_t cap, int64_t *port)
+{
+    const char *colon = strrchr(s, ':'), *p;
+    size_t hlen = colon ? (size_t)(colon - s) : 0;
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (!close || close[1] != ':') return false;
+        colon = close + 1;
+        s++;
+        hlen = (size_t)(close - s);
+    } else if (colon && strchr(s, ':') != colon) {
+        return false; /* an IPv6 address needs brackets */
+    }
+    p = colon ? colon + 1 : s;
+    if (hlen >= cap) return false;
+    memcpy(host, s, hlen);
+    host[hlen] = '\0';
+    char *end;
+    long long n = strtoll(p, &end, 10);
+    if (end == p || *end || !(isdigit((unsigned char)*p) || *p == '-')) return false;
+    *port = n < -2 ? -2 : n > 65536 ? 65536 : n; /* out of range, kept out of range */
+    return true;
+}
+
+/* listen: an integer port, or a string "host:port", ":port" or "port". */
+static int
+apply_listen(struct loader *ld, const char *key, const cJSON *v, size_t off)
+{
+    (void)off;
+    int64_t port;
+    if (get_int(ld, v, &port, NULL)) return set_client_port(ld, key, v, port);
+    char host[256];
+    if (!cJSON_IsString(v) || !split_host_port(v->valuestring, host, sizeof host, &port)) {
+        return bad(ld, key, v, "expected \"host:port\", \":port\" or a port number");
+    }
+    int rc = set_client_port(ld, key, v, port);
+    if (!rc && host[0] && nb_config_set_str(&ld->cfg->host, host)) rc = NB_ENOMEM;
+    return rc;
+}
+
+/* http: a monitoring port or "host:port"; only the port is used (monitoring shares host). */
+static int
+apply_http(struct loader *ld, const char *key, const cJSON *v, size_t off)
+{
+    int64_t port;
+    char host[256];
+    if (cJSON_IsString(v)) {
+        if (!split_host_port(v->valuestring, host, sizeof host, &port)) {
+            return bad(ld, key, v, "expected \"host:port\" or a port number");
+        }
+        if (port < -1 || port > 65535) return bad(ld, key, v, "port must be from -1 to 65535");
+        ld->cfg->http_port = (int)port;
+        return 0;
+    }
+    return apply_http_port(ld, key, v, off);
+}
+
+/* ping_interval, write_deadline: a Go duration string, or an integer number of seconds. */
+static int
+apply_duration(struct loader *ld, const char *key, const cJSON *v, size_t off)
+{
+    int64_t n, ns;
+    bool suffixed;
+    if (cJSON_IsString(v)) {
+        if (go_duration_ns(v->valuestring, &ns)) {
+            return bad(ld, key, v, "\"%.40s\" is not a duration such as \"2m\" or \"1.5s\"",
+                       v->valuestring);
+        }
+        *FIELD(ld, off, int64_t) = ns / 1000000;
+        return 0;
+    }
+    if (!get_int(ld, v, &n, &suffixed)) {
+        return bad(ld, key, v, "expected a duration such as \"2m\", or a number of seconds");
+    }
+    if (suffixed) {
+        return bad(ld, key, v, "a size suffix makes this %lld seconds; quote durations (\"2m\")",
+                   (long long)n);
+    }
+    if (n > INT64_MAX / 1000 || n < INT64_MIN / 1000) return bad(ld, key, v, "out of range");
+    warn(ld, v, "%s should be converted to a duration", key);
+    *FIELD(ld, off, int64_t) = n * 1000;
+    return 0;
+}
+
+/* authorization.timeout: seconds (integer or fraction), or a Go duration string. */
+static int
+apply_auth_timeout(struct loader *ld, const char *key, const cJSON *v, size_t off)
+{
+    int64_t ns;
+    if (cJSON_IsString(v)) return apply_duration(ld, key, v, off);
+    const struct nb_conf_meta *m = nb__conf_meta(ld->doc, v);
+    if (!cJSON_IsNumber(v) || !m || (m->flags & NB_CONF_SUFFIX)) {
+        return bad(ld, key, v, "expected a number of seconds");
+    }
+    double sec = (m->flags & NB_CONF_INT) ? (double)m->ival : v->valuedouble;
+    if (!(fabs(sec) < 1e9)) return bad(ld, key, v, "out of range");
+    ns = (int64_t)llround(sec * 1e9);
+    *FIELD(ld, off, int64_t) = ns / 1000000;
+    return 0;
+}
+
+/* ---- tables ------------------------------------------------------------------------------------ */
+
+static int apply_authorization(struct loader *ld, const char *key, const cJSON *v, size_t off);
+
+#define AT(field) offsetof(struct nb_config, field)
+
+static const struct option top_options[] = {
+    {"listen", apply_listen, 0},
+    {"host", apply_string, AT(host)},
+    {"net", apply_string, AT(host)},
+    {"port", apply_port, 0},
+    {"server_name", apply_string, AT(server_name)},
+    {"max_payload", apply_int64, AT(max_payload)},
+    {"max_pending", apply_int64, AT(max_pending)},
+    {"max_connections", apply_int64, AT(max_connections)},
+    {"max_conn", apply_int64, AT(max_connections)},
+    {"max_subscriptions", apply_int64, AT(max_subscriptions)},
+    {"max_subs", apply_int64, AT(max_subscriptions)},
+    {"max_control_line", apply_int64, AT(max_control_line)},
+    {"ping_interval", apply_duration, AT(ping_interval_ms)},
+    {"ping_max", apply_int64, AT(ping_max)},
+    {"write_deadline", apply_duration, AT(write_deadline_ms)},
+    {"http", apply_http, 0},
+    {"http_port", apply_http_port, 0},
+    {"monitor_port", apply_http_port, 0},
+    {"debug", apply_bool, AT(debug)},
+    {"trace", apply_bool, AT(trace)},
+    {"authorization", apply_authorization, 0},
+};
+
+static const struct option auth_options[] = {
+    {"token", apply_string, AT(auth_token)},   {"user", apply_string, AT(auth_user)},
+    {"username", apply_string, AT(auth_user)}, {"password", apply_string, AT(auth_pass)},
+    {"pass", apply_string, AT(auth_pass)},     {"timeout", apply_auth_timeout, AT(auth_timeout_ms)},
+};
+
+/* Applies every member of map through table; members without a row are warned about. */
+static int
+apply_map(struct loader *ld, const cJSON *map, const struct option *table, size_t n)
+{
+    for (const cJSON *v = map->child; v; v = v->next) {
+        size_t i = 0;
+        while (i < n && strcasecmp(v->string, table[i].name) != 0)
+            i++;
+        if (i == n) {
+            warn(ld, v, "unknown option '%s' ignored", v->string);
+            continue;
+        }
+        int rc = table[i].apply(ld, v->string, v, table[i].off);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+/* The block defines the credentials completely, as in nats-server: unset ones are cleared. */
+static int
+apply_authorization(struct loader *ld, const char *key, const cJSON *v, size_t off)
+{
+    (void)off;
+    if (!cJSON_IsObject(v)) return bad(ld, key, v, "expected a map { ... }");
+    struct nb_config *cfg = ld->cfg;
+    nb_config_set_str(&cfg->auth_token, NULL);
+    nb_config_set_str(&cfg->auth_user, NULL);
+    nb_config_set_str(&cfg->auth_pass, NULL);
+    int rc = apply_map(ld, v, auth_options, sizeof auth_options / sizeof auth_options[0]);
+    if (!rc && cfg->auth_token && (cfg->auth_user || cfg->auth_pass)) {
+        rc = bad(ld, key, v, "cannot have both a token and a user/password");
+    }
+    return rc;
+}
+
+/* ---- loading ----------------------------------------------------------------------------------- */
+
+/* dst = src with its own copies of the strings. */
+static int
+copy_config(struct nb_config *dst, const struct nb_config *src)
+{
+    *dst = *src;
+    dst->host = dst->server_name = dst->auth_token = dst->auth_user = dst->auth_pass = NULL;
+    int rc = nb_config_set_str(&dst->host, src->host);
+    rc |= nb_config_set_str(&dst->server_name, src->server_name);
+    rc |= nb_config_set_str(&dst->auth_token, src->auth_token);
+    rc |= nb_config_set_str(&dst->auth_user, src->auth_user);
+    rc |= nb_config_set_str(&dst->auth_pass, src->auth_pass);
+    if (!rc) return 0;
+    nb_config_release(dst);
+    return NB_ENOMEM;
+}
+
+int
+nb__config_apply(struct nb_config *cfg, const struct nb_conf *doc, nb_conf_warn_fn warn_fn,
+                 void *warn_ud, struct nb_conf_error *err)
+{
+    struct nb_conf_error scratch;
+    if (!err) err = &scratch;
+    memset(err, 0, sizeof *err);
+    struct nb_config work;
+    if (copy_config(&work, cfg)) {
+        snprintf(err->msg, sizeof err->msg, "out of memory");
+        return NB_ENOMEM;
+    }
+    struct loader ld = {.doc = doc, .cfg = &work, .warn = warn_fn, .warn_ud = warn_ud, .err = err};
+    int rc = apply_map(&ld, doc->root, top_options, sizeof top_options / sizeof top_options[0]);
+    if (rc == NB_ENOMEM) snprintf(err->msg, sizeof err->msg, "out of memory");
+    if (rc) {
+        nb_config_release(&work);
+        return rc;
+    }
+    nb_config_release(cfg);
+    *cfg = work;
+    return 0;
+}
+
+int
+nb_config_load(struct nb_config *cfg, const char *path, nb_conf_warn_fn warn_fn, void *warn_ud,
+               struct nb_conf_error *err)
+{
+    struct nb_conf doc;
+    int rc = nb__conf_parse_file(&doc, path, err);
+    if (rc) return rc;
+    rc = nb__config_apply(cfg, &doc, warn_fn, warn_ud, err);
+    nb__conf_release(&doc);
+    return rc;
+}
