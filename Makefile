@@ -60,7 +60,7 @@ NATSCTL := $(BUILD)/natsctl
 LIBPROTO := $(BUILD)/libproto.a
 LIBBROKER := $(BUILD)/libbroker.a
 
-.PHONY: all help deps run test check unit bats interop interop-nats-server fuzz bench-core \
+.PHONY: all help deps run test check unit bats bats-reference interop interop-nats-server fuzz bench-core \
 	format format-check clean distclean asan-test
 
 all: $(NATSCTL)
@@ -128,6 +128,10 @@ check unit: $(UNIT_BIN)
 bats: $(NATSCTL)
 	$(Q)NATSCTL=$(abspath $(NATSCTL)) bats tests/bats
 
+# The wire-level expectations, proven against the reference server.
+bats-reference:
+	$(Q)WIRE_SERVER=nats-server bats tests/bats/15-wire.bats
+
 interop: $(NATSCTL) $(INTEROP_BIN)
 	$(Q)NATSCTL=$(abspath $(NATSCTL)) tests/interop/run.sh $(SERVER) $(abspath $(INTEROP_BIN))
 
@@ -145,7 +149,7 @@ bench-core: $(NATSCTL) $(LOADGEN_BIN)
 # ASan+UBSan, then the fuzzers for a bounded time.
 test: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)$(MAKE) --no-print-directory check bats interop interop-nats-server
+	$(Q)$(MAKE) --no-print-directory check bats bats-reference interop interop-nats-server
 	$(Q)$(MAKE) --no-print-directory asan-test
 	$(Q)$(MAKE) --no-print-directory fuzz
 	@echo 'make test: all suites passed'

@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <uv.h>
 
+#define NB_VERSION "0.1.0"
+
 #define NB_ERR_MAP(X)                                                                              \
     X(CONFIG, "invalid configuration")                                                             \
     X(CONF_SYNTAX, "configuration syntax error")                                                   \
@@ -42,24 +44,24 @@ typedef void (*nb_log_fn)(void *ud, enum nb_log_level level, const char *msg);
  * nb_config_set_str().
  */
 struct nb_config {
-    char *host;                  /* listen address */
-    int port;                    /* 0 picks a free port */
-    char *server_name;           /* NULL = the server id */
-    int64_t max_payload;         /* bytes */
-    int64_t max_pending;         /* bytes of unsent output before a client is a slow consumer */
+    char *host;          /* listen address */
+    int port;            /* 0 picks a free port */
+    char *server_name;   /* NULL = the server id */
+    int64_t max_payload; /* bytes */
+    int64_t max_pending; /* bytes of unsent output before a client is a slow consumer */
     int64_t max_connections;
-    int64_t max_subscriptions;   /* per connection, 0 = unlimited */
-    int64_t max_control_line;    /* bytes of arguments in one control line */
+    int64_t max_subscriptions; /* per connection, 0 = unlimited */
+    int64_t max_control_line;  /* bytes of arguments in one control line */
     int64_t ping_interval_ms;
-    int64_t ping_max;            /* unanswered PINGs before "Stale Connection" */
+    int64_t ping_max; /* unanswered PINGs before "Stale Connection" */
     int64_t write_deadline_ms;
     int64_t auth_timeout_ms;
     char *auth_token;
     char *auth_user;
     char *auth_pass;
-    int http_port;               /* monitoring port, 0 = off */
+    int http_port; /* monitoring port, 0 = off */
     bool debug, trace;
-    nb_log_fn log;               /* NULL = no logging */
+    nb_log_fn log; /* NULL = no logging */
     void *log_ud;
 };
 
@@ -108,7 +110,7 @@ void nb_server_stop(struct nb_server *srv, void (*done)(struct nb_server *srv, v
 void nb_server_free(struct nb_server *srv);
 
 struct nb_stats {
-    uint64_t connections;       /* open client connections */
+    uint64_t connections; /* open client connections */
     uint64_t total_connections;
     uint64_t subscriptions;
     uint64_t in_msgs, out_msgs, in_bytes, out_bytes;

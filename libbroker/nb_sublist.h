@@ -37,12 +37,12 @@ struct nb_qgroup {
  */
 struct nb_result {
     uint32_t npsubs, nqgroups;
-    struct nb_sub **psubs;      /* plain subscriptions */
-    struct nb_qgroup *qgroups;  /* one entry per distinct queue name */
+    struct nb_sub **psubs;     /* plain subscriptions */
+    struct nb_qgroup *qgroups; /* one entry per distinct queue name */
 };
 
 struct nb_sublist_stats {
-    uint64_t count;   /* subscriptions stored */
+    uint64_t count; /* subscriptions stored */
     uint64_t inserts, removes, matches, cache_hits;
     uint64_t cache_entries;
 };

@@ -1,0 +1,94 @@
+/*
+ * The natsctl command layer: the command table, option tables and the helpers every subcommand
+ * shares.
+ *
+ * Adding a subcommand: write cmd/cmd_<name>.c with an option table and an entry point
+ * `int cmd_<name>(int argc, char **argv, const struct cli_cmd *self)`, declare it below, add one row
+ * to cli_commands[] in cmd/commands.c (kept sorted by name), add tests/bats/NN-<name>.bats, and run
+ * `make completions` once completions exist. Dispatch, help and completion all read the table.
+ */
+#ifndef CLI_H
+#define CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#define NATSCTL_VERSION "0.1.0"
+
+/* Exit codes: the contract in docs/exit-codes.md. Only main() exits. */
+enum cli_exit {
+    CLI_EXIT_OK = 0,
+    CLI_EXIT_FAIL = 1,
+    CLI_EXIT_USAGE = 2,
+    CLI_EXIT_CONNECT = 3,
+    CLI_EXIT_TIMEOUT = 4,
+    CLI_EXIT_NO_RESPONDERS = 5,
+    CLI_EXIT_REJECTED = 6,
+    CLI_EXIT_INTERRUPTED = 130,
+};
+
+/* One option of a command. `id` is what the parse callback receives. */
+struct cli_opt {
+    int id;
+    const char *short_name; /* without the dash: "p", "DV"; NULL when none */
+    const char *long_name;  /* without the dashes: "port" */
+    const char *alt_name;   /* another long spelling ("ports-file-dir"), or NULL */
+    const char *arg_name;   /* NULL for a flag without a value */
+    const char *help;
+};
+
+struct cli_cmd;
+typedef int (*cli_cmd_fn)(int argc, char **argv, const struct cli_cmd *self);
+
+/* Command flags. */
+#define CLI_HIDDEN       0x1 /* left out of help listings and completion */
+#define CLI_LONG_RUNNING 0x2 /* SIGINT/SIGTERM mean a clean stop with exit 0 */
+
+struct cli_cmd {
+    const char *name;
+    cli_cmd_fn fn;
+    const char *summary;        /* one line, lowercase, no full stop */
+    const char *usage;          /* synopsis after "natsctl <name> " */
+    const struct cli_opt *opts; /* terminated by an entry with id 0 */
+    const char *details;        /* paragraphs and examples shown by --help */
+    unsigned flags;
+};
+
+extern const struct cli_cmd cli_commands[];
+extern const size_t cli_ncommands;
+
+const struct cli_cmd *cli_cmd_find(const char *name);
+
+/* Receives each parsed option; returns 0 or a CLI_EXIT_* code to stop parsing. */
+typedef int (*cli_opt_fn)(void *ud, int id, const char *arg);
+
+/*
+ * Parses argv[1..] against the command's option table (the usual getopt_long rules: `--` ends
+ * options, `--name=value` and `--name value`, bundled short flags). Options may come before or after
+ * positional arguments. Positional arguments are moved to the front: on return argv[first..argc)
+ * holds them, with *first set. `-h`/`--help` prints the command help and returns -1 (the caller
+ * returns CLI_EXIT_OK). Returns 0, -1, or CLI_EXIT_USAGE after printing a one-line error.
+ */
+int cli_opt_parse(const struct cli_cmd *cmd, int argc, char **argv, cli_opt_fn fn, void *ud,
+                  int *first);
+
+/* Prints the full help of a command (usage, summary, options, details, exit codes). */
+void cli_cmd_help(const struct cli_cmd *cmd, FILE *out);
+/* Prints the overview: every visible command with its summary. */
+void cli_overview(FILE *out);
+
+/* Prints "natsctl <cmd>: <message>" on stderr; cmd may be NULL. */
+void cli_error(const struct cli_cmd *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Number parsing for option values; return false on anything but a clean number in range. */
+bool cli_parse_int(const char *s, long long min, long long max, long long *out);
+/* Sizes with nats-server units: 1k=1000, 1kb/1ki/1kib=1024, m, mb, g, gb (case-insensitive). */
+bool cli_parse_size(const char *s, long long *out);
+
+int cmd_help(int argc, char **argv, const struct cli_cmd *self);
+int cmd_server(int argc, char **argv, const struct cli_cmd *self);
+int cmd_version(int argc, char **argv, const struct cli_cmd *self);
+
+#endif

@@ -1,0 +1,376 @@
+/*
+ * natsctl server: runs the broker in the foreground with nats-server's flags.
+ *
+ * Options are applied in three layers: libbroker's defaults, then the configuration file (-c), then
+ * the flags, so a flag always wins over the file. The only output on a clean start is one ready line
+ * on stderr naming the URL; later log lines use nats-server's format so existing log habits carry
+ * over. SIGINT and SIGTERM stop the server cleanly (pending output flushed) with exit 0.
+ */
+#include "cli.h"
+#include "nb.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+enum {
+    OPT_ADDR = 1,
+    OPT_PORT,
+    OPT_NAME,
+    OPT_HTTP_PORT,
+    OPT_CONFIG,
+    OPT_LOG,
+    OPT_DEBUG,
+    OPT_TRACE,
+    OPT_DEBUG_TRACE,
+    OPT_PID,
+    OPT_PORTS_DIR,
+    OPT_MAX_PAYLOAD,
+    OPT_USER,
+    OPT_PASS,
+    OPT_AUTH,
+};
+
+const struct cli_opt cmd_server_opts[] = {
+    {OPT_ADDR, "a", "addr", "net", "HOST", "listen address (default 127.0.0.1: local only)"},
+    {OPT_PORT, "p", "port", NULL, "PORT", "client port (default 4222; -1 or 0 picks a free one)"},
+    {OPT_NAME, "n", "name", "server_name", "NAME", "server name (default: the server id)"},
+    {OPT_HTTP_PORT, "m", "http_port", "http-port", "PORT", "monitoring port (answers 501 for now)"},
+    {OPT_CONFIG, "c", "config", NULL, "FILE", "configuration file in nats-server syntax"},
+    {OPT_LOG, "l", "log", NULL, "FILE", "write the log to FILE instead of stderr"},
+    {OPT_DEBUG, "D", "debug", NULL, NULL, "log debug messages"},
+    {OPT_TRACE, "V", "trace", NULL, NULL, "log every protocol operation"},
+    {OPT_DEBUG_TRACE, "DV", NULL, NULL, NULL, "debug and trace"},
+    {OPT_PID, "P", "pid", NULL, "FILE", "write the process id to FILE"},
+    {OPT_PORTS_DIR, NULL, "ports_file_dir", "ports-file-dir", "DIR",
+     "write DIR/natsctl_<pid>.ports with the URLs once listening"},
+    {OPT_MAX_PAYLOAD, NULL, "max_payload", "max-payload", "SIZE",
+     "largest message accepted (default 1MB; units k, kb, m, mb)"},
+    {OPT_USER, NULL, "user", NULL, "USER", "require this user name"},
+    {OPT_PASS, NULL, "pass", NULL, "PASSWORD", "password for --user"},
+    {OPT_AUTH, NULL, "auth", NULL, "TOKEN", "require this authorization token"},
+    {0, NULL, NULL, NULL, NULL, NULL},
+};
+
+const char cmd_server_details[] =
+    "Runs a NATS broker that official NATS clients and nats-server peers can use. It listens on\n"
+    "127.0.0.1 unless -a says otherwise: nats-server binds every interface by default, this one\n"
+    "is local until you ask. Flags override values from the configuration file.\n"
+    "\n"
+    "Once listening it prints one line with the URL on stderr. SIGINT or SIGTERM stops it\n"
+    "cleanly and it exits 0.\n"
+    "\n"
+    "Examples:\n"
+    "  natsctl server                      # nats://127.0.0.1:4222\n"
+    "  natsctl server -p -1 --ports_file_dir /tmp\n"
+    "  natsctl server -a 0.0.0.0 --auth s3cret -c nats.conf\n";
+
+/* Flag values, kept apart from the config so they can be applied after the file. */
+struct server_flags {
+    const char *addr, *name, *config, *logfile, *pidfile, *ports_dir;
+    const char *user, *pass, *token;
+    long long port, http_port, max_payload;
+    bool port_set, http_port_set, max_payload_set;
+    bool debug, trace;
+};
+
+struct server_run {
+    uv_loop_t *loop;
+    struct nb_server *srv;
+    uv_signal_t sigint, sigterm;
+    FILE *log;
+    enum nb_log_level level;
+    char ports_path[4096];
+    const char *pidfile;
+};
+
+static int
+bad_value(const char *opt, const char *arg)
+{
+    cli_error(cli_cmd_find("server"), "invalid value '%s' for --%s", arg, opt);
+    return CLI_EXIT_USAGE;
+}
+
+static int
+on_flag(void *ud, int id, const char *arg)
+{
+    struct server_flags *f = ud;
+    switch (id) {
+    case OPT_ADDR:
+        f->addr = arg;
+        break;
+    case OPT_NAME:
+        f->name = arg;
+        break;
+    case OPT_CONFIG:
+        f->config = arg;
+        break;
+    case OPT_LOG:
+        f->logfile = arg;
+        break;
+    case OPT_PID:
+        f->pidfile = arg;
+        break;
+    case OPT_PORTS_DIR:
+        f->ports_dir = arg;
+        break;
+    case OPT_USER:
+        f->user = arg;
+        break;
+    case OPT_PASS:
+        f->pass = arg;
+        break;
+    case OPT_AUTH:
+        f->token = arg;
+        break;
+    case OPT_DEBUG:
+        f->debug = true;
+        break;
+    case OPT_TRACE:
+        f->trace = true;
+        break;
+    case OPT_DEBUG_TRACE:
+        f->debug = f->trace = true;
+        break;
+    case OPT_PORT:
+        if (!cli_parse_int(arg, -1, 65535, &f->port)) return bad_value("port", arg);
+        f->port_set = true;
+        break;
+    case OPT_HTTP_PORT:
+        if (!cli_parse_int(arg, -1, 65535, &f->http_port)) return bad_value("http_port", arg);
+        f->http_port_set = true;
+        break;
+    case OPT_MAX_PAYLOAD:
+        if (!cli_parse_size(arg, &f->max_payload) || f->max_payload <= 0)
+            return bad_value("max_payload", arg);
+        f->max_payload_set = true;
+        break;
+    }
+    return 0;
+}
+
+static const char *const level_tags[] = {"[ERR]", "[WRN]", "[INF]", "[DBG]", "[TRC]"};
+
+/* nats-server's log line: "[pid] 2006/01/02 15:04:05.000000 [INF] message". */
+static void
+log_line(void *ud, enum nb_log_level level, const char *msg)
+{
+    struct server_run *run = ud;
+    if (level > run->level) return;
+    struct timeval tv;
+    struct tm tm;
+    char stamp[32];
+    gettimeofday(&tv, NULL);
+    localtime_r(&tv.tv_sec, &tm);
+    strftime(stamp, sizeof stamp, "%Y/%m/%d %H:%M:%S", &tm);
+    fprintf(run->log, "[%d] %s.%06ld %s %s\n", (int)getpid(), stamp, (long)tv.tv_usec,
+            level_tags[level], msg);
+    fflush(run->log);
+}
+
+static void
+conf_warn(void *ud, const char *msg)
+{
+    (void)ud;
+    cli_error(cli_cmd_find("server"), "warning: %s", msg);
+}
+
+static int
+apply_flags(struct nb_config *cfg, const struct server_flags *f)
+{
+    int rc = 0;
+    if (f->addr) rc |= nb_config_set_str(&cfg->host, f->addr);
+    if (f->name) rc |= nb_config_set_str(&cfg->server_name, f->name);
+    if (f->user) rc |= nb_config_set_str(&cfg->auth_user, f->user);
+    if (f->pass) rc |= nb_config_set_str(&cfg->auth_pass, f->pass);
+    if (f->token) rc |= nb_config_set_str(&cfg->auth_token, f->token);
+    if (f->port_set) cfg->port = f->port < 0 ? 0 : (int)f->port;
+    if (f->http_port_set) cfg->http_port = f->http_port < 0 ? 0 : (int)f->http_port;
+    if (f->max_payload_set) cfg->max_payload = f->max_payload;
+    if (f->debug) cfg->debug = true;
+    if (f->trace) cfg->trace = true;
+    return rc ? CLI_EXIT_FAIL : 0;
+}
+
+/* Builds the configuration; returns 0 or an exit code after printing why. */
+static int
+load_config(struct nb_config *cfg, const struct server_flags *f)
+{
+    const struct cli_cmd *self = cli_cmd_find("server");
+    if (f->config) {
+        struct nb_conf_error err = {0};
+        int rc = nb_config_load(cfg, f->config, conf_warn, NULL, &err);
+        if (rc == NB_ECONF_SYNTAX && err.line > 0) {
+            cli_error(self, "%s:%d:%d: %s", err.file, err.line, err.column, err.msg);
+            return CLI_EXIT_USAGE;
+        }
+        if (rc) {
+            cli_error(self, "%s: %s", f->config, err.msg[0] ? err.msg : nb_strerror(rc));
+            return CLI_EXIT_USAGE;
+        }
+    }
+    if (apply_flags(cfg, f)) return CLI_EXIT_FAIL;
+    char msg[256];
+    if (nb_config_validate(cfg, msg, sizeof msg)) {
+        cli_error(self, "%s", msg);
+        return CLI_EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* The host to print in URLs: a wildcard address is reachable on loopback. */
+static const char *
+url_host(const char *host)
+{
+    if (strcmp(host, "0.0.0.0") == 0 || host[0] == '\0') return "127.0.0.1";
+    if (strcmp(host, "::") == 0) return "[::1]";
+    return host;
+}
+
+static int
+write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) return -errno;
+    int ok = fputs(text, f) >= 0;
+    if (fclose(f) != 0) ok = 0;
+    return ok ? 0 : -EIO;
+}
+
+static int
+write_run_files(struct server_run *run, const struct server_flags *f, const char *url,
+                const struct nb_config *cfg)
+{
+    const struct cli_cmd *self = cli_cmd_find("server");
+    char text[4200];
+    if (f->pidfile) {
+        snprintf(text, sizeof text, "%d", (int)getpid());
+        if (write_file(f->pidfile, text) != 0) {
+            cli_error(self, "cannot write pid file '%s': %s", f->pidfile, strerror(errno));
+            return CLI_EXIT_FAIL;
+        }
+        run->pidfile = f->pidfile;
+    }
+    if (f->ports_dir) {
+        int n = snprintf(text, sizeof text, "{\"nats\":[\"%s\"]", url);
+        if (cfg->http_port > 0)
+            n += snprintf(text + n, sizeof text - (size_t)n, ",\"monitoring\":[\"http://%s:%d\"]",
+                          url_host(cfg->host), cfg->http_port);
+        snprintf(text + n, sizeof text - (size_t)n, "}");
+        snprintf(run->ports_path, sizeof run->ports_path, "%s/natsctl_%d.ports", f->ports_dir,
+                 (int)getpid());
+        if (write_file(run->ports_path, text) != 0) {
+            cli_error(self, "cannot write ports file '%s': %s", run->ports_path, strerror(errno));
+            run->ports_path[0] = '\0';
+            return CLI_EXIT_FAIL;
+        }
+    }
+    return 0;
+}
+
+static void
+remove_run_files(struct server_run *run)
+{
+    if (run->pidfile) unlink(run->pidfile);
+    if (run->ports_path[0]) unlink(run->ports_path);
+}
+
+static void
+on_stopped(struct nb_server *srv, void *ud)
+{
+    struct server_run *run = ud;
+    (void)srv;
+    uv_close((uv_handle_t *)&run->sigint, NULL);
+    uv_close((uv_handle_t *)&run->sigterm, NULL);
+}
+
+static void
+on_signal(uv_signal_t *h, int signum)
+{
+    struct server_run *run = h->data;
+    log_line(run, NB_LOG_INFO,
+             signum == SIGINT ? "Trapped \"interrupt\" signal" : "Trapped \"terminated\" signal");
+    uv_signal_stop(&run->sigint);
+    uv_signal_stop(&run->sigterm);
+    nb_server_stop(run->srv, on_stopped, run);
+}
+
+static int
+serve(struct server_run *run, const struct server_flags *f, struct nb_config *cfg)
+{
+    const struct cli_cmd *self = cli_cmd_find("server");
+    int rc = nb_server_new(&run->srv, run->loop, cfg);
+    if (rc == 0) rc = nb_server_start(run->srv);
+    if (rc) {
+        cli_error(self, "cannot listen on %s:%d: %s", cfg->host, cfg->port, nb_strerror(rc));
+        if (run->srv) {
+            nb_server_stop(run->srv, NULL, NULL);
+            uv_run(run->loop, UV_RUN_DEFAULT);
+            nb_server_free(run->srv);
+        }
+        return CLI_EXIT_FAIL;
+    }
+    char url[300];
+    snprintf(url, sizeof url, "nats://%s:%d", url_host(cfg->host), nb_server_port(run->srv));
+    rc = write_run_files(run, f, url, cfg);
+    if (rc == 0) {
+        fprintf(stderr, "natsctl server: listening on %s\n", url);
+        uv_signal_init(run->loop, &run->sigint);
+        uv_signal_init(run->loop, &run->sigterm);
+        run->sigint.data = run->sigterm.data = run;
+        uv_signal_start(&run->sigint, on_signal, SIGINT);
+        uv_signal_start(&run->sigterm, on_signal, SIGTERM);
+        uv_run(run->loop, UV_RUN_DEFAULT);
+    } else {
+        nb_server_stop(run->srv, NULL, NULL);
+        uv_run(run->loop, UV_RUN_DEFAULT);
+    }
+    remove_run_files(run);
+    nb_server_free(run->srv);
+    return rc;
+}
+
+static int
+open_log(struct server_run *run, const struct server_flags *f)
+{
+    run->log = stderr;
+    if (!f->logfile) return 0;
+    run->log = fopen(f->logfile, "a");
+    if (run->log) return 0;
+    cli_error(cli_cmd_find("server"), "cannot open log file '%s': %s", f->logfile, strerror(errno));
+    return CLI_EXIT_FAIL;
+}
+
+int
+cmd_server(int argc, char **argv, const struct cli_cmd *self)
+{
+    struct server_flags f = {0};
+    struct server_run run = {0};
+    struct nb_config cfg;
+    int first = 0;
+    int rc = cli_opt_parse(self, argc, argv, on_flag, &f, &first);
+    if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
+    if (first < argc) {
+        cli_error(self, "unexpected argument '%s'", argv[first]);
+        return CLI_EXIT_USAGE;
+    }
+    nb_config_init(&cfg);
+    rc = load_config(&cfg, &f);
+    if (rc == 0) rc = open_log(&run, &f);
+    if (rc == 0) {
+        run.level = cfg.trace ? NB_LOG_TRACE : cfg.debug ? NB_LOG_DEBUG : NB_LOG_INFO;
+        cfg.log = log_line;
+        cfg.log_ud = &run;
+        run.loop = uv_default_loop();
+        rc = serve(&run, &f, &cfg);
+        uv_loop_close(run.loop);
+    }
+    if (run.log && run.log != stderr) fclose(run.log);
+    nb_config_release(&cfg);
+    return rc;
+}

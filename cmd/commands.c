@@ -1,0 +1,27 @@
+/*
+ * The command table: the one list that dispatch, help and completion read. Keep it sorted by name.
+ */
+#include "cli.h"
+
+#include <string.h>
+
+extern const struct cli_opt cmd_server_opts[];
+extern const char cmd_server_details[];
+
+const struct cli_cmd cli_commands[] = {
+    {"help", cmd_help, "show help for natsctl or one of its commands", "[COMMAND]", NULL, NULL, 0},
+    {"server", cmd_server, "run a NATS broker in the foreground", "[options]", cmd_server_opts,
+     cmd_server_details, CLI_LONG_RUNNING},
+    {"version", cmd_version, "print the natsctl version", "", NULL, NULL, 0},
+};
+
+const size_t cli_ncommands = sizeof cli_commands / sizeof cli_commands[0];
+
+const struct cli_cmd *
+cli_cmd_find(const char *name)
+{
+    for (size_t i = 0; i < cli_ncommands; i++) {
+        if (strcmp(cli_commands[i].name, name) == 0) return &cli_commands[i];
+    }
+    return NULL;
+}

@@ -1,0 +1,88 @@
+/*
+ * natsctl's entry point: picks a command from the table and runs it.
+ *
+ * Resolution order (git's model): a binary called natsctl-<cmd> runs <cmd>; otherwise argv[1] names
+ * the command, with --help/-h/--version rewritten to the help and version commands. main() is the
+ * only place that exits, and it checks that stdout was written, so a full disk is an error while a
+ * reader that went away (EPIPE, as with `| head`) is not.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <signal.h>
+#include <string.h>
+
+static const char *
+command_name(char *argv0)
+{
+    const char *base = basename(argv0);
+    return strncmp(base, "natsctl-", 8) == 0 && base[8] ? base + 8 : NULL;
+}
+
+static int
+finish(int rc)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        if (errno != EPIPE) {
+            cli_error(NULL, "cannot write output: %s", strerror(errno));
+            if (rc == CLI_EXIT_OK) rc = CLI_EXIT_FAIL;
+        }
+    }
+    return rc;
+}
+
+static int
+run(const char *name, int argc, char **argv)
+{
+    const struct cli_cmd *cmd = cli_cmd_find(name);
+    if (!cmd) {
+        cli_error(NULL, "'%s' is not a command (see 'natsctl --help')", name);
+        return CLI_EXIT_USAGE;
+    }
+    return cmd->fn(argc, argv, cmd);
+}
+
+int
+main(int argc, char **argv)
+{
+    /* A closed pipe must show up as EPIPE from write(), not kill the process. */
+    signal(SIGPIPE, SIG_IGN);
+
+    const char *name = command_name(argv[0]);
+    if (name) return finish(run(name, argc, argv));
+    if (argc < 2) {
+        cli_overview(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    name = argv[1];
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) name = "help";
+    if (strcmp(name, "--version") == 0) name = "version";
+    return finish(run(name, argc - 1, argv + 1));
+}
+
+int
+cmd_help(int argc, char **argv, const struct cli_cmd *self)
+{
+    if (argc < 2) {
+        cli_overview(stdout);
+        return CLI_EXIT_OK;
+    }
+    const struct cli_cmd *cmd = cli_cmd_find(argv[1]);
+    if (!cmd) {
+        cli_error(self, "no such command '%s'", argv[1]);
+        return CLI_EXIT_USAGE;
+    }
+    cli_cmd_help(cmd, stdout);
+    return CLI_EXIT_OK;
+}
+
+int
+cmd_version(int argc, char **argv, const struct cli_cmd *self)
+{
+    (void)argc;
+    (void)argv;
+    (void)self;
+    printf("natsctl %s\n", NATSCTL_VERSION);
+    return CLI_EXIT_OK;
+}

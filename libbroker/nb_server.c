@@ -1,0 +1,318 @@
+/*
+ * The server object: listener, the per-iteration flusher, the housekeeping ticker and shutdown.
+ *
+ * One libuv loop owns everything. Output produced while handling reads and timers is only queued;
+ * the check handle (which runs right after the loop polls for I/O) then writes every connection on
+ * the pending-flush list once, so a connection costs one system call per iteration however many
+ * messages it got. Clients that must close are torn down from the same place, never in the middle
+ * of delivering a message.
+ */
+#include "nb_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TICK_MS 100
+
+uint64_t
+nb__now_ms(const struct nb_server *srv)
+{
+    return uv_now(srv->loop);
+}
+
+uint64_t
+nb__rand(struct nb_server *srv)
+{
+    uint64_t x = srv->rng;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    srv->rng = x;
+    return x;
+}
+
+void
+nb__log(struct nb_server *srv, enum nb_log_level level, const char *fmt, ...)
+{
+    if (!srv->cfg.log) return;
+    if (level == NB_LOG_DEBUG && !srv->cfg.debug) return;
+    if (level == NB_LOG_TRACE && !srv->cfg.trace) return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    srv->cfg.log(srv->cfg.log_ud, level, msg);
+}
+
+void
+nb__schedule_flush(struct nb_client *c)
+{
+    if (c->in_flush_list) return;
+    c->in_flush_list = 1;
+    c->flush_next = c->srv->flush_list;
+    c->srv->flush_list = c;
+}
+
+/* Server ids look like nats-server's: 'N' and 55 base32 characters. */
+static void
+make_server_id(char *out)
+{
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    unsigned char rnd[55];
+    if (uv_random(NULL, NULL, rnd, sizeof rnd, 0, NULL) != 0) {
+        uint64_t seed = uv_hrtime();
+        for (size_t i = 0; i < sizeof rnd; i++)
+            rnd[i] = (unsigned char)(seed >> (i % 8 * 8)) ^ i;
+    }
+    out[0] = 'N';
+    for (size_t i = 0; i < sizeof rnd; i++)
+        out[i + 1] = alphabet[rnd[i] % 32];
+    out[56] = '\0';
+}
+
+char *
+nb__server_info(struct nb_server *srv, const struct nb_client *c)
+{
+    /* The version clients compare against to enable features: everything of 2.9 we serve. */
+    static char version[] = "2.9.10";
+    static char go[] = "natsctl-" NB_VERSION;
+    struct np_info info = {
+        .server_id = srv->server_id,
+        .server_name = srv->cfg.server_name ? srv->cfg.server_name : srv->server_id,
+        .version = version,
+        .proto = 1,
+        .go = go,
+        .host = srv->cfg.host,
+        .port = srv->port,
+        .headers = true,
+        .auth_required = srv->cfg.auth_token || srv->cfg.auth_user,
+        .max_payload = srv->cfg.max_payload,
+        .client_id = c->cid,
+        .client_ip = (char *)c->ip,
+    };
+    return np_info_encode(&info);
+}
+
+static int
+copy_config(struct nb_config *dst, const struct nb_config *src)
+{
+    *dst = *src;
+    dst->host = dst->server_name = dst->auth_token = dst->auth_user = dst->auth_pass = NULL;
+    int rc = nb_config_set_str(&dst->host, src->host ? src->host : "127.0.0.1");
+    rc |= nb_config_set_str(&dst->server_name, src->server_name);
+    rc |= nb_config_set_str(&dst->auth_token, src->auth_token);
+    rc |= nb_config_set_str(&dst->auth_user, src->auth_user);
+    rc |= nb_config_set_str(&dst->auth_pass, src->auth_pass);
+    return rc ? NB_ENOMEM : 0;
+}
+
+int
+nb_server_new(struct nb_server **out, uv_loop_t *loop, const struct nb_config *cfg)
+{
+    struct nb_server *srv = calloc(1, sizeof *srv);
+    if (!srv) return NB_ENOMEM;
+    srv->loop = loop;
+    srv->port = -1;
+    srv->next_cid = 1;
+    srv->rng = uv_hrtime() | 1;
+    srv->clients_head.next = srv->clients_head.prev = &srv->clients_head;
+    srv->sublist = nb_sublist_new();
+    if (!srv->sublist || copy_config(&srv->cfg, cfg) != 0) {
+        nb_server_free(srv);
+        return NB_ENOMEM;
+    }
+    make_server_id(srv->server_id);
+    *out = srv;
+    return 0;
+}
+
+static void
+on_connection(uv_stream_t *listener, int status)
+{
+    struct nb_server *srv = listener->data;
+    if (status < 0) {
+        nb__log(srv, NB_LOG_ERROR, "Error accepting client connection: %s", uv_strerror(status));
+        return;
+    }
+    nb__client_accept(srv, listener);
+}
+
+static void
+process_closes(struct nb_server *srv)
+{
+    while (srv->close_list) {
+        struct nb_client *c = srv->close_list;
+        srv->close_list = c->close_next;
+        nb__client_teardown(c);
+    }
+}
+
+static void
+on_check(uv_check_t *h)
+{
+    struct nb_server *srv = h->data;
+    while (srv->flush_list) {
+        struct nb_client *c = srv->flush_list;
+        srv->flush_list = c->flush_next;
+        c->in_flush_list = 0;
+        nb__client_flush(c);
+    }
+    process_closes(srv);
+}
+
+static void
+on_tick(uv_timer_t *h)
+{
+    struct nb_server *srv = h->data;
+    uint64_t now = nb__now_ms(srv);
+    for (struct nb_client *c = srv->clients_head.next; c != &srv->clients_head; c = c->next)
+        nb__client_tick(c, now);
+    process_closes(srv);
+}
+
+static int
+resolve(uv_loop_t *loop, const char *host, int port, struct sockaddr_storage *addr)
+{
+    if (uv_ip4_addr(host, port, (struct sockaddr_in *)addr) == 0) return 0;
+    if (uv_ip6_addr(host, port, (struct sockaddr_in6 *)addr) == 0) return 0;
+    uv_getaddrinfo_t req;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    int rc = uv_getaddrinfo(loop, &req, NULL, host, NULL, &hints);
+    if (rc) return rc;
+    memcpy(addr, req.addrinfo->ai_addr, req.addrinfo->ai_addrlen);
+    ((struct sockaddr_in *)addr)->sin_port = htons((uint16_t)port);
+    uv_freeaddrinfo(req.addrinfo);
+    return 0;
+}
+
+static int
+bound_port(uv_tcp_t *tcp)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    if (uv_tcp_getsockname(tcp, (struct sockaddr *)&ss, &len) != 0) return -1;
+    if (ss.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+int
+nb_server_start(struct nb_server *srv)
+{
+    struct sockaddr_storage addr;
+    int rc = resolve(srv->loop, srv->cfg.host, srv->cfg.port, &addr);
+    if (rc) return rc;
+    /* All three handles exist from here on, so nb_server_stop() has one shape to undo. */
+    uv_tcp_init(srv->loop, &srv->listener);
+    uv_check_init(srv->loop, &srv->flusher);
+    uv_timer_init(srv->loop, &srv->ticker);
+    srv->listener.data = srv->flusher.data = srv->ticker.data = srv;
+    srv->open_handles = 3;
+    srv->housekeeping_open = true;
+    rc = uv_tcp_bind(&srv->listener, (struct sockaddr *)&addr, 0);
+    if (rc == 0) rc = uv_listen((uv_stream_t *)&srv->listener, 511, on_connection);
+    if (rc) return rc;
+    srv->port = bound_port(&srv->listener);
+    if (srv->cfg.http_port > 0) {
+        struct sockaddr_storage http_addr;
+        rc = resolve(srv->loop, srv->cfg.host, srv->cfg.http_port, &http_addr);
+        if (rc == 0) rc = nb__http_start(srv, (struct sockaddr *)&http_addr);
+        if (rc) return rc;
+    }
+    uv_check_start(&srv->flusher, on_check);
+    uv_timer_start(&srv->ticker, on_tick, TICK_MS, TICK_MS);
+    nb__log(srv, NB_LOG_DEBUG, "Listening for client connections on %s:%d", srv->cfg.host,
+            srv->port);
+    return 0;
+}
+
+int
+nb_server_port(const struct nb_server *srv)
+{
+    return srv->port;
+}
+
+static void
+finish_stop(struct nb_server *srv)
+{
+    if (srv->open_handles > 0 || srv->clients_head.next != &srv->clients_head) return;
+    if (srv->stop_done) {
+        void (*done)(struct nb_server *, void *) = srv->stop_done;
+        srv->stop_done = NULL;
+        done(srv, srv->stop_ud);
+    }
+}
+
+void
+nb__server_handle_closed(struct nb_server *srv)
+{
+    srv->open_handles--;
+    finish_stop(srv);
+}
+
+static void
+on_server_handle_closed(uv_handle_t *h)
+{
+    nb__server_handle_closed(h->data);
+}
+
+/* The housekeeping handles go last, so that closing clients still get their output flushed. */
+static void
+close_housekeeping(struct nb_server *srv)
+{
+    if (!srv->housekeeping_open || srv->clients_head.next != &srv->clients_head) return;
+    srv->housekeeping_open = false;
+    uv_close((uv_handle_t *)&srv->flusher, on_server_handle_closed);
+    uv_close((uv_handle_t *)&srv->ticker, on_server_handle_closed);
+}
+
+void
+nb__server_client_gone(struct nb_server *srv, struct nb_client *c)
+{
+    (void)c;
+    srv->stats.connections--;
+    if (!srv->stopping) return;
+    close_housekeeping(srv);
+    finish_stop(srv);
+}
+
+void
+nb_server_stop(struct nb_server *srv, void (*done)(struct nb_server *srv, void *ud), void *ud)
+{
+    if (srv->stopping) return;
+    srv->stopping = true;
+    srv->stop_done = done;
+    srv->stop_ud = ud;
+    if (srv->open_handles == 0) {
+        finish_stop(srv);
+        return;
+    }
+    nb__log(srv, NB_LOG_INFO, "Initiating Shutdown...");
+    uv_close((uv_handle_t *)&srv->listener, on_server_handle_closed);
+    if (srv->http) nb__http_stop(srv->http);
+    for (struct nb_client *c = srv->clients_head.next; c != &srv->clients_head; c = c->next)
+        nb__client_close(c, NB_CLOSE_SHUTDOWN, true);
+    close_housekeeping(srv);
+}
+
+void
+nb_server_free(struct nb_server *srv)
+{
+    if (!srv) return;
+    if (srv->sublist) nb_sublist_free(srv->sublist);
+    nb__pool_release(&srv->pool);
+    free(srv->deferred_unsubs);
+    nb_config_release(&srv->cfg);
+    free(srv);
+}
+
+void
+nb_server_stats(const struct nb_server *srv, struct nb_stats *st)
+{
+    struct nb_sublist_stats ss;
+    *st = srv->stats;
+    nb_sublist_stats(srv->sublist, &ss);
+    st->subscriptions = ss.count;
+}

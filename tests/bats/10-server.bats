@@ -1,0 +1,138 @@
+#!/usr/bin/env bats
+# natsctl server as a process: flags, configuration files, readiness, signals and exit codes.
+
+load helpers
+
+teardown() {
+    stop_server
+}
+
+@test "--help says plainly that the default address is local only" {
+    run "$NATSCTL" server --help
+    [ "$status" -eq 0 ]
+    [[ $output == *"default 127.0.0.1"* ]]
+    for flag in --addr --port --name --http_port --config --log --debug --trace -DV --pid \
+        --ports_file_dir --max_payload --user --pass --auth; do
+        [[ $output == *"$flag"* ]] || { echo "missing $flag"; return 1; }
+    done
+}
+
+@test "readiness is one line on stderr with the nats:// URL, and the ports file has it too" {
+    start_server
+    run cat "$SERVER_LOG"
+    [ "${#lines[@]}" -eq 1 ]
+    [[ ${lines[0]} == *"nats://127.0.0.1:$PORT"* ]]
+    run cat "$(dirname "$SERVER_LOG")/natsctl_$SERVER_PID.ports"
+    [ "$output" = "{\"nats\":[\"nats://127.0.0.1:$PORT\"]}" ]
+}
+
+@test "SIGTERM stops the server with exit 0 and removes the ports and pid files" {
+    local dir=$BATS_TEST_TMPDIR
+    start_server --pid "$dir/server.pid"
+    [ "$(cat "$dir/server.pid")" = "$SERVER_PID" ]
+    kill -TERM "$SERVER_PID"
+    local rc=0
+    wait "$SERVER_PID" || rc=$?
+    [ "$rc" -eq 0 ]
+    SERVER_PID=
+    [ ! -e "$dir/server.pid" ]
+    run ls "$(dirname "$SERVER_LOG")"
+    [[ $output != *".ports"* ]]
+}
+
+@test "SIGINT stops the server with exit 0 after flushing what a client was sent" {
+    start_server
+    exec 5<>"/dev/tcp/127.0.0.1/$PORT"
+    printf 'CONNECT {"verbose":false}\r\nSUB a 1\r\nPUB a 5\r\nhello\r\nPING\r\n' >&5
+    kill -INT "$SERVER_PID"
+    local rc=0
+    wait "$SERVER_PID" || rc=$?
+    [ "$rc" -eq 0 ]
+    SERVER_PID=
+    run timeout 5 cat <&5
+    exec 5<&-
+    [[ $output == *"MSG a 1 5"*"hello"*"PONG"* ]]
+}
+
+@test "an unknown flag is a one-line usage error with exit 2" {
+    run --separate-stderr "$NATSCTL" server --frobnicate
+    [ "$status" -eq 2 ]
+    [ "${#stderr_lines[@]}" -eq 1 ]
+    [[ $stderr == *"unknown option '--frobnicate'"* ]]
+}
+
+@test "a bad flag value is a one-line usage error with exit 2" {
+    for args in "-p abc" "-p 70000" "--max_payload 12q" "-m x"; do
+        run --separate-stderr "$NATSCTL" server $args
+        [ "$status" -eq 2 ] || { echo "$args -> $status"; return 1; }
+        [ "${#stderr_lines[@]}" -eq 1 ]
+        [[ $stderr == *"invalid value"* ]]
+    done
+}
+
+@test "a missing flag value is a usage error" {
+    run --separate-stderr "$NATSCTL" server --port
+    [ "$status" -eq 2 ]
+    [[ $stderr == *"needs a value"* ]]
+}
+
+@test "a port in use fails with exit 1 and says why" {
+    start_server
+    run --separate-stderr "$NATSCTL" server -p "$PORT"
+    [ "$status" -eq 1 ]
+    [[ $stderr == *"cannot listen on 127.0.0.1:$PORT"* ]]
+}
+
+@test "a configuration syntax error names file, line and column and exits 2" {
+    printf 'port: 4222\nauthorization {\n  token: "abc\n}\n' >"$BATS_TEST_TMPDIR/bad.conf"
+    run --separate-stderr "$NATSCTL" server -c "$BATS_TEST_TMPDIR/bad.conf"
+    [ "$status" -eq 2 ]
+    [ "${#stderr_lines[@]}" -eq 1 ]
+    [[ $stderr =~ bad\.conf:[0-9]+:[0-9]+: ]]
+}
+
+@test "a missing configuration file exits 2" {
+    run --separate-stderr "$NATSCTL" server -c "$BATS_TEST_TMPDIR/nope.conf"
+    [ "$status" -eq 2 ]
+    [[ $stderr == *"nope.conf"* ]]
+}
+
+@test "unknown configuration keys are warned about and the server still starts" {
+    printf 'frobnicate: 1\nmax_payload: 2KB\n' >"$BATS_TEST_TMPDIR/warn.conf"
+    start_server -c "$BATS_TEST_TMPDIR/warn.conf"
+    run cat "$SERVER_LOG"
+    [[ $output == *"unknown option 'frobnicate'"* ]]
+    [ "$(info_json | jq .max_payload)" = 2048 ]
+}
+
+@test "flags override the configuration file" {
+    printf 'max_payload: 2KB\nserver_name: fromfile\nport: 1\n' >"$BATS_TEST_TMPDIR/o.conf"
+    start_server -c "$BATS_TEST_TMPDIR/o.conf" --max_payload 4kb -n fromflag
+    local info
+    info=$(info_json)
+    [ "$(jq .max_payload <<<"$info")" = 4096 ]
+    [ "$(jq -r .server_name <<<"$info")" = fromflag ]
+    [ "$(jq .port <<<"$info")" = "$PORT" ]
+}
+
+@test "max_payload larger than max_pending is refused" {
+    printf 'max_pending: 1KB\n' >"$BATS_TEST_TMPDIR/p.conf"
+    run --separate-stderr "$NATSCTL" server -c "$BATS_TEST_TMPDIR/p.conf"
+    [ "$status" -eq 2 ]
+    [[ $stderr == *"max_payload"* ]]
+}
+
+@test "-DV traces protocol operations to the log file" {
+    start_server -DV -l "$BATS_TEST_TMPDIR/trace.log"
+    session 'CONNECT {}\r\nSUB foo 1\r\nPING\r\n' >/dev/null
+    sleep 0.2
+    run cat "$BATS_TEST_TMPDIR/trace.log"
+    [[ $output == *"[TRC]"*"<<- [SUB foo 1]"* ]]
+}
+
+@test "-a and the listen option choose the address" {
+    printf 'listen: "127.0.0.1:-1"\n' >"$BATS_TEST_TMPDIR/l.conf"
+    start_server -c "$BATS_TEST_TMPDIR/l.conf" -a 127.0.0.2
+    run cat "$SERVER_LOG"
+    [[ $output == *"nats://127.0.0.2:"* ]]
+}
