@@ -1,0 +1,550 @@
+#!/usr/bin/env bash
+# Core benchmark: natsctl server against nats-server 2.9.10, side by side, with the same client.
+#
+# usage: tests/bench/bench-core.sh NATSCTL LOADGEN      (normally through `make bench-core`)
+#
+# Every run gets a fresh server on 127.0.0.1 with a random port (read back from its ports file), so
+# no run inherits another's memory or caches. For each scenario the two servers alternate, and the
+# one that goes first swaps every repetition, so slow drift on this shared machine hits both
+# alike. The report gives medians and natsctl/nats-server ratios; the absolute numbers only hold
+# for this machine at this moment.
+#
+# Environment:
+#   BENCH_REPS=3               repetitions per scenario and server
+#   BENCH_LAT_REPS=7           repetitions of the request-reply scenario, whose latency on this
+#                              2-core machine jumps between two modes with thread placement
+#   BENCH_SCALE=1              multiplies every message count (0.05 for a quick dry run)
+#   BENCH_SETTLE=1             seconds a server idles before its RSS is read
+#   BENCH_OUT=FILE             report path (default docs/benchmarks.md)
+#   NATSCTL_BENCH_SELFTEST=1   run nats-server in natsctl's place too, to test this script; the
+#                              report then goes to /tmp/bench-core-selftest.md unless BENCH_OUT
+#                              says otherwise, so it cannot be mistaken for a real one
+#
+# Exit status: 0 when every run succeeded, 1 when any failed (the report lists them), 2 on usage.
+set -euo pipefail
+
+if [[ $# != 2 || ! -x $1 || ! -x $2 ]]; then
+    echo "usage: $0 NATSCTL LOADGEN   (both executable; see the header of this script)" >&2
+    exit 2
+fi
+natsctl=$(realpath "$1")
+loadgen=$(realpath "$2")
+[[ -n ${BENCH_OUT:-} ]] && BENCH_OUT=$(realpath -m "$BENCH_OUT")
+cd "$(dirname "$0")/../.."
+repo=$PWD
+
+ref=$repo/.deps/nats-server/usr/sbin/nats-server
+[[ -x $ref ]] || scripts/deps.sh
+reps=${BENCH_REPS:-3}
+lat_reps=${BENCH_LAT_REPS:-7}
+scale=${BENCH_SCALE:-1}
+settle=${BENCH_SETTLE:-1}
+selftest=${NATSCTL_BENCH_SELFTEST:-0}
+if [[ $selftest == 1 ]]; then
+    out=${BENCH_OUT:-/tmp/bench-core-selftest.md}
+else
+    out=${BENCH_OUT:-$repo/docs/benchmarks.md}
+fi
+if [[ ! $reps =~ ^[1-9][0-9]*$ || ! $lat_reps =~ ^[1-9][0-9]*$ ]]; then
+    echo "$0: BENCH_REPS and BENCH_LAT_REPS must be positive integers" >&2
+    exit 2
+fi
+
+work=$(mktemp -d /tmp/bench-core.XXXXXX)
+mkdir -p "$work/ports" "$work/res"
+srv_pid=
+holder_pid=
+ticks=$(getconf CLK_TCK)
+failures=0
+
+# Everything this script starts is stopped by its recorded PID, whatever way the script ends.
+cleanup() {
+    local pid
+    for pid in $holder_pid $srv_pid; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in $holder_pid $srv_pid; do
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() {
+    printf 'bench-core: %s\n' "$*" >&2
+}
+
+# Starts a server and sets srv_pid and srv_port; fails if no ports file appears within 10 s. In
+# selftest mode nats-server plays both sides.
+start_server() {
+    local side=$1 file i
+    local -a cmd=("$ref")
+    [[ $side == natsctl && $selftest != 1 ]] && cmd=("$natsctl" server)
+    "${cmd[@]}" -a 127.0.0.1 -p -1 --ports_file_dir "$work/ports" \
+        >>"$work/$side.log" 2>&1 </dev/null &
+    srv_pid=$!
+    for ((i = 0; i < 200; i++)); do
+        file=$(compgen -G "$work/ports/*_$srv_pid.ports" || true)
+        if [[ -n $file ]]; then
+            srv_port=$(sed -n 's/.*nats:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$file")
+            [[ -n $srv_port ]] && return 0
+        fi
+        kill -0 "$srv_pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    log "$side did not start; its log: $work/$side.log"
+    tail -5 "$work/$side.log" >&2
+    return 1
+}
+
+# Stops the server by PID: SIGTERM, then SIGKILL after 5 s. Returns 1 if it had already died.
+stop_server() {
+    local dead=0 i
+    kill -0 "$srv_pid" 2>/dev/null || dead=1
+    kill -TERM "$srv_pid" 2>/dev/null || true
+    for ((i = 0; i < 100; i++)); do
+        kill -0 "$srv_pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    kill -KILL "$srv_pid" 2>/dev/null || true
+    wait "$srv_pid" 2>/dev/null || true
+    srv_pid=
+    return $dead
+}
+
+# User plus system CPU ticks the server has used so far (0 once it has gone; stop_server reports
+# that).
+server_ticks() {
+    awk '{ print $14 + $15 }' "/proc/$srv_pid/stat" 2>/dev/null || echo 0
+}
+
+rss_kib() {
+    awk '/^VmRSS:/ { print $2 }' "/proc/$srv_pid/status" 2>/dev/null || echo 0
+}
+
+# Records one failed run: the reason goes to the report, the run to no median.
+record_failure() {
+    failures=$((failures + 1))
+    printf -- '- %s, %s, repetition %s: %s\n' "$1" "$2" "$3" "$4" >>"$work/failures"
+    log "FAILED $1 on $2 (repetition $3): $4"
+}
+
+# One loadgen run against a fresh server; appends its result line plus srv_cpu_s to res/SCEN.SIDE.
+throughput_run() {
+    local scen=$1 side=$2 rep=$3 line t0 t1 err
+    shift 3
+    start_server "$side" || { record_failure "$scen" "$side" "$rep" "server did not start"; return; }
+    t0=$(server_ticks)
+    if line=$(timeout 150 "$loadgen" "$@" -p "$srv_port" -t 120 2>"$work/lg.err"); then
+        t1=$(server_ticks)
+        echo "$line srv_cpu_s=$(awk -v d=$((t1 - t0)) -v h="$ticks" 'BEGIN { print d / h }')" \
+            >>"$work/res/$scen.$side"
+    else
+        err=$(tr '\n' ' ' <"$work/lg.err")
+        record_failure "$scen" "$side" "$rep" "loadgen: ${err:-killed by timeout}"
+    fi
+    stop_server || record_failure "$scen" "$side" "$rep" "the server died during the run"
+}
+
+# Idle RSS after a settle, then RSS once a client holds 100,000 subscriptions.
+memory_run() {
+    local side=$1 rep=$2 idle i
+    start_server "$side" || { record_failure memory "$side" "$rep" "server did not start"; return; }
+    sleep "$settle"
+    idle=$(rss_kib)
+    "$loadgen" subs -p "$srv_port" -S 100000 --hold 120 >"$work/holder.out" 2>"$work/lg.err" &
+    holder_pid=$!
+    for ((i = 0; i < 600; i++)); do
+        grep -q 'ready=1' "$work/holder.out" && break
+        kill -0 "$holder_pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    if grep -q 'ready=1' "$work/holder.out"; then
+        sleep "$settle"
+        echo "idle_kib=$idle subs_kib=$(rss_kib) $(cat "$work/holder.out")" >>"$work/res/memory.$side"
+    else
+        record_failure memory "$side" "$rep" "loadgen subs: $(tr '\n' ' ' <"$work/lg.err")"
+    fi
+    kill -TERM "$holder_pid" 2>/dev/null || true
+    wait "$holder_pid" 2>/dev/null || true
+    holder_pid=
+    stop_server || record_failure memory "$side" "$rep" "the server died during the run"
+}
+
+count() {
+    awk -v n="$1" -v s="$scale" 'BEGIN { v = int(n * s); print v < 1 ? 1 : v }'
+}
+
+# name|title|loadgen arguments; counts give about 1 s per run on nats-server here.
+scenarios=(
+    "pub16|Publish only, 16 B|pub -s 16 -n $(count 8000000)"
+    "pub128|Publish only, 128 B|pub -s 128 -n $(count 5000000)"
+    "pub1k|Publish only, 1 KiB|pub -s 1024 -n $(count 2000000)"
+    "sub16|Pub to 1 subscriber, 16 B|pubsub -S 1 -s 16 -n $(count 4000000)"
+    "sub128|Pub to 1 subscriber, 128 B|pubsub -S 1 -s 128 -n $(count 2500000)"
+    "sub1k|Pub to 1 subscriber, 1 KiB|pubsub -S 1 -s 1024 -n $(count 1000000)"
+    "fan16|Fan-out to 4 subscribers, 16 B|pubsub -S 4 -s 16 -n $(count 2000000)"
+    "fan128|Fan-out to 4 subscribers, 128 B|pubsub -S 4 -s 128 -n $(count 1200000)"
+    "fan1k|Fan-out to 4 subscribers, 1 KiB|pubsub -S 4 -s 1024 -n $(count 350000)"
+    "q16|Queue group of 4, 16 B|pubsub -S 4 -q -s 16 -n $(count 3000000)"
+    "q128|Queue group of 4, 128 B|pubsub -S 4 -q -s 128 -n $(count 2000000)"
+    "q1k|Queue group of 4, 1 KiB|pubsub -S 4 -q -s 1024 -n $(count 800000)"
+    "rr16|Request-reply, 16 B|reqrep -s 16 -n $(count 10000) --warmup $(count 1000)"
+)
+
+# The order of the two sides in repetition REP: natsctl first in odd ones.
+sides_for() {
+    if (($1 % 2)); then echo natsctl nats-server; else echo nats-server natsctl; fi
+}
+
+run_all() {
+    local entry scen args rep side n
+    for entry in "${scenarios[@]}"; do
+        scen=${entry%%|*}
+        args=${entry##*|}
+        n=$reps
+        [[ $scen == rr16 ]] && n=$lat_reps
+        log "$scen: $args ($n repetitions)"
+        for ((rep = 1; rep <= n; rep++)); do
+            for side in $(sides_for "$rep"); do
+                # shellcheck disable=SC2086 # args is a word list by design
+                throughput_run "$scen" "$side" "$rep" $args
+            done
+        done
+    done
+    log "memory: idle and with 100,000 subscriptions"
+    for ((rep = 1; rep <= reps; rep++)); do
+        for side in $(sides_for "$rep"); do
+            memory_run "$side" "$rep"
+        done
+    done
+}
+
+# Median of KEY over the runs of SCEN on SIDE, or "n/a" when no run succeeded.
+median() {
+    local file=$work/res/$2.$3
+    [[ -s $file ]] || { echo n/a; return; }
+    awk -v k="$1" '{ for (i = 1; i <= NF; i++) if (index($i, k "=") == 1) print substr($i, length(k) + 2) }' \
+        "$file" | sort -g | awk '{ v[NR] = $1 } END {
+            if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2];
+            else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# Every value of KEY over the runs, for the raw-data section.
+values() {
+    local file=$work/res/$2.$3
+    [[ -s $file ]] || { echo "-"; return; }
+    awk -v k="$1" '{ for (i = 1; i <= NF; i++) if (index($i, k "=") == 1) printf "%s%s", sep, substr($i, length(k) + 2); sep = ", " } END { print "" }' "$file"
+}
+
+# "yes" when the ranges (slowest to fastest run) of the two servers overlap on SCEN: then the
+# ratio of the medians is within this machine's noise, whatever its value.
+overlap() {
+    local f1=$work/res/$1.natsctl f2=$work/res/$1.nats-server
+    [[ -s $f1 && -s $f2 ]] || { echo n/a; return; }
+    awk '
+        FNR == 1 { f++ }
+        { for (i = 1; i <= NF; i++) if (index($i, "msgs_per_s=") == 1) v = substr($i, 12) + 0 }
+        !(f in lo) || v < lo[f] { lo[f] = v }
+        !(f in hi) || v > hi[f] { hi[f] = v }
+        END { print (hi[1] >= lo[2] && hi[2] >= lo[1]) ? "yes" : "no" }' "$f1" "$f2"
+}
+
+# fmt KIND VALUE: msgs/s as millions, percentages and seconds to one decimal or two.
+fmt() {
+    [[ $2 == n/a ]] && { echo n/a; return; }
+    case $1 in
+    rate) awk -v v="$2" 'BEGIN { printf "%.3f M", v / 1e6 }' ;;
+    pct) awk -v v="$2" 'BEGIN { printf "%.0f %%", v }' ;;
+    sec) awk -v v="$2" 'BEGIN { printf "%.2f", v }' ;;
+    us) awk -v v="$2" 'BEGIN { printf "%.1f", v }' ;;
+    kib) awk -v v="$2" 'BEGIN { printf "%.1f MiB", v / 1024 }' ;;
+    int) awk -v v="$2" 'BEGIN { printf "%.0f", v }' ;;
+    esac
+}
+
+ratio() {
+    [[ $1 == n/a || $2 == n/a ]] && { echo n/a; return; }
+    awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2fx", a / b }'
+}
+
+# Marks a median client CPU share of 90 % of its one core or more: such a number is client-bound.
+cpu_cell() {
+    local v
+    v=$(fmt pct "$1")
+    if [[ $1 != n/a ]] && awk -v v="$1" 'BEGIN { exit !(v >= 90) }'; then
+        v="$v (client-bound)"
+    fi
+    echo "$v"
+}
+
+throughput_table() {
+    local prefix=$1 s scen title n m
+    echo "| payload | natsctl msgs/s | nats-server msgs/s | ratio | runs overlap | loadgen CPU natsctl / nats-server | server CPU s natsctl / nats-server |"
+    echo "|---|---:|---:|---:|---|---:|---:|"
+    for s in 16 128 1k; do
+        scen=$prefix$s
+        title=$(scenario_title "$scen")
+        n=$(median msgs_per_s "$scen" natsctl)
+        m=$(median msgs_per_s "$scen" nats-server)
+        printf '| %s | %s | %s | %s | %s | %s / %s | %s / %s |\n' "${title##*, }" "$(fmt rate "$n")" \
+            "$(fmt rate "$m")" "$(ratio "$n" "$m")" "$(overlap "$scen")" \
+            "$(cpu_cell "$(median cpu_pct "$scen" natsctl)")" \
+            "$(cpu_cell "$(median cpu_pct "$scen" nats-server)")" \
+            "$(fmt sec "$(median srv_cpu_s "$scen" natsctl)")" \
+            "$(fmt sec "$(median srv_cpu_s "$scen" nats-server)")"
+    done
+}
+
+scenario_title() {
+    local entry
+    for entry in "${scenarios[@]}"; do
+        [[ ${entry%%|*} == "$1" ]] || continue
+        entry=${entry#*|}
+        echo "${entry%%|*}"
+    done
+}
+
+scenario_args() {
+    local entry
+    for entry in "${scenarios[@]}"; do
+        [[ ${entry%%|*} == "$1" ]] && echo "${entry##*|}"
+    done
+}
+
+# One line of the summary: TARGET, the measured ratio, and whether it meets OP LIMIT.
+bar_row() {
+    local met=no
+    [[ $2 == n/a ]] && met=n/a
+    if [[ $2 != n/a ]] && awk -v r="${2%x}" -v l="$4" -v op="$3" \
+        'BEGIN { exit !((op == ">=" && r >= l) || (op == "<" && r < l)) }'; then
+        met=yes
+    fi
+    printf '| %s | %s | %s |\n' "$1" "$2" "$met"
+}
+
+tp_ratio() {
+    ratio "$(median msgs_per_s "$1" natsctl)" "$(median msgs_per_s "$1" nats-server)"
+}
+
+lat_ratio() {
+    ratio "$(median "$1" rr16 natsctl)" "$(median "$1" rr16 nats-server)"
+}
+
+mem_ratio() {
+    ratio "$(median "$1" memory natsctl)" "$(median "$1" memory nats-server)"
+}
+
+report_header() {
+    local cpu commit dirty version banner=
+    cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+    version=$("$natsctl" --version 2>/dev/null | head -1 || true)
+    commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
+    dirty=$(GIT_OPTIONAL_LOCKS=0 git -C "$repo" status --porcelain 2>/dev/null | head -1)
+    [[ -n $dirty ]] && commit="$commit plus uncommitted changes"
+    [[ $selftest == 1 ]] && banner=$'\n**SELFTEST: nats-server ran in natsctl\'s place. These numbers compare
+nats-server with itself and only test the script.**\n'
+    cat <<EOF
+# Core benchmarks: natsctl server and nats-server
+
+Written by \`make bench-core\` (tests/bench/bench-core.sh); rerun it rather than editing this file.
+$banner
+
+## Machine
+
+| | |
+|---|---|
+| CPU | ${cpu:-unknown} |
+| cores (nproc) | $(nproc) |
+| memory | $(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) |
+| kernel | $(uname -sr) |
+| date | $(date -u '+%Y-%m-%d %H:%M UTC') |
+
+## Versions
+
+| | |
+|---|---|
+| natsctl | ${version:-unknown}, commit $commit |
+| nats-server | $("$ref" --version 2>&1 | head -1) |
+| compiler | $(cc --version | head -1) |
+| client | tests/bench/loadgen (same binary for both servers) |
+EOF
+}
+
+report_method() {
+    cat <<EOF
+
+## Method
+
+- $reps repetitions of every scenario per server. The two servers alternate run by run and swap
+  which goes first every repetition. Every run starts a fresh server on 127.0.0.1 with a random
+  port and stops it afterwards. Tables show medians; a ratio is natsctl's median divided by
+  nats-server's.
+- The client is \`loadgen\`: one thread drives all connections through \`poll()\` over raw
+  non-blocking sockets. Publishers write a pre-built buffer of \`PUB\` frames in large writes, with
+  a \`PING\` every ~64 KiB and at most 16 unanswered, and may run at most 8 MiB of frames ahead
+  of the slowest subscriber. Subscribers read 256 KiB at a time and count \`MSG\` frames exactly.
+  After each pubsub run, a final PING/PONG on every connection proves that no message was lost
+  or duplicated; any discrepancy fails the run.
+- msgs/s is messages *published* per second. Publish only: N over the time until the PONG that
+  answers the PING after the last message. Pubsub and queue: the time from the first publish until
+  every subscriber (or, for the queue group, the group as a whole) has all its messages. Fan-out
+  delivers 4 times as many messages as it publishes.
+- Is the client the bottleneck? loadgen measures its own user+system CPU (getrusage) over the
+  measured phase and reports it as a share of one core, the most a single thread can use. The
+  machine has $(nproc) cores, so a client below ~90 % leaves the server at least one core to itself.
+  A median at 90 % or more is marked *client-bound*: that number says more about the client than
+  about the server.
+- Server CPU is the utime+stime delta in /proc/PID/stat across the whole loadgen run, which
+  includes connecting.
+- Request-reply: one responder connection, one requester that has one request outstanding at a
+  time; $(count 1000) warm-up round trips, then $(count 10000) measured, $lat_reps repetitions per
+  server. Latency includes the client's own poll loop, the same for both servers. On 2 shared
+  cores a run's median round trip jumps between two modes (about 55 and 150 µs against
+  nats-server when this was written) depending on where the scheduler puts the threads, hence the
+  extra repetitions; look at every run below before trusting a small latency ratio.
+- Memory: VmRSS from /proc/PID/status ${settle} s after start (idle), then ${settle} s after one
+  client has subscribed to 100,000 distinct subjects (\`bench.sub.<i>\`) and had its PONG.
+- The machine is shared and noisy. Read the ratios, not the absolute numbers. When this script
+  was written, self-tests (\`NATSCTL_BENCH_SELFTEST=1\`: nats-server on both sides) gave
+  throughput ratios between 0.90x and 1.14x on a quiet machine and between 0.82x and 1.37x
+  under a load average of 4. *Runs overlap* says whether the two servers' slowest-to-fastest
+  ranges overlap; if they do, the ratio is within the noise whatever its value. More repetitions
+  (\`BENCH_REPS=5\`) narrow it.
+EOF
+}
+
+report_summary() {
+    cat <<EOF
+
+## Against the project's targets
+
+| target | natsctl / nats-server | met |
+|---|---:|---|
+EOF
+    bar_row "pub to 1 subscriber, 16 B: at least 2x the msgs/s" "$(tp_ratio sub16)" ">=" 2
+    bar_row "fan-out to 4, 16 B: at least 1.5x" "$(tp_ratio fan16)" ">=" 1.5
+    bar_row "fan-out to 4, 128 B: at least 1.5x" "$(tp_ratio fan128)" ">=" 1.5
+    bar_row "fan-out to 4, 1 KiB: at least 1.5x" "$(tp_ratio fan1k)" ">=" 1.5
+    bar_row "request-reply p50 latency: lower" "$(lat_ratio p50_us)" "<" 1
+    bar_row "request-reply p99 latency: lower" "$(lat_ratio p99_us)" "<" 1
+    bar_row "idle RSS: under 1/10" "$(mem_ratio idle_kib)" "<" 0.1
+}
+
+report_throughput() {
+    local prefix title
+    echo
+    echo "## Throughput"
+    for prefix in pub sub fan q; do
+        title=$(scenario_title "${prefix}16")
+        printf '\n### %s\n\n' "${title%, *}"
+        echo "\`loadgen $(scenario_args "${prefix}16")\` (-s and -n vary with the payload)"
+        echo
+        throughput_table "$prefix"
+    done
+}
+
+latency_row() {
+    local n m
+    n=$(median "$2" rr16 natsctl)
+    m=$(median "$2" rr16 nats-server)
+    printf '| %s | %s | %s | %s |\n' "$1" "$(fmt "$3" "$n")" "$(fmt "$3" "$m")" "$(ratio "$n" "$m")"
+}
+
+report_latency() {
+    cat <<EOF
+
+## Request-reply round trip, 16 B
+
+\`loadgen $(scenario_args rr16)\`
+
+| | natsctl | nats-server | ratio |
+|---|---:|---:|---:|
+EOF
+    latency_row "p50 (µs)" p50_us us
+    latency_row "p90 (µs)" p90_us us
+    latency_row "p99 (µs)" p99_us us
+    latency_row "round trips/s" msgs_per_s int
+    latency_row "loadgen CPU" cpu_pct pct
+    latency_row "server CPU s" srv_cpu_s sec
+}
+
+report_memory() {
+    local n m
+    cat <<EOF
+
+## Memory (VmRSS)
+
+| | natsctl | nats-server | ratio |
+|---|---:|---:|---:|
+EOF
+    memory_row "idle" idle_kib
+    memory_row "100,000 subscriptions" subs_kib
+    n=$(awk -v a="$(median subs_kib memory natsctl)" -v b="$(median idle_kib memory natsctl)" \
+        'BEGIN { if (a == "n/a" || b == "n/a") print "n/a"; else print (a - b) * 1024 / 100000 }')
+    m=$(awk -v a="$(median subs_kib memory nats-server)" \
+        -v b="$(median idle_kib memory nats-server)" \
+        'BEGIN { if (a == "n/a" || b == "n/a") print "n/a"; else print (a - b) * 1024 / 100000 }')
+    printf '| bytes per subscription (difference / 100,000) | %s | %s | %s |\n' \
+        "$(fmt int "$n")" "$(fmt int "$m")" \
+        "$(ratio "$n" "$m")"
+}
+
+memory_row() {
+    local n m
+    n=$(median "$2" memory natsctl)
+    m=$(median "$2" memory nats-server)
+    printf '| %s | %s | %s | %s |\n' "$1" "$(fmt kib "$n")" "$(fmt kib "$m")" "$(ratio "$n" "$m")"
+}
+
+report_raw() {
+    local entry scen side
+    cat <<EOF
+
+## Every run
+
+Per run, in order of repetition. Throughput in msgs/s, loadgen CPU in % of one core.
+
+| scenario | server | msgs/s | loadgen CPU % |
+|---|---|---|---|
+EOF
+    for entry in "${scenarios[@]}"; do
+        scen=${entry%%|*}
+        for side in natsctl nats-server; do
+            printf '| %s | %s | %s | %s |\n' "$scen" "$side" "$(values msgs_per_s "$scen" "$side")" \
+                "$(values cpu_pct "$scen" "$side")"
+        done
+    done
+    for side in natsctl nats-server; do
+        printf '| memory idle / 100k subs (KiB) | %s | %s | %s |\n' "$side" \
+            "$(values idle_kib memory "$side")" "$(values subs_kib memory "$side")"
+    done
+    printf '\n## Failed runs\n\n'
+    if [[ -s $work/failures ]]; then cat "$work/failures"; else echo "None."; fi
+}
+
+write_report() {
+    local tmp=$out.tmp.$$
+    {
+        report_header
+        report_method
+        report_summary
+        report_throughput
+        report_latency
+        report_memory
+        report_raw
+    } >"$tmp"
+    mv "$tmp" "$out"
+}
+
+start=$SECONDS
+if [[ $selftest == 1 ]]; then
+    log "SELFTEST: nats-server plays both sides; $reps repetitions, scale $scale"
+else
+    log "natsctl: $natsctl; nats-server: $ref; $reps repetitions, scale $scale"
+fi
+run_all
+write_report
+log "wrote $out in $((SECONDS - start)) s, $failures failed run(s)"
+((failures == 0))
