@@ -390,7 +390,7 @@ sub_new(struct nb_client *c, const struct np_op *op)
     *p++ = '\0';
     sub->queue = op->queue.len ? p : NULL;
     sub->queue_len = (uint32_t)op->queue.len;
-    memcpy(p, op->queue.ptr, op->queue.len);
+    if (op->queue.len) memcpy(p, op->queue.ptr, op->queue.len);
     p += op->queue.len;
     *p++ = '\0';
     sub->sid = p;

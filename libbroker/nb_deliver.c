@@ -60,7 +60,7 @@ write_msg(struct nb_client *c, struct np_str subject, struct np_str sid, struct 
     size_t n = hdr_len ? np_enc_hmsg(dst, line_max, subject, sid, reply, hdr_len, payload.len)
                        : np_enc_msg(dst, line_max, subject, sid, reply, payload.len);
     if (inline_payload) {
-        memcpy(dst + n, payload.ptr, payload.len);
+        if (payload.len) memcpy(dst + n, payload.ptr, payload.len);
         memcpy(dst + n + payload.len, "\r\n", 2);
         nb__outq_commit(&c->out, n + payload.len + 2);
     } else {
