@@ -112,7 +112,7 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(LIBBROKER) $(LIBPROTO)
 $(INTEROP_BIN): $(INTEROP_SRC)
 	$(quiet) CC $@
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $(INTEROP_SRC) $$(pkg-config --cflags --libs libnats) -lpthread
+	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $(INTEROP_SRC) $$(pkg-config --cflags --libs libnats) -lcmocka -lpthread
 
 $(LOADGEN_BIN): tests/bench/loadgen.c
 	$(quiet) CC $@

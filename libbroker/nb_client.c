@@ -17,6 +17,7 @@
 #define FIRST_PING_MS  2000
 #define CLOSE_FLUSH_MS 2000 /* how long a closing client may take to take its last output */
 #define MAX_WRITE_BUFS 64
+#define MAX_STALL_MS   1000 /* the longest a publisher waits for a backed-up receiver */
 
 static const char *const close_texts[] = {
 #define NB__CLOSE_TEXT(name, text) text,
@@ -107,6 +108,8 @@ nb__client_flush(struct nb_client *c)
         start_write(c);
     else if (c->closing)
         queue_teardown(c); /* its last words are out */
+    if (c->srv->stall_list && c->out.pending <= (uint64_t)c->srv->cfg.max_pending / 2)
+        nb__resume_stalled(c->srv);
 }
 
 static void
@@ -123,6 +126,36 @@ on_write(uv_write_t *req, int status)
     c->out.inflight = 0;
     nb__outq_consume(&c->out, &c->srv->pool, done);
     nb__client_flush(c);
+}
+
+/* ---- fast-producer stall ----------------------------------------------------------------------- */
+
+void
+nb__client_stall(struct nb_client *c)
+{
+    if (c->stalled || c->closing) return;
+    c->stalled = 1;
+    c->stall_until_ms = nb__now_ms(c->srv) + MAX_STALL_MS;
+    c->stall_next = c->srv->stall_list;
+    c->srv->stall_list = c;
+    uv_read_stop((uv_stream_t *)&c->tcp);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
+
+void
+nb__resume_stalled(struct nb_server *srv)
+{
+    struct nb_client *c = srv->stall_list;
+    srv->stall_list = NULL;
+    while (c) {
+        struct nb_client *next = c->stall_next;
+        c->stalled = 0;
+        c->stall_next = NULL;
+        if (!c->closing) uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+        c = next;
+    }
 }
 
 /* ---- closing ------------------------------------------------------------------------------------- */
@@ -179,11 +212,22 @@ on_closed(uv_handle_t *h)
     nb__server_client_gone(srv, NULL);
 }
 
+static void
+unstall(struct nb_client *c)
+{
+    struct nb_client **pp = &c->srv->stall_list;
+    while (*pp && *pp != c)
+        pp = &(*pp)->stall_next;
+    if (*pp) *pp = c->stall_next;
+    c->stalled = 0;
+}
+
 void
 nb__client_teardown(struct nb_client *c)
 {
     if (c->handle_closed) return;
     c->handle_closed = 1;
+    if (c->stalled) unstall(c);
     size_t it = 0;
     const char *key;
     size_t klen;

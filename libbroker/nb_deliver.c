@@ -91,6 +91,8 @@ deliver_sub(struct nb_client *from, struct nb_sub *sub, const struct np_op *op)
         nb__client_close(c, NB_CLOSE_NO_MEMORY, false);
         return false;
     }
+    if (c != from && c->out.pending > (uint64_t)c->srv->cfg.max_pending / 2 && !c->closing)
+        nb__client_stall(from);
     return true;
 }
 

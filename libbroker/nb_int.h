@@ -113,6 +113,9 @@ struct nb_client {
     unsigned client_pinged : 1; /* the client sent a PING since the last ping check */
     unsigned rtt_known : 1;     /* the client has answered a PING */
     unsigned in_close_list : 1;
+    unsigned stalled : 1;         /* reads paused because a receiver of its messages is backed up */
+    struct nb_client *stall_next; /* the server's stalled list, valid while stalled */
+    uint64_t stall_until_ms;
 };
 
 /* Accepts a connection from the listener; on failure the connection is dropped. */
@@ -133,6 +136,14 @@ void nb__client_flush(struct nb_client *c);
 void nb__client_tick(struct nb_client *c, uint64_t now_ms);
 /* Tears down a closing client (removes subscriptions, closes the handle). */
 void nb__client_teardown(struct nb_client *c);
+/*
+ * Pauses reading from a publisher whose messages are piling up at a receiver (more than half of
+ * max_pending queued), for at most a second, so a fast producer cannot push a receiver that is
+ * merely slower over the slow-consumer limit.
+ */
+void nb__client_stall(struct nb_client *c);
+/* Resumes every stalled publisher; called when a backed-up receiver drains or goes away. */
+void nb__resume_stalled(struct nb_server *srv);
 /* Removes one subscription of c from the sublist and c's sid table, and frees it. */
 void nb__sub_remove(struct nb_client *c, struct nb_sub *sub);
 
@@ -149,6 +160,7 @@ struct nb_server {
     struct nb_client clients_head; /* sentinel of the circular client list (only next/prev used) */
     struct nb_client *flush_list;
     struct nb_client *close_list;
+    struct nb_client *stall_list; /* publishers whose reads are paused (fast-producer stall) */
     struct nb_chunk_pool pool;
     struct nb_sub **deferred_unsubs; /* auto-unsubscribes that reached their max during delivery */
     size_t ndeferred, deferred_cap;

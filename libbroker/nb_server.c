@@ -170,6 +170,13 @@ on_tick(uv_timer_t *h)
     uint64_t now = nb__now_ms(srv);
     for (struct nb_client *c = srv->clients_head.next; c != &srv->clients_head; c = c->next)
         nb__client_tick(c, now);
+    /* A stall never outlasts its limit: the receiver then has to keep up or be cut. */
+    for (struct nb_client *c = srv->stall_list; c; c = c->stall_next) {
+        if (now >= c->stall_until_ms) {
+            nb__resume_stalled(srv);
+            break;
+        }
+    }
     process_closes(srv);
 }
 
