@@ -66,6 +66,41 @@ queue_teardown(struct nb_client *c)
     c->srv->close_list = c;
 }
 
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+
+static void
+on_linger_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+{
+    (void)buf;
+    if (nread < 0) queue_teardown(stream->data);
+}
+
+static void
+on_shutdown(uv_shutdown_t *req, int status)
+{
+    (void)req;
+    (void)status;
+}
+
+/*
+ * A closing client's output is out. If it was told why (an -ERR), send FIN and keep reading and
+ * discarding until it closes too (bounded by the close deadline): closing a socket with unread
+ * input makes the kernel send a reset, which can destroy the -ERR before the client reads it.
+ */
+static void
+last_words_sent(struct nb_client *c)
+{
+    uv_stream_t *stream = (uv_stream_t *)&c->tcp;
+    if (!c->flush_on_close || c->close_reason == NB_CLOSE_SHUTDOWN || c->lingering) {
+        queue_teardown(c);
+        return;
+    }
+    c->lingering = 1;
+    if (uv_shutdown(&c->sreq, stream, on_shutdown) != 0 ||
+        uv_read_start(stream, on_alloc, on_linger_read) != 0)
+        queue_teardown(c);
+}
+
 static void
 start_write(struct nb_client *c)
 {
@@ -107,7 +142,7 @@ nb__client_flush(struct nb_client *c)
     if (c->out.pending)
         start_write(c);
     else if (c->closing)
-        queue_teardown(c); /* its last words are out */
+        last_words_sent(c);
     if (c->srv->stall_list && c->out.pending <= (uint64_t)c->srv->cfg.max_pending / 2)
         nb__resume_stalled(c->srv);
 }
@@ -141,7 +176,6 @@ nb__client_stall(struct nb_client *c)
     uv_read_stop((uv_stream_t *)&c->tcp);
 }
 
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
 
 void

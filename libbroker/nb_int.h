@@ -92,6 +92,7 @@ struct nb_client {
     struct nb_outq out;
     struct nb_map subs; /* sid -> struct nb_sub * */
     uv_write_t wreq;
+    uv_shutdown_t sreq;
     uint64_t write_started_ms; /* when the in-flight uv_write began */
     uint64_t next_ping_ms;
     uint64_t auth_deadline_ms;  /* 0 when no CONNECT is awaited */
@@ -113,6 +114,7 @@ struct nb_client {
     unsigned client_pinged : 1; /* the client sent a PING since the last ping check */
     unsigned rtt_known : 1;     /* the client has answered a PING */
     unsigned in_close_list : 1;
+    unsigned lingering : 1;       /* closing: FIN sent, input discarded until the peer closes */
     unsigned stalled : 1;         /* reads paused because a receiver of its messages is backed up */
     struct nb_client *stall_next; /* the server's stalled list, valid while stalled */
     uint64_t stall_until_ms;

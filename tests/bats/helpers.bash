@@ -32,11 +32,19 @@ start_server() {
     PORT=$(sed -E 's/.*:([0-9]+)".*/\1/' <<<"${ports%%]*}")
 }
 
+# stop_server: SIGTERM, then the server must exit 0. Under ASan a leak or a memory error found at
+# exit makes the exit code non-zero, so every test that starts a server also checks for those.
 stop_server() {
     [[ -n ${SERVER_PID:-} ]] || return 0
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
+    local pid=$SERVER_PID rc=0
     SERVER_PID=
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || rc=$?
+    if [[ $rc != 0 ]]; then
+        echo "server exited with $rc:" >&2
+        tail -20 "$SERVER_LOG" >&2
+        return 1
+    fi
 }
 
 # session BYTES: sends printf-style BYTES, half-closes, and prints everything the server sent until
