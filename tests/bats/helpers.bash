@@ -38,7 +38,10 @@ stop_server() {
     [[ -n ${SERVER_PID:-} ]] || return 0
     local pid=$SERVER_PID rc=0
     SERVER_PID=
-    kill -TERM "$pid" 2>/dev/null || true
+    # nats-server exits 1 on SIGTERM but 0 on SIGINT; natsctl exits 0 on both.
+    local sig=TERM
+    [[ $WIRE_SERVER == nats-server ]] && sig=INT
+    kill -"$sig" "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || rc=$?
     if [[ $rc != 0 ]]; then
         echo "server exited with $rc:" >&2

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Proves the README's two commands on a fresh Debian 12: builds a minimal bookworm root with
+# debootstrap (or reuses ROOT if it exists), clones this repository's HEAD into it, and runs
+# `make test`, then `make run` until the broker answers a PING. Needs root and the Debian mirror.
+#
+# Usage: scripts/clean-room.sh [ROOT]     (default /var/tmp/natsctl-clean-room)
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+root=${1:-/var/tmp/natsctl-clean-room}
+
+if [[ ! -x $root/bin/bash ]]; then
+    command -v debootstrap >/dev/null || apt-get install -y -qq debootstrap </dev/null
+    debootstrap --variant=minbase bookworm "$root" http://deb.debian.org/debian
+fi
+
+mounts=(proc sys dev dev/pts)
+cleanup() {
+    local m
+    for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do
+        m=$root/${mounts[i]}
+        mountpoint -q "$m" && umount -l "$m"
+    done
+    return 0
+}
+trap cleanup EXIT
+mount -t proc proc "$root/proc"
+mount -t sysfs sys "$root/sys"
+mount --bind /dev "$root/dev"
+mount -t devpts devpts "$root/dev/pts"
+cp /etc/resolv.conf "$root/etc/resolv.conf"
+
+rm -rf "$root/root/natsctl"
+git clone -q "$repo" "$root/root/natsctl"
+
+# A minimal root has no make: installing it is the one step before the README's commands.
+chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root CI=true bash -c '
+    set -euo pipefail
+    command -v make >/dev/null || { apt-get update -qq && apt-get install -y -qq make </dev/null; }
+    cd /root/natsctl
+    time make test </dev/null
+    make run RUN_ARGS="-p 14222" </dev/null >/tmp/run.log 2>&1 &
+    for i in $(seq 600); do
+        grep -q "listening on nats://" /tmp/run.log 2>/dev/null && break
+        sleep 0.5
+    done
+    reply=$(printf "PING\r\n" | timeout 5 nc -N 127.0.0.1 14222 | tail -1 | tr -d "\r")
+    pkill -INT -x natsctl || true
+    wait
+    [[ $reply == PONG ]] || { cat /tmp/run.log; echo "make run: no PONG" >&2; exit 1; }
+    echo "clean room: make test and make run passed"
+'
