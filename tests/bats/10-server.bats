@@ -136,3 +136,22 @@ teardown() {
     run cat "$SERVER_LOG"
     [[ $output == *"nats://127.0.0.2:"* ]]
 }
+
+http_get() {
+    exec 7<>"/dev/tcp/127.0.0.1/$1"
+    printf 'GET %s HTTP/1.1\r\nHost: x\r\n\r\n' "$2" >&7
+    timeout 5 cat <&7
+    exec 7<&-
+}
+
+@test "-m answers /healthz like nats-server and 501 for monitoring it does not have yet" {
+    local mport=$((20000 + RANDOM % 30000))
+    start_server -m "$mport"
+    run cat "$(dirname "$SERVER_LOG")/natsctl_$SERVER_PID.ports"
+    [[ $output == *"\"monitoring\":[\"http://127.0.0.1:$mport\"]"* ]]
+    run http_get "$mport" /healthz
+    [[ ${lines[0]} == "HTTP/1.1 200 OK"* ]]
+    [[ $output == *'{"status":"ok"}' ]]
+    run http_get "$mport" /varz
+    [[ ${lines[0]} == "HTTP/1.1 501 Not Implemented"* ]]
+}
