@@ -48,6 +48,7 @@ BROKER_SRC := $(wildcard libbroker/*.c)
 CMD_SRC := $(wildcard cmd/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 INTEROP_SRC := $(wildcard tests/interop/*.c)
+CLIENT_SRC := $(wildcard tests/client/*.c)
 
 PROTO_OBJ := $(PROTO_SRC:%.c=$(BUILD)/%.o)
 BROKER_OBJ := $(BROKER_SRC:%.c=$(BUILD)/%.o)
@@ -55,6 +56,7 @@ CMD_OBJ := $(CMD_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 INTEROP_BIN := $(BUILD)/tests/interop/interop
 LOADGEN_BIN := $(BUILD)/tests/bench/loadgen
+CLIENT_BIN := $(BUILD)/tests/client/client-e2e
 
 NATSCTL := $(BUILD)/natsctl
 LIBPROTO := $(BUILD)/libproto.a
@@ -114,6 +116,11 @@ $(INTEROP_BIN): $(INTEROP_SRC)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $(INTEROP_SRC) $$(pkg-config --cflags --libs libnats) -lcmocka -lpthread
 
+$(CLIENT_BIN): $(CLIENT_SRC) $(LIBPROTO)
+	$(quiet) CC $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $(CLIENT_SRC) $(LIBPROTO) $(PKG_LIBS) -lcmocka -lm
+
 $(LOADGEN_BIN): tests/bench/loadgen.c
 	$(quiet) CC $@
 	$(Q)mkdir -p $(@D)
@@ -137,6 +144,10 @@ interop: $(NATSCTL) $(INTEROP_BIN)
 
 interop-nats-server:
 	$(Q)$(MAKE) --no-print-directory interop SERVER=nats-server
+
+# The client connection (libproto/np_client.c) end to end, against SERVER=natsctl|nats-server.
+client-e2e: $(NATSCTL) $(CLIENT_BIN)
+	$(Q)NATSCTL=$(abspath $(NATSCTL)) tests/client/run.sh $(SERVER) $(abspath $(CLIENT_BIN))
 
 FUZZ_SECONDS ?= 30
 fuzz:

@@ -52,7 +52,7 @@ nb__client_send_err(struct nb_client *c, const char *text)
     char line[512];
     size_t n = np_enc_err(line, sizeof line, (struct np_str){text, strlen(text)});
     if (n > sizeof line) n = sizeof line;
-    nb__log(c->srv, NB_LOG_TRACE, "%s:%u - cid:%llu - ->> [-ERR %s]", c->ip, 0u,
+    nb__log(c->srv, NB_LOG_TRACE, "%s - cid:%llu - ->> [-ERR %s]", c->ip,
             (unsigned long long)c->cid, text);
     nb__client_send(c, line, n);
 }
@@ -243,7 +243,7 @@ on_closed(uv_handle_t *h)
     c->next->prev = c->prev;
     free(c->name);
     free(c);
-    nb__server_client_gone(srv, NULL);
+    nb__server_client_gone(srv);
 }
 
 static void

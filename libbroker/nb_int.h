@@ -187,7 +187,7 @@ void nb__log(struct nb_server *srv, enum nb_log_level level, const char *fmt, ..
 /* Adds c to the pending-flush list (once). */
 void nb__schedule_flush(struct nb_client *c);
 /* Called by a client whose handle has closed, so the server can finish a stop. */
-void nb__server_client_gone(struct nb_server *srv, struct nb_client *c);
+void nb__server_client_gone(struct nb_server *srv);
 /* Called when one of the server's own handles has closed, so a stop can finish. */
 void nb__server_handle_closed(struct nb_server *srv);
 /* Builds the INFO line for a new client into a malloc'd string. */

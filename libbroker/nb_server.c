@@ -276,9 +276,8 @@ close_housekeeping(struct nb_server *srv)
 }
 
 void
-nb__server_client_gone(struct nb_server *srv, struct nb_client *c)
+nb__server_client_gone(struct nb_server *srv)
 {
-    (void)c;
     srv->stats.connections--;
     if (!srv->stopping) return;
     close_housekeeping(srv);
