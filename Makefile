@@ -45,7 +45,8 @@ endif
 
 PROTO_SRC := $(wildcard libproto/*.c)
 BROKER_SRC := $(wildcard libbroker/*.c)
-CMD_SRC := $(wildcard cmd/*.c)
+CLI_SRC := $(wildcard cmd/cli_*.c)
+CMD_SRC := $(filter-out $(CLI_SRC),$(wildcard cmd/*.c))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 INTEROP_SRC := $(wildcard tests/interop/*.c)
 CLIENT_SRC := $(wildcard tests/client/*.c)
@@ -53,6 +54,7 @@ CLIENT_SRC := $(wildcard tests/client/*.c)
 PROTO_OBJ := $(PROTO_SRC:%.c=$(BUILD)/%.o)
 BROKER_OBJ := $(BROKER_SRC:%.c=$(BUILD)/%.o)
 CMD_OBJ := $(CMD_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 INTEROP_BIN := $(BUILD)/tests/interop/interop
 LOADGEN_BIN := $(BUILD)/tests/bench/loadgen
@@ -61,6 +63,7 @@ CLIENT_BIN := $(BUILD)/tests/client/client-e2e
 NATSCTL := $(BUILD)/natsctl
 LIBPROTO := $(BUILD)/libproto.a
 LIBBROKER := $(BUILD)/libbroker.a
+LIBCLI := $(BUILD)/libcli.a
 
 .PHONY: all help deps run test check unit bats bats-reference interop interop-nats-server fuzz bench-core \
 	format format-check clean distclean asan-test
@@ -99,17 +102,22 @@ $(LIBBROKER): $(BROKER_OBJ)
 	$(quiet) AR $@
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(NATSCTL): $(CMD_OBJ) $(LIBBROKER) $(LIBPROTO)
+# The cli_* helpers form a library so unit tests can link them without main().
+$(LIBCLI): $(CLI_OBJ)
+	$(quiet) AR $@
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(NATSCTL): $(CMD_OBJ) $(LIBCLI) $(LIBBROKER) $(LIBPROTO)
 	$(quiet) LINK $@
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(CMD_OBJ) $(LIBBROKER) $(LIBPROTO) $(PKG_LIBS) -lm
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(CMD_OBJ) $(LIBCLI) $(LIBBROKER) $(LIBPROTO) $(PKG_LIBS) -lm
 
 # Tests use cmocka's macros, which do not survive every strict warning, so they get the base set.
 TEST_CFLAGS = $(CFLAGS_BASE) -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror) $(PKG_CFLAGS) $(CFLAGS)
 
-$(BUILD)/tests/unit/%: tests/unit/%.c $(LIBBROKER) $(LIBPROTO)
+$(BUILD)/tests/unit/%: tests/unit/%.c $(LIBCLI) $(LIBBROKER) $(LIBPROTO)
 	$(quiet) CC $@
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $< $(LIBBROKER) $(LIBPROTO) $(PKG_LIBS) -lcmocka -lm
+	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $< $(LIBCLI) $(LIBBROKER) $(LIBPROTO) $(PKG_LIBS) -lcmocka -lm
 
 $(INTEROP_BIN): $(INTEROP_SRC)
 	$(quiet) CC $@
