@@ -65,7 +65,7 @@ LIBPROTO := $(BUILD)/libproto.a
 LIBBROKER := $(BUILD)/libbroker.a
 LIBCLI := $(BUILD)/libcli.a
 
-.PHONY: all help deps run test check unit bats bats-reference interop interop-nats-server fuzz bench-core \
+.PHONY: all help deps run test check unit bats bats-reference interop completions client-e2e interop-nats-server fuzz bench-core \
 	format format-check clean distclean asan-test
 
 all: $(NATSCTL)
@@ -79,6 +79,7 @@ help:
 	@echo 'make fuzz        run each fuzzer for FUZZ_SECONDS'
 	@echo 'make bench-core  natsctl server vs nats-server side by side, writes docs/benchmarks.md'
 	@echo 'make format      clang-format every C file (format-check only checks)'
+	@echo 'make completions regenerate the shell completion scripts in completions/'
 
 deps:
 	$(Q)scripts/deps.sh
@@ -156,6 +157,12 @@ interop-nats-server:
 # The client connection (libproto/np_client.c) end to end, against SERVER=natsctl|nats-server.
 client-e2e: $(NATSCTL) $(CLIENT_BIN)
 	$(Q)NATSCTL=$(abspath $(NATSCTL)) tests/client/run.sh $(SERVER) $(abspath $(CLIENT_BIN))
+
+# The committed scripts in completions/ are generated; a bats test fails when they drift.
+completions: $(NATSCTL)
+	$(Q)$(NATSCTL) completion bash > completions/natsctl.bash
+	$(Q)$(NATSCTL) completion zsh > completions/_natsctl
+	$(Q)$(NATSCTL) completion fish > completions/natsctl.fish
 
 FUZZ_SECONDS ?= 30
 fuzz:

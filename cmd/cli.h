@@ -36,6 +36,7 @@ struct cli_opt {
     const char *alt_name;   /* another long spelling ("ports-file-dir"), or NULL */
     const char *arg_name;   /* NULL for a flag without a value */
     const char *help;
+    const char *const *values; /* the values the argument may take (completion), or NULL */
 };
 
 struct cli_cmd;
@@ -53,6 +54,7 @@ struct cli_cmd {
     const struct cli_opt *opts; /* terminated by an entry with id 0 */
     const char *details;        /* paragraphs and examples shown by --help */
     unsigned flags;
+    const char *const *args; /* candidate positional arguments (completion), or NULL */
 };
 
 extern const struct cli_cmd cli_commands[];
@@ -87,6 +89,8 @@ bool cli_parse_int(const char *s, long long min, long long max, long long *out);
 /* Sizes with nats-server units: 1k=1000, 1kb/1ki/1kib=1024, m, mb, g, gb (case-insensitive). */
 bool cli_parse_size(const char *s, long long *out);
 
+int cmd_complete(int argc, char **argv, const struct cli_cmd *self);
+int cmd_completion(int argc, char **argv, const struct cli_cmd *self);
 int cmd_help(int argc, char **argv, const struct cli_cmd *self);
 int cmd_server(int argc, char **argv, const struct cli_cmd *self);
 int cmd_version(int argc, char **argv, const struct cli_cmd *self);

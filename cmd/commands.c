@@ -7,12 +7,20 @@
 
 extern const struct cli_opt cmd_server_opts[];
 extern const char cmd_server_details[];
+extern const char cmd_completion_details[];
+
+static const char *const shells[] = {"bash", "fish", "zsh", NULL};
 
 const struct cli_cmd cli_commands[] = {
-    {"help", cmd_help, "show help for natsctl or one of its commands", "[COMMAND]", NULL, NULL, 0},
+    {"__complete", cmd_complete, "print completion candidates", "CWORD WORD...", NULL, NULL,
+     CLI_HIDDEN, NULL},
+    {"completion", cmd_completion, "print a shell completion script", "bash|zsh|fish", NULL,
+     cmd_completion_details, 0, shells},
+    {"help", cmd_help, "show help for natsctl or one of its commands", "[COMMAND]", NULL, NULL, 0,
+     NULL},
     {"server", cmd_server, "run a NATS broker in the foreground", "[options]", cmd_server_opts,
-     cmd_server_details, CLI_LONG_RUNNING},
-    {"version", cmd_version, "print the natsctl version", "", NULL, NULL, 0},
+     cmd_server_details, CLI_LONG_RUNNING, NULL},
+    {"version", cmd_version, "print the natsctl version", "", NULL, NULL, 0, NULL},
 };
 
 const size_t cli_ncommands = sizeof cli_commands / sizeof cli_commands[0];
