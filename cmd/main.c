@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <libgen.h>
 #include <signal.h>
+#include <stdint.h>
 #include <string.h>
 
 static const char *
@@ -32,12 +33,54 @@ finish(int rc)
     return rc;
 }
 
+/* Levenshtein distance, capped: names longer than the buffer are simply "far". */
+static size_t
+distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), row[33];
+    if (la > 32 || lb > 32) return SIZE_MAX;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best) best = up + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+static void
+unknown_command(const char *name)
+{
+    const struct cli_cmd *best = NULL;
+    size_t best_d = 3; /* suggest only names within two edits */
+    for (size_t i = 0; i < cli_ncommands; i++) {
+        if (cli_commands[i].flags & CLI_HIDDEN) continue;
+        size_t d = distance(name, cli_commands[i].name);
+        if (d < best_d) {
+            best_d = d;
+            best = &cli_commands[i];
+        }
+    }
+    if (best)
+        cli_error(NULL, "'%s' is not a command; did you mean '%s'?", name, best->name);
+    else
+        cli_error(NULL, "'%s' is not a command (see 'natsctl --help')", name);
+}
+
 static int
 run(const char *name, int argc, char **argv)
 {
     const struct cli_cmd *cmd = cli_cmd_find(name);
     if (!cmd) {
-        cli_error(NULL, "'%s' is not a command (see 'natsctl --help')", name);
+        unknown_command(name);
         return CLI_EXIT_USAGE;
     }
     return cmd->fn(argc, argv, cmd);

@@ -43,6 +43,12 @@ load helpers
     [[ $stderr == *"'frobnicate' is not a command"* ]]
 }
 
+@test "a near miss suggests the closest command" {
+    run --separate-stderr "$NATSCTL" sever
+    [ "$status" -eq 2 ]
+    [ "$stderr" = "natsctl: 'sever' is not a command; did you mean 'server'?" ]
+}
+
 @test "help for an unknown command is a usage error" {
     run --separate-stderr "$NATSCTL" help frobnicate
     [ "$status" -eq 2 ]
