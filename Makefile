@@ -65,7 +65,7 @@ LIBPROTO := $(BUILD)/libproto.a
 LIBBROKER := $(BUILD)/libbroker.a
 LIBCLI := $(BUILD)/libcli.a
 
-.PHONY: all help deps run test check unit bats bats-reference interop completions client-e2e interop-nats-server fuzz bench-core \
+.PHONY: all help deps run test check unit bats bats-reference interop completions man client-e2e interop-nats-server fuzz bench-core \
 	format format-check clean distclean asan-test
 
 all: $(NATSCTL)
@@ -163,6 +163,10 @@ completions: $(NATSCTL)
 	$(Q)$(NATSCTL) completion bash > completions/natsctl.bash
 	$(Q)$(NATSCTL) completion zsh > completions/_natsctl
 	$(Q)$(NATSCTL) completion fish > completions/natsctl.fish
+
+# docs/natsctl.1 is generated from the command table too, and checked the same way.
+man: $(NATSCTL)
+	$(Q)$(NATSCTL) __man > docs/natsctl.1
 
 FUZZ_SECONDS ?= 30
 fuzz:

@@ -91,6 +91,7 @@ bool cli_parse_size(const char *s, long long *out);
 
 int cmd_complete(int argc, char **argv, const struct cli_cmd *self);
 int cmd_completion(int argc, char **argv, const struct cli_cmd *self);
+int cmd_man(int argc, char **argv, const struct cli_cmd *self);
 int cmd_help(int argc, char **argv, const struct cli_cmd *self);
 int cmd_server(int argc, char **argv, const struct cli_cmd *self);
 int cmd_version(int argc, char **argv, const struct cli_cmd *self);

@@ -14,6 +14,7 @@ static const char *const shells[] = {"bash", "fish", "zsh", NULL};
 const struct cli_cmd cli_commands[] = {
     {"__complete", cmd_complete, "print completion candidates", "CWORD WORD...", NULL, NULL,
      CLI_HIDDEN, NULL},
+    {"__man", cmd_man, "print the man page", "", NULL, NULL, CLI_HIDDEN, NULL},
     {"completion", cmd_completion, "print a shell completion script", "bash|zsh|fish", NULL,
      cmd_completion_details, 0, shells},
     {"help", cmd_help, "show help for natsctl or one of its commands", "[COMMAND]", NULL, NULL, 0,

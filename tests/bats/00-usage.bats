@@ -66,3 +66,11 @@ load helpers
     run "$NATSCTL" server --help
     [[ $output == *"Exit codes: 0 ok, 1 runtime failure, 2 usage error"* ]]
 }
+
+@test "the committed man page matches the command table" {
+    run "$NATSCTL" __man
+    [ "$status" -eq 0 ]
+    [ "$output" = "$(cat "$REPO/docs/natsctl.1")" ] || { echo "docs/natsctl.1 is stale: run make man"; return 1; }
+    [[ $output == *'.SS "natsctl server"'* ]]
+    [[ $output == *'\-\-ports_file_dir'* ]]
+}
