@@ -2,11 +2,12 @@
  * Outbound queues: bytes come out in order across chunk boundaries, bytes in flight are skipped,
  * consumed chunks return to the pool, and big payloads get one exact chunk.
  */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cmocka.h>
 
 #include <stdlib.h>
 #include <string.h>
