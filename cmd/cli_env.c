@@ -1,0 +1,298 @@
+/*
+ * Global connection options: where each setting comes from and how secrets stay out of output.
+ *
+ * Precedence is decided in two steps that cannot disagree: flags are stored as they are parsed,
+ * and cli_env_resolve() only fills the fields the flags left empty, from the environment and then
+ * the defaults. Errors come back as a message in the struct, never printed, so the helpers link
+ * and test without the command table. Nothing here keeps a copy of a secret; redaction works on
+ * the text it is given, so messages can name a server without ever showing its password or token.
+ * Redaction is done here rather than with np_url_redact() so the CLI helpers link without the
+ * client connection.
+ */
+#include "cli_env.h"
+#include "cli_tmpl.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+const struct cli_opt cli_global_opts[] = {
+    CLI_GLOBAL_OPT_ROWS,
+    {0, NULL, NULL, NULL, NULL, NULL, NULL},
+};
+
+void
+cli_env_init(struct cli_env *e, const struct cli_cmd *cmd)
+{
+    *e = (struct cli_env){.cmd = cmd};
+}
+
+bool
+cli_env_is_global(int id)
+{
+    return id >= CLI_OPT_SERVER && id < CLI_OPT_GLOBAL_END;
+}
+
+/* Records a one-line error message for the caller to print; returns CLI_EXIT_USAGE. */
+static int usage(struct cli_env *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int
+usage(struct cli_env *e, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->err, sizeof e->err, fmt, ap);
+    va_end(ap);
+    return CLI_EXIT_USAGE;
+}
+
+int
+cli_env_opt(struct cli_env *e, int id, const char *arg)
+{
+    switch (id) {
+    case CLI_OPT_SERVER:
+        if (!*arg) return usage(e, "invalid value '' for --server");
+        e->server = arg;
+        return 0;
+    case CLI_OPT_USER:
+        e->user = arg;
+        return 0;
+    case CLI_OPT_PASSWORD:
+        e->password = arg;
+        return 0;
+    case CLI_OPT_TOKEN:
+        e->token = arg;
+        return 0;
+    case CLI_OPT_NAME:
+        e->name = arg;
+        return 0;
+    case CLI_OPT_TIMEOUT:
+        if (!cli_parse_duration(arg, &e->timeout_ms) || e->timeout_ms == 0)
+            return usage(e, "invalid value '%s' for --timeout (e.g. 500ms, 2s, 1m)", arg);
+        return 0;
+    case CLI_OPT_CREDS:
+    case CLI_OPT_NKEY:
+        return usage(e, "--%s is not supported: use --user/--password or --token",
+                     id == CLI_OPT_CREDS ? "creds" : "nkey");
+    default:
+        snprintf(e->err, sizeof e->err, "option id %d is not a global option", id);
+        return CLI_EXIT_FAIL;
+    }
+}
+
+/* The variable's value, or NULL when it is unset or empty. */
+static const char *
+env(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : NULL;
+}
+
+/* Checks that every entry's scheme, when it has one, is nats://. */
+static int
+check_schemes(struct cli_env *e)
+{
+    for (const char *p = e->server; *p;) {
+        size_t n = strcspn(p, ",");
+        const char *sep = strstr(p, "://");
+        if (sep && sep < p + n) {
+            while (p < sep && isspace((unsigned char)*p))
+                p++;
+            if ((size_t)(sep - p) != 4 || strncasecmp(p, "nats", 4) != 0) {
+                return usage(e, "unsupported URL scheme '%.*s://': only nats:// is supported",
+                             (int)(sep - p), p);
+            }
+        }
+        p += n;
+        if (*p) p++;
+    }
+    return 0;
+}
+
+int
+cli_env_resolve(struct cli_env *e)
+{
+    static const char *const refused[] = {"NATS_CREDS", "NATS_NKEY"};
+    const char *v;
+    for (size_t i = 0; i < 2; i++) {
+        if (env(refused[i]))
+            return usage(e, "%s is set but not supported: use --user/--password or --token",
+                         refused[i]);
+    }
+    if (!e->server) e->server = (v = env("NATS_URL")) ? v : CLI_DEFAULT_SERVER;
+    if (!e->user) e->user = env("NATS_USER");
+    if (!e->password) e->password = env("NATS_PASSWORD");
+    if (!e->token) e->token = env("NATS_TOKEN");
+    if (!e->timeout_ms && (v = env("NATS_TIMEOUT"))) {
+        if (!cli_parse_duration(v, &e->timeout_ms) || e->timeout_ms == 0)
+            return usage(e, "invalid NATS_TIMEOUT '%s' (e.g. 500ms, 2s, 1m)", v);
+    }
+    if (!e->timeout_ms) e->timeout_ms = CLI_DEFAULT_TIMEOUT_MS;
+    if (!e->name) {
+        snprintf(e->default_name, sizeof e->default_name, "natsctl%s%s", e->cmd ? " " : "",
+                 e->cmd ? e->cmd->name : "");
+        e->name = e->default_name;
+    }
+    return check_schemes(e);
+}
+
+/* Nanoseconds per unit for the unit at *p (advancing past it), or 0 when there is none. */
+static uint64_t
+parse_unit(const char **p)
+{
+    static const struct {
+        const char *name;
+        uint64_t ns;
+    } units[] = {
+        /* "ms" comes before "m" so that "m" never takes the first letter of "ms". */
+        {"ns", 1},         {"us", 1000},          {"\xc2\xb5s", 1000},     {"ms", 1000000},
+        {"s", 1000000000}, {"m", 60000000000ULL}, {"h", 3600000000000ULL},
+    };
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        size_t n = strlen(units[i].name);
+        if (strncmp(*p, units[i].name, n) == 0) {
+            *p += n;
+            return units[i].ns;
+        }
+    }
+    return 0;
+}
+
+/* Adds one "<number>[.<fraction>]" times unit to *total; false on overflow or no digits. */
+static bool
+add_segment(const char *num, const char *end, uint64_t unit, uint64_t *total)
+{
+    uint64_t whole = 0, frac = 0, scale = unit;
+    bool digits = false, in_frac = false;
+    for (const char *p = num; p < end; p++) {
+        if (*p == '.') {
+            in_frac = true;
+            continue;
+        }
+        digits = true;
+        uint64_t d = (uint64_t)(*p - '0');
+        if (in_frac) {
+            scale /= 10;
+            frac += d * scale;
+        } else {
+            if (whole > (UINT64_MAX - d) / 10) return false;
+            whole = whole * 10 + d;
+        }
+    }
+    if (!digits || whole > (UINT64_MAX - frac) / unit) return false;
+    uint64_t v = whole * unit + frac;
+    if (v > UINT64_MAX - *total) return false;
+    *total += v;
+    return true;
+}
+
+/* Scans "<digits>[.<digits>]" at *p; returns its end (== *p when there is no number). */
+static const char *
+scan_number(const char *p)
+{
+    bool dot = false;
+    while ((*p >= '0' && *p <= '9') || (*p == '.' && !dot)) {
+        if (*p == '.') dot = true;
+        p++;
+    }
+    return p;
+}
+
+bool
+cli_parse_duration(const char *s, uint64_t *ms)
+{
+    uint64_t ns = 0;
+    const char *p = s;
+    if (!*p) return false;
+    while (*p) {
+        const char *end = scan_number(p);
+        if (end == p) return false;
+        const char *u = end;
+        uint64_t unit = parse_unit(&u);
+        if (!unit) {
+            /* A bare number is seconds, but only as the whole value. */
+            if (p != s || *end) return false;
+            unit = 1000000000;
+        }
+        if (!add_segment(p, end, unit, &ns)) return false;
+        p = u;
+    }
+    *ms = ns / 1000000 + (ns % 1000000 != 0);
+    return true;
+}
+
+/* Appends the redacted form of the entry p..e. */
+static int
+redact_entry(struct cli_buf *b, const char *p, const char *e)
+{
+    const char *auth = p, *sep = NULL;
+    for (const char *q = p; q + 3 <= e; q++) {
+        if (memcmp(q, "://", 3) == 0) {
+            sep = q;
+            break;
+        }
+    }
+    if (sep) auth = sep + 3;
+    const char *auth_end = auth;
+    while (auth_end < e && *auth_end != '/' && *auth_end != '?' && *auth_end != '#')
+        auth_end++;
+    const char *at = NULL;
+    for (const char *q = auth; q < auth_end; q++) {
+        if (*q == '@') at = q;
+    }
+    if (!at) return cli_buf_add(b, p, (size_t)(e - p));
+    const char *colon = memchr(auth, ':', (size_t)(at - auth));
+    const char *keep = colon ? colon + 1 : auth;
+    if (cli_buf_add(b, p, (size_t)(keep - p)) != 0 || cli_buf_add(b, "***", 3) != 0) return -ENOMEM;
+    return cli_buf_add(b, at, (size_t)(e - at));
+}
+
+/* Redacts a comma-separated list, entries trimmed of blanks, into b. */
+static int
+redact_list(struct cli_buf *b, const char *list)
+{
+    int rc = cli_buf_add(b, "", 0);
+    for (const char *p = list; rc == 0;) {
+        const char *e = p + strcspn(p, ",");
+        const char *s = p, *t = e;
+        while (s < t && isspace((unsigned char)*s))
+            s++;
+        while (t > s && isspace((unsigned char)t[-1]))
+            t--;
+        rc = redact_entry(b, s, t);
+        if (!*e) break;
+        if (rc == 0) rc = cli_buf_add(b, ",", 1);
+        p = e + 1;
+    }
+    return rc;
+}
+
+size_t
+cli_redact_url(const char *url, char *out, size_t cap)
+{
+    struct cli_buf b = {NULL, 0, 0};
+    size_t need = 0;
+    if (redact_entry(&b, url, url + strlen(url)) == 0 && cli_buf_add(&b, "", 0) == 0) {
+        need = b.len;
+        if (cap) snprintf(out, cap, "%s", b.ptr);
+    } else if (cap) {
+        snprintf(out, cap, "%s", "***");
+    }
+    cli_buf_release(&b);
+    return need;
+}
+
+char *
+cli_redact_servers(const char *list)
+{
+    struct cli_buf b = {NULL, 0, 0};
+    if (redact_list(&b, list) != 0) {
+        cli_buf_release(&b);
+        return NULL;
+    }
+    return b.ptr;
+}

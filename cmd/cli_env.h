@@ -1,0 +1,107 @@
+/*
+ * Global connection options shared by pub, sub, request and reply (cli.md 11.1 and 11.4): the
+ * option rows, their handler, the flag > environment > default resolution, durations, and URL
+ * redaction for messages.
+ *
+ * Use: put CLI_GLOBAL_OPT_ROWS in the command's option table, call cli_env_init(), forward option
+ * ids for which cli_env_is_global() is true to cli_env_opt(), then call cli_env_resolve() once
+ * parsing is done; on a non-zero return print e->err with cli_error() and return the code. Never
+ * print a server URL without cli_redact_servers().
+ */
+#ifndef CLI_ENV_H
+#define CLI_ENV_H
+
+#include "cli.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CLI_DEFAULT_SERVER     "nats://127.0.0.1:4222"
+#define CLI_DEFAULT_TIMEOUT_MS 5000
+
+/* Option ids from 1000 up, so they never collide with a command's own ids. */
+enum cli_global_opt {
+    CLI_OPT_SERVER = 1000,
+    CLI_OPT_USER,
+    CLI_OPT_PASSWORD,
+    CLI_OPT_TOKEN,
+    CLI_OPT_TIMEOUT,
+    CLI_OPT_NAME,
+    CLI_OPT_CREDS, /* refused: no JWT auth yet, and silently ignoring it would be worse */
+    CLI_OPT_NKEY,  /* refused likewise */
+    CLI_OPT_GLOBAL_END,
+};
+
+/* The global rows, to splice into a command's option table before its terminating row. */
+/* clang-format off */
+#define CLI_GLOBAL_OPT_ROWS                                                                        \
+    {CLI_OPT_SERVER, "s", "server", NULL, "URL[,URL...]",                                          \
+     "servers to try in order (env NATS_URL, default " CLI_DEFAULT_SERVER ")", NULL},             \
+    {CLI_OPT_USER, NULL, "user", NULL, "USER", "user name (env NATS_USER)", NULL},                 \
+    {CLI_OPT_PASSWORD, NULL, "password", NULL, "PASSWORD", "password (env NATS_PASSWORD)", NULL},  \
+    {CLI_OPT_TOKEN, NULL, "token", NULL, "TOKEN", "authorization token (env NATS_TOKEN)", NULL},   \
+    {CLI_OPT_TIMEOUT, NULL, "timeout", NULL, "DURATION",                                           \
+     "connect and request timeout: 250ms, 2s, 1m (env NATS_TIMEOUT, default 5s)", NULL},          \
+    {CLI_OPT_NAME, NULL, "name", NULL, "NAME", "connection name (default natsctl <command>)",      \
+     NULL},                                                                                        \
+    {CLI_OPT_CREDS, NULL, "creds", NULL, "FILE", "not supported (exits 2)", NULL},                 \
+    {CLI_OPT_NKEY, NULL, "nkey", NULL, "FILE", "not supported (exits 2)", NULL}
+/* clang-format on */
+
+/* The global rows alone, terminated by an id 0 row. */
+extern const struct cli_opt cli_global_opts[];
+
+/*
+ * Connection settings. The public fields are the result: after cli_env_opt() they hold what the
+ * flags said, after cli_env_resolve() the final values. Strings point into argv, the environment
+ * or the struct itself, so the struct must outlive their use and the environment must not change.
+ */
+struct cli_env {
+    const char *server;        /* comma-separated URL list, never NULL after resolve */
+    const char *user;          /* NULL when none */
+    const char *password;      /* NULL when none */
+    const char *token;         /* NULL when none */
+    const char *name;          /* never NULL after resolve */
+    uint64_t timeout_ms;       /* > 0 after resolve */
+    const struct cli_cmd *cmd; /* gives the default name "natsctl <cmd>"; may be NULL */
+    char err[256];             /* the message when a call returned non-zero */
+    char default_name[64];     /* private */
+};
+
+/* Clears e before option parsing; cmd (may be NULL) names the connection "natsctl <cmd>". */
+void cli_env_init(struct cli_env *e, const struct cli_cmd *cmd);
+/* True when id belongs to the global rows. */
+bool cli_env_is_global(int id);
+/*
+ * Records one global option, in the shape of a cli_opt_fn. Returns 0, CLI_EXIT_USAGE (a bad
+ * --timeout, an empty --server, --creds, --nkey) or CLI_EXIT_FAIL (an id that is not global, a
+ * programming error); then e->err holds a one-line message that the caller prints with
+ * cli_error(), since an option callback is expected to print its error before returning.
+ */
+int cli_env_opt(struct cli_env *e, int id, const char *arg);
+/*
+ * Fills what the flags left unset from NATS_URL, NATS_USER, NATS_PASSWORD, NATS_TOKEN and
+ * NATS_TIMEOUT (an empty variable counts as unset), then the defaults. Returns 0, or
+ * CLI_EXIT_USAGE with e->err set: a bad NATS_TIMEOUT, a URL scheme other than nats://, or
+ * NATS_CREDS/NATS_NKEY set.
+ */
+int cli_env_resolve(struct cli_env *e);
+
+/*
+ * Parses a duration: Go syntax ("250ms", "1.5s", "1m30s", "2h"; units ns us µs ms s m h) or a
+ * plain number of seconds ("2", "0.5"). Rounds up to whole milliseconds. Returns false on anything
+ * else, a negative value, or overflow; "0" is valid and gives 0.
+ */
+bool cli_parse_duration(const char *s, uint64_t *ms);
+
+/*
+ * Writes url with its password, or its token (userinfo without a colon), replaced by three
+ * asterisks; the user name, host and port stay. Like snprintf: returns the length the whole result
+ * needs and writes at most cap bytes including the NUL.
+ */
+size_t cli_redact_url(const char *url, char *out, size_t cap);
+/* Redacts every entry of a comma-separated list. Returns a malloc'd string, or NULL (no memory). */
+char *cli_redact_servers(const char *list);
+
+#endif
