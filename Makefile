@@ -49,7 +49,6 @@ CLI_SRC := $(wildcard cmd/cli_*.c)
 CMD_SRC := $(filter-out $(CLI_SRC),$(wildcard cmd/*.c))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 INTEROP_SRC := $(wildcard tests/interop/*.c)
-CLIENT_SRC := $(wildcard tests/client/*.c)
 
 PROTO_OBJ := $(PROTO_SRC:%.c=$(BUILD)/%.o)
 BROKER_OBJ := $(BROKER_SRC:%.c=$(BUILD)/%.o)
@@ -58,14 +57,13 @@ CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 INTEROP_BIN := $(BUILD)/tests/interop/interop
 LOADGEN_BIN := $(BUILD)/tests/bench/loadgen
-CLIENT_BIN := $(BUILD)/tests/client/client-e2e
 
 NATSCTL := $(BUILD)/natsctl
 LIBPROTO := $(BUILD)/libproto.a
 LIBBROKER := $(BUILD)/libbroker.a
 LIBCLI := $(BUILD)/libcli.a
 
-.PHONY: all help deps run test check unit bats bats-reference interop completions man client-e2e interop-nats-server fuzz bench-core \
+.PHONY: all help deps run test check unit bats bats-reference interop completions man interop-nats-server fuzz bench-core \
 	format format-check clean distclean asan-test
 
 all: $(NATSCTL)
@@ -125,11 +123,6 @@ $(INTEROP_BIN): $(INTEROP_SRC)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $(INTEROP_SRC) $$(pkg-config --cflags --libs libnats) -lcmocka -lpthread
 
-$(CLIENT_BIN): $(CLIENT_SRC) $(LIBPROTO)
-	$(quiet) CC $@
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $(CLIENT_SRC) $(LIBPROTO) $(PKG_LIBS) -lcmocka -lm
-
 $(LOADGEN_BIN): tests/bench/loadgen.c
 	$(quiet) CC $@
 	$(Q)mkdir -p $(@D)
@@ -154,9 +147,6 @@ interop: $(NATSCTL) $(INTEROP_BIN)
 interop-nats-server:
 	$(Q)$(MAKE) --no-print-directory interop SERVER=nats-server
 
-# The client connection (libproto/np_client.c) end to end, against SERVER=natsctl|nats-server.
-client-e2e: $(NATSCTL) $(CLIENT_BIN)
-	$(Q)NATSCTL=$(abspath $(NATSCTL)) tests/client/run.sh $(SERVER) $(abspath $(CLIENT_BIN))
 
 # The committed scripts in completions/ are generated; a bats test fails when they drift.
 completions: $(NATSCTL)
