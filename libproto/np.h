@@ -34,7 +34,7 @@
 enum np_err {
     NP_OK = 0,
 #define NP__ERR_ENUM(name, text) NP_E##name,
-    NP__ERR_FIRST = -100,
+    NP__ERR_FIRST = -1000, /* clear of negated errno values, which libuv codes are */
     NP_ERR_MAP(NP__ERR_ENUM)
 #undef NP__ERR_ENUM
 };
