@@ -49,6 +49,7 @@ CLI_SRC := $(wildcard cmd/cli_*.c)
 CMD_SRC := $(filter-out $(CLI_SRC),$(wildcard cmd/*.c))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 INTEROP_SRC := $(wildcard tests/interop/*.c)
+CLIENT_SRC := $(wildcard tests/client/*.c)
 
 PROTO_OBJ := $(PROTO_SRC:%.c=$(BUILD)/%.o)
 BROKER_OBJ := $(BROKER_SRC:%.c=$(BUILD)/%.o)
@@ -57,13 +58,14 @@ CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 INTEROP_BIN := $(BUILD)/tests/interop/interop
 LOADGEN_BIN := $(BUILD)/tests/bench/loadgen
+CLIENT_BIN := $(BUILD)/tests/client/client-e2e
 
 NATSCTL := $(BUILD)/natsctl
 LIBPROTO := $(BUILD)/libproto.a
 LIBBROKER := $(BUILD)/libbroker.a
 LIBCLI := $(BUILD)/libcli.a
 
-.PHONY: all help deps run test check unit bats bats-reference interop completions man interop-nats-server fuzz bench-core \
+.PHONY: all help deps run test check unit bats bats-reference interop completions man client-e2e client-e2e-nats-server interop-nats-server fuzz bench-core \
 	format format-check clean distclean asan-test
 
 all: $(NATSCTL)
@@ -123,6 +125,11 @@ $(INTEROP_BIN): $(INTEROP_SRC)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $(INTEROP_SRC) $$(pkg-config --cflags --libs libnats) -lcmocka -lpthread
 
+$(CLIENT_BIN): $(CLIENT_SRC) $(LIBPROTO)
+	$(quiet) CC $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $(CLIENT_SRC) $(LIBPROTO) $(PKG_LIBS) -lcmocka -lm
+
 $(LOADGEN_BIN): tests/bench/loadgen.c
 	$(quiet) CC $@
 	$(Q)mkdir -p $(@D)
@@ -147,6 +154,13 @@ interop: $(NATSCTL) $(INTEROP_BIN)
 interop-nats-server:
 	$(Q)$(MAKE) --no-print-directory interop SERVER=nats-server
 
+# The client connection (libproto/np_client.c) end to end, against SERVER=natsctl|nats-server.
+client-e2e: $(NATSCTL) $(CLIENT_BIN)
+	$(Q)NATSCTL=$(abspath $(NATSCTL)) tests/client/run.sh $(SERVER) $(abspath $(CLIENT_BIN))
+
+client-e2e-nats-server:
+	$(Q)$(MAKE) --no-print-directory client-e2e SERVER=nats-server
+
 
 # The committed scripts in completions/ are generated; a bats test fails when they drift.
 completions: $(NATSCTL)
@@ -169,14 +183,15 @@ bench-core: $(NATSCTL) $(LOADGEN_BIN)
 # ASan+UBSan, then the fuzzers for a bounded time.
 test: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)$(MAKE) --no-print-directory check bats bats-reference interop interop-nats-server
+	$(Q)$(MAKE) --no-print-directory check bats bats-reference interop interop-nats-server \
+		client-e2e client-e2e-nats-server
 	$(Q)$(MAKE) --no-print-directory asan-test
 	$(Q)$(MAKE) --no-print-directory fuzz
 	@echo 'make test: all suites passed'
 
 asan-test:
 	$(Q)ASAN_OPTIONS=detect_leaks=1 $(MAKE) --no-print-directory SANITIZE=address,undefined \
-		all check bats interop
+		all check bats interop client-e2e
 
 FORMAT_FILES = $(wildcard cmd/*.[ch] libproto/*.[ch] libbroker/*.[ch] tests/*/*.[ch])
 format:

@@ -1,0 +1,166 @@
+/*
+ * The NATS client connection, on libuv. Unlike the rest of libproto this module does I/O, so it has
+ * its own header: np.h stays free of libuv.
+ *
+ * Threading: every function, and every callback, runs on the thread of the loop given to
+ * np_client_new(). Errors are negative codes: NP_E* from np.h, NP_CLIENT_E* below, or libuv's
+ * (negated errno). np_client_strerror() describes all of them. Nothing here prints.
+ *
+ * Lifetime: a client is created with np_client_new(), connected with np_client_connect(), and
+ * ended with np_client_close() or np_client_drain(); its memory is released when the close
+ * callback has run (the client pointer is invalid after that callback returns). No callback
+ * fires after the close callback. A call that fails synchronously never invokes its callback.
+ */
+#ifndef NP_CLIENT_H
+#define NP_CLIENT_H
+
+#include "np.h"
+
+#include <uv.h>
+
+#define NP_CLIENT_ERR_MAP(X)                                                                       \
+    X(NO_SERVERS, "no server could be reached")                                                    \
+    X(AUTH, "authorization violation")                                                             \
+    X(TIMEOUT, "timed out")                                                                        \
+    X(NO_RESPONDERS, "no responders")                                                              \
+    X(CLOSED, "connection closed")                                                                 \
+    X(SERVER_ERR, "the server sent an error")                                                      \
+    X(MAX_PAYLOAD, "message larger than the server's max_payload")                                 \
+    X(BAD_URL, "malformed server URL")
+
+enum np_client_err {
+    NP_CLIENT__ERR_FIRST = -300,
+#define NP__CLIENT_ERR_ENUM(name, text) NP_CLIENT_E##name,
+    NP_CLIENT_ERR_MAP(NP__CLIENT_ERR_ENUM)
+#undef NP__CLIENT_ERR_ENUM
+};
+
+/* Describes an NP_CLIENT_E*, NP_E* or negative libuv/errno code. */
+const char *np_client_strerror(int err);
+
+/* One server address parsed from a URL such as nats://user:pass@host:4222. Strings are owned. */
+struct np_url {
+    char *host;        /* without brackets for IPv6 */
+    int port;          /* 4222 when absent */
+    char *user, *pass; /* NULL when absent; pass alone (no user) means a token */
+};
+
+/*
+ * Parses one URL: `[nats://][user[:pass]@]host[:port][/]`, IPv6 hosts in brackets, userinfo
+ * percent-decoded. A userinfo without ':' is a token (stored in pass). Any other scheme (tls://
+ * included: TLS is not supported) is refused. Returns 0, NP_CLIENT_EBAD_URL or NP_ENOMEM; on
+ * failure u holds nothing. np_url_release() frees the strings.
+ */
+int np_url_parse(struct np_url *u, const char *text);
+void np_url_release(struct np_url *u);
+/*
+ * Writes text (one URL or a comma-separated list) with any password or token replaced by "***",
+ * for messages and logs. The output is always NUL-terminated (when cap > 0), truncated to fit.
+ */
+void np_url_redact(const char *text, char *out, size_t cap);
+
+enum np_client_event {
+    NP_CLIENT_CONNECTED,    /* first connection established (after INFO/CONNECT/PING/PONG) */
+    NP_CLIENT_DISCONNECTED, /* status 0: the connection dropped, reconnecting; status < 0: the
+                               client gave up (max_reconnects 0 or reached, every server refused
+                               the credentials) and only np_client_close() remains */
+    NP_CLIENT_RECONNECTED,  /* back, subscriptions re-sent */
+    NP_CLIENT_SERVER_ERROR, /* a non-fatal -ERR; np_client_last_error() has the text */
+};
+
+struct np_client;
+
+struct np_client_opts {
+    const char *servers;        /* comma-separated URLs; NULL = nats://127.0.0.1:4222 */
+    const char *user, *pass;    /* used when a URL carries none */
+    const char *token;          /* used when neither a URL nor user/pass give credentials */
+    const char *name;           /* CONNECT name */
+    uint64_t timeout_ms;        /* connect handshake, flush and drain timeout; 0 = 5000 */
+    int max_reconnects;         /* attempts per outage, -1 = forever, 0 = no reconnect */
+    uint64_t reconnect_wait_ms; /* base of the exponential backoff (capped at 2 s); 0 = 250 */
+    bool no_echo;
+    /* Connection events, status 0 or the reason. Optional. */
+    void (*on_event)(struct np_client *c, enum np_client_event ev, int status, void *ud);
+    void *ud;
+};
+
+/* A received message: views valid only during the callback. */
+struct np_msg {
+    struct np_str subject, reply;
+    struct np_str headers; /* the raw header block, len 0 when none (np_hdr_parse() reads it) */
+    struct np_str data;
+    int status; /* the header status code (503, 408, ...), 0 when none */
+};
+
+typedef void (*np_msg_cb)(struct np_client *c, const struct np_msg *m, void *ud);
+typedef void (*np_done_cb)(struct np_client *c, int status, void *ud);
+/*
+ * A request's outcome: status 0 with the reply, or NP_CLIENT_ENO_RESPONDERS/ETIMEOUT/ECLOSED with
+ * reply NULL.
+ */
+typedef void (*np_reply_cb)(struct np_client *c, int status, const struct np_msg *reply, void *ud);
+
+/* Creates an unconnected client on loop with a copy of opts. Returns 0 or NP_ENOMEM. */
+int np_client_new(struct np_client **out, uv_loop_t *loop, const struct np_client_opts *opts);
+/*
+ * Connects to the first server of the list that completes the handshake (INFO, CONNECT+PING,
+ * PONG) within the timeout, trying each in order. Returns NP_CLIENT_EBAD_URL (cb not called) when
+ * the server list does not parse, NP_CLIENT_ECLOSED when connect was already called. Otherwise cb
+ * gets 0, NP_CLIENT_EAUTH (a server refused the credentials and none accepted) or
+ * NP_CLIENT_ENO_SERVERS; after a failure only np_client_close() remains. After a later disconnect
+ * the client reconnects through the list and the connect_urls servers announce, with backoff.
+ */
+int np_client_connect(struct np_client *c, np_done_cb cb, void *ud);
+/* The server's INFO of the current connection, or NULL while not connected. */
+const struct np_info *np_client_info(const struct np_client *c);
+/* The text of the last -ERR from the server (without quotes), or "". */
+const char *np_client_last_error(const struct np_client *c);
+
+/*
+ * Subscribes; queue may be NULL. max > 0 unsubscribes automatically after max messages. Returns a
+ * positive subscription id, or a negative code (NP_ESUBJECT for an invalid subject). The callback
+ * runs for each message until np_client_unsubscribe() or the max. Subscriptions made while not
+ * connected are sent once the connection is up.
+ */
+int64_t np_client_subscribe(struct np_client *c, const char *subject, const char *queue,
+                            uint64_t max, np_msg_cb cb, void *ud);
+/* Returns 0, or NP_EINVAL when sid is not a live subscription. Safe inside its own callback. */
+int np_client_unsubscribe(struct np_client *c, int64_t sid);
+
+/*
+ * Publishes (headers may be empty). The bytes are queued and written from the loop; while
+ * disconnected up to 8 MiB are kept for the next connection. Returns 0, NP_ESUBJECT,
+ * NP_CLIENT_EMAX_PAYLOAD, NP_CLIENT_ECLOSED, NP_EINVAL (headers on a server without header
+ * support) or NP_ENOSPACE (the disconnected buffer is full).
+ */
+int np_client_publish(struct np_client *c, const char *subject, const char *reply,
+                      struct np_str headers, struct np_str data);
+/*
+ * Calls cb once everything published so far has been processed by the server (PING/PONG), with
+ * 0, NP_CLIENT_ETIMEOUT after timeout_ms, or NP_CLIENT_ECLOSED.
+ */
+int np_client_flush(struct np_client *c, np_done_cb cb, void *ud);
+/*
+ * Sends a request through the connection's one muxed inbox subscription (_INBOX.<id>.*), created
+ * on first use, and calls cb once with the first reply, a no-responders status, or a timeout
+ * (timeout_ms 0 = the client's timeout).
+ */
+int np_client_request(struct np_client *c, const char *subject, struct np_str headers,
+                      struct np_str data, uint64_t timeout_ms, np_reply_cb cb, void *ud);
+/* A fresh unique inbox subject "_INBOX.<22 chars>" into out (at least 30 bytes, else ""). */
+void np_client_new_inbox(struct np_client *c, char *out, size_t cap);
+
+/*
+ * Drains: unsubscribes everything, waits for messages in flight to be delivered and for published
+ * data to be flushed, then closes. cb gets 0 or the reason it ended early (NP_CLIENT_ECLOSED when
+ * not connected or closed meanwhile, NP_CLIENT_ETIMEOUT, a disconnect's code); the client is
+ * freed after cb returns. Returns NP_CLIENT_ECLOSED (cb not called) when already closing.
+ */
+int np_client_drain(struct np_client *c, np_done_cb cb, void *ud);
+/*
+ * Closes at once (pending output dropped; pending requests and flushes get NP_CLIENT_ECLOSED
+ * first). cb (optional) runs with 0 once every handle is closed. A second close is ignored.
+ */
+void np_client_close(struct np_client *c, np_done_cb cb, void *ud);
+
+#endif
