@@ -84,6 +84,12 @@ void cli_overview(FILE *out);
 void cli_error(const struct cli_cmd *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Prints a one-line usage error like cli_error() and returns CLI_EXIT_USAGE. */
+int cli_usage(const struct cli_cmd *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Reports an option value that did not parse ("invalid value 'x' for --count"); returns 2. */
+int cli_bad_value(const struct cli_cmd *cmd, int id, const char *arg);
+
 /* Number parsing for option values; return false on anything but a clean number in range. */
 bool cli_parse_int(const char *s, long long min, long long max, long long *out);
 /* Sizes with nats-server units: 1k=1000, 1kb/1ki/1kib=1024, m, mb, g, gb (case-insensitive). */
@@ -92,6 +98,10 @@ bool cli_parse_size(const char *s, long long *out);
 int cmd_complete(int argc, char **argv, const struct cli_cmd *self);
 int cmd_completion(int argc, char **argv, const struct cli_cmd *self);
 int cmd_man(int argc, char **argv, const struct cli_cmd *self);
+int cmd_pub(int argc, char **argv, const struct cli_cmd *self);
+int cmd_request(int argc, char **argv, const struct cli_cmd *self);
+int cmd_reply(int argc, char **argv, const struct cli_cmd *self);
+int cmd_sub(int argc, char **argv, const struct cli_cmd *self);
 int cmd_help(int argc, char **argv, const struct cli_cmd *self);
 int cmd_server(int argc, char **argv, const struct cli_cmd *self);
 int cmd_version(int argc, char **argv, const struct cli_cmd *self);

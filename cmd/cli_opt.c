@@ -31,6 +31,28 @@ cli_error(const struct cli_cmd *cmd, const char *fmt, ...)
     fputc('\n', stderr);
 }
 
+int
+cli_usage(const struct cli_cmd *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    char msg[512];
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    cli_error(cmd, "%s", msg);
+    return CLI_EXIT_USAGE;
+}
+
+int
+cli_bad_value(const struct cli_cmd *cmd, int id, const char *arg)
+{
+    const char *name = "?";
+    for (const struct cli_opt *o = cmd->opts; o && o->id; o++) {
+        if (o->id == id) name = o->long_name ? o->long_name : o->short_name;
+    }
+    return cli_usage(cmd, "invalid value '%s' for --%s", arg, name);
+}
+
 static size_t
 count_opts(const struct cli_opt *opts)
 {

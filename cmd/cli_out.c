@@ -265,11 +265,9 @@ add_header_lines(struct cli_buf *b, struct np_str block)
 }
 
 static int
-build_banner(struct cli_out *o, const struct cli_out_msg *m)
+add_received(struct cli_buf *b, const struct cli_out_msg *m)
 {
-    struct cli_buf *b = &o->scratch;
     char num[32];
-    b->len = 0;
     snprintf(num, sizeof num, "[#%llu] Received on ", (unsigned long long)m->count);
     int rc = cli_buf_adds(b, num);
     if (rc == 0) rc = add_quoted(b, m->subject);
@@ -277,6 +275,15 @@ build_banner(struct cli_out *o, const struct cli_out_msg *m)
         rc = cli_buf_adds(b, " with reply ");
         if (rc == 0) rc = add_quoted(b, m->reply);
     }
+    return rc;
+}
+
+static int
+build_banner(struct cli_out *o, const struct cli_out_msg *m)
+{
+    struct cli_buf *b = &o->scratch;
+    b->len = 0;
+    int rc = m->banner ? cli_buf_adds(b, m->banner) : add_received(b, m);
     if (rc == 0 && m->stamp) {
         rc = cli_buf_adds(b, " @ ");
         if (rc == 0) rc = cli_buf_adds(b, m->stamp);

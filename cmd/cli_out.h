@@ -48,6 +48,7 @@ struct cli_out_msg {
     uint64_t count;     /* pretty: the [#N] counter */
     struct timespec ts; /* json: "ts", the receive time */
     const char *stamp;  /* pretty: shown as " @ <stamp>" after the banner; NULL = none */
+    const char *banner; /* pretty: replaces the "[#N] Received on ..." text; NULL = default */
 };
 
 /*

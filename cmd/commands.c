@@ -8,6 +8,10 @@
 extern const struct cli_opt cmd_server_opts[];
 extern const char cmd_server_details[];
 extern const char cmd_completion_details[];
+extern const struct cli_opt cmd_pub_opts[];
+extern const char cmd_pub_details[];
+extern const struct cli_opt cmd_sub_opts[];
+extern const char cmd_sub_details[];
 
 static const char *const shells[] = {"bash", "fish", "zsh", NULL};
 
@@ -19,8 +23,12 @@ const struct cli_cmd cli_commands[] = {
      cmd_completion_details, 0, shells},
     {"help", cmd_help, "show help for natsctl or one of its commands", "[COMMAND]", NULL, NULL, 0,
      NULL},
+    {"pub", cmd_pub, "publish messages", "SUBJECT [BODY|-] [options]", cmd_pub_opts,
+     cmd_pub_details, 0, NULL},
     {"server", cmd_server, "run a NATS broker in the foreground", "[options]", cmd_server_opts,
      cmd_server_details, CLI_LONG_RUNNING, NULL},
+    {"sub", cmd_sub, "print the messages on subjects", "SUBJECT... [options]", cmd_sub_opts,
+     cmd_sub_details, CLI_LONG_RUNNING, NULL},
     {"version", cmd_version, "print the natsctl version", "", NULL, NULL, 0, NULL},
 };
 

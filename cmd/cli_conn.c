@@ -1,0 +1,227 @@
+/*
+ * The shared client run loop. Ending is the subtle part: every path (the command is done, a
+ * signal, a lost connection, a server error) goes through cli_conn_finish(), which records the exit
+ * code, lets the command close its own handles, and closes the signals and the connection; the loop
+ * then runs out of handles and cli_conn_run() returns.
+ */
+#include "cli_conn.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+int
+cli_exit_for(int err)
+{
+    switch (err) {
+    case 0:
+        return CLI_EXIT_OK;
+    case NP_CLIENT_ENO_SERVERS:
+    case NP_CLIENT_EAUTH:
+    case NP_CLIENT_ECLOSED:
+        return CLI_EXIT_CONNECT;
+    case NP_CLIENT_ETIMEOUT:
+        return CLI_EXIT_TIMEOUT;
+    case NP_CLIENT_ENO_RESPONDERS:
+        return CLI_EXIT_NO_RESPONDERS;
+    case NP_CLIENT_ESERVER_ERR:
+    case NP_CLIENT_EMAX_PAYLOAD:
+        return CLI_EXIT_REJECTED;
+    case NP_ESUBJECT:
+    case NP_CLIENT_EBAD_URL:
+        return CLI_EXIT_USAGE;
+    default:
+        return CLI_EXIT_FAIL;
+    }
+}
+
+/* "<what> <servers>: <why>", with any password or token in the server list hidden. */
+static void
+servers_error(struct cli_conn *cc, const char *what, const char *why)
+{
+    char *shown = cli_redact_servers(cc->env->server);
+    cli_error(cc->cmd, "%s %s: %s", what, shown ? shown : "the server", why);
+    free(shown);
+}
+
+void
+cli_conn_fail(struct cli_conn *cc, int err, const char *what)
+{
+    if (err == NP_CLIENT_ESERVER_ERR && cc->nc)
+        cli_error(cc->cmd, "%s: server error: %s", what, np_client_last_error(cc->nc));
+    else
+        cli_error(cc->cmd, "%s: %s", what, np_client_strerror(err));
+    cli_conn_finish(cc, cli_exit_for(err), false);
+}
+
+void
+cli_conn_output_failed(struct cli_conn *cc, int err)
+{
+    if (err == -EPIPE) {
+        cli_conn_finish(cc, CLI_EXIT_OK, false);
+        return;
+    }
+    cli_error(cc->cmd, "cannot write output: %s", strerror(-err));
+    cli_conn_finish(cc, CLI_EXIT_FAIL, false);
+}
+
+static void
+close_signals(struct cli_conn *cc)
+{
+    for (size_t i = 0; i < 2; i++) {
+        if (!uv_is_closing((uv_handle_t *)&cc->sigs[i]))
+            uv_close((uv_handle_t *)&cc->sigs[i], NULL);
+    }
+}
+
+/* The signals stay armed until the connection is gone, so a second Ctrl-C can cut a drain short. */
+static void
+on_closed(struct np_client *c, int status, void *ud)
+{
+    struct cli_conn *cc = ud;
+    (void)c;
+    cc->nc = NULL;
+    close_signals(cc);
+    if (status != 0 && cc->rc == CLI_EXIT_OK) {
+        cli_error(cc->cmd, "drain: %s", np_client_strerror(status));
+        cc->rc = cli_exit_for(status);
+    }
+}
+
+void
+cli_conn_finish(struct cli_conn *cc, int rc, bool drain)
+{
+    if (cc->finishing) {
+        if (cc->rc == CLI_EXIT_OK) cc->rc = rc;
+        return;
+    }
+    cc->finishing = true;
+    cc->rc = rc;
+    if (cc->on_finish) cc->on_finish(cc);
+    if (!cc->nc) {
+        close_signals(cc);
+        return;
+    }
+    if (!drain || np_client_drain(cc->nc, on_closed, cc) != 0)
+        np_client_close(cc->nc, on_closed, cc);
+}
+
+/* A signal while already finishing (a slow drain) abandons it. */
+static void
+on_signal(uv_signal_t *h, int signum)
+{
+    struct cli_conn *cc = h->data;
+    (void)signum;
+    if (cc->finishing) {
+        cc->rc = CLI_EXIT_INTERRUPTED;
+        if (cc->nc) np_client_close(cc->nc, on_closed, cc);
+    } else {
+        cli_conn_finish(cc, cc->long_running ? CLI_EXIT_OK : CLI_EXIT_INTERRUPTED,
+                        cc->long_running);
+    }
+}
+
+static void
+on_event(struct np_client *c, enum np_client_event ev, int status, void *ud)
+{
+    struct cli_conn *cc = ud;
+    if (cc->finishing) return;
+    switch (ev) {
+    case NP_CLIENT_DISCONNECTED:
+        if (status == 0) {
+            cli_error(cc->cmd, "disconnected, reconnecting");
+            return;
+        }
+        cli_error(cc->cmd, "connection lost: %s", np_client_strerror(status));
+        cli_conn_finish(cc, CLI_EXIT_CONNECT, false);
+        return;
+    case NP_CLIENT_RECONNECTED:
+        cli_error(cc->cmd, "reconnected");
+        return;
+    case NP_CLIENT_SERVER_ERROR:
+        cli_error(cc->cmd, "server error: %s", np_client_last_error(c));
+        cli_conn_finish(cc, CLI_EXIT_REJECTED, false);
+        return;
+    case NP_CLIENT_CONNECTED:
+        return;
+    }
+}
+
+static void
+on_connect(struct np_client *c, int status, void *ud)
+{
+    struct cli_conn *cc = ud;
+    if (cc->finishing) return;
+    if (status == NP_CLIENT_EAUTH) {
+        const char *why = np_client_last_error(c);
+        servers_error(cc, "refused by", *why ? why : "authorization violation");
+        cli_conn_finish(cc, CLI_EXIT_CONNECT, false);
+    } else if (status != 0) {
+        servers_error(cc, "cannot connect to", np_client_strerror(status));
+        cli_conn_finish(cc, cli_exit_for(status), false);
+    } else {
+        cc->on_connected(cc);
+    }
+}
+
+static void
+arm_signals(struct cli_conn *cc)
+{
+    static const int signums[2] = {SIGINT, SIGTERM};
+    for (size_t i = 0; i < 2; i++) {
+        uv_signal_init(cc->loop, &cc->sigs[i]);
+        cc->sigs[i].data = cc;
+        uv_signal_start(&cc->sigs[i], on_signal, signums[i]);
+    }
+}
+
+/* Returns 0, or an error after which the loop only has the closing of what was started to run. */
+static int
+start(struct cli_conn *cc)
+{
+    const struct cli_env *e = cc->env;
+    struct np_client_opts o = {
+        .servers = e->server,
+        .user = e->user,
+        .pass = e->password,
+        .token = e->token,
+        .name = e->name,
+        .timeout_ms = e->timeout_ms,
+        .max_reconnects = cc->long_running ? -1 : 0,
+        .on_event = on_event,
+        .ud = cc,
+    };
+    arm_signals(cc);
+    int rc = np_client_new(&cc->nc, cc->loop, &o);
+    if (rc != 0) {
+        cc->nc = NULL;
+        close_signals(cc);
+        return rc;
+    }
+    rc = np_client_connect(cc->nc, on_connect, cc);
+    if (rc != 0) np_client_close(cc->nc, on_closed, cc);
+    return rc;
+}
+
+int
+cli_conn_run(struct cli_conn *cc)
+{
+    uv_loop_t loop;
+    if (uv_loop_init(&loop) != 0) {
+        cli_error(cc->cmd, "cannot start the event loop");
+        return CLI_EXIT_FAIL;
+    }
+    cc->loop = &loop;
+    cc->rc = CLI_EXIT_OK;
+    int rc = start(cc);
+    if (rc != 0) {
+        cli_error(cc->cmd, "%s", np_client_strerror(rc));
+        cc->finishing = true;
+        cc->rc = cli_exit_for(rc);
+    }
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    cc->loop = NULL;
+    return cc->rc;
+}

@@ -1,0 +1,56 @@
+/*
+ * The run loop every client command shares: one libuv loop, one connection, SIGINT/SIGTERM, and
+ * the mapping from what went wrong to an exit code (docs/exit-codes.md).
+ *
+ * Use: fill a struct cli_conn (cmd, env, the callbacks), call cli_conn_run(); it connects, calls
+ * on_connected, and returns the exit code once the command called cli_conn_finish() (or a signal,
+ * a lost connection or a server error ended it). Commands never exit on their own.
+ *
+ * Bounded commands (pub, request) do not reconnect: a lost connection ends them with exit 3, and
+ * Ctrl-C with 130. Long-running ones (sub, reply; cli_conn.long_running) reconnect forever with a
+ * notice on stderr, and Ctrl-C drains them with exit 0; a second Ctrl-C during the drain gives 130.
+ */
+#ifndef CLI_CONN_H
+#define CLI_CONN_H
+
+#include "cli.h"
+#include "cli_env.h"
+#include "np_client.h"
+
+#include <uv.h>
+
+struct cli_conn {
+    const struct cli_cmd *cmd;
+    const struct cli_env *env;
+    bool long_running;
+    /* Called once the first connection is up. */
+    void (*on_connected)(struct cli_conn *cc);
+    /* Called once when the command ends for any reason: close the command's own handles here. */
+    void (*on_finish)(struct cli_conn *cc);
+    void *ud;
+
+    uv_loop_t *loop;      /* set by cli_conn_run */
+    struct np_client *nc; /* set by cli_conn_run; NULL once closed */
+    int rc;               /* private */
+    bool finishing;       /* private */
+    uv_signal_t sigs[2];  /* private */
+};
+
+/* Connects and runs the loop until the command ends. Returns the exit code. */
+int cli_conn_run(struct cli_conn *cc);
+/*
+ * Ends the command with exit code rc: drain (deliver what is in flight, flush what was
+ * published) or close at once. The first code wins, except that a later failure replaces a 0.
+ */
+void cli_conn_finish(struct cli_conn *cc, int rc, bool drain);
+/* Prints "what: reason" for a library error, then finishes with its exit code. */
+void cli_conn_fail(struct cli_conn *cc, int err, const char *what);
+/* The exit code for a library error code (NP_*, NP_CLIENT_*, negative errno). */
+int cli_exit_for(int err);
+/*
+ * Reports a failed write to stdout: -EPIPE (the reader left, as with `| head -1`) ends the command
+ * quietly with 0, anything else with a message and 1.
+ */
+void cli_conn_output_failed(struct cli_conn *cc, int err);
+
+#endif

@@ -1,0 +1,268 @@
+/*
+ * natsctl sub: prints the messages on one or more subjects.
+ *
+ * Output follows cli_out: pretty banners on a terminal, raw bodies when piped, NDJSON with --json.
+ * Once every subscription is confirmed (a flush), one status line on stderr says so; scripts can
+ * wait for it before publishing. --count ends after N messages, --wait after a quiet period.
+ */
+#include "cli.h"
+#include "cli_conn.h"
+#include "cli_env.h"
+#include "cli_out.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+enum {
+    OPT_QUEUE = 1,
+    OPT_COUNT,
+    OPT_WAIT,
+    OPT_RAW,
+    OPT_PRETTY,
+    OPT_JSON,
+    OPT_TIMESTAMP,
+    OPT_DELTA,
+    OPT_HEADERS_ONLY,
+    OPT_SUBJECTS_ONLY,
+};
+
+const struct cli_opt cmd_sub_opts[] = {
+    {OPT_QUEUE, NULL, "queue", NULL, "GROUP", "join this queue group", NULL},
+    {OPT_COUNT, NULL, "count", NULL, "N", "exit 0 after N messages", NULL},
+    {OPT_WAIT, NULL, "wait", NULL, "DURATION",
+     "stop after this long without a message (exit 4 if --count was not reached)", NULL},
+    {OPT_RAW, NULL, "raw", NULL, NULL, "print bodies only (the default when piped)", NULL},
+    {OPT_PRETTY, NULL, "pretty", NULL, NULL, "print banners and headers (the default on a TTY)",
+     NULL},
+    {OPT_JSON, NULL, "json", NULL, NULL, "print one JSON object per message", NULL},
+    {OPT_TIMESTAMP, "t", "timestamp", NULL, NULL, "show when each message arrived", NULL},
+    {OPT_DELTA, "d", "delta", NULL, NULL, "show the time since the previous message", NULL},
+    {OPT_HEADERS_ONLY, NULL, "headers-only", NULL, NULL, "pretty output without bodies", NULL},
+    {OPT_SUBJECTS_ONLY, NULL, "subjects-only", NULL, NULL, "print only the subject of each message",
+     NULL},
+    CLI_GLOBAL_OPT_ROWS,
+    {0, NULL, NULL, NULL, NULL, NULL, NULL},
+};
+
+const char cmd_sub_details[] =
+    "Subjects may use the wildcards '*' (one token) and '>' (the rest). On a terminal each\n"
+    "message shows as a banner, its headers and its body; piped, only the body is printed, one\n"
+    "per line. --json prints one object per line with subject, reply, headers, data (or\n"
+    "data_b64 when the body is not UTF-8), size and ts. Ctrl-C drains the subscriptions and\n"
+    "exits 0.\n"
+    "\n"
+    "Examples:\n"
+    "  natsctl sub 'orders.>'\n"
+    "  natsctl sub --queue workers jobs.new --count 1 --raw\n"
+    "  natsctl sub --json 'sensors.*' | jq .data\n"
+    "  natsctl sub logs.app --wait 5s > app.log\n";
+
+struct sub {
+    struct cli_conn cc;
+    struct cli_env env;
+    struct cli_out out;
+    char **subjects;
+    int nsubjects;
+    const char *queue;
+    uint64_t count, received, wait_ms;
+    bool raw, pretty, json, timestamp, delta, headers_only, subjects_only, timer_up;
+    uint64_t last_ns;
+    uv_timer_t wait_timer;
+};
+
+static int
+on_opt(void *ud, int id, const char *arg)
+{
+    struct sub *s = ud;
+    long long n;
+    if (cli_env_is_global(id)) {
+        int rc = cli_env_opt(&s->env, id, arg);
+        if (rc) cli_error(s->cc.cmd, "%s", s->env.err);
+        return rc;
+    }
+    switch (id) {
+    case OPT_QUEUE:
+        s->queue = arg;
+        return 0;
+    case OPT_COUNT:
+        if (!cli_parse_int(arg, 1, INT64_MAX, &n)) return cli_bad_value(s->cc.cmd, id, arg);
+        s->count = (uint64_t)n;
+        return 0;
+    case OPT_WAIT:
+        if (!cli_parse_duration(arg, &s->wait_ms) || !s->wait_ms)
+            return cli_bad_value(s->cc.cmd, id, arg);
+        return 0;
+    case OPT_RAW:
+        s->raw = true;
+        return 0;
+    case OPT_PRETTY:
+        s->pretty = true;
+        return 0;
+    case OPT_JSON:
+        s->json = true;
+        return 0;
+    case OPT_TIMESTAMP:
+        s->timestamp = true;
+        return 0;
+    case OPT_DELTA:
+        s->delta = true;
+        return 0;
+    case OPT_HEADERS_ONLY:
+        s->headers_only = true;
+        return 0;
+    case OPT_SUBJECTS_ONLY:
+        s->subjects_only = true;
+        return 0;
+    }
+    return CLI_EXIT_FAIL;
+}
+
+/* The " @ ..." text of a pretty banner for -t and -d; NULL when neither is on. */
+static const char *
+stamp_of(struct sub *s, const struct timespec *now, char *buf, size_t cap)
+{
+    uint64_t ns = (uint64_t)now->tv_sec * 1000000000u + (uint64_t)now->tv_nsec;
+    uint64_t gap = s->last_ns && ns > s->last_ns ? ns - s->last_ns : 0;
+    s->last_ns = ns;
+    if (!s->timestamp && !s->delta) return NULL;
+    char when[32] = "", delta[40] = "";
+    if (s->timestamp) cli_fmt_stamp_micro(now, when, sizeof when);
+    if (s->delta) {
+        char d[32];
+        cli_fmt_duration(gap, d, sizeof d);
+        snprintf(delta, sizeof delta, "%s+%s", s->timestamp ? " " : "", d);
+    }
+    snprintf(buf, cap, "%s%s", when, delta);
+    return buf;
+}
+
+static void
+on_wait_expired(uv_timer_t *t)
+{
+    struct sub *s = t->data;
+    if (s->count && s->received < s->count) {
+        cli_error(s->cc.cmd, "timed out after %llu of %llu messages",
+                  (unsigned long long)s->received, (unsigned long long)s->count);
+        cli_conn_finish(&s->cc, CLI_EXIT_TIMEOUT, false);
+        return;
+    }
+    cli_conn_finish(&s->cc, CLI_EXIT_OK, false);
+}
+
+static void
+on_msg(struct np_client *c, const struct np_msg *m, void *ud)
+{
+    struct sub *s = ud;
+    char stamp[80];
+    (void)c;
+    if (s->cc.finishing) return;
+    struct cli_out_msg om = {.subject = m->subject,
+                             .reply = m->reply,
+                             .headers = m->headers,
+                             .data = m->data,
+                             .count = ++s->received};
+    clock_gettime(CLOCK_REALTIME, &om.ts);
+    om.stamp = stamp_of(s, &om.ts, stamp, sizeof stamp);
+    int rc = cli_out_msg(&s->out, &om);
+    if (rc != 0) {
+        cli_conn_output_failed(&s->cc, rc);
+        return;
+    }
+    if (s->count && s->received == s->count) {
+        cli_conn_finish(&s->cc, CLI_EXIT_OK, false);
+        return;
+    }
+    if (s->wait_ms) uv_timer_again(&s->wait_timer);
+}
+
+static void
+on_subscribed(struct np_client *c, int status, void *ud)
+{
+    struct sub *s = ud;
+    (void)c;
+    if (s->cc.finishing) return;
+    if (status != 0) {
+        cli_conn_fail(&s->cc, status, "subscribe");
+        return;
+    }
+    fprintf(stderr, "Subscribing on");
+    for (int i = 0; i < s->nsubjects; i++)
+        fprintf(stderr, " %s", s->subjects[i]);
+    if (s->queue) fprintf(stderr, " in queue group %s", s->queue);
+    fputc('\n', stderr);
+}
+
+static void
+on_connected(struct cli_conn *cc)
+{
+    struct sub *s = cc->ud;
+    uv_timer_init(cc->loop, &s->wait_timer);
+    s->wait_timer.data = s;
+    s->timer_up = true;
+    if (s->wait_ms) uv_timer_start(&s->wait_timer, on_wait_expired, s->wait_ms, s->wait_ms);
+    for (int i = 0; i < s->nsubjects; i++) {
+        int64_t sid = np_client_subscribe(cc->nc, s->subjects[i], s->queue, 0, on_msg, s);
+        if (sid < 0) {
+            cli_conn_fail(cc, (int)sid, "subscribe");
+            return;
+        }
+    }
+    int rc = np_client_flush(cc->nc, on_subscribed, s);
+    if (rc != 0) cli_conn_fail(cc, rc, "subscribe");
+}
+
+static void
+on_finish(struct cli_conn *cc)
+{
+    struct sub *s = cc->ud;
+    if (s->timer_up) uv_close((uv_handle_t *)&s->wait_timer, NULL);
+    s->timer_up = false;
+}
+
+static int
+check_args(struct sub *s, int nargs, char **args)
+{
+    if (nargs < 1) return cli_usage(s->cc.cmd, "usage: natsctl sub SUBJECT... (see --help)");
+    for (int i = 0; i < nargs; i++) {
+        if (!np_subject_valid(args[i], strlen(args[i])))
+            return cli_usage(s->cc.cmd, "invalid subject '%s'", args[i]);
+    }
+    if (s->queue && (!*s->queue || strpbrk(s->queue, " \t\r\n")))
+        return cli_usage(s->cc.cmd, "invalid queue group '%s'", s->queue);
+    s->subjects = args;
+    s->nsubjects = nargs;
+    return 0;
+}
+
+static void
+setup_output(struct sub *s)
+{
+    enum cli_out_mode mode = cli_out_pick(s->json, s->raw, s->pretty, STDOUT_FILENO);
+    if (s->subjects_only) mode = CLI_OUT_SUBJECTS;
+    cli_out_init(&s->out, stdout, mode);
+    s->out.headers_only = s->headers_only;
+}
+
+int
+cmd_sub(int argc, char **argv, const struct cli_cmd *self)
+{
+    struct sub *s = calloc(1, sizeof *s);
+    if (!s) return CLI_EXIT_FAIL;
+    s->cc = (struct cli_conn){
+        .cmd = self, .env = &s->env, .on_connected = on_connected, .on_finish = on_finish, .ud = s};
+    cli_env_init(&s->env, self);
+    int first = 0;
+    int rc = cli_opt_parse(self, argc, argv, on_opt, s, &first);
+    if (rc == 0) rc = check_args(s, argc - first, argv + first);
+    if (rc == 0 && cli_env_resolve(&s->env) != 0) rc = cli_usage(self, "%s", s->env.err);
+    if (rc == 0) {
+        s->cc.long_running = s->count == 0;
+        setup_output(s);
+        rc = cli_conn_run(&s->cc);
+        cli_out_release(&s->out);
+    }
+    free(s);
+    return rc < 0 ? CLI_EXIT_OK : rc;
+}
