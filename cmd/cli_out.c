@@ -386,7 +386,8 @@ json_encode(struct cli_out *o, const struct cli_out_msg *m)
         (!m->reply.len || json_add_str(o, obj, "reply", m->reply)) &&
         json_add_headers(o, obj, m->headers) && json_add_data(o, obj, m->data) &&
         cJSON_AddNumberToObject(obj, "size", (double)m->data.len) &&
-        cJSON_AddStringToObject(obj, "ts", ts))
+        cJSON_AddStringToObject(obj, "ts", ts) &&
+        (!m->has_rtt || cJSON_AddNumberToObject(obj, "rtt_us", (double)m->rtt_ns / 1e3)))
         text = cJSON_PrintUnformatted(obj);
     cJSON_Delete(obj);
     return text;

@@ -49,6 +49,8 @@ struct cli_out_msg {
     struct timespec ts; /* json: "ts", the receive time */
     const char *stamp;  /* pretty: shown as " @ <stamp>" after the banner; NULL = none */
     const char *banner; /* pretty: replaces the "[#N] Received on ..." text; NULL = default */
+    bool has_rtt;       /* json: add "rtt_us" (a request's round trip) */
+    uint64_t rtt_ns;
 };
 
 /*
@@ -76,7 +78,7 @@ void cli_out_release(struct cli_out *o);
  *   blank line when there were any, then the body and "\n", plus one more "\n" when the body does
  *   not end with one (natscli's separation between messages).
  * json: {"subject","reply"?,"status"?,"description"?,"headers"?:{key:[values]},"data"|"data_b64",
- *   "size","ts"}. data is used when the body is valid UTF-8 without NUL bytes, data_b64 otherwise;
+ *   "size","ts","rtt_us"?}. data is used when the body is valid UTF-8 without NUL bytes, data_b64 otherwise;
  *   size is the body length; ts is RFC 3339 UTC with nanoseconds, trailing zeros trimmed.
  */
 int cli_out_msg(struct cli_out *o, const struct cli_out_msg *m);

@@ -10,6 +10,10 @@ extern const char cmd_server_details[];
 extern const char cmd_completion_details[];
 extern const struct cli_opt cmd_pub_opts[];
 extern const char cmd_pub_details[];
+extern const struct cli_opt cmd_reply_opts[];
+extern const char cmd_reply_details[];
+extern const struct cli_opt cmd_request_opts[];
+extern const char cmd_request_details[];
 extern const struct cli_opt cmd_sub_opts[];
 extern const char cmd_sub_details[];
 
@@ -25,6 +29,10 @@ const struct cli_cmd cli_commands[] = {
      NULL},
     {"pub", cmd_pub, "publish messages", "SUBJECT [BODY|-] [options]", cmd_pub_opts,
      cmd_pub_details, 0, NULL},
+    {"reply", cmd_reply, "answer requests with an echo, a body or a program's output",
+     "SUBJECT [BODY] [options]", cmd_reply_opts, cmd_reply_details, CLI_LONG_RUNNING, NULL},
+    {"request", cmd_request, "send a request and print the replies", "SUBJECT [BODY|-] [options]",
+     cmd_request_opts, cmd_request_details, 0, NULL},
     {"server", cmd_server, "run a NATS broker in the foreground", "[options]", cmd_server_opts,
      cmd_server_details, CLI_LONG_RUNNING, NULL},
     {"sub", cmd_sub, "print the messages on subjects", "SUBJECT... [options]", cmd_sub_opts,
