@@ -98,6 +98,7 @@ bool cli_parse_size(const char *s, long long *out);
 int cmd_complete(int argc, char **argv, const struct cli_cmd *self);
 int cmd_completion(int argc, char **argv, const struct cli_cmd *self);
 int cmd_man(int argc, char **argv, const struct cli_cmd *self);
+int cmd_bench(int argc, char **argv, const struct cli_cmd *self);
 int cmd_pub(int argc, char **argv, const struct cli_cmd *self);
 int cmd_request(int argc, char **argv, const struct cli_cmd *self);
 int cmd_reply(int argc, char **argv, const struct cli_cmd *self);

@@ -8,6 +8,9 @@
 extern const struct cli_opt cmd_server_opts[];
 extern const char cmd_server_details[];
 extern const char cmd_completion_details[];
+extern const struct cli_opt cmd_bench_opts[];
+extern const char cmd_bench_details[];
+extern const char *const cmd_bench_modes[];
 extern const struct cli_opt cmd_pub_opts[];
 extern const char cmd_pub_details[];
 extern const struct cli_opt cmd_reply_opts[];
@@ -23,6 +26,9 @@ const struct cli_cmd cli_commands[] = {
     {"__complete", cmd_complete, "print completion candidates", "CWORD WORD...", NULL, NULL,
      CLI_HIDDEN, NULL},
     {"__man", cmd_man, "print the man page", "", NULL, NULL, CLI_HIDDEN, NULL},
+    {"bench", cmd_bench, "measure throughput and latency",
+     "pub|sub|pubsub|request|reply|queue [SUBJECT] [options]", cmd_bench_opts, cmd_bench_details, 0,
+     cmd_bench_modes},
     {"completion", cmd_completion, "print a shell completion script", "bash|zsh|fish", NULL,
      cmd_completion_details, 0, shells},
     {"help", cmd_help, "show help for natsctl or one of its commands", "[COMMAND]", NULL, NULL, 0,

@@ -1,0 +1,1119 @@
+/*
+ * natsctl bench: throughput and latency of a NATS server, measured by clients on one event loop.
+ *
+ * Publishers write in windows: a window of messages, then a flush (PING/PONG), with at most two
+ * windows unconfirmed. The flush tells us the server has taken the messages, so a publisher's time
+ * covers delivery to the server and not a buffer append, and neither side's buffers grow without
+ * bound. Subscribers see each message as a view into the read buffer (the zero-copy parser).
+ *
+ * When the payload has room (16 bytes or more) it carries the publisher, a sequence number and the
+ * send time (CLOCK_MONOTONIC, so it is comparable across processes on one machine): subscribers
+ * count duplicates and out-of-order arrivals exactly, and pubsub and queue modes measure latency
+ * end to end. With --throughput the send time written is the intended one, so a publisher that
+ * falls behind shows up in the latency tail rather than hiding it.
+ */
+#include "cli.h"
+#include "cli_conn.h"
+#include "cli_embed.h"
+#include "cli_env.h"
+#include "cli_hist.h"
+#include "cli_msg.h"
+#include "cli_out.h"
+#include "cli_report.h"
+#include "cli_stats.h"
+#include "np_client.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    OPT_CLIENTS = 1,
+    OPT_PUB,
+    OPT_SUB,
+    OPT_MSGS,
+    OPT_SIZE,
+    OPT_DURATION,
+    OPT_THROUGHPUT,
+    OPT_MULTISUBJECT,
+    OPT_MULTISUBJECT_MAX,
+    OPT_HEADER,
+    OPT_CSV,
+    OPT_JSON,
+    OPT_NO_PROGRESS,
+    OPT_EMBEDDED,
+};
+
+/* The order of enum mode; also the completion candidates of the first argument. */
+const char *const cmd_bench_modes[] = {"pub", "sub", "pubsub", "request", "reply", "queue", NULL};
+#define mode_names cmd_bench_modes
+enum mode { M_PUB, M_SUB, M_PUBSUB, M_REQUEST, M_REPLY, M_QUEUE };
+
+const struct cli_opt cmd_bench_opts[] = {
+    {OPT_CLIENTS, NULL, "clients", NULL, "N", "clients of the mode's role (default 1; queue 2)",
+     NULL},
+    {OPT_PUB, NULL, "pub", NULL, "N", "publishers in pubsub and queue modes (default 1)", NULL},
+    {OPT_SUB, NULL, "sub", NULL, "N", "subscribers in pubsub and queue modes", NULL},
+    {OPT_MSGS, NULL, "msgs", NULL, "N", "messages to send in total (default 100000)", NULL},
+    {OPT_SIZE, NULL, "size", NULL, "SIZE", "payload size: 16, 128B, 1KiB, 1MB (default 128)", NULL},
+    {OPT_DURATION, NULL, "duration", NULL, "DURATION", "run for this long instead of --msgs", NULL},
+    {OPT_THROUGHPUT, NULL, "throughput", NULL, "MSGS/S",
+     "publish at this aggregate rate; latency counts from each intended send time", NULL},
+    {OPT_MULTISUBJECT, NULL, "multisubject", NULL, NULL,
+     "publish to SUBJECT.<n> (n cycles up to --multisubject-max), subscribe to SUBJECT.>", NULL},
+    {OPT_MULTISUBJECT_MAX, NULL, "multisubject-max", NULL, "N", "subjects to cycle (default 100)",
+     NULL},
+    {OPT_HEADER, "H", "header", NULL, "KEY:VALUE", "add a header to every message (repeatable)",
+     NULL},
+    {OPT_CSV, NULL, "csv", NULL, "FILE", "also write per-client results in natscli's CSV columns",
+     NULL},
+    {OPT_JSON, NULL, "json", NULL, NULL, "print the results as one JSON document", NULL},
+    {OPT_NO_PROGRESS, NULL, "no-progress", NULL, NULL, "no progress line on stderr", NULL},
+    {OPT_EMBEDDED, NULL, "embedded", NULL, NULL,
+     "start a broker in this process on a free port and measure against it", NULL},
+    CLI_GLOBAL_OPT_ROWS,
+    {0, NULL, NULL, NULL, NULL, NULL, NULL},
+};
+
+const char cmd_bench_details[] =
+    "Modes:\n"
+    "  pub      publishers only            sub      subscribers for another bench's publishers\n"
+    "  pubsub   both, with latency         queue    publishers and a queue group of subscribers\n"
+    "  request  requesters, with round-trip latency (with --embedded, one replier runs too)\n"
+    "  reply    repliers for another bench's requesters\n"
+    "\n"
+    "--msgs is the total over all publishers or requesters; every subscriber expects all of\n"
+    "them (a queue group expects each once). Rates are per client and aggregate, byte rates in\n"
+    "MiB/s (1024*1024 bytes), latency from an HDR histogram. Lost, duplicate or out-of-order\n"
+    "messages, disconnects and slow consumers print a WARNING and make the exit status 1.\n"
+    "Progress is shown on stderr when it is a terminal. Ctrl-C prints what was measured so far,\n"
+    "marked PARTIAL, and exits 130.\n"
+    "\n"
+    "Examples:\n"
+    "  natsctl bench pubsub --embedded\n"
+    "  natsctl bench pub --clients 4 --msgs 1000000 --size 16 bench.x\n"
+    "  natsctl bench pubsub --pub 1 --sub 4 --throughput 50000 --duration 10s --json\n"
+    "  natsctl bench request --embedded --clients 2 --msgs 20000 --csv rr.csv\n";
+
+#define WINDOW_BYTES  (256u * 1024)
+#define WINDOW_MSGS   4096u
+#define MAX_WINDOWS   2
+#define STAMP_BYTES   16
+#define TICK_MS       100
+#define PACED_TICK_MS 1
+#define HIST_HIGHEST  (3600ull * 1000000000ull)
+#define QUEUE_NAME    "natsctl-bench"
+#define DEFAULT_SUBJ  "natsctl.bench"
+
+struct opts {
+    enum mode mode;
+    const char *subject, *csv;
+    long long clients, pubs, subs, msgs, size, multi_max;
+    uint64_t duration_ms;
+    double throughput;
+    bool multisubject, json, no_progress, embedded;
+};
+
+/* Which sequence numbers of one publisher a subscriber (or a queue group) has seen. */
+struct seen {
+    uint64_t *bits;
+    size_t words;
+    uint64_t high;
+    bool any;
+};
+
+struct group {
+    struct seen *pubs; /* one per publisher */
+    uint64_t unique, dups, ooo;
+};
+
+struct bench;
+
+struct client {
+    struct bench *b;
+    enum cli_role role;
+    int id, index; /* index: publisher number for the payload stamp */
+    struct np_client *nc;
+    bool up, done, failed;
+    uint64_t target, sent, msgs, bytes, wire, first_ns, last_ns;
+    int windows;
+    struct group *grp;
+    struct cli_hist lat;
+    bool has_lat;
+    char inbox[64];
+    uint64_t req_ns;
+};
+
+struct bench {
+    const struct cli_cmd *cmd;
+    struct opts o;
+    struct cli_env env;
+    struct cli_msg hdr; /* only the -H headers are used */
+    struct np_str headers;
+    uv_loop_t loop;
+    struct client *c;
+    size_t n, npubs;
+    struct group *groups;
+    size_t ngroups;
+    char *payload;
+    uv_timer_t tick;
+    uv_signal_t sigs[2];
+    uint64_t start_ns, end_ns, last_activity_ns, published;
+    size_t pending_connects, pending_ready, pubs_left;
+    bool started, finishing, interrupted, progress, progress_drawn;
+    struct cli_embed emb;
+    bool embedded_up;
+    char broker[96], servers[64];
+    int rc;
+};
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Options                                                                                         */
+/* ---------------------------------------------------------------------------------------------- */
+
+static int
+on_opt(void *ud, int id, const char *arg)
+{
+    struct bench *b = ud;
+    struct opts *o = &b->o;
+    long long *num[] = {[OPT_CLIENTS] = &o->clients,
+                        [OPT_PUB] = &o->pubs,
+                        [OPT_SUB] = &o->subs,
+                        [OPT_MSGS] = &o->msgs,
+                        [OPT_MULTISUBJECT_MAX] = &o->multi_max};
+    if (cli_env_is_global(id)) {
+        int rc = cli_env_opt(&b->env, id, arg);
+        if (rc) cli_error(b->cmd, "%s", b->env.err);
+        return rc;
+    }
+    if (id < (int)(sizeof num / sizeof num[0]) && num[id])
+        return cli_parse_int(arg, 1, 1000000000000ll, num[id]) ? 0 : cli_bad_value(b->cmd, id, arg);
+    switch (id) {
+    case OPT_SIZE:
+        if (!cli_parse_size(arg, &o->size) || o->size < 0 || o->size > 64 * 1024 * 1024)
+            return cli_bad_value(b->cmd, id, arg);
+        return 0;
+    case OPT_DURATION:
+        return cli_parse_duration(arg, &o->duration_ms) && o->duration_ms
+                   ? 0
+                   : cli_bad_value(b->cmd, id, arg);
+    case OPT_THROUGHPUT: {
+        long long t;
+        if (!cli_parse_int(arg, 1, 1000000000ll, &t)) return cli_bad_value(b->cmd, id, arg);
+        o->throughput = (double)t;
+        return 0;
+    }
+    case OPT_HEADER:
+        return cli_msg_add_header(&b->hdr, arg) ? cli_bad_value(b->cmd, id, arg) : 0;
+    case OPT_CSV:
+        o->csv = arg;
+        return 0;
+    case OPT_JSON:
+        o->json = true;
+        return 0;
+    case OPT_NO_PROGRESS:
+        o->no_progress = true;
+        return 0;
+    case OPT_EMBEDDED:
+        o->embedded = true;
+        return 0;
+    case OPT_MULTISUBJECT:
+        o->multisubject = true;
+        return 0;
+    }
+    return CLI_EXIT_FAIL;
+}
+
+static int
+parse_mode(struct bench *b, int nargs, char **args)
+{
+    if (nargs < 1 || nargs > 2)
+        return cli_usage(b->cmd,
+                         "usage: natsctl bench pub|sub|pubsub|request|reply|queue [SUBJECT]");
+    for (int i = 0; mode_names[i]; i++) {
+        if (strcmp(args[0], mode_names[i]) == 0) b->o.mode = (enum mode)i;
+    }
+    if (strcmp(args[0], mode_names[b->o.mode]) != 0)
+        return cli_usage(b->cmd, "unknown mode '%s': pub, sub, pubsub, request, reply or queue",
+                         args[0]);
+    b->o.subject = nargs == 2 ? args[1] : DEFAULT_SUBJ;
+    if (!np_subject_valid_literal(b->o.subject, strlen(b->o.subject)))
+        return cli_usage(b->cmd, "invalid subject '%s'", b->o.subject);
+    if (b->o.embedded && (b->o.mode == M_SUB || b->o.mode == M_REPLY))
+        return cli_usage(b->cmd, "--embedded needs a mode that sends: pub, pubsub, queue, request");
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Sequence tracking                                                                               */
+/* ---------------------------------------------------------------------------------------------- */
+
+static int
+seen_grow(struct seen *s, uint64_t seq)
+{
+    size_t need = (size_t)(seq / 64) + 1, words = s->words ? s->words : 1024;
+    while (words < need)
+        words *= 2;
+    uint64_t *bits = realloc(s->bits, words * sizeof *bits);
+    if (!bits) return -ENOMEM;
+    memset(bits + s->words, 0, (words - s->words) * sizeof *bits);
+    s->bits = bits;
+    s->words = words;
+    return 0;
+}
+
+static void
+group_record(struct group *g, struct seen *s, uint64_t seq)
+{
+    if (seq / 64 >= s->words && seen_grow(s, seq) != 0) return;
+    uint64_t mask = 1ull << (seq % 64);
+    if (s->bits[seq / 64] & mask) {
+        g->dups++;
+        return;
+    }
+    s->bits[seq / 64] |= mask;
+    g->unique++;
+    if (s->any && seq < s->high) g->ooo++;
+    if (!s->any || seq > s->high) s->high = seq;
+    s->any = true;
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Wire accounting                                                                                 */
+/* ---------------------------------------------------------------------------------------------- */
+
+static size_t
+digits(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 10) {
+        v /= 10;
+        n++;
+    }
+    return n;
+}
+
+/* Bytes of one PUB/HPUB (or MSG/HMSG with sid_len > 0) frame: line, payload and CRLF. */
+static uint64_t
+frame_bytes(size_t subj, size_t reply, size_t sid_len, size_t hlen, size_t total)
+{
+    size_t line = 3 + (hlen ? 1 : 0) + 1 + subj + (sid_len ? sid_len + 1 : 0) +
+                  (reply ? reply + 1 : 0) + (hlen ? digits(hlen) + 1 : 0) + 1 + digits(total) + 2;
+    return line + total + 2;
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Ending                                                                                          */
+/* ---------------------------------------------------------------------------------------------- */
+
+static void finish(struct bench *b);
+
+static uint64_t
+now_ns(void)
+{
+    return uv_hrtime();
+}
+
+/* Repliers serve until the others are done, unless answering is the whole job (reply mode). */
+static bool
+all_done(const struct bench *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        if (!b->c[i].done && (b->c[i].role != CLI_ROLE_REP || b->o.mode == M_REPLY)) return false;
+    }
+    return true;
+}
+
+static void
+client_done(struct client *c)
+{
+    if (c->done) return;
+    c->done = true;
+    if (!c->last_ns) c->last_ns = now_ns();
+    if (all_done(c->b)) finish(c->b);
+}
+
+static void
+client_failed(struct client *c, const char *why)
+{
+    struct bench *b = c->b;
+    if (b->finishing) return;
+    c->failed = true;
+    cli_error(b->cmd, "client %c%d: %s", "PSRE"[c->role], c -> id, why);
+    client_done(c);
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Subscribers and repliers                                                                        */
+/* ---------------------------------------------------------------------------------------------- */
+
+/* What a subscriber (in queue mode: the whole group) has received, duplicates left out. */
+static uint64_t
+received(const struct client *c)
+{
+    const struct bench *b = c->b;
+    /* unstamped payloads (under 16 bytes) can only be counted, not told apart */
+    if (c->grp && b->o.size >= STAMP_BYTES) return c->grp->unique;
+    if (b->o.mode != M_QUEUE) return c->msgs;
+    uint64_t sum = 0;
+    for (size_t i = 0; i < b->n; i++)
+        sum += b->c[i].role == CLI_ROLE_SUB ? b->c[i].msgs : 0;
+    return sum;
+}
+
+static void
+sub_check_done(struct client *c)
+{
+    struct bench *b = c->b;
+    if (!c->target || received(c) < c->target) return;
+    if (b->o.mode != M_QUEUE) {
+        client_done(c);
+        return;
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        if (b->c[i].role == CLI_ROLE_SUB) client_done(&b->c[i]);
+    }
+}
+
+static void
+read_stamp(const struct np_msg *m, uint64_t *id_seq, uint64_t *ts)
+{
+    memcpy(id_seq, m->data.ptr, 8);
+    memcpy(ts, m->data.ptr + 8, 8);
+}
+
+static void
+on_sub_msg(struct np_client *nc, const struct np_msg *m, void *ud)
+{
+    struct client *c = ud;
+    uint64_t now = now_ns();
+    (void)nc;
+    if (c->done) return;
+    if (!c->first_ns) c->first_ns = now;
+    c->last_ns = c->b->last_activity_ns = now;
+    c->msgs++;
+    c->bytes += m->data.len;
+    c->wire +=
+        frame_bytes(m->subject.len, m->reply.len, 2, m->headers.len, m->headers.len + m->data.len);
+    if (m->data.len >= STAMP_BYTES && c->grp) {
+        uint64_t id_seq, ts;
+        read_stamp(m, &id_seq, &ts);
+        size_t pub = (size_t)(id_seq >> 48);
+        if (pub < c->b->npubs) group_record(c->grp, &c->grp->pubs[pub], id_seq & 0xffffffffffffull);
+        if (c->has_lat) cli_hist_record(&c->lat, now > ts ? now - ts : 0);
+    }
+    sub_check_done(c);
+}
+
+static void
+on_request(struct np_client *nc, const struct np_msg *m, void *ud)
+{
+    struct client *c = ud;
+    uint64_t now = now_ns();
+    if (!m->reply.len) return;
+    char reply[256];
+    snprintf(reply, sizeof reply, "%.*s", (int)m->reply.len, m->reply.ptr);
+    if (np_client_publish(nc, reply, NULL, m->headers, m->data) != 0) return;
+    if (!c->first_ns) c->first_ns = now;
+    c->last_ns = c->b->last_activity_ns = now;
+    c->msgs++;
+    c->bytes += m->data.len;
+    c->wire += frame_bytes(strlen(reply), 0, 0, m->headers.len, m->headers.len + m->data.len);
+    if (c->b->o.mode != M_REPLY || ++c->b->published < (uint64_t)c->b->o.msgs) return;
+    for (size_t i = 0; i < c->b->n; i++)
+        client_done(&c->b->c[i]);
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Publishers                                                                                      */
+/* ---------------------------------------------------------------------------------------------- */
+
+static void pub_pump(struct client *c);
+
+static const char *
+pub_subject(struct client *c, char *buf, size_t cap)
+{
+    struct bench *b = c->b;
+    if (!b->o.multisubject) return b->o.subject;
+    snprintf(buf, cap, "%s.%llu", b->o.subject,
+             (unsigned long long)(c->sent % (uint64_t)b->o.multi_max));
+    return buf;
+}
+
+/* The send time a message carries: now, or its slot in the fixed-rate schedule. */
+static uint64_t
+intended_ns(const struct client *c)
+{
+    const struct bench *b = c->b;
+    if (!b->o.throughput) return now_ns();
+    double per_pub = b->o.throughput / (double)b->npubs;
+    return b->start_ns + (uint64_t)((double)c->sent * 1e9 / per_pub);
+}
+
+static int
+publish_one(struct client *c, const char *reply)
+{
+    struct bench *b = c->b;
+    char subj[300];
+    const char *s = pub_subject(c, subj, sizeof subj);
+    size_t size = (size_t)b->o.size;
+    if (size >= STAMP_BYTES) {
+        uint64_t id_seq = ((uint64_t)c->index << 48) | c->sent, ts = intended_ns(c);
+        memcpy(b->payload, &id_seq, 8);
+        memcpy(b->payload + 8, &ts, 8);
+    }
+    int rc = np_client_publish(c->nc, s, reply, b->headers, (struct np_str){b->payload, size});
+    if (rc != 0) return rc;
+    c->sent++;
+    c->bytes += size;
+    c->wire +=
+        frame_bytes(strlen(s), reply ? strlen(reply) : 0, 0, b->headers.len, b->headers.len + size);
+    return 0;
+}
+
+/* How many more messages this publisher may send now. */
+static uint64_t
+pub_allowance(struct client *c, uint64_t now)
+{
+    struct bench *b = c->b;
+    if (b->o.duration_ms && now - b->start_ns >= b->o.duration_ms * 1000000ull) c->target = c->sent;
+    uint64_t left = c->target - c->sent;
+    if (b->o.throughput) {
+        double per_pub = b->o.throughput / (double)b->npubs;
+        uint64_t due = (uint64_t)((double)(now - b->start_ns) * per_pub / 1e9) + 1;
+        left = due > c->sent ? due - c->sent : 0;
+        if (left > c->target - c->sent) left = c->target - c->sent;
+    }
+    return left;
+}
+
+static void on_window(struct np_client *nc, int status, void *ud);
+
+static void
+pub_finished(struct client *c)
+{
+    struct bench *b = c->b;
+    c->msgs = c->sent;
+    c->last_ns = now_ns();
+    b->published += c->sent;
+    client_done(c);
+    if (--b->pubs_left > 0) return;
+    /* every subscriber (or the queue group as a whole) now knows what to expect */
+    for (size_t i = 0; i < b->n; i++) {
+        if (b->c[i].role != CLI_ROLE_SUB) continue;
+        b->c[i].target = b->published ? b->published : 1;
+        if (!b->published) client_done(&b->c[i]);
+        sub_check_done(&b->c[i]);
+    }
+}
+
+static void
+pub_pump(struct client *c)
+{
+    struct bench *b = c->b;
+    while (!c->done && !b->finishing && c->windows < MAX_WINDOWS) {
+        uint64_t allow = pub_allowance(c, now_ns());
+        if (c->sent == c->target) {
+            if (c->windows == 0) pub_finished(c);
+            return;
+        }
+        if (allow == 0) return; /* paced: the tick comes back */
+        size_t bytes = 0;
+        for (uint64_t k = 0; k < allow && k < WINDOW_MSGS && bytes < WINDOW_BYTES; k++) {
+            if (publish_one(c, NULL) != 0) {
+                client_failed(c, "publish failed");
+                return;
+            }
+            bytes += (size_t)b->o.size + 32;
+        }
+        if (np_client_flush(c->nc, on_window, c) != 0) {
+            client_failed(c, "flush failed");
+            return;
+        }
+        c->windows++;
+    }
+}
+
+static void
+on_window(struct np_client *nc, int status, void *ud)
+{
+    struct client *c = ud;
+    (void)nc;
+    c->windows--;
+    if (c->b->finishing) return;
+    if (status != 0) {
+        client_failed(c, np_client_strerror(status));
+        return;
+    }
+    c->b->last_activity_ns = now_ns();
+    pub_pump(c);
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Requesters                                                                                      */
+/* ---------------------------------------------------------------------------------------------- */
+
+static void
+req_send(struct client *c)
+{
+    struct bench *b = c->b;
+    if (b->o.duration_ms && now_ns() - b->start_ns >= b->o.duration_ms * 1000000ull)
+        c->target = c->sent;
+    if (c->sent >= c->target) {
+        client_done(c);
+        return;
+    }
+    c->req_ns = now_ns();
+    if (publish_one(c, c->inbox) != 0) client_failed(c, "request failed");
+}
+
+static void
+on_reply(struct np_client *nc, const struct np_msg *m, void *ud)
+{
+    struct client *c = ud;
+    uint64_t now = now_ns();
+    (void)nc;
+    if (c->done || c->b->finishing) return;
+    if (m->status == NP_STATUS_NO_RESPONDERS && m->data.len == 0) {
+        client_failed(c, "no responders");
+        return;
+    }
+    if (!c->first_ns) c->first_ns = c->req_ns;
+    c->last_ns = c->b->last_activity_ns = now;
+    c->msgs++;
+    cli_hist_record(&c->lat, now - c->req_ns);
+    req_send(c);
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Start                                                                                           */
+/* ---------------------------------------------------------------------------------------------- */
+
+static void
+start_run(struct bench *b)
+{
+    b->started = true;
+    b->start_ns = b->last_activity_ns = now_ns();
+    for (size_t i = 0; i < b->n; i++) {
+        struct client *c = &b->c[i];
+        if (c->role == CLI_ROLE_PUB) {
+            c->first_ns = b->start_ns;
+            pub_pump(c);
+        } else if (c->role == CLI_ROLE_REQ) {
+            req_send(c);
+        }
+    }
+}
+
+static void
+on_ready(struct np_client *nc, int status, void *ud)
+{
+    struct client *c = ud;
+    (void)nc;
+    if (c->b->finishing) return;
+    if (status != 0) {
+        client_failed(c, np_client_strerror(status));
+        return;
+    }
+    if (--c->b->pending_ready == 0) start_run(c->b);
+}
+
+static int
+client_subscribe(struct client *c)
+{
+    struct bench *b = c->b;
+    char subj[300];
+    const char *s = b->o.subject;
+    if (b->o.multisubject && c->role != CLI_ROLE_REQ) {
+        snprintf(subj, sizeof subj, "%s.>", b->o.subject);
+        s = subj;
+    }
+    if (c->role == CLI_ROLE_SUB)
+        return (int)np_client_subscribe(c->nc, s, b->o.mode == M_QUEUE ? QUEUE_NAME : NULL, 0,
+                                        on_sub_msg, c);
+    if (c->role == CLI_ROLE_REP)
+        return (int)np_client_subscribe(c->nc, s, QUEUE_NAME, 0, on_request, c);
+    np_client_new_inbox(c->nc, c->inbox, sizeof c->inbox);
+    return (int)np_client_subscribe(c->nc, c->inbox, NULL, 0, on_reply, c);
+}
+
+static void
+note_broker(struct bench *b, struct np_client *nc)
+{
+    const struct np_info *info = np_client_info(nc);
+    if (b->broker[0] || !info) return;
+    bool ours = info->go && strncmp(info->go, "natsctl", 7) == 0;
+    snprintf(b->broker, sizeof b->broker, "%s %s", ours ? "natsctl" : "nats-server",
+             info->version ? info->version : "?");
+}
+
+static void
+on_connect(struct np_client *nc, int status, void *ud)
+{
+    struct client *c = ud;
+    struct bench *b = c->b;
+    if (b->finishing) return;
+    if (status != 0) {
+        char *shown = cli_redact_servers(b->env.server);
+        cli_error(b->cmd, "cannot connect to %s: %s", shown ? shown : "the server",
+                  status == NP_CLIENT_EAUTH && *np_client_last_error(nc)
+                      ? np_client_last_error(nc)
+                      : np_client_strerror(status));
+        free(shown);
+        b->rc = CLI_EXIT_CONNECT;
+        finish(b);
+        return;
+    }
+    c->up = true;
+    note_broker(b, nc);
+    if (c->role != CLI_ROLE_PUB && client_subscribe(c) < 0) {
+        client_failed(c, "subscribe failed");
+        return;
+    }
+    if (--b->pending_connects > 0) return;
+    /* one flush per client proves every subscription is in place before anyone publishes */
+    b->pending_ready = b->n;
+    for (size_t i = 0; i < b->n; i++)
+        np_client_flush(b->c[i].nc, on_ready, &b->c[i]);
+}
+
+static void
+on_event(struct np_client *nc, enum np_client_event ev, int status, void *ud)
+{
+    struct client *c = ud;
+    if (c->b->finishing || ev == NP_CLIENT_CONNECTED) return;
+    if (ev == NP_CLIENT_SERVER_ERROR) {
+        client_failed(c, np_client_last_error(nc));
+    } else if (ev == NP_CLIENT_DISCONNECTED && c->up) {
+        char why[160];
+        snprintf(why, sizeof why, "disconnected: %s",
+                 *np_client_last_error(nc) ? np_client_last_error(nc) : np_client_strerror(status));
+        client_failed(c, why);
+    }
+}
+
+static int
+connect_client(struct bench *b, struct client *c)
+{
+    char name[64];
+    snprintf(name, sizeof name, "natsctl bench %c%d", "PSRE"[c->role], c -> id);
+    struct np_client_opts o = {.servers = b->o.embedded ? b->servers : b->env.server,
+                               .user = b->env.user,
+                               .pass = b->env.password,
+                               .token = b->env.token,
+                               .name = name,
+                               .timeout_ms = b->env.timeout_ms,
+                               .max_reconnects = 0,
+                               .on_event = on_event,
+                               .ud = c};
+    int rc = np_client_new(&c->nc, &b->loop, &o);
+    if (rc == 0) rc = np_client_connect(c->nc, on_connect, c);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* The tick: progress, pacing, the duration of receive-only modes, and stalls                      */
+/* ---------------------------------------------------------------------------------------------- */
+
+static void
+draw_progress(struct bench *b)
+{
+    uint64_t sent = 0, target = 0, recv = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        const struct client *c = &b->c[i];
+        if (c->role == CLI_ROLE_PUB || c->role == CLI_ROLE_REQ) {
+            sent += c->role == CLI_ROLE_PUB ? c->sent : c->msgs;
+            target += c->target;
+        } else {
+            recv += c->msgs;
+        }
+    }
+    char a[32], t[32], r[32];
+    cli_fmt_rate((double)sent, a, sizeof a);
+    cli_fmt_rate((double)recv, r, sizeof r);
+    if (b->o.duration_ms || !target)
+        snprintf(t, sizeof t, "%.1fs", (double)(now_ns() - b->start_ns) / 1e9);
+    else
+        snprintf(t, sizeof t, "%3.0f%%", 100.0 * (double)sent / (double)target);
+    fprintf(stderr, "\r\033[K%s sent %s received %s", t, a, r);
+    fflush(stderr);
+    b->progress_drawn = true;
+}
+
+static bool
+stalled(struct bench *b, uint64_t now)
+{
+    bool sends = b->o.mode != M_SUB && b->o.mode != M_REPLY;
+    if (!sends && b->last_activity_ns == b->start_ns) return false; /* nothing arrived yet */
+    return now - b->last_activity_ns > b->env.timeout_ms * 1000000ull;
+}
+
+static void
+on_tick(uv_timer_t *t)
+{
+    struct bench *b = t->data;
+    uint64_t now = now_ns();
+    if (!b->started || b->finishing) return;
+    for (size_t i = 0; b->o.throughput && i < b->n; i++) {
+        if (b->c[i].role == CLI_ROLE_PUB) pub_pump(&b->c[i]);
+    }
+    if (b->finishing) return;
+    bool receive_only = b->o.mode == M_SUB || b->o.mode == M_REPLY;
+    if (receive_only && b->o.duration_ms && now - b->start_ns >= b->o.duration_ms * 1000000ull) {
+        finish(b);
+        return;
+    }
+    if (stalled(b, now)) {
+        cli_error(b->cmd, "no progress for %llums: ending the run",
+                  (unsigned long long)b->env.timeout_ms);
+        finish(b);
+        return;
+    }
+    static uint64_t last_draw;
+    if (b->progress && now - last_draw >= TICK_MS * 1000000ull) {
+        last_draw = now;
+        draw_progress(b);
+    }
+}
+
+static void
+on_signal(uv_signal_t *h, int signum)
+{
+    struct bench *b = h->data;
+    (void)signum;
+    b->interrupted = true;
+    finish(b);
+}
+
+static void
+finish(struct bench *b)
+{
+    if (b->finishing) return;
+    b->finishing = true;
+    b->end_ns = now_ns();
+    if (b->progress_drawn) fputs("\r\033[K", stderr);
+    uv_close((uv_handle_t *)&b->tick, NULL);
+    for (size_t i = 0; i < 2; i++)
+        uv_close((uv_handle_t *)&b->sigs[i], NULL);
+    for (size_t i = 0; i < b->n; i++) {
+        if (b->c[i].nc) np_client_close(b->c[i].nc, NULL, NULL);
+        b->c[i].nc = NULL;
+    }
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* The report                                                                                      */
+/* ---------------------------------------------------------------------------------------------- */
+
+/* Lost, duplicate and out-of-order counts, from what the publishers sent and the groups saw. */
+static void
+count_losses(const struct bench *b, struct cli_report *r)
+{
+    bool stamped = b->o.size >= STAMP_BYTES;
+    for (size_t i = 0; i < b->n; i++) {
+        const struct client *c = &b->c[i];
+        if (c->role != CLI_ROLE_SUB || (b->o.mode == M_QUEUE && c != &b->c[b->npubs])) continue;
+        uint64_t expect = b->o.mode == M_SUB ? (uint64_t)b->o.msgs : b->published;
+        uint64_t got = received(c);
+        if (c->grp && stamped) {
+            r->duplicates += c->grp->dups;
+            if (b->o.mode != M_QUEUE) r->out_of_order += c->grp->ooo;
+        } else if (got > expect) {
+            r->duplicates += got - expect;
+        }
+        if (b->o.mode == M_SUB && b->o.duration_ms) continue; /* nothing to expect */
+        if (got < expect) r->lost += expect - got;
+    }
+}
+
+/* A publisher cut short (Ctrl-C, a failure) counts until the run ended. */
+static double
+client_secs(const struct client *c)
+{
+    uint64_t last = c->last_ns ? c->last_ns : c->role == CLI_ROLE_PUB ? c->b->end_ns : 0;
+    return c->first_ns && last > c->first_ns ? (double)(last - c->first_ns) / 1e9 : 0;
+}
+
+static void
+build_clients(struct bench *b, struct cli_report_client *rc, struct cli_hist *all)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        struct client *c = &b->c[i];
+        uint64_t msgs = c->role == CLI_ROLE_PUB ? c->sent : c->msgs;
+        rc[i] = (struct cli_report_client){.role = c->role,
+                                           .id = c->id,
+                                           .msgs = msgs,
+                                           .bytes = c->bytes,
+                                           .wire = c->wire,
+                                           .secs = client_secs(c)};
+        if (c->has_lat) {
+            rc[i].latency = &c->lat;
+            cli_hist_merge(all, &c->lat);
+        }
+    }
+}
+
+static int
+write_csv(struct bench *b, const struct cli_report *r)
+{
+    FILE *f = fopen(b->o.csv, "w");
+    int rc = f ? cli_report_csv(r, f) : -errno;
+    if (f && fclose(f) != 0 && rc == 0) rc = -errno;
+    if (rc != 0) cli_error(b->cmd, "cannot write %s: %s", b->o.csv, strerror(-rc));
+    return rc;
+}
+
+static void
+fill_params(const struct bench *b, struct cli_report_param *p, size_t *n, char (*buf)[32])
+{
+    const struct opts *o = &b->o;
+    size_t k = 0;
+    size_t senders = 0;
+    for (size_t i = 0; i < b->n; i++)
+        senders += b->c[i].role == CLI_ROLE_PUB || b->c[i].role == CLI_ROLE_REQ;
+    snprintf(buf[0], 32, "%zu", senders);
+    snprintf(buf[1], 32, "%zu", b->n - senders);
+    snprintf(buf[2], 32, "%lld", o->msgs);
+    snprintf(buf[3], 32, "%lld", o->size);
+    snprintf(buf[4], 32, "%llums", (unsigned long long)o->duration_ms);
+    snprintf(buf[5], 32, "%.0f", o->throughput);
+    p[k++] = (struct cli_report_param){"senders", buf[0]};
+    p[k++] = (struct cli_report_param){"receivers", buf[1]};
+    p[k++] = (struct cli_report_param){o->duration_ms ? "duration" : "msgs",
+                                       o->duration_ms ? buf[4] : buf[2]};
+    p[k++] = (struct cli_report_param){"size", buf[3]};
+    p[k++] = (struct cli_report_param){"subject", o->subject};
+    if (o->throughput) p[k++] = (struct cli_report_param){"throughput", buf[5]};
+    if (o->multisubject) p[k++] = (struct cli_report_param){"multisubject", "yes"};
+    *n = k;
+}
+
+static int
+report(struct bench *b)
+{
+    struct cli_report_client *clients = calloc(b->n, sizeof *clients);
+    struct cli_hist all;
+    struct cli_report_param params[8];
+    char buf[6][32];
+    struct cli_report r = {.mode = mode_names[b->o.mode],
+                           .params = params,
+                           .clients = clients,
+                           .nclients = b->n,
+                           .broker = b->broker[0] ? b->broker : NULL,
+                           .embedded = b->o.embedded,
+                           .partial = b->interrupted};
+    if (!clients || cli_hist_init(&all, 1, HIST_HIGHEST, 3) != 0) {
+        free(clients);
+        return CLI_EXIT_FAIL;
+    }
+    fill_params(b, params, &r.nparams, buf);
+    build_clients(b, clients, &all);
+    if (cli_hist_count(&all)) r.latency = &all;
+    if (!b->interrupted) count_losses(b, &r);
+    for (size_t i = 0; i < b->n; i++)
+        r.errors += b->c[i].failed;
+    r.slow_consumers = b->emb.stats.slow_consumers;
+    int rc = b->o.json ? cli_report_json(&r, stdout) : cli_report_text(&r, stdout);
+    if (cli_report_unreliable(&r) && b->o.json) fputs("WARNING: results are unreliable\n", stderr);
+    if (b->o.csv && write_csv(b, &r) != 0) rc = -EIO;
+    int code = b->interrupted              ? CLI_EXIT_INTERRUPTED
+               : rc != 0 && rc != -EPIPE   ? CLI_EXIT_FAIL
+               : cli_report_unreliable(&r) ? CLI_EXIT_FAIL
+                                           : CLI_EXIT_OK;
+    cli_hist_release(&all);
+    free(clients);
+    return code;
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Setup                                                                                           */
+/* ---------------------------------------------------------------------------------------------- */
+
+/* Publishers first (their index is the one stamped in payloads), then the other roles. */
+static int
+plan_clients(struct bench *b, size_t *nsend, size_t *nrecv, enum cli_role *send,
+             enum cli_role *recv)
+{
+    const struct opts *o = &b->o;
+    long long clients = o->clients ? o->clients : 1;
+    *send = CLI_ROLE_PUB;
+    *recv = CLI_ROLE_SUB;
+    switch (o->mode) {
+    case M_PUB:
+        *nsend = (size_t)clients;
+        *nrecv = 0;
+        break;
+    case M_SUB:
+        *nsend = 0;
+        *nrecv = (size_t)clients;
+        break;
+    case M_PUBSUB:
+    case M_QUEUE:
+        *nsend = (size_t)(o->pubs ? o->pubs : 1);
+        *nrecv = (size_t)(o->subs ? o->subs : o->clients ? o->clients : o->mode == M_QUEUE ? 2 : 1);
+        break;
+    case M_REQUEST:
+        *send = CLI_ROLE_REQ;
+        *recv = CLI_ROLE_REP;
+        *nsend = (size_t)clients;
+        *nrecv = o->embedded ? 1 : 0;
+        break;
+    case M_REPLY:
+        *send = CLI_ROLE_REQ;
+        *recv = CLI_ROLE_REP;
+        *nsend = 0;
+        *nrecv = (size_t)clients;
+        break;
+    }
+    if (*nsend + *nrecv > 10000) return cli_usage(b->cmd, "at most 10000 clients");
+    return 0;
+}
+
+static int
+setup_groups(struct bench *b, size_t nrecv)
+{
+    if (b->o.mode != M_PUBSUB && b->o.mode != M_QUEUE) return 0;
+    b->ngroups = b->o.mode == M_QUEUE ? 1 : nrecv;
+    b->groups = calloc(b->ngroups, sizeof *b->groups);
+    if (!b->groups) return -ENOMEM;
+    for (size_t g = 0; g < b->ngroups; g++) {
+        b->groups[g].pubs = calloc(b->npubs, sizeof *b->groups[g].pubs);
+        if (!b->groups[g].pubs) return -ENOMEM;
+    }
+    for (size_t i = b->npubs, g = 0; i < b->n; i++)
+        b->c[i].grp = &b->groups[b->o.mode == M_QUEUE ? 0 : g++];
+    return 0;
+}
+
+static int
+setup_clients(struct bench *b)
+{
+    size_t nsend = 0, nrecv = 0;
+    enum cli_role send, recv;
+    int rc = plan_clients(b, &nsend, &nrecv, &send, &recv);
+    if (rc != 0) return rc;
+    b->n = nsend + nrecv;
+    b->npubs = send == CLI_ROLE_PUB ? nsend : 0;
+    b->c = calloc(b->n, sizeof *b->c);
+    if (!b->c) return CLI_EXIT_FAIL;
+    uint64_t total = b->o.duration_ms ? UINT64_MAX : (uint64_t)b->o.msgs;
+    for (size_t i = 0; i < b->n; i++) {
+        struct client *c = &b->c[i];
+        bool sender = i < nsend;
+        *c = (struct client){.b = b,
+                             .role = sender ? send : recv,
+                             .index = (int)i,
+                             .id = (int)(sender ? i + 1 : i - nsend + 1)};
+        if (sender)
+            c->target = total == UINT64_MAX ? total : total / nsend + (i < total % nsend);
+        else if (b->o.mode == M_SUB)
+            c->target = total;
+        c->has_lat = c->role == CLI_ROLE_REQ ||
+                     (c->role == CLI_ROLE_SUB && b->o.mode != M_SUB && b->o.size >= STAMP_BYTES);
+        if (c->has_lat && cli_hist_init(&c->lat, 1, HIST_HIGHEST, 3) != 0) return CLI_EXIT_FAIL;
+    }
+    b->pubs_left = b->npubs;
+    return setup_groups(b, nrecv) == 0 ? 0 : CLI_EXIT_FAIL;
+}
+
+static int
+build_headers(struct bench *b)
+{
+    struct cli_tmpl_ctx ctx = {.count = 1};
+    b->hdr.subject = b->o.subject;
+    b->hdr.literal = true;
+    if (cli_msg_render(&b->hdr, &ctx) != 0) return cli_usage(b->cmd, "invalid -H header");
+    b->headers = b->hdr.out_headers;
+    return 0;
+}
+
+static int
+start_embedded(struct bench *b)
+{
+    int rc = cli_embed_start(&b->emb);
+    if (rc != 0) {
+        cli_error(b->cmd, "cannot start the embedded broker: %s", nb_strerror(rc));
+        return CLI_EXIT_FAIL;
+    }
+    b->embedded_up = true;
+    snprintf(b->servers, sizeof b->servers, "nats://127.0.0.1:%d", b->emb.port);
+    return 0;
+}
+
+static void
+arm_loop(struct bench *b)
+{
+    static const int signums[2] = {SIGINT, SIGTERM};
+    uv_timer_init(&b->loop, &b->tick);
+    b->tick.data = b;
+    uint64_t every = b->o.throughput ? PACED_TICK_MS : 10;
+    uv_timer_start(&b->tick, on_tick, every, every);
+    for (size_t i = 0; i < 2; i++) {
+        uv_signal_init(&b->loop, &b->sigs[i]);
+        b->sigs[i].data = b;
+        uv_signal_start(&b->sigs[i], on_signal, signums[i]);
+    }
+}
+
+static int
+run(struct bench *b)
+{
+    if (uv_loop_init(&b->loop) != 0) return CLI_EXIT_FAIL;
+    arm_loop(b);
+    b->pending_connects = b->n;
+    b->progress = !b->o.no_progress && cli_stderr_is_tty();
+    for (size_t i = 0; i < b->n && !b->finishing; i++) {
+        int rc = connect_client(b, &b->c[i]);
+        if (rc != 0) {
+            cli_error(b->cmd, "%s", np_client_strerror(rc));
+            b->rc = cli_exit_for(rc);
+            finish(b);
+        }
+    }
+    uv_run(&b->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&b->loop);
+    if (b->embedded_up) cli_embed_stop(&b->emb);
+    if (b->rc != 0) return b->rc;
+    return report(b);
+}
+
+static void
+release(struct bench *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        cli_hist_release(&b->c[i].lat);
+    for (size_t g = 0; g < b->ngroups; g++) {
+        for (size_t p = 0; p < b->npubs; p++)
+            free(b->groups[g].pubs[p].bits);
+        free(b->groups[g].pubs);
+    }
+    free(b->groups);
+    free(b->c);
+    free(b->payload);
+    cli_msg_release(&b->hdr);
+}
+
+int
+cmd_bench(int argc, char **argv, const struct cli_cmd *self)
+{
+    struct bench *b = calloc(1, sizeof *b);
+    if (!b) return CLI_EXIT_FAIL;
+    b->cmd = self;
+    b->o.msgs = 100000;
+    b->o.size = 128;
+    b->o.multi_max = 100;
+    cli_env_init(&b->env, self);
+    int first = 0;
+    int rc = cli_opt_parse(self, argc, argv, on_opt, b, &first);
+    if (rc == 0) rc = parse_mode(b, argc - first, argv + first);
+    if (rc == 0 && cli_env_resolve(&b->env) != 0) rc = cli_usage(self, "%s", b->env.err);
+    if (rc == 0) rc = build_headers(b);
+    if (rc == 0) rc = setup_clients(b);
+    if (rc == 0 && !(b->payload = calloc(1, (size_t)b->o.size + 1))) rc = CLI_EXIT_FAIL;
+    if (rc == 0 && b->o.embedded) rc = start_embedded(b);
+    if (rc == 0) rc = run(b);
+    release(b);
+    free(b);
+    return rc < 0 ? CLI_EXIT_OK : rc;
+}
