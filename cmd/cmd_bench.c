@@ -595,6 +595,10 @@ start_run(struct bench *b)
 {
     b->started = true;
     b->start_ns = b->last_activity_ns = now_ns();
+    /* receive-only modes depend on another process: say when it may start */
+    if (b->o.mode == M_SUB || b->o.mode == M_REPLY)
+        fprintf(stderr, "Waiting for %s on %s with %zu clients\n",
+                b->o.mode == M_SUB ? "messages" : "requests", b->o.subject, b->n);
     for (size_t i = 0; i < b->n; i++) {
         struct client *c = &b->c[i];
         if (c->role == CLI_ROLE_PUB) {
