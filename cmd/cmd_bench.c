@@ -389,7 +389,7 @@ on_sub_msg(struct np_client *nc, const struct np_msg *m, void *ud)
     struct client *c = ud;
     uint64_t now = now_ns();
     (void)nc;
-    if (c->done) return;
+    if (c->done || c->b->finishing) return;
     if (!c->first_ns) c->first_ns = now;
     c->last_ns = c->b->last_activity_ns = now;
     c->msgs++;
@@ -411,7 +411,7 @@ on_request(struct np_client *nc, const struct np_msg *m, void *ud)
 {
     struct client *c = ud;
     uint64_t now = now_ns();
-    if (!m->reply.len) return;
+    if (!m->reply.len || c->b->finishing) return;
     char reply[256];
     snprintf(reply, sizeof reply, "%.*s", (int)m->reply.len, m->reply.ptr);
     if (np_client_publish(nc, reply, NULL, m->headers, m->data) != 0) return;
@@ -800,9 +800,12 @@ finish(struct bench *b)
     uv_close((uv_handle_t *)&b->tick, NULL);
     for (size_t i = 0; i < 2; i++)
         uv_close((uv_handle_t *)&b->sigs[i], NULL);
+    /* a drain sends what is still queued (a replier's last answers); Ctrl-C does not wait */
     for (size_t i = 0; i < b->n; i++) {
-        if (b->c[i].nc) np_client_close(b->c[i].nc, NULL, NULL);
+        struct np_client *nc = b->c[i].nc;
         b->c[i].nc = NULL;
+        if (nc && (b->interrupted || np_client_drain(nc, NULL, NULL) != 0))
+            np_client_close(nc, NULL, NULL);
     }
 }
 
