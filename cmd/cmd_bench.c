@@ -159,7 +159,7 @@ struct bench {
     char *payload;
     uv_timer_t tick;
     uv_signal_t sigs[2];
-    uint64_t start_ns, end_ns, last_activity_ns, published;
+    uint64_t start_ns, end_ns, last_activity_ns, last_draw_ns, published;
     size_t pending_connects, pending_ready, pubs_left;
     bool started, finishing, interrupted, progress, progress_drawn;
     struct cli_embed emb;
@@ -774,9 +774,8 @@ on_tick(uv_timer_t *t)
         finish(b);
         return;
     }
-    static uint64_t last_draw;
-    if (b->progress && now - last_draw >= TICK_MS * 1000000ull) {
-        last_draw = now;
+    if (b->progress && now - b->last_draw_ns >= TICK_MS * 1000000ull) {
+        b->last_draw_ns = now;
         draw_progress(b);
     }
 }

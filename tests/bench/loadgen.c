@@ -1,5 +1,5 @@
 /*
- * loadgen: the client side of `make bench-core`, speaking the NATS text protocol on raw sockets.
+ * loadgen: the client side of `make bench`, speaking the NATS text protocol on raw sockets.
  *
  * One thread drives every connection of a run through poll(), so the client can never take more
  * than one core of the two the benchmark machine has, and its CPU share (printed with the result)

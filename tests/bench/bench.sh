@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Core benchmark: natsctl server against nats-server 2.9.10, side by side, with the same client.
+# Benchmark: natsctl server against nats-server 2.9.10, side by side, with the same clients.
 #
-# usage: tests/bench/bench-core.sh NATSCTL LOADGEN      (normally through `make bench-core`)
+# usage: tests/bench/bench.sh NATSCTL LOADGEN      (normally through `make bench`)
 #
 # Every run gets a fresh server on 127.0.0.1 with a random port (read back from its ports file), so
 # no run inherits another's memory or caches. For each scenario the two servers alternate, and the
@@ -11,13 +11,13 @@
 #
 # Environment:
 #   BENCH_REPS=3               repetitions per scenario and server
-#   BENCH_LAT_REPS=7           repetitions of the request-reply scenario, whose latency on this
+#   BENCH_LAT_REPS=7           repetitions of the request-reply scenarios, whose latency on this
 #                              2-core machine jumps between two modes with thread placement
 #   BENCH_SCALE=1              multiplies every message count (0.05 for a quick dry run)
 #   BENCH_SETTLE=1             seconds a server idles before its RSS is read
 #   BENCH_OUT=FILE             report path (default docs/benchmarks.md)
 #   NATSCTL_BENCH_SELFTEST=1   run nats-server in natsctl's place too, to test this script; the
-#                              report then goes to /tmp/bench-core-selftest.md unless BENCH_OUT
+#                              report then goes to /tmp/bench-selftest.md unless BENCH_OUT
 #                              says otherwise, so it cannot be mistaken for a real one
 #
 # Exit status: 0 when every run succeeded, 1 when any failed (the report lists them), 2 on usage.
@@ -41,7 +41,7 @@ scale=${BENCH_SCALE:-1}
 settle=${BENCH_SETTLE:-1}
 selftest=${NATSCTL_BENCH_SELFTEST:-0}
 if [[ $selftest == 1 ]]; then
-    out=${BENCH_OUT:-/tmp/bench-core-selftest.md}
+    out=${BENCH_OUT:-/tmp/bench-selftest.md}
 else
     out=${BENCH_OUT:-$repo/docs/benchmarks.md}
 fi
@@ -50,20 +50,21 @@ if [[ ! $reps =~ ^[1-9][0-9]*$ || ! $lat_reps =~ ^[1-9][0-9]*$ ]]; then
     exit 2
 fi
 
-work=$(mktemp -d /tmp/bench-core.XXXXXX)
+work=$(mktemp -d /tmp/bench.XXXXXX)
 mkdir -p "$work/ports" "$work/res"
 srv_pid=
 holder_pid=
+replier_pid=
 ticks=$(getconf CLK_TCK)
 failures=0
 
 # Everything this script starts is stopped by its recorded PID, whatever way the script ends.
 cleanup() {
     local pid
-    for pid in $holder_pid $srv_pid; do
+    for pid in $replier_pid $holder_pid $srv_pid; do
         kill -TERM "$pid" 2>/dev/null || true
     done
-    for pid in $holder_pid $srv_pid; do
+    for pid in $replier_pid $holder_pid $srv_pid; do
         wait "$pid" 2>/dev/null || true
     done
     rm -rf "$work"
@@ -72,7 +73,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 log() {
-    printf 'bench-core: %s\n' "$*" >&2
+    printf 'bench: %s\n' "$*" >&2
 }
 
 # Starts a server and sets srv_pid and srv_port; fails if no ports file appears within 10 s. In
@@ -152,6 +153,35 @@ throughput_run() {
     stop_server || record_failure "$scen" "$side" "$rep" "the server died during the run"
 }
 
+# Request-reply driven by natsctl bench: a replier process and a requester process, so neither
+# client's own work sits in the other's round trip. Appends p50_us.. like loadgen's reqrep line.
+bench_latency_run() {
+    local scen=$1 side=$2 rep=$3 n=$4 url t0 t1 json i
+    start_server "$side" || { record_failure "$scen" "$side" "$rep" "server did not start"; return; }
+    url=nats://127.0.0.1:$srv_port
+    "$natsctl" bench reply -s "$url" --msgs "$n" --json >/dev/null 2>"$work/rep.err" &
+    replier_pid=$!
+    for ((i = 0; i < 200; i++)); do
+        grep -q 'Waiting for requests' "$work/rep.err" && break
+        sleep 0.05
+    done
+    t0=$(server_ticks)
+    if json=$(timeout 120 "$natsctl" bench request -s "$url" --msgs "$n" --size 16 --json \
+        2>"$work/lg.err"); then
+        t1=$(server_ticks)
+        jq -r --arg cpu "$(awk -v d=$((t1 - t0)) -v h="$ticks" 'BEGIN { print d / h }')" \
+            '"p50_us=\(.latency_us.p50) p90_us=\(.latency_us.p90) p99_us=\(.latency_us.p99) " +
+             "msgs_per_s=\(.aggregate.req.msgs_per_sec) srv_cpu_s=\($cpu)"' <<<"$json" \
+            >>"$work/res/$scen.$side"
+    else
+        record_failure "$scen" "$side" "$rep" "natsctl bench request: $(tr '\n' ' ' <"$work/lg.err")"
+    fi
+    kill -TERM "$replier_pid" 2>/dev/null || true
+    wait "$replier_pid" 2>/dev/null || true
+    replier_pid=
+    stop_server || record_failure "$scen" "$side" "$rep" "the server died during the run"
+}
+
 # Idle RSS after a settle, then RSS once a client holds 100,000 subscriptions.
 memory_run() {
     local side=$1 rep=$2 idle idle_anon i
@@ -198,6 +228,7 @@ scenarios=(
     "q128|Queue group of 4, 128 B|pubsub -S 4 -q -s 128 -n $(count 2000000)"
     "q1k|Queue group of 4, 1 KiB|pubsub -S 4 -q -s 1024 -n $(count 800000)"
     "rr16|Request-reply, 16 B|reqrep -s 16 -n $(count 10000) --warmup $(count 1000)"
+    "rrb16|Request-reply, 16 B, natsctl bench|$(count 20000)"
 )
 
 # The order of the two sides in repetition REP: natsctl first in odd ones.
@@ -211,12 +242,16 @@ run_all() {
         scen=${entry%%|*}
         args=${entry##*|}
         n=$reps
-        [[ $scen == rr16 ]] && n=$lat_reps
+        [[ $scen == rr* ]] && n=$lat_reps
         log "$scen: $args ($n repetitions)"
         for ((rep = 1; rep <= n; rep++)); do
             for side in $(sides_for "$rep"); do
-                # shellcheck disable=SC2086 # args is a word list by design
-                throughput_run "$scen" "$side" "$rep" $args
+                if [[ $scen == rrb16 ]]; then
+                    bench_latency_run "$scen" "$side" "$rep" "$args"
+                else
+                    # shellcheck disable=SC2086 # args is a word list by design
+                    throughput_run "$scen" "$side" "$rep" $args
+                fi
             done
         done
     done
@@ -325,7 +360,7 @@ bar_row() {
     local met=no
     [[ $2 == n/a ]] && met=n/a
     if [[ $2 != n/a ]] && awk -v r="${2%x}" -v l="$4" -v op="$3" \
-        'BEGIN { exit !((op == ">=" && r >= l) || (op == "<" && r < l)) }'; then
+        'BEGIN { exit !((op == ">=" && r >= l) || (op == "<" && r < l) || (op == "<=" && r <= l)) }'; then
         met=yes
     fi
     printf '| %s | %s | %s |\n' "$1" "$2" "$met"
@@ -336,7 +371,7 @@ tp_ratio() {
 }
 
 lat_ratio() {
-    ratio "$(median "$1" rr16 natsctl)" "$(median "$1" rr16 nats-server)"
+    ratio "$(median "$1" "$2" natsctl)" "$(median "$1" "$2" nats-server)"
 }
 
 mem_ratio() {
@@ -353,9 +388,9 @@ report_header() {
     [[ $selftest == 1 ]] && banner=$'\n**SELFTEST: nats-server ran in natsctl\'s place. These numbers compare
 nats-server with itself and only test the script.**\n'
     cat <<EOF
-# Core benchmarks: natsctl server and nats-server
+# Benchmarks: natsctl server and nats-server
 
-Written by \`make bench-core\` (tests/bench/bench-core.sh); rerun it rather than editing this file.
+Written by \`make bench\` (tests/bench/bench.sh); rerun it rather than editing this file.
 $banner
 
 ## Machine
@@ -375,7 +410,7 @@ $banner
 | natsctl | ${version:-unknown}, commit $commit |
 | nats-server | $("$ref" --version 2>&1 | head -1) |
 | compiler | $(cc --version | head -1) |
-| client | tests/bench/loadgen (same binary for both servers) |
+| clients | tests/bench/loadgen and natsctl bench (the same binaries for both servers) |
 EOF
 }
 
@@ -435,11 +470,17 @@ report_summary() {
 |---|---:|---|
 EOF
     bar_row "pub to 1 subscriber, 16 B: at least 2x the msgs/s" "$(tp_ratio sub16)" ">=" 2
+    bar_row "pub to 1 subscriber, 128 B: at least 2x" "$(tp_ratio sub128)" ">=" 2
     bar_row "fan-out to 4, 16 B: at least 1.5x" "$(tp_ratio fan16)" ">=" 1.5
     bar_row "fan-out to 4, 128 B: at least 1.5x" "$(tp_ratio fan128)" ">=" 1.5
     bar_row "fan-out to 4, 1 KiB: at least 1.5x" "$(tp_ratio fan1k)" ">=" 1.5
-    bar_row "request-reply p50 latency: lower" "$(lat_ratio p50_us)" "<" 1
-    bar_row "request-reply p99 latency: lower" "$(lat_ratio p99_us)" "<" 1
+    bar_row "queue group of 4, 16 B: at least 1.5x" "$(tp_ratio q16)" ">=" 1.5
+    bar_row "queue group of 4, 128 B: at least 1.5x" "$(tp_ratio q128)" ">=" 1.5
+    bar_row "queue group of 4, 1 KiB: at least 1.5x" "$(tp_ratio q1k)" ">=" 1.5
+    bar_row "request-reply p50 (natsctl bench): at most 0.6x" "$(lat_ratio p50_us rrb16)" "<=" 0.6
+    bar_row "request-reply p99 (natsctl bench): at most 0.6x" "$(lat_ratio p99_us rrb16)" "<=" 0.6
+    bar_row "request-reply p50 (loadgen, one process): at most 0.6x" "$(lat_ratio p50_us rr16)" "<=" 0.6
+    bar_row "request-reply p99 (loadgen, one process): at most 0.6x" "$(lat_ratio p99_us rr16)" "<=" 0.6
     bar_row "idle RSS: under 1/10" "$(mem_ratio idle_kib)" "<" 0.1
 }
 
@@ -458,8 +499,8 @@ report_throughput() {
 
 latency_row() {
     local n m
-    n=$(median "$2" rr16 natsctl)
-    m=$(median "$2" rr16 nats-server)
+    n=$(median "$2" "$4" natsctl)
+    m=$(median "$2" "$4" nats-server)
     printf '| %s | %s | %s | %s |\n' "$1" "$(fmt "$3" "$n")" "$(fmt "$3" "$m")" "$(ratio "$n" "$m")"
 }
 
@@ -468,17 +509,25 @@ report_latency() {
 
 ## Request-reply round trip, 16 B
 
-\`loadgen $(scenario_args rr16)\`
+Two drivers. \`natsctl bench request\` and \`natsctl bench reply\` run as two processes
+(\`--msgs $(scenario_args rrb16)\`), so each client has its own event loop and a round trip is
+client, server, replier, server, client. \`loadgen $(scenario_args rr16)\` runs requester and
+responder in one thread, so its own loop sits in every round trip twice.
 
 | | natsctl | nats-server | ratio |
 |---|---:|---:|---:|
 EOF
-    latency_row "p50 (µs)" p50_us us
-    latency_row "p90 (µs)" p90_us us
-    latency_row "p99 (µs)" p99_us us
-    latency_row "round trips/s" msgs_per_s int
-    latency_row "loadgen CPU" cpu_pct pct
-    latency_row "server CPU s" srv_cpu_s sec
+    latency_row "natsctl bench: p50 (µs)" p50_us us rrb16
+    latency_row "natsctl bench: p90 (µs)" p90_us us rrb16
+    latency_row "natsctl bench: p99 (µs)" p99_us us rrb16
+    latency_row "natsctl bench: round trips/s" msgs_per_s int rrb16
+    latency_row "natsctl bench: server CPU s" srv_cpu_s sec rrb16
+    latency_row "loadgen: p50 (µs)" p50_us us rr16
+    latency_row "loadgen: p90 (µs)" p90_us us rr16
+    latency_row "loadgen: p99 (µs)" p99_us us rr16
+    latency_row "loadgen: round trips/s" msgs_per_s int rr16
+    latency_row "loadgen: CPU" cpu_pct pct rr16
+    latency_row "loadgen: server CPU s" srv_cpu_s sec rr16
 }
 
 report_memory() {
