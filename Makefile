@@ -58,6 +58,7 @@ CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 INTEROP_BIN := $(BUILD)/tests/interop/interop
 LOADGEN_BIN := $(BUILD)/tests/bench/loadgen
+NATSLOAD_BIN := $(BUILD)/tests/bench/natsload
 CLIENT_BIN := $(BUILD)/tests/client/client-e2e
 
 NATSCTL := $(BUILD)/natsctl
@@ -135,6 +136,11 @@ $(LOADGEN_BIN): tests/bench/loadgen.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS_BASE) $(WARN) -O2 -o $@ $< -lpthread -lm
 
+$(NATSLOAD_BIN): tests/bench/natsload.c
+	$(quiet) CC $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS_BASE) $(WARN) -O2 -o $@ $< -lnats -lpthread
+
 run: deps $(NATSCTL)
 	exec $(NATSCTL) server $(RUN_ARGS)
 
@@ -176,8 +182,8 @@ FUZZ_SECONDS ?= 30
 fuzz:
 	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS)
 
-bench: $(NATSCTL) $(LOADGEN_BIN)
-	$(Q)tests/bench/bench.sh $(abspath $(NATSCTL)) $(abspath $(LOADGEN_BIN))
+bench: $(NATSCTL) $(LOADGEN_BIN) $(NATSLOAD_BIN)
+	$(Q)tests/bench/bench.sh $(abspath $(NATSCTL)) $(abspath $(LOADGEN_BIN)) $(abspath $(NATSLOAD_BIN))
 
 # The name issue 2 asked for; the same run.
 bench-core: bench

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Benchmark: natsctl server against nats-server 2.9.10, side by side, with the same clients.
 #
-# usage: tests/bench/bench.sh NATSCTL LOADGEN      (normally through `make bench`)
+# usage: tests/bench/bench.sh NATSCTL LOADGEN NATSLOAD     (normally through `make bench`)
+#
+# NATSLOAD (tests/bench/natsload.c, on libnats) is only used by client-compare.sh, whose section
+# (natsctl bench against the official C client, both driving nats-server) ends the report.
 #
 # Every run gets a fresh server on 127.0.0.1 with a random port (read back from its ports file), so
 # no run inherits another's memory or caches. For each scenario the two servers alternate, and the
@@ -23,12 +26,13 @@
 # Exit status: 0 when every run succeeded, 1 when any failed (the report lists them), 2 on usage.
 set -euo pipefail
 
-if [[ $# != 2 || ! -x $1 || ! -x $2 ]]; then
-    echo "usage: $0 NATSCTL LOADGEN   (both executable; see the header of this script)" >&2
+if [[ $# != 3 || ! -x $1 || ! -x $2 || ! -x $3 ]]; then
+    echo "usage: $0 NATSCTL LOADGEN NATSLOAD   (all executable; see the header of this script)" >&2
     exit 2
 fi
 natsctl=$(realpath "$1")
 loadgen=$(realpath "$2")
+natsload=$(realpath "$3")
 [[ -n ${BENCH_OUT:-} ]] && BENCH_OUT=$(realpath -m "$BENCH_OUT")
 cd "$(dirname "$0")/../.."
 repo=$PWD
@@ -594,6 +598,7 @@ write_report() {
         report_throughput
         report_latency
         report_memory
+        cat "$work/clients.md"
         report_raw
     } >"$tmp"
     mv "$tmp" "$out"
@@ -606,6 +611,12 @@ else
     log "natsctl: $natsctl; nats-server: $ref; $reps repetitions, scale $scale"
 fi
 run_all
+log "clients: natsctl bench against libnats on nats-server"
+if ! BENCH_SCALE=$scale tests/bench/client-compare.sh "$natsctl" "$natsload" >"$work/clients.md"; then
+    failures=$((failures + 1))
+    echo "- client comparison: tests/bench/client-compare.sh failed (its section lists the runs)" \
+        >>"$work/failures"
+fi
 write_report
 log "wrote $out in $((SECONDS - start)) s, $failures failed run(s)"
 ((failures == 0))
