@@ -66,7 +66,7 @@ LIBPROTO := $(BUILD)/libproto.a
 LIBBROKER := $(BUILD)/libbroker.a
 LIBCLI := $(BUILD)/libcli.a
 
-.PHONY: all help deps run test check unit bats bats-reference interop completions man client-e2e client-e2e-nats-server interop-nats-server fuzz bench bench-core \
+.PHONY: all help deps run test check unit bats bats-reference bats-clients-reference interop completions man client-e2e client-e2e-nats-server interop-nats-server fuzz bench bench-core \
 	format format-check clean distclean asan-test
 
 all: $(NATSCTL)
@@ -154,6 +154,13 @@ bats: $(NATSCTL)
 bats-reference:
 	$(Q)WIRE_SERVER=nats-server bats tests/bats/15-wire.bats
 
+# pub, sub, request, reply and bench against the reference server: the client tools must work
+# with both.
+CLIENT_BATS := tests/bats/20-pub.bats tests/bats/25-client-errors.bats tests/bats/30-sub.bats \
+	tests/bats/40-request.bats tests/bats/50-reply.bats tests/bats/60-bench.bats
+bats-clients-reference: $(NATSCTL)
+	$(Q)NATSCTL=$(abspath $(NATSCTL)) WIRE_SERVER=nats-server bats $(CLIENT_BATS)
+
 interop: $(NATSCTL) $(INTEROP_BIN)
 	$(Q)NATSCTL=$(abspath $(NATSCTL)) tests/interop/run.sh $(SERVER) $(abspath $(INTEROP_BIN))
 
@@ -192,8 +199,8 @@ bench-core: bench
 # ASan+UBSan, then the fuzzers for a bounded time.
 test: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)$(MAKE) --no-print-directory check bats bats-reference interop interop-nats-server \
-		client-e2e client-e2e-nats-server
+	$(Q)$(MAKE) --no-print-directory check bats bats-reference bats-clients-reference interop \
+		interop-nats-server client-e2e client-e2e-nats-server
 	$(Q)$(MAKE) --no-print-directory asan-test
 	$(Q)$(MAKE) --no-print-directory fuzz
 	@echo 'make test: all suites passed'

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,6 +59,10 @@ cli_conn_fail(struct cli_conn *cc, int err, const char *what)
 void
 cli_conn_output_failed(struct cli_conn *cc, int err)
 {
+    /* Reported here, once: drop what stdout still buffers, or main()'s final flush would retry
+     * the write and report the same failure a second time. */
+    __fpurge(stdout);
+    clearerr(stdout);
     if (err == -EPIPE) {
         cli_conn_finish(cc, CLI_EXIT_OK, false);
         return;

@@ -196,7 +196,9 @@ print_opt(const struct cli_opt *o, FILE *out)
 {
     char left[96];
     int n = 0;
-    if (o->short_name)
+    if (o->short_name && !o->long_name)
+        n = snprintf(left, sizeof left, "-%s", o->short_name);
+    else if (o->short_name)
         n = snprintf(left, sizeof left, "-%s, --%s", o->short_name, o->long_name);
     else
         n = snprintf(left, sizeof left, "    --%s", o->long_name);

@@ -14,6 +14,7 @@
 #include "cli_out.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,7 +52,8 @@ const char cmd_reply_details[] =
     "and NATS_REQUEST_SUBJECT and NATS_REQUEST_BODY in its environment; its stdout is the\n"
     "reply. A program that exits non-zero still has its output sent, with the headers\n"
     "Nats-Service-Error and Nats-Service-Error-Code: 500. Each request is logged on stderr.\n"
-    "Ctrl-C drains and exits 0.\n"
+    "Ctrl-C drains and exits 0; a program still running is stopped and its requester gets a\n"
+    "service error.\n"
     "\n"
     "Examples:\n"
     "  natsctl reply svc.echo\n"
@@ -68,20 +70,23 @@ struct reply {
     int command_argc;
     uint64_t count, received, answered;
     int jobs;                /* programs still running */
+    struct job *running;     /* those programs, to stop them when the command ends */
     struct cli_buf reply_to; /* the current request's reply subject, NUL-terminated */
 };
 
 /* A request whose program is running. Freed once its three handles are closed. */
 struct job {
     struct reply *r;
+    struct job *next; /* in r->running */
     char *reply_to;
     struct cli_buf input, output;
+    struct cli_buf headers; /* the -H fields rendered for this request (len 0 when none) */
     uv_process_t proc;
     uv_pipe_t in, out;
     uv_write_t write;
     uv_shutdown_t shutdown;
     int64_t exit_status;
-    bool exited, eof;
+    bool exited, eof, replied;
     int open_handles;
 };
 
@@ -136,6 +141,31 @@ send_reply(struct reply *r, const char *to, struct np_str headers, struct np_str
     answered(r);
 }
 
+/*
+ * Replies with the Nats-Service-Error headers (after the -H fields in extra, if any), so the
+ * requester learns of the failure at once instead of waiting for its timeout, and
+ * `request --fail-on-service-error` can tell.
+ */
+static void
+send_service_error(struct reply *r, const char *to, struct np_str extra, const char *why,
+                   struct np_str body)
+{
+    struct np_hdr_builder hb;
+    struct np_hdr h;
+    struct np_str hdrs, key, value;
+    np_hdr_builder_init(&hb, 0, NULL);
+    if (extra.len && np_hdr_parse(&h, extra.ptr, extra.len) == 0) {
+        size_t pos = 0;
+        while (np_hdr_next(&h, &pos, &key, &value) == 1)
+            np_hdr_builder_add(&hb, key, value);
+    }
+    np_hdr_builder_add(&hb, NP_STR_LIT("Nats-Service-Error"), (struct np_str){why, strlen(why)});
+    np_hdr_builder_add(&hb, NP_STR_LIT("Nats-Service-Error-Code"), NP_STR_LIT("500"));
+    if (np_hdr_builder_finish(&hb, &hdrs) == 0) send_reply(r, to, hdrs, body);
+    np_hdr_builder_release(&hb);
+    cli_error(r->cc.cmd, "%s", why);
+}
+
 /* ---------------------------------------------------------------------------------------------- */
 /* --command                                                                                       */
 /* ---------------------------------------------------------------------------------------------- */
@@ -146,9 +176,14 @@ job_handle_closed(uv_handle_t *h)
     struct job *j = h->data;
     if (--j->open_handles > 0) return;
     j->r->jobs--;
+    struct job **link = &j->r->running;
+    while (*link != j)
+        link = &(*link)->next;
+    *link = j->next;
     free(j->reply_to);
     cli_buf_release(&j->input);
     cli_buf_release(&j->output);
+    cli_buf_release(&j->headers);
     free(j);
 }
 
@@ -165,20 +200,15 @@ job_maybe_done(struct job *j)
     if (!j->exited || !j->eof) return;
     struct reply *r = j->r;
     struct np_str out = {j->output.ptr ? j->output.ptr : "", j->output.len};
-    if (j->exit_status == 0) {
-        send_reply(r, j->reply_to, r->msg.out_headers, out);
+    struct np_str hdrs = {j->headers.ptr, j->headers.len};
+    if (j->replied) {
+        /* answered when the command was interrupted */
+    } else if (j->exit_status == 0) {
+        send_reply(r, j->reply_to, hdrs, out);
     } else {
         char why[64];
         snprintf(why, sizeof why, "command exited with status %lld", (long long)j->exit_status);
-        struct np_hdr_builder hb;
-        struct np_str hdrs;
-        np_hdr_builder_init(&hb, 0, NULL);
-        np_hdr_builder_add(&hb, NP_STR_LIT("Nats-Service-Error"),
-                           (struct np_str){why, strlen(why)});
-        np_hdr_builder_add(&hb, NP_STR_LIT("Nats-Service-Error-Code"), NP_STR_LIT("500"));
-        if (np_hdr_builder_finish(&hb, &hdrs) == 0) send_reply(r, j->reply_to, hdrs, out);
-        np_hdr_builder_release(&hb);
-        cli_error(r->cc.cmd, "%s", why);
+        send_service_error(r, j->reply_to, hdrs, why, out);
     }
     close_job_handle((uv_handle_t *)&j->proc);
     close_job_handle((uv_handle_t *)&j->in);
@@ -301,12 +331,16 @@ run_command(struct reply *r, const struct np_msg *m, const struct cli_tmpl_ctx *
     j->r = r;
     j->reply_to = strndup(m->reply.ptr, m->reply.len);
     char *subject = strndup(m->subject.ptr, m->subject.len);
+    /* the -H fields are rendered now: later requests reuse r->msg while this program runs */
     if (j->reply_to && subject && cli_buf_add(&j->input, m->data.ptr, m->data.len) == 0 &&
+        cli_buf_add(&j->headers, r->msg.out_headers.ptr, r->msg.out_headers.len) == 0 &&
         cli_tmpl_expand_argv(ctx, r->command, r->command_argc, &argv) == 0)
         env = child_env(subject, j->input.ptr ? j->input.ptr : "");
     free(subject);
     if (!env) goto fail;
     r->jobs++;
+    j->next = r->running;
+    r->running = j;
     rc = spawn_job(j, argv, env);
     if (rc != 0) {
         cli_error(r->cc.cmd, "cannot run '%s': %s", argv[0], uv_strerror(rc));
@@ -322,6 +356,7 @@ fail:
     if (j) {
         free(j->reply_to);
         cli_buf_release(&j->input);
+        cli_buf_release(&j->headers);
         free(j);
     }
     cli_argv_free(argv);
@@ -356,14 +391,20 @@ on_request(struct np_client *c, const struct np_msg *m, void *ud)
     const char *to = r->reply_to.ptr;
     struct cli_tmpl_ctx ctx = {
         .count = r->received, .reply = true, .request = m->data, .subject = m->subject};
+    int rc = r->echo ? 0 : cli_msg_render(&r->msg, &ctx);
     if (r->echo) {
         send_reply(r, to, m->headers, m->data);
+    } else if (rc != 0) {
+        /* e.g. {{Request}} put a newline into a -H value: answer rather than let it time out */
+        send_service_error(r, to, (struct np_str){NULL, 0},
+                           rc == NP_EHEADER
+                               ? "cannot build the reply: a header expanded to an invalid value"
+                               : "cannot build the reply: out of memory",
+                           (struct np_str){"", 0});
     } else if (r->command) {
         run_command(r, m, &ctx);
-    } else if (cli_msg_render(&r->msg, &ctx) == 0) {
-        send_reply(r, to, r->msg.out_headers, r->msg.out_data);
     } else {
-        cli_error(r->cc.cmd, "cannot build the reply (a header expanded to an invalid value?)");
+        send_reply(r, to, r->msg.out_headers, r->msg.out_data);
     }
 }
 
@@ -387,6 +428,25 @@ on_connected(struct cli_conn *cc)
     int64_t sid = np_client_subscribe(cc->nc, r->subject, r->queue, r->count, on_request, r);
     int rc = sid < 0 ? (int)sid : np_client_flush(cc->nc, on_subscribed, r);
     if (rc != 0) cli_conn_fail(cc, rc, "subscribe");
+}
+
+/*
+ * The command ends (Ctrl-C, or a lost connection): a program still running gets SIGTERM, so
+ * natsctl stops now rather than when the program is done, and its requester gets a service error
+ * at once: the drain that follows flushes it, while a reply sent once the program has exited
+ * would find the connection closed.
+ */
+static void
+on_finish(struct cli_conn *cc)
+{
+    struct reply *r = cc->ud;
+    for (struct job *j = r->running; j; j = j->next) {
+        if (j->exited) continue;
+        send_service_error(r, j->reply_to, (struct np_str){j->headers.ptr, j->headers.len},
+                           "interrupted before the command finished", (struct np_str){"", 0});
+        j->replied = true;
+        uv_process_kill(&j->proc, SIGTERM);
+    }
 }
 
 static int
@@ -414,7 +474,8 @@ cmd_reply(int argc, char **argv, const struct cli_cmd *self)
 {
     struct reply *r = calloc(1, sizeof *r);
     if (!r) return CLI_EXIT_FAIL;
-    r->cc = (struct cli_conn){.cmd = self, .env = &r->env, .on_connected = on_connected, .ud = r};
+    r->cc = (struct cli_conn){
+        .cmd = self, .env = &r->env, .on_connected = on_connected, .on_finish = on_finish, .ud = r};
     r->queue = DEFAULT_QUEUE;
     cli_env_init(&r->env, self);
     int first = 0;

@@ -244,7 +244,7 @@ send_request(struct request *r)
         cli_error(r->cc.cmd, "a header expanded to an invalid value");
         cli_conn_finish(&r->cc, CLI_EXIT_USAGE, false);
     } else if (rc != 0) {
-        cli_conn_fail(&r->cc, rc, "request");
+        cli_conn_fail(&r->cc, rc, "cannot send the request");
     } else {
         uv_timer_start(&r->timeout_timer, on_timeout, r->env.timeout_ms, 0);
     }

@@ -7,6 +7,7 @@
  * reader that went away (EPIPE, as with `| head`) is not.
  */
 #include "cli.h"
+#include "cli_env.h"
 
 #include <errno.h>
 #include <libgen.h>
@@ -75,6 +76,42 @@ unknown_command(const char *name)
         cli_error(NULL, "'%s' is not a command (see 'natsctl --help')", name);
 }
 
+/* The global row argv[i] names ("-s", "--server", "--server=URL"), or NULL. */
+static const struct cli_opt *
+global_opt(const char *arg)
+{
+    for (const struct cli_opt *o = cli_global_opts; o->id; o++) {
+        size_t n = o->long_name ? strlen(o->long_name) : 0;
+        if (o->short_name && arg[1] == o->short_name[0] && arg[2] == '\0' && arg[0] == '-')
+            return o;
+        if (n && strncmp(arg, "--", 2) == 0 && strncmp(arg + 2, o->long_name, n) == 0 &&
+            (arg[2 + n] == '\0' || arg[2 + n] == '='))
+            return o;
+    }
+    return NULL;
+}
+
+/*
+ * Global options may come before the command (`natsctl -s URL pub x`, cli.md 11.1): they are
+ * moved after the command word, where the command's own parser reads them. Returns the index of
+ * the command word in the reordered argv, or 0 when there is none.
+ */
+static int
+hoist_globals(int argc, char **argv)
+{
+    int i = 1;
+    while (i < argc && argv[i][0] == '-') {
+        const struct cli_opt *o = global_opt(argv[i]);
+        if (!o) return 0;
+        i += o->arg_name && !strchr(argv[i], '=') ? 2 : 1;
+    }
+    if (i >= argc) return 0;
+    char *cmd = argv[i];
+    memmove(argv + 2, argv + 1, (size_t)(i - 1) * sizeof *argv);
+    argv[1] = cmd;
+    return 1;
+}
+
 static int
 run(const char *name, int argc, char **argv)
 {
@@ -96,6 +133,11 @@ main(int argc, char **argv)
     if (name) return finish(run(name, argc, argv));
     if (argc < 2) {
         cli_overview(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if (argv[1][0] == '-' && global_opt(argv[1]) && !hoist_globals(argc, argv)) {
+        cli_error(NULL,
+                  "options before the command need a command after them (see 'natsctl --help')");
         return CLI_EXIT_USAGE;
     }
     name = argv[1];

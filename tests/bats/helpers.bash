@@ -65,3 +65,106 @@ session_body() {
 info_json() {
     printf '' | timeout 5 nc -N 127.0.0.1 "$PORT" | head -1 | tr -d '\r' | sed -E 's/^INFO //; s/ $//'
 }
+
+# --- client commands (pub, sub, request, reply) ---------------------------------------------------
+# The client suites call client_setup from setup() and client_teardown from teardown(). Every
+# background command goes through natsctl_bg, so teardown can stop it by PID.
+
+client_setup() {
+    BG_PIDS=()
+    URL=
+}
+
+client_teardown() {
+    local pid
+    for pid in "${BG_PIDS[@]}"; do
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    BG_PIDS=()
+    stop_server
+}
+
+# client_serve [server flags...]: start_server, then URL=nats://127.0.0.1:PORT.
+client_serve() {
+    start_server "$@"
+    URL=nats://127.0.0.1:$PORT
+}
+
+# wait_for_text FILE TEXT: waits up to 10 s for TEXT to appear in FILE.
+wait_for_text() {
+    local i
+    for ((i = 0; i < 200; i++)); do
+        grep -qF -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    echo "timed out waiting for '$2' in $1:" >&2
+    cat "$1" >&2
+    return 1
+}
+
+# natsctl_bg NAME ARGS...: runs `natsctl ARGS` in the background with stdin from /dev/null, stdout in
+# $BATS_TEST_TMPDIR/NAME.out and stderr in NAME.err; sets BG_PID.
+natsctl_bg() {
+    local name=$1
+    shift
+    "$NATSCTL" "$@" >"$BATS_TEST_TMPDIR/$name.out" 2>"$BATS_TEST_TMPDIR/$name.err" </dev/null 3>&- &
+    BG_PID=$!
+    BG_PIDS+=("$BG_PID")
+}
+
+# sub_bg NAME ARGS...: `natsctl sub -s $URL ARGS` in the background, returning once it has said
+# "Subscribing on" (its subscriptions are confirmed by the server).
+sub_bg() {
+    local name=$1
+    shift
+    natsctl_bg "$name" sub -s "$URL" "$@"
+    wait_for_text "$BATS_TEST_TMPDIR/$name.err" "Subscribing on"
+}
+
+# reply_bg NAME ARGS...: `natsctl reply -s $URL ARGS` in the background, once it is "Listening on".
+reply_bg() {
+    local name=$1
+    shift
+    natsctl_bg "$name" reply -s "$URL" "$@"
+    wait_for_text "$BATS_TEST_TMPDIR/$name.err" "Listening on"
+}
+
+# wait_exit PID [SECONDS]: waits (default 10 s) for a background command and sets EXIT to its exit
+# status, or to "still-running" after killing one that had not ended. Call it directly, never in
+# $(...): only this shell can collect the status of its own children.
+wait_exit() {
+    local pid=$1 i rc=0
+    for ((i = 0; i < ${2:-10} * 20; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+        EXIT=still-running
+        return 0
+    fi
+    wait "$pid" || rc=$?
+    EXIT=$rc
+}
+
+# bg_out NAME / bg_err NAME: what a background command printed so far.
+bg_out() { cat "$BATS_TEST_TMPDIR/$1.out"; }
+bg_err() { cat "$BATS_TEST_TMPDIR/$1.err"; }
+
+# on_tty CMD: runs the shell command CMD with a terminal as stdin, stdout and stderr (script(1)),
+# with CRs removed from what it printed. Stdin of the terminal gets nothing; the terminal closes
+# when CMD ends.
+on_tty() {
+    script -qefc "$1" /dev/null </dev/null | tr -d '\r'
+    return "${PIPESTATUS[0]}"
+}
+
+# one_line TEXT: TEXT is exactly one non-empty line.
+one_line() {
+    [[ -n $1 && $1 != *$'\n'* ]] || {
+        echo "expected exactly one line, got: <$1>" >&2
+        return 1
+    }
+}

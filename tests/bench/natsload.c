@@ -34,10 +34,10 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#define SUBJECT   "bench.natsload"
-#define MAX_SUBS  64
-#define MAX_SIZE  (1024 * 1024) /* nats-server's default max_payload */
-#define SETUP_MS  5000          /* connect, subscribe and register deadline */
+#define SUBJECT  "bench.natsload"
+#define MAX_SUBS 64
+#define MAX_SIZE (1024 * 1024) /* nats-server's default max_payload */
+#define SETUP_MS 5000          /* connect, subscribe and register deadline */
 
 static const char usage_text[] =
     "usage: natsload pub|pubsub [options]\n"
@@ -80,8 +80,8 @@ struct sub {
 static struct {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    unsigned done;      /* subscribers that have all N */
-    uint64_t last_ns;   /* when the last of them got there */
+    unsigned done;    /* subscribers that have all N */
+    uint64_t last_ns; /* when the last of them got there */
     uint64_t n;
     atomic_bool failed; /* an asynchronous error (slow consumer, disconnect) was reported */
 } g = {.mu = PTHREAD_MUTEX_INITIALIZER};
@@ -165,9 +165,11 @@ parse_args(int argc, char **argv, struct opts *o)
     while ((ch = getopt(argc, argv, "p:n:s:S:t:h")) != -1) {
         if (ch == 'h') return 1;
         if (ch == '?') return -1;
-        static const uint64_t lim[][2] = {
-            ['p'] = {1, 65535}, ['n'] = {1, UINT32_MAX}, ['s'] = {0, MAX_SIZE},
-            ['S'] = {1, MAX_SUBS}, ['t'] = {1, 86400}};
+        static const uint64_t lim[][2] = {['p'] = {1, 65535},
+                                          ['n'] = {1, UINT32_MAX},
+                                          ['s'] = {0, MAX_SIZE},
+                                          ['S'] = {1, MAX_SUBS},
+                                          ['t'] = {1, 86400}};
         if (parse_u64(optarg, lim[ch][0], lim[ch][1], &v) < 0) return -1;
         if (ch == 'p') o->port = (unsigned)v;
         if (ch == 'n') o->msgs = v;
@@ -244,12 +246,13 @@ run(const struct opts *o, natsOptions *nopts)
         natsSubscription_GetDropped(subs[i].sub, &dropped);
         lost += got < o->msgs ? o->msgs - got : 0;
         extra += got > o->msgs ? got - o->msgs : 0;
-        if (dropped) fprintf(stderr, "natsload: subscriber %u: libnats dropped %" PRId64 "\n", i,
-                             dropped);
+        if (dropped)
+            fprintf(stderr, "natsload: subscriber %u: libnats dropped %" PRId64 "\n", i, dropped);
     }
     double secs = (double)(t1 - t0) / 1e9;
     printf("msgs_per_sec=%.0f secs=%.6f msgs=%" PRIu64 " lost=%" PRIu64 " cpu_pct=%.1f\n",
-           (double)o->msgs / secs, secs, o->msgs, lost, 100.0 * (double)(c1 - c0) / (double)(t1 - t0));
+           (double)o->msgs / secs, secs, o->msgs, lost,
+           100.0 * (double)(c1 - c0) / (double)(t1 - t0));
     if (!all) fprintf(stderr, "natsload: not every subscriber had all messages by the deadline\n");
     if (extra) fprintf(stderr, "natsload: %" PRIu64 " extra messages\n", extra);
     rc = all && !lost && !extra && !atomic_load(&g.failed) ? 0 : 1;
