@@ -55,6 +55,19 @@ wait_line() {
     [[ $output != *WARNING* ]]
 }
 
+@test "--multisubject and -H still count every message exactly, and the wire bytes grow with the header" {
+    run "$NATSCTL" bench pubsub --embedded --msgs 1000 --multisubject --multisubject-max 7 --json
+    [ "$status" -eq 0 ]
+    [ "$(jq -r '.aggregate.sub.msgs' <<<"$output")" = 1000 ]
+    local plain
+    plain=$(jq -r '.clients[0].wire_bytes' <<<"$output")
+    run "$NATSCTL" bench pubsub --embedded --msgs 1000 --multisubject --multisubject-max 7 \
+        -H 'Trace: abc' --json
+    [ "$status" -eq 0 ]
+    [ "$(jq -r '.aggregate.sub.msgs + .lost + .duplicates' <<<"$output")" = 1000 ]
+    (($(jq -r '.clients[0].wire_bytes' <<<"$output") > plain))
+}
+
 @test "queue mode delivers each message once across the group" {
     run "$NATSCTL" bench queue --embedded --sub 3 --msgs 3000 --json
     [ "$status" -eq 0 ]
