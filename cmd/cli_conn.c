@@ -37,6 +37,14 @@ cli_exit_for(int err)
     }
 }
 
+int
+cli_conn_env_opt(struct cli_env *e, int id, const char *arg)
+{
+    int rc = cli_env_opt(e, id, arg);
+    if (rc != 0) cli_error(e->cmd, "%s", e->err);
+    return rc;
+}
+
 /* "<what> <servers>: <why>", with any password or token in the server list hidden. */
 static void
 servers_error(struct cli_conn *cc, const char *what, const char *why)

@@ -45,6 +45,8 @@ int cli_conn_run(struct cli_conn *cc);
 void cli_conn_finish(struct cli_conn *cc, int rc, bool drain);
 /* Prints "what: reason" for a library error, then finishes with its exit code. */
 void cli_conn_fail(struct cli_conn *cc, int err, const char *what);
+/* cli_env_opt() for an option callback: prints its one-line error (cli.h's convention). */
+int cli_conn_env_opt(struct cli_env *e, int id, const char *arg);
 /* The exit code for a library error code (NP_*, NP_CLIENT_*, negative errno). */
 int cli_exit_for(int err);
 /*

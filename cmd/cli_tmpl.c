@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <uv.h>
 
 #define ALPHABET     "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -63,6 +64,19 @@ cli_buf_release(struct cli_buf *b)
 {
     free(b->ptr);
     *b = (struct cli_buf){NULL, 0, 0};
+}
+
+int
+cli_buf_read_fd(struct cli_buf *b, int fd)
+{
+    for (;;) {
+        if (cli_buf_reserve(b, 65536) != 0) return -ENOMEM;
+        ssize_t n = read(fd, b->ptr + b->len, 65536);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return n < 0 ? -errno : 0;
+        b->len += (size_t)n;
+        b->ptr[b->len] = '\0';
+    }
 }
 
 /* One expansion in progress: the context plus the instant, read on first use. */

@@ -40,6 +40,8 @@ int cli_buf_reserve(struct cli_buf *b, size_t n);
 int cli_buf_add(struct cli_buf *b, const void *p, size_t n);
 /* Appends a NUL-terminated string. Returns 0 or -ENOMEM. */
 int cli_buf_adds(struct cli_buf *b, const char *s);
+/* Appends everything fd gives until end of file. Returns 0, -ENOMEM or a read's negative errno. */
+int cli_buf_read_fd(struct cli_buf *b, int fd);
 /* Frees the memory and leaves b empty and reusable. */
 void cli_buf_release(struct cli_buf *b);
 

@@ -189,11 +189,7 @@ on_opt(void *ud, int id, const char *arg)
                         [OPT_SUB] = &o->subs,
                         [OPT_MSGS] = &o->msgs,
                         [OPT_MULTISUBJECT_MAX] = &o->multi_max};
-    if (cli_env_is_global(id)) {
-        int rc = cli_env_opt(&b->env, id, arg);
-        if (rc) cli_error(b->cmd, "%s", b->env.err);
-        return rc;
-    }
+    if (cli_env_is_global(id)) return cli_conn_env_opt(&b->env, id, arg);
     if (id < (int)(sizeof num / sizeof num[0]) && num[id])
         return cli_parse_int(arg, 1, 1000000000000ll, num[id]) ? 0 : cli_bad_value(b->cmd, id, arg);
     switch (id) {

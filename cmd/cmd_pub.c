@@ -78,11 +78,7 @@ on_opt(void *ud, int id, const char *arg)
 {
     struct pub *p = ud;
     long long n;
-    if (cli_env_is_global(id)) {
-        int rc = cli_env_opt(&p->env, id, arg);
-        if (rc) cli_error(p->cc.cmd, "%s", p->env.err);
-        return rc;
-    }
+    if (cli_env_is_global(id)) return cli_conn_env_opt(&p->env, id, arg);
     switch (id) {
     case OPT_COUNT:
         if (!cli_parse_int(arg, 1, INT64_MAX, &n)) break;
@@ -336,15 +332,7 @@ static int
 read_body(struct pub *p)
 {
     if (cli_stdin_is_tty()) fputs("reading body from terminal, end with ^D\n", stderr);
-    for (;;) {
-        if (cli_buf_reserve(&p->body, READ_CHUNK) != 0) return -ENOMEM;
-        ssize_t n = read(STDIN_FILENO, p->body.ptr + p->body.len, READ_CHUNK);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return -errno;
-        if (n == 0) return 0;
-        p->body.len += (size_t)n;
-        p->body.ptr[p->body.len] = '\0';
-    }
+    return cli_buf_read_fd(&p->body, STDIN_FILENO);
 }
 
 /* Decides where the body comes from (cli.md 11.2). Returns 0 or an exit code. */

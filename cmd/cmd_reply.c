@@ -95,11 +95,7 @@ on_opt(void *ud, int id, const char *arg)
 {
     struct reply *r = ud;
     long long n;
-    if (cli_env_is_global(id)) {
-        int rc = cli_env_opt(&r->env, id, arg);
-        if (rc) cli_error(r->cc.cmd, "%s", r->env.err);
-        return rc;
-    }
+    if (cli_env_is_global(id)) return cli_conn_env_opt(&r->env, id, arg);
     switch (id) {
     case OPT_ECHO:
         r->echo = true;

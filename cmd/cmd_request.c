@@ -81,11 +81,7 @@ on_opt(void *ud, int id, const char *arg)
 {
     struct request *r = ud;
     long long n;
-    if (cli_env_is_global(id)) {
-        int rc = cli_env_opt(&r->env, id, arg);
-        if (rc) cli_error(r->cc.cmd, "%s", r->env.err);
-        return rc;
-    }
+    if (cli_env_is_global(id)) return cli_conn_env_opt(&r->env, id, arg);
     switch (id) {
     case OPT_HEADER:
         return cli_msg_add_header(&r->msg, arg) ? cli_bad_value(r->cc.cmd, id, arg) : 0;
@@ -278,19 +274,6 @@ on_finish(struct cli_conn *cc)
 }
 
 static int
-read_stdin(struct cli_buf *b)
-{
-    for (;;) {
-        if (cli_buf_reserve(b, 65536) != 0) return -ENOMEM;
-        ssize_t n = read(STDIN_FILENO, b->ptr + b->len, 65536);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return n < 0 ? -errno : 0;
-        b->len += (size_t)n;
-        b->ptr[b->len] = '\0';
-    }
-}
-
-static int
 check_args(struct request *r, int nargs, char **args)
 {
     if (nargs < 1 || nargs > 2)
@@ -300,7 +283,9 @@ check_args(struct request *r, int nargs, char **args)
     if (!templated && !np_subject_valid_literal(args[0], strlen(args[0])))
         return cli_usage(r->cc.cmd, "invalid subject '%s'", args[0]);
     bool from_stdin = nargs == 2 ? strcmp(args[1], "-") == 0 : cli_stdin_has_data();
-    int rc = from_stdin ? read_stdin(&r->body) : nargs == 2 ? cli_buf_adds(&r->body, args[1]) : 0;
+    int rc = from_stdin   ? cli_buf_read_fd(&r->body, STDIN_FILENO)
+             : nargs == 2 ? cli_buf_adds(&r->body, args[1])
+                          : 0;
     if (rc != 0) {
         cli_error(r->cc.cmd, "cannot read the body: %s", strerror(-rc));
         return CLI_EXIT_FAIL;

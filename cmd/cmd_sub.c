@@ -77,11 +77,7 @@ on_opt(void *ud, int id, const char *arg)
 {
     struct sub *s = ud;
     long long n;
-    if (cli_env_is_global(id)) {
-        int rc = cli_env_opt(&s->env, id, arg);
-        if (rc) cli_error(s->cc.cmd, "%s", s->env.err);
-        return rc;
-    }
+    if (cli_env_is_global(id)) return cli_conn_env_opt(&s->env, id, arg);
     switch (id) {
     case OPT_QUEUE:
         s->queue = arg;

@@ -80,48 +80,15 @@ log() {
     printf 'bench: %s\n' "$*" >&2
 }
 
-# Starts a server and sets srv_pid and srv_port; fails if no ports file appears within 10 s. In
-# selftest mode nats-server plays both sides.
+# shellcheck source=tests/bench/server.sh
+source tests/bench/server.sh
+
+# Starts natsctl or nats-server (nats-server for both in selftest mode); sets srv_pid and srv_port.
 start_server() {
-    local side=$1 file i
+    local side=$1
     local -a cmd=("$ref")
     [[ $side == natsctl && $selftest != 1 ]] && cmd=("$natsctl" server)
-    "${cmd[@]}" -a 127.0.0.1 -p -1 --ports_file_dir "$work/ports" \
-        >>"$work/$side.log" 2>&1 </dev/null &
-    srv_pid=$!
-    for ((i = 0; i < 200; i++)); do
-        file=$(compgen -G "$work/ports/*_$srv_pid.ports" || true)
-        if [[ -n $file ]]; then
-            srv_port=$(sed -n 's/.*nats:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$file")
-            [[ -n $srv_port ]] && return 0
-        fi
-        kill -0 "$srv_pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    log "$side did not start; its log: $work/$side.log"
-    tail -5 "$work/$side.log" >&2
-    return 1
-}
-
-# Stops the server by PID: SIGTERM, then SIGKILL after 5 s. Returns 1 if it had already died.
-stop_server() {
-    local dead=0 i
-    kill -0 "$srv_pid" 2>/dev/null || dead=1
-    kill -TERM "$srv_pid" 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do
-        kill -0 "$srv_pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    kill -KILL "$srv_pid" 2>/dev/null || true
-    wait "$srv_pid" 2>/dev/null || true
-    srv_pid=
-    return $dead
-}
-
-# User plus system CPU ticks the server has used so far (0 once it has gone; stop_server reports
-# that).
-server_ticks() {
-    awk '{ print $14 + $15 }' "/proc/$srv_pid/stat" 2>/dev/null || echo 0
+    launch_server "$work/$side.log" "${cmd[@]}"
 }
 
 rss_kib() {

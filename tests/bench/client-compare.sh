@@ -56,42 +56,11 @@ log() {
     printf 'client-compare: %s\n' "$*" >&2
 }
 
-# Starts nats-server and sets srv_pid and srv_port; fails if no ports file appears within 10 s.
+# shellcheck source=tests/bench/server.sh
+source tests/bench/server.sh
+
 start_server() {
-    local file i
-    "$ref" -a 127.0.0.1 -p -1 --ports_file_dir "$work/ports" >>"$work/server.log" 2>&1 </dev/null &
-    srv_pid=$!
-    for ((i = 0; i < 200; i++)); do
-        file=$(compgen -G "$work/ports/*_$srv_pid.ports" || true)
-        if [[ -n $file ]]; then
-            srv_port=$(sed -n 's/.*nats:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$file")
-            [[ -n $srv_port ]] && return 0
-        fi
-        kill -0 "$srv_pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    log "nats-server did not start; its log: $work/server.log"
-    tail -5 "$work/server.log" >&2
-    return 1
-}
-
-# SIGTERM, then SIGKILL after 5 s. Returns 1 if the server had already died.
-stop_server() {
-    local dead=0 i
-    kill -0 "$srv_pid" 2>/dev/null || dead=1
-    kill -TERM "$srv_pid" 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do
-        kill -0 "$srv_pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    kill -KILL "$srv_pid" 2>/dev/null || true
-    wait "$srv_pid" 2>/dev/null || true
-    srv_pid=
-    return $dead
-}
-
-server_ticks() {
-    awk '{ print $14 + $15 }' "/proc/$srv_pid/stat" 2>/dev/null || echo 0
+    launch_server "$work/server.log" "$ref"
 }
 
 record_failure() {
