@@ -29,6 +29,10 @@ mount -t sysfs sys "$root/sys"
 mount --bind /dev "$root/dev"
 mount -t devpts devpts "$root/dev/pts"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# debootstrap writes no /etc/hosts, while every installed Debian system has one (the installer
+# writes it): without it "localhost" does not resolve and the client's hostname test cannot pass.
+[[ -e $root/etc/hosts ]] || printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' \
+    >"$root/etc/hosts"
 
 rm -rf "$root/root/natsctl"
 git clone -q "$repo" "$root/root/natsctl"
