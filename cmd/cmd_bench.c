@@ -47,7 +47,6 @@ enum {
 
 /* The order of enum mode; also the completion candidates of the first argument. */
 const char *const cmd_bench_modes[] = {"pub", "sub", "pubsub", "request", "reply", "queue", NULL};
-#define mode_names cmd_bench_modes
 enum mode { M_PUB, M_SUB, M_PUBSUB, M_REQUEST, M_REPLY, M_QUEUE };
 
 const struct cli_opt cmd_bench_opts[] = {
@@ -234,10 +233,10 @@ parse_mode(struct bench *b, int nargs, char **args)
     if (nargs < 1 || nargs > 2)
         return cli_usage(b->cmd,
                          "usage: natsctl bench pub|sub|pubsub|request|reply|queue [SUBJECT]");
-    for (int i = 0; mode_names[i]; i++) {
-        if (strcmp(args[0], mode_names[i]) == 0) b->o.mode = (enum mode)i;
+    for (int i = 0; cmd_bench_modes[i]; i++) {
+        if (strcmp(args[0], cmd_bench_modes[i]) == 0) b->o.mode = (enum mode)i;
     }
-    if (strcmp(args[0], mode_names[b->o.mode]) != 0)
+    if (strcmp(args[0], cmd_bench_modes[b->o.mode]) != 0)
         return cli_usage(b->cmd, "unknown mode '%s': pub, sub, pubsub, request, reply or queue",
                          args[0]);
     b->o.subject = nargs == 2 ? args[1] : DEFAULT_SUBJ;
@@ -907,7 +906,7 @@ report(struct bench *b)
     struct cli_hist all;
     struct cli_report_param params[8];
     char buf[6][32];
-    struct cli_report r = {.mode = mode_names[b->o.mode],
+    struct cli_report r = {.mode = cmd_bench_modes[b->o.mode],
                            .params = params,
                            .clients = clients,
                            .nclients = b->n,
