@@ -38,6 +38,17 @@ cli_exit_for(int err)
 }
 
 int
+cli_conn_parse(const struct cli_cmd *cmd, struct cli_env *env, int argc, char **argv,
+               cli_opt_fn on_opt, cli_args_fn check, void *ud)
+{
+    int first = 0;
+    int rc = cli_opt_parse(cmd, argc, argv, on_opt, ud, &first);
+    if (rc == 0) rc = check(ud, argc - first, argv + first);
+    if (rc == 0 && cli_env_resolve(env) != 0) rc = cli_usage(cmd, "%s", env->err);
+    return rc;
+}
+
+int
 cli_conn_env_opt(struct cli_env *e, int id, const char *arg)
 {
     int rc = cli_env_opt(e, id, arg);

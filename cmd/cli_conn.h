@@ -45,6 +45,15 @@ int cli_conn_run(struct cli_conn *cc);
 void cli_conn_finish(struct cli_conn *cc, int rc, bool drain);
 /* Prints "what: reason" for a library error, then finishes with its exit code. */
 void cli_conn_fail(struct cli_conn *cc, int err, const char *what);
+/* Checks a command's positional arguments (argv-style); returns 0 or an exit code. */
+typedef int (*cli_args_fn)(void *ud, int nargs, char **args);
+/*
+ * The start every client command shares: parse the options (globals go to env through on_opt),
+ * check the positional arguments, then resolve env from the environment. Returns 0, -1 after
+ * --help (exit 0), or an exit code after printing one line.
+ */
+int cli_conn_parse(const struct cli_cmd *cmd, struct cli_env *env, int argc, char **argv,
+                   cli_opt_fn on_opt, cli_args_fn check, void *ud);
 /* cli_env_opt() for an option callback: prints its one-line error (cli.h's convention). */
 int cli_conn_env_opt(struct cli_env *e, int id, const char *arg);
 /* The exit code for a library error code (NP_*, NP_CLIENT_*, negative errno). */

@@ -228,8 +228,9 @@ on_opt(void *ud, int id, const char *arg)
 }
 
 static int
-parse_mode(struct bench *b, int nargs, char **args)
+parse_mode(void *ud, int nargs, char **args)
 {
+    struct bench *b = ud;
     if (nargs < 1 || nargs > 2)
         return cli_usage(b->cmd,
                          "usage: natsctl bench pub|sub|pubsub|request|reply|queue [SUBJECT]");
@@ -1114,10 +1115,7 @@ cmd_bench(int argc, char **argv, const struct cli_cmd *self)
     b->o.size = 128;
     b->o.multi_max = 100;
     cli_env_init(&b->env, self);
-    int first = 0;
-    int rc = cli_opt_parse(self, argc, argv, on_opt, b, &first);
-    if (rc == 0) rc = parse_mode(b, argc - first, argv + first);
-    if (rc == 0 && cli_env_resolve(&b->env) != 0) rc = cli_usage(self, "%s", b->env.err);
+    int rc = cli_conn_parse(self, &b->env, argc, argv, on_opt, parse_mode, b);
     if (rc == 0) rc = build_headers(b);
     if (rc == 0) rc = setup_clients(b);
     if (rc == 0 && !(b->payload = calloc(1, (size_t)b->o.size + 1))) rc = CLI_EXIT_FAIL;

@@ -65,7 +65,8 @@ struct pub {
     struct cli_msg msg;
     const char *reply;
     uint64_t count, sent, sleep_ms;
-    bool lines, empty, body_given;
+    bool lines, empty;
+    const char *body_arg; /* BODY as given ('-' included), NULL when absent */
     struct cli_buf body;  /* the body read from stdin */
     struct cli_buf input; /* --lines: bytes read but not yet published */
     bool eof, polling, progress, handles;
@@ -337,9 +338,9 @@ read_body(struct pub *p)
 
 /* Decides where the body comes from (cli.md 11.2). Returns 0 or an exit code. */
 static int
-choose_body(struct pub *p, int nargs, char **args)
+choose_body(struct pub *p)
 {
-    const char *arg = nargs > 1 ? args[1] : NULL;
+    const char *arg = p->body_arg;
     bool from_stdin = arg ? strcmp(arg, "-") == 0 : !p->empty && cli_stdin_has_data();
     if (p->lines) {
         if (arg && !from_stdin) return cli_usage(p->cc.cmd, "--lines reads stdin: drop BODY");
@@ -365,13 +366,15 @@ choose_body(struct pub *p, int nargs, char **args)
 }
 
 static int
-check_args(struct pub *p, int nargs, char **args)
+check_args(void *ud, int nargs, char **args)
 {
+    struct pub *p = ud;
     if (nargs < 1 || nargs > 2) {
         cli_error(p->cc.cmd, "usage: natsctl pub SUBJECT [BODY|-] (see --help)");
         return CLI_EXIT_USAGE;
     }
     p->msg.subject = args[0];
+    p->body_arg = nargs == 2 ? args[1] : NULL;
     bool templated = !p->msg.literal && cli_tmpl_maybe(args[0], strlen(args[0]));
     if (!templated && !np_subject_valid_literal(args[0], strlen(args[0]))) {
         cli_error(p->cc.cmd, "invalid subject '%s': publish subjects have no wildcards or blanks",
@@ -394,14 +397,8 @@ cmd_pub(int argc, char **argv, const struct cli_cmd *self)
         .cmd = self, .env = &p->env, .on_connected = on_connected, .on_finish = on_finish, .ud = p};
     p->count = 1;
     cli_env_init(&p->env, self);
-    int first = 0;
-    int rc = cli_opt_parse(self, argc, argv, on_opt, p, &first);
-    if (rc == 0) rc = check_args(p, argc - first, argv + first);
-    if (rc == 0 && cli_env_resolve(&p->env) != 0) {
-        cli_error(self, "%s", p->env.err);
-        rc = CLI_EXIT_USAGE;
-    }
-    if (rc == 0) rc = choose_body(p, argc - first, argv + first);
+    int rc = cli_conn_parse(self, &p->env, argc, argv, on_opt, check_args, p);
+    if (rc == 0) rc = choose_body(p);
     if (rc == 0) rc = cli_conn_run(&p->cc);
     cli_msg_release(&p->msg);
     cli_buf_release(&p->body);

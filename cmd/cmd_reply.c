@@ -446,8 +446,9 @@ on_finish(struct cli_conn *cc)
 }
 
 static int
-check_args(struct reply *r, int nargs, char **args)
+check_args(void *ud, int nargs, char **args)
 {
+    struct reply *r = ud;
     if (nargs < 1 || nargs > 2)
         return cli_usage(r->cc.cmd, "usage: natsctl reply SUBJECT [BODY] (see --help)");
     if (!np_subject_valid(args[0], strlen(args[0])))
@@ -474,10 +475,7 @@ cmd_reply(int argc, char **argv, const struct cli_cmd *self)
         .cmd = self, .env = &r->env, .on_connected = on_connected, .on_finish = on_finish, .ud = r};
     r->queue = DEFAULT_QUEUE;
     cli_env_init(&r->env, self);
-    int first = 0;
-    int rc = cli_opt_parse(self, argc, argv, on_opt, r, &first);
-    if (rc == 0) rc = check_args(r, argc - first, argv + first);
-    if (rc == 0 && cli_env_resolve(&r->env) != 0) rc = cli_usage(self, "%s", r->env.err);
+    int rc = cli_conn_parse(self, &r->env, argc, argv, on_opt, check_args, r);
     if (rc == 0) {
         r->cc.long_running = r->count == 0;
         rc = cli_conn_run(&r->cc);

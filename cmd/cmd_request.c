@@ -274,8 +274,9 @@ on_finish(struct cli_conn *cc)
 }
 
 static int
-check_args(struct request *r, int nargs, char **args)
+check_args(void *ud, int nargs, char **args)
 {
+    struct request *r = ud;
     if (nargs < 1 || nargs > 2)
         return cli_usage(r->cc.cmd, "usage: natsctl request SUBJECT [BODY|-] (see --help)");
     r->msg.subject = args[0];
@@ -303,10 +304,7 @@ cmd_request(int argc, char **argv, const struct cli_cmd *self)
     r->count = r->want = 1;
     r->gap_ms = DEFAULT_GAP_MS;
     cli_env_init(&r->env, self);
-    int first = 0;
-    int rc = cli_opt_parse(self, argc, argv, on_opt, r, &first);
-    if (rc == 0) rc = check_args(r, argc - first, argv + first);
-    if (rc == 0 && cli_env_resolve(&r->env) != 0) rc = cli_usage(self, "%s", r->env.err);
+    int rc = cli_conn_parse(self, &r->env, argc, argv, on_opt, check_args, r);
     if (rc == 0) {
         cli_out_init(&r->out, stdout, cli_out_pick(r->json, r->raw, r->pretty, STDOUT_FILENO));
         rc = cli_conn_run(&r->cc);

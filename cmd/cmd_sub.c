@@ -218,8 +218,9 @@ on_finish(struct cli_conn *cc)
 }
 
 static int
-check_args(struct sub *s, int nargs, char **args)
+check_args(void *ud, int nargs, char **args)
 {
+    struct sub *s = ud;
     if (nargs < 1) return cli_usage(s->cc.cmd, "usage: natsctl sub SUBJECT... (see --help)");
     for (int i = 0; i < nargs; i++) {
         if (!np_subject_valid(args[i], strlen(args[i])))
@@ -249,10 +250,7 @@ cmd_sub(int argc, char **argv, const struct cli_cmd *self)
     s->cc = (struct cli_conn){
         .cmd = self, .env = &s->env, .on_connected = on_connected, .on_finish = on_finish, .ud = s};
     cli_env_init(&s->env, self);
-    int first = 0;
-    int rc = cli_opt_parse(self, argc, argv, on_opt, s, &first);
-    if (rc == 0) rc = check_args(s, argc - first, argv + first);
-    if (rc == 0 && cli_env_resolve(&s->env) != 0) rc = cli_usage(self, "%s", s->env.err);
+    int rc = cli_conn_parse(self, &s->env, argc, argv, on_opt, check_args, s);
     if (rc == 0) {
         s->cc.long_running = s->count == 0;
         setup_output(s);
