@@ -243,7 +243,7 @@ plain' ]
 
 @test "sub rejects bad subjects, queue groups and values with a one-line exit 2" {
     local args
-    for args in "" "a..b" "a.>.b" "'a b'" "--queue '' x" "--count 0 x" "--wait never x" \
+    for args in "" "a..b" "'a.>.b'" "'a b'" "--queue '' x" "--count 0 x" "--wait never x" \
         "--bogus x"; do
         eval "run --separate-stderr \"\$NATSCTL\" sub -s \"\$URL\" $args"
         [ "$status" -eq 2 ] || { echo "$args: $status"; return 1; }
