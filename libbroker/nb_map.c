@@ -26,23 +26,34 @@ struct nb_map_slot {
 #define MAX_SLOTS    (1u << 30)
 #define SHRINK_ABOVE 16u /* tables this small are never shrunk */
 
+static uint64_t
+hash_mix(uint64_t h, uint64_t w)
+{
+    h = (h ^ w) * 0xFF51AFD7ED558CCDu;
+    return h ^ (h >> 32);
+}
+
 /*
  * A multiply/xor-shift hash over 8-byte words (word loads through memcpy, so unaligned keys are
  * fine), with a final avalanche so that the low bits used for slot selection depend on every byte.
+ * The tail is assembled byte by byte rather than by a variable-length memcpy, which compilers
+ * may turn into a library call or a byte loop per word.
  */
 static uint32_t
 hash_bytes(const char *key, size_t len)
 {
     const unsigned char *p = (const unsigned char *)key;
     uint64_t h = 0x243F6A8885A308D3u ^ ((uint64_t)len * 0x9E3779B97F4A7C15u);
-    while (len > 0) {
+    for (; len >= 8; p += 8, len -= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        h = hash_mix(h, w);
+    }
+    if (len > 0) {
         uint64_t w = 0;
-        size_t n = len < 8 ? len : 8;
-        memcpy(&w, p, n);
-        h = (h ^ w) * 0xFF51AFD7ED558CCDu;
-        h ^= h >> 32;
-        p += n;
-        len -= n;
+        for (size_t i = 0; i < len; i++)
+            w |= (uint64_t)p[i] << (8 * i);
+        h = hash_mix(h, w);
     }
     h ^= h >> 33;
     h *= 0xC4CEB9FE1A85EC53u;
