@@ -2,7 +2,8 @@
 #
 # Variables: SANITIZE=address,undefined builds into build-san/ with sanitizers; V=1 shows commands;
 # WERROR=0 drops -Werror (for packagers on newer compilers); SERVER=nats-server runs the interop
-# suite against the Debian nats-server instead of natsctl.
+# suite against the Debian nats-server instead of natsctl; STATIC=0 links natsctl dynamically
+# against glibc instead of statically against musl.
 
 SHELL := /bin/bash
 CC ?= cc
@@ -14,9 +15,11 @@ SERVER ?= natsctl
 ifeq ($(SANITIZE),)
 BUILD ?= build
 OPT ?= -O2 -g
+STATIC ?= 1
 else
 BUILD ?= build-san
 OPT ?= -O1 -g -fno-omit-frame-pointer -fsanitize=$(SANITIZE) -fno-sanitize-recover=all
+STATIC := 0
 endif
 
 PKGS := libuv libcjson libedit
@@ -62,6 +65,13 @@ NATSLOAD_BIN := $(BUILD)/tests/bench/natsload
 CLIENT_BIN := $(BUILD)/tests/client/client-e2e
 
 NATSCTL := $(BUILD)/natsctl
+# The libraries and tests always build against glibc (cmocka, libnats and the sanitizers need it);
+# with STATIC=1 the natsctl binary is compiled a second time, from the same sources, with musl.
+STATIC_DIR := $(BUILD)/static
+STATIC_OBJ := $(addprefix $(STATIC_DIR)/,$(PROTO_SRC:.c=.o) $(BROKER_SRC:.c=.o) $(CLI_SRC:.c=.o) \
+	$(CMD_SRC:.c=.o))
+MUSL := .deps/musl
+MUSL_LIBS := $(MUSL)/lib/libuv.a $(MUSL)/lib/libcjson.a
 LIBPROTO := $(BUILD)/libproto.a
 LIBBROKER := $(BUILD)/libbroker.a
 LIBCLI := $(BUILD)/libcli.a
@@ -72,7 +82,7 @@ LIBCLI := $(BUILD)/libcli.a
 all: $(NATSCTL)
 
 help:
-	@echo 'make             build $(BUILD)/natsctl'
+	@echo 'make             build $(BUILD)/natsctl (static, musl; STATIC=0 for dynamic glibc)'
 	@echo 'make run         install what is missing, build, start the broker (RUN_ARGS=...)'
 	@echo 'make test        install, build and run every test (also under ASan+UBSan, and the fuzzers)'
 	@echo 'make check       unit tests only        make bats      CLI tests only'
@@ -109,9 +119,40 @@ $(LIBCLI): $(CLI_OBJ)
 	$(quiet) AR $@
 	$(Q)rm -f $@ && ar rcs $@ $^
 
+ifeq ($(STATIC),1)
+# One static binary with musl: an idle broker then maps a few hundred KiB instead of glibc's
+# shared objects (2.5 MiB RSS), and the binary runs on any Linux without libraries installed.
+# musl's memcpy starts every copy with `rep movs`, slow for the short copies of the message path
+# (fan-out of 16 B messages took 60% more server CPU than with glibc), so copies up to 256 bytes
+# are inlined as vector loops and only longer ones call memcpy. -minline-all-stringops would be
+# simpler but turns memcmp into `repz cmpsb`, which is slower still.
+STATIC_CC := musl-gcc
+STATIC_CFLAGS = $(CFLAGS_BASE) $(WARN) -I$(MUSL)/include -I$(MUSL)/include/cjson \
+	-ffunction-sections -fdata-sections -minline-stringops-dynamically \
+	-mmemcpy-strategy=vector_loop:256:noalign,libcall:-1:noalign $(CFLAGS)
+
+$(MUSL_LIBS) &: scripts/static-deps.sh
+	$(quiet) DEPS $(MUSL)
+	$(Q)scripts/static-deps.sh
+
+$(STATIC_DIR)/libproto/%.o: libproto/%.c | $(MUSL_LIBS)
+	$(quiet) CC $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(STATIC_CC) $(STATIC_CFLAGS) $(STRICT) -c $< -o $@
+
+$(STATIC_DIR)/%.o: %.c | $(MUSL_LIBS)
+	$(quiet) CC $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(STATIC_CC) $(STATIC_CFLAGS) -c $< -o $@
+
+$(NATSCTL): $(STATIC_OBJ) $(MUSL_LIBS)
+	$(quiet) LINK $@
+	$(Q)$(STATIC_CC) $(LDFLAGS_ALL) -static -Wl,--gc-sections -o $@ $(STATIC_OBJ) $(MUSL_LIBS)
+else
 $(NATSCTL): $(CMD_OBJ) $(LIBCLI) $(LIBBROKER) $(LIBPROTO)
 	$(quiet) LINK $@
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(CMD_OBJ) $(LIBCLI) $(LIBBROKER) $(LIBPROTO) $(PKG_LIBS) -lm
+endif
 
 # Tests use cmocka's macros, which do not survive every strict warning, so they get the base set.
 TEST_CFLAGS = $(CFLAGS_BASE) -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror) $(PKG_CFLAGS) $(CFLAGS)

@@ -5,7 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# musl-tools, dpkg-dev and cmake build the static binary (scripts/static-deps.sh).
 packages=(gcc make pkg-config libuv1-dev libcjson-dev libedit-dev libcmocka-dev libnats-dev
+          musl-tools dpkg-dev cmake
           bats netcat-openbsd jq clang libclang-rt-14-dev clang-format procps ca-certificates)
 
 missing=()

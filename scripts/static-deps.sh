@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Builds libuv and cJSON with musl for natsctl's static binary, into .deps/musl/{include,lib}.
+#
+# Debian ships both libraries compiled against glibc only, so this fetches the Debian source of
+# the versions installed here (libuv1-dev, libcjson-dev: the same upstream release and the same
+# security patches) through apt, whose signed indexes vouch for the files, and compiles them with
+# musl-gcc. Nothing is installed on the system; a private apt list directory under .deps/src holds
+# the deb-src index. Needs musl-tools, dpkg-dev and cmake (scripts/deps.sh installs them) and
+# network access on the first run.
+#
+# Environment: DEBIAN_MIRROR, DEBIAN_SECURITY_MIRROR override the deb.debian.org defaults.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+out=$root/.deps/musl
+src=$root/.deps/src
+
+for tool in musl-gcc dpkg-source cmake; do
+    if ! command -v "$tool" >/dev/null; then
+        echo "natsctl: $tool is missing; run 'make deps' (or build with STATIC=0)" >&2
+        exit 1
+    fi
+done
+
+codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+if [[ -z $codename ]]; then
+    echo "natsctl: cannot tell the Debian release from /etc/os-release" >&2
+    exit 1
+fi
+mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+security=${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
+
+rm -rf "$src" "$out"
+mkdir -p "$src/apt/lists/partial" "$src/apt/cache/archives/partial" "$out/include/cjson" "$out/lib"
+cat >"$src/apt/sources.list" <<EOF
+deb-src $mirror $codename main
+deb-src $mirror $codename-updates main
+deb-src $security $codename-security main
+EOF
+apt_opts=(-qq -o "Dir::Etc::SourceList=$src/apt/sources.list" -o Dir::Etc::SourceParts=/dev/null
+          -o "Dir::State::Lists=$src/apt/lists" -o "Dir::Cache=$src/apt/cache"
+          -o Debug::NoLocking=1)
+log=$src/build.log
+: >"$log"
+# Runs a step with its output in $log, which is shown only when the step fails.
+quietly() {
+    if ! "$@" >>"$log" 2>&1; then
+        echo "natsctl: failed: $*" >&2
+        tail -n 40 "$log" >&2
+        exit 1
+    fi
+}
+
+quietly apt-get "${apt_opts[@]}" update
+
+# SOURCE-PACKAGE BINARY-PACKAGE: fetch and unpack (with Debian's patches) into $src/SOURCE.
+# The installed version is preferred; a superseded one is no longer on the mirror, and then
+# the current one of this release is as good, since only musl's copy is built from it.
+fetch_source() {
+    local version
+    version=$(dpkg-query -W -f='${source:Version}' "$2" 2>/dev/null || true)
+    (
+        cd "$src"
+        if [[ -z $version ]] || ! apt-get "${apt_opts[@]}" source --download-only "$1=$version" >>"$log" 2>&1; then
+            quietly apt-get "${apt_opts[@]}" source --download-only "$1"
+        fi
+        quietly dpkg-source -x "$1"_*.dsc "$1"
+    )
+}
+
+fetch_source libuv1 libuv1-dev
+fetch_source cjson libcjson-dev
+
+flags="-O2 -ffunction-sections -fdata-sections"
+quietly cmake -S "$src/libuv1" -B "$src/libuv1/build-musl" -DCMAKE_C_COMPILER=musl-gcc \
+    -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_FLAGS_RELEASE="$flags" \
+    -DLIBUV_BUILD_TESTS=OFF -DLIBUV_BUILD_BENCH=OFF
+quietly cmake --build "$src/libuv1/build-musl" --target uv_a -j "$(nproc)"
+cp "$src/libuv1/build-musl/libuv_a.a" "$out/lib/libuv.a"
+cp -r "$src/libuv1/include/." "$out/include/"
+
+# cJSON is one file by design; its build system adds nothing here.
+quietly musl-gcc $flags -c "$src/cjson/cJSON.c" -o "$src/cjson/cJSON.o"
+quietly ar rcs "$out/lib/libcjson.a" "$src/cjson/cJSON.o"
+cp "$src/cjson/cJSON.h" "$out/include/cjson/"
+
+echo "static deps: libuv $(dpkg-query -W -f='${Version}' libuv1-dev 2>/dev/null) and cJSON built with musl in .deps/musl" >&2
