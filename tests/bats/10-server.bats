@@ -155,3 +155,16 @@ http_get() {
     run http_get "$mport" /varz
     [[ ${lines[0]} == "HTTP/1.1 501 Not Implemented"* ]]
 }
+
+# The memory target of docs/benchmarks.md (a tenth of nats-server's 11 MiB) as a regression test.
+# Dynamic and sanitizer builds map libc and the runtimes, so only the static binary is held to it.
+@test "the static binary idles under 1 MiB of RSS" {
+    if readelf -d "$NATSCTL" | grep -q NEEDED; then
+        skip "dynamically linked build"
+    fi
+    start_server
+    local rss
+    rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$SERVER_PID/status")
+    echo "VmRSS ${rss} kB"
+    [ "$rss" -lt 1024 ]
+}
