@@ -7,6 +7,7 @@
  * over. SIGINT and SIGTERM stop the server cleanly (pending output flushed) with exit 0.
  */
 #include "cli.h"
+#include "cli_busypoll.h"
 #include "nb.h"
 
 #include <errno.h>
@@ -34,6 +35,7 @@ enum {
     OPT_USER,
     OPT_PASS,
     OPT_AUTH,
+    OPT_BUSY_POLL,
 };
 
 const struct cli_opt cmd_server_opts[] = {
@@ -56,6 +58,8 @@ const struct cli_opt cmd_server_opts[] = {
     {OPT_USER, NULL, "user", NULL, "USER", "require this user name", NULL},
     {OPT_PASS, NULL, "pass", NULL, "PASSWORD", "password for --user", NULL},
     {OPT_AUTH, NULL, "auth", NULL, "TOKEN", "require this authorization token", NULL},
+    {OPT_BUSY_POLL, NULL, "busy_poll", "busy-poll", "USEC",
+     "after traffic, poll up to USEC microseconds before sleeping (default 100, 0: off)", NULL},
     {0, NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -76,7 +80,7 @@ const char cmd_server_details[] =
 struct server_flags {
     const char *addr, *name, *config, *logfile, *pidfile, *ports_dir;
     const char *user, *pass, *token;
-    long long port, http_port, max_payload;
+    long long port, http_port, max_payload, busy_poll_us;
     bool port_set, http_port_set, max_payload_set;
     bool debug, trace;
 };
@@ -146,6 +150,9 @@ on_flag(void *ud, int id, const char *arg)
     case OPT_HTTP_PORT:
         if (!cli_parse_int(arg, -1, 65535, &f->http_port)) return bad_value("http_port", arg);
         f->http_port_set = true;
+        break;
+    case OPT_BUSY_POLL:
+        if (!cli_parse_int(arg, 0, 1000000, &f->busy_poll_us)) return bad_value("busy_poll", arg);
         break;
     case OPT_MAX_PAYLOAD:
         if (!cli_parse_size(arg, &f->max_payload) || f->max_payload <= 0)
@@ -302,6 +309,14 @@ on_signal(uv_signal_t *h, int signum)
     nb_server_stop(run->srv, on_stopped, run);
 }
 
+static uint64_t
+messages_in(void *srv)
+{
+    struct nb_stats st;
+    nb_server_stats(srv, &st);
+    return st.in_msgs;
+}
+
 static int
 serve(struct server_run *run, const struct server_flags *f, struct nb_config *cfg)
 {
@@ -327,7 +342,9 @@ serve(struct server_run *run, const struct server_flags *f, struct nb_config *cf
         run->sigint.data = run->sigterm.data = run;
         uv_signal_start(&run->sigint, on_signal, SIGINT);
         uv_signal_start(&run->sigterm, on_signal, SIGTERM);
-        uv_run(run->loop, UV_RUN_DEFAULT);
+        struct cli_busypoll bp;
+        cli_busypoll_init(&bp, (uint64_t)f->busy_poll_us * 1000);
+        cli_busypoll_run(&bp, run->loop, messages_in, run->srv);
     } else {
         nb_server_stop(run->srv, NULL, NULL);
         uv_run(run->loop, UV_RUN_DEFAULT);
@@ -351,7 +368,7 @@ open_log(struct server_run *run, const struct server_flags *f)
 int
 cmd_server(int argc, char **argv, const struct cli_cmd *self)
 {
-    struct server_flags f = {0};
+    struct server_flags f = {.busy_poll_us = CLI_BUSYPOLL_DEFAULT_US};
     struct server_run run = {0};
     struct nb_config cfg;
     int first = 0;

@@ -62,7 +62,7 @@ teardown() {
 }
 
 @test "a bad flag value is a one-line usage error with exit 2" {
-    for args in "-p abc" "-p 70000" "--max_payload 12q" "-m x"; do
+    for args in "-p abc" "-p 70000" "--max_payload 12q" "-m x" "--busy_poll -1" "--busy_poll 5ms"; do
         run --separate-stderr "$NATSCTL" server $args
         [ "$status" -eq 2 ] || { echo "$args -> $status"; return 1; }
         [ "${#stderr_lines[@]}" -eq 1 ]
@@ -167,4 +167,29 @@ http_get() {
     rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$SERVER_PID/status")
     echo "VmRSS ${rss} kB"
     [ "$rss" -lt 1024 ]
+}
+
+server_cpu_ticks() {
+    awk '{ print $14 + $15 }' "/proc/$SERVER_PID/stat"
+}
+
+@test "after traffic the server polls for at most a moment, then sleeps: idle costs no CPU" {
+    start_server
+    "$NATSCTL" request -s "nats://127.0.0.1:$PORT" --timeout 1s nobody.home hi || true
+    "$NATSCTL" pub -s "nats://127.0.0.1:$PORT" --count 2000 load.x hi
+    sleep 0.2
+    local t0 t1
+    t0=$(server_cpu_ticks)
+    sleep 1
+    t1=$(server_cpu_ticks)
+    echo "idle second: $((t1 - t0)) ticks of $(getconf CLK_TCK)"
+    [ $((t1 - t0)) -le 5 ]
+}
+
+@test "--busy_poll 0 turns polling off and the server works as before" {
+    start_server --busy_poll 0
+    run "$NATSCTL" pub -s "nats://127.0.0.1:$PORT" --count 500 load.x hi
+    [ "$status" -eq 0 ]
+    run session 'CONNECT {}\r\nPING\r\n'
+    [[ $output == *PONG* ]]
 }
