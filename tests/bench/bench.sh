@@ -421,6 +421,9 @@ report_method() {
   about the server.
 - Server CPU is the utime+stime delta in /proc/PID/stat across the whole loadgen run, which
   includes connecting.
+- Both servers run with their defaults. For natsctl that includes polling for up to 100 µs after
+  traffic before sleeping (\`--busy_poll\`, docs/architecture.md), which is what its
+  request-reply latency owes most to; the server CPU columns include what that polling costs.
 - Request-reply: one responder connection, one requester that has one request outstanding at a
   time; $(count 1000) warm-up round trips, then $(count 10000) measured, $lat_reps repetitions per
   server. Latency includes the client's own poll loop, the same for both servers. On 2 shared
