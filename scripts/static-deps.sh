@@ -71,17 +71,18 @@ fetch_source() {
 fetch_source libuv1 libuv1-dev
 fetch_source cjson libcjson-dev
 
-flags="-O2 -ffunction-sections -fdata-sections"
+flags=(-O2 -ffunction-sections -fdata-sections)
 quietly cmake -S "$src/libuv1" -B "$src/libuv1/build-musl" -DCMAKE_C_COMPILER=musl-gcc \
-    -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_FLAGS_RELEASE="$flags" \
+    -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_FLAGS_RELEASE="${flags[*]}" \
     -DLIBUV_BUILD_TESTS=OFF -DLIBUV_BUILD_BENCH=OFF
 quietly cmake --build "$src/libuv1/build-musl" --target uv_a -j "$(nproc)"
 cp "$src/libuv1/build-musl/libuv_a.a" "$out/lib/libuv.a"
 cp -r "$src/libuv1/include/." "$out/include/"
 
 # cJSON is one file by design; its build system adds nothing here.
-quietly musl-gcc $flags -c "$src/cjson/cJSON.c" -o "$src/cjson/cJSON.o"
+quietly musl-gcc "${flags[@]}" -c "$src/cjson/cJSON.c" -o "$src/cjson/cJSON.o"
 quietly ar rcs "$out/lib/libcjson.a" "$src/cjson/cJSON.o"
 cp "$src/cjson/cJSON.h" "$out/include/cjson/"
 
-echo "static deps: libuv $(dpkg-query -W -f='${Version}' libuv1-dev 2>/dev/null) and cJSON built with musl in .deps/musl" >&2
+built=$(cd "$src" && ls libuv1_*.dsc cjson_*.dsc | sed 's/\.dsc$//' | tr '\n' ' ')
+echo "static deps: built ${built% } with musl into .deps/musl" >&2
