@@ -96,8 +96,17 @@ struct nb_server;
  * listens until nb_server_start().
  */
 int nb_server_new(struct nb_server **out, uv_loop_t *loop, const struct nb_config *cfg);
-/* Binds and listens. Returns 0 or a negative libuv code (e.g. UV_EADDRINUSE). */
+/*
+ * Binds and listens. Returns 0 or a negative libuv code (e.g. UV_EADDRINUSE); then
+ * nb_server_start_error() says which listener failed. On failure, as on success, the caller ends the
+ * server with nb_server_stop(), runs the loop until the done callback, then nb_server_free().
+ */
 int nb_server_start(struct nb_server *srv);
+/*
+ * After a failed nb_server_start(): "cannot listen for <what> on HOST:PORT: <reason>" naming the
+ * listener (client or monitoring connections) that failed. NULL when the last start succeeded.
+ */
+const char *nb_server_start_error(const struct nb_server *srv);
 /* The port actually bound (useful with port 0), or -1 before start. */
 int nb_server_port(const struct nb_server *srv);
 /*

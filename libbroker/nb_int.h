@@ -177,6 +177,7 @@ struct nb_server {
     void (*stop_done)(struct nb_server *, void *);
     void *stop_ud;
     struct nb_stats stats;
+    char start_error[300]; /* why nb_server_start() failed, "" when it did not */
 };
 
 uint64_t nb__now_ms(const struct nb_server *srv);

@@ -205,12 +205,21 @@ bound_port(uv_tcp_t *tcp)
     return ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }
 
+static int
+start_failed(struct nb_server *srv, const char *what, int port, int rc)
+{
+    snprintf(srv->start_error, sizeof srv->start_error, "cannot listen for %s on %s:%d: %s", what,
+             srv->cfg.host, port, nb_strerror(rc));
+    return rc;
+}
+
 int
 nb_server_start(struct nb_server *srv)
 {
     struct sockaddr_storage addr;
+    srv->start_error[0] = '\0';
     int rc = resolve(srv->loop, srv->cfg.host, srv->cfg.port, &addr);
-    if (rc) return rc;
+    if (rc) return start_failed(srv, "client connections", srv->cfg.port, rc);
     /* All three handles exist from here on, so nb_server_stop() has one shape to undo. */
     uv_tcp_init(srv->loop, &srv->listener);
     uv_check_init(srv->loop, &srv->flusher);
@@ -220,19 +229,25 @@ nb_server_start(struct nb_server *srv)
     srv->housekeeping_open = true;
     rc = uv_tcp_bind(&srv->listener, (struct sockaddr *)&addr, 0);
     if (rc == 0) rc = uv_listen((uv_stream_t *)&srv->listener, 511, on_connection);
-    if (rc) return rc;
+    if (rc) return start_failed(srv, "client connections", srv->cfg.port, rc);
     srv->port = bound_port(&srv->listener);
     if (srv->cfg.http_port > 0) {
         struct sockaddr_storage http_addr;
         rc = resolve(srv->loop, srv->cfg.host, srv->cfg.http_port, &http_addr);
         if (rc == 0) rc = nb__http_start(srv, (struct sockaddr *)&http_addr);
-        if (rc) return rc;
+        if (rc) return start_failed(srv, "monitoring connections", srv->cfg.http_port, rc);
     }
     uv_check_start(&srv->flusher, on_check);
     uv_timer_start(&srv->ticker, on_tick, TICK_MS, TICK_MS);
     nb__log(srv, NB_LOG_DEBUG, "Listening for client connections on %s:%d", srv->cfg.host,
             srv->port);
     return 0;
+}
+
+const char *
+nb_server_start_error(const struct nb_server *srv)
+{
+    return srv->start_error[0] ? srv->start_error : NULL;
 }
 
 int
