@@ -184,6 +184,19 @@ size_t np_enc_msg(char *dst, size_t cap, struct np_str subject, struct np_str si
                   struct np_str reply, size_t size);
 size_t np_enc_hmsg(char *dst, size_t cap, struct np_str subject, struct np_str sid,
                    struct np_str reply, size_t hdr_len, size_t total);
+/* A message on a route (spec 5.5): RMSG, or HMSG when hdr_len is not 0. */
+struct np_rmsg_line {
+    struct np_str account, subject, reply;
+    const struct np_str *queues; /* the queue groups the receiving server delivers to */
+    size_t nqueues;
+    size_t hdr_len; /* 0: no header block */
+    size_t total;   /* header block + body */
+};
+/*
+ * "RMSG <account> <subject> [reply] <size>\r\n", with queues "... + <reply> <q>... <size>" or
+ * "... | <q>... <size>"; HMSG carries "<hdr_len> <total>" instead of the size.
+ */
+size_t np_enc_rmsg(char *dst, size_t cap, const struct np_rmsg_line *m);
 /* "INFO <json> \r\n" with the trailing space nats-server sends. */
 size_t np_enc_info(char *dst, size_t cap, struct np_str json);
 /* "CONNECT <json>\r\n". */

@@ -196,6 +196,39 @@ np_enc_hmsg(char *dst, size_t cap, struct np_str subject, struct np_str sid, str
 }
 
 size_t
+np_enc_rmsg(char *dst, size_t cap, const struct np_rmsg_line *m)
+{
+    struct out o = {dst, cap, 0};
+    if (m->hdr_len)
+        PUT_LIT(&o, "HMSG ");
+    else
+        PUT_LIT(&o, "RMSG ");
+    put_str(&o, m->account);
+    PUT_LIT(&o, " ");
+    put_str(&o, m->subject);
+    if (m->nqueues) {
+        if (m->reply.len) {
+            PUT_LIT(&o, " +");
+            put_opt(&o, m->reply);
+        } else {
+            PUT_LIT(&o, " |");
+        }
+        for (size_t i = 0; i < m->nqueues; i++)
+            put_opt(&o, m->queues[i]);
+    } else {
+        put_opt(&o, m->reply);
+    }
+    if (m->hdr_len) {
+        PUT_LIT(&o, " ");
+        put_num(&o, m->hdr_len);
+    }
+    PUT_LIT(&o, " ");
+    put_num(&o, m->total);
+    PUT_LIT(&o, "\r\n");
+    return line_len(&o, cap);
+}
+
+size_t
 np_enc_info(char *dst, size_t cap, struct np_str json)
 {
     struct out o = {dst, cap, 0};

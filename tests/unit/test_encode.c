@@ -134,6 +134,39 @@ test_numbers_match_printf(void **state)
     }
 }
 
+/* Spec 5.5's observed route lines, every form. */
+static void
+test_rmsg(void **state)
+{
+    (void)state;
+    struct np_str g1[] = {S("g1")}, g12[] = {S("g1"), S("g2")};
+    struct np_rmsg_line plain = {.account = S("$G"), .subject = S("foo"), .total = 2};
+    EXPECT_ENC("RMSG $G foo 2\r\n", np_enc_rmsg, &plain);
+    struct np_rmsg_line reply = plain;
+    reply.reply = S("rep");
+    EXPECT_ENC("RMSG $G foo rep 2\r\n", np_enc_rmsg, &reply);
+    struct np_rmsg_line hdr = {.account = S("$G"), .subject = S("foo"), .hdr_len = 12, .total = 14};
+    EXPECT_ENC("HMSG $G foo 12 14\r\n", np_enc_rmsg, &hdr);
+    struct np_rmsg_line q = {.account = S("$G"),
+                             .subject = S("q"),
+                             .reply = S("r.0"),
+                             .queues = g1,
+                             .nqueues = 1,
+                             .total = 1};
+    EXPECT_ENC("RMSG $G q + r.0 g1 1\r\n", np_enc_rmsg, &q);
+    struct np_rmsg_line bar = {
+        .account = S("$G"), .subject = S("q"), .queues = g12, .nqueues = 2, .total = 1};
+    EXPECT_ENC("RMSG $G q | g1 g2 1\r\n", np_enc_rmsg, &bar);
+    struct np_rmsg_line hq = {.account = S("$G"),
+                              .subject = S("q"),
+                              .reply = S("r"),
+                              .queues = g12,
+                              .nqueues = 2,
+                              .hdr_len = 12,
+                              .total = 13};
+    EXPECT_ENC("HMSG $G q + r g1 g2 12 13\r\n", np_enc_rmsg, &hq);
+}
+
 static void
 test_info_connect_err(void **state)
 {
@@ -157,6 +190,7 @@ main(void)
         cmocka_unit_test(test_hmsg),
         cmocka_unit_test(test_number_boundaries),
         cmocka_unit_test(test_numbers_match_printf),
+        cmocka_unit_test(test_rmsg),
         cmocka_unit_test(test_info_connect_err),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
