@@ -33,6 +33,9 @@ start_server(struct cli_embed *e)
     rc = nb_server_start(e->srv);
     if (rc == 0) rc = uv_async_init(&e->loop, &e->stop, on_stop);
     if (rc != 0) {
+        /* nb.h: a server that failed to start is stopped like a running one before it is freed. */
+        nb_server_stop(e->srv, NULL, NULL);
+        uv_run(&e->loop, UV_RUN_DEFAULT);
         nb_server_free(e->srv);
         return rc;
     }

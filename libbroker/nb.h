@@ -128,4 +128,40 @@ struct nb_stats {
 
 void nb_server_stats(const struct nb_server *srv, struct nb_stats *st);
 
+/*
+ * A message as the server routes it: views of the caller's bytes, valid for the duration of the
+ * call that receives them. data holds the header block (hdr_len bytes, "NATS/1.0...", 0 when
+ * there are no headers) followed by the body; len counts both.
+ */
+struct nb_msg {
+    const char *subject, *reply, *data;
+    size_t subject_len, reply_len; /* reply_len 0: no reply subject */
+    size_t hdr_len, len;
+};
+
+/*
+ * Publishes msg as the server itself: it reaches matching client and internal subscriptions (one
+ * member per queue group) exactly as a client's PUB would, but no no-responders status comes back.
+ * subject must be a valid literal subject. Returns how many subscriptions got it, or NB_ECONFIG
+ * for an invalid subject.
+ */
+int nb_server_publish(struct nb_server *srv, const struct nb_msg *msg);
+
+/*
+ * Internal subscriptions: a callback that takes part in matching, queue groups and no-responders
+ * as a client subscription does. The callback runs on the loop thread, after the delivery that
+ * matched it has finished, so it may publish, subscribe and unsubscribe freely.
+ */
+struct nb_isub;
+typedef void (*nb_msg_fn)(struct nb_server *srv, const struct nb_msg *msg, void *ud);
+
+/*
+ * Subscribes cb to subject (wildcards allowed), in queue group queue when it is not NULL. Returns 0
+ * and sets *out, NB_ECONFIG for an invalid subject or queue name, or NB_ENOMEM.
+ */
+int nb_server_subscribe(struct nb_server *srv, const char *subject, const char *queue, nb_msg_fn cb,
+                        void *ud, struct nb_isub **out);
+/* Ends sub: its callback is not called again, even for messages already matched. */
+void nb_server_unsubscribe(struct nb_server *srv, struct nb_isub *sub);
+
 #endif

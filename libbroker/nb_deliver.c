@@ -1,13 +1,22 @@
 /*
- * Message delivery: the hot path from one PUB to every MSG it causes.
+ * The message path: from one published message to everything it causes (spec 2.4, 5.5).
  *
- * For each receiver the MSG line is encoded straight into the tail of its outbound queue and the
- * payload copied after it; nothing is allocated once the chunk pool is warm, and the connection is
- * only put on the pending-flush list (the actual write happens once per loop iteration). The match
- * result belongs to the sublist and stays valid only until the next insert or remove, so
- * subscriptions that reach their auto-unsubscribe limit are removed after the loop, not in it.
+ * nb__publish() matches the subject once and hands the message to each receiver by kind:
+ * - a client gets its MSG line encoded straight into the tail of its outbound queue with the
+ *   payload copied after it; nothing is allocated once the chunk pool is warm, and the connection
+ *   is only put on the pending-flush list (the write happens once per loop iteration);
+ * - a route is marked as a target, once however many of its subscriptions match, and gets one RMSG
+ *   after the match loop, naming the queue groups whose chosen member it holds;
+ * - an internal subscription gets a copy of the message queued for its callback, which runs when
+ *   the outermost delivery has finished. A callback may therefore publish (a reply), subscribe or
+ *   unsubscribe without invalidating the match result that is being walked.
+ *
+ * The match result belongs to the sublist and stays valid only until the next insert or remove,
+ * so subscriptions that reach their auto-unsubscribe limit are also removed after the loop.
  */
-#include "nb_int.h"
+#include "nb_deliver.h"
+#include "nb_client.h"
+#include "nb_srv.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -15,141 +24,413 @@
 /* Room for "HMSG " + subject + sid + reply + two sizes + separators and CRLF. */
 #define LINE_OVERHEAD 64
 
-static const char no_responders_hdr[] = "NATS/1.0 503\r\n\r\n";
+struct nb_isub {
+    struct nb_sub sub; /* first: the sublist's pointer is the internal subscription's */
+    struct nb_isub *next, *prev;
+    nb_msg_fn cb;
+    void *ud;
+    uint32_t queued; /* deliveries waiting for the callback */
+    bool dead;       /* unsubscribed: freed when nothing is queued for it any more */
+};
 
-static void
-defer_unsub(struct nb_server *srv, struct nb_sub *sub)
-{
-    if (srv->ndeferred == srv->deferred_cap) {
-        size_t cap = srv->deferred_cap ? srv->deferred_cap * 2 : 16;
-        struct nb_sub **p = realloc(srv->deferred_unsubs, cap * sizeof *p);
-        if (!p) return; /* the sub stays, past its max it just receives nothing more */
-        srv->deferred_unsubs = p;
-        srv->deferred_cap = cap;
-    }
-    srv->deferred_unsubs[srv->ndeferred++] = sub;
-}
+/* A message copied for an internal subscription's callback. */
+struct nb_queued {
+    struct nb_queued *next;
+    struct nb_isub *isub;
+    struct nb_msg msg; /* views into data */
+    char data[];
+};
 
-static void
-slow_consumer(struct nb_client *c)
-{
-    struct nb_server *srv = c->srv;
-    nb__log(srv, NB_LOG_INFO, "%s - cid:%llu - Slow Consumer Detected: MaxPending of %lld Exceeded",
-            c->ip, (unsigned long long)c->cid, (long long)srv->cfg.max_pending);
-    srv->stats.slow_consumers++;
-    nb__client_close(c, NB_CLOSE_SLOW_PENDING, false);
-}
-
-/* Queues one MSG/HMSG to c. Returns false when c could not take it. */
 static bool
-write_msg(struct nb_client *c, struct np_str subject, struct np_str sid, struct np_str reply,
-          size_t hdr_len, struct np_str payload)
+grow(void **arr, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap) return true;
+    size_t n = *cap ? *cap * 2 : 16;
+    while (n < need)
+        n *= 2;
+    void *p = realloc(*arr, n * size);
+    if (!p) return false;
+    *arr = p;
+    *cap = n;
+    return true;
+}
+
+static void
+defer_unsub(struct nb_delivery *d, struct nb_sub *sub)
+{
+    /* Without memory the subscription stays; past its max it just receives nothing more. */
+    if (!grow((void **)&d->deferred_unsubs, &d->deferred_cap, d->ndeferred + 1, sizeof sub)) return;
+    d->deferred_unsubs[d->ndeferred++] = sub;
+}
+
+/* ---- clients ------------------------------------------------------------------------------------- */
+
+static void
+slow_consumer(struct nb_conn *c)
 {
     struct nb_server *srv = c->srv;
-    /* A client that did not ask for headers gets the body alone, as nats-server does. */
-    if (hdr_len && !c->headers) {
-        payload.ptr += hdr_len;
-        payload.len -= hdr_len;
-        hdr_len = 0;
-    }
-    size_t line_max = subject.len + sid.len + reply.len + LINE_OVERHEAD;
-    bool inline_payload = payload.len + line_max <= NB_CHUNK_SIZE;
-    char *dst = nb__outq_reserve(&c->out, &srv->pool,
-                                 inline_payload ? line_max + payload.len + 2 : line_max);
-    if (!dst) return false;
-    size_t n = hdr_len ? np_enc_hmsg(dst, line_max, subject, sid, reply, hdr_len, payload.len)
-                       : np_enc_msg(dst, line_max, subject, sid, reply, payload.len);
-    if (inline_payload) {
-        if (payload.len) memcpy(dst + n, payload.ptr, payload.len);
-        memcpy(dst + n + payload.len, "\r\n", 2);
-        nb__outq_commit(&c->out, n + payload.len + 2);
+    nb__conn_log(c, NB_LOG_INFO, "Slow Consumer Detected: MaxPending of %lld Exceeded",
+                 (long long)srv->cfg.max_pending);
+    srv->stats.slow_consumers++;
+    nb__conn_close(c, NB_CLOSE_SLOW_PENDING, false);
+}
+
+/*
+ * A frame is a control line and the message's bytes. Small frames are written contiguously into
+ * the tail chunk; a payload too big for a standard chunk is appended separately, so that it is not
+ * forced into one oversized chunk together with its line.
+ */
+static bool
+frame_inline(size_t line_max, size_t len)
+{
+    return len + line_max <= NB_CHUNK_SIZE;
+}
+
+static char *
+frame_begin(struct nb_conn *c, size_t line_max, size_t len)
+{
+    size_t need = frame_inline(line_max, len) ? line_max + len + 2 : line_max;
+    return nb__outq_reserve(&c->out, &c->srv->pool, need);
+}
+
+/* Completes a frame whose n-byte line was encoded at dst. Returns false without memory. */
+static bool
+frame_end(struct nb_conn *c, char *dst, size_t n, size_t line_max, const char *data, size_t len)
+{
+    struct nb_server *srv = c->srv;
+    if (srv->cfg.trace) nb__conn_log(c, NB_LOG_TRACE, "->> [%.*s]", (int)n - 2, dst);
+    if (frame_inline(line_max, len)) {
+        if (len) memcpy(dst + n, data, len);
+        memcpy(dst + n + len, "\r\n", 2);
+        nb__outq_commit(&c->out, n + len + 2);
     } else {
         nb__outq_commit(&c->out, n);
-        if (nb__outq_append(&c->out, &srv->pool, payload.ptr, payload.len) != 0 ||
+        if (nb__outq_append(&c->out, &srv->pool, data, len) != 0 ||
             nb__outq_append(&c->out, &srv->pool, "\r\n", 2) != 0)
             return false;
     }
     c->out_msgs++;
-    c->out_bytes += payload.len;
+    c->out_bytes += len;
     srv->stats.out_msgs++;
-    srv->stats.out_bytes += payload.len;
-    nb__schedule_flush(c);
+    srv->stats.out_bytes += len;
+    nb__conn_schedule_flush(c);
     if (c->out.pending > (uint64_t)srv->cfg.max_pending) slow_consumer(c);
     return true;
 }
 
-/* Delivers to one subscription; returns false when the subscription cannot take the message. */
-static bool
-deliver_sub(struct nb_client *from, struct nb_sub *sub, const struct np_op *op)
+/* A receiver that did not ask for headers gets the body alone, as nats-server does. */
+static void
+strip_headers(const struct nb_conn *c, const struct nb_msg *msg, const char **data, size_t *len,
+              size_t *hdr_len)
 {
-    struct nb_client *c = sub->client;
-    if (c->closing || (c == from && !from->echo)) return false;
-    if (sub->max && sub->delivered >= sub->max) return false;
-    if (++sub->delivered == sub->max) defer_unsub(c->srv, sub);
+    *data = msg->data;
+    *len = msg->len;
+    *hdr_len = msg->hdr_len;
+    if (*hdr_len && !c->headers) {
+        *data += *hdr_len;
+        *len -= *hdr_len;
+        *hdr_len = 0;
+    }
+}
+
+/* Queues one MSG/HMSG to a client. Returns false when it could not take it. */
+static bool
+write_msg(struct nb_conn *c, const struct nb_sub *sub, const struct nb_msg *msg)
+{
+    const char *data;
+    size_t len, hdr_len;
+    strip_headers(c, msg, &data, &len, &hdr_len);
+    struct np_str subject = {msg->subject, msg->subject_len}, reply = {msg->reply, msg->reply_len};
     struct np_str sid = {sub->sid, sub->sid_len};
-    if (!write_msg(c, op->subject, sid, op->reply, op->hdr_len, op->payload)) {
-        nb__client_close(c, NB_CLOSE_NO_MEMORY, false);
+    size_t line_max = msg->subject_len + sub->sid_len + msg->reply_len + LINE_OVERHEAD;
+    char *dst = frame_begin(c, line_max, len);
+    if (!dst) return false;
+    size_t n = hdr_len ? np_enc_hmsg(dst, line_max, subject, sid, reply, hdr_len, len)
+                       : np_enc_msg(dst, line_max, subject, sid, reply, len);
+    return frame_end(c, dst, n, line_max, data, len);
+}
+
+/* Delivers to a client's subscription; false when the subscription cannot take the message. */
+static bool
+deliver_client(struct nb_conn *from, struct nb_sub *sub, const struct nb_msg *msg)
+{
+    struct nb_client *cl = sub->owner;
+    struct nb_conn *c = &cl->conn;
+    if (c->closing || (c == from && !cl->echo)) return false;
+    if (!write_msg(c, sub, msg)) {
+        nb__conn_close(c, NB_CLOSE_NO_MEMORY, false);
         return false;
     }
-    if (c != from && c->out.pending > (uint64_t)c->srv->cfg.max_pending / 2 && !c->closing)
-        nb__client_stall(from);
+    if (from && c != from && c->out.pending > (uint64_t)c->srv->cfg.max_pending / 2 && !c->closing)
+        nb__conn_stall(from);
     return true;
+}
+
+/* ---- routes -------------------------------------------------------------------------------------- */
+
+/* Marks route as a target of this message (once) and returns its index, or -1 without memory. */
+static long
+route_target(struct nb_delivery *d, struct nb_conn *route)
+{
+    for (size_t i = 0; i < d->ntargets; i++) {
+        if (d->targets[i].route == route) return (long)i;
+    }
+    if (!grow((void **)&d->targets, &d->targets_cap, d->ntargets + 1, sizeof d->targets[0]))
+        return -1;
+    d->targets[d->ntargets].route = route;
+    return (long)d->ntargets++;
+}
+
+static bool
+deliver_route(struct nb_delivery *d, struct nb_conn *from, struct nb_sub *sub)
+{
+    struct nb_conn *route = sub->owner;
+    /* One hop: what came from a route is never sent on to another (spec 5.5). */
+    if (route->closing || (from && !nb__conn_is_client(from))) return false;
+    long t = route_target(d, route);
+    if (t < 0) return false;
+    if (!sub->queue) return true;
+    if (!grow((void **)&d->rqueues, &d->rqueues_cap, d->nrqueues + 1, sizeof d->rqueues[0]))
+        return false;
+    d->rqueues[d->nrqueues++] = (struct nb_route_queue){(uint32_t)t, {sub->queue, sub->queue_len}};
+    return true;
+}
+
+/* The RMSG (or HMSG) for one target route, with the queue groups it was picked for. */
+static void
+write_route_msg(struct nb_delivery *d, size_t t, const struct nb_msg *msg)
+{
+    struct nb_conn *c = d->targets[t].route;
+    size_t nnames = 0, names_len = 0;
+    for (size_t i = 0; i < d->nrqueues; i++) {
+        if (d->rqueues[i].target != t) continue;
+        if (!grow((void **)&d->names, &d->names_cap, nnames + 1, sizeof d->names[0])) return;
+        d->names[nnames++] = d->rqueues[i].name;
+        names_len += d->rqueues[i].name.len + 1;
+    }
+    const char *data;
+    size_t len, hdr_len;
+    strip_headers(c, msg, &data, &len, &hdr_len);
+    struct np_rmsg_line rl = {
+        .account = NP_STR_LIT("$G"),
+        .subject = {msg->subject, msg->subject_len},
+        .reply = {msg->reply, msg->reply_len},
+        .queues = d->names,
+        .nqueues = nnames,
+        .hdr_len = hdr_len,
+        .total = len,
+    };
+    size_t line_max = msg->subject_len + msg->reply_len + names_len + LINE_OVERHEAD;
+    char *dst = frame_begin(c, line_max, len);
+    size_t n = dst ? np_enc_rmsg(dst, line_max, &rl) : 0;
+    if (!dst || !frame_end(c, dst, n, line_max, data, len))
+        nb__conn_close(c, NB_CLOSE_NO_MEMORY, false);
+}
+
+/* ---- internal subscriptions ---------------------------------------------------------------------- */
+
+static bool
+deliver_internal(struct nb_delivery *d, struct nb_sub *sub, const struct nb_msg *msg)
+{
+    struct nb_isub *is = sub->owner;
+    if (is->dead) return false;
+    struct nb_queued *q = malloc(sizeof *q + msg->subject_len + msg->reply_len + msg->len);
+    if (!q) return false;
+    char *p = q->data;
+    q->next = NULL;
+    q->isub = is;
+    q->msg = *msg;
+    q->msg.subject = memcpy(p, msg->subject, msg->subject_len);
+    p += msg->subject_len;
+    q->msg.reply = msg->reply_len ? memcpy(p, msg->reply, msg->reply_len) : NULL;
+    p += msg->reply_len;
+    q->msg.data = msg->len ? memcpy(p, msg->data, msg->len) : NULL;
+    if (d->queued_tail)
+        d->queued_tail->next = q;
+    else
+        d->queued = q;
+    d->queued_tail = q;
+    is->queued++;
+    return true;
+}
+
+static void
+isub_free(struct nb_delivery *d, struct nb_isub *is)
+{
+    if (is->prev)
+        is->prev->next = is->next;
+    else
+        d->isubs = is->next;
+    if (is->next) is->next->prev = is->prev;
+    free(is);
+}
+
+/* Pops one queued delivery and runs its callback; callbacks may queue more. */
+static void
+run_queued(struct nb_server *srv)
+{
+    struct nb_delivery *d = &srv->delivery;
+    while (d->queued) {
+        struct nb_queued *q = d->queued;
+        d->queued = q->next;
+        if (!d->queued) d->queued_tail = NULL;
+        struct nb_isub *is = q->isub;
+        is->queued--;
+        if (!is->dead) is->cb(srv, &q->msg, is->ud);
+        if (is->dead && is->queued == 0) isub_free(d, is);
+        free(q);
+    }
+}
+
+/* ---- the path ------------------------------------------------------------------------------------ */
+
+/* Delivers to one subscription of any kind; false when it cannot take the message. */
+static bool
+deliver_sub(struct nb_server *srv, struct nb_conn *from, struct nb_sub *sub,
+            const struct nb_msg *msg)
+{
+    struct nb_delivery *d = &srv->delivery;
+    if (sub->max && sub->delivered >= sub->max) return false;
+    bool taken;
+    switch (sub->kind) {
+    case NB_RECV_CLIENT:
+        taken = deliver_client(from, sub, msg);
+        break;
+    case NB_RECV_ROUTE:
+        taken = deliver_route(d, from, sub);
+        break;
+    default:
+        taken = deliver_internal(d, sub, msg);
+        break;
+    }
+    if (taken && ++sub->delivered == sub->max) defer_unsub(d, sub);
+    return taken;
 }
 
 /* One member per group, starting at a random member and moving on past any that cannot take it. */
 static bool
-deliver_queue(struct nb_client *from, const struct nb_qgroup *g, const struct np_op *op)
+deliver_queue(struct nb_server *srv, struct nb_conn *from, const struct nb_qgroup *g,
+              const struct nb_msg *msg)
 {
-    uint32_t start = (uint32_t)(nb__rand(from->srv) % g->n);
+    uint32_t start = (uint32_t)(nb__rand(srv) % g->n);
     for (uint32_t i = 0; i < g->n; i++) {
-        if (deliver_sub(from, g->members[(start + i) % g->n], op)) return true;
+        if (deliver_sub(srv, from, g->members[(start + i) % g->n], msg)) return true;
     }
     return false;
 }
 
-/* Spec 2.6: a requester that asked for it hears at once that nobody is listening. */
 static void
-no_responders(struct nb_client *c, const struct np_op *op)
+remove_sub(struct nb_server *srv, struct nb_sub *sub)
 {
-    size_t it = 0;
-    const char *key;
-    size_t klen;
-    void *val;
-    while (nb_map_next(&c->subs, &it, &key, &klen, &val)) {
-        struct nb_sub *sub = val;
-        if (sub->queue ||
-            !np_subject_match(sub->subject, sub->subject_len, op->reply.ptr, op->reply.len))
-            continue;
-        struct np_str hdr = {no_responders_hdr, sizeof no_responders_hdr - 1};
-        write_msg(c, op->reply, (struct np_str){sub->sid, sub->sid_len}, (struct np_str){0},
-                  hdr.len, hdr);
-        return;
+    switch (sub->kind) {
+    case NB_RECV_CLIENT:
+        nb__client_unsub(sub->owner, sub);
+        break;
+    case NB_RECV_INTERNAL:
+        nb_server_unsubscribe(srv, sub->owner);
+        break;
+    default:
+        break; /* a route's interest is the route's to withdraw (RS-) */
     }
 }
 
 static void
-run_deferred_unsubs(struct nb_server *srv)
+finish(struct nb_server *srv, const struct nb_msg *msg)
 {
-    for (size_t i = 0; i < srv->ndeferred; i++) {
-        struct nb_sub *sub = srv->deferred_unsubs[i];
-        nb__sub_remove(sub->client, sub);
-    }
-    srv->ndeferred = 0;
+    struct nb_delivery *d = &srv->delivery;
+    for (size_t t = 0; t < d->ntargets; t++)
+        write_route_msg(d, t, msg);
+    d->ntargets = d->nrqueues = 0;
+    for (size_t i = 0; i < d->ndeferred; i++)
+        remove_sub(srv, d->deferred_unsubs[i]);
+    d->ndeferred = 0;
 }
 
 size_t
-nb__deliver(struct nb_client *from, const struct np_op *op)
+nb__publish(struct nb_server *srv, struct nb_conn *from, const struct nb_msg *msg)
 {
-    struct nb_server *srv = from->srv;
-    const struct nb_result *r = nb_sublist_match(srv->sublist, op->subject.ptr, op->subject.len);
+    struct nb_delivery *d = &srv->delivery;
+    const struct nb_result *r = nb_sublist_match(srv->sublist, msg->subject, msg->subject_len);
     size_t delivered = 0;
+    d->depth++;
     if (r) {
         for (uint32_t i = 0; i < r->npsubs; i++)
-            delivered += deliver_sub(from, r->psubs[i], op);
+            delivered += deliver_sub(srv, from, r->psubs[i], msg);
         for (uint32_t i = 0; i < r->nqgroups; i++)
-            delivered += deliver_queue(from, &r->qgroups[i], op);
+            delivered += deliver_queue(srv, from, &r->qgroups[i], msg);
     }
-    if (srv->ndeferred) run_deferred_unsubs(srv);
-    if (delivered == 0 && op->reply.len && from->no_responders) no_responders(from, op);
+    if (d->ntargets || d->ndeferred) finish(srv, msg);
+    if (delivered == 0 && msg->reply_len && from && nb__conn_is_client(from) &&
+        nb__client_of(from)->no_responders)
+        nb__client_no_responders(nb__client_of(from), msg);
+    /* Only the outermost call runs callbacks; what they publish queues behind them. */
+    if (d->depth == 1 && d->queued) run_queued(srv);
+    d->depth--;
     return delivered;
+}
+
+void
+nb__delivery_release(struct nb_delivery *d)
+{
+    while (d->queued) {
+        struct nb_queued *q = d->queued;
+        d->queued = q->next;
+        free(q);
+    }
+    while (d->isubs)
+        isub_free(d, d->isubs);
+    free(d->deferred_unsubs);
+    free(d->targets);
+    free(d->rqueues);
+    free(d->names);
+    memset(d, 0, sizeof *d);
+}
+
+/* ---- the public API ------------------------------------------------------------------------------ */
+
+int
+nb_server_publish(struct nb_server *srv, const struct nb_msg *msg)
+{
+    if (!np_subject_valid_literal(msg->subject, msg->subject_len) || msg->hdr_len > msg->len)
+        return NB_ECONFIG;
+    return (int)nb__publish(srv, NULL, msg);
+}
+
+int
+nb_server_subscribe(struct nb_server *srv, const char *subject, const char *queue, nb_msg_fn cb,
+                    void *ud, struct nb_isub **out)
+{
+    size_t slen = strlen(subject), qlen = queue ? strlen(queue) : 0;
+    if (!np_subject_valid(subject, slen) || (queue && !np_subject_valid_literal(queue, qlen)))
+        return NB_ECONFIG;
+    struct nb_isub *is = calloc(1, sizeof *is + slen + qlen + 2);
+    if (!is) return NB_ENOMEM;
+    char *p = (char *)(is + 1);
+    is->sub = (struct nb_sub){.owner = is, .kind = NB_RECV_INTERNAL, .sid = ""};
+    is->sub.subject = memcpy(p, subject, slen + 1);
+    is->sub.subject_len = (uint32_t)slen;
+    if (queue) is->sub.queue = memcpy(p + slen + 1, queue, qlen + 1);
+    is->sub.queue_len = (uint32_t)qlen;
+    is->cb = cb;
+    is->ud = ud;
+    int rc = nb_sublist_insert(srv->sublist, &is->sub);
+    if (rc != 0) {
+        free(is);
+        return NB_ENOMEM;
+    }
+    struct nb_delivery *d = &srv->delivery;
+    is->next = d->isubs;
+    if (is->next) is->next->prev = is;
+    d->isubs = is;
+    *out = is;
+    return 0;
+}
+
+void
+nb_server_unsubscribe(struct nb_server *srv, struct nb_isub *is)
+{
+    if (is->dead) return;
+    is->dead = true;
+    nb_sublist_remove(srv->sublist, &is->sub);
+    if (is->queued == 0) isub_free(&srv->delivery, is);
 }

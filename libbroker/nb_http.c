@@ -5,7 +5,8 @@
  *
  * Each HTTP connection reads one request head (at most 4 KiB), answers and closes.
  */
-#include "nb_int.h"
+#include "nb_http.h"
+#include "nb_srv.h"
 
 #include <stdlib.h>
 #include <string.h>

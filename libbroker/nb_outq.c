@@ -7,7 +7,7 @@
  * back to the heap when sent. Bytes handed to an in-flight uv_write stay where they are until the
  * write completes; new bytes are only ever appended after them.
  */
-#include "nb_int.h"
+#include "nb_outq.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -4,10 +4,12 @@
  * One libuv loop owns everything. Output produced while handling reads and timers is only queued;
  * the check handle (which runs right after the loop polls for I/O) then writes every connection on
  * the pending-flush list once, so a connection costs one system call per iteration however many
- * messages it got. Clients that must close are torn down from the same place, never in the middle
- * of delivering a message.
+ * messages it got. Connections that must close are torn down from the same place, never in the
+ * middle of delivering a message.
  */
-#include "nb_int.h"
+#include "nb_client.h"
+#include "nb_http.h"
+#include "nb_srv.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -34,26 +36,25 @@ nb__rand(struct nb_server *srv)
 }
 
 void
-nb__log(struct nb_server *srv, enum nb_log_level level, const char *fmt, ...)
+nb__vlog(const struct nb_server *srv, enum nb_log_level level, const char *prefix, const char *fmt,
+         va_list ap)
 {
     if (!srv->cfg.log) return;
     if (level == NB_LOG_DEBUG && !srv->cfg.debug) return;
     if (level == NB_LOG_TRACE && !srv->cfg.trace) return;
     char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
+    size_t n = (size_t)snprintf(msg, sizeof msg, "%s", prefix);
+    if (n < sizeof msg) vsnprintf(msg + n, sizeof msg - n, fmt, ap);
     srv->cfg.log(srv->cfg.log_ud, level, msg);
 }
 
 void
-nb__schedule_flush(struct nb_client *c)
+nb__log(const struct nb_server *srv, enum nb_log_level level, const char *fmt, ...)
 {
-    if (c->in_flush_list) return;
-    c->in_flush_list = 1;
-    c->flush_next = c->srv->flush_list;
-    c->srv->flush_list = c;
+    va_list ap;
+    va_start(ap, fmt);
+    nb__vlog(srv, level, "", fmt, ap);
+    va_end(ap);
 }
 
 /* Server ids look like nats-server's: 'N' and 55 base32 characters. */
@@ -71,29 +72,6 @@ make_server_id(char *out)
     for (size_t i = 0; i < sizeof rnd; i++)
         out[i + 1] = alphabet[rnd[i] % 32];
     out[56] = '\0';
-}
-
-char *
-nb__server_info(struct nb_server *srv, const struct nb_client *c)
-{
-    /* The version clients compare against to enable features: everything of 2.9 we serve. */
-    static char version[] = "2.9.10";
-    static char go[] = "natsctl-" NB_VERSION;
-    struct np_info info = {
-        .server_id = srv->server_id,
-        .server_name = srv->cfg.server_name ? srv->cfg.server_name : srv->server_id,
-        .version = version,
-        .proto = 1,
-        .go = go,
-        .host = srv->cfg.host,
-        .port = srv->port,
-        .headers = true,
-        .auth_required = srv->cfg.auth_token || srv->cfg.auth_user,
-        .max_payload = srv->cfg.max_payload,
-        .client_id = c->cid,
-        .client_ip = (char *)c->ip,
-    };
-    return np_info_encode(&info);
 }
 
 static int
@@ -116,9 +94,8 @@ nb_server_new(struct nb_server **out, uv_loop_t *loop, const struct nb_config *c
     if (!srv) return NB_ENOMEM;
     srv->loop = loop;
     srv->port = -1;
-    srv->next_cid = 1;
+    srv->next_id = 1;
     srv->rng = uv_hrtime() | 1;
-    srv->clients_head.next = srv->clients_head.prev = &srv->clients_head;
     srv->sublist = nb_sublist_new();
     if (!srv->sublist || copy_config(&srv->cfg, cfg) != 0) {
         nb_server_free(srv);
@@ -144,9 +121,9 @@ static void
 process_closes(struct nb_server *srv)
 {
     while (srv->close_list) {
-        struct nb_client *c = srv->close_list;
+        struct nb_conn *c = srv->close_list;
         srv->close_list = c->close_next;
-        nb__client_teardown(c);
+        nb__conn_teardown(c);
     }
 }
 
@@ -155,10 +132,10 @@ on_check(uv_check_t *h)
 {
     struct nb_server *srv = h->data;
     while (srv->flush_list) {
-        struct nb_client *c = srv->flush_list;
+        struct nb_conn *c = srv->flush_list;
         srv->flush_list = c->flush_next;
         c->in_flush_list = 0;
-        nb__client_flush(c);
+        nb__conn_flush(c);
     }
     process_closes(srv);
 }
@@ -168,10 +145,10 @@ on_tick(uv_timer_t *h)
 {
     struct nb_server *srv = h->data;
     uint64_t now = nb__now_ms(srv);
-    for (struct nb_client *c = srv->clients_head.next; c != &srv->clients_head; c = c->next)
-        nb__client_tick(c, now);
+    for (struct nb_conn *c = srv->conns; c; c = c->next)
+        nb__conn_tick(c, now);
     /* A stall never outlasts its limit: the receiver then has to keep up or be cut. */
-    for (struct nb_client *c = srv->stall_list; c; c = c->stall_next) {
+    for (struct nb_conn *c = srv->stall_list; c; c = c->stall_next) {
         if (now >= c->stall_until_ms) {
             nb__resume_stalled(srv);
             break;
@@ -239,6 +216,7 @@ nb_server_start(struct nb_server *srv)
     }
     uv_check_start(&srv->flusher, on_check);
     uv_timer_start(&srv->ticker, on_tick, TICK_MS, TICK_MS);
+    srv->started = true;
     nb__log(srv, NB_LOG_DEBUG, "Listening for client connections on %s:%d", srv->cfg.host,
             srv->port);
     return 0;
@@ -259,7 +237,7 @@ nb_server_port(const struct nb_server *srv)
 static void
 finish_stop(struct nb_server *srv)
 {
-    if (srv->open_handles > 0 || srv->clients_head.next != &srv->clients_head) return;
+    if (srv->open_handles > 0 || srv->conns) return;
     if (srv->stop_done) {
         void (*done)(struct nb_server *, void *) = srv->stop_done;
         srv->stop_done = NULL;
@@ -284,16 +262,15 @@ on_server_handle_closed(uv_handle_t *h)
 static void
 close_housekeeping(struct nb_server *srv)
 {
-    if (!srv->housekeeping_open || srv->clients_head.next != &srv->clients_head) return;
+    if (!srv->housekeeping_open || srv->conns) return;
     srv->housekeeping_open = false;
     uv_close((uv_handle_t *)&srv->flusher, on_server_handle_closed);
     uv_close((uv_handle_t *)&srv->ticker, on_server_handle_closed);
 }
 
 void
-nb__server_client_gone(struct nb_server *srv)
+nb__server_conn_gone(struct nb_server *srv)
 {
-    srv->stats.connections--;
     if (!srv->stopping) return;
     close_housekeeping(srv);
     finish_stop(srv);
@@ -310,11 +287,12 @@ nb_server_stop(struct nb_server *srv, void (*done)(struct nb_server *srv, void *
         finish_stop(srv);
         return;
     }
-    nb__log(srv, NB_LOG_INFO, "Initiating Shutdown...");
+    /* A server that never started has nothing to shut down that an operator would care about. */
+    if (srv->started) nb__log(srv, NB_LOG_INFO, "Initiating Shutdown...");
     uv_close((uv_handle_t *)&srv->listener, on_server_handle_closed);
     if (srv->http) nb__http_stop(srv->http);
-    for (struct nb_client *c = srv->clients_head.next; c != &srv->clients_head; c = c->next)
-        nb__client_close(c, NB_CLOSE_SHUTDOWN, true);
+    for (struct nb_conn *c = srv->conns; c; c = c->next)
+        nb__conn_close(c, NB_CLOSE_SHUTDOWN, true);
     close_housekeeping(srv);
 }
 
@@ -323,8 +301,8 @@ nb_server_free(struct nb_server *srv)
 {
     if (!srv) return;
     if (srv->sublist) nb_sublist_free(srv->sublist);
+    nb__delivery_release(&srv->delivery);
     nb__pool_release(&srv->pool);
-    free(srv->deferred_unsubs);
     nb_config_release(&srv->cfg);
     free(srv);
 }

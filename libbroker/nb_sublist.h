@@ -10,15 +10,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct nb_client;
+/* Who receives what a subscription matches (spec 2.4 for clients, 5.5 for routes). */
+enum nb_recv_kind {
+    NB_RECV_CLIENT,   /* owner is a struct nb_client: MSG/HMSG on its connection */
+    NB_RECV_ROUTE,    /* owner is a route's struct nb_conn: one RMSG per route and message */
+    NB_RECV_INTERNAL, /* owner is a struct nb_isub: a callback on the loop thread */
+};
 
-/* One subscription. Allocated by the connection that owns it; subject/queue/sid point into it. */
+/* One subscription. Allocated by its owner; subject, queue and sid point into the same block. */
 struct nb_sub {
-    struct nb_client *client; /* owner */
+    void *owner; /* see enum nb_recv_kind */
     const char *subject;
     const char *queue; /* NULL for a plain subscription */
     const char *sid;
     uint32_t subject_len, queue_len, sid_len;
+    uint8_t kind;       /* enum nb_recv_kind */
     uint64_t delivered; /* messages delivered so far */
     uint64_t max;       /* auto-unsubscribe after this many; 0 = no limit */
 };

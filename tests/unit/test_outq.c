@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nb_int.h"
+#include "nb_outq.h"
 
 /* Concatenates what nb__outq_bufs() reports into out; returns the byte count. */
 static size_t

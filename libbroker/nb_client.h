@@ -1,0 +1,51 @@
+/*
+ * The client protocol on a connection: INFO and CONNECT (with authentication), PUB and HPUB into
+ * the message path, SUB and UNSUB with the connection's sid table, PING and PONG with stale
+ * detection. The transport underneath is nb_conn.
+ */
+#ifndef NB_CLIENT_H
+#define NB_CLIENT_H
+
+#include "nb_conn.h"
+#include "nb_map.h"
+#include "nb_sublist.h"
+#include "np.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+struct nb_client {
+    struct nb_conn conn; /* first: a connection pointer of a client is a client pointer */
+    struct np_parser parser;
+    struct nb_map subs; /* sid -> struct nb_sub * */
+    uint64_t next_ping_ms;
+    uint64_t auth_deadline_ms; /* 0 when no CONNECT is awaited */
+    uint32_t pings_out;        /* PINGs sent and not answered */
+    unsigned connected : 1;    /* CONNECT received */
+    unsigned verbose : 1, pedantic : 1, echo : 1, no_responders : 1;
+    unsigned protocol : 1;
+    unsigned activity : 1;      /* a message, SUB or UNSUB arrived since the last ping check */
+    unsigned client_pinged : 1; /* the client sent a PING since the last ping check */
+    unsigned rtt_known : 1;     /* the client has answered a PING */
+};
+
+/* Accepts a client connection from the listener; on failure the connection is dropped. */
+void nb__client_accept(struct nb_server *srv, uv_stream_t *listener);
+/* Returns the client behind a client-kind connection. */
+static inline struct nb_client *
+nb__client_of(struct nb_conn *c)
+{
+    return (struct nb_client *)c;
+}
+/* Whether c is a client connection (and not a route). */
+bool nb__conn_is_client(const struct nb_conn *c);
+/*
+ * Spec 2.6: tells a requester that nobody is listening, on its first plain subscription that
+ * matches the reply subject (if it has one).
+ */
+void nb__client_no_responders(struct nb_client *c, const struct nb_msg *msg);
+/* Removes one subscription of c from the sublist and c's sid table, and frees it. */
+void nb__client_unsub(struct nb_client *c, struct nb_sub *sub);
+
+#endif

@@ -1,0 +1,362 @@
+/*
+ * Connections: accept, read, output, closing and lingering, and the transport's timers.
+ *
+ * A connection is embedded in its protocol's object and holds the libuv handle and the outbound
+ * queue. Reads land in the server's shared read buffer and go to the protocol at once, so an idle
+ * connection owns no input buffer.
+ */
+#include "nb_conn.h"
+#include "nb_srv.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CLOSE_FLUSH_MS 2000 /* how long a closing connection may take to take its last output */
+#define MAX_WRITE_BUFS 64
+#define MAX_STALL_MS   1000 /* the longest a publisher waits for a backed-up receiver */
+
+static const char *const close_texts[] = {
+#define NB__CLOSE_TEXT(name, text) text,
+    NB_CLOSE_MAP(NB__CLOSE_TEXT)
+#undef NB__CLOSE_TEXT
+};
+
+const char *
+nb__close_reason_text(enum nb_close_reason r)
+{
+    return close_texts[r];
+}
+
+void
+nb__conn_log(const struct nb_conn *c, enum nb_log_level level, const char *fmt, ...)
+{
+    char prefix[384];
+    snprintf(prefix, sizeof prefix, "%s - %s:%llu - %s%.256s%s", c->addr, c->proto->id_label,
+             (unsigned long long)c->id, c->ident ? "\"" : "", c->ident ? c->ident : "",
+             c->ident ? "\" - " : "");
+    va_list ap;
+    va_start(ap, fmt);
+    nb__vlog(c->srv, level, prefix, fmt, ap);
+    va_end(ap);
+}
+
+static void on_write(uv_write_t *req, int status);
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
+
+/* ---- output ------------------------------------------------------------------------------------ */
+
+void
+nb__conn_schedule_flush(struct nb_conn *c)
+{
+    if (c->in_flush_list) return;
+    c->in_flush_list = 1;
+    c->flush_next = c->srv->flush_list;
+    c->srv->flush_list = c;
+}
+
+void
+nb__conn_send(struct nb_conn *c, const char *data, size_t len)
+{
+    if (c->handle_closed || (c->closing && !c->flush_on_close)) return;
+    if (nb__outq_append(&c->out, &c->srv->pool, data, len) != 0) {
+        nb__conn_close(c, NB_CLOSE_NO_MEMORY, false);
+        return;
+    }
+    nb__conn_schedule_flush(c);
+}
+
+void
+nb__conn_send_err(struct nb_conn *c, const char *text)
+{
+    char line[512];
+    size_t n = np_enc_err(line, sizeof line, (struct np_str){text, strlen(text)});
+    if (n > sizeof line) n = sizeof line;
+    nb__conn_log(c, NB_LOG_TRACE, "->> [-ERR %s]", text);
+    nb__conn_send(c, line, n);
+}
+
+static void
+queue_teardown(struct nb_conn *c)
+{
+    if (c->in_close_list) return;
+    c->in_close_list = 1;
+    c->close_next = c->srv->close_list;
+    c->srv->close_list = c;
+}
+
+static void
+on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    struct nb_conn *c = h->data;
+    (void)suggested;
+    *buf = uv_buf_init(c->srv->read_buf, sizeof c->srv->read_buf);
+}
+
+static void
+on_linger_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+{
+    (void)buf;
+    if (nread < 0) queue_teardown(stream->data);
+}
+
+static void
+on_shutdown(uv_shutdown_t *req, int status)
+{
+    (void)req;
+    (void)status;
+}
+
+/*
+ * A closing connection's output is out. If it was told why (an -ERR), send FIN and keep reading
+ * and discarding until it closes too (bounded by the close deadline): closing a socket with unread
+ * input makes the kernel send a reset, which can destroy the -ERR before the peer reads it.
+ */
+static void
+last_words_sent(struct nb_conn *c)
+{
+    uv_stream_t *stream = (uv_stream_t *)&c->tcp;
+    if (!c->flush_on_close || c->close_reason == NB_CLOSE_SHUTDOWN || c->lingering) {
+        queue_teardown(c);
+        return;
+    }
+    c->lingering = 1;
+    if (uv_shutdown(&c->sreq, stream, on_shutdown) != 0 ||
+        uv_read_start(stream, on_alloc, on_linger_read) != 0)
+        queue_teardown(c);
+}
+
+static void
+start_write(struct nb_conn *c)
+{
+    uv_buf_t bufs[MAX_WRITE_BUFS];
+    unsigned n = nb__outq_bufs(&c->out, bufs, MAX_WRITE_BUFS);
+    if (n == 0) return;
+    uint64_t total = 0;
+    for (unsigned i = 0; i < n; i++)
+        total += bufs[i].len;
+    int rc = uv_write(&c->wreq, (uv_stream_t *)&c->tcp, bufs, n, on_write);
+    if (rc) {
+        nb__conn_close(c, NB_CLOSE_WRITE_ERROR, false);
+        return;
+    }
+    c->writing = 1;
+    c->out.inflight = total;
+    c->write_started_ms = nb__now_ms(c->srv);
+}
+
+void
+nb__conn_flush(struct nb_conn *c)
+{
+    if (c->writing || c->handle_closed) return;
+    while (c->out.pending) {
+        uv_buf_t bufs[MAX_WRITE_BUFS];
+        unsigned n = nb__outq_bufs(&c->out, bufs, MAX_WRITE_BUFS);
+        int rc = uv_try_write((uv_stream_t *)&c->tcp, bufs, n);
+        if (rc == UV_EAGAIN) break;
+        if (rc < 0) {
+            nb__conn_close(c, NB_CLOSE_WRITE_ERROR, false);
+            return;
+        }
+        size_t want = 0;
+        for (unsigned i = 0; i < n; i++)
+            want += bufs[i].len;
+        nb__outq_consume(&c->out, &c->srv->pool, (size_t)rc);
+        if ((size_t)rc < want) break;
+    }
+    if (c->out.pending)
+        start_write(c);
+    else if (c->closing)
+        last_words_sent(c);
+    if (c->srv->stall_list && c->out.pending <= (uint64_t)c->srv->cfg.max_pending / 2)
+        nb__resume_stalled(c->srv);
+}
+
+static void
+on_write(uv_write_t *req, int status)
+{
+    struct nb_conn *c = req->handle->data;
+    c->writing = 0;
+    if (status < 0) {
+        c->out.inflight = 0;
+        if (status != UV_ECANCELED) nb__conn_close(c, NB_CLOSE_WRITE_ERROR, false);
+        return;
+    }
+    size_t done = (size_t)c->out.inflight;
+    c->out.inflight = 0;
+    nb__outq_consume(&c->out, &c->srv->pool, done);
+    nb__conn_flush(c);
+}
+
+/* ---- fast-producer stall ----------------------------------------------------------------------- */
+
+void
+nb__conn_stall(struct nb_conn *c)
+{
+    if (c->stalled || c->closing) return;
+    c->stalled = 1;
+    c->stall_until_ms = nb__now_ms(c->srv) + MAX_STALL_MS;
+    c->stall_next = c->srv->stall_list;
+    c->srv->stall_list = c;
+    uv_read_stop((uv_stream_t *)&c->tcp);
+}
+
+void
+nb__resume_stalled(struct nb_server *srv)
+{
+    struct nb_conn *c = srv->stall_list;
+    srv->stall_list = NULL;
+    while (c) {
+        struct nb_conn *next = c->stall_next;
+        c->stalled = 0;
+        c->stall_next = NULL;
+        if (!c->closing) uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+        c = next;
+    }
+}
+
+static void
+unstall(struct nb_conn *c)
+{
+    struct nb_conn **pp = &c->srv->stall_list;
+    while (*pp && *pp != c)
+        pp = &(*pp)->stall_next;
+    if (*pp) *pp = c->stall_next;
+    c->stalled = 0;
+}
+
+/* ---- closing ------------------------------------------------------------------------------------- */
+
+void
+nb__conn_close(struct nb_conn *c, enum nb_close_reason reason, bool flush)
+{
+    if (c->closing) {
+        if (!flush) {
+            c->flush_on_close = 0;
+            queue_teardown(c);
+        }
+        return;
+    }
+    c->closing = 1;
+    c->close_reason = reason;
+    c->flush_on_close = flush;
+    c->close_deadline_ms = nb__now_ms(c->srv) + CLOSE_FLUSH_MS;
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    nb__conn_log(c, NB_LOG_DEBUG, "%s connection closed: %s", c->proto->kind_name,
+                 nb__close_reason_text(reason));
+    if (flush && c->out.pending) {
+        nb__conn_schedule_flush(c);
+        return;
+    }
+    queue_teardown(c);
+}
+
+static void
+on_closed(uv_handle_t *h)
+{
+    struct nb_conn *c = h->data;
+    struct nb_server *srv = c->srv;
+    nb__outq_release(&c->out, &srv->pool);
+    free(c->ident);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next) c->next->prev = c->prev;
+    c->proto->destroy(c);
+    nb__server_conn_gone(srv);
+}
+
+void
+nb__conn_teardown(struct nb_conn *c)
+{
+    if (c->handle_closed) return;
+    c->handle_closed = 1;
+    if (c->stalled) unstall(c);
+    c->proto->teardown(c);
+    /* A pending write request is cancelled by the close; its callback sees UV_ECANCELED. */
+    uv_close((uv_handle_t *)&c->tcp, on_closed);
+}
+
+/* ---- timers -------------------------------------------------------------------------------------- */
+
+void
+nb__conn_tick(struct nb_conn *c, uint64_t now)
+{
+    struct nb_server *srv = c->srv;
+    if (c->closing) {
+        if (now >= c->close_deadline_ms) nb__conn_close(c, c->close_reason, false);
+        return;
+    }
+    if (c->writing && now - c->write_started_ms > (uint64_t)srv->cfg.write_deadline_ms) {
+        nb__conn_log(c, NB_LOG_INFO,
+                     "Slow Consumer Detected: WriteDeadline of %lldms exceeded with %llu total "
+                     "bytes",
+                     (long long)srv->cfg.write_deadline_ms, (unsigned long long)c->out.pending);
+        srv->stats.slow_consumers++;
+        nb__conn_close(c, NB_CLOSE_SLOW_DEADLINE, false);
+        return;
+    }
+    c->proto->tick(c, now);
+}
+
+/* ---- input and accept ---------------------------------------------------------------------------- */
+
+static void
+on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+{
+    struct nb_conn *c = stream->data;
+    if (nread < 0) {
+        nb__conn_close(c, nread == UV_EOF ? NB_CLOSE_CLIENT_CLOSED : NB_CLOSE_READ_ERROR, false);
+        return;
+    }
+    c->proto->input(c, buf->base, (size_t)nread);
+}
+
+static void
+peer_addr(struct nb_conn *c)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    strcpy(c->ip, "unknown");
+    strcpy(c->addr, "unknown");
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) != 0) return;
+    if (ss.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
+        uv_ip6_name(a, c->ip, sizeof c->ip);
+        snprintf(c->addr, sizeof c->addr, "[%s]:%u", c->ip, ntohs(a->sin6_port));
+    } else {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
+        uv_ip4_name(a, c->ip, sizeof c->ip);
+        snprintf(c->addr, sizeof c->addr, "%s:%u", c->ip, ntohs(a->sin_port));
+    }
+}
+
+int
+nb__conn_accept(struct nb_conn *c, struct nb_server *srv, const struct nb_proto *proto,
+                uv_stream_t *listener)
+{
+    c->srv = srv;
+    c->proto = proto;
+    c->id = srv->next_id++;
+    uv_tcp_init(srv->loop, &c->tcp);
+    c->tcp.data = c;
+    c->next = srv->conns;
+    if (c->next) c->next->prev = c;
+    srv->conns = c;
+    int rc = uv_accept(listener, (uv_stream_t *)&c->tcp);
+    if (rc != 0) {
+        strcpy(c->addr, "unknown");
+        nb__conn_close(c, NB_CLOSE_READ_ERROR, false);
+        return rc;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    peer_addr(c);
+    return 0;
+}
+
+void
+nb__conn_start(struct nb_conn *c)
+{
+    if (!c->closing) uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}

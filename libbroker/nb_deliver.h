@@ -1,0 +1,58 @@
+/*
+ * The message path: one entry point for every message the server routes, whoever published it (a
+ * client, a route, or the server itself), to receivers of three kinds (enum nb_recv_kind).
+ */
+#ifndef NB_DELIVER_H
+#define NB_DELIVER_H
+
+#include "nb.h"
+#include "np.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct nb_conn;
+struct nb_server;
+struct nb_sub;
+struct nb_queued;
+struct nb_isub;
+
+/* A route picked as a target of the message being delivered. */
+struct nb_route_target {
+    struct nb_conn *route;
+};
+
+/* A queue group whose chosen member is on a route: the route forwards to it by name. */
+struct nb_route_queue {
+    uint32_t target; /* index into targets */
+    struct np_str name;
+};
+
+/*
+ * The message path's state in the server: scratch that is reused by every delivery (so a warm
+ * server allocates nothing per message) and the queue of internal deliveries.
+ */
+struct nb_delivery {
+    struct nb_sub **deferred_unsubs; /* auto-unsubscribes that reached their max during delivery */
+    size_t ndeferred, deferred_cap;
+    struct nb_route_target *targets;
+    size_t ntargets, targets_cap;
+    struct nb_route_queue *rqueues;
+    size_t nrqueues, rqueues_cap;
+    struct np_str *names; /* one target's queue names while its RMSG is written */
+    size_t names_cap;
+    struct nb_queued *queued, *queued_tail; /* internal deliveries waiting for their callback */
+    struct nb_isub *isubs;                  /* every internal subscription, to free at the end */
+    unsigned depth;                         /* nesting of nb__publish() calls */
+};
+
+/*
+ * Routes msg to every matching subscription: from is the publishing connection (a client or a
+ * route), or NULL when the server publishes. Returns how many subscriptions got it (a route counts
+ * once). A client that asked for no-responders and reached nobody gets the 503 status here.
+ */
+size_t nb__publish(struct nb_server *srv, struct nb_conn *from, const struct nb_msg *msg);
+/* Frees the scratch and drops internal deliveries still queued. */
+void nb__delivery_release(struct nb_delivery *d);
+
+#endif

@@ -1,0 +1,62 @@
+/*
+ * The server object's insides, for libbroker's modules. One libuv loop owns everything: output
+ * produced while handling reads and timers is only queued, and the check handle then writes every
+ * connection on the pending-flush list once per loop iteration.
+ */
+#ifndef NB_SRV_H
+#define NB_SRV_H
+
+#include "nb.h"
+#include "nb_conn.h"
+#include "nb_deliver.h"
+#include "nb_outq.h"
+#include "nb_sublist.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+struct nb_http;
+
+struct nb_server {
+    uv_loop_t *loop;
+    struct nb_config cfg;
+    uv_tcp_t listener;
+    uv_check_t flusher;   /* flushes pending output once per loop iteration */
+    uv_timer_t ticker;    /* pings, timeouts and deadlines for every connection */
+    struct nb_http *http; /* the monitoring port, NULL when off */
+    struct nb_sublist *sublist;
+    struct nb_conn *conns; /* every connection, newest first */
+    struct nb_conn *flush_list;
+    struct nb_conn *close_list;
+    struct nb_conn *stall_list; /* publishers whose reads are paused (fast-producer stall) */
+    struct nb_chunk_pool pool;
+    struct nb_delivery delivery; /* scratch and queues of the message path */
+    char server_id[57];
+    char read_buf[64 * 1024]; /* shared by every connection: reads are processed at once */
+    uint64_t next_id; /* the next cid (and rid: they share one sequence as in nats-server) */
+    uint64_t rng;
+    int port;
+    int open_handles; /* server handles not yet closed */
+    bool started, housekeeping_open, stopping;
+    void (*stop_done)(struct nb_server *, void *);
+    void *stop_ud;
+    struct nb_stats stats;
+    char start_error[300]; /* why nb_server_start() failed, "" when it did not */
+};
+
+uint64_t nb__now_ms(const struct nb_server *srv);
+/* A cheap pseudo-random number (xorshift), for queue member choice and jitter. */
+uint64_t nb__rand(struct nb_server *srv);
+void nb__log(const struct nb_server *srv, enum nb_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Like nb__log with a va_list, for modules that add their own prefix. */
+void nb__vlog(const struct nb_server *srv, enum nb_log_level level, const char *prefix,
+              const char *fmt, va_list ap);
+/* Called by a connection whose handle has closed, so the server can finish a stop. */
+void nb__server_conn_gone(struct nb_server *srv);
+/* Called when one of the server's own handles has closed, so a stop can finish. */
+void nb__server_handle_closed(struct nb_server *srv);
+
+#endif
