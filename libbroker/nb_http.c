@@ -4,6 +4,10 @@
  * honest answer instead of a refused connection.
  *
  * Each HTTP connection reads one request head (at most 4 KiB), answers and closes.
+ *
+ * libuv runs close callbacks in no order a stop can rely on (newest first, in practice), so the
+ * listener's object is freed by whichever close callback comes last: the listener's own or that
+ * of the last open connection.
  */
 #include "nb_http.h"
 #include "nb_srv.h"
@@ -28,6 +32,7 @@ struct nb_http {
     struct nb_server *srv;
     struct http_conn *conns;
     bool stopping;
+    bool listener_closed;
 };
 
 static const char healthz[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
@@ -38,16 +43,29 @@ static const char not_impl[] = "HTTP/1.1 501 Not Implemented\r\nContent-Type: te
 static const char bad_req[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n"
                               "Connection: close\r\n\r\n";
 
+/* The last close callback of a stopping monitoring port frees it and tells the server. */
+static void
+maybe_free(struct nb_http *http)
+{
+    if (!http->listener_closed || http->conns) return;
+    struct nb_server *srv = http->srv;
+    free(http);
+    srv->http = NULL;
+    nb__server_handle_closed(srv);
+}
+
 static void
 on_http_closed(uv_handle_t *h)
 {
     struct http_conn *hc = h->data;
+    struct nb_http *http = hc->owner;
     if (hc->prev)
         hc->prev->next = hc->next;
     else
-        hc->owner->conns = hc->next;
+        http->conns = hc->next;
     if (hc->next) hc->next->prev = hc->prev;
     free(hc);
+    maybe_free(http);
 }
 
 static void
@@ -138,10 +156,8 @@ static void
 on_listener_closed(uv_handle_t *h)
 {
     struct nb_http *http = h->data;
-    struct nb_server *srv = http->srv;
-    free(http);
-    srv->http = NULL;
-    nb__server_handle_closed(srv);
+    http->listener_closed = true;
+    maybe_free(http);
 }
 
 int
