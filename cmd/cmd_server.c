@@ -214,14 +214,12 @@ load_config(struct nb_config *cfg, const struct server_flags *f)
     if (f->config) {
         struct nb_conf_error err = {0};
         int rc = nb_config_load(cfg, f->config, conf_warn, NULL, &err);
-        if (rc == NB_ECONF_SYNTAX && err.line > 0) {
+        if (rc && err.line > 0) {
             cli_error(self, "%s:%d:%d: %s", err.file, err.line, err.column, err.msg);
-            return CLI_EXIT_USAGE;
-        }
-        if (rc) {
+        } else if (rc) {
             cli_error(self, "%s: %s", f->config, err.msg[0] ? err.msg : nb_strerror(rc));
-            return CLI_EXIT_USAGE;
         }
+        if (rc) return rc == NB_ENOMEM ? CLI_EXIT_FAIL : CLI_EXIT_USAGE;
     }
     if (apply_flags(cfg, f)) return CLI_EXIT_FAIL;
     char msg[256];

@@ -97,11 +97,11 @@ teardown() {
     [[ $stderr == *"nope.conf"* ]]
 }
 
-@test "unknown configuration keys are warned about and the server still starts" {
-    printf 'frobnicate: 1\nmax_payload: 2KB\n' >"$BATS_TEST_TMPDIR/warn.conf"
+@test "ignored configuration keys are warned about with their position and the server starts" {
+    printf 'jetstream: enabled\nmax_payload: 2KB\n' >"$BATS_TEST_TMPDIR/warn.conf"
     start_server -c "$BATS_TEST_TMPDIR/warn.conf"
     run cat "$SERVER_LOG"
-    [[ $output == *"unknown option 'frobnicate'"* ]]
+    [[ $output == *"$BATS_TEST_TMPDIR"'/warn.conf:1:1: field "jetstream" (JetStream) is not supported by natsctl and is ignored'* ]]
     [ "$(info_json | jq .max_payload)" = 2048 ]
 }
 
