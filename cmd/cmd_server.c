@@ -2,9 +2,13 @@
  * natsctl server: runs the broker in the foreground with nats-server's flags.
  *
  * Options are applied in three layers: libbroker's defaults, then the configuration file (-c), then
- * the flags, so a flag always wins over the file. The only output on a clean start is one ready line
- * on stderr naming the URL; later log lines use nats-server's format so existing log habits carry
- * over. SIGINT and SIGTERM stop the server cleanly (pending output flushed) with exit 0.
+ * the flags, so a flag always wins over the file. Flags follow nats-server, which parses them with
+ * Go's flag package: one or two dashes, a name that is never split into letters (-DV, -js),
+ * `-name value` or `-name=value`, and no bundling.
+ *
+ * The only output on a clean start is one ready line on stderr naming the URL; later log lines
+ * use nats-server's format so existing log habits carry over. SIGINT and SIGTERM stop the server
+ * cleanly (pending output flushed) with exit 0.
  */
 #include "cli.h"
 #include "cli_busypoll.h"
@@ -25,7 +29,9 @@ enum {
     OPT_NAME,
     OPT_HTTP_PORT,
     OPT_CONFIG,
+    OPT_CHECK,
     OPT_LOG,
+    OPT_LOGTIME,
     OPT_DEBUG,
     OPT_TRACE,
     OPT_DEBUG_TRACE,
@@ -36,6 +42,7 @@ enum {
     OPT_PASS,
     OPT_AUTH,
     OPT_BUSY_POLL,
+    OPT_VERSION,
 };
 
 const struct cli_opt cmd_server_opts[] = {
@@ -46,10 +53,15 @@ const struct cli_opt cmd_server_opts[] = {
     {OPT_HTTP_PORT, "m", "http_port", "http-port", "PORT", "monitoring port (answers 501 for now)",
      NULL},
     {OPT_CONFIG, "c", "config", NULL, "FILE", "configuration file in nats-server syntax", NULL},
+    {OPT_CHECK, "t", NULL, NULL, NULL, "test the configuration and exit", NULL},
     {OPT_LOG, "l", "log", NULL, "FILE", "write the log to FILE instead of stderr", NULL},
+    {OPT_LOGTIME, "T", "logtime", NULL, NULL, "timestamp log lines (default; -T=false: none)",
+     NULL},
     {OPT_DEBUG, "D", "debug", NULL, NULL, "log debug messages", NULL},
     {OPT_TRACE, "V", "trace", NULL, NULL, "log every protocol operation", NULL},
     {OPT_DEBUG_TRACE, "DV", NULL, NULL, NULL, "debug and trace", NULL},
+    {OPT_TRACE, "VV", NULL, NULL, NULL, "verbose trace (the same as -V: no system account)", NULL},
+    {OPT_DEBUG_TRACE, "DVV", NULL, NULL, NULL, "debug and verbose trace (the same as -DV)", NULL},
     {OPT_PID, "P", "pid", NULL, "FILE", "write the process id to FILE", NULL},
     {OPT_PORTS_DIR, NULL, "ports_file_dir", "ports-file-dir", "DIR",
      "write DIR/natsctl_<pid>.ports with the URLs once listening", NULL},
@@ -60,13 +72,17 @@ const struct cli_opt cmd_server_opts[] = {
     {OPT_AUTH, NULL, "auth", NULL, "TOKEN", "require this authorization token", NULL},
     {OPT_BUSY_POLL, NULL, "busy_poll", "busy-poll", "USEC",
      "after traffic, poll up to USEC microseconds before sleeping (default 100, 0: off)", NULL},
+    {OPT_VERSION, "v", "version", NULL, NULL, "print the version and exit", NULL},
     {0, NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
 const char cmd_server_details[] =
     "Runs a NATS broker that official NATS clients and nats-server peers can use. It listens on\n"
     "127.0.0.1 unless -a says otherwise: nats-server binds every interface by default, this one\n"
-    "is local until you ask. Flags override values from the configuration file.\n"
+    "is local until you ask. Flags are nats-server's, with one or two dashes (-DV, --port=4222);\n"
+    "they override values from the configuration file. A configuration that asks for something\n"
+    "natsctl cannot provide, such as TLS or multiple users, is refused rather than run without "
+    "it.\n"
     "\n"
     "Once listening it prints one line with the URL on stderr. SIGINT or SIGTERM stops it\n"
     "cleanly and it exits 0.\n"
@@ -74,7 +90,47 @@ const char cmd_server_details[] =
     "Examples:\n"
     "  natsctl server                      # nats://127.0.0.1:4222\n"
     "  natsctl server -p -1 --ports_file_dir /tmp\n"
+    "  natsctl server -t -c nats.conf      # check the file and exit\n"
     "  natsctl server -a 0.0.0.0 --auth s3cret -c nats.conf\n";
+
+/*
+ * nats-server flags natsctl does not have. They are refused by name: splitting "-js" into -j -s,
+ * or starting without TLS that --tls asked for, would both do something the user did not mean.
+ */
+static const struct {
+    const char *name;
+    const char *why;
+} unsupported_flags[] = {
+    {"js", "JetStream is not available in this build yet"},
+    {"jetstream", "JetStream is not available in this build yet"},
+    {"sd", "JetStream storage is not available in this build yet"},
+    {"store_dir", "JetStream storage is not available in this build yet"},
+    {"sl", "natsctl cannot signal a running server yet; use kill -TERM, -HUP or -USR1 PID"},
+    {"signal", "natsctl cannot signal a running server yet; use kill -TERM, -HUP or -USR1 PID"},
+    {"ms", "HTTPS monitoring is not supported by natsctl"},
+    {"https_port", "HTTPS monitoring is not supported by natsctl"},
+    {"tls", "TLS is not supported by natsctl"},
+    {"tlsverify", "TLS is not supported by natsctl"},
+    {"tlscert", "TLS is not supported by natsctl"},
+    {"tlskey", "TLS is not supported by natsctl"},
+    {"tlscacert", "TLS is not supported by natsctl"},
+    {"help_tls", "TLS is not supported by natsctl"},
+    {"routes", "clustering is not supported by natsctl yet"},
+    {"cluster", "clustering is not supported by natsctl yet"},
+    {"cluster_listen", "clustering is not supported by natsctl yet"},
+    {"cluster_advertise", "clustering is not supported by natsctl yet"},
+    {"cluster_name", "clustering is not supported by natsctl yet"},
+    {"connect_retries", "clustering is not supported by natsctl yet"},
+    {"no_advertise", "clustering is not supported by natsctl yet"},
+    {"client_advertise", "clustering is not supported by natsctl yet"},
+    {"s", "syslog is not supported by natsctl; use -l FILE"},
+    {"syslog", "syslog is not supported by natsctl; use -l FILE"},
+    {"r", "syslog is not supported by natsctl; use -l FILE"},
+    {"remote_syslog", "syslog is not supported by natsctl; use -l FILE"},
+    {"log_size_limit", "natsctl does not rotate its log; rotate it with logrotate and SIGUSR1"},
+    {"max_traced_msg_len", "natsctl does not shorten traced messages"},
+    {"profile", "profiling is not supported by natsctl"},
+};
 
 /* Flag values, kept apart from the config so they can be applied after the file. */
 struct server_flags {
@@ -82,7 +138,7 @@ struct server_flags {
     const char *user, *pass, *token;
     long long port, http_port, max_payload, busy_poll_us;
     bool port_set, http_port_set, max_payload_set;
-    bool debug, trace;
+    bool debug, trace, check, version, no_logtime;
 };
 
 struct server_run {
@@ -91,9 +147,12 @@ struct server_run {
     uv_signal_t sigint, sigterm;
     FILE *log;
     enum nb_log_level level;
+    bool logtime;
     char ports_path[4096];
     const char *pidfile;
 };
+
+/* ---- flags ------------------------------------------------------------------------------------- */
 
 static int
 bad_value(const char *opt, const char *arg)
@@ -102,47 +161,38 @@ bad_value(const char *opt, const char *arg)
     return CLI_EXIT_USAGE;
 }
 
+/* A flag without a value: arg is NULL when it is set, "false" when -flag=false cleared it. */
 static int
-on_flag(void *ud, int id, const char *arg)
+on_switch(struct server_flags *f, int id, const char *arg)
 {
-    struct server_flags *f = ud;
+    bool on = arg == NULL;
     switch (id) {
-    case OPT_ADDR:
-        f->addr = arg;
+    case OPT_CHECK:
+        f->check = on;
         break;
-    case OPT_NAME:
-        f->name = arg;
-        break;
-    case OPT_CONFIG:
-        f->config = arg;
-        break;
-    case OPT_LOG:
-        f->logfile = arg;
-        break;
-    case OPT_PID:
-        f->pidfile = arg;
-        break;
-    case OPT_PORTS_DIR:
-        f->ports_dir = arg;
-        break;
-    case OPT_USER:
-        f->user = arg;
-        break;
-    case OPT_PASS:
-        f->pass = arg;
-        break;
-    case OPT_AUTH:
-        f->token = arg;
+    case OPT_LOGTIME:
+        f->no_logtime = !on;
         break;
     case OPT_DEBUG:
-        f->debug = true;
+        f->debug = on;
         break;
     case OPT_TRACE:
-        f->trace = true;
+        f->trace = on;
         break;
     case OPT_DEBUG_TRACE:
-        f->debug = f->trace = true;
+        f->debug = f->trace = on;
         break;
+    case OPT_VERSION:
+        f->version = on;
+        break;
+    }
+    return 0;
+}
+
+static int
+on_number(struct server_flags *f, int id, const char *arg)
+{
+    switch (id) {
     case OPT_PORT:
         if (!cli_parse_int(arg, -1, 65535, &f->port)) return bad_value("port", arg);
         f->port_set = true;
@@ -163,24 +213,131 @@ on_flag(void *ud, int id, const char *arg)
     return 0;
 }
 
-static const char *const level_tags[] = {"[ERR]", "[WRN]", "[INF]", "[DBG]", "[TRC]"};
-
-/* nats-server's log line: "[pid] 2006/01/02 15:04:05.000000 [INF] message". */
-static void
-log_line(void *ud, enum nb_log_level level, const char *msg)
+/* The field of a flag that takes a string, or NULL for the others. */
+static const char **
+string_field(struct server_flags *f, int id)
 {
-    struct server_run *run = ud;
-    if (level > run->level) return;
-    struct timeval tv;
-    struct tm tm;
-    char stamp[32];
-    gettimeofday(&tv, NULL);
-    localtime_r(&tv.tv_sec, &tm);
-    strftime(stamp, sizeof stamp, "%Y/%m/%d %H:%M:%S", &tm);
-    fprintf(run->log, "[%d] %s.%06ld %s %s\n", (int)getpid(), stamp, (long)tv.tv_usec,
-            level_tags[level], msg);
-    fflush(run->log);
+    switch (id) {
+    case OPT_ADDR:
+        return &f->addr;
+    case OPT_NAME:
+        return &f->name;
+    case OPT_CONFIG:
+        return &f->config;
+    case OPT_LOG:
+        return &f->logfile;
+    case OPT_PID:
+        return &f->pidfile;
+    case OPT_PORTS_DIR:
+        return &f->ports_dir;
+    case OPT_USER:
+        return &f->user;
+    case OPT_PASS:
+        return &f->pass;
+    case OPT_AUTH:
+        return &f->token;
+    default:
+        return NULL;
+    }
 }
+
+static int
+on_flag(struct server_flags *f, const struct cli_opt *o, const char *arg)
+{
+    if (!o->arg_name) return on_switch(f, o->id, arg);
+    const char **field = string_field(f, o->id);
+    if (!field) return on_number(f, o->id, arg);
+    *field = arg;
+    return 0;
+}
+
+/* The row whose short, long or other name is exactly name (len bytes), or NULL. */
+static const struct cli_opt *
+find_flag(const char *name, size_t len)
+{
+    for (const struct cli_opt *o = cmd_server_opts; o->id; o++) {
+        const char *names[3] = {o->short_name, o->long_name, o->alt_name};
+        for (int k = 0; k < 3; k++) {
+            if (names[k] && strlen(names[k]) == len && strncmp(names[k], name, len) == 0) return o;
+        }
+    }
+    return NULL;
+}
+
+static const char *
+unsupported_flag(const char *name, size_t len)
+{
+    for (size_t i = 0; i < sizeof unsupported_flags / sizeof unsupported_flags[0]; i++) {
+        const char *n = unsupported_flags[i].name;
+        if (strlen(n) == len && strncmp(n, name, len) == 0) return unsupported_flags[i].why;
+    }
+    return NULL;
+}
+
+/* Go's strconv.ParseBool, the values a boolean flag takes after '='. */
+static int
+parse_bool(const char *s)
+{
+    static const char *const yes[] = {"1", "t", "T", "true", "TRUE", "True"};
+    static const char *const no[] = {"0", "f", "F", "false", "FALSE", "False"};
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+        if (strcmp(s, yes[i]) == 0) return 1;
+        if (strcmp(s, no[i]) == 0) return 0;
+    }
+    return -1;
+}
+
+/*
+ * One flag at argv[*i] (already known to start with '-'), as Go's flag package reads it; a flag
+ * that takes a value and has no '=' takes the next argument, whatever it looks like ("-p -1").
+ */
+static int
+parse_flag(const struct cli_cmd *self, int argc, char **argv, int *i, struct server_flags *f)
+{
+    const char *arg = argv[*i], *name = arg + (arg[1] == '-' ? 2 : 1);
+    const char *eq = strchr(name, '=');
+    size_t len = eq ? (size_t)(eq - name) : strlen(name);
+    int shown = (int)(name - arg) + (int)len;
+    if ((len == 1 && name[0] == 'h') || (len == 4 && strncmp(name, "help", 4) == 0)) {
+        cli_cmd_help(self, stdout);
+        return -1;
+    }
+    const struct cli_opt *o = len && name[0] != '-' ? find_flag(name, len) : NULL;
+    if (!o) {
+        const char *why = unsupported_flag(name, len);
+        if (why) return cli_usage(self, "%.*s: %s", shown, arg, why);
+        return cli_usage(self, "unknown option '%.*s' (see 'natsctl server --help')", shown, arg);
+    }
+    if (!o->arg_name) {
+        int on = eq ? parse_bool(eq + 1) : 1;
+        if (on < 0) return cli_usage(self, "invalid value '%s' for %.*s", eq + 1, shown, arg);
+        return on_flag(f, o, on ? NULL : "false");
+    }
+    if (eq) return on_flag(f, o, eq + 1);
+    if (*i + 1 >= argc) return cli_usage(self, "option '%.*s' needs a value", shown, arg);
+    return on_flag(f, o, argv[++*i]);
+}
+
+/* Returns 0, -1 after printing the help, or an exit code after printing why. */
+static int
+parse_flags(const struct cli_cmd *self, int argc, char **argv, struct server_flags *f)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "--") == 0) {
+            if (i + 1 < argc) return cli_usage(self, "unexpected argument '%s'", argv[i + 1]);
+            break;
+        }
+        if (arg[0] != '-' || arg[1] == '\0') {
+            return cli_usage(self, "unexpected argument '%s'", arg);
+        }
+        int rc = parse_flag(self, argc, argv, &i, f);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+/* ---- configuration ----------------------------------------------------------------------------- */
 
 static void
 conf_warn(void *ud, const char *msg)
@@ -229,6 +386,52 @@ load_config(struct nb_config *cfg, const struct server_flags *f)
     }
     return 0;
 }
+
+/* -t: nats-server's configuration test; the warnings were printed while loading. */
+static int
+check_config(const struct server_flags *f)
+{
+    cli_error(cli_cmd_find("server"), "configuration file %s is valid", f->config);
+    return CLI_EXIT_OK;
+}
+
+/* ---- logging ----------------------------------------------------------------------------------- */
+
+static const char *const level_tags[] = {"[ERR]", "[WRN]", "[INF]", "[DBG]", "[TRC]"};
+
+/* nats-server's log line: "[pid] 2006/01/02 15:04:05.000000 [INF] message". */
+static void
+log_line(void *ud, enum nb_log_level level, const char *msg)
+{
+    struct server_run *run = ud;
+    if (level > run->level) return;
+    char stamp[48] = "";
+    if (run->logtime) {
+        struct timeval tv;
+        struct tm tm;
+        char date[32];
+        gettimeofday(&tv, NULL);
+        localtime_r(&tv.tv_sec, &tm);
+        strftime(date, sizeof date, "%Y/%m/%d %H:%M:%S", &tm);
+        snprintf(stamp, sizeof stamp, " %s.%06ld", date, (long)tv.tv_usec);
+    }
+    fprintf(run->log, "[%d]%s %s %s\n", (int)getpid(), stamp, level_tags[level], msg);
+    fflush(run->log);
+}
+
+static int
+open_log(struct server_run *run, const struct server_flags *f)
+{
+    run->log = stderr;
+    run->logtime = !f->no_logtime;
+    if (!f->logfile) return 0;
+    run->log = fopen(f->logfile, "a");
+    if (run->log) return 0;
+    cli_error(cli_cmd_find("server"), "cannot open log file '%s': %s", f->logfile, strerror(errno));
+    return CLI_EXIT_FAIL;
+}
+
+/* ---- running ----------------------------------------------------------------------------------- */
 
 /* The host to print in URLs: a wildcard address is reachable on loopback. */
 static const char *
@@ -353,41 +556,39 @@ serve(struct server_run *run, const struct server_flags *f, struct nb_config *cf
 }
 
 static int
-open_log(struct server_run *run, const struct server_flags *f)
+run_server(struct server_run *run, const struct server_flags *f, struct nb_config *cfg)
 {
-    run->log = stderr;
-    if (!f->logfile) return 0;
-    run->log = fopen(f->logfile, "a");
-    if (run->log) return 0;
-    cli_error(cli_cmd_find("server"), "cannot open log file '%s': %s", f->logfile, strerror(errno));
-    return CLI_EXIT_FAIL;
+    int rc = open_log(run, f);
+    if (rc) return rc;
+    run->level = cfg->trace ? NB_LOG_TRACE : cfg->debug ? NB_LOG_DEBUG : NB_LOG_INFO;
+    cfg->log = log_line;
+    cfg->log_ud = run;
+    run->loop = uv_default_loop();
+    rc = serve(run, f, cfg);
+    uv_loop_close(run->loop);
+    if (run->log != stderr) fclose(run->log);
+    return rc;
 }
 
 int
 cmd_server(int argc, char **argv, const struct cli_cmd *self)
 {
     struct server_flags f = {.busy_poll_us = CLI_BUSYPOLL_DEFAULT_US};
+    int rc = parse_flags(self, argc, argv, &f);
+    if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
+    if (f.version) {
+        printf("natsctl-server: v%s\n", NATSCTL_VERSION);
+        return CLI_EXIT_OK;
+    }
+    if (f.check && !f.config) {
+        return cli_usage(self,
+                         "must specify [-c, --config] option to check configuration file syntax");
+    }
     struct server_run run = {0};
     struct nb_config cfg;
-    int first = 0;
-    int rc = cli_opt_parse(self, argc, argv, on_flag, &f, &first);
-    if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
-    if (first < argc) {
-        cli_error(self, "unexpected argument '%s'", argv[first]);
-        return CLI_EXIT_USAGE;
-    }
     nb_config_init(&cfg);
     rc = load_config(&cfg, &f);
-    if (rc == 0) rc = open_log(&run, &f);
-    if (rc == 0) {
-        run.level = cfg.trace ? NB_LOG_TRACE : cfg.debug ? NB_LOG_DEBUG : NB_LOG_INFO;
-        cfg.log = log_line;
-        cfg.log_ud = &run;
-        run.loop = uv_default_loop();
-        rc = serve(&run, &f, &cfg);
-        uv_loop_close(run.loop);
-    }
-    if (run.log && run.log != stderr) fclose(run.log);
+    if (rc == 0) rc = f.check ? check_config(&f) : run_server(&run, &f, &cfg);
     nb_config_release(&cfg);
     return rc;
 }

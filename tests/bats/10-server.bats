@@ -26,6 +26,15 @@ teardown() {
     [ "$output" = "{\"nats\":[\"nats://127.0.0.1:$PORT\"]}" ]
 }
 
+@test "-v and --version print the version as nats-server does and exit 0" {
+    for flag in -v --version -version; do
+        run --separate-stderr "$NATSCTL" server "$flag"
+        [ "$status" -eq 0 ]
+        [[ $output =~ ^natsctl-server:\ v[0-9]+\.[0-9]+\.[0-9]+$ ]]
+        [ -z "$stderr" ]
+    done
+}
+
 @test "SIGTERM stops the server with exit 0 and removes the ports and pid files" {
     local dir=$BATS_TEST_TMPDIR
     start_server --pid "$dir/server.pid"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
-# natsctl server against configurations written for nats-server: what it refuses (fail closed),
-# what it ignores with a warning, and unknown fields.
+# natsctl server against configurations and flags written for nats-server: what it refuses (fail
+# closed), what it ignores with a warning, unknown fields, -t, and Go-style flag spelling.
 
 load helpers
 
@@ -85,4 +85,65 @@ refused() {
     [[ $output == *'t.conf:6:1: field "lame_duck_duration" (lame duck mode) is not supported'* ]]
     run session 'CONNECT {}\r\nPING\r\n'
     [[ $output == *PONG* ]]
+}
+
+@test "-t says a good configuration is valid and exits 0 without listening" {
+    local file
+    file=$(conf 'port: -1\njetstream: enabled\n')
+    run --separate-stderr timeout 5 "$NATSCTL" server -t -c "$file"
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+    [ "${stderr_lines[0]}" = "natsctl server: warning: $file:2:1: field \"jetstream\" (JetStream) is not supported by natsctl and is ignored" ]
+    [ "${stderr_lines[1]}" = "natsctl server: configuration file $file is valid" ]
+    [ "${#stderr_lines[@]}" -eq 2 ]
+}
+
+@test "-t fails with exit 2 on a bad configuration, and without -c" {
+    run --separate-stderr "$NATSCTL" server -t -c "$(conf 'tls {}\n')"
+    [ "$status" -eq 2 ]
+    [[ $stderr == *'field "tls" (TLS) is not supported'* ]]
+    run --separate-stderr "$NATSCTL" server -t -c "$(conf 'max_pending: 1KB\n')"
+    [ "$status" -eq 2 ]
+    [[ $stderr == *"max_payload"* ]]
+    run --separate-stderr "$NATSCTL" server -t
+    [ "$status" -eq 2 ]
+    [ "$stderr" = "natsctl server: must specify [-c, --config] option to check configuration file syntax" ]
+}
+
+@test "nats-server flags natsctl lacks are named in one line, never split into letters" {
+    local args
+    for args in "-js" "--jetstream" "-sd /tmp/js" "--store_dir=/tmp/js" "-sl stop" "-ms 8443" \
+        "--cluster nats://127.0.0.1:6222" "--routes nats://a:6222" "--tls" "-tlscert=c.pem" \
+        "--tlsverify" "-s" "--profile 6060"; do
+        run --separate-stderr "$NATSCTL" server $args
+        [ "$status" -eq 2 ] || { echo "$args -> $status"; return 1; }
+        [ "${#stderr_lines[@]}" -eq 1 ]
+        [[ $stderr == "natsctl server: ${args%%[ =]*}: "* ]] || { echo "$args -> $stderr"; return 1; }
+    done
+    run --separate-stderr "$NATSCTL" server -js
+    [ "$stderr" = "natsctl server: -js: JetStream is not available in this build yet" ]
+    run --separate-stderr "$NATSCTL" server -cid x
+    [ "$status" -eq 2 ]
+    [ "$stderr" = "natsctl server: unknown option '-cid' (see 'natsctl server --help')" ]
+}
+
+@test "Go flag spellings work: one or two dashes, =value, multi-letter names" {
+    start_server -port=-1 --addr=127.0.0.1 -name goflags -DVV -T=false --max_payload=2KB
+    local info
+    info=$(info_json)
+    [ "$(jq -r .server_name <<<"$info")" = goflags ]
+    [ "$(jq .max_payload <<<"$info")" = 2048 ]
+    session 'CONNECT {}\r\nSUB goflags 1\r\nPING\r\n' >/dev/null
+    wait_for_text "$SERVER_LOG" "<<- [SUB goflags 1]"
+    run grep -F "<<- [SUB goflags 1]" "$SERVER_LOG"
+    [[ $output =~ ^\[[0-9]+\]\ \[TRC\]\  ]] # -T=false: no timestamp
+}
+
+@test "-VV traces and a bad boolean value is a usage error" {
+    start_server -VV -l "$BATS_TEST_TMPDIR/v.log"
+    session 'CONNECT {}\r\nSUB vv 1\r\nPING\r\n' >/dev/null
+    wait_for_text "$BATS_TEST_TMPDIR/v.log" "<<- [SUB vv 1]"
+    run --separate-stderr "$NATSCTL" server -D=maybe
+    [ "$status" -eq 2 ]
+    [ "$stderr" = "natsctl server: invalid value 'maybe' for -D" ]
 }
