@@ -6,9 +6,10 @@
  * Go's flag package: one or two dashes, a name that is never split into letters (-DV, -js),
  * `-name value` or `-name=value`, and no bundling.
  *
- * The only output on a clean start is one ready line on stderr naming the URL; later log lines
- * use nats-server's format so existing log habits carry over. SIGINT and SIGTERM stop the server
- * cleanly (pending output flushed) with exit 0.
+ * The log uses nats-server's line format and startup lines, on stderr or in the -l file. Once
+ * listening the server also prints one ready line on stderr naming the URL, which scripts wait
+ * for. A startup failure is one line on stderr (and an [ERR] line in the -l file). SIGINT and
+ * SIGTERM stop the server cleanly (pending output flushed) with exit 0.
  */
 #include "cli.h"
 #include "cli_busypoll.h"
@@ -84,8 +85,8 @@ const char cmd_server_details[] =
     "natsctl cannot provide, such as TLS or multiple users, is refused rather than run without "
     "it.\n"
     "\n"
-    "Once listening it prints one line with the URL on stderr. SIGINT or SIGTERM stops it\n"
-    "cleanly and it exits 0.\n"
+    "The log has nats-server's format, on stderr or in the -l file; once listening the server\n"
+    "also prints one line with the URL on stderr. SIGINT or SIGTERM stops it cleanly (exit 0).\n"
     "\n"
     "Examples:\n"
     "  natsctl server                      # nats://127.0.0.1:4222\n"
@@ -144,13 +145,17 @@ struct server_flags {
 struct server_run {
     uv_loop_t *loop;
     struct nb_server *srv;
-    uv_signal_t sigint, sigterm;
+    uv_signal_t signals[2];
     FILE *log;
     enum nb_log_level level;
     bool logtime;
+    char *warnings; /* configuration warnings, one per line, logged once the log is open */
+    size_t warnings_len;
     char ports_path[4096];
     const char *pidfile;
 };
+
+static const int trapped[] = {SIGINT, SIGTERM};
 
 /* ---- flags ------------------------------------------------------------------------------------- */
 
@@ -339,11 +344,19 @@ parse_flags(const struct cli_cmd *self, int argc, char **argv, struct server_fla
 
 /* ---- configuration ----------------------------------------------------------------------------- */
 
+/* Keeps a configuration warning for the log, which is not open yet. */
 static void
 conf_warn(void *ud, const char *msg)
 {
-    (void)ud;
-    cli_error(cli_cmd_find("server"), "warning: %s", msg);
+    struct server_run *run = ud;
+    size_t n = strlen(msg);
+    char *w = realloc(run->warnings, run->warnings_len + n + 2);
+    if (!w) return;
+    memcpy(w + run->warnings_len, msg, n);
+    w[run->warnings_len + n] = '\n';
+    run->warnings_len += n + 1;
+    w[run->warnings_len] = '\0';
+    run->warnings = w;
 }
 
 static int
@@ -365,12 +378,12 @@ apply_flags(struct nb_config *cfg, const struct server_flags *f)
 
 /* Builds the configuration; returns 0 or an exit code after printing why. */
 static int
-load_config(struct nb_config *cfg, const struct server_flags *f)
+load_config(struct nb_config *cfg, const struct server_flags *f, struct server_run *run)
 {
     const struct cli_cmd *self = cli_cmd_find("server");
     if (f->config) {
         struct nb_conf_error err = {0};
-        int rc = nb_config_load(cfg, f->config, conf_warn, NULL, &err);
+        int rc = nb_config_load(cfg, f->config, conf_warn, run, &err);
         if (rc && err.line > 0) {
             cli_error(self, "%s:%d:%d: %s", err.file, err.line, err.column, err.msg);
         } else if (rc) {
@@ -387,11 +400,14 @@ load_config(struct nb_config *cfg, const struct server_flags *f)
     return 0;
 }
 
-/* -t: nats-server's configuration test; the warnings were printed while loading. */
+/* -t: nats-server's configuration test, with the warnings a start would log. */
 static int
-check_config(const struct server_flags *f)
+check_config(const struct server_flags *f, const struct server_run *run)
 {
-    cli_error(cli_cmd_find("server"), "configuration file %s is valid", f->config);
+    const struct cli_cmd *self = cli_cmd_find("server");
+    for (const char *w = run->warnings; w && *w; w = strchr(w, '\n') + 1)
+        cli_error(self, "warning: %.*s", (int)strcspn(w, "\n"), w);
+    cli_error(self, "configuration file %s is valid", f->config);
     return CLI_EXIT_OK;
 }
 
@@ -419,16 +435,58 @@ log_line(void *ud, enum nb_log_level level, const char *msg)
     fflush(run->log);
 }
 
+static void logf_run(struct server_run *run, enum nb_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+logf_run(struct server_run *run, enum nb_log_level level, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    log_line(run, level, msg);
+}
+
+static void fail_start(struct server_run *run, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* A startup failure: one line on stderr, and an [ERR] line too when the log is a file. */
+static void
+fail_start(struct server_run *run, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (run->log != stderr) log_line(run, NB_LOG_ERROR, msg);
+    cli_error(cli_cmd_find("server"), "%s", msg);
+}
+
 static int
 open_log(struct server_run *run, const struct server_flags *f)
 {
     run->log = stderr;
     run->logtime = !f->no_logtime;
     if (!f->logfile) return 0;
-    run->log = fopen(f->logfile, "a");
+    run->log = fopen(f->logfile, "ae");
     if (run->log) return 0;
     cli_error(cli_cmd_find("server"), "cannot open log file '%s': %s", f->logfile, strerror(errno));
     return CLI_EXIT_FAIL;
+}
+
+/* The lines nats-server logs before it listens, then the configuration warnings. */
+static void
+log_banner(struct server_run *run, const struct server_flags *f, const struct nb_config *cfg)
+{
+    log_line(run, NB_LOG_INFO, "Starting natsctl-server");
+    log_line(run, NB_LOG_INFO, "  Version:  " NATSCTL_VERSION);
+    if (cfg->server_name) logf_run(run, NB_LOG_INFO, "  Name:     %s", cfg->server_name);
+    if (f->config) logf_run(run, NB_LOG_INFO, "Using configuration file: %s", f->config);
+    for (const char *w = run->warnings; w && *w; w = strchr(w, '\n') + 1)
+        logf_run(run, NB_LOG_WARN, "%.*s", (int)strcspn(w, "\n"), w);
 }
 
 /* ---- running ----------------------------------------------------------------------------------- */
@@ -440,6 +498,14 @@ url_host(const char *host)
     if (strcmp(host, "0.0.0.0") == 0 || host[0] == '\0') return "127.0.0.1";
     if (strcmp(host, "::") == 0) return "[::1]";
     return host;
+}
+
+/* host:port as nats-server logs it, with brackets around an IPv6 address. */
+static const char *
+host_port(const char *host, int port, char *buf, size_t cap)
+{
+    snprintf(buf, cap, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
+    return buf;
 }
 
 static int
@@ -456,12 +522,11 @@ static int
 write_run_files(struct server_run *run, const struct server_flags *f, const char *url,
                 const struct nb_config *cfg)
 {
-    const struct cli_cmd *self = cli_cmd_find("server");
     char text[4200];
     if (f->pidfile) {
         snprintf(text, sizeof text, "%d", (int)getpid());
         if (write_file(f->pidfile, text) != 0) {
-            cli_error(self, "cannot write pid file '%s': %s", f->pidfile, strerror(errno));
+            fail_start(run, "cannot write pid file '%s': %s", f->pidfile, strerror(errno));
             return CLI_EXIT_FAIL;
         }
         run->pidfile = f->pidfile;
@@ -475,7 +540,7 @@ write_run_files(struct server_run *run, const struct server_flags *f, const char
         snprintf(run->ports_path, sizeof run->ports_path, "%s/natsctl_%d.ports", f->ports_dir,
                  (int)getpid());
         if (write_file(run->ports_path, text) != 0) {
-            cli_error(self, "cannot write ports file '%s': %s", run->ports_path, strerror(errno));
+            fail_start(run, "cannot write ports file '%s': %s", run->ports_path, strerror(errno));
             run->ports_path[0] = '\0';
             return CLI_EXIT_FAIL;
         }
@@ -495,8 +560,9 @@ on_stopped(struct nb_server *srv, void *ud)
 {
     struct server_run *run = ud;
     (void)srv;
-    uv_close((uv_handle_t *)&run->sigint, NULL);
-    uv_close((uv_handle_t *)&run->sigterm, NULL);
+    for (size_t i = 0; i < sizeof trapped / sizeof trapped[0]; i++)
+        uv_close((uv_handle_t *)&run->signals[i], NULL);
+    log_line(run, NB_LOG_INFO, "Server Exiting..");
 }
 
 static void
@@ -505,9 +571,19 @@ on_signal(uv_signal_t *h, int signum)
     struct server_run *run = h->data;
     log_line(run, NB_LOG_INFO,
              signum == SIGINT ? "Trapped \"interrupt\" signal" : "Trapped \"terminated\" signal");
-    uv_signal_stop(&run->sigint);
-    uv_signal_stop(&run->sigterm);
+    for (size_t i = 0; i < sizeof trapped / sizeof trapped[0]; i++)
+        uv_signal_stop(&run->signals[i]);
     nb_server_stop(run->srv, on_stopped, run);
+}
+
+static void
+trap_signals(struct server_run *run)
+{
+    for (size_t i = 0; i < sizeof trapped / sizeof trapped[0]; i++) {
+        uv_signal_init(run->loop, &run->signals[i]);
+        run->signals[i].data = run;
+        uv_signal_start(&run->signals[i], on_signal, trapped[i]);
+    }
 }
 
 static uint64_t
@@ -518,14 +594,33 @@ messages_in(void *srv)
     return st.in_msgs;
 }
 
+/* The lines nats-server logs once it listens, and natsctl's ready line. */
+static void
+log_ready(struct server_run *run, const struct nb_config *cfg, const char *url)
+{
+    char hp[300];
+    if (cfg->http_port > 0) {
+        logf_run(run, NB_LOG_INFO, "Starting http monitor on %s",
+                 host_port(cfg->host, cfg->http_port, hp, sizeof hp));
+    }
+    logf_run(run, NB_LOG_INFO, "Listening for client connections on %s",
+             host_port(cfg->host, nb_server_port(run->srv), hp, sizeof hp));
+    log_line(run, NB_LOG_INFO, "Server is ready");
+    fprintf(stderr, "natsctl server: listening on %s\n", url);
+}
+
 static int
 serve(struct server_run *run, const struct server_flags *f, struct nb_config *cfg)
 {
-    const struct cli_cmd *self = cli_cmd_find("server");
     int rc = nb_server_new(&run->srv, run->loop, cfg);
     if (rc == 0) rc = nb_server_start(run->srv);
     if (rc) {
-        cli_error(self, "cannot listen on %s:%d: %s", cfg->host, cfg->port, nb_strerror(rc));
+        const char *why = run->srv ? nb_server_start_error(run->srv) : NULL;
+        if (why) {
+            fail_start(run, "%s", why);
+        } else {
+            fail_start(run, "cannot start: %s", nb_strerror(rc));
+        }
         if (run->srv) {
             nb_server_stop(run->srv, NULL, NULL);
             uv_run(run->loop, UV_RUN_DEFAULT);
@@ -537,12 +632,8 @@ serve(struct server_run *run, const struct server_flags *f, struct nb_config *cf
     snprintf(url, sizeof url, "nats://%s:%d", url_host(cfg->host), nb_server_port(run->srv));
     rc = write_run_files(run, f, url, cfg);
     if (rc == 0) {
-        fprintf(stderr, "natsctl server: listening on %s\n", url);
-        uv_signal_init(run->loop, &run->sigint);
-        uv_signal_init(run->loop, &run->sigterm);
-        run->sigint.data = run->sigterm.data = run;
-        uv_signal_start(&run->sigint, on_signal, SIGINT);
-        uv_signal_start(&run->sigterm, on_signal, SIGTERM);
+        log_ready(run, cfg, url);
+        trap_signals(run);
         struct cli_busypoll bp;
         cli_busypoll_init(&bp, (uint64_t)f->busy_poll_us * 1000);
         cli_busypoll_run(&bp, run->loop, messages_in, run->srv);
@@ -560,6 +651,8 @@ run_server(struct server_run *run, const struct server_flags *f, struct nb_confi
 {
     int rc = open_log(run, f);
     if (rc) return rc;
+    run->level = NB_LOG_INFO;
+    log_banner(run, f, cfg);
     run->level = cfg->trace ? NB_LOG_TRACE : cfg->debug ? NB_LOG_DEBUG : NB_LOG_INFO;
     cfg->log = log_line;
     cfg->log_ud = run;
@@ -587,8 +680,9 @@ cmd_server(int argc, char **argv, const struct cli_cmd *self)
     struct server_run run = {0};
     struct nb_config cfg;
     nb_config_init(&cfg);
-    rc = load_config(&cfg, &f);
-    if (rc == 0) rc = f.check ? check_config(&f) : run_server(&run, &f, &cfg);
+    rc = load_config(&cfg, &f, &run);
+    if (rc == 0) rc = f.check ? check_config(&f, &run) : run_server(&run, &f, &cfg);
+    free(run.warnings);
     nb_config_release(&cfg);
     return rc;
 }
