@@ -9,7 +9,8 @@
  * The log uses nats-server's line format and startup lines, on stderr or in the -l file. Once
  * listening the server also prints one ready line on stderr naming the URL, which scripts wait
  * for. A startup failure is one line on stderr (and an [ERR] line in the -l file). SIGINT and
- * SIGTERM stop the server cleanly (pending output flushed) with exit 0.
+ * SIGTERM stop the server cleanly (pending output flushed) with exit 0; SIGUSR1 reopens the log
+ * file, as after logrotate moved it; SIGHUP says that reloading is not supported and carries on.
  */
 #include "cli.h"
 #include "cli_busypoll.h"
@@ -86,7 +87,8 @@ const char cmd_server_details[] =
     "it.\n"
     "\n"
     "The log has nats-server's format, on stderr or in the -l file; once listening the server\n"
-    "also prints one line with the URL on stderr. SIGINT or SIGTERM stops it cleanly (exit 0).\n"
+    "also prints one line with the URL on stderr. SIGINT or SIGTERM stops it cleanly (exit 0);\n"
+    "SIGUSR1 reopens the log file (for logrotate); SIGHUP keeps the configuration it has.\n"
     "\n"
     "Examples:\n"
     "  natsctl server                      # nats://127.0.0.1:4222\n"
@@ -145,8 +147,9 @@ struct server_flags {
 struct server_run {
     uv_loop_t *loop;
     struct nb_server *srv;
-    uv_signal_t signals[2];
+    uv_signal_t signals[4];
     FILE *log;
+    const char *logfile; /* what SIGUSR1 reopens; NULL when logging to stderr */
     enum nb_log_level level;
     bool logtime;
     char *warnings; /* configuration warnings, one per line, logged once the log is open */
@@ -155,7 +158,7 @@ struct server_run {
     const char *pidfile;
 };
 
-static const int trapped[] = {SIGINT, SIGTERM};
+static const int trapped[] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1};
 
 /* ---- flags ------------------------------------------------------------------------------------- */
 
@@ -472,9 +475,31 @@ open_log(struct server_run *run, const struct server_flags *f)
     run->logtime = !f->no_logtime;
     if (!f->logfile) return 0;
     run->log = fopen(f->logfile, "ae");
-    if (run->log) return 0;
+    if (run->log) {
+        run->logfile = f->logfile;
+        return 0;
+    }
     cli_error(cli_cmd_find("server"), "cannot open log file '%s': %s", f->logfile, strerror(errno));
     return CLI_EXIT_FAIL;
+}
+
+/* SIGUSR1: logrotate has moved the file away; continue in a new one under the same name. */
+static void
+reopen_log(struct server_run *run)
+{
+    if (!run->logfile) {
+        log_line(run, NB_LOG_INFO, "File log re-open ignored, not a file logger");
+        return;
+    }
+    FILE *f = fopen(run->logfile, "ae");
+    if (!f) {
+        logf_run(run, NB_LOG_ERROR, "cannot re-open log file '%s': %s", run->logfile,
+                 strerror(errno));
+        return;
+    }
+    fclose(run->log);
+    run->log = f;
+    log_line(run, NB_LOG_INFO, "File log re-opened");
 }
 
 /* The lines nats-server logs before it listens, then the configuration warnings. */
@@ -569,6 +594,16 @@ static void
 on_signal(uv_signal_t *h, int signum)
 {
     struct server_run *run = h->data;
+    if (signum == SIGUSR1) {
+        reopen_log(run);
+        return;
+    }
+    if (signum == SIGHUP) {
+        log_line(run, NB_LOG_ERROR,
+                 "Failed to reload server configuration: natsctl cannot reload its configuration "
+                 "yet; restart it to apply changes");
+        return;
+    }
     log_line(run, NB_LOG_INFO,
              signum == SIGINT ? "Trapped \"interrupt\" signal" : "Trapped \"terminated\" signal");
     for (size_t i = 0; i < sizeof trapped / sizeof trapped[0]; i++)

@@ -239,3 +239,29 @@ server_cpu_ticks() {
     run session 'CONNECT {}\r\nPING\r\n'
     [[ $output == *PONG* ]]
 }
+
+@test "SIGHUP and SIGUSR1 leave the server running" {
+    start_server
+    kill -HUP "$SERVER_PID"
+    kill -USR1 "$SERVER_PID"
+    run session 'CONNECT {}\r\nPING\r\n'
+    [[ $output == *PONG* ]]
+    run cat "$SERVER_LOG"
+    [[ $output == *"[ERR] Failed to reload server configuration: natsctl cannot reload"* ]]
+    [[ $output == *"[INF] File log re-open ignored, not a file logger"* ]]
+}
+
+@test "SIGUSR1 reopens the -l file after logrotate moved it, and new lines go to the new file" {
+    local dir=$BATS_TEST_TMPDIR
+    start_server -DV -l "$dir/s.log"
+    mv "$dir/s.log" "$dir/s.log.1"
+    kill -USR1 "$SERVER_PID"
+    wait_for_text "$dir/s.log" "File log re-opened"
+    run session 'CONNECT {}\r\nSUB after.rotate 1\r\nPING\r\n'
+    [[ $output == *PONG* ]]
+    wait_for_text "$dir/s.log" "<<- [SUB after.rotate 1]"
+    run cat "$dir/s.log.1"
+    [[ $output == *"Server is ready"* ]]
+    [[ $output != *"after.rotate"* ]]
+    [[ $output != *"re-opened"* ]]
+}
