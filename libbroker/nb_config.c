@@ -38,6 +38,7 @@ struct loader {
     nb_conf_warn_fn warn;
     void *warn_ud;
     struct nb_conf_error *err;
+    const cJSON *http_host; /* the last "http" value that named a host, checked at the end */
 };
 
 /* Applies the value v of key to the field at offset off of ld->cfg. */
@@ -419,18 +420,23 @@ apply_listen(struct loader *ld, const char *key, const cJSON *v, size_t off)
     return rc;
 }
 
-/* http: a monitoring port or "host:port"; only the port is used (monitoring shares host). */
+/*
+ * http: a monitoring port or "host:port". Monitoring listens on the client address, so a host is
+ * only accepted when it is that address (check_http_host(), once the whole file is read).
+ */
 static int
 apply_http(struct loader *ld, const char *key, const cJSON *v, size_t off)
 {
     int64_t port;
     char host[256];
+    ld->http_host = NULL;
     if (cJSON_IsString(v)) {
         if (!split_host_port(v->valuestring, host, sizeof host, &port)) {
             return bad(ld, key, v, "expected \"host:port\" or a port number");
         }
         if (port < -1 || port > 65535) return bad(ld, key, v, "port must be from -1 to 65535");
         ld->cfg->http_port = (int)port;
+        if (host[0]) ld->http_host = v;
         return 0;
     }
     return apply_http_port(ld, key, v, off);
@@ -708,6 +714,24 @@ apply_authorization(struct loader *ld, const char *key, const cJSON *v, size_t o
 
 /* ---- loading ----------------------------------------------------------------------------------- */
 
+/*
+ * Monitoring another address than the clients' (nats-server's http host) cannot be honoured, and
+ * serving it on the client address could expose it to the network: refuse.
+ */
+static int
+check_http_host(struct loader *ld)
+{
+    char host[256];
+    int64_t port;
+    const cJSON *v = ld->http_host;
+    if (!v || !split_host_port(v->valuestring, host, sizeof host, &port)) return 0;
+    if (strcmp(host, ld->cfg->host) == 0) return 0;
+    return reject(ld, v,
+                  "field \"%.60s\" (monitoring on %.60s, not on the client address %.60s) is not "
+                  "supported by natsctl (refusing to start without it)",
+                  v->string, host, ld->cfg->host);
+}
+
 /* dst = src with its own copies of the strings. */
 static int
 copy_config(struct nb_config *dst, const struct nb_config *src)
@@ -738,6 +762,7 @@ nb__config_apply(struct nb_config *cfg, const struct nb_conf *doc, nb_conf_warn_
     }
     struct loader ld = {.doc = doc, .cfg = &work, .warn = warn_fn, .warn_ud = warn_ud, .err = err};
     int rc = apply_map(&ld, doc->root, &top_scope);
+    if (!rc) rc = check_http_host(&ld);
     if (rc == NB_ENOMEM) snprintf(err->msg, sizeof err->msg, "out of memory");
     if (rc) {
         nb_config_release(&work);

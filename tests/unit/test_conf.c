@@ -1206,6 +1206,8 @@ test_listen_forms(void **state)
     }
 }
 
+static void expect_error(const char *text, int line, int column, const char *msg);
+
 static void
 test_http_forms(void **state)
 {
@@ -1216,10 +1218,20 @@ test_http_forms(void **state)
     assert_int_equal(cfg.http_port, 8223);
     assert_string_equal(cfg.host, "127.0.0.1");
     nb_config_release(&cfg);
-    assert_int_equal(load("http: 127.0.0.5:8224\n", &cfg, &w, NULL), 0);
+    assert_int_equal(load("listen: 127.0.0.5:4000\nhttp: 127.0.0.5:8224\n", &cfg, &w, NULL), 0);
     assert_int_equal(cfg.http_port, 8224);
-    assert_string_equal(cfg.host, "127.0.0.1");
+    assert_string_equal(cfg.host, "127.0.0.5");
     nb_config_release(&cfg);
+    assert_int_equal(load("http: \":8225\"\n", &cfg, &w, NULL), 0);
+    assert_int_equal(cfg.http_port, 8225);
+    nb_config_release(&cfg);
+    /* monitoring on another address than the clients' cannot be honoured: refused */
+    expect_error("listen: 0.0.0.0:4222\nhttp: 127.0.0.1:8222\n", 2, 1,
+                 "field \"http\" (monitoring on 127.0.0.1, not on the client address 0.0.0.0) is "
+                 "not supported by natsctl (refusing to start without it)");
+    expect_error("http: \"127.0.0.5:8224\"\n", 1, 1,
+                 "field \"http\" (monitoring on 127.0.0.5, not on the client address 127.0.0.1) "
+                 "is not supported by natsctl (refusing to start without it)");
     assert_int_equal(load("http: -1\n", &cfg, &w, NULL), 0);
     assert_int_equal(cfg.http_port, -1);
     nb_config_release(&cfg);
