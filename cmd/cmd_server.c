@@ -17,6 +17,7 @@
 #include "nb.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,10 +145,13 @@ struct server_flags {
     bool debug, trace, check, version, no_logtime;
 };
 
+/* The signals the running server handles; the others keep their default action. */
+static const int trapped[] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1};
+
 struct server_run {
     uv_loop_t *loop;
     struct nb_server *srv;
-    uv_signal_t signals[4];
+    uv_signal_t signals[sizeof trapped / sizeof trapped[0]];
     FILE *log;
     const char *logfile; /* what SIGUSR1 reopens; NULL when logging to stderr */
     enum nb_log_level level;
@@ -157,8 +161,6 @@ struct server_run {
     char ports_path[4096];
     const char *pidfile;
 };
-
-static const int trapped[] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1};
 
 /* ---- flags ------------------------------------------------------------------------------------- */
 
