@@ -2,15 +2,22 @@
  * natsctl server: runs the broker in the foreground with nats-server's flags.
  *
  * Options are applied in three layers: libbroker's defaults, then the configuration file (-c), then
- * the flags, so a flag always wins over the file. The only output on a clean start is one ready line
- * on stderr naming the URL; later log lines use nats-server's format so existing log habits carry
- * over. SIGINT and SIGTERM stop the server cleanly (pending output flushed) with exit 0.
+ * the flags, so a flag always wins over the file. Flags follow nats-server, which parses them with
+ * Go's flag package: one or two dashes, a name that is never split into letters (-DV, -js),
+ * `-name value` or `-name=value`, and no bundling.
+ *
+ * The log uses nats-server's line format and startup lines, on stderr or in the -l file. Once
+ * listening the server also prints one ready line on stderr naming the URL, which scripts wait
+ * for. A startup failure is one line on stderr (and an [ERR] line in the -l file). SIGINT and
+ * SIGTERM stop the server cleanly (pending output flushed) with exit 0; SIGUSR1 reopens the log
+ * file, as after logrotate moved it; SIGHUP says that reloading is not supported and carries on.
  */
 #include "cli.h"
 #include "cli_busypoll.h"
 #include "nb.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +32,9 @@ enum {
     OPT_NAME,
     OPT_HTTP_PORT,
     OPT_CONFIG,
+    OPT_CHECK,
     OPT_LOG,
+    OPT_LOGTIME,
     OPT_DEBUG,
     OPT_TRACE,
     OPT_DEBUG_TRACE,
@@ -36,6 +45,7 @@ enum {
     OPT_PASS,
     OPT_AUTH,
     OPT_BUSY_POLL,
+    OPT_VERSION,
 };
 
 const struct cli_opt cmd_server_opts[] = {
@@ -46,10 +56,15 @@ const struct cli_opt cmd_server_opts[] = {
     {OPT_HTTP_PORT, "m", "http_port", "http-port", "PORT", "monitoring port (answers 501 for now)",
      NULL},
     {OPT_CONFIG, "c", "config", NULL, "FILE", "configuration file in nats-server syntax", NULL},
+    {OPT_CHECK, "t", NULL, NULL, NULL, "test the configuration and exit", NULL},
     {OPT_LOG, "l", "log", NULL, "FILE", "write the log to FILE instead of stderr", NULL},
+    {OPT_LOGTIME, "T", "logtime", NULL, NULL, "timestamp log lines (default; -T=false: none)",
+     NULL},
     {OPT_DEBUG, "D", "debug", NULL, NULL, "log debug messages", NULL},
     {OPT_TRACE, "V", "trace", NULL, NULL, "log every protocol operation", NULL},
     {OPT_DEBUG_TRACE, "DV", NULL, NULL, NULL, "debug and trace", NULL},
+    {OPT_TRACE, "VV", NULL, NULL, NULL, "verbose trace (the same as -V: no system account)", NULL},
+    {OPT_DEBUG_TRACE, "DVV", NULL, NULL, NULL, "debug and verbose trace (the same as -DV)", NULL},
     {OPT_PID, "P", "pid", NULL, "FILE", "write the process id to FILE", NULL},
     {OPT_PORTS_DIR, NULL, "ports_file_dir", "ports-file-dir", "DIR",
      "write DIR/natsctl_<pid>.ports with the URLs once listening", NULL},
@@ -60,21 +75,66 @@ const struct cli_opt cmd_server_opts[] = {
     {OPT_AUTH, NULL, "auth", NULL, "TOKEN", "require this authorization token", NULL},
     {OPT_BUSY_POLL, NULL, "busy_poll", "busy-poll", "USEC",
      "after traffic, poll up to USEC microseconds before sleeping (default 100, 0: off)", NULL},
+    {OPT_VERSION, "v", "version", NULL, NULL, "print the version and exit", NULL},
     {0, NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
 const char cmd_server_details[] =
     "Runs a NATS broker that official NATS clients and nats-server peers can use. It listens on\n"
     "127.0.0.1 unless -a says otherwise: nats-server binds every interface by default, this one\n"
-    "is local until you ask. Flags override values from the configuration file.\n"
+    "is local until you ask. Flags are nats-server's, with one or two dashes (-DV, --port=4222);\n"
+    "they override values from the configuration file. A configuration that asks for something\n"
+    "natsctl cannot provide, such as TLS or multiple users, is refused rather than run without "
+    "it.\n"
     "\n"
-    "Once listening it prints one line with the URL on stderr. SIGINT or SIGTERM stops it\n"
-    "cleanly and it exits 0.\n"
+    "The log has nats-server's format, on stderr or in the -l file; once listening the server\n"
+    "also prints one line with the URL on stderr. SIGINT or SIGTERM stops it cleanly (exit 0);\n"
+    "SIGUSR1 reopens the log file (for logrotate); SIGHUP keeps the configuration it has.\n"
     "\n"
     "Examples:\n"
     "  natsctl server                      # nats://127.0.0.1:4222\n"
     "  natsctl server -p -1 --ports_file_dir /tmp\n"
+    "  natsctl server -t -c nats.conf      # check the file and exit\n"
     "  natsctl server -a 0.0.0.0 --auth s3cret -c nats.conf\n";
+
+/*
+ * nats-server flags natsctl does not have. They are refused by name: splitting "-js" into -j -s,
+ * or starting without TLS that --tls asked for, would both do something the user did not mean.
+ */
+static const struct {
+    const char *name;
+    const char *why;
+} unsupported_flags[] = {
+    {"js", "JetStream is not available in this build yet"},
+    {"jetstream", "JetStream is not available in this build yet"},
+    {"sd", "JetStream storage is not available in this build yet"},
+    {"store_dir", "JetStream storage is not available in this build yet"},
+    {"sl", "natsctl cannot signal a running server yet; use kill -TERM, -HUP or -USR1 PID"},
+    {"signal", "natsctl cannot signal a running server yet; use kill -TERM, -HUP or -USR1 PID"},
+    {"ms", "HTTPS monitoring is not supported by natsctl"},
+    {"https_port", "HTTPS monitoring is not supported by natsctl"},
+    {"tls", "TLS is not supported by natsctl"},
+    {"tlsverify", "TLS is not supported by natsctl"},
+    {"tlscert", "TLS is not supported by natsctl"},
+    {"tlskey", "TLS is not supported by natsctl"},
+    {"tlscacert", "TLS is not supported by natsctl"},
+    {"help_tls", "TLS is not supported by natsctl"},
+    {"routes", "clustering is not supported by natsctl yet"},
+    {"cluster", "clustering is not supported by natsctl yet"},
+    {"cluster_listen", "clustering is not supported by natsctl yet"},
+    {"cluster_advertise", "clustering is not supported by natsctl yet"},
+    {"cluster_name", "clustering is not supported by natsctl yet"},
+    {"connect_retries", "clustering is not supported by natsctl yet"},
+    {"no_advertise", "clustering is not supported by natsctl yet"},
+    {"client_advertise", "clustering is not supported by natsctl yet"},
+    {"s", "syslog is not supported by natsctl; use -l FILE"},
+    {"syslog", "syslog is not supported by natsctl; use -l FILE"},
+    {"r", "syslog is not supported by natsctl; use -l FILE"},
+    {"remote_syslog", "syslog is not supported by natsctl; use -l FILE"},
+    {"log_size_limit", "natsctl does not rotate its log; rotate it with logrotate and SIGUSR1"},
+    {"max_traced_msg_len", "natsctl does not shorten traced messages"},
+    {"profile", "profiling is not supported by natsctl"},
+};
 
 /* Flag values, kept apart from the config so they can be applied after the file. */
 struct server_flags {
@@ -82,18 +142,27 @@ struct server_flags {
     const char *user, *pass, *token;
     long long port, http_port, max_payload, busy_poll_us;
     bool port_set, http_port_set, max_payload_set;
-    bool debug, trace;
+    bool debug, trace, check, version, no_logtime;
 };
+
+/* The signals the running server handles; the others keep their default action. */
+static const int trapped[] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1};
 
 struct server_run {
     uv_loop_t *loop;
     struct nb_server *srv;
-    uv_signal_t sigint, sigterm;
+    uv_signal_t signals[sizeof trapped / sizeof trapped[0]];
     FILE *log;
+    const char *logfile; /* what SIGUSR1 reopens; NULL when logging to stderr */
     enum nb_log_level level;
+    bool logtime;
+    char *warnings; /* configuration warnings, one per line, logged once the log is open */
+    size_t warnings_len;
     char ports_path[4096];
     const char *pidfile;
 };
+
+/* ---- flags ------------------------------------------------------------------------------------- */
 
 static int
 bad_value(const char *opt, const char *arg)
@@ -102,47 +171,38 @@ bad_value(const char *opt, const char *arg)
     return CLI_EXIT_USAGE;
 }
 
+/* A flag without a value: arg is NULL when it is set, "false" when -flag=false cleared it. */
 static int
-on_flag(void *ud, int id, const char *arg)
+on_switch(struct server_flags *f, int id, const char *arg)
 {
-    struct server_flags *f = ud;
+    bool on = arg == NULL;
     switch (id) {
-    case OPT_ADDR:
-        f->addr = arg;
+    case OPT_CHECK:
+        f->check = on;
         break;
-    case OPT_NAME:
-        f->name = arg;
-        break;
-    case OPT_CONFIG:
-        f->config = arg;
-        break;
-    case OPT_LOG:
-        f->logfile = arg;
-        break;
-    case OPT_PID:
-        f->pidfile = arg;
-        break;
-    case OPT_PORTS_DIR:
-        f->ports_dir = arg;
-        break;
-    case OPT_USER:
-        f->user = arg;
-        break;
-    case OPT_PASS:
-        f->pass = arg;
-        break;
-    case OPT_AUTH:
-        f->token = arg;
+    case OPT_LOGTIME:
+        f->no_logtime = !on;
         break;
     case OPT_DEBUG:
-        f->debug = true;
+        f->debug = on;
         break;
     case OPT_TRACE:
-        f->trace = true;
+        f->trace = on;
         break;
     case OPT_DEBUG_TRACE:
-        f->debug = f->trace = true;
+        f->debug = f->trace = on;
         break;
+    case OPT_VERSION:
+        f->version = on;
+        break;
+    }
+    return 0;
+}
+
+static int
+on_number(struct server_flags *f, int id, const char *arg)
+{
+    switch (id) {
     case OPT_PORT:
         if (!cli_parse_int(arg, -1, 65535, &f->port)) return bad_value("port", arg);
         f->port_set = true;
@@ -163,30 +223,145 @@ on_flag(void *ud, int id, const char *arg)
     return 0;
 }
 
-static const char *const level_tags[] = {"[ERR]", "[WRN]", "[INF]", "[DBG]", "[TRC]"};
-
-/* nats-server's log line: "[pid] 2006/01/02 15:04:05.000000 [INF] message". */
-static void
-log_line(void *ud, enum nb_log_level level, const char *msg)
+/* The field of a flag that takes a string, or NULL for the others. */
+static const char **
+string_field(struct server_flags *f, int id)
 {
-    struct server_run *run = ud;
-    if (level > run->level) return;
-    struct timeval tv;
-    struct tm tm;
-    char stamp[32];
-    gettimeofday(&tv, NULL);
-    localtime_r(&tv.tv_sec, &tm);
-    strftime(stamp, sizeof stamp, "%Y/%m/%d %H:%M:%S", &tm);
-    fprintf(run->log, "[%d] %s.%06ld %s %s\n", (int)getpid(), stamp, (long)tv.tv_usec,
-            level_tags[level], msg);
-    fflush(run->log);
+    switch (id) {
+    case OPT_ADDR:
+        return &f->addr;
+    case OPT_NAME:
+        return &f->name;
+    case OPT_CONFIG:
+        return &f->config;
+    case OPT_LOG:
+        return &f->logfile;
+    case OPT_PID:
+        return &f->pidfile;
+    case OPT_PORTS_DIR:
+        return &f->ports_dir;
+    case OPT_USER:
+        return &f->user;
+    case OPT_PASS:
+        return &f->pass;
+    case OPT_AUTH:
+        return &f->token;
+    default:
+        return NULL;
+    }
 }
 
+static int
+on_flag(struct server_flags *f, const struct cli_opt *o, const char *arg)
+{
+    if (!o->arg_name) return on_switch(f, o->id, arg);
+    const char **field = string_field(f, o->id);
+    if (!field) return on_number(f, o->id, arg);
+    *field = arg;
+    return 0;
+}
+
+/* The row whose short, long or other name is exactly name (len bytes), or NULL. */
+static const struct cli_opt *
+find_flag(const char *name, size_t len)
+{
+    for (const struct cli_opt *o = cmd_server_opts; o->id; o++) {
+        const char *names[3] = {o->short_name, o->long_name, o->alt_name};
+        for (int k = 0; k < 3; k++) {
+            if (names[k] && strlen(names[k]) == len && strncmp(names[k], name, len) == 0) return o;
+        }
+    }
+    return NULL;
+}
+
+static const char *
+unsupported_flag(const char *name, size_t len)
+{
+    for (size_t i = 0; i < sizeof unsupported_flags / sizeof unsupported_flags[0]; i++) {
+        const char *n = unsupported_flags[i].name;
+        if (strlen(n) == len && strncmp(n, name, len) == 0) return unsupported_flags[i].why;
+    }
+    return NULL;
+}
+
+/* Go's strconv.ParseBool, the values a boolean flag takes after '='. */
+static int
+parse_bool(const char *s)
+{
+    static const char *const yes[] = {"1", "t", "T", "true", "TRUE", "True"};
+    static const char *const no[] = {"0", "f", "F", "false", "FALSE", "False"};
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+        if (strcmp(s, yes[i]) == 0) return 1;
+        if (strcmp(s, no[i]) == 0) return 0;
+    }
+    return -1;
+}
+
+/*
+ * One flag at argv[*i] (already known to start with '-'), as Go's flag package reads it; a flag
+ * that takes a value and has no '=' takes the next argument, whatever it looks like ("-p -1").
+ */
+static int
+parse_flag(const struct cli_cmd *self, int argc, char **argv, int *i, struct server_flags *f)
+{
+    const char *arg = argv[*i], *name = arg + (arg[1] == '-' ? 2 : 1);
+    const char *eq = strchr(name, '=');
+    size_t len = eq ? (size_t)(eq - name) : strlen(name);
+    int shown = (int)(name - arg) + (int)len;
+    if ((len == 1 && name[0] == 'h') || (len == 4 && strncmp(name, "help", 4) == 0)) {
+        cli_cmd_help(self, stdout);
+        return -1;
+    }
+    const struct cli_opt *o = len && name[0] != '-' ? find_flag(name, len) : NULL;
+    if (!o) {
+        const char *why = unsupported_flag(name, len);
+        if (why) return cli_usage(self, "%.*s: %s", shown, arg, why);
+        return cli_usage(self, "unknown option '%.*s' (see 'natsctl server --help')", shown, arg);
+    }
+    if (!o->arg_name) {
+        int on = eq ? parse_bool(eq + 1) : 1;
+        if (on < 0) return cli_usage(self, "invalid value '%s' for %.*s", eq + 1, shown, arg);
+        return on_flag(f, o, on ? NULL : "false");
+    }
+    if (eq) return on_flag(f, o, eq + 1);
+    if (*i + 1 >= argc) return cli_usage(self, "option '%.*s' needs a value", shown, arg);
+    return on_flag(f, o, argv[++*i]);
+}
+
+/* Returns 0, -1 after printing the help, or an exit code after printing why. */
+static int
+parse_flags(const struct cli_cmd *self, int argc, char **argv, struct server_flags *f)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "--") == 0) {
+            if (i + 1 < argc) return cli_usage(self, "unexpected argument '%s'", argv[i + 1]);
+            break;
+        }
+        if (arg[0] != '-' || arg[1] == '\0') {
+            return cli_usage(self, "unexpected argument '%s'", arg);
+        }
+        int rc = parse_flag(self, argc, argv, &i, f);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+/* ---- configuration ----------------------------------------------------------------------------- */
+
+/* Keeps a configuration warning for the log, which is not open yet. */
 static void
 conf_warn(void *ud, const char *msg)
 {
-    (void)ud;
-    cli_error(cli_cmd_find("server"), "warning: %s", msg);
+    struct server_run *run = ud;
+    size_t n = strlen(msg);
+    char *w = realloc(run->warnings, run->warnings_len + n + 2);
+    if (!w) return;
+    memcpy(w + run->warnings_len, msg, n);
+    w[run->warnings_len + n] = '\n';
+    run->warnings_len += n + 1;
+    w[run->warnings_len] = '\0';
+    run->warnings = w;
 }
 
 static int
@@ -208,20 +383,18 @@ apply_flags(struct nb_config *cfg, const struct server_flags *f)
 
 /* Builds the configuration; returns 0 or an exit code after printing why. */
 static int
-load_config(struct nb_config *cfg, const struct server_flags *f)
+load_config(struct nb_config *cfg, const struct server_flags *f, struct server_run *run)
 {
     const struct cli_cmd *self = cli_cmd_find("server");
     if (f->config) {
         struct nb_conf_error err = {0};
-        int rc = nb_config_load(cfg, f->config, conf_warn, NULL, &err);
-        if (rc == NB_ECONF_SYNTAX && err.line > 0) {
+        int rc = nb_config_load(cfg, f->config, conf_warn, run, &err);
+        if (rc && err.line > 0) {
             cli_error(self, "%s:%d:%d: %s", err.file, err.line, err.column, err.msg);
-            return CLI_EXIT_USAGE;
-        }
-        if (rc) {
+        } else if (rc) {
             cli_error(self, "%s: %s", f->config, err.msg[0] ? err.msg : nb_strerror(rc));
-            return CLI_EXIT_USAGE;
         }
+        if (rc) return rc == NB_ENOMEM ? CLI_EXIT_FAIL : CLI_EXIT_USAGE;
     }
     if (apply_flags(cfg, f)) return CLI_EXIT_FAIL;
     char msg[256];
@@ -232,6 +405,119 @@ load_config(struct nb_config *cfg, const struct server_flags *f)
     return 0;
 }
 
+/* -t: nats-server's configuration test, with the warnings a start would log. */
+static int
+check_config(const struct server_flags *f, const struct server_run *run)
+{
+    const struct cli_cmd *self = cli_cmd_find("server");
+    for (const char *w = run->warnings; w && *w; w = strchr(w, '\n') + 1)
+        cli_error(self, "warning: %.*s", (int)strcspn(w, "\n"), w);
+    cli_error(self, "configuration file %s is valid", f->config);
+    return CLI_EXIT_OK;
+}
+
+/* ---- logging ----------------------------------------------------------------------------------- */
+
+static const char *const level_tags[] = {"[ERR]", "[WRN]", "[INF]", "[DBG]", "[TRC]"};
+
+/* nats-server's log line: "[pid] 2006/01/02 15:04:05.000000 [INF] message". */
+static void
+log_line(void *ud, enum nb_log_level level, const char *msg)
+{
+    struct server_run *run = ud;
+    if (level > run->level) return;
+    char stamp[48] = "";
+    if (run->logtime) {
+        struct timeval tv;
+        struct tm tm;
+        char date[32];
+        gettimeofday(&tv, NULL);
+        localtime_r(&tv.tv_sec, &tm);
+        strftime(date, sizeof date, "%Y/%m/%d %H:%M:%S", &tm);
+        snprintf(stamp, sizeof stamp, " %s.%06ld", date, (long)tv.tv_usec);
+    }
+    fprintf(run->log, "[%d]%s %s %s\n", (int)getpid(), stamp, level_tags[level], msg);
+    fflush(run->log);
+}
+
+static void logf_run(struct server_run *run, enum nb_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+logf_run(struct server_run *run, enum nb_log_level level, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    log_line(run, level, msg);
+}
+
+static void fail_start(struct server_run *run, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* A startup failure: one line on stderr, and an [ERR] line too when the log is a file. */
+static void
+fail_start(struct server_run *run, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (run->log != stderr) log_line(run, NB_LOG_ERROR, msg);
+    cli_error(cli_cmd_find("server"), "%s", msg);
+}
+
+static int
+open_log(struct server_run *run, const struct server_flags *f)
+{
+    run->log = stderr;
+    run->logtime = !f->no_logtime;
+    if (!f->logfile) return 0;
+    run->log = fopen(f->logfile, "ae");
+    if (run->log) {
+        run->logfile = f->logfile;
+        return 0;
+    }
+    cli_error(cli_cmd_find("server"), "cannot open log file '%s': %s", f->logfile, strerror(errno));
+    return CLI_EXIT_FAIL;
+}
+
+/* SIGUSR1: logrotate has moved the file away; continue in a new one under the same name. */
+static void
+reopen_log(struct server_run *run)
+{
+    if (!run->logfile) {
+        log_line(run, NB_LOG_INFO, "File log re-open ignored, not a file logger");
+        return;
+    }
+    FILE *f = fopen(run->logfile, "ae");
+    if (!f) {
+        logf_run(run, NB_LOG_ERROR, "cannot re-open log file '%s': %s", run->logfile,
+                 strerror(errno));
+        return;
+    }
+    fclose(run->log);
+    run->log = f;
+    log_line(run, NB_LOG_INFO, "File log re-opened");
+}
+
+/* The lines nats-server logs before it listens, then the configuration warnings. */
+static void
+log_banner(struct server_run *run, const struct server_flags *f, const struct nb_config *cfg)
+{
+    log_line(run, NB_LOG_INFO, "Starting natsctl-server");
+    log_line(run, NB_LOG_INFO, "  Version:  " NATSCTL_VERSION);
+    if (cfg->server_name) logf_run(run, NB_LOG_INFO, "  Name:     %s", cfg->server_name);
+    if (f->config) logf_run(run, NB_LOG_INFO, "Using configuration file: %s", f->config);
+    for (const char *w = run->warnings; w && *w; w = strchr(w, '\n') + 1)
+        logf_run(run, NB_LOG_WARN, "%.*s", (int)strcspn(w, "\n"), w);
+}
+
+/* ---- running ----------------------------------------------------------------------------------- */
+
 /* The host to print in URLs: a wildcard address is reachable on loopback. */
 static const char *
 url_host(const char *host)
@@ -239,6 +525,14 @@ url_host(const char *host)
     if (strcmp(host, "0.0.0.0") == 0 || host[0] == '\0') return "127.0.0.1";
     if (strcmp(host, "::") == 0) return "[::1]";
     return host;
+}
+
+/* host:port as nats-server logs it, with brackets around an IPv6 address. */
+static const char *
+host_port(const char *host, int port, char *buf, size_t cap)
+{
+    snprintf(buf, cap, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
+    return buf;
 }
 
 static int
@@ -255,12 +549,11 @@ static int
 write_run_files(struct server_run *run, const struct server_flags *f, const char *url,
                 const struct nb_config *cfg)
 {
-    const struct cli_cmd *self = cli_cmd_find("server");
     char text[4200];
     if (f->pidfile) {
         snprintf(text, sizeof text, "%d", (int)getpid());
         if (write_file(f->pidfile, text) != 0) {
-            cli_error(self, "cannot write pid file '%s': %s", f->pidfile, strerror(errno));
+            fail_start(run, "cannot write pid file '%s': %s", f->pidfile, strerror(errno));
             return CLI_EXIT_FAIL;
         }
         run->pidfile = f->pidfile;
@@ -274,7 +567,7 @@ write_run_files(struct server_run *run, const struct server_flags *f, const char
         snprintf(run->ports_path, sizeof run->ports_path, "%s/natsctl_%d.ports", f->ports_dir,
                  (int)getpid());
         if (write_file(run->ports_path, text) != 0) {
-            cli_error(self, "cannot write ports file '%s': %s", run->ports_path, strerror(errno));
+            fail_start(run, "cannot write ports file '%s': %s", run->ports_path, strerror(errno));
             run->ports_path[0] = '\0';
             return CLI_EXIT_FAIL;
         }
@@ -294,19 +587,40 @@ on_stopped(struct nb_server *srv, void *ud)
 {
     struct server_run *run = ud;
     (void)srv;
-    uv_close((uv_handle_t *)&run->sigint, NULL);
-    uv_close((uv_handle_t *)&run->sigterm, NULL);
+    for (size_t i = 0; i < sizeof trapped / sizeof trapped[0]; i++)
+        uv_close((uv_handle_t *)&run->signals[i], NULL);
+    log_line(run, NB_LOG_INFO, "Server Exiting..");
 }
 
 static void
 on_signal(uv_signal_t *h, int signum)
 {
     struct server_run *run = h->data;
+    if (signum == SIGUSR1) {
+        reopen_log(run);
+        return;
+    }
+    if (signum == SIGHUP) {
+        log_line(run, NB_LOG_ERROR,
+                 "Failed to reload server configuration: natsctl cannot reload its configuration "
+                 "yet; restart it to apply changes");
+        return;
+    }
     log_line(run, NB_LOG_INFO,
              signum == SIGINT ? "Trapped \"interrupt\" signal" : "Trapped \"terminated\" signal");
-    uv_signal_stop(&run->sigint);
-    uv_signal_stop(&run->sigterm);
+    for (size_t i = 0; i < sizeof trapped / sizeof trapped[0]; i++)
+        uv_signal_stop(&run->signals[i]);
     nb_server_stop(run->srv, on_stopped, run);
+}
+
+static void
+trap_signals(struct server_run *run)
+{
+    for (size_t i = 0; i < sizeof trapped / sizeof trapped[0]; i++) {
+        uv_signal_init(run->loop, &run->signals[i]);
+        run->signals[i].data = run;
+        uv_signal_start(&run->signals[i], on_signal, trapped[i]);
+    }
 }
 
 static uint64_t
@@ -317,14 +631,33 @@ messages_in(void *srv)
     return st.in_msgs;
 }
 
+/* The lines nats-server logs once it listens, and natsctl's ready line. */
+static void
+log_ready(struct server_run *run, const struct nb_config *cfg, const char *url)
+{
+    char hp[300];
+    if (cfg->http_port > 0) {
+        logf_run(run, NB_LOG_INFO, "Starting http monitor on %s",
+                 host_port(cfg->host, cfg->http_port, hp, sizeof hp));
+    }
+    logf_run(run, NB_LOG_INFO, "Listening for client connections on %s",
+             host_port(cfg->host, nb_server_port(run->srv), hp, sizeof hp));
+    log_line(run, NB_LOG_INFO, "Server is ready");
+    fprintf(stderr, "natsctl server: listening on %s\n", url);
+}
+
 static int
 serve(struct server_run *run, const struct server_flags *f, struct nb_config *cfg)
 {
-    const struct cli_cmd *self = cli_cmd_find("server");
     int rc = nb_server_new(&run->srv, run->loop, cfg);
     if (rc == 0) rc = nb_server_start(run->srv);
     if (rc) {
-        cli_error(self, "cannot listen on %s:%d: %s", cfg->host, cfg->port, nb_strerror(rc));
+        const char *why = run->srv ? nb_server_start_error(run->srv) : NULL;
+        if (why) {
+            fail_start(run, "%s", why);
+        } else {
+            fail_start(run, "cannot start: %s", nb_strerror(rc));
+        }
         if (run->srv) {
             nb_server_stop(run->srv, NULL, NULL);
             uv_run(run->loop, UV_RUN_DEFAULT);
@@ -336,12 +669,8 @@ serve(struct server_run *run, const struct server_flags *f, struct nb_config *cf
     snprintf(url, sizeof url, "nats://%s:%d", url_host(cfg->host), nb_server_port(run->srv));
     rc = write_run_files(run, f, url, cfg);
     if (rc == 0) {
-        fprintf(stderr, "natsctl server: listening on %s\n", url);
-        uv_signal_init(run->loop, &run->sigint);
-        uv_signal_init(run->loop, &run->sigterm);
-        run->sigint.data = run->sigterm.data = run;
-        uv_signal_start(&run->sigint, on_signal, SIGINT);
-        uv_signal_start(&run->sigterm, on_signal, SIGTERM);
+        log_ready(run, cfg, url);
+        trap_signals(run);
         struct cli_busypoll bp;
         cli_busypoll_init(&bp, (uint64_t)f->busy_poll_us * 1000);
         cli_busypoll_run(&bp, run->loop, messages_in, run->srv);
@@ -355,41 +684,42 @@ serve(struct server_run *run, const struct server_flags *f, struct nb_config *cf
 }
 
 static int
-open_log(struct server_run *run, const struct server_flags *f)
+run_server(struct server_run *run, const struct server_flags *f, struct nb_config *cfg)
 {
-    run->log = stderr;
-    if (!f->logfile) return 0;
-    run->log = fopen(f->logfile, "a");
-    if (run->log) return 0;
-    cli_error(cli_cmd_find("server"), "cannot open log file '%s': %s", f->logfile, strerror(errno));
-    return CLI_EXIT_FAIL;
+    int rc = open_log(run, f);
+    if (rc) return rc;
+    run->level = NB_LOG_INFO;
+    log_banner(run, f, cfg);
+    run->level = cfg->trace ? NB_LOG_TRACE : cfg->debug ? NB_LOG_DEBUG : NB_LOG_INFO;
+    cfg->log = log_line;
+    cfg->log_ud = run;
+    run->loop = uv_default_loop();
+    rc = serve(run, f, cfg);
+    uv_loop_close(run->loop);
+    if (run->log != stderr) fclose(run->log);
+    return rc;
 }
 
 int
 cmd_server(int argc, char **argv, const struct cli_cmd *self)
 {
     struct server_flags f = {.busy_poll_us = CLI_BUSYPOLL_DEFAULT_US};
+    int rc = parse_flags(self, argc, argv, &f);
+    if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
+    if (f.version) {
+        printf("natsctl-server: v%s\n", NATSCTL_VERSION);
+        return CLI_EXIT_OK;
+    }
+    if (f.check && !f.config) {
+        return cli_usage(self,
+                         "must specify [-c, --config] option to check configuration file syntax");
+    }
     struct server_run run = {0};
     struct nb_config cfg;
-    int first = 0;
-    int rc = cli_opt_parse(self, argc, argv, on_flag, &f, &first);
-    if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
-    if (first < argc) {
-        cli_error(self, "unexpected argument '%s'", argv[first]);
-        return CLI_EXIT_USAGE;
-    }
     nb_config_init(&cfg);
-    rc = load_config(&cfg, &f);
-    if (rc == 0) rc = open_log(&run, &f);
-    if (rc == 0) {
-        run.level = cfg.trace ? NB_LOG_TRACE : cfg.debug ? NB_LOG_DEBUG : NB_LOG_INFO;
-        cfg.log = log_line;
-        cfg.log_ud = &run;
-        run.loop = uv_default_loop();
-        rc = serve(&run, &f, &cfg);
-        uv_loop_close(run.loop);
-    }
-    if (run.log && run.log != stderr) fclose(run.log);
+    rc = load_config(&cfg, &f, &run);
+    if (rc == 0) rc = f.check ? check_config(&f, &run) : run_server(&run, &f, &cfg);
+    free(run.warnings);
     nb_config_release(&cfg);
     return rc;
 }

@@ -70,23 +70,30 @@ void nb_config_release(struct nb_config *cfg);
 /* Replaces *field with a copy of value (NULL clears it). Returns 0 or NB_ENOMEM. */
 int nb_config_set_str(char **field, const char *value);
 
-/* Where a configuration file went wrong. */
+/* Where a configuration file went wrong: report it as "file:line:column: msg". */
 struct nb_conf_error {
     char file[512];
-    int line, column; /* 1-based, 0 when unknown */
-    char msg[256];
+    int line, column; /* 1-based, 0 when unknown (the file could not be read) */
+    char msg[256];    /* what went wrong, without the position */
 };
 
 /*
- * Loads a nats-server style configuration file over cfg. Unknown keys are reported through warn
- * (one call per key, with its file and line) and otherwise ignored. Returns 0, NB_ECONF_SYNTAX (a
- * syntax error: err says where) or NB_ECONFIG (a known key with a bad value: err says which).
+ * Loads a nats-server style configuration file over cfg. A nats-server option natsctl does not
+ * implement is refused when it has security meaning (TLS, users, permissions, accounts...: starting
+ * without it would expose what it protects) and otherwise reported through warn (one call per key,
+ * "file:line:column: text") and ignored; docs/protocol.md lists both classes. A key nats-server
+ * does not know either is an error, as it is in nats-server. Returns 0, NB_ECONF_SYNTAX (a syntax
+ * error), NB_ECONFIG (an unknown or refused key, a bad value, or a file that cannot be read) or
+ * NB_ENOMEM; err says where and why. cfg is only changed when 0 is returned.
  */
 typedef void (*nb_conf_warn_fn)(void *ud, const char *msg);
 int nb_config_load(struct nb_config *cfg, const char *path, nb_conf_warn_fn warn, void *warn_ud,
                    struct nb_conf_error *err);
 
-/* Checks option consistency (e.g. max_payload <= max_pending). Returns 0 or NB_ECONFIG with msg. */
+/*
+ * Checks option consistency (e.g. max_payload <= max_pending) and refuses what cannot be honoured
+ * (a bcrypt hash as password or token). Returns 0 or NB_ECONFIG with msg.
+ */
 int nb_config_validate(const struct nb_config *cfg, char *msg, size_t msg_cap);
 
 struct nb_server;

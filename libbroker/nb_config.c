@@ -4,10 +4,16 @@
  *
  * The mapper is table driven: one row per accepted key (aliases are rows of their own), matched
  * case-insensitively in file order, so a later key overrides an earlier one as in nats-server.
- * Keys without a row are reported through the warn callback and skipped; nats-server rejects
- * them, but a broker that implements a subset of its options must still start from a file
- * written for nats-server. Loading is all or nothing: the file is mapped onto a copy of the
- * configuration, which replaces the caller's only when every key was accepted.
+ * Loading is all or nothing: the file is mapped onto a copy of the configuration, which replaces
+ * the caller's only when every key was accepted.
+ *
+ * A key natsctl does not implement falls in one of three classes, and the class decides between
+ * starting and refusing to. Fail closed: a nats-server option that grants, restricts or protects
+ * access (TLS, users, permissions, accounts, JWT operators...) is refused, because running without
+ * it would silently expose what the file meant to protect. A nats-server option without security
+ * meaning (JetStream, clustering, log rotation...) is warned about and ignored, so a file written
+ * for nats-server still starts. Anything else is an unknown field and an error, as in nats-server
+ * (which also treats an unreferenced variable at the top level as one).
  *
  * Value rules follow nats-server 2.9.10's opts.go: sizes and counts are integers (size suffixes
  * welcome), durations are Go duration strings ("2m", "1h30m") or a bare integer meaning seconds
@@ -32,6 +38,7 @@ struct loader {
     nb_conf_warn_fn warn;
     void *warn_ud;
     struct nb_conf_error *err;
+    const cJSON *http_host; /* the last "http" value that named a host, checked at the end */
 };
 
 /* Applies the value v of key to the field at offset off of ld->cfg. */
@@ -138,6 +145,31 @@ validate_limits(const struct nb_config *cfg, char *msg, size_t cap)
     return 0;
 }
 
+/* nats-server's test for a bcrypt hash: $2a$, $2b$, $2x$ or $2y$, then two digits and '$'. */
+static bool
+is_bcrypt(const char *s)
+{
+    return s && s[0] == '$' && s[1] == '2' && s[2] && strchr("abxy", s[2]) && s[3] == '$' &&
+           isdigit((unsigned char)s[4]) && isdigit((unsigned char)s[5]) && s[6] == '$';
+}
+
+/*
+ * nats-server compares a client's secret with a bcrypt hash; natsctl compares strings, so the hash
+ * itself would be accepted as the password. Refusing is the only safe reading.
+ */
+static int
+validate_secrets(const struct nb_config *cfg, char *msg, size_t cap)
+{
+    const char *which = is_bcrypt(cfg->auth_pass)    ? "password"
+                        : is_bcrypt(cfg->auth_token) ? "token"
+                                                     : NULL;
+    if (!which) return 0;
+    return invalid(msg, cap,
+                   "the %s is a bcrypt hash: bcrypt is not supported by natsctl (refusing to start "
+                   "without it)",
+                   which);
+}
+
 int
 nb_config_validate(const struct nb_config *cfg, char *msg, size_t msg_cap)
 {
@@ -156,49 +188,67 @@ nb_config_validate(const struct nb_config *cfg, char *msg, size_t msg_cap)
     if (cfg->auth_timeout_ms <= 0) {
         return invalid(msg, msg_cap, "authorization timeout must be positive");
     }
-    return 0;
+    return validate_secrets(cfg, msg, msg_cap);
 }
 
 /* ---- reporting --------------------------------------------------------------------------------- */
 
+/* Where node v was written, for err and warnings. */
+static void
+locate(const struct loader *ld, const cJSON *v, struct nb_conf_error *where)
+{
+    const struct nb_conf_meta *m = nb__conf_meta(ld->doc, v);
+    snprintf(where->file, sizeof where->file, "%s", nb__conf_file(ld->doc, m));
+    where->line = m ? m->line : 0;
+    where->column = m ? m->column : 0;
+}
+
+static int reject(struct loader *ld, const cJSON *v, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Fills ld->err with where v was written and the message; returns NB_ECONFIG. */
+static int
+reject(struct loader *ld, const cJSON *v, const char *fmt, ...)
+{
+    locate(ld, v, ld->err);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ld->err->msg, sizeof ld->err->msg, fmt, ap);
+    va_end(ap);
+    return NB_ECONFIG;
+}
+
 static int bad(struct loader *ld, const char *key, const cJSON *v, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-/* Rejects the value of key: fills ld->err with where it was written and why. */
+/* Rejects the value of key, saying why. */
 static int
 bad(struct loader *ld, const char *key, const cJSON *v, const char *fmt, ...)
 {
-    const struct nb_conf_meta *m = nb__conf_meta(ld->doc, v);
-    struct nb_conf_error *err = ld->err;
-    snprintf(err->file, sizeof err->file, "%s", nb__conf_file(ld->doc, m));
-    err->line = m ? m->line : 0;
-    err->column = m ? m->column : 0;
-    char why[96];
+    char why[128];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(why, sizeof why, fmt, ap);
     va_end(ap);
-    bool other_file = m && m->file != 0;
-    snprintf(err->msg, sizeof err->msg, "invalid '%.40s' on line %d%s%.60s: %s", key, err->line,
-             other_file ? " of " : "", other_file ? err->file : "", why);
-    return NB_ECONFIG;
+    return reject(ld, v, "invalid '%.60s': %s", key, why);
 }
 
 static void warn(struct loader *ld, const cJSON *v, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Sends "<file>:<line>: <text>" to the warn callback. */
+/* Sends "<file>:<line>:<column>: <text>" to the warn callback. */
 static void
 warn(struct loader *ld, const cJSON *v, const char *fmt, ...)
 {
     if (!ld->warn) return;
-    const struct nb_conf_meta *m = nb__conf_meta(ld->doc, v);
+    struct nb_conf_error where;
+    locate(ld, v, &where);
     char text[256], line[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    snprintf(line, sizeof line, "%s:%d: %s", nb__conf_file(ld->doc, m), m ? m->line : 0, text);
+    snprintf(line, sizeof line, "%s:%d:%d: %s", where.file, where.line, where.column, text);
     ld->warn(ld->warn_ud, line);
 }
 
@@ -370,18 +420,23 @@ apply_listen(struct loader *ld, const char *key, const cJSON *v, size_t off)
     return rc;
 }
 
-/* http: a monitoring port or "host:port"; only the port is used (monitoring shares host). */
+/*
+ * http: a monitoring port or "host:port". Monitoring listens on the client address, so a host is
+ * only accepted when it is that address (check_http_host(), once the whole file is read).
+ */
 static int
 apply_http(struct loader *ld, const char *key, const cJSON *v, size_t off)
 {
     int64_t port;
     char host[256];
+    ld->http_host = NULL;
     if (cJSON_IsString(v)) {
         if (!split_host_port(v->valuestring, host, sizeof host, &port)) {
             return bad(ld, key, v, "expected \"host:port\" or a port number");
         }
         if (port < -1 || port > 65535) return bad(ld, key, v, "port must be from -1 to 65535");
         ld->cfg->http_port = (int)port;
+        if (host[0]) ld->http_host = v;
         return 0;
     }
     return apply_http_port(ld, key, v, off);
@@ -436,6 +491,7 @@ apply_auth_timeout(struct loader *ld, const char *key, const cJSON *v, size_t of
 static int apply_authorization(struct loader *ld, const char *key, const cJSON *v, size_t off);
 
 #define AT(field) offsetof(struct nb_config, field)
+#define COUNT(a)  (sizeof(a) / sizeof((a)[0]))
 
 static const struct option top_options[] = {
     {"listen", apply_listen, 0},
@@ -458,6 +514,8 @@ static const struct option top_options[] = {
     {"monitor_port", apply_http_port, 0},
     {"debug", apply_bool, AT(debug)},
     {"trace", apply_bool, AT(trace)},
+    /* verbose tracing adds the system account's traffic, and there is no system account */
+    {"trace_verbose", apply_bool, AT(trace)},
     {"authorization", apply_authorization, 0},
 };
 
@@ -467,19 +525,171 @@ static const struct option auth_options[] = {
     {"pass", apply_string, AT(auth_pass)},     {"timeout", apply_auth_timeout, AT(auth_timeout_ms)},
 };
 
-/* Applies every member of map through table; members without a row are warned about. */
+/* A nats-server key natsctl does not implement, and what it is, for the message. */
+struct absent {
+    const char *name;
+    const char *what;
+};
+
+/* nats-server 2.9.10's top-level keys that grant, restrict or protect access. */
+static const struct absent top_refused[] = {
+    {"accounts", "accounts"},
+    {"tls", "TLS"},
+    {"allow_non_tls", "TLS"},
+    {"ocsp", "OCSP stapling"},
+    {"https", "HTTPS monitoring"},
+    {"https_port", "HTTPS monitoring"},
+    {"operator", "JWT operator mode"},
+    {"operators", "JWT operator mode"},
+    {"root", "JWT operator mode"},
+    {"roots", "JWT operator mode"},
+    {"root_operator", "JWT operator mode"},
+    {"root_operators", "JWT operator mode"},
+    {"trusted", "trusted operator keys"},
+    {"trusted_keys", "trusted operator keys"},
+    {"resolver", "an account resolver"},
+    {"account_resolver", "an account resolver"},
+    {"accounts_resolver", "an account resolver"},
+    {"resolver_tls", "an account resolver"},
+    {"resolver_preload", "an account resolver"},
+    {"resolver_pinned_accounts", "an account resolver"},
+    {"system_account", "the system account"},
+    {"system", "the system account"},
+    {"no_auth_user", "a default user for clients without credentials"},
+    /* mappings send messages to other subjects, so subscribers would get what they should not */
+    {"mappings", "subject mappings"},
+    {"maps", "subject mappings"},
+};
+
+/* nats-server 2.9.10's top-level keys without security meaning: natsctl starts without them. */
+static const struct absent top_ignored[] = {
+    {"client_advertise", "advertising a client URL to a cluster"},
+    {"logtime", "log lines without timestamps"},
+    {"disable_sublist_cache", "the subscription cache switch"},
+    {"no_sublist_cache", "the subscription cache switch"},
+    {"http_base_path", "a monitoring base path"},
+    {"cluster", "clustering"},
+    {"gateway", "gateways"},
+    {"leaf", "leaf nodes"},
+    {"leafnodes", "leaf nodes"},
+    {"websocket", "WebSocket clients"},
+    {"ws", "WebSocket clients"},
+    {"mqtt", "MQTT clients"},
+    {"jetstream", "JetStream"},
+    {"store_dir", "JetStream"},
+    {"storedir", "JetStream"},
+    {"default_js_domain", "JetStream"},
+    {"logfile", "a log file set in the file; use -l"},
+    {"log_file", "a log file set in the file; use -l"},
+    {"logfile_size_limit", "log rotation by size"},
+    {"log_size_limit", "log rotation by size"},
+    {"syslog", "syslog"},
+    {"remote_syslog", "syslog"},
+    {"pidfile", "a pid file set in the file; use -P"},
+    {"pid_file", "a pid file set in the file; use -P"},
+    {"ports_file_dir", "a ports file set in the file; use --ports_file_dir"},
+    {"prof_port", "profiling"},
+    {"max_traced_msg_len", "shortened trace lines"},
+    {"max_sub_tokens", "a limit on subject tokens"},
+    {"max_subscription_tokens", "a limit on subject tokens"},
+    {"lame_duck_duration", "lame duck mode"},
+    {"lame_duck_grace_period", "lame duck mode"},
+    {"no_system_account", "the system account"},
+    {"no_system", "the system account"},
+    {"no_sys_acc", "the system account"},
+    {"no_header_support", "turning off message headers"},
+    {"connect_error_reports", "cluster error reports"},
+    {"reconnect_error_reports", "cluster error reports"},
+    {"server_tags", "server tags"},
+};
+
+/* Inside an ignored block (cluster, websocket...): the keys that protect its listener. */
+static const struct absent block_refused[] = {
+    {"authorization", "authorization"},
+    {"authentication", "authorization"},
+    {"tls", "TLS"},
+    {"permissions", "permissions"},
+    {"no_auth_user", "a default user for clients without credentials"},
+};
+
+/* The authorization keys of nats-server (2.10's auth_callout too) beyond user, token, timeout. */
+static const struct absent auth_refused[] = {
+    {"users", "multiple users"},           {"permissions", "permissions"},
+    {"default_permission", "permissions"}, {"default_permissions", "permissions"},
+    {"auth_callout", "auth callout"},
+};
+
+/* The keys one map may hold, by class. */
+struct scope {
+    const char *path; /* the map's key, or NULL at the top */
+    const struct option *opts;
+    size_t nopts;
+    const struct absent *refused, *ignored;
+    size_t nrefused, nignored;
+};
+
+static const struct scope top_scope = {
+    .opts = top_options,
+    .nopts = COUNT(top_options),
+    .refused = top_refused,
+    .nrefused = COUNT(top_refused),
+    .ignored = top_ignored,
+    .nignored = COUNT(top_ignored),
+};
+
+static const struct scope auth_scope = {
+    .path = "authorization",
+    .opts = auth_options,
+    .nopts = COUNT(auth_options),
+    .refused = auth_refused,
+    .nrefused = COUNT(auth_refused),
+};
+
+static const struct absent *
+find_absent(const struct absent *table, size_t n, const char *key)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcasecmp(key, table[i].name) == 0) return &table[i];
+    }
+    return NULL;
+}
+
 static int
-apply_map(struct loader *ld, const cJSON *map, const struct option *table, size_t n)
+refuse(struct loader *ld, const char *path, const cJSON *v, const char *what)
+{
+    return reject(ld, v,
+                  "field \"%.60s%s%.60s\" (%s) is not supported by natsctl (refusing to start "
+                  "without it)",
+                  path ? path : "", path ? "." : "", v->string, what);
+}
+
+/* A key without an option row: refused, ignored with a warning, or unknown. */
+static int
+absent_key(struct loader *ld, const struct scope *sc, const cJSON *v)
+{
+    const struct absent *a = find_absent(sc->refused, sc->nrefused, v->string);
+    if (a) return refuse(ld, sc->path, v, a->what);
+    a = find_absent(sc->ignored, sc->nignored, v->string);
+    if (!a) return reject(ld, v, "unknown field \"%.80s\"", v->string);
+    for (const cJSON *m = cJSON_IsObject(v) ? v->child : NULL; m; m = m->next) {
+        const struct absent *sub = find_absent(block_refused, COUNT(block_refused), m->string);
+        if (sub) return refuse(ld, v->string, m, sub->what);
+    }
+    warn(ld, v, "field \"%.60s\" (%s) is not supported by natsctl and is ignored", v->string,
+         a->what);
+    return 0;
+}
+
+/* Applies every member of map through the scope's options. */
+static int
+apply_map(struct loader *ld, const cJSON *map, const struct scope *sc)
 {
     for (const cJSON *v = map->child; v; v = v->next) {
         size_t i = 0;
-        while (i < n && strcasecmp(v->string, table[i].name) != 0)
+        while (i < sc->nopts && strcasecmp(v->string, sc->opts[i].name) != 0)
             i++;
-        if (i == n) {
-            warn(ld, v, "unknown option '%s' ignored", v->string);
-            continue;
-        }
-        int rc = table[i].apply(ld, v->string, v, table[i].off);
+        int rc = i < sc->nopts ? sc->opts[i].apply(ld, v->string, v, sc->opts[i].off)
+                               : absent_key(ld, sc, v);
         if (rc) return rc;
     }
     return 0;
@@ -495,7 +705,7 @@ apply_authorization(struct loader *ld, const char *key, const cJSON *v, size_t o
     nb_config_set_str(&cfg->auth_token, NULL);
     nb_config_set_str(&cfg->auth_user, NULL);
     nb_config_set_str(&cfg->auth_pass, NULL);
-    int rc = apply_map(ld, v, auth_options, sizeof auth_options / sizeof auth_options[0]);
+    int rc = apply_map(ld, v, &auth_scope);
     if (!rc && cfg->auth_token && (cfg->auth_user || cfg->auth_pass)) {
         rc = bad(ld, key, v, "cannot have both a token and a user/password");
     }
@@ -503,6 +713,24 @@ apply_authorization(struct loader *ld, const char *key, const cJSON *v, size_t o
 }
 
 /* ---- loading ----------------------------------------------------------------------------------- */
+
+/*
+ * Monitoring another address than the clients' (nats-server's http host) cannot be honoured, and
+ * serving it on the client address could expose it to the network: refuse.
+ */
+static int
+check_http_host(struct loader *ld)
+{
+    char host[256];
+    int64_t port;
+    const cJSON *v = ld->http_host;
+    if (!v || !split_host_port(v->valuestring, host, sizeof host, &port)) return 0;
+    if (strcmp(host, ld->cfg->host) == 0) return 0;
+    return reject(ld, v,
+                  "field \"%.60s\" (monitoring on %.60s, not on the client address %.60s) is not "
+                  "supported by natsctl (refusing to start without it)",
+                  v->string, host, ld->cfg->host);
+}
 
 /* dst = src with its own copies of the strings. */
 static int
@@ -533,7 +761,8 @@ nb__config_apply(struct nb_config *cfg, const struct nb_conf *doc, nb_conf_warn_
         return NB_ENOMEM;
     }
     struct loader ld = {.doc = doc, .cfg = &work, .warn = warn_fn, .warn_ud = warn_ud, .err = err};
-    int rc = apply_map(&ld, doc->root, top_options, sizeof top_options / sizeof top_options[0]);
+    int rc = apply_map(&ld, doc->root, &top_scope);
+    if (!rc) rc = check_http_host(&ld);
     if (rc == NB_ENOMEM) snprintf(err->msg, sizeof err->msg, "out of memory");
     if (rc) {
         nb_config_release(&work);

@@ -17,13 +17,46 @@ teardown() {
     done
 }
 
-@test "readiness is one line on stderr with the nats:// URL, and the ports file has it too" {
+# nats-server's log line: "[pid] YYYY/MM/DD HH:MM:SS.uuuuuu [LVL] text".
+log_re='^\[[0-9]+\] [0-9]{4}/[0-9]{2}/[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6} \[(INF|WRN|ERR|DBG|TRC)\] '
+
+@test "startup logs nats-server's lines, then the ready line with the URL; the ports file has it" {
     start_server
     run cat "$SERVER_LOG"
-    [ "${#lines[@]}" -eq 1 ]
-    [[ ${lines[0]} == *"nats://127.0.0.1:$PORT"* ]]
+    [[ ${lines[0]} =~ ${log_re}Starting\ natsctl-server$ ]]
+    [[ ${lines[1]} =~ ${log_re}\ \ Version:\ \ [0-9]+\.[0-9]+\.[0-9]+$ ]]
+    [[ $output =~ \[INF\]\ Listening\ for\ client\ connections\ on\ 127\.0\.0\.1:$PORT$'\n' ]]
+    [[ ${lines[-2]} =~ ${log_re}Server\ is\ ready$ ]]
+    [ "${lines[-1]}" = "natsctl server: listening on nats://127.0.0.1:$PORT" ]
     run cat "$(dirname "$SERVER_LOG")/natsctl_$SERVER_PID.ports"
     [ "$output" = "{\"nats\":[\"nats://127.0.0.1:$PORT\"]}" ]
+}
+
+@test "with -l the log lines go to the file and stderr keeps only the ready line" {
+    local mport=$((20000 + RANDOM % 30000))
+    printf 'server_name: fromfile\n' >"$BATS_TEST_TMPDIR/c.conf"
+    start_server -l "$BATS_TEST_TMPDIR/s.log" -m "$mport" -n named -c "$BATS_TEST_TMPDIR/c.conf"
+    run cat "$SERVER_LOG"
+    [ "$output" = "natsctl server: listening on nats://127.0.0.1:$PORT" ]
+    run cat "$BATS_TEST_TMPDIR/s.log"
+    [[ ${lines[0]} =~ ${log_re}Starting\ natsctl-server$ ]]
+    [[ $output == *"[INF]   Name:     named"$'\n'* ]]
+    [[ $output == *"[INF] Using configuration file: $BATS_TEST_TMPDIR/c.conf"$'\n'* ]]
+    [[ $output == *"[INF] Starting http monitor on 127.0.0.1:$mport"$'\n'* ]]
+    [[ $output == *"[INF] Listening for client connections on 127.0.0.1:$PORT"$'\n'* ]]
+    [[ ${lines[-1]} =~ ${log_re}Server\ is\ ready$ ]]
+    stop_server
+    run tail -1 "$BATS_TEST_TMPDIR/s.log"
+    [[ $output =~ ${log_re}Server\ Exiting\.\.$ ]]
+}
+
+@test "-v and --version print the version as nats-server does and exit 0" {
+    for flag in -v --version -version; do
+        run --separate-stderr "$NATSCTL" server "$flag"
+        [ "$status" -eq 0 ]
+        [[ $output =~ ^natsctl-server:\ v[0-9]+\.[0-9]+\.[0-9]+$ ]]
+        [ -z "$stderr" ]
+    done
 }
 
 @test "SIGTERM stops the server with exit 0 and removes the ports and pid files" {
@@ -76,11 +109,23 @@ teardown() {
     [[ $stderr == *"needs a value"* ]]
 }
 
-@test "a port in use fails with exit 1 and says why" {
+@test "a port in use fails with exit 1 and says which port" {
     start_server
     run --separate-stderr "$NATSCTL" server -p "$PORT"
     [ "$status" -eq 1 ]
-    [[ $stderr == *"cannot listen on 127.0.0.1:$PORT"* ]]
+    [[ $stderr == *"natsctl server: cannot listen for client connections on 127.0.0.1:$PORT: "* ]]
+}
+
+@test "a busy monitoring port is named as the monitoring port, on stderr and in the -l file" {
+    local mport=$((20000 + RANDOM % 30000))
+    start_server -m "$mport"
+    run --separate-stderr "$NATSCTL" server -p -1 -m "$mport" -l "$BATS_TEST_TMPDIR/fail.log"
+    [ "$status" -eq 1 ]
+    [ "${#stderr_lines[@]}" -eq 1 ]
+    [[ $stderr == "natsctl server: cannot listen for monitoring connections on 127.0.0.1:$mport: "* ]]
+    run cat "$BATS_TEST_TMPDIR/fail.log"
+    [[ $output == *"[ERR] cannot listen for monitoring connections on 127.0.0.1:$mport: "* ]]
+    [[ $output != *"client connections"* ]]
 }
 
 @test "a configuration syntax error names file, line and column and exits 2" {
@@ -97,11 +142,11 @@ teardown() {
     [[ $stderr == *"nope.conf"* ]]
 }
 
-@test "unknown configuration keys are warned about and the server still starts" {
-    printf 'frobnicate: 1\nmax_payload: 2KB\n' >"$BATS_TEST_TMPDIR/warn.conf"
+@test "ignored configuration keys are logged as warnings with their position and the server starts" {
+    printf 'jetstream: enabled\nmax_payload: 2KB\n' >"$BATS_TEST_TMPDIR/warn.conf"
     start_server -c "$BATS_TEST_TMPDIR/warn.conf"
     run cat "$SERVER_LOG"
-    [[ $output == *"unknown option 'frobnicate'"* ]]
+    [[ $output == *'[WRN] '"$BATS_TEST_TMPDIR"'/warn.conf:1:1: field "jetstream" (JetStream) is not supported by natsctl and is ignored'* ]]
     [ "$(info_json | jq .max_payload)" = 2048 ]
 }
 
@@ -134,6 +179,7 @@ teardown() {
     printf 'listen: "127.0.0.1:-1"\n' >"$BATS_TEST_TMPDIR/l.conf"
     start_server -c "$BATS_TEST_TMPDIR/l.conf" -a 127.0.0.2
     run cat "$SERVER_LOG"
+    [[ $output == *"Listening for client connections on 127.0.0.2:"* ]]
     [[ $output == *"nats://127.0.0.2:"* ]]
 }
 
@@ -192,4 +238,30 @@ server_cpu_ticks() {
     [ "$status" -eq 0 ]
     run session 'CONNECT {}\r\nPING\r\n'
     [[ $output == *PONG* ]]
+}
+
+@test "SIGHUP and SIGUSR1 leave the server running" {
+    start_server
+    kill -HUP "$SERVER_PID"
+    kill -USR1 "$SERVER_PID"
+    run session 'CONNECT {}\r\nPING\r\n'
+    [[ $output == *PONG* ]]
+    run cat "$SERVER_LOG"
+    [[ $output == *"[ERR] Failed to reload server configuration: natsctl cannot reload"* ]]
+    [[ $output == *"[INF] File log re-open ignored, not a file logger"* ]]
+}
+
+@test "SIGUSR1 reopens the -l file after logrotate moved it, and new lines go to the new file" {
+    local dir=$BATS_TEST_TMPDIR
+    start_server -DV -l "$dir/s.log"
+    mv "$dir/s.log" "$dir/s.log.1"
+    kill -USR1 "$SERVER_PID"
+    wait_for_text "$dir/s.log" "File log re-opened"
+    run session 'CONNECT {}\r\nSUB after.rotate 1\r\nPING\r\n'
+    [[ $output == *PONG* ]]
+    wait_for_text "$dir/s.log" "<<- [SUB after.rotate 1]"
+    run cat "$dir/s.log.1"
+    [[ $output == *"Server is ready"* ]]
+    [[ $output != *"after.rotate"* ]]
+    [[ $output != *"re-opened"* ]]
 }

@@ -999,6 +999,33 @@ test_validate(void **state)
     nb_config_release(&cfg);
 }
 
+/* A bcrypt hash would be compared as plain text, so the hash itself would let anyone in. */
+static void
+test_validate_bcrypt(void **state)
+{
+    (void)state;
+    static const char hash[] = "$2a$11$W2zko751KUvVy59mUTWmpOdWjpEm5qhcCZRd05GjI/sSOT.xtiHyG";
+    struct nb_config cfg;
+    char msg[160];
+    nb_config_init(&cfg);
+    nb_config_set_str(&cfg.auth_user, "alice");
+    nb_config_set_str(&cfg.auth_pass, hash);
+    assert_int_equal(nb_config_validate(&cfg, msg, sizeof msg), NB_ECONFIG);
+    assert_string_equal(msg, "the password is a bcrypt hash: bcrypt is not supported by natsctl "
+                             "(refusing to start without it)");
+    nb_config_set_str(&cfg.auth_pass, "$2y$10$rest");
+    assert_int_equal(nb_config_validate(&cfg, NULL, 0), NB_ECONFIG);
+    nb_config_set_str(&cfg.auth_pass, "$2a$1x$rest"); /* not bcrypt's shape: a plain password */
+    assert_int_equal(nb_config_validate(&cfg, NULL, 0), 0);
+    nb_config_set_str(&cfg.auth_user, NULL);
+    nb_config_set_str(&cfg.auth_pass, NULL);
+    nb_config_set_str(&cfg.auth_token, hash);
+    assert_int_equal(nb_config_validate(&cfg, msg, sizeof msg), NB_ECONFIG);
+    assert_string_equal(msg, "the token is a bcrypt hash: bcrypt is not supported by natsctl "
+                             "(refusing to start without it)");
+    nb_config_release(&cfg);
+}
+
 static void
 test_load_every_option(void **state)
 {
@@ -1139,9 +1166,10 @@ test_duration_bare_seconds(void **state)
     assert_int_equal(cfg.write_deadline_ms, 3000);
     assert_int_equal(w.n, 2);
     char want[600];
-    snprintf(want, sizeof want, "%s:2: ping_interval should be converted to a duration", tpath());
+    snprintf(want, sizeof want, "%s:2:1: ping_interval should be converted to a duration", tpath());
     assert_string_equal(w.msg[0], want);
-    snprintf(want, sizeof want, "%s:3: write_deadline should be converted to a duration", tpath());
+    snprintf(want, sizeof want, "%s:3:1: write_deadline should be converted to a duration",
+             tpath());
     assert_string_equal(w.msg[1], want);
     nb_config_release(&cfg);
 }
@@ -1178,6 +1206,8 @@ test_listen_forms(void **state)
     }
 }
 
+static void expect_error(const char *text, int line, int column, const char *msg);
+
 static void
 test_http_forms(void **state)
 {
@@ -1188,10 +1218,20 @@ test_http_forms(void **state)
     assert_int_equal(cfg.http_port, 8223);
     assert_string_equal(cfg.host, "127.0.0.1");
     nb_config_release(&cfg);
-    assert_int_equal(load("http: 127.0.0.5:8224\n", &cfg, &w, NULL), 0);
+    assert_int_equal(load("listen: 127.0.0.5:4000\nhttp: 127.0.0.5:8224\n", &cfg, &w, NULL), 0);
     assert_int_equal(cfg.http_port, 8224);
-    assert_string_equal(cfg.host, "127.0.0.1");
+    assert_string_equal(cfg.host, "127.0.0.5");
     nb_config_release(&cfg);
+    assert_int_equal(load("http: \":8225\"\n", &cfg, &w, NULL), 0);
+    assert_int_equal(cfg.http_port, 8225);
+    nb_config_release(&cfg);
+    /* monitoring on another address than the clients' cannot be honoured: refused */
+    expect_error("listen: 0.0.0.0:4222\nhttp: 127.0.0.1:8222\n", 2, 1,
+                 "field \"http\" (monitoring on 127.0.0.1, not on the client address 0.0.0.0) is "
+                 "not supported by natsctl (refusing to start without it)");
+    expect_error("http: \"127.0.0.5:8224\"\n", 1, 1,
+                 "field \"http\" (monitoring on 127.0.0.5, not on the client address 127.0.0.1) "
+                 "is not supported by natsctl (refusing to start without it)");
     assert_int_equal(load("http: -1\n", &cfg, &w, NULL), 0);
     assert_int_equal(cfg.http_port, -1);
     nb_config_release(&cfg);
@@ -1203,18 +1243,10 @@ test_authorization_block(void **state)
     (void)state;
     struct nb_config cfg;
     struct warns w;
-    const char *text = "authorization {\n"
-                       "  token: abc\n"
-                       "  users: [ {user: a, password: b} ]\n"
-                       "  timeout: 0.5\n"
-                       "}\n";
-    assert_int_equal(load(text, &cfg, &w, NULL), 0);
+    assert_int_equal(load("authorization {\n  token: abc\n  timeout: 0.5\n}\n", &cfg, &w, NULL), 0);
     assert_string_equal(cfg.auth_token, "abc");
     assert_int_equal(cfg.auth_timeout_ms, 500);
-    assert_int_equal(w.n, 1);
-    char want[600];
-    snprintf(want, sizeof want, "%s:3: unknown option 'users' ignored", tpath());
-    assert_string_equal(w.msg[0], want);
+    assert_int_equal(w.n, 0);
     nb_config_release(&cfg);
     /* a later block replaces the credentials of an earlier one */
     assert_int_equal(
@@ -1226,30 +1258,113 @@ test_authorization_block(void **state)
     nb_config_release(&cfg);
 }
 
+/* Loads text, which must fail with NB_ECONFIG at line:column of t.conf with exactly msg. */
 static void
-test_unknown_warnings(void **state)
+expect_error(const char *text, int line, int column, const char *msg)
+{
+    struct nb_config cfg;
+    struct warns w;
+    struct nb_conf_error err;
+    int rc = load(text, &cfg, &w, &err);
+    if (rc != NB_ECONFIG || err.line != line || err.column != column || strcmp(err.msg, msg) != 0 ||
+        strcmp(err.file, tpath()) != 0) {
+        fail_msg("%s: rc %d at %d:%d \"%s\"", text, rc, err.line, err.column, err.msg);
+    }
+    assert_int_equal(cfg.port, 4222); /* nothing was applied */
+    nb_config_release(&cfg);
+}
+
+static void
+test_unknown_fields(void **state)
 {
     (void)state;
-    const char *text = "frobnicate: 1\n"
-                       "cluster {\n"
+    expect_error("port: 4333\nmax_paylod: 5\n", 2, 1, "unknown field \"max_paylod\"");
+    expect_error("port: 4333\n  Frobnicate { a: 1 }\n", 2, 3, "unknown field \"Frobnicate\"");
+    /* nats-server counts a variable that nothing references as a field too */
+    expect_error("port: 4333\nUNUSED_VAR = 1\n", 2, 1, "unknown field \"UNUSED_VAR\"");
+    expect_error("authorization {\n  token: t\n  tokn: u\n}\n", 3, 3, "unknown field \"tokn\"");
+    /* without a callback, an unknown field is still an error */
+    struct nb_config cfg;
+    struct nb_conf_error err;
+    nb_config_init(&cfg);
+    assert_int_equal(nb_config_load(&cfg, put_file("t.conf", "nope: 1\n"), NULL, NULL, &err),
+                     NB_ECONFIG);
+    assert_string_equal(err.msg, "unknown field \"nope\"");
+    nb_config_release(&cfg);
+}
+
+static void
+test_refused_fields(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        int line, column;
+        const char *field, *what;
+    } cases[] = {
+        {"port: 1\ntls {\n  cert_file: x\n}\n", 2, 1, "tls", "TLS"},
+        {"TLS: {}\n", 1, 1, "TLS", "TLS"},
+        {"allow_non_tls: true\n", 1, 1, "allow_non_tls", "TLS"},
+        {"https_port: 8443\n", 1, 1, "https_port", "HTTPS monitoring"},
+        {"ocsp { mode: always }\n", 1, 1, "ocsp", "OCSP stapling"},
+        {"accounts { A { users: [ {user: a, password: b} ] } }\n", 1, 1, "accounts", "accounts"},
+        {"operator: /etc/op.jwt\n", 1, 1, "operator", "JWT operator mode"},
+        {"resolver: MEMORY\n", 1, 1, "resolver", "an account resolver"},
+        {"trusted_keys: [ OABC ]\n", 1, 1, "trusted_keys", "trusted operator keys"},
+        {"system_account: SYS\n", 1, 1, "system_account", "the system account"},
+        {"no_auth_user: guest\n", 1, 1, "no_auth_user",
+         "a default user for clients without credentials"},
+        {"mappings { a: b }\n", 1, 1, "mappings", "subject mappings"},
+        {"authorization {\n  users = [ {user: a, password: b} ]\n}\n", 2, 3, "authorization.users",
+         "multiple users"},
+        {"authorization {\n  token: t\n  permissions { publish: a }\n}\n", 3, 3,
+         "authorization.permissions", "permissions"},
+        {"authorization { default_permissions { publish: a } }\n", 1, 17,
+         "authorization.default_permissions", "permissions"},
+        {"authorization { auth_callout { issuer: x } }\n", 1, 17, "authorization.auth_callout",
+         "auth callout"},
+        {"cluster {\n  name: c\n  authorization { user: r, password: p }\n}\n", 3, 3,
+         "cluster.authorization", "authorization"},
+        {"leafnodes { tls { cert_file: x } }\n", 1, 13, "leafnodes.tls", "TLS"},
+        {"websocket { port: 8080, no_auth_user: guest }\n", 1, 25, "websocket.no_auth_user",
+         "a default user for clients without credentials"},
+        {"mqtt {\n  authorization { token: t }\n}\n", 2, 3, "mqtt.authorization", "authorization"},
+        {"gateway { name: g, tls { cert_file: x } }\n", 1, 20, "gateway.tls", "TLS"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char msg[256];
+        snprintf(msg, sizeof msg,
+                 "field \"%s\" (%s) is not supported by natsctl (refusing to start without it)",
+                 cases[i].field, cases[i].what);
+        expect_error(cases[i].text, cases[i].line, cases[i].column, msg);
+    }
+}
+
+static void
+test_ignored_fields(void **state)
+{
+    (void)state;
+    const char *text = "cluster {\n"
                        "  name: c1\n"
                        "  routes: [ nats-route://127.0.0.1:6222 ]\n"
                        "}\n"
                        "jetstream: enabled\n"
-                       "tls { cert_file: x }\n"
                        "port: 4333\n"
-                       "UNUSED_VAR = 1\n";
+                       "Lame_Duck_Duration: \"30s\"\n"
+                       "trace_verbose: true\n";
     struct nb_config cfg;
     struct warns w;
     assert_int_equal(load(text, &cfg, &w, NULL), 0);
     assert_int_equal(cfg.port, 4333);
-    assert_int_equal(w.n, 5);
-    static const char *keys[] = {"1: unknown option 'frobnicate'", "2: unknown option 'cluster'",
-                                 "6: unknown option 'jetstream'", "7: unknown option 'tls'",
-                                 "9: unknown option 'UNUSED_VAR'"};
-    for (int i = 0; i < 5; i++) {
+    assert_true(cfg.trace);
+    assert_int_equal(w.n, 3);
+    static const char *keys[] = {"1:1: field \"cluster\" (clustering)",
+                                 "5:1: field \"jetstream\" (JetStream)",
+                                 "7:1: field \"Lame_Duck_Duration\" (lame duck mode)"};
+    for (int i = 0; i < 3; i++) {
         char want[600];
-        snprintf(want, sizeof want, "%s:%s ignored", tpath(), keys[i]);
+        snprintf(want, sizeof want, "%s:%s is not supported by natsctl and is ignored", tpath(),
+                 keys[i]);
         assert_string_equal(w.msg[i], want);
     }
     nb_config_release(&cfg);
@@ -1282,21 +1397,24 @@ static void
 test_include_warning_names_file(void **state)
 {
     (void)state;
-    const char *inc = put_file("warn_inc.conf", "\n\nmystery: 1\n");
+    const char *inc = put_file("warn_inc.conf", "\n\n  jetstream: enabled\n");
     struct nb_config cfg;
     struct warns w;
     assert_int_equal(load("port: 1\ninclude warn_inc.conf\n", &cfg, &w, NULL), 0);
     assert_int_equal(w.n, 1);
     char want[600];
-    snprintf(want, sizeof want, "%s:3: unknown option 'mystery' ignored", inc);
+    snprintf(want, sizeof want,
+             "%s:3:3: field \"jetstream\" (JetStream) is not supported by natsctl and is ignored",
+             inc);
     assert_string_equal(w.msg[0], want);
     nb_config_release(&cfg);
-    put_file("bad_val.conf", "port: nope\n");
+    const char *bad = put_file("bad_val.conf", "\nport: nope\n");
     struct nb_conf_error err;
     assert_int_equal(load("include bad_val.conf\n", &cfg, &w, &err), NB_ECONFIG);
-    snprintf(want, sizeof want, "invalid 'port' on line 1 of %s: expected an integer",
-             put_file("bad_val.conf", "port: nope\n"));
-    assert_string_equal(err.msg, want);
+    assert_string_equal(err.file, bad);
+    assert_int_equal(err.line, 2);
+    assert_int_equal(err.column, 1);
+    assert_string_equal(err.msg, "invalid 'port': expected an integer");
     nb_config_release(&cfg);
 }
 
@@ -1309,43 +1427,41 @@ test_bad_values(void **state)
         int line;
         const char *msg;
     } cases[] = {
-        {"port: abc\n", 1, "invalid 'port' on line 1: expected an integer"},
-        {"a: 1\nPORT: 70000\n", 2, "invalid 'PORT' on line 2: port must be from -1 to 65535"},
-        {"max_payload: \"1MB\"\n", 1, "invalid 'max_payload' on line 1: expected an integer"},
-        {"max_pending: -1\n", 1, "invalid 'max_pending' on line 1: must not be negative"},
-        {"max_connections: 1.5\n", 1, "invalid 'max_connections' on line 1: expected an integer"},
-        {"debug: 1\n", 1, "invalid 'debug' on line 1: expected true or false"},
-        {"trace: \"true\"\n", 1, "invalid 'trace' on line 1: expected true or false"},
-        {"server_name: 5\n", 1, "invalid 'server_name' on line 1: expected a string"},
-        {"host: [a]\n", 1, "invalid 'host' on line 1: expected a string"},
+        {"port: abc\n", 1, "invalid 'port': expected an integer"},
+        {"port: 1\nPORT: 70000\n", 2, "invalid 'PORT': port must be from -1 to 65535"},
+        {"max_payload: \"1MB\"\n", 1, "invalid 'max_payload': expected an integer"},
+        {"max_pending: -1\n", 1, "invalid 'max_pending': must not be negative"},
+        {"max_connections: 1.5\n", 1, "invalid 'max_connections': expected an integer"},
+        {"debug: 1\n", 1, "invalid 'debug': expected true or false"},
+        {"trace: \"true\"\n", 1, "invalid 'trace': expected true or false"},
+        {"server_name: 5\n", 1, "invalid 'server_name': expected a string"},
+        {"host: [a]\n", 1, "invalid 'host': expected a string"},
         {"ping_interval: 2m\n", 1,
-         "invalid 'ping_interval' on line 1: a size suffix makes this 2000000 seconds; quote "
+         "invalid 'ping_interval': a size suffix makes this 2000000 seconds; quote "
          "durations (\"2m\")"},
         {"write_deadline: \"soon\"\n", 1,
-         "invalid 'write_deadline' on line 1: \"soon\" is not a duration such as \"2m\" or "
+         "invalid 'write_deadline': \"soon\" is not a duration such as \"2m\" or "
          "\"1.5s\""},
         {"ping_interval: \"5\"\n", 1,
-         "invalid 'ping_interval' on line 1: \"5\" is not a duration such as \"2m\" or \"1.5s\""},
+         "invalid 'ping_interval': \"5\" is not a duration such as \"2m\" or \"1.5s\""},
         {"ping_interval: true\n", 1,
-         "invalid 'ping_interval' on line 1: expected a duration such as \"2m\", or a number of "
+         "invalid 'ping_interval': expected a duration such as \"2m\", or a number of "
          "seconds"},
         {"listen: \"a:b:c\"\n", 1,
-         "invalid 'listen' on line 1: expected \"host:port\", \":port\" or a port number"},
+         "invalid 'listen': expected \"host:port\", \":port\" or a port number"},
         {"listen: \"host\"\n", 1,
-         "invalid 'listen' on line 1: expected \"host:port\", \":port\" or a port number"},
-        {"listen: \"h:99999\"\n", 1, "invalid 'listen' on line 1: port must be from -1 to 65535"},
-        {"http: \"host:\"\n", 1,
-         "invalid 'http' on line 1: expected \"host:port\" or a port number"},
-        {"http_port: 65536\n", 1, "invalid 'http_port' on line 1: port must be from -1 to 65535"},
-        {"authorization: 5\n", 1, "invalid 'authorization' on line 1: expected a map { ... }"},
+         "invalid 'listen': expected \"host:port\", \":port\" or a port number"},
+        {"listen: \"h:99999\"\n", 1, "invalid 'listen': port must be from -1 to 65535"},
+        {"http: \"host:\"\n", 1, "invalid 'http': expected \"host:port\" or a port number"},
+        {"http_port: 65536\n", 1, "invalid 'http_port': port must be from -1 to 65535"},
+        {"authorization: 5\n", 1, "invalid 'authorization': expected a map { ... }"},
         {"authorization { token: t, user: u }\n", 1,
-         "invalid 'authorization' on line 1: cannot have both a token and a user/password"},
+         "invalid 'authorization': cannot have both a token and a user/password"},
         {"authorization {\n  timeout: \"x\"\n}\n", 2,
-         "invalid 'timeout' on line 2: \"x\" is not a duration such as \"2m\" or \"1.5s\""},
+         "invalid 'timeout': \"x\" is not a duration such as \"2m\" or \"1.5s\""},
         {"authorization {\n\n  timeout: 1k\n}\n", 3,
-         "invalid 'timeout' on line 3: expected a number of seconds"},
-        {"authorization {\n  password: 1234\n}\n", 2,
-         "invalid 'password' on line 2: expected a string"},
+         "invalid 'timeout': expected a number of seconds"},
+        {"authorization {\n  password: 1234\n}\n", 2, "invalid 'password': expected a string"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct nb_config cfg;
@@ -1435,6 +1551,7 @@ main(void)
         cmocka_unit_test(test_set_str),
         cmocka_unit_test(test_strerror),
         cmocka_unit_test(test_validate),
+        cmocka_unit_test(test_validate_bcrypt),
         cmocka_unit_test(test_load_every_option),
         cmocka_unit_test(test_load_aliases),
         cmocka_unit_test(test_keys_case_insensitive),
@@ -1443,7 +1560,9 @@ main(void)
         cmocka_unit_test(test_listen_forms),
         cmocka_unit_test(test_http_forms),
         cmocka_unit_test(test_authorization_block),
-        cmocka_unit_test(test_unknown_warnings),
+        cmocka_unit_test(test_unknown_fields),
+        cmocka_unit_test(test_refused_fields),
+        cmocka_unit_test(test_ignored_fields),
         cmocka_unit_test(test_variables_in_options),
         cmocka_unit_test(test_include_warning_names_file),
         cmocka_unit_test(test_bad_values),

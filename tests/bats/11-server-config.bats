@@ -1,0 +1,149 @@
+#!/usr/bin/env bats
+# natsctl server against configurations and flags written for nats-server: what it refuses (fail
+# closed), what it ignores with a warning, unknown fields, -t, and Go-style flag spelling.
+
+load helpers
+
+teardown() {
+    stop_server
+}
+
+# conf TEXT: writes printf-style TEXT to a file and prints its path.
+conf() {
+    printf "$1" >"$BATS_TEST_TMPDIR/t.conf"
+    echo "$BATS_TEST_TMPDIR/t.conf"
+}
+
+# refused TEXT FIELD WHAT LINE:COL: the server must not start from TEXT, and says why in one line.
+refused() {
+    local file
+    file=$(conf "$1")
+    run --separate-stderr "$NATSCTL" server -p -1 --ports_file_dir "$BATS_TEST_TMPDIR" -c "$file"
+    [ "$status" -eq 2 ] || { echo "exit $status for: $1"; return 1; }
+    [ "${#stderr_lines[@]}" -eq 1 ]
+    [ "$stderr" = "natsctl server: $file:$4: field \"$2\" ($3) is not supported by natsctl (refusing to start without it)" ]
+    [ -z "$(ls "$BATS_TEST_TMPDIR"/*.ports 2>/dev/null)" ]
+}
+
+@test "authorization with a users list is refused instead of starting without auth" {
+    refused 'authorization {\n  users = [\n    {user: a, password: b}\n  ]\n}\n' \
+        authorization.users "multiple users" 2:3
+}
+
+@test "a tls block is refused instead of serving plaintext" {
+    refused 'port: 4222\ntls {\n  cert_file: "server.pem"\n  key_file: "key.pem"\n}\n' tls TLS 2:1
+}
+
+@test "every access-related nats-server option is refused" {
+    refused 'accounts { A: {} }\n' accounts accounts 1:1
+    refused 'authorization { token: t, permissions { publish: a } }\n' \
+        authorization.permissions permissions 1:27
+    refused 'authorization { default_permissions { publish: a } }\n' \
+        authorization.default_permissions permissions 1:17
+    refused 'no_auth_user: guest\n' no_auth_user "a default user for clients without credentials" 1:1
+    refused 'system_account: SYS\n' system_account "the system account" 1:1
+    refused 'operator: op.jwt\n' operator "JWT operator mode" 1:1
+    refused 'resolver: MEMORY\n' resolver "an account resolver" 1:1
+    refused 'trusted: [ OABC ]\n' trusted "trusted operator keys" 1:1
+    refused 'ocsp: { mode: always }\n' ocsp "OCSP stapling" 1:1
+    refused 'https_port: 8443\n' https_port "HTTPS monitoring" 1:1
+    refused 'cluster {\n  authorization { user: r, password: p }\n}\n' \
+        cluster.authorization authorization 2:3
+    refused 'gateway { name: g, tls { cert_file: x } }\n' gateway.tls TLS 1:20
+    refused 'leafnodes {\n  authorization { token: t }\n}\n' leafnodes.authorization authorization 2:3
+    refused 'websocket {\n  tls { cert_file: x }\n}\n' websocket.tls TLS 2:3
+}
+
+@test "a bcrypt password or token is refused, from the file or from a flag" {
+    local hash='$2a$11$W2zko751KUvVy59mUTWmpOdWjpEm5qhcCZRd05GjI/sSOT.xtiHyG'
+    run --separate-stderr "$NATSCTL" server -p -1 --user a --pass "$hash"
+    [ "$status" -eq 2 ]
+    [ "$stderr" = "natsctl server: the password is a bcrypt hash: bcrypt is not supported by natsctl (refusing to start without it)" ]
+    printf 'authorization { token: "%s" }\n' "$hash" >"$BATS_TEST_TMPDIR/b.conf"
+    run --separate-stderr "$NATSCTL" server -p -1 -c "$BATS_TEST_TMPDIR/b.conf"
+    [ "$status" -eq 2 ]
+    [[ $stderr == *"the token is a bcrypt hash"* ]]
+}
+
+@test "an unknown field is an error with file, line and column, as in nats-server" {
+    local file
+    file=$(conf 'port: -1\nmax_paylod: 5\n')
+    run --separate-stderr "$NATSCTL" server -c "$file"
+    [ "$status" -eq 2 ]
+    [ "$stderr" = "natsctl server: $file:2:1: unknown field \"max_paylod\"" ]
+    file=$(conf 'authorization {\n  token: t\n  tokne: u\n}\n')
+    run --separate-stderr "$NATSCTL" server -c "$file"
+    [ "$status" -eq 2 ]
+    [ "$stderr" = "natsctl server: $file:3:3: unknown field \"tokne\"" ]
+}
+
+@test "options without security meaning are ignored with a warning and the server serves" {
+    start_server -c "$(conf 'jetstream { store_dir: /tmp/js }\ncluster {\n  name: c\n  routes: [ nats://127.0.0.1:6222 ]\n}\nlame_duck_duration: "30s"\n')"
+    run cat "$SERVER_LOG"
+    [[ $output == *'t.conf:1:1: field "jetstream" (JetStream) is not supported by natsctl and is ignored'* ]]
+    [[ $output == *'t.conf:2:1: field "cluster" (clustering) is not supported by natsctl and is ignored'* ]]
+    [[ $output == *'t.conf:6:1: field "lame_duck_duration" (lame duck mode) is not supported'* ]]
+    run session 'CONNECT {}\r\nPING\r\n'
+    [[ $output == *PONG* ]]
+}
+
+@test "-t says a good configuration is valid and exits 0 without listening" {
+    local file
+    file=$(conf 'port: -1\njetstream: enabled\n')
+    run --separate-stderr timeout 5 "$NATSCTL" server -t -c "$file"
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+    [ "${stderr_lines[0]}" = "natsctl server: warning: $file:2:1: field \"jetstream\" (JetStream) is not supported by natsctl and is ignored" ]
+    [ "${stderr_lines[1]}" = "natsctl server: configuration file $file is valid" ]
+    [ "${#stderr_lines[@]}" -eq 2 ]
+}
+
+@test "-t fails with exit 2 on a bad configuration, and without -c" {
+    run --separate-stderr "$NATSCTL" server -t -c "$(conf 'tls {}\n')"
+    [ "$status" -eq 2 ]
+    [[ $stderr == *'field "tls" (TLS) is not supported'* ]]
+    run --separate-stderr "$NATSCTL" server -t -c "$(conf 'max_pending: 1KB\n')"
+    [ "$status" -eq 2 ]
+    [[ $stderr == *"max_payload"* ]]
+    run --separate-stderr "$NATSCTL" server -t
+    [ "$status" -eq 2 ]
+    [ "$stderr" = "natsctl server: must specify [-c, --config] option to check configuration file syntax" ]
+}
+
+@test "nats-server flags natsctl lacks are named in one line, never split into letters" {
+    local args
+    for args in "-js" "--jetstream" "-sd /tmp/js" "--store_dir=/tmp/js" "-sl stop" "-ms 8443" \
+        "--cluster nats://127.0.0.1:6222" "--routes nats://a:6222" "--tls" "-tlscert=c.pem" \
+        "--tlsverify" "-s" "--profile 6060"; do
+        run --separate-stderr "$NATSCTL" server $args
+        [ "$status" -eq 2 ] || { echo "$args -> $status"; return 1; }
+        [ "${#stderr_lines[@]}" -eq 1 ]
+        [[ $stderr == "natsctl server: ${args%%[ =]*}: "* ]] || { echo "$args -> $stderr"; return 1; }
+    done
+    run --separate-stderr "$NATSCTL" server -js
+    [ "$stderr" = "natsctl server: -js: JetStream is not available in this build yet" ]
+    run --separate-stderr "$NATSCTL" server -cid x
+    [ "$status" -eq 2 ]
+    [ "$stderr" = "natsctl server: unknown option '-cid' (see 'natsctl server --help')" ]
+}
+
+@test "Go flag spellings work: one or two dashes, =value, multi-letter names" {
+    start_server -port=-1 --addr=127.0.0.1 -name goflags -DVV -T=false --max_payload=2KB
+    local info
+    info=$(info_json)
+    [ "$(jq -r .server_name <<<"$info")" = goflags ]
+    [ "$(jq .max_payload <<<"$info")" = 2048 ]
+    session 'CONNECT {}\r\nSUB goflags 1\r\nPING\r\n' >/dev/null
+    wait_for_text "$SERVER_LOG" "<<- [SUB goflags 1]"
+    run grep -F "<<- [SUB goflags 1]" "$SERVER_LOG"
+    [[ $output =~ ^\[[0-9]+\]\ \[TRC\]\  ]] # -T=false: no timestamp
+}
+
+@test "-VV traces and a bad boolean value is a usage error" {
+    start_server -VV -l "$BATS_TEST_TMPDIR/v.log"
+    session 'CONNECT {}\r\nSUB vv 1\r\nPING\r\n' >/dev/null
+    wait_for_text "$BATS_TEST_TMPDIR/v.log" "<<- [SUB vv 1]"
+    run --separate-stderr "$NATSCTL" server -D=maybe
+    [ "$status" -eq 2 ]
+    [ "$stderr" = "natsctl server: invalid value 'maybe' for -D" ]
+}
