@@ -7,6 +7,8 @@
 
 SHELL := /bin/bash
 CC ?= cc
+# natsctl's own version, for every binary and library (`natsctl --version`, CONNECT, INFO "go").
+VERSION := 0.1.0
 V ?= 0
 WERROR ?= 1
 SANITIZE ?=
@@ -25,6 +27,8 @@ endif
 PKGS := libuv libcjson libedit
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CJSON_CFLAGS = $(shell pkg-config --cflags libcjson 2>/dev/null)
+UV_CFLAGS = $(shell pkg-config --cflags libuv libcjson 2>/dev/null)
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wold-style-definition \
 	-Wpointer-arith -Wformat=2 -Wwrite-strings -Wvla -Wundef -Wimplicit-fallthrough
@@ -33,9 +37,26 @@ WARN += -Werror
 endif
 STRICT := -Wconversion -Wsign-conversion
 
+# Each layer sees only the headers it may use, so a wrong-way include fails to compile: the core of
+# libproto (no I/O) sees itself and cJSON; its client connection adds libuv; libbroker adds
+# itself; cmd and the tests see everything.
+INC_PROTO := -Ilibproto
+INC_CLIENT := -Ilibproto -Ilibproto/client
+INC_BROKER := -Ilibproto -Ilibbroker
+INC_ALL := -Ilibproto -Ilibproto/client -Ilibbroker -Icmd
+
 CFLAGS_BASE := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -MMD -MP $(OPT) \
-	-Ilibproto -Ilibbroker -Icmd
-CFLAGS_ALL = $(CFLAGS_BASE) $(WARN) $(PKG_CFLAGS) $(CFLAGS)
+	-DNATSCTL_VERSION='"$(VERSION)"'
+CFLAGS_ALL = $(CFLAGS_BASE) $(INC_ALL) $(WARN) $(PKG_CFLAGS) $(CFLAGS)
+CFLAGS_PROTO = $(CFLAGS_BASE) $(INC_PROTO) $(WARN) $(STRICT) $(CJSON_CFLAGS) $(CFLAGS)
+CFLAGS_CLIENT = $(CFLAGS_BASE) $(INC_CLIENT) $(WARN) $(STRICT) $(UV_CFLAGS) $(CFLAGS)
+CFLAGS_BROKER = $(CFLAGS_BASE) $(INC_BROKER) $(WARN) $(UV_CFLAGS) $(CFLAGS)
+
+# The string-operation tuning of the static build (see below) exists only on x86.
+ARCH := $(shell $(CC) -dumpmachine 2>/dev/null)
+ifneq ($(filter x86_64-%,$(ARCH)),)
+X86_STRINGOPS := -minline-stringops-dynamically -mmemcpy-strategy=vector_loop:256:noalign,libcall:-1:noalign
+endif
 LDFLAGS_ALL = $(OPT) $(LDFLAGS)
 
 ifeq ($(V),1)
@@ -46,7 +67,7 @@ Q := @
 quiet = @printf '  %-7s %s\n'
 endif
 
-PROTO_SRC := $(wildcard libproto/*.c)
+PROTO_SRC := $(wildcard libproto/*.c) $(wildcard libproto/client/*.c)
 BROKER_SRC := $(wildcard libbroker/*.c)
 CLI_SRC := $(wildcard cmd/cli_*.c)
 CMD_SRC := $(filter-out $(CLI_SRC),$(wildcard cmd/*.c))
@@ -96,10 +117,21 @@ deps:
 	$(Q)scripts/deps.sh
 
 # libproto is where integer truncation is a security bug, so it also builds with -Wconversion.
+# (The client rule has the shorter stem for libproto/client/*, so make prefers it.)
+$(BUILD)/libproto/client/%.o: libproto/client/%.c
+	$(quiet) CC $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS_CLIENT) -c $< -o $@
+
 $(BUILD)/libproto/%.o: libproto/%.c
 	$(quiet) CC $@
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS_ALL) $(STRICT) -c $< -o $@
+	$(Q)$(CC) $(CFLAGS_PROTO) -c $< -o $@
+
+$(BUILD)/libbroker/%.o: libbroker/%.c
+	$(quiet) CC $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS_BROKER) -c $< -o $@
 
 $(BUILD)/%.o: %.c
 	$(quiet) CC $@
@@ -128,22 +160,31 @@ ifeq ($(STATIC),1)
 # simpler but turns memcmp into `repz cmpsb`, which is slower still.
 STATIC_CC := musl-gcc
 STATIC_CFLAGS = $(CFLAGS_BASE) $(WARN) -I$(MUSL)/include -I$(MUSL)/include/cjson \
-	-ffunction-sections -fdata-sections -minline-stringops-dynamically \
-	-mmemcpy-strategy=vector_loop:256:noalign,libcall:-1:noalign $(CFLAGS)
+	-ffunction-sections -fdata-sections $(X86_STRINGOPS) $(CFLAGS)
 
 $(MUSL_LIBS) &: scripts/static-deps.sh
 	$(quiet) DEPS $(MUSL)
 	$(Q)scripts/static-deps.sh
 
+$(STATIC_DIR)/libproto/client/%.o: libproto/client/%.c | $(MUSL_LIBS)
+	$(quiet) CC $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(STATIC_CC) $(STATIC_CFLAGS) $(INC_CLIENT) $(STRICT) -c $< -o $@
+
 $(STATIC_DIR)/libproto/%.o: libproto/%.c | $(MUSL_LIBS)
 	$(quiet) CC $@
 	$(Q)mkdir -p $(@D)
-	$(Q)$(STATIC_CC) $(STATIC_CFLAGS) $(STRICT) -c $< -o $@
+	$(Q)$(STATIC_CC) $(STATIC_CFLAGS) $(INC_PROTO) $(STRICT) -c $< -o $@
+
+$(STATIC_DIR)/libbroker/%.o: libbroker/%.c | $(MUSL_LIBS)
+	$(quiet) CC $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(STATIC_CC) $(STATIC_CFLAGS) $(INC_BROKER) -c $< -o $@
 
 $(STATIC_DIR)/%.o: %.c | $(MUSL_LIBS)
 	$(quiet) CC $@
 	$(Q)mkdir -p $(@D)
-	$(Q)$(STATIC_CC) $(STATIC_CFLAGS) -c $< -o $@
+	$(Q)$(STATIC_CC) $(STATIC_CFLAGS) $(INC_ALL) -c $< -o $@
 
 $(NATSCTL): $(STATIC_OBJ) $(MUSL_LIBS)
 	$(quiet) LINK $@
@@ -155,7 +196,7 @@ $(NATSCTL): $(CMD_OBJ) $(LIBCLI) $(LIBBROKER) $(LIBPROTO)
 endif
 
 # Tests use cmocka's macros, which do not survive every strict warning, so they get the base set.
-TEST_CFLAGS = $(CFLAGS_BASE) -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror) $(PKG_CFLAGS) $(CFLAGS)
+TEST_CFLAGS = $(CFLAGS_BASE) $(INC_ALL) -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror) $(PKG_CFLAGS) $(CFLAGS)
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(LIBCLI) $(LIBBROKER) $(LIBPROTO)
 	$(quiet) CC $@
@@ -175,12 +216,12 @@ $(CLIENT_BIN): $(CLIENT_SRC) $(LIBPROTO)
 $(LOADGEN_BIN): tests/bench/loadgen.c
 	$(quiet) CC $@
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS_BASE) $(WARN) -O2 -o $@ $< -lpthread -lm
+	$(Q)$(CC) $(CFLAGS_BASE) $(INC_ALL) $(WARN) -O2 -o $@ $< -lpthread -lm
 
 $(NATSLOAD_BIN): tests/bench/natsload.c
 	$(quiet) CC $@
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS_BASE) $(WARN) -O2 -o $@ $< -lnats -lpthread
+	$(Q)$(CC) $(CFLAGS_BASE) $(INC_ALL) $(WARN) -O2 -o $@ $< -lnats -lpthread
 
 run: deps $(NATSCTL)
 	exec $(NATSCTL) server $(RUN_ARGS)
@@ -208,7 +249,7 @@ interop: $(NATSCTL) $(INTEROP_BIN)
 interop-nats-server:
 	$(Q)$(MAKE) --no-print-directory interop SERVER=nats-server
 
-# The client connection (libproto/np_client.c) end to end, against SERVER=natsctl|nats-server.
+# The client connection (libproto/client/) end to end, against SERVER=natsctl|nats-server.
 client-e2e: $(NATSCTL) $(CLIENT_BIN)
 	$(Q)NATSCTL=$(abspath $(NATSCTL)) tests/client/run.sh $(SERVER) $(abspath $(CLIENT_BIN))
 
@@ -250,7 +291,8 @@ asan-test:
 	$(Q)ASAN_OPTIONS=detect_leaks=1 $(MAKE) --no-print-directory SANITIZE=address,undefined \
 		all check bats interop client-e2e
 
-FORMAT_FILES = $(wildcard cmd/*.[ch] libproto/*.[ch] libbroker/*.[ch] tests/*/*.[ch])
+FORMAT_FILES = $(wildcard cmd/*.[ch] libproto/*.[ch] libproto/*/*.[ch] libbroker/*.[ch] \
+	tests/*/*.[ch])
 format:
 	clang-format -i $(FORMAT_FILES)
 

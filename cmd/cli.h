@@ -14,8 +14,6 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#define NATSCTL_VERSION "0.1.0"
-
 /* Exit codes: the contract in docs/exit-codes.md. Only main() exits. */
 enum cli_exit {
     CLI_EXIT_OK = 0,

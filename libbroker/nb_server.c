@@ -77,7 +77,7 @@ char *
 nb__server_info(struct nb_server *srv, const struct nb_client *c)
 {
     /* The version clients compare against to enable features: everything of 2.9 we serve. */
-    static char version[] = "2.9.10";
+    static char version[] = NP_SERVER_VERSION;
     static char go[] = "natsctl-" NB_VERSION;
     struct np_info info = {
         .server_id = srv->server_id,
