@@ -89,13 +89,6 @@ int cli_env_opt(struct cli_env *e, int id, const char *arg);
 int cli_env_resolve(struct cli_env *e);
 
 /*
- * Parses a duration: Go syntax ("250ms", "1.5s", "1m30s", "2h"; units ns us µs ms s m h) or a
- * plain number of seconds ("2", "0.5"). Rounds up to whole milliseconds. Returns false on anything
- * else, a negative value, or overflow; "0" is valid and gives 0.
- */
-bool cli_parse_duration(const char *s, uint64_t *ms);
-
-/*
  * Writes url with its password, or its token (userinfo without a colon), replaced by three
  * asterisks; the user name, host and port stay. Like snprintf: returns the length the whole result
  * needs and writes at most cap bytes including the NUL.
