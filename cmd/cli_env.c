@@ -123,7 +123,7 @@ cli_env_resolve(struct cli_env *e)
             return usage(e, "%s is set but not supported: use --user/--password or --token",
                          refused[i]);
     }
-    if (!e->server) e->server = (v = env("NATS_URL")) ? v : CLI_DEFAULT_SERVER;
+    if (!e->server) e->server = (v = env("NATS_URL")) ? v : NP_DEFAULT_URL;
     if (!e->user) e->user = env("NATS_USER");
     if (!e->password) e->password = env("NATS_PASSWORD");
     if (!e->token) e->token = env("NATS_TOKEN");
@@ -131,7 +131,7 @@ cli_env_resolve(struct cli_env *e)
         if (!cli_parse_duration(v, &e->timeout_ms) || e->timeout_ms == 0)
             return usage(e, "invalid NATS_TIMEOUT '%s' (e.g. 500ms, 2s, 1m)", v);
     }
-    if (!e->timeout_ms) e->timeout_ms = CLI_DEFAULT_TIMEOUT_MS;
+    if (!e->timeout_ms) e->timeout_ms = NP_DEFAULT_TIMEOUT_MS;
     if (!e->name) {
         snprintf(e->default_name, sizeof e->default_name, "natsctl%s%s", e->cmd ? " " : "",
                  e->cmd ? e->cmd->name : "");
