@@ -10,6 +10,8 @@
 #ifndef NP_H
 #define NP_H
 
+#include "np_buf.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -256,8 +258,7 @@ bool np_hdr_get(const struct np_hdr *h, const char *name, struct np_str *value);
 
 /* A growing header-block builder (heap memory, for clients; the broker never builds headers). */
 struct np_hdr_builder {
-    char *buf;
-    size_t len, cap;
+    struct np_buf buf;
     int err; /* first error, sticky */
 };
 
