@@ -103,7 +103,8 @@ LIBCLI := $(BUILD)/libcli.a
 all: $(NATSCTL)
 
 help:
-	@echo 'make             build $(BUILD)/natsctl (static, musl; STATIC=0 for dynamic glibc)'
+	@echo 'make             build $(BUILD)/natsctl (static, musl; STATIC=0 for dynamic glibc,'
+	@echo '                 also the fallback when the musl libuv cannot be built)'
 	@echo 'make run         install what is missing, build, start the broker (RUN_ARGS=...)'
 	@echo 'make test        install, build and run every test (also under ASan+UBSan, and the fuzzers)'
 	@echo 'make check       unit tests only        make bats      CLI tests only'

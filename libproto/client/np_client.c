@@ -8,24 +8,23 @@
  */
 #include "np_client_int.h"
 
-#include <errno.h>
-#include <stdio.h>
 #include <string.h>
 
 /* ---------------------------------------------------------------------------------------------- */
 /* Errors and small helpers                                                                       */
 /* ---------------------------------------------------------------------------------------------- */
 
-/* libuv names its own codes and every errno; what is left (none today) gets its number. */
+/*
+ * libuv names every errno and resolver (UV_EAI_*) code, where the C library's strerror knows no
+ * resolver code (musl says "No error information"). For a code libuv does not know either,
+ * uv_strerror would allocate a text per call, so that case gets a fixed one.
+ */
 static const char *
 uv_text(int err)
 {
-    static _Thread_local char unknown[48];
-    char name[48];
+    char name[32];
     uv_err_name_r(err, name, sizeof name);
-    if (strncmp(name, "Unknown", 7) != 0) return uv_strerror(err);
-    snprintf(unknown, sizeof unknown, "error %d", err);
-    return unknown;
+    return strncmp(name, "Unknown", 7) == 0 ? "unrecognised error code" : uv_strerror(err);
 }
 
 const char *

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds every tests/fuzz/fuzz_*.c with libFuzzer, ASan and UBSan against all of libproto and
+# Builds every tests/fuzz/fuzz_*.c with libFuzzer, ASan and UBSan against libproto's core
+# (libproto/*.c; the client in libproto/client/ does network I/O and is not fuzzed here) and
 # libbroker, runs each for SECONDS seconds, and fails if a library source or a target does not
 # build or a target finds a crash.
 #
