@@ -12,9 +12,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
-
-#define NATSCTL_VERSION "0.1.0"
 
 /* Exit codes: the contract in docs/exit-codes.md. Only main() exits. */
 enum cli_exit {
@@ -92,8 +91,14 @@ int cli_bad_value(const struct cli_cmd *cmd, int id, const char *arg);
 
 /* Number parsing for option values; return false on anything but a clean number in range. */
 bool cli_parse_int(const char *s, long long min, long long max, long long *out);
-/* Sizes with nats-server units: 1k=1000, 1kb/1ki/1kib=1024, m, mb, g, gb (case-insensitive). */
+/* Sizes as np_size_parse() reads them (1k=1000, 1kb/1ki/1kib=1024 ... 1t, 1tb), not negative. */
 bool cli_parse_size(const char *s, long long *out);
+/*
+ * Parses a duration: Go syntax as np_duration_parse() reads it ("250ms", "1.5s", "1m30s", "2h")
+ * or a plain number of seconds ("2", "0.5"). No sign. Rounds up to whole milliseconds. Returns
+ * false on anything else or overflow; "0" is valid and gives 0.
+ */
+bool cli_parse_duration(const char *s, uint64_t *ms);
 
 int cmd_complete(int argc, char **argv, const struct cli_cmd *self);
 int cmd_completion(int argc, char **argv, const struct cli_cmd *self);

@@ -30,10 +30,9 @@ cli_exit_for(int err)
     case NP_CLIENT_EMAX_PAYLOAD:
         return CLI_EXIT_REJECTED;
     case NP_ESUBJECT:
-    case NP_CLIENT_EBAD_URL:
         return CLI_EXIT_USAGE;
     default:
-        return CLI_EXIT_FAIL;
+        return np_err_is_url(err) ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
     }
 }
 

@@ -123,7 +123,7 @@ cli_env_resolve(struct cli_env *e)
             return usage(e, "%s is set but not supported: use --user/--password or --token",
                          refused[i]);
     }
-    if (!e->server) e->server = (v = env("NATS_URL")) ? v : CLI_DEFAULT_SERVER;
+    if (!e->server) e->server = (v = env("NATS_URL")) ? v : NP_DEFAULT_URL;
     if (!e->user) e->user = env("NATS_USER");
     if (!e->password) e->password = env("NATS_PASSWORD");
     if (!e->token) e->token = env("NATS_TOKEN");
@@ -131,98 +131,13 @@ cli_env_resolve(struct cli_env *e)
         if (!cli_parse_duration(v, &e->timeout_ms) || e->timeout_ms == 0)
             return usage(e, "invalid NATS_TIMEOUT '%s' (e.g. 500ms, 2s, 1m)", v);
     }
-    if (!e->timeout_ms) e->timeout_ms = CLI_DEFAULT_TIMEOUT_MS;
+    if (!e->timeout_ms) e->timeout_ms = NP_DEFAULT_TIMEOUT_MS;
     if (!e->name) {
         snprintf(e->default_name, sizeof e->default_name, "natsctl%s%s", e->cmd ? " " : "",
                  e->cmd ? e->cmd->name : "");
         e->name = e->default_name;
     }
     return check_schemes(e);
-}
-
-/* Nanoseconds per unit for the unit at *p (advancing past it), or 0 when there is none. */
-static uint64_t
-parse_unit(const char **p)
-{
-    static const struct {
-        const char *name;
-        uint64_t ns;
-    } units[] = {
-        /* "ms" comes before "m" so that "m" never takes the first letter of "ms". */
-        {"ns", 1},         {"us", 1000},          {"\xc2\xb5s", 1000},     {"ms", 1000000},
-        {"s", 1000000000}, {"m", 60000000000ULL}, {"h", 3600000000000ULL},
-    };
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-        size_t n = strlen(units[i].name);
-        if (strncmp(*p, units[i].name, n) == 0) {
-            *p += n;
-            return units[i].ns;
-        }
-    }
-    return 0;
-}
-
-/* Adds one "<number>[.<fraction>]" times unit to *total; false on overflow or no digits. */
-static bool
-add_segment(const char *num, const char *end, uint64_t unit, uint64_t *total)
-{
-    uint64_t whole = 0, frac = 0, scale = unit;
-    bool digits = false, in_frac = false;
-    for (const char *p = num; p < end; p++) {
-        if (*p == '.') {
-            in_frac = true;
-            continue;
-        }
-        digits = true;
-        uint64_t d = (uint64_t)(*p - '0');
-        if (in_frac) {
-            scale /= 10;
-            frac += d * scale;
-        } else {
-            if (whole > (UINT64_MAX - d) / 10) return false;
-            whole = whole * 10 + d;
-        }
-    }
-    if (!digits || whole > (UINT64_MAX - frac) / unit) return false;
-    uint64_t v = whole * unit + frac;
-    if (v > UINT64_MAX - *total) return false;
-    *total += v;
-    return true;
-}
-
-/* Scans "<digits>[.<digits>]" at *p; returns its end (== *p when there is no number). */
-static const char *
-scan_number(const char *p)
-{
-    bool dot = false;
-    while ((*p >= '0' && *p <= '9') || (*p == '.' && !dot)) {
-        if (*p == '.') dot = true;
-        p++;
-    }
-    return p;
-}
-
-bool
-cli_parse_duration(const char *s, uint64_t *ms)
-{
-    uint64_t ns = 0;
-    const char *p = s;
-    if (!*p) return false;
-    while (*p) {
-        const char *end = scan_number(p);
-        if (end == p) return false;
-        const char *u = end;
-        uint64_t unit = parse_unit(&u);
-        if (!unit) {
-            /* A bare number is seconds, but only as the whole value. */
-            if (p != s || *end) return false;
-            unit = 1000000000;
-        }
-        if (!add_segment(p, end, unit, &ns)) return false;
-        p = u;
-    }
-    *ms = ns / 1000000 + (ns % 1000000 != 0);
-    return true;
 }
 
 /* Appends the redacted form of the entry p..e. */

@@ -12,13 +12,11 @@
 #define CLI_ENV_H
 
 #include "cli.h"
+#include "np.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#define CLI_DEFAULT_SERVER     "nats://127.0.0.1:4222"
-#define CLI_DEFAULT_TIMEOUT_MS 5000
 
 /* Option ids from 1000 up, so they never collide with a command's own ids. */
 enum cli_global_opt {
@@ -37,7 +35,7 @@ enum cli_global_opt {
 /* clang-format off */
 #define CLI_GLOBAL_OPT_ROWS                                                                        \
     {CLI_OPT_SERVER, "s", "server", NULL, "URL[,URL...]",                                          \
-     "servers to try in order (env NATS_URL, default " CLI_DEFAULT_SERVER ")", NULL},             \
+     "servers to try in order (env NATS_URL, default " NP_DEFAULT_URL ")", NULL},             \
     {CLI_OPT_USER, NULL, "user", NULL, "USER", "user name (env NATS_USER)", NULL},                 \
     {CLI_OPT_PASSWORD, NULL, "password", NULL, "PASSWORD", "password (env NATS_PASSWORD)", NULL},  \
     {CLI_OPT_TOKEN, NULL, "token", NULL, "TOKEN", "authorization token (env NATS_TOKEN)", NULL},   \
@@ -87,13 +85,6 @@ int cli_env_opt(struct cli_env *e, int id, const char *arg);
  * NATS_CREDS/NATS_NKEY set.
  */
 int cli_env_resolve(struct cli_env *e);
-
-/*
- * Parses a duration: Go syntax ("250ms", "1.5s", "1m30s", "2h"; units ns us µs ms s m h) or a
- * plain number of seconds ("2", "0.5"). Rounds up to whole milliseconds. Returns false on anything
- * else, a negative value, or overflow; "0" is valid and gives 0.
- */
-bool cli_parse_duration(const char *s, uint64_t *ms);
 
 /*
  * Writes url with its password, or its token (userinfo without a colon), replaced by three

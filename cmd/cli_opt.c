@@ -9,7 +9,6 @@
 #include "cli.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -234,40 +233,4 @@ cli_overview(FILE *out)
         fprintf(out, "  %-12s %s\n", cli_commands[i].name, cli_commands[i].summary);
     }
     fputs("\nRun 'natsctl help <command>' or 'natsctl <command> --help' for details.\n", out);
-}
-
-bool
-cli_parse_int(const char *s, long long min, long long max, long long *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end == s || *end != '\0' || v < min || v > max) return false;
-    *out = v;
-    return true;
-}
-
-bool
-cli_parse_size(const char *s, long long *out)
-{
-    static const struct {
-        const char *suffix;
-        long long mult;
-    } units[] = {
-        {"", 1},           {"b", 1},           {"k", 1000},       {"kb", 1024},
-        {"ki", 1024},      {"kib", 1024},      {"m", 1000000},    {"mb", 1 << 20},
-        {"mi", 1 << 20},   {"mib", 1 << 20},   {"g", 1000000000}, {"gb", 1LL << 30},
-        {"gi", 1LL << 30}, {"gib", 1LL << 30},
-    };
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end == s || v < 0) return false;
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-        if (strcasecmp(end, units[i].suffix) != 0) continue;
-        if (v > INT64_MAX / units[i].mult) return false;
-        *out = v * units[i].mult;
-        return true;
-    }
-    return false;
 }

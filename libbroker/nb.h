@@ -13,7 +13,8 @@
 #include <stdint.h>
 #include <uv.h>
 
-#define NB_VERSION "0.1.0"
+/* natsctl's version, set once in the Makefile (VERSION). */
+#define NB_VERSION NATSCTL_VERSION
 
 #define NB_ERR_MAP(X)                                                                              \
     X(CONFIG, "invalid configuration")                                                             \

@@ -570,7 +570,7 @@ static int
 send_info(struct nb_client *c)
 {
     struct nb_server *srv = c->conn.srv;
-    static char version[] = "2.9.10"; /* what clients compare to enable features */
+    static char version[] = NP_SERVER_VERSION; /* what clients compare to enable features */
     static char go[] = "natsctl-" NB_VERSION;
     struct np_info info = {
         .server_id = srv->server_id,

@@ -10,6 +10,8 @@
 #ifndef NP_H
 #define NP_H
 
+#include "np_buf.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -29,7 +31,17 @@
     X(JSON, "malformed JSON")                                                                      \
     X(NOSPACE, "buffer too small")                                                                 \
     X(NOMEM, "out of memory")                                                                      \
-    X(INVAL, "invalid argument")
+    X(INVAL, "invalid argument")                                                                   \
+    X(URL, "malformed server URL")                                                                 \
+    X(URL_SCHEME, "unsupported URL scheme: only nats:// is supported")                             \
+    X(URL_HOST, "server URL without a valid host")                                                 \
+    X(URL_PORT, "port is not a number")                                                            \
+    X(URL_PORT_RANGE, "port out of range (1-65535)")                                               \
+    X(URL_ESCAPE, "bad %-escape in the URL's user or password")                                    \
+    X(URL_PATH, "a server URL takes no path")                                                      \
+    X(SIZE_SUFFIX, "not a size such as 512, 64KB or 1MiB")                                         \
+    X(DURATION, "not a duration such as 500ms, 1m30s or 2h")                                       \
+    X(RANGE, "value out of range")
 
 enum np_err {
     NP_OK = 0,
@@ -37,12 +49,32 @@ enum np_err {
     NP__ERR_FIRST = -1000, /* clear of negated errno values, which libuv codes are */
     NP_ERR_MAP(NP__ERR_ENUM)
 #undef NP__ERR_ENUM
+        NP__ERR_END, /* one past the last code */
 };
 
-/* Returns a static lowercase description of an NP_E* code ("unknown error" otherwise). */
+/*
+ * Returns a static lowercase description of an NP_E* code ("unknown error" otherwise). Only the
+ * core's codes: the client connection has np_client_strerror(), which also knows libuv's.
+ */
 const char *np_strerror(int err);
 /* Returns the static name of an NP_E* code, e.g. "NP_EPAYLOAD". */
 const char *np_errname(int err);
+
+/* True for the NP_EURL* codes: the text given as a server URL is at fault. */
+bool np_err_is_url(int err);
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Shared constants: one definition for the broker, the client and the CLI                          */
+/* ---------------------------------------------------------------------------------------------- */
+
+/*
+ * The nats-server release whose behaviour natsctl reproduces, and which the broker advertises in
+ * INFO "version": clients pick features by that number, so it names the reference, not natsctl.
+ */
+#define NP_SERVER_VERSION     "2.9.10"
+#define NP_DEFAULT_PORT       4222
+#define NP_DEFAULT_URL        "nats://127.0.0.1:4222"
+#define NP_DEFAULT_TIMEOUT_MS 5000
 
 /* A borrowed view of bytes; ptr may be NULL when len is 0. */
 struct np_str {
@@ -239,8 +271,7 @@ bool np_hdr_get(const struct np_hdr *h, const char *name, struct np_str *value);
 
 /* A growing header-block builder (heap memory, for clients; the broker never builds headers). */
 struct np_hdr_builder {
-    char *buf;
-    size_t len, cap;
+    struct np_buf buf;
     int err; /* first error, sticky */
 };
 

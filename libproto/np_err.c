@@ -38,6 +38,12 @@ np_errname(int err)
     }
 }
 
+bool
+np_err_is_url(int err)
+{
+    return err >= NP_EURL && err <= NP_EURL_PATH;
+}
+
 /* strnlen keeps the scan of s bounded by the view, however long s is. */
 bool
 np_str_eq(struct np_str a, const char *s)

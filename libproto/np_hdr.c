@@ -12,7 +12,6 @@
  */
 #include "np.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #define PREFIX_LEN (sizeof NP_HDR_LINE - 1)
@@ -131,28 +130,14 @@ has_byte(struct np_str s, const char *set)
 static bool
 finished(const struct np_hdr_builder *b)
 {
-    return b->len >= 4 && memcmp(b->buf + b->len - 4, TERMINATOR, 4) == 0;
+    return b->buf.len >= 4 && memcmp(b->buf.ptr + b->buf.len - 4, TERMINATOR, 4) == 0;
 }
 
 static void
 append(struct np_hdr_builder *b, const char *p, size_t n)
 {
     if (b->err || n == 0) return;
-    if (n > b->cap - b->len) {
-        size_t need = b->len + n;
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < need && cap <= SIZE_MAX / 2)
-            cap *= 2;
-        char *grown = need < b->len || cap < need ? NULL : realloc(b->buf, cap);
-        if (!grown) {
-            b->err = NP_ENOMEM;
-            return;
-        }
-        b->buf = grown;
-        b->cap = cap;
-    }
-    memcpy(b->buf + b->len, p, n);
-    b->len += n;
+    if (np_buf_add(&b->buf, p, n) != 0) b->err = NP_ENOMEM;
 }
 
 static void
@@ -211,13 +196,13 @@ np_hdr_builder_finish(struct np_hdr_builder *b, struct np_str *out)
 {
     if (!b->err && !finished(b)) append_lit(b, "\r\n");
     if (b->err) return b->err;
-    *out = (struct np_str){b->buf, b->len};
+    *out = (struct np_str){b->buf.ptr, b->buf.len};
     return 0;
 }
 
 void
 np_hdr_builder_release(struct np_hdr_builder *b)
 {
-    free(b->buf);
-    *b = (struct np_hdr_builder){.err = 0};
+    np_buf_release(&b->buf);
+    b->err = 0;
 }

@@ -43,13 +43,16 @@ chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root CI=
     command -v make >/dev/null || { apt-get update -qq && apt-get install -y -qq make </dev/null; }
     cd /root/natsctl
     time make test </dev/null
-    make run RUN_ARGS="-p 14222" </dev/null >/tmp/run.log 2>&1 &
+    # Stopped by the PID it wrote: the chroot shares the process table of the host, so stopping
+    # every process named natsctl would stop those of the host too.
+    rm -f /tmp/natsctl.pid
+    make run RUN_ARGS="-p 14222 -P /tmp/natsctl.pid" </dev/null >/tmp/run.log 2>&1 &
     for i in $(seq 600); do
         grep -q "listening on nats://" /tmp/run.log 2>/dev/null && break
         sleep 0.5
     done
     reply=$(printf "PING\r\n" | timeout 5 nc -N 127.0.0.1 14222 | tail -1 | tr -d "\r")
-    pkill -INT -x natsctl || true
+    [[ -s /tmp/natsctl.pid ]] && kill -INT "$(cat /tmp/natsctl.pid)" 2>/dev/null || true
     wait
     [[ $reply == PONG ]] || { cat /tmp/run.log; echo "make run: no PONG" >&2; exit 1; }
     echo "clean room: make test and make run passed"

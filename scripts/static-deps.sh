@@ -8,12 +8,22 @@
 # the deb-src index. Needs musl-tools, dpkg-dev and cmake (scripts/deps.sh installs them) and
 # network access on the first run.
 #
+# The result is kept with a stamp naming this script's content, so a run with the same script
+# returns at once and a changed script (flags, versions) rebuilds. A failed run leaves nothing
+# half-built in .deps/musl; the Makefile then builds the dynamic glibc binary instead.
+#
 # Environment: DEBIAN_MIRROR, DEBIAN_SECURITY_MIRROR override the deb.debian.org defaults.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 out=$root/.deps/musl
 src=$root/.deps/src
+stamp=$out/.stamp
+want_stamp=$(sha256sum "$root/scripts/static-deps.sh" | cut -d' ' -f1)
+
+if [[ -f $stamp && $(cat "$stamp") == "$want_stamp" && -f $out/lib/libuv.a && -f $out/lib/libcjson.a ]]; then
+    exit 0
+fi
 
 for tool in musl-gcc dpkg-source cmake; do
     if ! command -v "$tool" >/dev/null; then
@@ -30,16 +40,22 @@ fi
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 security=${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 
-rm -rf "$src" "$out"
-mkdir -p "$src/apt/lists/partial" "$src/apt/cache/archives/partial" "$out/include/cjson" "$out/lib"
+echo "static deps: building libuv and cJSON with musl into .deps/musl" >&2
+
+# Built into $new and moved into place only once complete.
+new=$root/.deps/musl.new
+trap 'rm -rf "$new"' EXIT
+rm -rf "$src" "$new"
+mkdir -p "$src/apt/lists/partial" "$src/apt/cache/archives/partial" "$new/include/cjson" "$new/lib"
 cat >"$src/apt/sources.list" <<EOF
 deb-src $mirror $codename main
 deb-src $mirror $codename-updates main
 deb-src $security $codename-security main
 EOF
+# Bounded waits, so an unreachable mirror fails in seconds rather than minutes.
 apt_opts=(-qq -o "Dir::Etc::SourceList=$src/apt/sources.list" -o Dir::Etc::SourceParts=/dev/null
           -o "Dir::State::Lists=$src/apt/lists" -o "Dir::Cache=$src/apt/cache"
-          -o Debug::NoLocking=1)
+          -o Debug::NoLocking=1 -o Acquire::Retries=0 -o Acquire::http::Timeout=15)
 log=$src/build.log
 : >"$log"
 # Runs a step with its output in $log, which is shown only when the step fails.
@@ -51,7 +67,13 @@ quietly() {
     fi
 }
 
+# apt-get update only warns about an index it cannot fetch; without one nothing can be fetched.
 quietly apt-get "${apt_opts[@]}" update
+if [[ -z $(find "$src/apt/lists" -name '*_Sources*' -print -quit) ]]; then
+    echo "natsctl: cannot fetch the Debian source index from $mirror" >&2
+    tail -n 5 "$log" >&2
+    exit 1
+fi
 
 # SOURCE-PACKAGE BINARY-PACKAGE: fetch and unpack (with Debian's patches) into $src/SOURCE.
 # The installed version is preferred; a superseded one is no longer on the mirror, and then
@@ -71,18 +93,24 @@ fetch_source() {
 fetch_source libuv1 libuv1-dev
 fetch_source cjson libcjson-dev
 
-flags=(-O2 -ffunction-sections -fdata-sections)
+# CMAKE_C_FLAGS_RELEASE replaces CMake's "-O3 -DNDEBUG" as a whole, so -DNDEBUG is spelled
+# out: without it libuv's internal asserts ship enabled.
+flags=(-O2 -DNDEBUG -ffunction-sections -fdata-sections)
 quietly cmake -S "$src/libuv1" -B "$src/libuv1/build-musl" -DCMAKE_C_COMPILER=musl-gcc \
     -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_FLAGS_RELEASE="${flags[*]}" \
     -DLIBUV_BUILD_TESTS=OFF -DLIBUV_BUILD_BENCH=OFF
 quietly cmake --build "$src/libuv1/build-musl" --target uv_a -j "$(nproc)"
-cp "$src/libuv1/build-musl/libuv_a.a" "$out/lib/libuv.a"
-cp -r "$src/libuv1/include/." "$out/include/"
+cp "$src/libuv1/build-musl/libuv_a.a" "$new/lib/libuv.a"
+cp -r "$src/libuv1/include/." "$new/include/"
 
 # cJSON is one file by design; its build system adds nothing here.
 quietly musl-gcc "${flags[@]}" -c "$src/cjson/cJSON.c" -o "$src/cjson/cJSON.o"
-quietly ar rcs "$out/lib/libcjson.a" "$src/cjson/cJSON.o"
-cp "$src/cjson/cJSON.h" "$out/include/cjson/"
+quietly ar rcs "$new/lib/libcjson.a" "$src/cjson/cJSON.o"
+cp "$src/cjson/cJSON.h" "$new/include/cjson/"
+
+echo "$want_stamp" >"$new/.stamp"
+rm -rf "$out"
+mv "$new" "$out"
 
 built=$(cd "$src" && ls libuv1_*.dsc cjson_*.dsc | sed 's/\.dsc$//' | tr '\n' ' ')
 echo "static deps: built ${built% } with musl into .deps/musl" >&2

@@ -1,5 +1,5 @@
 /*
- * End-to-end tests of the client connection (libproto/np_client.c) against a live server.
+ * End-to-end tests of the client connection (libproto/client/) against a live server.
  *
  * Usage: client-e2e GROUP URL. run.sh starts the servers and passes each group the URL of the
  * one it needs; credentials come from NATS_TEST_TOKEN, NATS_TEST_USER and NATS_TEST_PASS. The
@@ -613,7 +613,7 @@ test_bad_url(void **state)
     (void)state;
     struct np_client *c;
     assert_int_equal(try_connect(&c, (struct np_client_opts){.servers = "tls://127.0.0.1:1"}),
-                     NP_CLIENT_EBAD_URL);
+                     NP_EURL_SCHEME);
     close_client(c);
 }
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds every tests/fuzz/fuzz_*.c with libFuzzer, ASan and UBSan against all of libproto and
+# Builds every tests/fuzz/fuzz_*.c with libFuzzer, ASan and UBSan against libproto's core
+# (libproto/*.c; the client in libproto/client/ does network I/O and is not fuzzed here) and
 # libbroker, runs each for SECONDS seconds, and fails if a library source or a target does not
 # build or a target finds a crash.
 #
@@ -26,7 +27,8 @@ fi
 
 out=build-fuzz
 base=(-std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 -fno-omit-frame-pointer
-    -fno-sanitize-recover=all -Ilibproto -Ilibbroker)
+    -fno-sanitize-recover=all -Ilibproto -Ilibbroker
+    -DNATSCTL_VERSION="\"$(sed -n "s/^VERSION := //p" Makefile)\"")
 read -ra pkg_cflags <<<"$(pkg-config --cflags libuv libcjson)"
 read -ra pkg_libs <<<"$(pkg-config --libs libuv libcjson)"
 mkdir -p "$out/obj" "$out/corpus" "$out/artifacts" "$out/logs"

@@ -228,8 +228,8 @@ test_builder_exact(void **state)
     expect_built(&b, "NATS/1.0 408 Request Timeout\r\nNats-Pending-Messages: 1\r\n"
                      "Nats-Pending-Bytes: 0\r\n\r\n");
     np_hdr_builder_release(&b);
-    assert_null(b.buf);
-    assert_int_equal(b.len, 0);
+    assert_null(b.buf.ptr);
+    assert_int_equal(b.buf.len, 0);
     assert_int_equal(b.err, 0);
 
     np_hdr_builder_init(&b, 0, "");
@@ -254,7 +254,7 @@ test_builder_round_trip(void **state)
     np_hdr_builder_add(&b, S("Padded"), S("  x y  "));
     struct np_str out;
     assert_int_equal(np_hdr_builder_finish(&b, &out), 0);
-    assert_true(b.cap >= b.len);
+    assert_true(b.buf.cap >= b.buf.len);
 
     struct np_hdr h;
     assert_int_equal(np_hdr_parse(&h, out.ptr, out.len), 0);

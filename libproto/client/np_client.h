@@ -1,6 +1,7 @@
 /*
- * The NATS client connection, on libuv. Unlike the rest of libproto this module does I/O, so it has
- * its own header: np.h stays free of libuv.
+ * The NATS client connection, on libuv. Unlike the core of libproto this part does I/O, so it
+ * lives in libproto/client/ with its own header and is the only part of libproto built with
+ * libuv's include path: np.h stays free of libuv.
  *
  * Threading: every function, and every callback, runs on the thread of the loop given to
  * np_client_new(). Errors are negative codes: NP_E* from np.h, NP_CLIENT_E* below, or libuv's
@@ -15,6 +16,7 @@
 #define NP_CLIENT_H
 
 #include "np.h"
+#include "np_url.h"
 
 #include <uv.h>
 
@@ -25,8 +27,7 @@
     X(NO_RESPONDERS, "no responders")                                                              \
     X(CLOSED, "connection closed")                                                                 \
     X(SERVER_ERR, "the server sent an error")                                                      \
-    X(MAX_PAYLOAD, "message larger than the server's max_payload")                                 \
-    X(BAD_URL, "malformed server URL")
+    X(MAX_PAYLOAD, "message larger than the server's max_payload")
 
 enum np_client_err {
     NP_CLIENT__ERR_FIRST = -300,
@@ -35,29 +36,11 @@ enum np_client_err {
 #undef NP__CLIENT_ERR_ENUM
 };
 
-/* Describes an NP_CLIENT_E*, NP_E* or negative libuv/errno code. */
+/*
+ * Describes an NP_CLIENT_E*, NP_E* or libuv code (a negated errno or a UV_EAI_* resolver code),
+ * never with "unknown error": what neither library names is shown by its number.
+ */
 const char *np_client_strerror(int err);
-
-/* One server address parsed from a URL such as nats://user:pass@host:4222. Strings are owned. */
-struct np_url {
-    char *host;        /* without brackets for IPv6 */
-    int port;          /* 4222 when absent */
-    char *user, *pass; /* NULL when absent; pass alone (no user) means a token */
-};
-
-/*
- * Parses one URL: `[nats://][user[:pass]@]host[:port][/]`, IPv6 hosts in brackets, userinfo
- * percent-decoded. A userinfo without ':' is a token (stored in pass). Any other scheme (tls://
- * included: TLS is not supported) is refused. Returns 0, NP_CLIENT_EBAD_URL or NP_ENOMEM; on
- * failure u holds nothing. np_url_release() frees the strings.
- */
-int np_url_parse(struct np_url *u, const char *text);
-void np_url_release(struct np_url *u);
-/*
- * Writes text (one URL or a comma-separated list) with any password or token replaced by "***",
- * for messages and logs. The output is always NUL-terminated (when cap > 0), truncated to fit.
- */
-void np_url_redact(const char *text, char *out, size_t cap);
 
 enum np_client_event {
     NP_CLIENT_CONNECTED,    /* first connection established (after INFO/CONNECT/PING/PONG) */
@@ -71,11 +54,11 @@ enum np_client_event {
 struct np_client;
 
 struct np_client_opts {
-    const char *servers;        /* comma-separated URLs; NULL = nats://127.0.0.1:4222 */
+    const char *servers;        /* comma-separated URLs; NULL = NP_DEFAULT_URL */
     const char *user, *pass;    /* used when a URL carries none */
     const char *token;          /* used when neither a URL nor user/pass give credentials */
     const char *name;           /* CONNECT name */
-    uint64_t timeout_ms;        /* connect handshake, flush and drain timeout; 0 = 5000 */
+    uint64_t timeout_ms;        /* handshake, flush and drain timeout; 0 = NP_DEFAULT_TIMEOUT_MS */
     int max_reconnects;         /* attempts per outage, -1 = forever, 0 = no reconnect */
     uint64_t reconnect_wait_ms; /* base of the exponential backoff (capped at 2 s); 0 = 250 */
     bool no_echo;
@@ -104,7 +87,7 @@ typedef void (*np_reply_cb)(struct np_client *c, int status, const struct np_msg
 int np_client_new(struct np_client **out, uv_loop_t *loop, const struct np_client_opts *opts);
 /*
  * Connects to the first server of the list that completes the handshake (INFO, CONNECT+PING,
- * PONG) within the timeout, trying each in order. Returns NP_CLIENT_EBAD_URL (cb not called) when
+ * PONG) within the timeout, trying each in order. Returns an NP_EURL* code (cb not called) when
  * the server list does not parse, NP_CLIENT_ECLOSED when connect was already called. Otherwise cb
  * gets 0, NP_CLIENT_EAUTH (a server refused the credentials and none accepted) or
  * NP_CLIENT_ENO_SERVERS; after a failure only np_client_close() remains. After a later disconnect
