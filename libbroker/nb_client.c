@@ -52,7 +52,7 @@ free_sub(struct nb_client *c, struct nb_sub *sub)
 void
 nb__client_unsub(struct nb_client *c, struct nb_sub *sub)
 {
-    nb_map_del(&c->subs, sub->sid, sub->sid_len);
+    np_map_del(&c->subs, sub->sid, sub->sid_len);
     free_sub(c, sub);
 }
 
@@ -89,7 +89,7 @@ nb__client_no_responders(struct nb_client *c, const struct nb_msg *msg)
 {
     size_t it = 0;
     void *val;
-    while (nb_map_next(&c->subs, &it, NULL, NULL, &val)) {
+    while (np_map_next(&c->subs, &it, NULL, NULL, &val)) {
         struct nb_sub *sub = val;
         if (sub->queue ||
             !np_subject_match(sub->subject, sub->subject_len, msg->reply, msg->reply_len))
@@ -317,23 +317,23 @@ op_sub(struct nb_client *c, const struct np_op *op)
         nb__conn_send_err(&c->conn, "Invalid Subject");
         return;
     }
-    if (nb_map_get(&c->subs, op->sid.ptr, op->sid.len)) {
+    if (np_map_get(&c->subs, op->sid.ptr, op->sid.len)) {
         ok(c);
         return;
     }
     if (srv->cfg.max_subscriptions > 0 &&
-        nb_map_count(&c->subs) >= (size_t)srv->cfg.max_subscriptions) {
+        np_map_count(&c->subs) >= (size_t)srv->cfg.max_subscriptions) {
         nb__conn_send_err(&c->conn, "maximum subscriptions exceeded");
         return;
     }
     struct nb_sub *sub = sub_new(c, op);
-    if (!sub || nb_map_put(&c->subs, sub->sid, sub->sid_len, sub) != 0) {
+    if (!sub || np_map_put(&c->subs, sub->sid, sub->sid_len, sub) != 0) {
         free(sub);
         nb__conn_close(&c->conn, NB_CLOSE_NO_MEMORY, false);
         return;
     }
     if (nb_sublist_insert(srv->sublist, sub) != 0) {
-        nb_map_del(&c->subs, sub->sid, sub->sid_len);
+        np_map_del(&c->subs, sub->sid, sub->sid_len);
         free(sub);
         nb__conn_send_err(&c->conn, "Invalid Subject");
         return;
@@ -345,7 +345,7 @@ static void
 op_unsub(struct nb_client *c, const struct np_op *op)
 {
     c->activity = 1;
-    struct nb_sub *sub = nb_map_get(&c->subs, op->sid.ptr, op->sid.len);
+    struct nb_sub *sub = np_map_get(&c->subs, op->sid.ptr, op->sid.len);
     if (sub) {
         if (op->max_msgs > 0 && (uint64_t)op->max_msgs > sub->delivered)
             sub->max = (uint64_t)op->max_msgs;
@@ -551,9 +551,9 @@ client_teardown(struct nb_conn *conn)
     struct nb_client *c = nb__client_of(conn);
     size_t it = 0;
     void *val;
-    while (nb_map_next(&c->subs, &it, NULL, NULL, &val))
+    while (np_map_next(&c->subs, &it, NULL, NULL, &val))
         free_sub(c, val);
-    nb_map_release(&c->subs);
+    np_map_release(&c->subs);
 }
 
 static void
@@ -609,7 +609,7 @@ nb__client_accept(struct nb_server *srv, uv_stream_t *listener)
     c->verbose = c->pedantic = c->echo = 1;
     np_parser_init(&c->parser, NP_MODE_SERVER, (uint32_t)cfg->max_control_line,
                    (uint32_t)cfg->max_payload);
-    nb_map_init(&c->subs);
+    np_map_init(&c->subs);
     srv->stats.connections++;
     srv->stats.total_connections++;
     if (nb__conn_accept(&c->conn, srv, &client_proto, listener) != 0) return;

@@ -7,9 +7,9 @@
 #define NB_CLIENT_H
 
 #include "nb_conn.h"
-#include "nb_map.h"
 #include "nb_sublist.h"
 #include "np.h"
+#include "np_map.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -18,7 +18,7 @@
 struct nb_client {
     struct nb_conn conn; /* first: a connection pointer of a client is a client pointer */
     struct np_parser parser;
-    struct nb_map subs; /* sid -> struct nb_sub * */
+    struct np_map subs; /* sid -> struct nb_sub * */
     uint64_t next_ping_ms;
     uint64_t auth_deadline_ms; /* 0 when no CONNECT is awaited */
     uint32_t pings_out;        /* PINGs sent and not answered */

@@ -20,6 +20,8 @@
  * are errors instead of a dropped key, a wrong value or endless recursion.
  */
 #include "nb_conf.h"
+#include "np.h"
+#include "np_units.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -339,30 +341,6 @@ make_string(struct parser *ps, const char *p, size_t n, unsigned flags, int line
 
 /* ---- numbers ----------------------------------------------------------------------------------- */
 
-/* The multiplier of a size suffix (k, kb, ki, kib ... e, eb, ei, eib), or 0 when invalid. */
-static int64_t
-suffix_value(const char *s, size_t n)
-{
-    static const char letters[] = "kmgtpe";
-    const char *l = n ? strchr(letters, tolower((unsigned char)s[0])) : NULL;
-    if (!l || !*l) return 0;
-    int power = (int)(l - letters) + 1;
-    int64_t base;
-    if (n == 1) {
-        base = 1000;
-    } else if ((n == 2 &&
-                (tolower((unsigned char)s[1]) == 'b' || tolower((unsigned char)s[1]) == 'i')) ||
-               (n == 3 && strncasecmp(s + 1, "ib", 2) == 0)) {
-        base = 1024;
-    } else {
-        return 0;
-    }
-    int64_t v = 1;
-    while (power--)
-        v *= base;
-    return v;
-}
-
 static bool
 is_suffix_letter(int c)
 {
@@ -374,27 +352,11 @@ static int
 make_int(struct parser *ps, size_t s, size_t d, size_t e, int line, int col, cJSON **out)
 {
     const char *p = ps->src;
-    bool neg = p[s] == '-';
-    int64_t v = 0;
-    for (size_t i = s + neg; i < d; i++) {
-        int digit = p[i] - '0';
-        if (v < (INT64_MIN + digit) / 10) return fail(ps, s, "integer out of range");
-        v = v * 10 - digit;
-    }
-    if (!neg) {
-        if (v == INT64_MIN) return fail(ps, s, "integer out of range");
-        v = -v;
-    }
-    unsigned flags = NB_CONF_INT;
-    if (d < e) {
-        int64_t mult = suffix_value(p + d, e - d);
-        if (!mult) return fail(ps, d, "unknown size suffix '%.*s'", (int)(e - d), p + d);
-        if (v > INT64_MAX / mult || v < INT64_MIN / mult) {
-            return fail(ps, s, "integer out of range");
-        }
-        v *= mult;
-        flags |= NB_CONF_SUFFIX;
-    }
+    int64_t v;
+    int rc = np_size_parse(p + s, e - s, &v);
+    if (rc == NP_ERANGE) return fail(ps, s, "integer out of range");
+    if (rc) return fail(ps, d, "unknown size suffix '%.*s'", (int)(e - d), p + d);
+    unsigned flags = NB_CONF_INT | (d < e ? NB_CONF_SUFFIX : 0);
     return new_node(ps, cJSON_CreateNumber((double)v), flags, v, line, col, out);
 }
 

@@ -21,6 +21,8 @@
  */
 #include "nb.h"
 #include "nb_conf.h"
+#include "np.h"
+#include "np_units.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -29,8 +31,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-#define DEFAULT_PORT 4222
 
 struct loader {
     const struct nb_conf *doc;
@@ -57,7 +57,7 @@ nb_config_init(struct nb_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->host = strdup("127.0.0.1");
-    cfg->port = DEFAULT_PORT;
+    cfg->port = NP_DEFAULT_PORT;
     cfg->max_payload = 1024 * 1024;
     cfg->max_pending = 64 * 1024 * 1024;
     cfg->max_connections = 64 * 1024;
@@ -101,7 +101,10 @@ nb_strerror(int err)
     default:
         break;
     }
-    return err < 0 ? strerror(-err) : "unknown error";
+    /* libuv's codes are negated errno values on Unix, except its resolver codes (UV_EAI_*): only
+     * libuv can name those, where the C library would say "No error information". */
+    if (err < 0 && err > -1000) return strerror(-err);
+    return err < 0 ? uv_strerror(err) : "unknown error";
 }
 
 /* ---- validation -------------------------------------------------------------------------------- */
@@ -265,56 +268,6 @@ get_int(const struct loader *ld, const cJSON *v, int64_t *out, bool *suffixed)
     return true;
 }
 
-/* Parses a Go duration ("300ms", "1.5h", "2h45m") into nanoseconds. Returns 0 or -1. */
-static int
-go_duration_ns(const char *s, int64_t *ns)
-{
-    static const struct {
-        const char *name;
-        int64_t ns;
-    } units[] = {{"ns", 1},       {"us", 1000},      {"\xc2\xb5s", 1000}, {"\xce\xbcs", 1000},
-                 {"ms", 1000000}, {"s", 1000000000}, {"m", 60000000000},  {"h", 3600000000000}};
-    bool neg = *s == '-';
-    if (*s == '-' || *s == '+') s++;
-    if (!*s) return -1;
-    int64_t total = 0;
-    while (*s) {
-        int64_t whole = 0, frac = 0, scale = 1;
-        bool digits = false, bare_zero = strcmp(s, "0") == 0 && total == 0;
-        for (; isdigit((unsigned char)*s); s++, digits = true) {
-            if (whole > (INT64_MAX - 9) / 10) return -1;
-            whole = whole * 10 + (*s - '0');
-        }
-        if (*s == '.') {
-            for (s++; isdigit((unsigned char)*s); s++, digits = true) {
-                if (scale < 1000000000) { /* finer than a nanosecond cannot matter */
-                    frac = frac * 10 + (*s - '0');
-                    scale *= 10;
-                }
-            }
-        }
-        size_t n = 0;
-        while (s[n] && s[n] != '.' && !isdigit((unsigned char)s[n]))
-            n++;
-        size_t u = 0;
-        while (u < sizeof units / sizeof units[0] &&
-               (strlen(units[u].name) != n || strncmp(units[u].name, s, n) != 0))
-            u++;
-        if (bare_zero) break; /* "0" is the one duration without a unit */
-        if (!digits || u == sizeof units / sizeof units[0]) return -1;
-        int64_t unit = units[u].ns;
-        /* frac < scale, so this part stays below unit and cannot overflow */
-        int64_t part = frac * (unit / scale) + frac * (unit % scale) / scale;
-        if (whole > (INT64_MAX - part) / unit) return -1;
-        part += whole * unit;
-        if (part > INT64_MAX - total) return -1;
-        total += part;
-        s += n;
-    }
-    *ns = neg ? -total : total;
-    return 0;
-}
-
 /* ---- option handlers --------------------------------------------------------------------------- */
 
 #define FIELD(ld, off, type) ((type *)(void *)((char *)(ld)->cfg + (off)))
@@ -351,7 +304,7 @@ static int
 set_client_port(struct loader *ld, const char *key, const cJSON *v, int64_t port)
 {
     if (port < -1 || port > 65535) return bad(ld, key, v, "port must be from -1 to 65535");
-    ld->cfg->port = port == -1 ? 0 : port == 0 ? DEFAULT_PORT : (int)port;
+    ld->cfg->port = port == -1 ? 0 : port == 0 ? NP_DEFAULT_PORT : (int)port;
     return 0;
 }
 
@@ -449,7 +402,7 @@ apply_duration(struct loader *ld, const char *key, const cJSON *v, size_t off)
     int64_t n, ns;
     bool suffixed;
     if (cJSON_IsString(v)) {
-        if (go_duration_ns(v->valuestring, &ns)) {
+        if (np_duration_parse(v->valuestring, strlen(v->valuestring), &ns)) {
             return bad(ld, key, v, "\"%.40s\" is not a duration such as \"2m\" or \"1.5s\"",
                        v->valuestring);
         }

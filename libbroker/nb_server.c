@@ -27,12 +27,7 @@ nb__now_ms(const struct nb_server *srv)
 uint64_t
 nb__rand(struct nb_server *srv)
 {
-    uint64_t x = srv->rng;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    srv->rng = x;
-    return x;
+    return np_rand_next(&srv->rng);
 }
 
 void
@@ -57,20 +52,21 @@ nb__log(const struct nb_server *srv, enum nb_log_level level, const char *fmt, .
     va_end(ap);
 }
 
+/* Seeds the generator from the system's randomness, or the clock where there is none. */
+static void
+seed_rand(struct np_rand *r)
+{
+    uint64_t seed;
+    if (uv_random(NULL, NULL, &seed, sizeof seed, 0, NULL) != 0) seed = uv_hrtime();
+    np_rand_seed(r, seed);
+}
+
 /* Server ids look like nats-server's: 'N' and 55 base32 characters. */
 static void
-make_server_id(char *out)
+make_server_id(struct np_rand *r, char *out)
 {
-    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    unsigned char rnd[55];
-    if (uv_random(NULL, NULL, rnd, sizeof rnd, 0, NULL) != 0) {
-        uint64_t seed = uv_hrtime();
-        for (size_t i = 0; i < sizeof rnd; i++)
-            rnd[i] = (unsigned char)(seed >> (i % 8 * 8)) ^ i;
-    }
     out[0] = 'N';
-    for (size_t i = 0; i < sizeof rnd; i++)
-        out[i + 1] = alphabet[rnd[i] % 32];
+    np_rand_fill(r, out + 1, 55, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567");
     out[56] = '\0';
 }
 
@@ -95,13 +91,13 @@ nb_server_new(struct nb_server **out, uv_loop_t *loop, const struct nb_config *c
     srv->loop = loop;
     srv->port = -1;
     srv->next_id = 1;
-    srv->rng = uv_hrtime() | 1;
+    seed_rand(&srv->rng);
     srv->sublist = nb_sublist_new();
     if (!srv->sublist || copy_config(&srv->cfg, cfg) != 0) {
         nb_server_free(srv);
         return NB_ENOMEM;
     }
-    make_server_id(srv->server_id);
+    make_server_id(&srv->rng, srv->server_id);
     *out = srv;
     return 0;
 }

@@ -11,6 +11,7 @@
 #include "nb_deliver.h"
 #include "nb_outq.h"
 #include "nb_sublist.h"
+#include "np_rand.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -36,7 +37,7 @@ struct nb_server {
     char server_id[57];
     char read_buf[64 * 1024]; /* shared by every connection: reads are processed at once */
     uint64_t next_id; /* the next cid (and rid: they share one sequence as in nats-server) */
-    uint64_t rng;
+    struct np_rand rng;
     int port;
     int open_handles; /* server handles not yet closed */
     bool started, housekeeping_open, stopping;
@@ -47,7 +48,7 @@ struct nb_server {
 };
 
 uint64_t nb__now_ms(const struct nb_server *srv);
-/* A cheap pseudo-random number (xorshift), for queue member choice and jitter. */
+/* A cheap pseudo-random number, for queue member choice and jitter. */
 uint64_t nb__rand(struct nb_server *srv);
 void nb__log(const struct nb_server *srv, enum nb_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -2,7 +2,7 @@
  * The subscription trie and its result cache (spec 2.3; the design of nats-server's sublist.go).
  *
  * Each trie node stands for one token of a subscription subject. It owns a copy of that token, its
- * literal children (an nb_map keyed by the child's own token), optional '*' and '>' children, the
+ * literal children (an np_map keyed by the child's own token), optional '*' and '>' children, the
  * plain subscriptions whose subject ends there, and their queue subscriptions grouped by queue
  * name. A subscription lives in exactly one node and the walk for a subject reaches a node at most
  * once, so no subscription appears twice in a result. A node with no subscriptions and no children
@@ -19,8 +19,9 @@
  * once (the broker's per-connection sid table guarantees it).
  */
 #include "nb_sublist.h"
-#include "nb_map.h"
 #include "np.h"
+#include "np_map.h"
+#include "np_rand.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -55,7 +56,7 @@ struct qset {
 struct node {
     struct node *parent;    /* NULL for the root */
     struct node *pwc, *fwc; /* the '*' and '>' children */
-    struct nb_map children; /* literal token -> struct node *, keyed by the child's tok */
+    struct np_map children; /* literal token -> struct node *, keyed by the child's tok */
     union members plain;
     struct qset *queues; /* NULL when the node has no queue subscriptions */
     uint32_t nplain;
@@ -79,9 +80,9 @@ struct gacc {
 
 struct nb_sublist {
     struct node *root;
-    struct nb_map cache; /* subject -> struct centry * */
+    struct np_map cache; /* subject -> struct centry * */
     uint32_t ncache;
-    uint64_t rng; /* xorshift state for picking cache victims */
+    struct np_rand rng; /* picks cache victims */
     /* Scratch reused by every cache miss, so a miss allocates only its cache entry. */
     const struct node **matched;
     size_t nmatched, matched_cap;
@@ -238,7 +239,7 @@ node_new(struct node *parent, const char *tok, size_t len)
 static bool
 node_empty(const struct node *n)
 {
-    return n->nplain == 0 && !n->queues && !n->pwc && !n->fwc && nb_map_count(&n->children) == 0;
+    return n->nplain == 0 && !n->queues && !n->pwc && !n->fwc && np_map_count(&n->children) == 0;
 }
 
 /* The '*' or '>' child pointer for a wildcard token, else NULL. */
@@ -255,7 +256,7 @@ static struct node *
 child_get(struct node *n, const char *tok, size_t len)
 {
     struct node **w = wild_link(n, tok, len);
-    return w ? *w : nb_map_get(&n->children, tok, len);
+    return w ? *w : np_map_get(&n->children, tok, len);
 }
 
 /* Returns the child for tok, creating it when missing, or NULL when out of memory. */
@@ -269,7 +270,7 @@ child_make(struct node *n, const char *tok, size_t len)
     struct node **w = wild_link(n, tok, len);
     if (w) {
         *w = c;
-    } else if (nb_map_put(&n->children, c->tok, c->toklen, c) != 0) {
+    } else if (np_map_put(&n->children, c->tok, c->toklen, c) != 0) {
         free(c);
         return NULL;
     }
@@ -286,8 +287,8 @@ prune(struct nb_sublist *sl, struct node *n)
         if (w)
             *w = NULL;
         else
-            nb_map_del(&parent->children, n->tok, n->toklen);
-        nb_map_release(&n->children);
+            np_map_del(&parent->children, n->tok, n->toklen);
+        np_map_release(&n->children);
         free(n);
         n = parent;
     }
@@ -300,11 +301,11 @@ node_free_tree(struct node *n)
     if (!n) return;
     size_t it = 0;
     void *child;
-    while (nb_map_next(&n->children, &it, NULL, NULL, &child))
+    while (np_map_next(&n->children, &it, NULL, NULL, &child))
         node_free_tree(child);
     node_free_tree(n->pwc);
     node_free_tree(n->fwc);
-    nb_map_release(&n->children);
+    np_map_release(&n->children);
     if (n->nplain >= 2) free(n->plain.arr);
     for (uint32_t i = 0; n->queues && i < n->queues->n; i++) {
         if (n->queues->q[i].n >= 2) free(n->queues->q[i].m.arr);
@@ -353,17 +354,14 @@ cache_clear(struct nb_sublist *sl)
     for (uint32_t i = 0; i < sl->ncache; i++)
         free(sl->centries[i]);
     sl->ncache = 0;
-    nb_map_release(&sl->cache);
+    np_map_release(&sl->cache);
 }
 
 static void
 cache_evict_one(struct nb_sublist *sl)
 {
-    sl->rng ^= sl->rng << 13;
-    sl->rng ^= sl->rng >> 7;
-    sl->rng ^= sl->rng << 17;
-    struct centry *e = sl->centries[sl->rng % sl->ncache];
-    nb_map_del(&sl->cache, entry_subject(e), e->subject_len);
+    struct centry *e = sl->centries[np_rand_next(&sl->rng) % sl->ncache];
+    np_map_del(&sl->cache, entry_subject(e), e->subject_len);
     cache_forget(sl, e);
 }
 
@@ -371,7 +369,7 @@ static int
 cache_add(struct nb_sublist *sl, struct centry *e)
 {
     if (sl->ncache == CACHE_MAX) cache_evict_one(sl);
-    int rc = nb_map_put(&sl->cache, entry_subject(e), e->subject_len, e);
+    int rc = np_map_put(&sl->cache, entry_subject(e), e->subject_len, e);
     if (rc) return rc;
     e->idx = sl->ncache;
     sl->centries[sl->ncache++] = e;
@@ -386,7 +384,7 @@ invalidate(struct nb_sublist *sl, const struct nb_sub *sub)
         cache_clear(sl);
         return;
     }
-    struct centry *e = nb_map_del(&sl->cache, sub->subject, sub->subject_len);
+    struct centry *e = np_map_del(&sl->cache, sub->subject, sub->subject_len);
     if (e) cache_forget(sl, e);
 }
 
@@ -422,7 +420,7 @@ collect(struct nb_sublist *sl, const struct node *n, const char *s, size_t len)
             int rc = dot ? collect(sl, n->pwc, dot + 1, len - tlen - 1) : push_match(sl, n->pwc);
             if (rc) return rc;
         }
-        const struct node *c = nb_map_get(&n->children, s, tlen);
+        const struct node *c = np_map_get(&n->children, s, tlen);
         if (!c) return 0;
         if (!dot) return push_match(sl, c);
         n = c;
@@ -544,7 +542,7 @@ nb_sublist_new(void)
         free(sl);
         return NULL;
     }
-    sl->rng = 0x9E3779B97F4A7C15u;
+    np_rand_seed(&sl->rng, 0x9E3779B97F4A7C15u);
     return sl;
 }
 
@@ -605,7 +603,7 @@ const struct nb_result *
 nb_sublist_match(struct nb_sublist *sl, const char *subject, size_t len)
 {
     sl->matches++;
-    struct centry *e = nb_map_get(&sl->cache, subject, len);
+    struct centry *e = np_map_get(&sl->cache, subject, len);
     if (e) {
         sl->cache_hits++;
         return &e->res;

@@ -923,6 +923,8 @@ test_strerror(void **state)
     assert_string_equal(nb_strerror(NB_ESTATE), "operation not allowed in this state");
     assert_string_equal(nb_strerror(-ENOENT), "No such file or directory");
     assert_string_equal(nb_strerror(-EADDRINUSE), "Address already in use");
+    /* A name that does not resolve: a libuv code outside errno's range. */
+    assert_string_equal(nb_strerror(UV_EAI_NONAME), uv_strerror(UV_EAI_NONAME));
     assert_string_equal(nb_strerror(5), "unknown error");
 }
 
