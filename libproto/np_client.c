@@ -84,6 +84,7 @@ struct waiter {
 struct server {
     struct np_url url;
     char *auth_err; /* the last auth refusal; the same one twice in a row bans the server */
+    int last_err;   /* why the last attempt on it failed, for np_client_attempt_error() */
     bool banned;
 };
 
@@ -1128,6 +1129,7 @@ static void
 note_failure(struct np_client *c, int status)
 {
     struct server *s = &c->pool[c->cur];
+    s->last_err = status;
     if (status != NP_CLIENT_EAUTH) {
         free(s->auth_err);
         s->auth_err = NULL;
@@ -1640,6 +1642,12 @@ const char *
 np_client_last_error(const struct np_client *c)
 {
     return c->last_err;
+}
+
+int
+np_client_attempt_error(const struct np_client *c, size_t i)
+{
+    return i < c->npool ? c->pool[i].last_err : 0;
 }
 
 int64_t
