@@ -10,6 +10,7 @@
  * client connection.
  */
 #include "cli_env.h"
+#include "cli_ctx.h"
 #include "cli_tmpl.h"
 
 #include <ctype.h>
@@ -74,6 +75,13 @@ cli_env_opt(struct cli_env *e, int id, const char *arg)
         if (!cli_parse_duration(arg, &e->timeout_ms) || e->timeout_ms == 0)
             return usage(e, "invalid value '%s' for --timeout (e.g. 500ms, 2s, 1m)", arg);
         return 0;
+    case CLI_OPT_CONTEXT:
+        if (!*arg) return usage(e, "invalid value '' for --context");
+        e->context = arg;
+        return 0;
+    case CLI_OPT_NO_CONTEXT:
+        e->no_context = true;
+        return 0;
     case CLI_OPT_CREDS:
     case CLI_OPT_NKEY:
         return usage(e, "--%s is not supported: use --user/--password or --token",
@@ -113,6 +121,73 @@ check_schemes(struct cli_env *e)
     return 0;
 }
 
+/* A copy of a context's setting in e->ctx_store, or NULL when the context has none. */
+static const char *
+keep(struct cli_env *e, const struct cli_ctx *c, const char *key, bool *full)
+{
+    const char *v = cli_ctx_get(c, key);
+    if (!v) return NULL;
+    size_t n = strlen(v) + 1;
+    if (n > sizeof e->ctx_store - e->ctx_used) {
+        *full = true;
+        return NULL;
+    }
+    char *dst = e->ctx_store + e->ctx_used;
+    memcpy(dst, v, n);
+    e->ctx_used += n;
+    return dst;
+}
+
+/* Fills what flags and environment left unset from the loaded context c. */
+static int
+take_settings(struct cli_env *e, const struct cli_ctx *c)
+{
+    bool full = false;
+    const char *url = keep(e, c, "url", &full);
+    if (!e->server && url) {
+        e->server = url;
+        snprintf(e->server_from, sizeof e->server_from, "context %s", c->name);
+    }
+    if (!e->user && !e->password && !e->token) {
+        e->user = keep(e, c, "user", &full);
+        e->password = keep(e, c, "password", &full);
+        e->token = keep(e, c, "token", &full);
+    }
+    if (full) return usage(e, "context '%s': settings too long", c->name);
+    return 0;
+}
+
+/*
+ * Loads the context in effect, if any, and takes its settings. A context asking for credentials or
+ * transport security natsctl cannot provide is refused even when flags override its URL, because
+ * natscli would still apply them.
+ */
+static int
+apply_context(struct cli_env *e)
+{
+    char sel[CLI_CTX_NAMELEN], err[CLI_CTX_ERRLEN];
+    const char *ref = e->context ? e->context : env("NATS_CONTEXT");
+    if (e->no_context) return 0;
+    if (!ref) {
+        if (cli_ctx_selected(sel, err) != 0) return usage(e, "%s", err);
+        if (!*sel) return 0;
+        ref = sel;
+    }
+    struct cli_ctx c;
+    if (cli_ctx_load(&c, ref, err) != 0) {
+        return usage(e, "%s%s", err,
+                     ref == sel ? " (the selected context; --no-context ignores it)" : "");
+    }
+    const char *bad = cli_ctx_unsupported(&c);
+    int rc = bad ? usage(e,
+                         "context '%s' sets \"%s\", which natsctl does not support: refusing to "
+                         "connect without it (--no-context ignores the context)",
+                         c.name, bad)
+                 : take_settings(e, &c);
+    cli_ctx_release(&c);
+    return rc;
+}
+
 int
 cli_env_resolve(struct cli_env *e)
 {
@@ -123,10 +198,20 @@ cli_env_resolve(struct cli_env *e)
             return usage(e, "%s is set but not supported: use --user/--password or --token",
                          refused[i]);
     }
-    if (!e->server) e->server = (v = env("NATS_URL")) ? v : CLI_DEFAULT_SERVER;
+    if (e->server) {
+        snprintf(e->server_from, sizeof e->server_from, "-s");
+    } else if ((e->server = env("NATS_URL"))) {
+        snprintf(e->server_from, sizeof e->server_from, "NATS_URL");
+    }
     if (!e->user) e->user = env("NATS_USER");
     if (!e->password) e->password = env("NATS_PASSWORD");
     if (!e->token) e->token = env("NATS_TOKEN");
+    int rc = apply_context(e);
+    if (rc != 0) return rc;
+    if (!e->server) {
+        e->server = CLI_DEFAULT_SERVER;
+        snprintf(e->server_from, sizeof e->server_from, "default");
+    }
     if (!e->timeout_ms && (v = env("NATS_TIMEOUT"))) {
         if (!cli_parse_duration(v, &e->timeout_ms) || e->timeout_ms == 0)
             return usage(e, "invalid NATS_TIMEOUT '%s' (e.g. 500ms, 2s, 1m)", v);
