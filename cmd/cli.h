@@ -60,7 +60,26 @@ struct cli_cmd {
 extern const struct cli_cmd cli_commands[];
 extern const size_t cli_ncommands;
 
+/*
+ * Another name for a command (natscli's short and long names: req for request, publish for pub).
+ * Dispatch, help and completion accept it; messages use the command's own name.
+ */
+struct cli_alias {
+    const char *alias;
+    const char *name;
+};
+extern const struct cli_alias cli_aliases[];
+extern const size_t cli_naliases;
+
+/* The command called name or one of its aliases, or NULL. */
 const struct cli_cmd *cli_cmd_find(const char *name);
+/* The i-th alias of cmd (from 0), or NULL after the last. */
+const char *cli_cmd_alias(const struct cli_cmd *cmd, size_t i);
+/*
+ * The command that words[0..n) name: a two-word row ("server check") when words[1] completes one,
+ * else the one-word command or alias. *used is set to the number of words taken (1 or 2).
+ */
+const struct cli_cmd *cli_cmd_lookup(char **words, int n, int *used);
 
 /* Receives each parsed option; returns 0 or a CLI_EXIT_* code to stop parsing. */
 typedef int (*cli_opt_fn)(void *ud, int id, const char *arg);
@@ -106,5 +125,6 @@ int cmd_sub(int argc, char **argv, const struct cli_cmd *self);
 int cmd_help(int argc, char **argv, const struct cli_cmd *self);
 int cmd_server(int argc, char **argv, const struct cli_cmd *self);
 int cmd_version(int argc, char **argv, const struct cli_cmd *self);
+int cmd_context(int argc, char **argv, const struct cli_cmd *self);
 
 #endif

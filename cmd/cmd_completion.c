@@ -99,9 +99,11 @@ static void
 complete_commands(void)
 {
     for (size_t i = 0; i < cli_ncommands; i++) {
-        if (!(cli_commands[i].flags & CLI_HIDDEN))
+        if (!(cli_commands[i].flags & CLI_HIDDEN) && !strchr(cli_commands[i].name, ' '))
             printf("%s\t%s\n", cli_commands[i].name, cli_commands[i].summary);
     }
+    for (size_t i = 0; i < cli_naliases; i++)
+        printf("%s\t%s\n", cli_aliases[i].alias, cli_cmd_find(cli_aliases[i].alias)->summary);
 }
 
 static const struct cli_opt *
@@ -165,7 +167,8 @@ cmd_complete(int argc, char **argv, const struct cli_cmd *self)
         complete_commands();
         return CLI_EXIT_OK;
     }
-    const struct cli_cmd *cmd = cli_cmd_find(words[1]);
+    int used;
+    const struct cli_cmd *cmd = cli_cmd_lookup(words + 1, (int)cword - 1, &used);
     if (!cmd || (cmd->flags & CLI_HIDDEN)) return CLI_EXIT_OK;
     if (cmd->fn == cmd_help) {
         if (cword == 2) complete_commands();
