@@ -45,6 +45,7 @@ typedef int (*cli_cmd_fn)(int argc, char **argv, const struct cli_cmd *self);
 /* Command flags. */
 #define CLI_HIDDEN       0x1 /* left out of help listings and completion */
 #define CLI_LONG_RUNNING 0x2 /* SIGINT/SIGTERM mean a clean stop with exit 0 */
+#define CLI_OWN_EXITS    0x4 /* exit codes of its own (in its details), not natsctl's table */
 
 struct cli_cmd {
     const char *name;
@@ -126,5 +127,7 @@ int cmd_help(int argc, char **argv, const struct cli_cmd *self);
 int cmd_server(int argc, char **argv, const struct cli_cmd *self);
 int cmd_version(int argc, char **argv, const struct cli_cmd *self);
 int cmd_context(int argc, char **argv, const struct cli_cmd *self);
+int cmd_rtt(int argc, char **argv, const struct cli_cmd *self);
+int cmd_server_check(int argc, char **argv, const struct cli_cmd *self);
 
 #endif

@@ -96,7 +96,7 @@ attempt_reason(int err, const struct cli_env *e, char *out, size_t cap)
     }
 }
 
-/* Appends "; URL: reason" for each server of the list (the first without "; "). */
+/* "URL: reason" for each server of the list, joined by "; ". */
 static void
 list_reasons(const struct cli_env *e, struct np_client *nc, char *out, size_t cap)
 {
@@ -115,28 +115,34 @@ list_reasons(const struct cli_env *e, struct np_client *nc, char *out, size_t ca
 }
 
 void
-cli_conn_connect_error(const struct cli_cmd *cmd, const struct cli_env *e, struct np_client *nc,
-                       int status)
+cli_conn_why(const struct cli_env *e, struct np_client *nc, int status, char *out, size_t cap)
 {
-    char from[320], why[160];
+    char from[320], why[2048];
     origin(e, from, sizeof from);
     char *shown = cli_redact_servers(e->server);
     const char *servers = shown ? shown : "the server";
     if (status == NP_CLIENT_EAUTH) {
         const char *text = np_client_last_error(nc);
-        cli_error(cmd, "refused by %s (%s): %s", servers, from,
-                  *text ? text : "authorization violation");
+        snprintf(why, sizeof why, "%s", *text ? text : "authorization violation");
     } else if (status != NP_CLIENT_ENO_SERVERS) {
-        cli_error(cmd, "cannot connect to %s (%s): %s", servers, from, np_client_strerror(status));
+        snprintf(why, sizeof why, "%s", np_client_strerror(status));
     } else if (!strchr(e->server, ',')) {
         attempt_reason(np_client_attempt_error(nc, 0), e, why, sizeof why);
-        cli_error(cmd, "cannot connect to %s (%s): %s", servers, from, why);
     } else {
-        char all[2048];
-        list_reasons(e, nc, all, sizeof all);
-        cli_error(cmd, "cannot connect to any server (%s): %s", from, all);
+        servers = "any server";
+        list_reasons(e, nc, why, sizeof why);
     }
+    snprintf(out, cap, "%s (%s): %s", servers, from, why);
     free(shown);
+}
+
+void
+cli_conn_connect_error(const struct cli_cmd *cmd, const struct cli_env *e, struct np_client *nc,
+                       int status)
+{
+    char why[3072];
+    cli_conn_why(e, nc, status, why, sizeof why);
+    cli_error(cmd, "%s %s", status == NP_CLIENT_EAUTH ? "refused by" : "cannot connect to", why);
 }
 
 void

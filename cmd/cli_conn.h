@@ -63,6 +63,11 @@ int cli_conn_env_opt(struct cli_env *e, int id, const char *arg);
  */
 void cli_conn_connect_error(const struct cli_cmd *cmd, const struct cli_env *e,
                             struct np_client *nc, int status);
+/*
+ * The text cli_conn_connect_error() prints after "cannot connect to" or "refused by":
+ * "<servers> (<origin>): <reason>", or "any server (<origin>): <url>: <reason>; ..." for a list.
+ */
+void cli_conn_why(const struct cli_env *e, struct np_client *nc, int status, char *out, size_t cap);
 /* The exit code for a library error code (NP_*, NP_CLIENT_*, negative errno). */
 int cli_exit_for(int err);
 /*

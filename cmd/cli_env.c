@@ -310,6 +310,60 @@ cli_parse_duration(const char *s, uint64_t *ms)
     return true;
 }
 
+/* "<whole>[.<fraction>]<unit>" with the fraction's trailing zeros dropped. */
+static void
+with_fraction(uint64_t v, uint64_t scale, int digits, const char *unit, char *out, size_t cap)
+{
+    uint64_t frac = v % scale;
+    if (!frac) {
+        snprintf(out, cap, "%llu%s", (unsigned long long)(v / scale), unit);
+        return;
+    }
+    while (frac % 10 == 0) {
+        frac /= 10;
+        digits--;
+    }
+    snprintf(out, cap, "%llu.%0*llu%s", (unsigned long long)(v / scale), digits,
+             (unsigned long long)frac, unit);
+}
+
+void
+cli_format_duration(uint64_t ns, char *out, size_t cap)
+{
+    const uint64_t s = 1000000000ULL;
+    if (ns == 0) {
+        snprintf(out, cap, "0s");
+    } else if (ns < 1000) {
+        snprintf(out, cap, "%lluns", (unsigned long long)ns);
+    } else if (ns < 1000000) {
+        with_fraction(ns, 1000, 3, "\xc2\xb5s", out, cap);
+    } else if (ns < s) {
+        with_fraction(ns, 1000000, 6, "ms", out, cap);
+    } else {
+        char secs[40];
+        with_fraction(ns % (60 * s), s, 9, "s", secs, sizeof secs);
+        uint64_t m = ns / (60 * s);
+        if (m >= 60)
+            snprintf(out, cap, "%lluh%llum%s", (unsigned long long)(m / 60),
+                     (unsigned long long)(m % 60), secs);
+        else if (m)
+            snprintf(out, cap, "%llum%s", (unsigned long long)m, secs);
+        else
+            snprintf(out, cap, "%s", secs);
+    }
+}
+
+void
+cli_format_duration_short(uint64_t ns, char *out, size_t cap)
+{
+    if (ns < 1000000)
+        cli_format_duration((ns + 500) / 1000 * 1000, out, cap);
+    else if (ns < 1000000000ULL)
+        cli_format_duration((ns + 500000) / 1000000 * 1000000, out, cap);
+    else
+        snprintf(out, cap, "%.2fs", (double)ns / 1e9);
+}
+
 /* Appends the redacted form of the entry p..e. */
 static int
 redact_entry(struct cli_buf *b, const char *p, const char *e)

@@ -109,6 +109,10 @@ int cli_env_resolve(struct cli_env *e);
  * else, a negative value, or overflow; "0" is valid and gives 0.
  */
 bool cli_parse_duration(const char *s, uint64_t *ms);
+/* Go's time.Duration String(), as natscli prints durations: "1.234567ms", "123.456µs", "1m30s". */
+void cli_format_duration(uint64_t ns, char *out, size_t cap);
+/* natscli's short form: rounded to µs below 1ms ("123µs"), to ms below 1s ("12ms"), else "1.50s". */
+void cli_format_duration_short(uint64_t ns, char *out, size_t cap);
 
 /*
  * Writes url with its password, or its token (userinfo without a colon), replaced by three

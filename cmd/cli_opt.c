@@ -221,6 +221,7 @@ cli_cmd_help(const struct cli_cmd *cmd, FILE *out)
     }
     fprintf(out, "  %-32s %s\n", "-h, --help", "show this help");
     if (cmd->details) fprintf(out, "\n%s", cmd->details);
+    if (cmd->flags & CLI_OWN_EXITS) return;
     fputs("\nExit codes: 0 ok, 1 runtime failure, 2 usage error, 3 cannot connect or auth failed,\n"
           "4 timeout, 5 no responders, 6 rejected by the server, 130 interrupted.\n",
           out);

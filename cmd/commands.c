@@ -22,8 +22,14 @@ extern const char cmd_sub_details[];
 extern const struct cli_opt cmd_context_opts[];
 extern const char cmd_context_details[];
 extern const char *const cmd_context_subcommands[];
+extern const struct cli_opt cmd_rtt_opts[];
+extern const char cmd_rtt_details[];
+extern const struct cli_opt cmd_check_opts[];
+extern const char cmd_check_details[];
+extern const char *const cmd_check_kinds[];
 
 static const char *const shells[] = {"bash", "fish", "zsh", NULL};
+static const char *const server_words[] = {"check", NULL};
 
 const struct cli_cmd cli_commands[] = {
     {"__complete", cmd_complete, "print completion candidates", "CWORD WORD...", NULL, NULL,
@@ -45,8 +51,12 @@ const struct cli_cmd cli_commands[] = {
      "SUBJECT [BODY] [options]", cmd_reply_opts, cmd_reply_details, CLI_LONG_RUNNING, NULL},
     {"request", cmd_request, "send a request and print the replies", "SUBJECT [BODY|-] [options]",
      cmd_request_opts, cmd_request_details, 0, NULL},
+    {"rtt", cmd_rtt, "measure the round trip time to each server", "[ITERATIONS] [options]",
+     cmd_rtt_opts, cmd_rtt_details, 0, NULL},
     {"server", cmd_server, "run a NATS broker in the foreground", "[options]", cmd_server_opts,
-     cmd_server_details, CLI_LONG_RUNNING, NULL},
+     cmd_server_details, CLI_LONG_RUNNING, server_words},
+    {"server check", cmd_server_check, "check a server for a monitoring system (Nagios codes)",
+     "connection [options]", cmd_check_opts, cmd_check_details, CLI_OWN_EXITS, cmd_check_kinds},
     {"sub", cmd_sub, "print the messages on subjects", "SUBJECT... [options]", cmd_sub_opts,
      cmd_sub_details, CLI_LONG_RUNNING, NULL},
     {"version", cmd_version, "print the natsctl version", "", NULL, NULL, 0, NULL},

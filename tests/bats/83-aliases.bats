@@ -58,3 +58,18 @@ teardown() {
     run "$NATSCTL" __complete 2 natsctl ctx ""
     [[ $output == *$'add\n'* ]]
 }
+
+@test "server check is a command of its own, also with global options before it" {
+    run "$NATSCTL" help server check
+    [ "$status" -eq 0 ]
+    [[ ${lines[0]} == "Usage: natsctl server check connection [options]" ]]
+    run "$NATSCTL" --help
+    [[ $output == *"server check "* ]]
+    run "$NATSCTL" __complete 2 natsctl server ""
+    [ "$output" = check ]
+    run "$NATSCTL" __complete 3 natsctl server check ""
+    [ "$output" = connection ]
+    run "$NATSCTL" -s nats://127.0.0.1:1 server check connection
+    [ "$status" -eq 2 ]
+    [[ $output == "CRITICAL Connection Crit:connection failed: nats://127.0.0.1:1 (from -s): connection refused" ]]
+}

@@ -1,5 +1,6 @@
 /*
- * Unit tests for cmd/cli_ctx.c (natscli context files): natscli's name rule, type checks on known keys, natscli's output layout with
+ * Unit tests for cmd/cli_ctx.c (natscli context files) and the natscli duration formats of
+ * cmd/cli_env.c: natscli's name rule, type checks on known keys, natscli's output layout with
  * unknown keys kept in place, the settings natsctl must refuse, listing, selecting and removing.
  */
 #include <setjmp.h>
@@ -198,6 +199,32 @@ test_list_select_remove(void **state)
     assert_string_equal(err, "unknown context 'b'");
 }
 
+static void
+test_durations(void **state)
+{
+    (void)state;
+    static const struct {
+        uint64_t ns;
+        const char *go, *brief;
+    } cases[] = {
+        {0, "0s", "0s"},
+        {999, "999ns", "1\xc2\xb5s"},
+        {123456, "123.456\xc2\xb5s", "123\xc2\xb5s"},
+        {1234567, "1.234567ms", "1ms"},
+        {999999, "999.999\xc2\xb5s", "1ms"},
+        {1500000000, "1.5s", "1.50s"},
+        {90000000000ULL, "1m30s", "90.00s"},
+        {7200000000000ULL, "2h0m0s", "7200.00s"},
+    };
+    char out[64];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cli_format_duration(cases[i].ns, out, sizeof out);
+        assert_string_equal(out, cases[i].go);
+        cli_format_duration_short(cases[i].ns, out, sizeof out);
+        assert_string_equal(out, cases[i].brief);
+    }
+}
+
 int
 main(void)
 {
@@ -208,6 +235,7 @@ main(void)
         cmocka_unit_test(test_format_keeps_order_and_unknown_keys),
         cmocka_unit_test_setup_teardown(test_new_save_load, fresh_home, remove_home),
         cmocka_unit_test_setup_teardown(test_list_select_remove, fresh_home, remove_home),
+        cmocka_unit_test(test_durations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
