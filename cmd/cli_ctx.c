@@ -8,7 +8,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* natscli's keys in the order natscli writes them; all strings except where noted. */
+/* natscli's string keys in the order it writes them; the bool "tls_first" comes last. */
 static const char *const string_keys[] = {
     "description",
     "url",
@@ -37,6 +36,7 @@ static const char *const string_keys[] = {
     "user_jwt",
     "color_scheme",
 };
+/* String keys newer natscli versions write, or write only on Windows. */
 static const char *const extra_string_keys[] = {
     "user_seed",
     "windows_cert_store",

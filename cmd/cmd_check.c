@@ -243,7 +243,10 @@ cmd_server_check(int argc, char **argv, const struct cli_cmd *self)
     int rc = cli_conn_parse(self, &c.env, argc, argv, on_opt, check_args, &c);
     if (rc < 0) return CLI_EXIT_OK;
     if (rc > 0) {
-        printf("UNKNOWN Connection Unknown:the check could not run (see stderr)\n");
+        /* Settings errors (a context natsctl cannot use) are in env.err; option errors only on
+         * stderr, already printed. */
+        printf("UNKNOWN Connection Unknown:%s\n",
+               *c.env.err ? c.env.err : "the check could not run (see stderr)");
         return CHECK_UNKNOWN;
     }
     run_check(&c);

@@ -106,6 +106,7 @@ pings_seen() {
     printf '{"url": "nats://127.0.0.1:1", "creds": "/a.creds"}' >"$XDG_CONFIG_HOME/nats/context/c.json"
     run --separate-stderr "$NATSCTL" server check connection --context c
     [ "$status" -eq 3 ]
+    [[ $output == "UNKNOWN Connection Unknown:context 'c' sets \"creds\""* ]]
     run "$NATSCTL" server check --help
     [ "$status" -eq 0 ]
     [[ $output == *"0 OK, 1 WARNING"* ]]
