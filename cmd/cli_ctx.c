@@ -464,9 +464,9 @@ listed(const char *dir, const char *file, char *name)
     snprintf(name, CLI_CTX_NAMELEN, "%.*s", (int)(n - 5), file);
     char path[CLI_CTX_PATHLEN + CLI_CTX_NAMELEN];
     struct stat st;
-    snprintf(path, sizeof path, "%s/%s", dir, file);
-    return cli_ctx_name_valid(name) && stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-           st.st_size > 0;
+    int len = snprintf(path, sizeof path, "%s/%s", dir, file);
+    return len > 0 && (size_t)len < sizeof path && cli_ctx_name_valid(name) &&
+           stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
 }
 
 int
