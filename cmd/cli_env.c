@@ -171,6 +171,12 @@ apply_context(struct cli_env *e)
     if (!ref) {
         if (cli_ctx_selected(sel, err) != 0) return usage(e, "%s", err);
         if (!*sel) return 0;
+        /* context.txt holds a name; never let it point natsctl at an arbitrary file. */
+        if (!cli_ctx_name_valid(sel) || cli_ctx_ref_is_file(sel))
+            return usage(e,
+                         "the selected context '%s' is not a valid context name (--no-context "
+                         "ignores it)",
+                         sel);
         ref = sel;
     }
     struct cli_ctx c;

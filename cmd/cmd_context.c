@@ -211,6 +211,8 @@ show(const struct cli_cmd *self, const char *ref)
     if (!ref) {
         if (cli_ctx_selected(sel, err) != 0) return cli_usage(self, "%s", err);
         if (!*sel) return cli_usage(self, "no context is selected and no name was given");
+        if (!cli_ctx_name_valid(sel) || cli_ctx_ref_is_file(sel))
+            return cli_usage(self, "the selected context '%s' is not a valid context name", sel);
         ref = sel;
     }
     struct cli_ctx c;

@@ -25,7 +25,9 @@ const struct cli_opt cmd_rtt_opts[] = {
 const char cmd_rtt_details[] =
     "Connects to each server of the list (-s, NATS_URL or the context) in turn, measures\n"
     "ITERATIONS PING/PONG round trips one after the other, and prints their average per\n"
-    "server. ITERATIONS may also be given as the argument, as with natscli.\n"
+    "server. ITERATIONS may also be given as the argument, as with natscli. Unlike natscli,\n"
+    "a host name is measured once, at the address the connection uses, not at each address\n"
+    "it resolves to.\n"
     "\n"
     "Exit status: 0 when every server answered, 3 when one could not be reached.\n"
     "\n"

@@ -105,6 +105,14 @@ natscli_select() {
     run --separate-stderr "$NATSCTL" pub -s nats://127.0.0.1:1 x y
     [ "$status" -eq 2 ]
     [[ $stderr == *"unknown context 'gone'"* ]]
+    # context.txt names a context; it cannot point at a file
+    natscli_select ../../../etc/hostname
+    run --separate-stderr "$NATSCTL" pub -s nats://127.0.0.1:1 x y
+    [ "$status" -eq 2 ]
+    [[ $stderr == *"is not a valid context name"* ]]
+    run --separate-stderr "$NATSCTL" context show
+    [ "$status" -eq 2 ]
+    [[ $stderr == *"is not a valid context name"* ]]
     printf '{"url": 4222}' >"$CTX_DIR/broken.json"
     run --separate-stderr "$NATSCTL" --context broken pub x y
     [ "$status" -eq 2 ]

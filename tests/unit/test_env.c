@@ -514,6 +514,11 @@ test_context_fails_closed(void **state)
     assert_int_equal(cli_env_resolve(&e), CLI_EXIT_USAGE);
     assert_string_equal(e.err, "unknown context 'gone' (see 'natsctl context ls') (the selected "
                                "context; --no-context ignores it)");
+    put_file("context.txt", "/etc/hostname");
+    cli_env_init(&e, &pub_cmd);
+    assert_int_equal(cli_env_resolve(&e), CLI_EXIT_USAGE);
+    assert_string_equal(e.err, "the selected context '/etc/hostname' is not a valid context name "
+                               "(--no-context ignores it)");
     put_file("context/bad.json", "{\"url\": 4222}");
     put_file("context.txt", "bad");
     cli_env_init(&e, &pub_cmd);
