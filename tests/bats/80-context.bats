@@ -249,3 +249,18 @@ natscli_select() {
     run --separate-stderr "$NATSCTL" context add
     [ "$status" -eq 2 ]
 }
+
+@test "completion offers the context names after a context subcommand and after --context" {
+    natscli_context prod nats://p "" "" ""
+    natscli_context dev nats://d "" "" ""
+    run "$NATSCTL" __complete 3 natsctl context select ""
+    [ "$output" = $'dev\nprod' ]
+    run "$NATSCTL" __complete 3 natsctl sub --context ""
+    [ "$output" = $'dev\nprod' ]
+    run "$NATSCTL" __complete 2 natsctl context ""
+    [[ $output == *$'add\n'* && $output != *prod* ]]
+    rm -r "$XDG_CONFIG_HOME"
+    run --separate-stderr "$NATSCTL" __complete 3 natsctl ctx show ""
+    [ "$status" -eq 0 ]
+    [ -z "$output" ] && [ -z "$stderr" ]
+}
