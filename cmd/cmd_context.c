@@ -77,7 +77,7 @@ const char cmd_context_details[] =
 
 struct ctx_opts {
     const char *set[OPT_DESCRIPTION + 1]; /* add's settings by option id */
-    bool select, force, names, any_add, any_rm;
+    bool select, force, names, any_add;
 };
 
 /* The context key each add option sets. */
@@ -101,7 +101,7 @@ on_opt(void *ud, int id, const char *arg)
     } else if (id == OPT_SELECT) {
         o->select = o->any_add = true;
     } else if (id == OPT_FORCE) {
-        o->force = o->any_rm = true;
+        o->force = true;
     } else {
         o->names = true;
     }
@@ -408,7 +408,7 @@ check_args(const struct cli_cmd *self, const char *sub, int nargs, const struct 
     if (nargs > 1 + takes_name) return cli_usage(self, "too many arguments for 'context %s'", sub);
     if (o->any_add && strcmp(sub, "add") != 0)
         return cli_usage(self, "those options only apply to 'context add'");
-    if (o->any_rm && strcmp(sub, "rm") != 0)
+    if (o->force && strcmp(sub, "rm") != 0)
         return cli_usage(self, "--force only applies to 'context rm'");
     if (o->names && strcmp(sub, "ls") != 0)
         return cli_usage(self, "--names only applies to 'context ls'");
