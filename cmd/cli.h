@@ -44,6 +44,7 @@ typedef int (*cli_cmd_fn)(int argc, char **argv, const struct cli_cmd *self);
 /* Command flags. */
 #define CLI_HIDDEN       0x1 /* left out of help listings and completion */
 #define CLI_LONG_RUNNING 0x2 /* SIGINT/SIGTERM mean a clean stop with exit 0 */
+#define CLI_OWN_EXITS    0x4 /* exit codes of its own (in its details), not natsctl's table */
 
 struct cli_cmd {
     const char *name;
@@ -59,7 +60,26 @@ struct cli_cmd {
 extern const struct cli_cmd cli_commands[];
 extern const size_t cli_ncommands;
 
+/*
+ * Another name for a command (natscli's short and long names: req for request, publish for pub).
+ * Dispatch, help and completion accept it; messages use the command's own name.
+ */
+struct cli_alias {
+    const char *alias;
+    const char *name;
+};
+extern const struct cli_alias cli_aliases[];
+extern const size_t cli_naliases;
+
+/* The command called name or one of its aliases, or NULL. */
 const struct cli_cmd *cli_cmd_find(const char *name);
+/* The i-th alias of cmd (from 0), or NULL after the last. */
+const char *cli_cmd_alias(const struct cli_cmd *cmd, size_t i);
+/*
+ * The command that words[0..n) name: a two-word row ("server check") when words[1] completes one,
+ * else the one-word command or alias. *used is set to the number of words taken (1 or 2).
+ */
+const struct cli_cmd *cli_cmd_lookup(char **words, int n, int *used);
 
 /* Receives each parsed option; returns 0 or a CLI_EXIT_* code to stop parsing. */
 typedef int (*cli_opt_fn)(void *ud, int id, const char *arg);
@@ -111,5 +131,8 @@ int cmd_sub(int argc, char **argv, const struct cli_cmd *self);
 int cmd_help(int argc, char **argv, const struct cli_cmd *self);
 int cmd_server(int argc, char **argv, const struct cli_cmd *self);
 int cmd_version(int argc, char **argv, const struct cli_cmd *self);
+int cmd_context(int argc, char **argv, const struct cli_cmd *self);
+int cmd_rtt(int argc, char **argv, const struct cli_cmd *self);
+int cmd_server_check(int argc, char **argv, const struct cli_cmd *self);
 
 #endif

@@ -55,13 +55,93 @@ cli_conn_env_opt(struct cli_env *e, int id, const char *arg)
     return rc;
 }
 
-/* "<what> <servers>: <why>", with any password or token in the server list hidden. */
+/* Where the server list came from, for messages: "from -s", "the default". */
 static void
-servers_error(struct cli_conn *cc, const char *what, const char *why)
+origin(const struct cli_env *e, char *out, size_t cap)
 {
-    char *shown = cli_redact_servers(cc->env->server);
-    cli_error(cc->cmd, "%s %s: %s", what, shown ? shown : "the server", why);
+    if (!*e->server_from || strcmp(e->server_from, "default") == 0)
+        snprintf(out, cap, "the default");
+    else
+        snprintf(out, cap, "from %s", e->server_from);
+}
+
+/* Why one server could not be reached, in the words a user acts on. */
+static void
+attempt_reason(int err, const struct cli_env *e, char *out, size_t cap)
+{
+    switch (err) {
+    case UV_ECONNREFUSED:
+        snprintf(out, cap, "connection refused");
+        return;
+    case UV_EAI_NONAME:
+    case UV_EAI_AGAIN:
+    case UV_EAI_FAIL:
+    case UV_EAI_NODATA:
+        snprintf(out, cap, "name not resolved");
+        return;
+    case NP_CLIENT_ETIMEOUT:
+        if (e->timeout_ms % 1000 == 0)
+            snprintf(out, cap, "timed out after %llus", (unsigned long long)e->timeout_ms / 1000);
+        else
+            snprintf(out, cap, "timed out after %llums", (unsigned long long)e->timeout_ms);
+        return;
+    case UV_EOF:
+    case UV_ECONNRESET:
+        snprintf(out, cap, "closed by the server during the handshake");
+        return;
+    default:
+        snprintf(out, cap, "%s", np_client_strerror(err));
+        return;
+    }
+}
+
+/* "URL: reason" for each server of the list, joined by "; ". */
+static void
+list_reasons(const struct cli_env *e, struct np_client *nc, char *out, size_t cap)
+{
+    size_t len = 0, i = 0;
+    out[0] = '\0';
+    for (const char *p = e->server; *p && len < cap; i++) {
+        size_t n = strcspn(p, ",");
+        char one[512], shown[512], why[128];
+        snprintf(one, sizeof one, "%.*s", (int)n, p);
+        cli_redact_url(one, shown, sizeof shown);
+        attempt_reason(np_client_attempt_error(nc, i), e, why, sizeof why);
+        int w = snprintf(out + len, cap - len, "%s%s: %s", i ? "; " : "", shown, why);
+        len += w > 0 ? (size_t)w : 0;
+        p += n + (p[n] == ',');
+    }
+}
+
+void
+cli_conn_why(const struct cli_env *e, struct np_client *nc, int status, char *out, size_t cap)
+{
+    char from[320], why[2048];
+    origin(e, from, sizeof from);
+    char *shown = cli_redact_servers(e->server);
+    const char *servers = shown ? shown : "the server";
+    if (status == NP_CLIENT_EAUTH) {
+        const char *text = np_client_last_error(nc);
+        snprintf(why, sizeof why, "%s", *text ? text : "authorization violation");
+    } else if (status != NP_CLIENT_ENO_SERVERS) {
+        snprintf(why, sizeof why, "%s", np_client_strerror(status));
+    } else if (!strchr(e->server, ',')) {
+        attempt_reason(np_client_attempt_error(nc, 0), e, why, sizeof why);
+    } else {
+        servers = "any server";
+        list_reasons(e, nc, why, sizeof why);
+    }
+    snprintf(out, cap, "%s (%s): %s", servers, from, why);
     free(shown);
+}
+
+void
+cli_conn_connect_error(const struct cli_cmd *cmd, const struct cli_env *e, struct np_client *nc,
+                       int status)
+{
+    char why[3072];
+    cli_conn_why(e, nc, status, why, sizeof why);
+    cli_error(cmd, "%s %s", status == NP_CLIENT_EAUTH ? "refused by" : "cannot connect to", why);
 }
 
 void
@@ -176,13 +256,10 @@ on_connect(struct np_client *c, int status, void *ud)
 {
     struct cli_conn *cc = ud;
     if (cc->finishing) return;
-    if (status == NP_CLIENT_EAUTH) {
-        const char *why = np_client_last_error(c);
-        servers_error(cc, "refused by", *why ? why : "authorization violation");
-        cli_conn_finish(cc, CLI_EXIT_CONNECT, false);
-    } else if (status != 0) {
-        servers_error(cc, "cannot connect to", np_client_strerror(status));
-        cli_conn_finish(cc, cli_exit_for(status), false);
+    if (status != 0) {
+        cli_conn_connect_error(cc->cmd, cc->env, c, status);
+        cli_conn_finish(cc, status == NP_CLIENT_EAUTH ? CLI_EXIT_CONNECT : cli_exit_for(status),
+                        false);
     } else {
         cc->on_connected(cc);
     }

@@ -56,6 +56,18 @@ int cli_conn_parse(const struct cli_cmd *cmd, struct cli_env *env, int argc, cha
                    cli_opt_fn on_opt, cli_args_fn check, void *ud);
 /* cli_env_opt() for an option callback: prints its one-line error (cli.h's convention). */
 int cli_conn_env_opt(struct cli_env *e, int id, const char *arg);
+/*
+ * Prints why the first connection failed (status from np_client_connect's callback): each server
+ * of the list, redacted, with where the list came from (-s, NATS_URL, a context, the default) and
+ * what went wrong with it: "connection refused", "name not resolved", "timed out after 5s", ...
+ */
+void cli_conn_connect_error(const struct cli_cmd *cmd, const struct cli_env *e,
+                            struct np_client *nc, int status);
+/*
+ * The text cli_conn_connect_error() prints after "cannot connect to" or "refused by":
+ * "<servers> (<origin>): <reason>", or "any server (<origin>): <url>: <reason>; ..." for a list.
+ */
+void cli_conn_why(const struct cli_env *e, struct np_client *nc, int status, char *out, size_t cap);
 /* The exit code for a library error code (NP_*, NP_CLIENT_*, negative errno). */
 int cli_exit_for(int err);
 /*

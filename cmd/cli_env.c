@@ -10,6 +10,7 @@
  * client connection.
  */
 #include "cli_env.h"
+#include "cli_ctx.h"
 #include "cli_tmpl.h"
 
 #include <ctype.h>
@@ -74,6 +75,13 @@ cli_env_opt(struct cli_env *e, int id, const char *arg)
         if (!cli_parse_duration(arg, &e->timeout_ms) || e->timeout_ms == 0)
             return usage(e, "invalid value '%s' for --timeout (e.g. 500ms, 2s, 1m)", arg);
         return 0;
+    case CLI_OPT_CONTEXT:
+        if (!*arg) return usage(e, "invalid value '' for --context");
+        e->context = arg;
+        return 0;
+    case CLI_OPT_NO_CONTEXT:
+        e->no_context = true;
+        return 0;
     case CLI_OPT_CREDS:
     case CLI_OPT_NKEY:
         return usage(e, "--%s is not supported: use --user/--password or --token",
@@ -113,6 +121,79 @@ check_schemes(struct cli_env *e)
     return 0;
 }
 
+/* A copy of a context's setting in e->ctx_store, or NULL when the context has none. */
+static const char *
+keep(struct cli_env *e, const struct cli_ctx *c, const char *key, bool *full)
+{
+    const char *v = cli_ctx_get(c, key);
+    if (!v) return NULL;
+    size_t n = strlen(v) + 1;
+    if (n > sizeof e->ctx_store - e->ctx_used) {
+        *full = true;
+        return NULL;
+    }
+    char *dst = e->ctx_store + e->ctx_used;
+    memcpy(dst, v, n);
+    e->ctx_used += n;
+    return dst;
+}
+
+/* Fills what flags and environment left unset from the loaded context c. */
+static int
+take_settings(struct cli_env *e, const struct cli_ctx *c)
+{
+    bool full = false;
+    const char *url = keep(e, c, "url", &full);
+    if (!e->server && url) {
+        e->server = url;
+        snprintf(e->server_from, sizeof e->server_from, "context %s", c->name);
+    }
+    if (!e->user && !e->password && !e->token) {
+        e->user = keep(e, c, "user", &full);
+        e->password = keep(e, c, "password", &full);
+        e->token = keep(e, c, "token", &full);
+    }
+    if (full) return usage(e, "context '%s': settings too long", c->name);
+    return 0;
+}
+
+/*
+ * Loads the context in effect, if any, and takes its settings. A context asking for credentials or
+ * transport security natsctl cannot provide is refused even when flags override its URL, because
+ * natscli would still apply them.
+ */
+static int
+apply_context(struct cli_env *e)
+{
+    char sel[CLI_CTX_NAMELEN], err[CLI_CTX_ERRLEN];
+    const char *ref = e->context ? e->context : env("NATS_CONTEXT");
+    if (e->no_context) return 0;
+    if (!ref) {
+        if (cli_ctx_selected(sel, err) != 0) return usage(e, "%s", err);
+        if (!*sel) return 0;
+        /* context.txt holds a name; never let it point natsctl at an arbitrary file. */
+        if (!cli_ctx_name_valid(sel) || cli_ctx_ref_is_file(sel))
+            return usage(e,
+                         "the selected context '%s' is not a valid context name (--no-context "
+                         "ignores it)",
+                         sel);
+        ref = sel;
+    }
+    struct cli_ctx c;
+    if (cli_ctx_load(&c, ref, err) != 0) {
+        return usage(e, "%s%s", err,
+                     ref == sel ? " (the selected context; --no-context ignores it)" : "");
+    }
+    const char *bad = cli_ctx_unsupported(&c);
+    int rc = bad ? usage(e,
+                         "context '%s' sets \"%s\", which natsctl does not support: refusing to "
+                         "connect without it (--no-context ignores the context)",
+                         c.name, bad)
+                 : take_settings(e, &c);
+    cli_ctx_release(&c);
+    return rc;
+}
+
 int
 cli_env_resolve(struct cli_env *e)
 {
@@ -123,10 +204,20 @@ cli_env_resolve(struct cli_env *e)
             return usage(e, "%s is set but not supported: use --user/--password or --token",
                          refused[i]);
     }
-    if (!e->server) e->server = (v = env("NATS_URL")) ? v : NP_DEFAULT_URL;
+    if (e->server) {
+        snprintf(e->server_from, sizeof e->server_from, "-s");
+    } else if ((e->server = env("NATS_URL"))) {
+        snprintf(e->server_from, sizeof e->server_from, "NATS_URL");
+    }
     if (!e->user) e->user = env("NATS_USER");
     if (!e->password) e->password = env("NATS_PASSWORD");
     if (!e->token) e->token = env("NATS_TOKEN");
+    int rc = apply_context(e);
+    if (rc != 0) return rc;
+    if (!e->server) {
+        e->server = NP_DEFAULT_URL;
+        snprintf(e->server_from, sizeof e->server_from, "default");
+    }
     if (!e->timeout_ms && (v = env("NATS_TIMEOUT"))) {
         if (!cli_parse_duration(v, &e->timeout_ms) || e->timeout_ms == 0)
             return usage(e, "invalid NATS_TIMEOUT '%s' (e.g. 500ms, 2s, 1m)", v);
@@ -138,6 +229,60 @@ cli_env_resolve(struct cli_env *e)
         e->name = e->default_name;
     }
     return check_schemes(e);
+}
+
+/* "<whole>[.<fraction>]<unit>" with the fraction's trailing zeros dropped. */
+static void
+with_fraction(uint64_t v, uint64_t scale, int digits, const char *unit, char *out, size_t cap)
+{
+    uint64_t frac = v % scale;
+    if (!frac) {
+        snprintf(out, cap, "%llu%s", (unsigned long long)(v / scale), unit);
+        return;
+    }
+    while (frac % 10 == 0) {
+        frac /= 10;
+        digits--;
+    }
+    snprintf(out, cap, "%llu.%0*llu%s", (unsigned long long)(v / scale), digits,
+             (unsigned long long)frac, unit);
+}
+
+void
+cli_format_duration(uint64_t ns, char *out, size_t cap)
+{
+    const uint64_t s = 1000000000ULL;
+    if (ns == 0) {
+        snprintf(out, cap, "0s");
+    } else if (ns < 1000) {
+        snprintf(out, cap, "%lluns", (unsigned long long)ns);
+    } else if (ns < 1000000) {
+        with_fraction(ns, 1000, 3, "\xc2\xb5s", out, cap);
+    } else if (ns < s) {
+        with_fraction(ns, 1000000, 6, "ms", out, cap);
+    } else {
+        char secs[40];
+        with_fraction(ns % (60 * s), s, 9, "s", secs, sizeof secs);
+        uint64_t m = ns / (60 * s);
+        if (m >= 60)
+            snprintf(out, cap, "%lluh%llum%s", (unsigned long long)(m / 60),
+                     (unsigned long long)(m % 60), secs);
+        else if (m)
+            snprintf(out, cap, "%llum%s", (unsigned long long)m, secs);
+        else
+            snprintf(out, cap, "%s", secs);
+    }
+}
+
+void
+cli_format_duration_short(uint64_t ns, char *out, size_t cap)
+{
+    if (ns < 1000000)
+        cli_format_duration((ns + 500) / 1000 * 1000, out, cap);
+    else if (ns < 1000000000ULL)
+        cli_format_duration((ns + 500000) / 1000000 * 1000000, out, cap);
+    else
+        snprintf(out, cap, "%.2fs", (double)ns / 1e9);
 }
 
 /* Appends the redacted form of the entry p..e. */

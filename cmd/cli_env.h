@@ -28,6 +28,8 @@ enum cli_global_opt {
     CLI_OPT_NAME,
     CLI_OPT_CREDS, /* refused: no JWT auth yet, and silently ignoring it would be worse */
     CLI_OPT_NKEY,  /* refused likewise */
+    CLI_OPT_CONTEXT,
+    CLI_OPT_NO_CONTEXT,
     CLI_OPT_GLOBAL_END,
 };
 
@@ -44,7 +46,10 @@ enum cli_global_opt {
     {CLI_OPT_NAME, NULL, "name", NULL, "NAME", "connection name (default natsctl <command>)",      \
      NULL},                                                                                        \
     {CLI_OPT_CREDS, NULL, "creds", NULL, "FILE", "not supported (exits 2)", NULL},                 \
-    {CLI_OPT_NKEY, NULL, "nkey", NULL, "FILE", "not supported (exits 2)", NULL}
+    {CLI_OPT_NKEY, NULL, "nkey", NULL, "FILE", "not supported (exits 2)", NULL},                   \
+    {CLI_OPT_CONTEXT, NULL, "context", NULL, "NAME|FILE",                                          \
+     "natscli context to use (env NATS_CONTEXT, default the selected one)", NULL},                \
+    {CLI_OPT_NO_CONTEXT, NULL, "no-context", NULL, NULL, "ignore natscli contexts", NULL}
 /* clang-format on */
 
 /* The global rows alone, terminated by an id 0 row. */
@@ -62,9 +67,14 @@ struct cli_env {
     const char *token;         /* NULL when none */
     const char *name;          /* never NULL after resolve */
     uint64_t timeout_ms;       /* > 0 after resolve */
+    const char *context;       /* --context, or NULL */
+    bool no_context;           /* --no-context */
     const struct cli_cmd *cmd; /* gives the default name "natsctl <cmd>"; may be NULL */
-    char err[256];             /* the message when a call returned non-zero */
+    char server_from[300];     /* after resolve: "-s", "NATS_URL", "context NAME" or "default" */
+    char err[512];             /* the message when a call returned non-zero */
     char default_name[64];     /* private */
+    char ctx_store[4096];      /* private: the settings taken from a context */
+    size_t ctx_used;           /* private */
 };
 
 /* Clears e before option parsing; cmd (may be NULL) names the connection "natsctl <cmd>". */
@@ -80,11 +90,23 @@ bool cli_env_is_global(int id);
 int cli_env_opt(struct cli_env *e, int id, const char *arg);
 /*
  * Fills what the flags left unset from NATS_URL, NATS_USER, NATS_PASSWORD, NATS_TOKEN and
- * NATS_TIMEOUT (an empty variable counts as unset), then the defaults. Returns 0, or
- * CLI_EXIT_USAGE with e->err set: a bad NATS_TIMEOUT, a URL scheme other than nats://, or
- * NATS_CREDS/NATS_NKEY set.
+ * NATS_TIMEOUT (an empty variable counts as unset), then from the natscli context (--context,
+ * else NATS_CONTEXT, else the selected one; none with --no-context), then the defaults: natscli's
+ * order, flags > environment > context. Credentials come as a set from one source: when a flag or
+ * variable gives a user or a token, the context's credentials are not used. Returns 0, or
+ * CLI_EXIT_USAGE with e->err set: a bad NATS_TIMEOUT, a URL scheme other than nats://,
+ * NATS_CREDS/NATS_NKEY set, a context that cannot be read, or one whose settings natsctl cannot
+ * honour (creds, nkey, TLS files, ...): connecting without them would connect with less than the
+ * context asks for.
  */
 int cli_env_resolve(struct cli_env *e);
+
+/*
+ * Go's time.Duration String(), as natscli prints durations: "1.234567ms", "123.456µs", "1m30s".
+ */
+void cli_format_duration(uint64_t ns, char *out, size_t cap);
+/* natscli's short form: rounded to µs below 1ms ("123µs"), to ms below 1s ("12ms"), else "1.50s". */
+void cli_format_duration_short(uint64_t ns, char *out, size_t cap);
 
 /*
  * Writes url with its password, or its token (userinfo without a colon), replaced by three

@@ -210,6 +210,9 @@ void
 cli_cmd_help(const struct cli_cmd *cmd, FILE *out)
 {
     fprintf(out, "Usage: natsctl %s %s\n\n%s.\n", cmd->name, cmd->usage, cmd->summary);
+    for (size_t i = 0; cli_cmd_alias(cmd, i); i++)
+        fprintf(out, "%s%s", i ? ", " : "Also: natsctl ", cli_cmd_alias(cmd, i));
+    if (cli_cmd_alias(cmd, 0)) fputc('\n', out);
     if (count_opts(cmd->opts)) {
         fputs("\nOptions:\n", out);
         for (size_t i = 0; cmd->opts[i].id; i++)
@@ -217,6 +220,7 @@ cli_cmd_help(const struct cli_cmd *cmd, FILE *out)
     }
     fprintf(out, "  %-32s %s\n", "-h, --help", "show this help");
     if (cmd->details) fprintf(out, "\n%s", cmd->details);
+    if (cmd->flags & CLI_OWN_EXITS) return;
     fputs("\nExit codes: 0 ok, 1 runtime failure, 2 usage error, 3 cannot connect or auth failed,\n"
           "4 timeout, 5 no responders, 6 rejected by the server, 130 interrupted.\n",
           out);
@@ -229,8 +233,12 @@ cli_overview(FILE *out)
           "Usage: natsctl <command> [options] [arguments]\n\nCommands:\n",
           out);
     for (size_t i = 0; i < cli_ncommands; i++) {
-        if (cli_commands[i].flags & CLI_HIDDEN) continue;
-        fprintf(out, "  %-12s %s\n", cli_commands[i].name, cli_commands[i].summary);
+        const struct cli_cmd *cmd = &cli_commands[i];
+        if (cmd->flags & CLI_HIDDEN) continue;
+        fprintf(out, "  %-13s %s", cmd->name, cmd->summary);
+        for (size_t k = 0; cli_cmd_alias(cmd, k); k++)
+            fprintf(out, "%s%s", k ? ", " : " (also ", cli_cmd_alias(cmd, k));
+        fputs(cli_cmd_alias(cmd, 0) ? ")\n" : "\n", out);
     }
     fputs("\nRun 'natsctl help <command>' or 'natsctl <command> --help' for details.\n", out);
 }

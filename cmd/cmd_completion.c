@@ -8,6 +8,8 @@
  * shell's own file completion. The helper never prints to stderr and never touches the network.
  */
 #include "cli.h"
+#include "cli_ctx.h"
+#include "cli_env.h"
 
 #include <string.h>
 
@@ -99,9 +101,11 @@ static void
 complete_commands(void)
 {
     for (size_t i = 0; i < cli_ncommands; i++) {
-        if (!(cli_commands[i].flags & CLI_HIDDEN))
+        if (!(cli_commands[i].flags & CLI_HIDDEN) && !strchr(cli_commands[i].name, ' '))
             printf("%s\t%s\n", cli_commands[i].name, cli_commands[i].summary);
     }
+    for (size_t i = 0; i < cli_naliases; i++)
+        printf("%s\t%s\n", cli_aliases[i].alias, cli_cmd_find(cli_aliases[i].alias)->summary);
 }
 
 static const struct cli_opt *
@@ -135,15 +139,32 @@ print_list(const char *const *list)
         printf("%s\n", list[i]);
 }
 
-/* Candidates for a word after the command name: an option's values, the options, or arguments. */
+/* The natscli contexts on this machine; nothing (and no message) when there are none. */
 static void
-complete_args(const struct cli_cmd *cmd, const char *prev, const char *cur)
+print_contexts(void)
+{
+    char **names, err[CLI_CTX_ERRLEN];
+    if (cli_ctx_list(&names, err) != 0) return;
+    print_list((const char *const *)names);
+    cli_ctx_free_list(names);
+}
+
+/*
+ * Candidates for a word after the command name: an option's values, the options, or arguments.
+ * After `context SUBCOMMAND` and after --context they are the context names.
+ */
+static void
+complete_args(const struct cli_cmd *cmd, const char *prev, const char *cur, int cword)
 {
     const struct cli_opt *o = option_named(cmd, prev);
-    if (o && o->arg_name)
+    if (o && o->id == CLI_OPT_CONTEXT)
+        print_contexts();
+    else if (o && o->arg_name)
         print_list(o->values);
     else if (cur[0] == '-')
         complete_options(cmd);
+    else if (cmd->fn == cmd_context && cword > 2)
+        print_contexts();
     else
         print_list(cmd->args);
 }
@@ -165,12 +186,13 @@ cmd_complete(int argc, char **argv, const struct cli_cmd *self)
         complete_commands();
         return CLI_EXIT_OK;
     }
-    const struct cli_cmd *cmd = cli_cmd_find(words[1]);
+    int used;
+    const struct cli_cmd *cmd = cli_cmd_lookup(words + 1, (int)cword - 1, &used);
     if (!cmd || (cmd->flags & CLI_HIDDEN)) return CLI_EXIT_OK;
     if (cmd->fn == cmd_help) {
         if (cword == 2) complete_commands();
         return CLI_EXIT_OK;
     }
-    complete_args(cmd, words[cword - 1], cur);
+    complete_args(cmd, words[cword - 1], cur, (int)cword);
     return CLI_EXIT_OK;
 }

@@ -51,6 +51,9 @@ man_command(const struct cli_cmd *cmd)
     fputs("\n.PP\n", stdout);
     roff_text(cmd->summary);
     fputs(".\n", stdout);
+    for (size_t i = 0; cli_cmd_alias(cmd, i); i++)
+        printf("%s\\fB%s\\fR", i ? ", " : "Also: ", cli_cmd_alias(cmd, i));
+    if (cli_cmd_alias(cmd, 0)) fputs(".\n", stdout);
     for (size_t i = 0; cmd->opts && cmd->opts[i].id; i++)
         man_option(&cmd->opts[i]);
     if (cmd->details) {

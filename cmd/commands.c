@@ -19,8 +19,17 @@ extern const struct cli_opt cmd_request_opts[];
 extern const char cmd_request_details[];
 extern const struct cli_opt cmd_sub_opts[];
 extern const char cmd_sub_details[];
+extern const struct cli_opt cmd_context_opts[];
+extern const char cmd_context_details[];
+extern const char *const cmd_context_subcommands[];
+extern const struct cli_opt cmd_rtt_opts[];
+extern const char cmd_rtt_details[];
+extern const struct cli_opt cmd_check_opts[];
+extern const char cmd_check_details[];
+extern const char *const cmd_check_kinds[];
 
 static const char *const shells[] = {"bash", "fish", "zsh", NULL};
+static const char *const server_words[] = {"check", NULL};
 
 const struct cli_cmd cli_commands[] = {
     {"__complete", cmd_complete, "print completion candidates", "CWORD WORD...", NULL, NULL,
@@ -31,6 +40,9 @@ const struct cli_cmd cli_commands[] = {
      cmd_bench_modes},
     {"completion", cmd_completion, "print a shell completion script", "bash|zsh|fish", NULL,
      cmd_completion_details, 0, shells},
+    {"context", cmd_context, "manage natscli connection contexts",
+     "add|ls|select|unselect|show|edit|rm [NAME] [options]", cmd_context_opts, cmd_context_details,
+     0, cmd_context_subcommands},
     {"help", cmd_help, "show help for natsctl or one of its commands", "[COMMAND]", NULL, NULL, 0,
      NULL},
     {"pub", cmd_pub, "publish messages", "SUBJECT [BODY|-] [options]", cmd_pub_opts,
@@ -39,8 +51,12 @@ const struct cli_cmd cli_commands[] = {
      "SUBJECT [BODY] [options]", cmd_reply_opts, cmd_reply_details, CLI_LONG_RUNNING, NULL},
     {"request", cmd_request, "send a request and print the replies", "SUBJECT [BODY|-] [options]",
      cmd_request_opts, cmd_request_details, 0, NULL},
+    {"rtt", cmd_rtt, "measure the round trip time to each server", "[ITERATIONS] [options]",
+     cmd_rtt_opts, cmd_rtt_details, 0, NULL},
     {"server", cmd_server, "run a NATS broker in the foreground", "[options]", cmd_server_opts,
-     cmd_server_details, CLI_LONG_RUNNING, NULL},
+     cmd_server_details, CLI_LONG_RUNNING, server_words},
+    {"server check", cmd_server_check, "check a server for a monitoring system (Nagios codes)",
+     "connection [options]", cmd_check_opts, cmd_check_details, CLI_OWN_EXITS, cmd_check_kinds},
     {"sub", cmd_sub, "print the messages on subjects", "SUBJECT... [options]", cmd_sub_opts,
      cmd_sub_details, CLI_LONG_RUNNING, NULL},
     {"version", cmd_version, "print the natsctl version", "", NULL, NULL, 0, NULL},
@@ -48,11 +64,51 @@ const struct cli_cmd cli_commands[] = {
 
 const size_t cli_ncommands = sizeof cli_commands / sizeof cli_commands[0];
 
+/* natscli's names for the same commands. */
+const struct cli_alias cli_aliases[] = {
+    {"ctx", "context"},
+    {"publish", "pub"},
+    {"req", "request"},
+    {"subscribe", "sub"},
+};
+
+const size_t cli_naliases = sizeof cli_aliases / sizeof cli_aliases[0];
+
 const struct cli_cmd *
 cli_cmd_find(const char *name)
 {
+    for (size_t i = 0; i < cli_naliases; i++) {
+        if (strcmp(cli_aliases[i].alias, name) == 0) name = cli_aliases[i].name;
+    }
     for (size_t i = 0; i < cli_ncommands; i++) {
         if (strcmp(cli_commands[i].name, name) == 0) return &cli_commands[i];
     }
     return NULL;
+}
+
+const char *
+cli_cmd_alias(const struct cli_cmd *cmd, size_t i)
+{
+    for (size_t k = 0; k < cli_naliases; k++) {
+        if (strcmp(cli_aliases[k].name, cmd->name) == 0 && i-- == 0) return cli_aliases[k].alias;
+    }
+    return NULL;
+}
+
+const struct cli_cmd *
+cli_cmd_lookup(char **words, int n, int *used)
+{
+    const struct cli_cmd *one = n > 0 ? cli_cmd_find(words[0]) : NULL;
+    *used = 1;
+    if (!one || n < 2) return one;
+    size_t len = strlen(one->name);
+    for (size_t i = 0; i < cli_ncommands; i++) {
+        const char *name = cli_commands[i].name;
+        if (strncmp(name, one->name, len) == 0 && name[len] == ' ' &&
+            strcmp(name + len + 1, words[1]) == 0) {
+            *used = 2;
+            return &cli_commands[i];
+        }
+    }
+    return one;
 }

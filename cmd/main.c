@@ -63,7 +63,7 @@ unknown_command(const char *name)
     const struct cli_cmd *best = NULL;
     size_t best_d = 3; /* suggest only names within two edits */
     for (size_t i = 0; i < cli_ncommands; i++) {
-        if (cli_commands[i].flags & CLI_HIDDEN) continue;
+        if ((cli_commands[i].flags & CLI_HIDDEN) || strchr(cli_commands[i].name, ' ')) continue;
         size_t d = distance(name, cli_commands[i].name);
         if (d < best_d) {
             best_d = d;
@@ -106,21 +106,28 @@ hoist_globals(int argc, char **argv)
         i += o->arg_name && !strchr(argv[i], '=') ? 2 : 1;
     }
     if (i >= argc) return 0;
-    char *cmd = argv[i];
-    memmove(argv + 2, argv + 1, (size_t)(i - 1) * sizeof *argv);
-    argv[1] = cmd;
+    /* A two-word command ("server check") moves as a whole. */
+    char *words[2] = {argv[i], i + 1 < argc ? argv[i + 1] : NULL};
+    int n = 1;
+    cli_cmd_lookup(words, words[1] ? 2 : 1, &n);
+    memmove(argv + 1 + n, argv + 1, (size_t)(i - 1) * sizeof *argv);
+    argv[1] = words[0];
+    if (n == 2) argv[2] = words[1];
     return 1;
 }
 
+/* Runs the command name names; argv[1], when it completes a two-word command, is taken too. */
 static int
 run(const char *name, int argc, char **argv)
 {
-    const struct cli_cmd *cmd = cli_cmd_find(name);
+    char *words[2] = {(char *)name, argc > 1 ? argv[1] : NULL};
+    int used = 1;
+    const struct cli_cmd *cmd = cli_cmd_lookup(words, argc > 1 ? 2 : 1, &used);
     if (!cmd) {
         unknown_command(name);
         return CLI_EXIT_USAGE;
     }
-    return cmd->fn(argc, argv, cmd);
+    return cmd->fn(argc - (used - 1), argv + (used - 1), cmd);
 }
 
 int
@@ -153,7 +160,8 @@ cmd_help(int argc, char **argv, const struct cli_cmd *self)
         cli_overview(stdout);
         return CLI_EXIT_OK;
     }
-    const struct cli_cmd *cmd = cli_cmd_find(argv[1]);
+    int used;
+    const struct cli_cmd *cmd = cli_cmd_lookup(argv + 1, argc - 1, &used);
     if (!cmd) {
         cli_error(self, "no such command '%s'", argv[1]);
         return CLI_EXIT_USAGE;

@@ -85,6 +85,12 @@ np_client_last_error(const struct np_client *c)
     return c->last_err;
 }
 
+int
+np_client_attempt_error(const struct np_client *c, size_t i)
+{
+    return i < c->npool ? c->pool[i].last_err : 0;
+}
+
 /* ---------------------------------------------------------------------------------------------- */
 /* Subscriptions                                                                                  */
 /* ---------------------------------------------------------------------------------------------- */

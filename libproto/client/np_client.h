@@ -98,6 +98,20 @@ int np_client_connect(struct np_client *c, np_done_cb cb, void *ud);
 const struct np_info *np_client_info(const struct np_client *c);
 /* The text of the last -ERR from the server (without quotes), or "". */
 const char *np_client_last_error(const struct np_client *c);
+/*
+ * Why the last connection attempt on the i-th server of opts.servers failed, so a caller can say
+ * more than NP_CLIENT_ENO_SERVERS: a negative libuv code (UV_ECONNREFUSED, UV_EAI_NONAME, ...),
+ * NP_CLIENT_ETIMEOUT (no TCP connection or no handshake within timeout_ms) or NP_CLIENT_EAUTH.
+ * 0 when that server was not tried, or its last attempt succeeded, or i is out of range.
+ */
+int np_client_attempt_error(const struct np_client *c, size_t i);
+/*
+ * Why the last connection attempt on the i-th server of opts.servers failed, so a caller can say
+ * more than NP_CLIENT_ENO_SERVERS: a negative libuv code (UV_ECONNREFUSED, UV_EAI_NONAME, ...),
+ * NP_CLIENT_ETIMEOUT (no TCP connection or no handshake within timeout_ms) or NP_CLIENT_EAUTH.
+ * 0 when that server was not tried, or its last attempt succeeded, or i is out of range.
+ */
+int np_client_attempt_error(const struct np_client *c, size_t i);
 
 /*
  * Subscribes; queue may be NULL. max > 0 unsubscribes automatically after max messages. Returns a

@@ -65,6 +65,7 @@ struct np__waiter {
 struct np__server {
     struct np_url url;
     char *auth_err; /* the last auth refusal; the same one twice in a row bans the server */
+    int last_err;   /* why the last attempt on it failed, for np_client_attempt_error() */
     bool banned;
 };
 

@@ -357,6 +357,7 @@ static void
 note_failure(struct np_client *c, int status)
 {
     struct np__server *s = &c->pool[c->cur];
+    s->last_err = status;
     if (status != NP_CLIENT_EAUTH) {
         free(s->auth_err);
         s->auth_err = NULL;

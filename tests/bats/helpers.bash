@@ -9,6 +9,9 @@ NATSCTL=${NATSCTL:-$REPO/build/natsctl}
 NATS_SERVER_BIN=${NATS_SERVER_BIN:-$REPO/.deps/nats-server/usr/sbin/nats-server}
 WIRE_SERVER=${WIRE_SERVER:-natsctl}
 
+# Client commands read natscli's selected context; a user's own must not steer the tests.
+export XDG_CONFIG_HOME=${BATS_TEST_TMPDIR:-${BATS_RUN_TMPDIR:-/tmp}}/config
+
 # start_server [server flags...]: starts a broker on a free port in the background, waits for its
 # ports file, and sets SERVER_PID, PORT and SERVER_LOG. File descriptor 3 is closed for the child
 # so bats does not wait for it.

@@ -1,7 +1,10 @@
 /*
  * Unit tests for cmd/cli_env.c: flag > environment > default precedence for every setting (with
  * setenv/unsetenv), refused auth material and URL schemes, the option rows, durations, and the
- * redaction of user:pass@ and token@ forms in single URLs and lists.
+ * redaction of user:pass@ and token@ forms in single URLs and lists; natscli contexts (--context,
+ * NATS_CONTEXT, the selected one) below flags and environment, and the refusal of contexts whose
+ * settings natsctl cannot honour. Every test runs with XDG_CONFIG_HOME at an empty directory of
+ * its own, so the developer's real contexts never take part.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,13 +13,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "cli_env.h"
 
 static const char *const vars[] = {"NATS_URL",     "NATS_USER",  "NATS_PASSWORD", "NATS_TOKEN",
-                                   "NATS_TIMEOUT", "NATS_CREDS", "NATS_NKEY"};
+                                   "NATS_TIMEOUT", "NATS_CREDS", "NATS_NKEY",     "NATS_CONTEXT"};
+
+static char config_home[64];
 
 static int
 clear_env(void **state)
@@ -24,7 +31,54 @@ clear_env(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
         unsetenv(vars[i]);
+    snprintf(config_home, sizeof config_home, "/tmp/natsctl-test-env.XXXXXX");
+    assert_non_null(mkdtemp(config_home));
+    setenv("XDG_CONFIG_HOME", config_home, 1);
     return 0;
+}
+
+static int
+clear_env_and_files(void **state)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", config_home);
+    assert_int_equal(system(cmd), 0);
+    return clear_env(state);
+}
+
+/* Writes $XDG_CONFIG_HOME/nats/<rel> with text, creating the directories. */
+static void
+put_file(const char *rel, const char *text)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/nats", config_home);
+    mkdir(path, 0700);
+    snprintf(path, sizeof path, "%s/nats/context", config_home);
+    mkdir(path, 0700);
+    snprintf(path, sizeof path, "%s/nats/%s", config_home, rel);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* A context as natscli writes it (natscontext's settings, json.MarshalIndent). */
+static void
+put_context(const char *name, const char *url, const char *user, const char *password,
+            const char *token, const char *creds)
+{
+    char text[2048], rel[128];
+    snprintf(text, sizeof text,
+             "{\n  \"description\": \"\",\n  \"url\": \"%s\",\n  \"socks_proxy\": \"\",\n"
+             "  \"token\": \"%s\",\n  \"user\": \"%s\",\n  \"password\": \"%s\",\n"
+             "  \"creds\": \"%s\",\n  \"nkey\": \"\",\n  \"cert\": \"\",\n  \"key\": \"\",\n"
+             "  \"ca\": \"\",\n  \"nsc\": \"\",\n  \"jetstream_domain\": \"\",\n"
+             "  \"jetstream_api_prefix\": \"\",\n  \"jetstream_event_prefix\": \"\",\n"
+             "  \"inbox_prefix\": \"\",\n  \"user_jwt\": \"\",\n  \"color_scheme\": \"\",\n"
+             "  \"tls_first\": false\n}",
+             url, token, user, password, creds);
+    snprintf(rel, sizeof rel, "context/%s.json", name);
+    put_file(rel, text);
 }
 
 static const struct cli_cmd pub_cmd = {.name = "pub"};
@@ -177,17 +231,21 @@ static void
 test_opt_rows(void **state)
 {
     (void)state;
-    static const char *const longs[] = {"server",  "user", "password", "token",
-                                        "timeout", "name", "creds",    "nkey"};
+    static const char *const longs[] = {"server", "user",  "password", "token",   "timeout",
+                                        "name",   "creds", "nkey",     "context", "no-context"};
     size_t n = 0;
     for (; cli_global_opts[n].id; n++) {
         assert_int_equal(cli_global_opts[n].id, 1000 + (int)n);
         assert_true(cli_env_is_global(cli_global_opts[n].id));
         assert_string_equal(cli_global_opts[n].long_name, longs[n]);
-        assert_non_null(cli_global_opts[n].arg_name);
+        /* --no-context is the one flag without a value. */
+        if (cli_global_opts[n].id == CLI_OPT_NO_CONTEXT)
+            assert_null(cli_global_opts[n].arg_name);
+        else
+            assert_non_null(cli_global_opts[n].arg_name);
         assert_non_null(cli_global_opts[n].help);
     }
-    assert_int_equal(n, 8);
+    assert_int_equal(n, 10);
     assert_int_equal(n, CLI_OPT_GLOBAL_END - CLI_OPT_SERVER);
     assert_string_equal(cli_global_opts[0].short_name, "s");
     for (size_t i = 1; i < n; i++)
@@ -312,6 +370,162 @@ test_redact_servers(void **state)
     free(s);
 }
 
+static void
+test_server_origin(void **state)
+{
+    (void)state;
+    struct cli_env e;
+    cli_env_init(&e, &pub_cmd);
+    assert_int_equal(cli_env_resolve(&e), 0);
+    assert_string_equal(e.server_from, "default");
+    setenv("NATS_URL", "nats://env:1", 1);
+    cli_env_init(&e, &pub_cmd);
+    assert_int_equal(cli_env_resolve(&e), 0);
+    assert_string_equal(e.server_from, "NATS_URL");
+    cli_env_init(&e, &pub_cmd);
+    assert_int_equal(cli_env_opt(&e, CLI_OPT_SERVER, "nats://flag:1"), 0);
+    assert_int_equal(cli_env_resolve(&e), 0);
+    assert_string_equal(e.server_from, "-s");
+}
+
+static void
+test_selected_context(void **state)
+{
+    (void)state;
+    struct cli_env e;
+    put_context("prod", "nats://ctx:4222", "cu", "cp", "", "");
+    /* No selection, no context: the default. */
+    cli_env_init(&e, &pub_cmd);
+    assert_int_equal(cli_env_resolve(&e), 0);
+    assert_string_equal(e.server, "nats://127.0.0.1:4222");
+    assert_null(e.user);
+
+    put_file("context.txt", "prod");
+    cli_env_init(&e, &pub_cmd);
+    assert_int_equal(cli_env_resolve(&e), 0);
+    assert_string_equal(e.server, "nats://ctx:4222");
+    assert_string_equal(e.server_from, "context prod");
+    assert_string_equal(e.user, "cu");
+    assert_string_equal(e.password, "cp");
+    assert_null(e.token);
+
+    /* The environment wins over the context, a flag over both. */
+    setenv("NATS_URL", "nats://env:1", 1);
+    cli_env_init(&e, &pub_cmd);
+    assert_int_equal(cli_env_resolve(&e), 0);
+    assert_string_equal(e.server, "nats://env:1");
+    assert_string_equal(e.server_from, "NATS_URL");
+    assert_string_equal(e.user, "cu");
+    cli_env_init(&e, &pub_cmd);
+    assert_int_equal(cli_env_opt(&e, CLI_OPT_SERVER, "nats://flag:1"), 0);
+    assert_int_equal(cli_env_resolve(&e), 0);
+    assert_string_equal(e.server, "nats://flag:1");
+
+    /* --no-context ignores it altogether. */
+    unsetenv("NATS_URL");
+    cli_env_init(&e, &pub_cmd);
+    assert_int_equal(cli_env_opt(&e, CLI_OPT_NO_CONTEXT, NULL), 0);
+    assert_int_equal(cli_env_resolve(&e), 0);
+    assert_string_equal(e.server, "nats://127.0.0.1:4222");
+    assert_null(e.user);
+}
+
+static void
+test_context_choice(void **state)
+{
+    (void)state;
+    struct cli_env e;
+    put_context("a", "nats://a:1", "", "", "", "");
+    put_context("b", "nats://b:1", "", "", "tb", "");
+    put_file("context.txt", "a\n");
+    setenv("NATS_CONTEXT", "b", 1);
+    cli_env_init(&e, &pub_cmd);
+    assert_int_equal(cli_env_resolve(&e), 0);
+    assert_string_equal(e.server, "nats://b:1");
+    assert_string_equal(e.token, "tb");
+    cli_env_init(&e, &pub_cmd);
+    assert_int_equal(cli_env_opt(&e, CLI_OPT_CONTEXT, "a"), 0);
+    assert_int_equal(cli_env_resolve(&e), 0);
+    assert_string_equal(e.server, "nats://a:1");
+    assert_string_equal(e.server_from, "context a");
+    assert_null(e.token);
+
+    /* A path to a .json file works as well, named after the file. */
+    char path[256];
+    snprintf(path, sizeof path, "%s/nats/context/b.json", config_home);
+    cli_env_init(&e, &pub_cmd);
+    assert_int_equal(cli_env_opt(&e, CLI_OPT_CONTEXT, path), 0);
+    assert_int_equal(cli_env_resolve(&e), 0);
+    assert_string_equal(e.server, "nats://b:1");
+    assert_string_equal(e.server_from, "context b");
+
+    cli_env_init(&e, &pub_cmd);
+    assert_int_equal(cli_env_opt(&e, CLI_OPT_CONTEXT, "nope"), 0);
+    assert_int_equal(cli_env_resolve(&e), CLI_EXIT_USAGE);
+    assert_string_equal(e.err, "unknown context 'nope' (see 'natsctl context ls')");
+}
+
+static void
+test_context_credentials_as_a_set(void **state)
+{
+    (void)state;
+    struct cli_env e;
+    put_context("c", "nats://c:1", "cu", "cp", "ct", "");
+    put_file("context.txt", "c");
+    /* A token flag must not be shadowed by the context's user, which the client prefers. */
+    cli_env_init(&e, &pub_cmd);
+    assert_int_equal(cli_env_opt(&e, CLI_OPT_TOKEN, "ft"), 0);
+    assert_int_equal(cli_env_resolve(&e), 0);
+    assert_string_equal(e.token, "ft");
+    assert_null(e.user);
+    assert_null(e.password);
+    setenv("NATS_USER", "eu", 1);
+    cli_env_init(&e, &pub_cmd);
+    assert_int_equal(cli_env_resolve(&e), 0);
+    assert_string_equal(e.user, "eu");
+    assert_null(e.password);
+    assert_null(e.token);
+}
+
+static void
+test_context_fails_closed(void **state)
+{
+    (void)state;
+    struct cli_env e;
+    put_context("jwt", "nats://c:1", "", "", "", "/home/u/ngs.creds");
+    put_file("context.txt", "jwt");
+    cli_env_init(&e, &pub_cmd);
+    assert_int_equal(cli_env_resolve(&e), CLI_EXIT_USAGE);
+    assert_string_equal(e.err, "context 'jwt' sets \"creds\", which natsctl does not support: "
+                               "refusing to connect without it (--no-context ignores the context)");
+    /* Even with every connection setting given by flags, the context is still in effect. */
+    cli_env_init(&e, &pub_cmd);
+    assert_int_equal(cli_env_opt(&e, CLI_OPT_SERVER, "nats://x:1"), 0);
+    assert_int_equal(cli_env_opt(&e, CLI_OPT_USER, "u"), 0);
+    assert_int_equal(cli_env_resolve(&e), CLI_EXIT_USAGE);
+    put_file("context/tls.json", "{\"url\": \"nats://t:1\", \"tls_first\": true}");
+    put_file("context.txt", "tls");
+    cli_env_init(&e, &pub_cmd);
+    assert_int_equal(cli_env_resolve(&e), CLI_EXIT_USAGE);
+    assert_non_null(strstr(e.err, "\"tls_first\""));
+    /* A selected context that does not exist is an error, not a silent fallback. */
+    put_file("context.txt", "gone");
+    cli_env_init(&e, &pub_cmd);
+    assert_int_equal(cli_env_resolve(&e), CLI_EXIT_USAGE);
+    assert_string_equal(e.err, "unknown context 'gone' (see 'natsctl context ls') (the selected "
+                               "context; --no-context ignores it)");
+    put_file("context.txt", "/etc/hostname");
+    cli_env_init(&e, &pub_cmd);
+    assert_int_equal(cli_env_resolve(&e), CLI_EXIT_USAGE);
+    assert_string_equal(e.err, "the selected context '/etc/hostname' is not a valid context name "
+                               "(--no-context ignores it)");
+    put_file("context/bad.json", "{\"url\": 4222}");
+    put_file("context.txt", "bad");
+    cli_env_init(&e, &pub_cmd);
+    assert_int_equal(cli_env_resolve(&e), CLI_EXIT_USAGE);
+    assert_non_null(strstr(e.err, "\"url\" must be a string"));
+}
+
 int
 main(void)
 {
@@ -325,6 +539,12 @@ main(void)
         cmocka_unit_test(test_durations),
         cmocka_unit_test(test_redact_url),
         cmocka_unit_test(test_redact_servers),
+        cmocka_unit_test_setup_teardown(test_server_origin, clear_env, clear_env_and_files),
+        cmocka_unit_test_setup_teardown(test_selected_context, clear_env, clear_env_and_files),
+        cmocka_unit_test_setup_teardown(test_context_choice, clear_env, clear_env_and_files),
+        cmocka_unit_test_setup_teardown(test_context_credentials_as_a_set, clear_env,
+                                        clear_env_and_files),
+        cmocka_unit_test_setup_teardown(test_context_fails_closed, clear_env, clear_env_and_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
