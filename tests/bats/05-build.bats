@@ -14,7 +14,7 @@ includes_of() {
     [ "$(includes_of build/libproto/np_err.o | sed 's|-I/[^ ]* ||g')" = "-Ilibproto " ]
     [ "$(includes_of build/libproto/client/np_conn.o | sed 's|-I/[^ ]* ||g')" = \
         "-Ilibproto -Ilibproto/client " ]
-    [ "$(includes_of build/libbroker/nb_map.o | sed 's|-I/[^ ]* ||g')" = "-Ilibbroker -Ilibproto " ]
+    [ "$(includes_of build/libbroker/nb_sublist.o | sed 's|-I/[^ ]* ||g')" = "-Ilibbroker -Ilibproto " ]
     [[ $(includes_of build/cmd/main.o) == *-Icmd*-Ilibbroker*-Ilibproto*-Ilibproto/client* ]]
 }
 
