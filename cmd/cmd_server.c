@@ -73,8 +73,10 @@ const struct cli_opt cmd_server_opts[] = {
     {OPT_USER, NULL, "user", NULL, "USER", "require this user name", NULL},
     {OPT_PASS, NULL, "pass", NULL, "PASSWORD", "password for --user", NULL},
     {OPT_AUTH, NULL, "auth", NULL, "TOKEN", "require this authorization token", NULL},
-    {OPT_BUSY_POLL, NULL, "busy_poll", "busy-poll", "USEC",
-     "after traffic, poll up to USEC microseconds before sleeping (default 100, 0: off)", NULL},
+    {OPT_BUSY_POLL, NULL, "busy_poll", "busy-poll", "USEC|auto",
+     "poll up to USEC microseconds after traffic, for latency at the cost of CPU; auto (the "
+     "default) polls and batches only where it saves CPU; 0: neither",
+     NULL},
     {OPT_VERSION, "v", "version", NULL, NULL, "print the version and exit", NULL},
     {0, NULL, NULL, NULL, NULL, NULL, NULL},
 };
@@ -137,6 +139,9 @@ static const struct {
 };
 
 /* Flag values, kept apart from the config so they can be applied after the file. */
+/* --busy_poll auto: frugal polling and batching (cli_busypoll.h). */
+#define BUSY_POLL_AUTO (-1)
+
 struct server_flags {
     const char *addr, *name, *config, *logfile, *pidfile, *ports_dir;
     const char *user, *pass, *token;
@@ -212,7 +217,10 @@ on_number(struct server_flags *f, int id, const char *arg)
         f->http_port_set = true;
         break;
     case OPT_BUSY_POLL:
-        if (!cli_parse_int(arg, 0, 1000000, &f->busy_poll_us)) return bad_value("busy_poll", arg);
+        if (strcmp(arg, "auto") == 0)
+            f->busy_poll_us = BUSY_POLL_AUTO;
+        else if (!cli_parse_int(arg, 0, 1000000, &f->busy_poll_us))
+            return bad_value("busy_poll", arg);
         break;
     case OPT_MAX_PAYLOAD:
         if (!cli_parse_size(arg, &f->max_payload) || f->max_payload <= 0)
@@ -672,7 +680,9 @@ serve(struct server_run *run, const struct server_flags *f, struct nb_config *cf
         log_ready(run, cfg, url);
         trap_signals(run);
         struct cli_busypoll bp;
-        cli_busypoll_init(&bp, (uint64_t)f->busy_poll_us * 1000);
+        bool frugal = f->busy_poll_us == BUSY_POLL_AUTO;
+        uint64_t max_us = frugal ? CLI_BUSYPOLL_DEFAULT_US : (uint64_t)f->busy_poll_us;
+        cli_busypoll_init(&bp, max_us * 1000, frugal);
         cli_busypoll_run(&bp, run->loop, messages_in, run->srv);
     } else {
         nb_server_stop(run->srv, NULL, NULL);
@@ -703,7 +713,7 @@ run_server(struct server_run *run, const struct server_flags *f, struct nb_confi
 int
 cmd_server(int argc, char **argv, const struct cli_cmd *self)
 {
-    struct server_flags f = {.busy_poll_us = CLI_BUSYPOLL_DEFAULT_US};
+    struct server_flags f = {.busy_poll_us = BUSY_POLL_AUTO};
     int rc = parse_flags(self, argc, argv, &f);
     if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
     if (f.version) {

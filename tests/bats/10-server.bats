@@ -232,12 +232,16 @@ server_cpu_ticks() {
     [ $((t1 - t0)) -le 5 ]
 }
 
-@test "--busy_poll 0 turns polling off and the server works as before" {
-    start_server --busy_poll 0
-    run "$NATSCTL" pub -s "nats://127.0.0.1:$PORT" --count 500 load.x hi
-    [ "$status" -eq 0 ]
-    run session 'CONNECT {}\r\nPING\r\n'
-    [[ $output == *PONG* ]]
+@test "--busy_poll 0, a number and auto all serve" {
+    local mode
+    for mode in 0 100 auto; do
+        start_server --busy_poll "$mode"
+        run "$NATSCTL" pub -s "nats://127.0.0.1:$PORT" --count 500 load.x hi
+        [ "$status" -eq 0 ]
+        run session 'CONNECT {}\r\nPING\r\n'
+        [[ $output == *PONG* ]]
+        stop_server
+    done
 }
 
 @test "SIGHUP and SIGUSR1 leave the server running" {

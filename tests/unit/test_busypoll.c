@@ -1,7 +1,7 @@
 /*
- * Unit tests for cmd/cli_busypoll.c: how the polling window opens, holds and closes, and that the
- * runner polls after traffic that arrives sooner than the window, sleeps when traffic is slower,
- * and returns once the loop has nothing left, as uv_run(UV_RUN_DEFAULT) does.
+ * Unit tests for cmd/cli_busypoll.c: how the polling window opens, holds and closes; how frugal
+ * mode pauses polls that mostly miss and batches dense wakeups only while naps gather enough; and
+ * that the runner returns once the loop has nothing left, as uv_run(UV_RUN_DEFAULT) does.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,13 +19,13 @@ test_window_opens_only_for_traffic_sooner_than_the_maximum(void **state)
 {
     (void)state;
     struct cli_busypoll bp;
-    cli_busypoll_init(&bp, 100 * US);
+    cli_busypoll_init(&bp, 100 * US, false);
     assert_int_equal(bp.window_ns, 0);
-    cli_busypoll_slept(&bp, 150 * US, true);
+    cli_busypoll_slept(&bp, 150 * US, true, 0);
     assert_int_equal(bp.window_ns, 0);
-    cli_busypoll_slept(&bp, 30 * US, false);
+    cli_busypoll_slept(&bp, 30 * US, false, 0);
     assert_int_equal(bp.window_ns, 0);
-    cli_busypoll_slept(&bp, 100 * US, true);
+    cli_busypoll_slept(&bp, 100 * US, true, 0);
     assert_int_equal(bp.window_ns, 100 * US);
 }
 
@@ -34,11 +34,11 @@ test_misses_halve_the_window_until_it_closes(void **state)
 {
     (void)state;
     struct cli_busypoll bp;
-    cli_busypoll_init(&bp, 100 * US);
-    cli_busypoll_slept(&bp, 10 * US, true);
+    cli_busypoll_init(&bp, 100 * US, false);
+    cli_busypoll_slept(&bp, 10 * US, true, 0);
     const uint64_t expect[] = {50 * US, 25 * US, 12500, 6250, 3125, 0, 0};
     for (size_t i = 0; i < sizeof expect / sizeof expect[0]; i++) {
-        cli_busypoll_polled(&bp, false);
+        cli_busypoll_polled(&bp, false, 0);
         assert_int_equal(bp.window_ns, expect[i]);
     }
 }
@@ -48,12 +48,12 @@ test_a_catch_restores_the_full_window(void **state)
 {
     (void)state;
     struct cli_busypoll bp;
-    cli_busypoll_init(&bp, 100 * US);
-    cli_busypoll_slept(&bp, 10 * US, true);
-    cli_busypoll_polled(&bp, false);
-    cli_busypoll_polled(&bp, false);
+    cli_busypoll_init(&bp, 100 * US, false);
+    cli_busypoll_slept(&bp, 10 * US, true, 0);
+    cli_busypoll_polled(&bp, false, 0);
+    cli_busypoll_polled(&bp, false, 0);
     assert_int_equal(bp.window_ns, 25 * US);
-    cli_busypoll_polled(&bp, true);
+    cli_busypoll_polled(&bp, true, 0);
     assert_int_equal(bp.window_ns, 100 * US);
 }
 
@@ -62,11 +62,101 @@ test_zero_maximum_never_polls(void **state)
 {
     (void)state;
     struct cli_busypoll bp;
-    cli_busypoll_init(&bp, 0);
-    cli_busypoll_slept(&bp, 0, true);
+    cli_busypoll_init(&bp, 0, false);
+    cli_busypoll_slept(&bp, 0, true, 0);
     assert_int_equal(bp.window_ns, 0);
-    cli_busypoll_slept(&bp, 1, true);
+    cli_busypoll_slept(&bp, 1, true, 0);
     assert_int_equal(bp.window_ns, 0);
+}
+
+#define MS 1000000u
+
+/* Misses that bring the hit rate under 80% close the window for a pause that doubles. */
+static void
+test_frugal_polling_pauses_while_polls_miss(void **state)
+{
+    (void)state;
+    struct cli_busypoll bp;
+    cli_busypoll_init(&bp, 100 * US, true);
+    cli_busypoll_slept(&bp, 10 * US, true, 0);
+    assert_int_equal(bp.window_ns, 100 * US);
+    cli_busypoll_polled(&bp, false, 0); /* one miss in a good record: keep polling */
+    assert_int_equal(bp.window_ns, 50 * US);
+    cli_busypoll_polled(&bp, false, 0);
+    assert_int_equal(bp.window_ns, 0); /* 77% caught: pause */
+    assert_int_equal(bp.poll_backoff.until_ns, 1 * MS);
+    cli_busypoll_slept(&bp, 10 * US, true, MS / 2);
+    assert_int_equal(bp.window_ns, 0); /* still paused */
+    cli_busypoll_slept(&bp, 10 * US, true, 1 * MS);
+    assert_int_equal(bp.window_ns, 100 * US);
+    cli_busypoll_polled(&bp, false, 2 * MS);
+    assert_int_equal(bp.window_ns, 0);
+    assert_int_equal(bp.poll_backoff.until_ns, 4 * MS); /* the pause doubled */
+    for (int i = 0; i < 20; i++)
+        cli_busypoll_polled(&bp, false, 0);
+    assert_int_equal(bp.poll_backoff.pause_ns, 100 * MS); /* and stops growing */
+    /* Polls that catch again bring the rate back up and the pause back to its start. */
+    for (int i = 0; i < 20; i++)
+        cli_busypoll_polled(&bp, true, 0);
+    assert_int_equal(bp.poll_backoff.pause_ns, 1 * MS);
+}
+
+/* Latency mode polls whatever the record, and never naps. */
+static void
+test_latency_mode_never_pauses_or_naps(void **state)
+{
+    (void)state;
+    struct cli_busypoll bp;
+    cli_busypoll_init(&bp, 100 * US, false);
+    for (int i = 0; i < 50; i++)
+        cli_busypoll_polled(&bp, false, 0);
+    cli_busypoll_slept(&bp, 10 * US, true, 0);
+    assert_int_equal(bp.window_ns, 100 * US);
+    for (int i = 0; i < 5; i++)
+        cli_busypoll_slept(&bp, 10 * US, true, 0);
+    assert_false(cli_busypoll_should_nap(&bp, 0));
+}
+
+static void
+test_dense_wakeups_start_naps_and_an_empty_nap_ends_them(void **state)
+{
+    (void)state;
+    struct cli_busypoll bp;
+    cli_busypoll_init(&bp, 100 * US, true);
+    cli_busypoll_slept(&bp, 50 * US, true, 0);
+    cli_busypoll_slept(&bp, 50 * US, true, 0);
+    assert_false(cli_busypoll_should_nap(&bp, 0));
+    cli_busypoll_slept(&bp, 50 * US, true, 0);
+    assert_true(cli_busypoll_should_nap(&bp, 0));
+    cli_busypoll_napped(&bp, 10, 0);
+    assert_true(cli_busypoll_should_nap(&bp, 0));
+    cli_busypoll_napped(&bp, 0, 0);
+    assert_false(cli_busypoll_should_nap(&bp, 0));
+    /* A slow wakeup or one without traffic breaks the run of dense ones. */
+    for (int i = 0; i < 3; i++)
+        cli_busypoll_slept(&bp, 50 * US, true, 0);
+    cli_busypoll_slept(&bp, 300 * US, true, 0);
+    assert_false(cli_busypoll_should_nap(&bp, 0));
+}
+
+static void
+test_naps_that_gather_too_little_pause_batching(void **state)
+{
+    (void)state;
+    struct cli_busypoll bp;
+    cli_busypoll_init(&bp, 100 * US, true);
+    for (int i = 0; i < 3; i++)
+        cli_busypoll_slept(&bp, 50 * US, true, 0);
+    int naps = 0;
+    while (cli_busypoll_should_nap(&bp, 0) && naps < 100) {
+        cli_busypoll_napped(&bp, 1, 0); /* request-reply: one message per nap */
+        naps++;
+    }
+    assert_true(naps > 0 && naps < 10);
+    for (int i = 0; i < 3; i++)
+        cli_busypoll_slept(&bp, 50 * US, true, MS / 2);
+    assert_false(cli_busypoll_should_nap(&bp, MS / 2)); /* paused for 1 ms */
+    assert_true(cli_busypoll_should_nap(&bp, 1 * MS));
 }
 
 /* The runner against a real loop: an idle handle produces "traffic" a few times, then stops. */
@@ -99,7 +189,7 @@ test_run_returns_when_the_loop_is_done(void **state)
     t.idle.data = &t;
     uv_idle_start(&t.idle, on_idle);
     struct cli_busypoll bp;
-    cli_busypoll_init(&bp, 100 * US);
+    cli_busypoll_init(&bp, 100 * US, false);
     cli_busypoll_run(&bp, &loop, traffic_count, &t);
     assert_int_equal(t.count, 1000);
     /* Traffic came on every iteration, so the window opened and stayed open. */
@@ -115,6 +205,10 @@ main(void)
         cmocka_unit_test(test_misses_halve_the_window_until_it_closes),
         cmocka_unit_test(test_a_catch_restores_the_full_window),
         cmocka_unit_test(test_zero_maximum_never_polls),
+        cmocka_unit_test(test_frugal_polling_pauses_while_polls_miss),
+        cmocka_unit_test(test_latency_mode_never_pauses_or_naps),
+        cmocka_unit_test(test_dense_wakeups_start_naps_and_an_empty_nap_ends_them),
+        cmocka_unit_test(test_naps_that_gather_too_little_pause_batching),
         cmocka_unit_test(test_run_returns_when_the_loop_is_done),
     };
     return cmocka_run_group_tests_name("busypoll", tests, NULL, NULL);
