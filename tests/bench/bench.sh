@@ -84,10 +84,12 @@ log() {
 source tests/bench/server.sh
 
 # Starts natsctl or nats-server (nats-server for both in selftest mode); sets srv_pid and srv_port.
+# Further arguments are natsctl flags (nats-server always runs with its defaults).
 start_server() {
     local side=$1
+    shift
     local -a cmd=("$ref")
-    [[ $side == natsctl && $selftest != 1 ]] && cmd=("$natsctl" server)
+    [[ $side == natsctl && $selftest != 1 ]] && cmd=("$natsctl" server "$@")
     launch_server "$work/$side.log" "${cmd[@]}"
 }
 
@@ -124,11 +126,33 @@ throughput_run() {
     stop_server || record_failure "$scen" "$side" "$rep" "the server died during the run"
 }
 
+# Server CPU while one publisher sends 128 B messages to one subscriber at a steady RATE for the
+# rate run's duration, with natsctl bench as the client for both servers. Appends srv_cpu_s and
+# the run's p50 latency.
+rate_run() {
+    local scen=$1 side=$2 rep=$3 rate=$4 url t0 t1 json
+    start_server "$side" || { record_failure "$scen" "$side" "$rep" "server did not start"; return; }
+    url=nats://127.0.0.1:$srv_port
+    t0=$(server_ticks)
+    if json=$(timeout 120 "$natsctl" bench pubsub -s "$url" --throughput "$rate" \
+        --duration "${rate_seconds}s" --size 128 --json 2>"$work/lg.err"); then
+        t1=$(server_ticks)
+        jq -r --arg cpu "$(awk -v d=$((t1 - t0)) -v h="$ticks" 'BEGIN { print d / h }')" \
+            '"p50_us=\(.latency_us.p50) msgs_per_s=\(.aggregate.pub.msgs_per_sec) srv_cpu_s=\($cpu)"' \
+            <<<"$json" >>"$work/res/$scen.$side"
+    else
+        record_failure "$scen" "$side" "$rep" "natsctl bench pubsub: $(tr '\n' ' ' <"$work/lg.err")"
+    fi
+    stop_server || record_failure "$scen" "$side" "$rep" "the server died during the run"
+}
+
 # Request-reply driven by natsctl bench: a replier process and a requester process, so neither
 # client's own work sits in the other's round trip. Appends p50_us.. like loadgen's reqrep line.
+# Further arguments are natsctl server flags.
 bench_latency_run() {
     local scen=$1 side=$2 rep=$3 n=$4 url t0 t1 json i
-    start_server "$side" || { record_failure "$scen" "$side" "$rep" "server did not start"; return; }
+    shift 4
+    start_server "$side" "$@" || { record_failure "$scen" "$side" "$rep" "server did not start"; return; }
     url=nats://127.0.0.1:$srv_port
     "$natsctl" bench reply -s "$url" --msgs "$n" --json >/dev/null 2>"$work/rep.err" &
     replier_pid=$!
@@ -200,7 +224,15 @@ scenarios=(
     "q1k|Queue group of 4, 1 KiB|pubsub -S 4 -q -s 1024 -n $(count 800000)"
     "rr16|Request-reply, 16 B|reqrep -s 16 -n $(count 10000) --warmup $(count 1000)"
     "rrb16|Request-reply, 16 B, natsctl bench|$(count 20000)"
+    "rrp16|Request-reply, 16 B, natsctl bench, natsctl with --busy_poll 100|$(count 20000)"
+    "rate1k|Steady 1,000 msgs/s|1000"
+    "rate10k|Steady 10,000 msgs/s|10000"
+    "rate50k|Steady 50,000 msgs/s|50000"
+    "rate200k|Steady 200,000 msgs/s|200000"
 )
+
+# How long each steady-rate run lasts: 5 s, scaled like the message counts (at least 1 s).
+rate_seconds=$(awk -v s="$scale" 'BEGIN { v = int(5 * s + 0.5); print v < 1 ? 1 : v }')
 
 # The order of the two sides in repetition REP: natsctl first in odd ones.
 sides_for() {
@@ -219,6 +251,10 @@ run_all() {
             for side in $(sides_for "$rep"); do
                 if [[ $scen == rrb16 ]]; then
                     bench_latency_run "$scen" "$side" "$rep" "$args"
+                elif [[ $scen == rrp16 ]]; then
+                    bench_latency_run "$scen" "$side" "$rep" "$args" --busy_poll 100
+                elif [[ $scen == rate* ]]; then
+                    rate_run "$scen" "$side" "$rep" "$args"
                 else
                     # shellcheck disable=SC2086 # args is a word list by design
                     throughput_run "$scen" "$side" "$rep" $args
@@ -421,9 +457,11 @@ report_method() {
   about the server.
 - Server CPU is the utime+stime delta in /proc/PID/stat across the whole loadgen run, which
   includes connecting.
-- Both servers run with their defaults. For natsctl that includes polling for up to 100 µs after
-  traffic before sleeping (\`--busy_poll\`, docs/architecture.md), which is what its
-  request-reply latency owes most to; the server CPU columns include what that polling costs.
+- Both servers run with their defaults. For natsctl that is \`--busy_poll auto\`
+  (docs/architecture.md): it polls for up to 100 µs after traffic only while polls mostly catch
+  traffic, and batches steady streams of small writes with 50 µs naps; the server CPU columns
+  include what polling costs. One request-reply scenario runs natsctl with \`--busy_poll 100\`,
+  the latency option, which polls after all traffic whatever it costs.
 - Request-reply: one responder connection, one requester that has one request outstanding at a
   time; $(count 1000) warm-up round trips, then $(count 10000) measured, $lat_reps repetitions per
   server. Latency includes the client's own poll loop, the same for both servers. On 2 shared
@@ -448,6 +486,12 @@ report_method() {
 EOF
 }
 
+# What one subscription costs SIDE: the RSS growth with 100,000 of them, per subscription.
+bytes_per_sub() {
+    awk -v a="$(median subs_kib memory "$1")" -v b="$(median idle_kib memory "$1")" \
+        'BEGIN { if (a == "n/a" || b == "n/a") print "n/a"; else print (a - b) * 1024 / 100000 }'
+}
+
 report_summary() {
     cat <<EOF
 
@@ -464,11 +508,18 @@ EOF
     bar_row "queue group of 4, 16 B: at least 1.5x" "$(tp_ratio q16)" ">=" 1.5
     bar_row "queue group of 4, 128 B: at least 1.5x" "$(tp_ratio q128)" ">=" 1.5
     bar_row "queue group of 4, 1 KiB: at least 1.5x" "$(tp_ratio q1k)" ">=" 1.5
-    bar_row "request-reply p50 (natsctl bench): at most 0.6x" "$(lat_ratio p50_us rrb16)" "<=" 0.6
+    bar_row "server CPU at a steady 1,000 msgs/s: at most 0.6x" "$(lat_ratio srv_cpu_s rate1k)" "<=" 0.6
+    bar_row "server CPU at a steady 10,000 msgs/s: at most 0.6x" "$(lat_ratio srv_cpu_s rate10k)" "<=" 0.6
+    bar_row "server CPU at a steady 50,000 msgs/s: at most 0.6x" "$(lat_ratio srv_cpu_s rate50k)" "<=" 0.6
+    bar_row "server CPU at a steady 200,000 msgs/s: at most 0.6x" "$(lat_ratio srv_cpu_s rate200k)" "<=" 0.6
+    bar_row "request-reply p50 with --busy_poll 100: at most 0.6x" "$(lat_ratio p50_us rrp16)" "<=" 0.6
+    bar_row "request-reply p50 (natsctl bench, defaults): at most 0.6x (a goal)" "$(lat_ratio p50_us rrb16)" "<=" 0.6
     bar_row "request-reply p99 (natsctl bench): at most 0.6x" "$(lat_ratio p99_us rrb16)" "<=" 0.6
     bar_row "request-reply p50 (loadgen, one process): at most 0.6x" "$(lat_ratio p50_us rr16)" "<=" 0.6
     bar_row "request-reply p99 (loadgen, one process): at most 0.6x" "$(lat_ratio p99_us rr16)" "<=" 0.6
     bar_row "idle RSS: under 1/10" "$(mem_ratio idle_kib)" "<" 0.1
+    bar_row "bytes per subscription at 100,000 (absolute): at most 300" \
+        "$(fmt int "$(bytes_per_sub natsctl)")" "<=" 300
 }
 
 report_throughput() {
@@ -509,12 +560,39 @@ EOF
     latency_row "natsctl bench: p99 (µs)" p99_us us rrb16
     latency_row "natsctl bench: round trips/s" msgs_per_s int rrb16
     latency_row "natsctl bench: server CPU s" srv_cpu_s sec rrb16
+    latency_row "natsctl --busy_poll 100: p50 (µs)" p50_us us rrp16
+    latency_row "natsctl --busy_poll 100: p99 (µs)" p99_us us rrp16
+    latency_row "natsctl --busy_poll 100: server CPU s" srv_cpu_s sec rrp16
     latency_row "loadgen: p50 (µs)" p50_us us rr16
     latency_row "loadgen: p90 (µs)" p90_us us rr16
     latency_row "loadgen: p99 (µs)" p99_us us rr16
     latency_row "loadgen: round trips/s" msgs_per_s int rr16
     latency_row "loadgen: CPU" cpu_pct pct rr16
     latency_row "loadgen: server CPU s" srv_cpu_s sec rr16
+}
+
+report_rates() {
+    local r
+    cat <<EOF
+
+## Server CPU at steady rates
+
+\`natsctl bench pubsub --throughput R --duration ${rate_seconds}s --size 128\`: one publisher, one
+subscriber, the same client for both servers. Server CPU is utime+stime over the run; p50 is the
+run's end-to-end latency. Both servers run with their defaults, so natsctl polls and batches
+only where that saves CPU (\`--busy_poll auto\`, docs/architecture.md).
+
+| msgs/s | server CPU s natsctl | nats-server | ratio | p50 µs natsctl | nats-server |
+|---:|---:|---:|---:|---:|---:|
+EOF
+    for r in 1k 10k 50k 200k; do
+        printf '| %s | %s | %s | %s | %s | %s |\n' "$r" \
+            "$(fmt sec "$(median srv_cpu_s "rate$r" natsctl)")" \
+            "$(fmt sec "$(median srv_cpu_s "rate$r" nats-server)")" \
+            "$(lat_ratio srv_cpu_s "rate$r")" \
+            "$(fmt us "$(median p50_us "rate$r" natsctl)")" \
+            "$(fmt us "$(median p50_us "rate$r" nats-server)")"
+    done
 }
 
 report_memory() {
@@ -529,11 +607,8 @@ EOF
     memory_row "idle" idle_kib
     memory_row "idle, private (RssAnon)" idle_anon_kib
     memory_row "100,000 subscriptions" subs_kib
-    n=$(awk -v a="$(median subs_kib memory natsctl)" -v b="$(median idle_kib memory natsctl)" \
-        'BEGIN { if (a == "n/a" || b == "n/a") print "n/a"; else print (a - b) * 1024 / 100000 }')
-    m=$(awk -v a="$(median subs_kib memory nats-server)" \
-        -v b="$(median idle_kib memory nats-server)" \
-        'BEGIN { if (a == "n/a" || b == "n/a") print "n/a"; else print (a - b) * 1024 / 100000 }')
+    n=$(bytes_per_sub natsctl)
+    m=$(bytes_per_sub nats-server)
     printf '| bytes per subscription (difference / 100,000) | %s | %s | %s |\n' \
         "$(fmt int "$n")" "$(fmt int "$m")" \
         "$(ratio "$n" "$m")"
@@ -552,20 +627,22 @@ report_raw() {
 
 ## Every run
 
-Per run, in order of repetition. Throughput in msgs/s, loadgen CPU in % of one core.
+Per run, in order of repetition. Throughput in msgs/s, loadgen CPU in % of one core, server CPU
+in seconds.
 
-| scenario | server | msgs/s | loadgen CPU % |
-|---|---|---|---|
+| scenario | server | msgs/s | loadgen CPU % | server CPU s |
+|---|---|---|---|---|
 EOF
     for entry in "${scenarios[@]}"; do
         scen=${entry%%|*}
         for side in natsctl nats-server; do
-            printf '| %s | %s | %s | %s |\n' "$scen" "$side" "$(values msgs_per_s "$scen" "$side")" \
-                "$(values cpu_pct "$scen" "$side")"
+            printf '| %s | %s | %s | %s | %s |\n' "$scen" "$side" \
+                "$(values msgs_per_s "$scen" "$side")" "$(values cpu_pct "$scen" "$side")" \
+                "$(values srv_cpu_s "$scen" "$side")"
         done
     done
     for side in natsctl nats-server; do
-        printf '| memory idle / 100k subs (KiB) | %s | %s | %s |\n' "$side" \
+        printf '| memory idle / 100k subs (KiB) | %s | %s | %s | |\n' "$side" \
             "$(values idle_kib memory "$side")" "$(values subs_kib memory "$side")"
     done
     printf '\n## Failed runs\n\n'
@@ -580,6 +657,7 @@ write_report() {
         report_summary
         report_throughput
         report_latency
+        report_rates
         report_memory
         cat "$work/clients.md"
         report_raw
