@@ -279,6 +279,11 @@ check_args(void *ud, int nargs, char **args)
     struct request *r = ud;
     if (nargs < 1 || nargs > 2)
         return cli_usage(r->cc.cmd, "usage: natsctl request SUBJECT [BODY|-] (see --help)");
+    const char *const formats[] = {"--raw", "--pretty", "--json"};
+    const bool set[] = {r->raw, r->pretty, r->json};
+    char msg[128];
+    if (!cli_out_one_format(3, formats, set, msg, sizeof msg))
+        return cli_usage(r->cc.cmd, "%s", msg);
     r->msg.subject = args[0];
     bool templated = !r->msg.literal && cli_tmpl_maybe(args[0], strlen(args[0]));
     if (!templated && !np_subject_valid_literal(args[0], strlen(args[0])))

@@ -217,6 +217,17 @@ on_finish(struct cli_conn *cc)
     s->timer_up = false;
 }
 
+/* --headers-only is the pretty layout without bodies, so it goes with --pretty and nothing else. */
+static int
+check_output(struct sub *s)
+{
+    const char *const names[] = {"--raw", "--json", "--subjects-only",
+                                 s->headers_only ? "--headers-only" : "--pretty"};
+    const bool set[] = {s->raw, s->json, s->subjects_only, s->pretty || s->headers_only};
+    char msg[128];
+    return cli_out_one_format(4, names, set, msg, sizeof msg) ? 0 : cli_usage(s->cc.cmd, "%s", msg);
+}
+
 static int
 check_args(void *ud, int nargs, char **args)
 {
@@ -226,6 +237,8 @@ check_args(void *ud, int nargs, char **args)
         if (!np_subject_valid(args[i], strlen(args[i])))
             return cli_usage(s->cc.cmd, "invalid subject '%s'", args[i]);
     }
+    int rc = check_output(s);
+    if (rc != 0) return rc;
     if (s->queue && (!*s->queue || strpbrk(s->queue, " \t\r\n")))
         return cli_usage(s->cc.cmd, "invalid queue group '%s'", s->queue);
     s->subjects = args;
@@ -236,7 +249,8 @@ check_args(void *ud, int nargs, char **args)
 static void
 setup_output(struct sub *s)
 {
-    enum cli_out_mode mode = cli_out_pick(s->json, s->raw, s->pretty, STDOUT_FILENO);
+    bool pretty = s->pretty || s->headers_only;
+    enum cli_out_mode mode = cli_out_pick(s->json, s->raw, pretty, STDOUT_FILENO);
     if (s->subjects_only) mode = CLI_OUT_SUBJECTS;
     cli_out_init(&s->out, stdout, mode);
     s->out.headers_only = s->headers_only;
