@@ -6,6 +6,7 @@
  * wait for it before publishing. --count ends after N messages, --wait after a quiet period.
  */
 #include "cli.h"
+#include "cli_check.h"
 #include "cli_conn.h"
 #include "cli_env.h"
 #include "cli_out.h"
@@ -83,7 +84,8 @@ on_opt(void *ud, int id, const char *arg)
         s->queue = arg;
         return 0;
     case OPT_COUNT:
-        if (!cli_parse_int(arg, 1, INT64_MAX, &n)) return cli_bad_value(s->cc.cmd, id, arg);
+        if (!cli_parse_int(arg, 1, INT64_MAX, &n))
+            return cli_usage(s->cc.cmd, "invalid --count '%s': want a positive whole number", arg);
         s->count = (uint64_t)n;
         return 0;
     case OPT_WAIT:
@@ -233,14 +235,17 @@ check_args(void *ud, int nargs, char **args)
 {
     struct sub *s = ud;
     if (nargs < 1) return cli_usage(s->cc.cmd, "usage: natsctl sub SUBJECT... (see --help)");
-    for (int i = 0; i < nargs; i++) {
-        if (!np_subject_valid(args[i], strlen(args[i])))
-            return cli_usage(s->cc.cmd, "invalid subject '%s'", args[i]);
-    }
     int rc = check_output(s);
     if (rc != 0) return rc;
     if (s->queue && (!*s->queue || strpbrk(s->queue, " \t\r\n")))
         return cli_usage(s->cc.cmd, "invalid queue group '%s'", s->queue);
+    /* SUB subject [queue] sid */
+    size_t others = (s->queue ? 1 + strlen(s->queue) : 0) + 1 + cli_digits(UINT32_MAX);
+    char why[160];
+    for (int i = 0; i < nargs; i++) {
+        if (!cli_subject_check("subject", args[i], true, others, why, sizeof why))
+            return cli_usage(s->cc.cmd, "%s", why);
+    }
     s->subjects = args;
     s->nsubjects = nargs;
     return 0;
