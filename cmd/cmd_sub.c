@@ -40,7 +40,8 @@ const struct cli_opt cmd_sub_opts[] = {
     {OPT_JSON, NULL, "json", NULL, NULL, "print one JSON object per message", NULL},
     {OPT_TIMESTAMP, "t", "timestamp", NULL, NULL, "show when each message arrived", NULL},
     {OPT_DELTA, "d", "delta", NULL, NULL, "show the time since the previous message", NULL},
-    {OPT_HEADERS_ONLY, NULL, "headers-only", NULL, NULL, "pretty output without bodies", NULL},
+    {OPT_HEADERS_ONLY, NULL, "headers-only", NULL, NULL,
+     "print banners and headers without bodies, also when piped", NULL},
     {OPT_SUBJECTS_ONLY, NULL, "subjects-only", NULL, NULL, "print only the subject of each message",
      NULL},
     CLI_GLOBAL_OPT_ROWS,
@@ -51,8 +52,9 @@ const char cmd_sub_details[] =
     "Subjects may use the wildcards '*' (one token) and '>' (the rest). On a terminal each\n"
     "message shows as a banner, its headers and its body; piped, only the body is printed, one\n"
     "per line. --json prints one object per line with subject, reply, headers, data (or\n"
-    "data_b64 when the body is not UTF-8), size and ts. Ctrl-C drains the subscriptions and\n"
-    "exits 0.\n"
+    "data_b64 when the body is not UTF-8), size and ts. Control bytes show as escapes (\\x1b)\n"
+    "in pretty output and on a terminal; raw output to a pipe is byte for byte. Ctrl-C drains\n"
+    "the subscriptions and exits 0.\n"
     "\n"
     "Examples:\n"
     "  natsctl sub 'orders.>'\n"
