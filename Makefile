@@ -339,4 +339,30 @@ clean:
 distclean: clean
 	rm -rf .deps
 
+# Installation where packagers expect it: PREFIX (default /usr/local) and DESTDIR are honoured, and
+# each directory can be overridden on its own. The completion scripts go where bash-completion,
+# zsh and fish look for vendor completions, so no shell configuration is needed.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/vendor-completions
+FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
+INSTALL ?= install
+INSTALLED := $(BINDIR)/natsctl $(MANDIR)/man1/natsctl.1 $(BASHCOMPDIR)/natsctl \
+	$(ZSHCOMPDIR)/_natsctl $(FISHCOMPDIR)/natsctl.fish
+
+.PHONY: install uninstall
+install: $(NATSCTL)
+	$(Q)$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR) \
+		$(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
+	$(Q)$(INSTALL) -m 755 $(NATSCTL) $(DESTDIR)$(BINDIR)/natsctl
+	$(Q)$(INSTALL) -m 644 docs/natsctl.1 $(DESTDIR)$(MANDIR)/man1/natsctl.1
+	$(Q)$(INSTALL) -m 644 completions/natsctl.bash $(DESTDIR)$(BASHCOMPDIR)/natsctl
+	$(Q)$(INSTALL) -m 644 completions/_natsctl $(DESTDIR)$(ZSHCOMPDIR)/_natsctl
+	$(Q)$(INSTALL) -m 644 completions/natsctl.fish $(DESTDIR)$(FISHCOMPDIR)/natsctl.fish
+
+uninstall:
+	$(Q)rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+
 -include $(shell find build build-san -name '*.d' 2>/dev/null)

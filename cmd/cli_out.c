@@ -4,7 +4,7 @@
  *
  * A message is written with as few copies as possible: the banner and header lines are built in
  * the printer's reusable scratch buffer, the body is handed to stdio straight from the caller's
- * view. Each message ends with a flush so `sub | grep` sees messages as they arrive, and so a
+ * view (only a body with bytes to escape for a terminal is copied first). Each message ends with a flush so `sub | grep` sees messages as they arrive, and so a
  * reader that went away is noticed on the message it happened, not at exit. errno is cleared
  * before writing, so the error returned is the one this message caused.
  */
@@ -54,6 +54,22 @@ cli_stdin_has_data(void)
     return cli_fd_is_data(STDIN_FILENO);
 }
 
+bool
+cli_out_one_format(size_t n, const char *const names[], const bool set[], char *msg, size_t cap)
+{
+    const char *first = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (!set[i]) continue;
+        if (first) {
+            snprintf(msg, cap, "%s and %s cannot be combined: choose one output format", first,
+                     names[i]);
+            return false;
+        }
+        first = names[i];
+    }
+    return true;
+}
+
 enum cli_out_mode
 cli_out_pick(bool json, bool raw, bool pretty, int fd)
 {
@@ -66,13 +82,15 @@ cli_out_pick(bool json, bool raw, bool pretty, int fd)
 void
 cli_out_init(struct cli_out *o, FILE *f, enum cli_out_mode mode)
 {
-    *o = (struct cli_out){.f = f, .mode = mode, .headers_only = false};
+    bool tty = cli_fd_is_tty(fileno(f));
+    *o = (struct cli_out){.f = f, .mode = mode, .escape = mode == CLI_OUT_PRETTY || tty};
 }
 
 void
 cli_out_release(struct cli_out *o)
 {
     cli_buf_release(&o->scratch);
+    cli_buf_release(&o->body);
 }
 
 /* Number of continuation bytes after lead byte c, and the allowed range of the first of them. */
@@ -113,6 +131,67 @@ cli_utf8_valid(const char *s, size_t len)
         }
     }
     return true;
+}
+
+/* Length of the well-formed UTF-8 sequence that starts at p (2 to 4), or 0 when there is none. */
+static size_t
+utf8_seq(const unsigned char *p, const unsigned char *e)
+{
+    unsigned char lo, hi;
+    int n = utf8_lead(*p, &lo, &hi);
+    if (n < 0 || e - p <= n || p[1] < lo || p[1] > hi) return 0;
+    for (int i = 2; i <= n; i++) {
+        if (p[i] < 0x80 || p[i] > 0xBF) return 0;
+    }
+    return (size_t)n + 1;
+}
+
+/*
+ * Looks at the character at p: sets *n to its length in bytes and returns the length of its escape
+ * written to esc (at least 7 bytes), or 0 when it is safe to show as it is.
+ */
+static size_t
+char_escape(const unsigned char *p, const unsigned char *e, size_t *n, char *esc)
+{
+    *n = 1;
+    if (*p < 0x80) {
+        if (*p == '\n' || *p == '\t' || (*p >= 0x20 && *p != 0x7f)) return 0;
+        if (*p == '\r') return (size_t)snprintf(esc, 8, "\\r");
+        return (size_t)snprintf(esc, 8, "\\x%02x", *p);
+    }
+    size_t len = utf8_seq(p, e);
+    if (len == 0) return (size_t)snprintf(esc, 8, "\\x%02x", *p);
+    *n = len;
+    if (len == 2 && p[0] == 0xC2 && p[1] <= 0x9F) return (size_t)snprintf(esc, 8, "\\u%04x", p[1]);
+    return 0;
+}
+
+bool
+cli_out_needs_escape(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s, *e = p + len;
+    char esc[8];
+    for (size_t n; p < e; p += n) {
+        if (char_escape(p, e, &n, esc)) return true;
+    }
+    return false;
+}
+
+int
+cli_out_escape(struct cli_buf *b, const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s, *e = p + len, *run = p;
+    char esc[8];
+    int rc = 0;
+    for (size_t n; rc == 0 && p < e; p += n) {
+        size_t elen = char_escape(p, e, &n, esc);
+        if (elen == 0) continue;
+        if (p > run) rc = cli_buf_add(b, run, (size_t)(p - run));
+        if (rc == 0) rc = cli_buf_add(b, esc, elen);
+        run = p + n;
+    }
+    if (rc == 0 && e > run) rc = cli_buf_add(b, run, (size_t)(e - run));
+    return rc ? -ENOMEM : 0;
 }
 
 int
@@ -213,38 +292,46 @@ cli_fmt_stamp_micro(const struct timespec *ts, char *buf, size_t cap)
     snprintf(buf, cap, "%s.%06ld", date, (long)(ts->tv_nsec / 1000));
 }
 
-/* Appends s quoted like Go's %q for ASCII: quotes, backslashes and control bytes escaped. */
+/*
+ * Appends s quoted like Go's %q: quotes, backslashes, control bytes and bytes that are not UTF-8
+ * escaped, so a subject always shows as one line that cannot drive the terminal.
+ */
 static int
 add_quoted(struct cli_buf *b, struct np_str s)
 {
+    const unsigned char *p = (const unsigned char *)s.ptr, *e = p + s.len;
     int rc = cli_buf_add(b, "\"", 1);
-    for (size_t i = 0; rc == 0 && i < s.len; i++) {
-        unsigned char c = (unsigned char)s.ptr[i];
+    for (size_t n; rc == 0 && p < e; p += n) {
         char esc[8];
-        if (c == '"' || c == '\\')
-            rc = cli_buf_add(b, (const char[]){'\\', (char)c}, 2);
-        else if (c == '\n' || c == '\t' || c == '\r')
-            rc = cli_buf_add(b, c == '\n' ? "\\n" : c == '\t' ? "\\t" : "\\r", 2);
-        else if (c < 0x20 || c == 0x7f)
-            rc = cli_buf_add(b, esc, (size_t)snprintf(esc, sizeof esc, "\\x%02x", c));
+        size_t elen = char_escape(p, e, &n, esc);
+        if (*p == '"' || *p == '\\')
+            rc = cli_buf_add(b, (const char[]){'\\', (char)*p}, 2);
+        else if (*p == '\n' || *p == '\t')
+            rc = cli_buf_add(b, *p == '\n' ? "\\n" : "\\t", 2);
         else
-            rc = cli_buf_add(b, &s.ptr[i], 1);
+            rc = elen ? cli_buf_add(b, esc, elen) : cli_buf_add(b, p, n);
     }
     return rc ? rc : cli_buf_add(b, "\"", 1);
 }
 
 static int
-add_line(struct cli_buf *b, struct np_str key, struct np_str value)
+add_text(struct cli_buf *b, struct np_str s, bool escape)
 {
-    if (cli_buf_add(b, key.ptr, key.len) != 0 || cli_buf_add(b, ": ", 2) != 0 ||
-        cli_buf_add(b, value.ptr, value.len) != 0 || cli_buf_add(b, "\n", 1) != 0)
+    return escape ? cli_out_escape(b, s.ptr, s.len) : cli_buf_add(b, s.ptr, s.len);
+}
+
+static int
+add_line(struct cli_buf *b, struct np_str key, struct np_str value, bool escape)
+{
+    if (add_text(b, key, escape) != 0 || cli_buf_add(b, ": ", 2) != 0 ||
+        add_text(b, value, escape) != 0 || cli_buf_add(b, "\n", 1) != 0)
         return -ENOMEM;
     return 0;
 }
 
 /* Appends the status and field lines of a header block, plus a blank line if there were any. */
 static int
-add_header_lines(struct cli_buf *b, struct np_str block)
+add_header_lines(struct cli_buf *b, struct np_str block, bool escape)
 {
     struct np_hdr h;
     struct np_str key, value;
@@ -254,12 +341,12 @@ add_header_lines(struct cli_buf *b, struct np_str block)
     if (h.status) {
         char code[8];
         snprintf(code, sizeof code, "%d", h.status);
-        rc = add_line(b, NP_STR_LIT("Status"), (struct np_str){code, strlen(code)});
+        rc = add_line(b, NP_STR_LIT("Status"), (struct np_str){code, strlen(code)}, false);
         if (rc == 0 && h.description.len)
-            rc = add_line(b, NP_STR_LIT("Description"), h.description);
+            rc = add_line(b, NP_STR_LIT("Description"), h.description, escape);
     }
     while (rc == 0 && np_hdr_next(&h, &pos, &key, &value) == 1)
-        rc = add_line(b, key, value);
+        rc = add_line(b, key, value, escape);
     if (rc == 0 && b->len > before) rc = cli_buf_add(b, "\n", 1);
     return rc;
 }
@@ -289,7 +376,7 @@ build_banner(struct cli_out *o, const struct cli_out_msg *m)
         if (rc == 0) rc = cli_buf_adds(b, m->stamp);
     }
     if (rc == 0) rc = cli_buf_add(b, "\n", 1);
-    if (rc == 0) rc = add_header_lines(b, m->headers);
+    if (rc == 0) rc = add_header_lines(b, m->headers, o->escape);
     return rc;
 }
 
@@ -303,13 +390,40 @@ put3(FILE *f, struct np_str head, struct np_str body, const char *tail)
            fwrite(tail, 1, tl, f) == tl;
 }
 
-static bool
-write_pretty(struct cli_out *o, const struct cli_out_msg *m)
+/* The text to show for s: itself, or its escaped copy in the printer's body buffer. */
+static int
+shown(struct cli_out *o, struct np_str s, struct np_str *out)
 {
-    struct np_str head = {o->scratch.ptr, o->scratch.len};
-    if (o->headers_only) return put3(o->f, head, NP_STR_LIT(""), "");
-    bool ends_nl = m->data.len && m->data.ptr[m->data.len - 1] == '\n';
-    return put3(o->f, head, m->data, ends_nl ? "\n" : "\n\n");
+    *out = s;
+    if (!o->escape || !cli_out_needs_escape(s.ptr, s.len)) return 0;
+    o->body.len = 0;
+    if (cli_out_escape(&o->body, s.ptr, s.len) != 0) return -ENOMEM;
+    *out = (struct np_str){o->body.ptr, o->body.len};
+    return 0;
+}
+
+static int
+write_pretty(struct cli_out *o, const struct cli_out_msg *m, bool *ok)
+{
+    struct np_str head = {o->scratch.ptr, o->scratch.len}, body;
+    if (o->headers_only) {
+        *ok = put3(o->f, head, NP_STR_LIT(""), "");
+        return 0;
+    }
+    if (shown(o, m->data, &body) != 0) return -ENOMEM;
+    bool ends_nl = body.len && body.ptr[body.len - 1] == '\n';
+    *ok = put3(o->f, head, body, ends_nl ? "\n" : "\n\n");
+    return 0;
+}
+
+/* One line: the body (raw mode) or the subject (subjects mode), escaped when asked. */
+static int
+write_line(struct cli_out *o, struct np_str s, bool *ok)
+{
+    struct np_str text;
+    if (shown(o, s, &text) != 0) return -ENOMEM;
+    *ok = put3(o->f, NP_STR_LIT(""), text, "\n");
+    return 0;
 }
 
 /* Copies a view into the scratch buffer to get the NUL-terminated string cJSON wants. */
@@ -398,11 +512,9 @@ write_msg(struct cli_out *o, const struct cli_out_msg *m, bool *ok)
 {
     switch (o->mode) {
     case CLI_OUT_RAW:
-        *ok = put3(o->f, NP_STR_LIT(""), m->data, "\n");
-        return 0;
+        return write_line(o, m->data, ok);
     case CLI_OUT_SUBJECTS:
-        *ok = put3(o->f, NP_STR_LIT(""), m->subject, "\n");
-        return 0;
+        return write_line(o, m->subject, ok);
     case CLI_OUT_JSON: {
         char *text = json_encode(o, m);
         if (!text) return -ENOMEM;
@@ -414,8 +526,7 @@ write_msg(struct cli_out *o, const struct cli_out_msg *m, bool *ok)
         break;
     }
     if (build_banner(o, m) != 0) return -ENOMEM;
-    *ok = write_pretty(o, m);
-    return 0;
+    return write_pretty(o, m, ok);
 }
 
 int

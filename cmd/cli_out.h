@@ -36,6 +36,14 @@ enum cli_out_mode {
     CLI_OUT_SUBJECTS, /* the subject per line */
 };
 
+/*
+ * Checks that at most one output format was asked for (`--raw --json` is refused): names[i] spells
+ * an option, set[i] says whether it was given. Returns true, or false with a one-line message
+ * naming the two in msg.
+ */
+bool cli_out_one_format(size_t n, const char *const names[], const bool set[], char *msg,
+                        size_t cap);
+
 /* The mode for --json/--raw/--pretty (json wins, then raw, then pretty), else pretty on a TTY. */
 enum cli_out_mode cli_out_pick(bool json, bool raw, bool pretty, int fd);
 
@@ -60,11 +68,17 @@ struct cli_out_msg {
 struct cli_out {
     FILE *f;
     enum cli_out_mode mode;
-    bool headers_only;      /* pretty: leave the body out */
-    struct cli_buf scratch; /* private */
+    bool headers_only; /* pretty: leave the body out */
+    /*
+     * Show control bytes as escapes (cli_out_escape()) in the text that is not JSON, so a message
+     * cannot drive the terminal (clear it, retitle it, fake output). On for pretty output and
+     * whenever f is a terminal; raw output to a pipe or a file stays byte for byte.
+     */
+    bool escape;
+    struct cli_buf scratch, body; /* private */
 };
 
-/* Sets up a printer writing to f (not owned: the caller closes it). */
+/* Sets up a printer writing to f (not owned: the caller closes it); sets escape as above. */
 void cli_out_init(struct cli_out *o, FILE *f, enum cli_out_mode mode);
 /* Frees the scratch buffer; o may be initialised again. */
 void cli_out_release(struct cli_out *o);
@@ -82,6 +96,16 @@ void cli_out_release(struct cli_out *o);
  *   size is the body length; ts is RFC 3339 UTC with nanoseconds, trailing zeros trimmed.
  */
 int cli_out_msg(struct cli_out *o, const struct cli_out_msg *m);
+
+/*
+ * Appends s[0..len) made safe for a terminal: newline and tab stay, other C0 controls, DEL and
+ * bytes that are not well-formed UTF-8 become \xNN (CR becomes \r), and the C1 controls
+ * U+0080..U+009F (which some terminals obey like ESC sequences) become \u0080..\u009f. Printable
+ * text, UTF-8 included, is copied. Returns 0 or -ENOMEM.
+ */
+int cli_out_escape(struct cli_buf *b, const char *s, size_t len);
+/* True when cli_out_escape() would change s[0..len). */
+bool cli_out_needs_escape(const char *s, size_t len);
 
 /* Returns true when s[0..len) is well-formed UTF-8 (no overlongs, surrogates or > U+10FFFF). */
 bool cli_utf8_valid(const char *s, size_t len);

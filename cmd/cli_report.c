@@ -59,6 +59,12 @@ cli_report_unreliable(const struct cli_report *r)
     return r->lost || r->duplicates || r->out_of_order || r->errors || r->slow_consumers;
 }
 
+struct cli_report_param
+cli_report_num(const char *key, double num)
+{
+    return (struct cli_report_param){.key = key, .number = true, .num = num};
+}
+
 static int
 param_cmp(const void *a, const void *b)
 {
@@ -86,8 +92,12 @@ text_header(const struct cli_report *r, FILE *f)
 {
     struct cli_report_param *p = sorted_params(r);
     fprintf(f, "%sbench %s", r->partial ? "PARTIAL " : "", r->mode);
-    for (size_t i = 0; p && i < r->nparams; i++)
-        fprintf(f, " %s=%s", p[i].key, p[i].value);
+    for (size_t i = 0; p && i < r->nparams; i++) {
+        if (p[i].number)
+            fprintf(f, " %s=%.15g", p[i].key, p[i].num);
+        else
+            fprintf(f, " %s=%s", p[i].key, p[i].value);
+    }
     fprintf(f, " broker=\"%s\" embedded=%s\n", r->broker ? r->broker : "unknown",
             r->embedded ? "yes" : "no");
     free(p);
@@ -228,8 +238,13 @@ static void
 json_body(const struct cli_report *r, cJSON *doc)
 {
     cJSON *params = cJSON_AddObjectToObject(doc, "params");
-    for (size_t i = 0; params && i < r->nparams; i++)
-        cJSON_AddStringToObject(params, r->params[i].key, r->params[i].value);
+    for (size_t i = 0; params && i < r->nparams; i++) {
+        const struct cli_report_param *p = &r->params[i];
+        if (p->number)
+            cJSON_AddNumberToObject(params, p->key, p->num);
+        else
+            cJSON_AddStringToObject(params, p->key, p->value);
+    }
     cJSON_AddStringToObject(doc, "mode", r->mode);
     cJSON_AddStringToObject(doc, "broker", r->broker ? r->broker : "unknown");
     cJSON_AddBoolToObject(doc, "embedded", r->embedded);
@@ -291,9 +306,12 @@ cli_report_csv(const struct cli_report *r, FILE *f)
                 rate(c->bytes, c->secs), c->secs);
         for (size_t k = 0; lat && k <= NPERCENTILES; k++) {
             const struct cli_hist *h = c->latency;
-            uint64_t ns = !h                 ? 0
-                          : k < NPERCENTILES ? cli_hist_percentile(h, percentiles[k])
-                                             : cli_hist_max(h);
+            if (!h || !cli_hist_count(h)) {
+                fputs(",", f);
+                continue;
+            }
+            uint64_t ns =
+                k < NPERCENTILES ? cli_hist_percentile(h, percentiles[k]) : cli_hist_max(h);
             fprintf(f, ", %.3f", (double)ns / 1e3);
         }
         fputc('\n', f);

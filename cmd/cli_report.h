@@ -24,9 +24,15 @@ struct cli_report_client {
     const struct cli_hist *latency; /* NULL when this client measures none */
 };
 
+/* One run parameter: a string (value) or, when number is set, num. */
 struct cli_report_param {
     const char *key, *value;
+    bool number;
+    double num;
 };
+
+/* A numeric parameter: printed as a number in every form (JSON included). */
+struct cli_report_param cli_report_num(const char *key, double num);
 
 struct cli_report {
     const char *mode;
@@ -58,7 +64,10 @@ bool cli_report_unreliable(const struct cli_report *r);
 int cli_report_text(const struct cli_report *r, FILE *f);
 /* One JSON document with params, clients[], aggregate per role, latency_us, counters. */
 int cli_report_json(const struct cli_report *r, FILE *f);
-/* natscli's CSV columns, one row per client, plus latency columns when measured. */
+/*
+ * natscli's CSV columns, one row per client, plus latency columns when measured; those stay empty
+ * in the rows of clients that measure none (publishers).
+ */
 int cli_report_csv(const struct cli_report *r, FILE *f);
 
 #endif

@@ -13,6 +13,7 @@
  * falls behind shows up in the latency tail rather than hiding it.
  */
 #include "cli.h"
+#include "cli_check.h"
 #include "cli_conn.h"
 #include "cli_embed.h"
 #include "cli_env.h"
@@ -54,7 +55,9 @@ const struct cli_opt cmd_bench_opts[] = {
      NULL},
     {OPT_PUB, NULL, "pub", NULL, "N", "publishers in pubsub and queue modes (default 1)", NULL},
     {OPT_SUB, NULL, "sub", NULL, "N", "subscribers in pubsub and queue modes", NULL},
-    {OPT_MSGS, NULL, "msgs", NULL, "N", "messages to send in total (default 100000)", NULL},
+    {OPT_MSGS, NULL, "msgs", NULL, "N",
+     "messages to send in total (default: sub and reply 100000, other modes run --duration 5s)",
+     NULL},
     {OPT_SIZE, NULL, "size", NULL, "SIZE", "payload size: 16, 128B, 1KiB, 1MB (default 128)", NULL},
     {OPT_DURATION, NULL, "duration", NULL, "DURATION", "run for this long instead of --msgs", NULL},
     {OPT_THROUGHPUT, NULL, "throughput", NULL, "MSGS/S",
@@ -82,8 +85,11 @@ const char cmd_bench_details[] =
     "  request  requesters, with round-trip latency (with --embedded, one replier runs too)\n"
     "  reply    repliers for another bench's requesters\n"
     "\n"
-    "--msgs is the total over all publishers or requesters; every subscriber expects all of\n"
-    "them (a queue group expects each once). Rates are per client and aggregate, byte rates in\n"
+    "Without --msgs or --duration the modes that send run for 5 seconds, long enough for stable\n"
+    "figures; a measured phase under a second prints a NOTE on stderr that its figures are\n"
+    "unreliable. --msgs is the total over all publishers or requesters; every subscriber\n"
+    "expects all of them (a queue group expects each once), 100000 by default. Rates are per "
+    "client and aggregate, byte rates in\n"
     "MiB/s (1024*1024 bytes), latency from an HDR histogram. Lost, duplicate or out-of-order\n"
     "messages, disconnects and slow consumers print a WARNING and make the exit status 1.\n"
     "Progress is shown on stderr when it is a terminal. Ctrl-C prints what was measured so far,\n"
@@ -111,6 +117,9 @@ const char cmd_bench_details[] =
 #define HIST_HIGHEST     (3600ull * 1000000000ull)
 #define QUEUE_NAME       "natsctl-bench"
 #define DEFAULT_SUBJ     "natsctl.bench"
+#define DEFAULT_MSGS     100000
+#define DEFAULT_DURATION 5000 /* ms: senders without --msgs or --duration */
+#define RELIABLE_NS      1000000000ull
 
 struct opts {
     enum mode mode;
@@ -118,7 +127,7 @@ struct opts {
     long long clients, pubs, subs, msgs, size, multi_max;
     uint64_t duration_ms;
     double throughput;
-    bool multisubject, json, no_progress, embedded;
+    bool multisubject, json, no_progress, embedded, msgs_given;
 };
 
 /* Which sequence numbers of one publisher a subscriber (or a queue group) has seen. */
@@ -171,12 +180,22 @@ struct bench {
     struct cli_embed emb;
     bool embedded_up;
     char broker[96], servers[64];
+    FILE *csv; /* opened before the run, so a bad path costs no run */
     int rc;
 };
 
 /* ---------------------------------------------------------------------------------------------- */
 /* Options                                                                                         */
 /* ---------------------------------------------------------------------------------------------- */
+
+static const char *
+opt_name(int id)
+{
+    for (const struct cli_opt *o = cmd_bench_opts; o->id; o++) {
+        if (o->id == id) return o->long_name;
+    }
+    return "?";
+}
 
 static int
 on_opt(void *ud, int id, const char *arg)
@@ -189,8 +208,12 @@ on_opt(void *ud, int id, const char *arg)
                         [OPT_MSGS] = &o->msgs,
                         [OPT_MULTISUBJECT_MAX] = &o->multi_max};
     if (cli_env_is_global(id)) return cli_conn_env_opt(&b->env, id, arg);
+    if (id == OPT_MSGS) o->msgs_given = true;
     if (id < (int)(sizeof num / sizeof num[0]) && num[id])
-        return cli_parse_int(arg, 1, 1000000000000ll, num[id]) ? 0 : cli_bad_value(b->cmd, id, arg);
+        return cli_parse_int(arg, 1, 1000000000000ll, num[id])
+                   ? 0
+                   : cli_usage(b->cmd, "invalid value '%s' for --%s: want a whole number from 1",
+                               arg, opt_name(id));
     switch (id) {
     case OPT_SIZE:
         if (!cli_parse_size(arg, &o->size) || o->size < 0 || o->size > 64 * 1024 * 1024)
@@ -206,8 +229,10 @@ on_opt(void *ud, int id, const char *arg)
         o->throughput = (double)t;
         return 0;
     }
-    case OPT_HEADER:
-        return cli_msg_add_header(&b->hdr, arg) ? cli_bad_value(b->cmd, id, arg) : 0;
+    case OPT_HEADER: {
+        const char *why = cli_header_add(&b->hdr, arg);
+        return why ? cli_usage(b->cmd, "invalid -H '%s': %s", arg, why) : 0;
+    }
     case OPT_CSV:
         o->csv = arg;
         return 0;
@@ -241,10 +266,15 @@ parse_mode(void *ud, int nargs, char **args)
         return cli_usage(b->cmd, "unknown mode '%s': pub, sub, pubsub, request, reply or queue",
                          args[0]);
     b->o.subject = nargs == 2 ? args[1] : DEFAULT_SUBJ;
-    if (!np_subject_valid_literal(b->o.subject, strlen(b->o.subject)))
-        return cli_usage(b->cmd, "invalid subject '%s'", b->o.subject);
+    char why[160];
+    /* room for ".<n>" (--multisubject), an inbox reply, the header and total sizes */
+    size_t others = 21 + 1 + 64 + cli_pub_args(0, 1 << 20, 64u << 20);
+    if (!cli_subject_check("subject", b->o.subject, false, others, why, sizeof why))
+        return cli_usage(b->cmd, "%s", why);
     if (b->o.embedded && (b->o.mode == M_SUB || b->o.mode == M_REPLY))
         return cli_usage(b->cmd, "--embedded needs a mode that sends: pub, pubsub, queue, request");
+    bool sends = b->o.mode != M_SUB && b->o.mode != M_REPLY;
+    if (sends && !b->o.msgs_given && !b->o.duration_ms) b->o.duration_ms = DEFAULT_DURATION;
     return 0;
 }
 
@@ -434,6 +464,19 @@ on_request(struct np_client *nc, const struct np_msg *m, void *ud)
 
 static void pub_pump(struct client *c);
 
+static void
+publish_failed(struct client *c, int rc, const char *what)
+{
+    char why[160];
+    if (rc == NP_CLIENT_EMAX_PAYLOAD)
+        cli_payload_problem(c->nc, c->b->headers.len, (size_t)c->b->o.size, why, sizeof why);
+    else
+        snprintf(why, sizeof why, "%s", np_client_strerror(rc));
+    char line[200];
+    snprintf(line, sizeof line, "%s failed: %s", what, why);
+    client_failed(c, line);
+}
+
 static const char *
 pub_subject(struct client *c, char *buf, size_t cap)
 {
@@ -526,8 +569,9 @@ pub_pump(struct client *c)
         uint64_t max_msgs = alone ? PUB_WINDOW_MSGS : WINDOW_MSGS;
         size_t max_bytes = alone ? PUB_WINDOW_BYTES : WINDOW_BYTES, bytes = 0;
         for (uint64_t k = 0; k < allow && k < max_msgs && bytes < max_bytes; k++) {
-            if (publish_one(c, NULL) != 0) {
-                client_failed(c, "publish failed");
+            int rc = publish_one(c, NULL);
+            if (rc != 0) {
+                publish_failed(c, rc, "publish");
                 return;
             }
             bytes += (size_t)b->o.size + 32;
@@ -570,7 +614,8 @@ req_send(struct client *c)
         return;
     }
     c->req_ns = now_ns();
-    if (publish_one(c, c->inbox) != 0) client_failed(c, "request failed");
+    int rc = publish_one(c, c->inbox);
+    if (rc != 0) publish_failed(c, rc, "request");
 }
 
 static void
@@ -652,9 +697,32 @@ note_broker(struct bench *b, struct np_client *nc)
 {
     const struct np_info *info = np_client_info(nc);
     if (b->broker[0] || !info) return;
-    bool ours = info->go && strncmp(info->go, "natsctl", 7) == 0;
-    snprintf(b->broker, sizeof b->broker, "%s %s", ours ? "natsctl" : "nats-server",
-             info->version ? info->version : "?");
+    /* natsctl's INFO says version 2.9.10, the protocol level it follows; its own is in "go" */
+    bool ours = info->go && strncmp(info->go, "natsctl-", 8) == 0;
+    if (b->o.embedded)
+        snprintf(b->broker, sizeof b->broker, "natsctl %s", NATSCTL_VERSION);
+    else if (ours)
+        snprintf(b->broker, sizeof b->broker, "natsctl %s", info->go + 8);
+    else
+        snprintf(b->broker, sizeof b->broker, "nats-server %s",
+                 info->version ? info->version : "?");
+}
+
+/* Refuses a --size the server would refuse, before anything is measured. */
+static bool
+too_big(struct bench *b, struct np_client *nc)
+{
+    const struct np_info *info = np_client_info(nc);
+    size_t total = (size_t)b->o.size + b->headers.len;
+    bool sends = b->o.mode != M_SUB && b->o.mode != M_REPLY;
+    if (!sends || !info || info->max_payload <= 0 || total <= (uint64_t)info->max_payload)
+        return false;
+    char why[160];
+    cli_payload_problem(nc, b->headers.len, (size_t)b->o.size, why, sizeof why);
+    cli_error(b->cmd, "--size %lld: %s", b->o.size, why);
+    b->rc = CLI_EXIT_REJECTED;
+    finish(b);
+    return true;
 }
 
 static void
@@ -676,6 +744,7 @@ on_connect(struct np_client *nc, int status, void *ud)
     }
     c->up = true;
     note_broker(b, nc);
+    if (too_big(b, nc)) return;
     if (c->role != CLI_ROLE_PUB && client_subscribe(c) < 0) {
         client_failed(c, "subscribe failed");
         return;
@@ -868,36 +937,53 @@ build_clients(struct bench *b, struct cli_report_client *rc, struct cli_hist *al
 static int
 write_csv(struct bench *b, const struct cli_report *r)
 {
-    FILE *f = fopen(b->o.csv, "w");
-    int rc = f ? cli_report_csv(r, f) : -errno;
-    if (f && fclose(f) != 0 && rc == 0) rc = -errno;
+    int rc = cli_report_csv(r, b->csv);
+    if (fclose(b->csv) != 0 && rc == 0) rc = -errno;
+    b->csv = NULL;
     if (rc != 0) cli_error(b->cmd, "cannot write %s: %s", b->o.csv, strerror(-rc));
     return rc;
 }
 
+static int
+open_csv(struct bench *b)
+{
+    if (!b->o.csv) return 0;
+    b->csv = fopen(b->o.csv, "w");
+    if (!b->csv) return cli_usage(b->cmd, "cannot write --csv %s: %s", b->o.csv, strerror(errno));
+    return 0;
+}
+
 static void
-fill_params(const struct bench *b, struct cli_report_param *p, size_t *n, char (*buf)[32])
+fill_params(const struct bench *b, struct cli_report_param *p, size_t *n)
 {
     const struct opts *o = &b->o;
     size_t k = 0;
     size_t senders = 0;
     for (size_t i = 0; i < b->n; i++)
         senders += b->c[i].role == CLI_ROLE_PUB || b->c[i].role == CLI_ROLE_REQ;
-    snprintf(buf[0], 32, "%zu", senders);
-    snprintf(buf[1], 32, "%zu", b->n - senders);
-    snprintf(buf[2], 32, "%lld", o->msgs);
-    snprintf(buf[3], 32, "%lld", o->size);
-    snprintf(buf[4], 32, "%llums", (unsigned long long)o->duration_ms);
-    snprintf(buf[5], 32, "%.0f", o->throughput);
-    p[k++] = (struct cli_report_param){"senders", buf[0]};
-    p[k++] = (struct cli_report_param){"receivers", buf[1]};
-    p[k++] = (struct cli_report_param){o->duration_ms ? "duration" : "msgs",
-                                       o->duration_ms ? buf[4] : buf[2]};
-    p[k++] = (struct cli_report_param){"size", buf[3]};
-    p[k++] = (struct cli_report_param){"subject", o->subject};
-    if (o->throughput) p[k++] = (struct cli_report_param){"throughput", buf[5]};
-    if (o->multisubject) p[k++] = (struct cli_report_param){"multisubject", "yes"};
+    p[k++] = cli_report_num("senders", (double)senders);
+    p[k++] = cli_report_num("receivers", (double)(b->n - senders));
+    p[k++] = o->duration_ms ? cli_report_num("duration_ms", (double)o->duration_ms)
+                            : cli_report_num("msgs", (double)o->msgs);
+    p[k++] = cli_report_num("size", (double)o->size);
+    p[k++] = (struct cli_report_param){.key = "subject", .value = o->subject};
+    if (o->throughput) p[k++] = cli_report_num("throughput", o->throughput);
+    if (o->multisubject) p[k++] = (struct cli_report_param){.key = "multisubject", .value = "yes"};
     *n = k;
+}
+
+/* The longest client's measured time: under a second, the figures are mostly noise. */
+static void
+note_short_run(const struct bench *b, const struct cli_report_client *clients)
+{
+    double secs = 0;
+    for (size_t i = 0; i < b->n; i++)
+        secs = clients[i].secs > secs ? clients[i].secs : secs;
+    if (b->interrupted || secs * 1e9 >= (double)RELIABLE_NS) return;
+    fprintf(stderr,
+            "NOTE: the measured phase lasted %.3fs; figures from under a second are unreliable "
+            "(use --duration 5s or more --msgs)\n",
+            secs);
 }
 
 static int
@@ -906,7 +992,6 @@ report(struct bench *b)
     struct cli_report_client *clients = calloc(b->n, sizeof *clients);
     struct cli_hist all;
     struct cli_report_param params[8];
-    char buf[6][32];
     struct cli_report r = {.mode = cmd_bench_modes[b->o.mode],
                            .params = params,
                            .clients = clients,
@@ -918,7 +1003,7 @@ report(struct bench *b)
         free(clients);
         return CLI_EXIT_FAIL;
     }
-    fill_params(b, params, &r.nparams, buf);
+    fill_params(b, params, &r.nparams);
     build_clients(b, clients, &all);
     if (cli_hist_count(&all)) r.latency = &all;
     if (!b->interrupted) count_losses(b, &r);
@@ -927,7 +1012,8 @@ report(struct bench *b)
     r.slow_consumers = b->emb.stats.slow_consumers;
     int rc = b->o.json ? cli_report_json(&r, stdout) : cli_report_text(&r, stdout);
     if (cli_report_unreliable(&r) && b->o.json) fputs("WARNING: results are unreliable\n", stderr);
-    if (b->o.csv && write_csv(b, &r) != 0) rc = -EIO;
+    if (b->csv && write_csv(b, &r) != 0) rc = -EIO;
+    note_short_run(b, clients);
     int code = b->interrupted              ? CLI_EXIT_INTERRUPTED
                : rc != 0 && rc != -EPIPE   ? CLI_EXIT_FAIL
                : cli_report_unreliable(&r) ? CLI_EXIT_FAIL
@@ -1103,6 +1189,7 @@ release(struct bench *b)
     free(b->c);
     free(b->payload);
     cli_msg_release(&b->hdr);
+    if (b->csv) fclose(b->csv);
 }
 
 int
@@ -1111,7 +1198,7 @@ cmd_bench(int argc, char **argv, const struct cli_cmd *self)
     struct bench *b = calloc(1, sizeof *b);
     if (!b) return CLI_EXIT_FAIL;
     b->cmd = self;
-    b->o.msgs = 100000;
+    b->o.msgs = DEFAULT_MSGS;
     b->o.size = 128;
     b->o.multi_max = 100;
     cli_env_init(&b->env, self);
@@ -1119,6 +1206,7 @@ cmd_bench(int argc, char **argv, const struct cli_cmd *self)
     if (rc == 0) rc = build_headers(b);
     if (rc == 0) rc = setup_clients(b);
     if (rc == 0 && !(b->payload = calloc(1, (size_t)b->o.size + 1))) rc = CLI_EXIT_FAIL;
+    if (rc == 0) rc = open_csv(b);
     if (rc == 0 && b->o.embedded) rc = start_embedded(b);
     if (rc == 0) rc = run(b);
     release(b);

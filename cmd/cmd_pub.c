@@ -7,6 +7,7 @@
  * loop, so `tail -f log | natsctl pub logs --lines` works), one message per line.
  */
 #include "cli.h"
+#include "cli_check.h"
 #include "cli_conn.h"
 #include "cli_env.h"
 #include "cli_msg.h"
@@ -82,15 +83,17 @@ on_opt(void *ud, int id, const char *arg)
     if (cli_env_is_global(id)) return cli_conn_env_opt(&p->env, id, arg);
     switch (id) {
     case OPT_COUNT:
-        if (!cli_parse_int(arg, 1, INT64_MAX, &n)) break;
+        if (!cli_parse_int(arg, 1, INT64_MAX, &n))
+            return cli_usage(p->cc.cmd, "invalid --count '%s': want a positive whole number", arg);
         p->count = (uint64_t)n;
         return 0;
     case OPT_SLEEP:
         if (!cli_parse_duration(arg, &p->sleep_ms)) break;
         return 0;
-    case OPT_HEADER:
-        if (cli_msg_add_header(&p->msg, arg) != 0) break;
-        return 0;
+    case OPT_HEADER: {
+        const char *why = cli_header_add(&p->msg, arg);
+        return why ? cli_usage(p->cc.cmd, "invalid -H '%s': %s", arg, why) : 0;
+    }
     case OPT_REPLY:
         p->reply = arg;
         return 0;
@@ -142,24 +145,35 @@ start_progress(struct pub *p)
 /* Publishing                                                                                      */
 /* ---------------------------------------------------------------------------------------------- */
 
+/* Ends the command with one line and code. Returns -1 for publish_one to pass on. */
+static int
+refuse(struct pub *p, int code, const char *msg)
+{
+    cli_error(p->cc.cmd, "%s", msg);
+    cli_conn_finish(&p->cc, code, false);
+    return -1;
+}
+
 static int
 publish_one(struct pub *p, struct np_str body)
 {
     struct cli_tmpl_ctx ctx = {.count = p->sent + 1};
-    p->msg.body = body;
-    int rc = cli_msg_render(&p->msg, &ctx);
-    if (rc == NP_EHEADER) {
-        cli_error(p->cc.cmd, "a header expanded to an invalid value");
-        cli_conn_finish(&p->cc, CLI_EXIT_USAGE, false);
-        return rc;
-    }
+    struct cli_msg *m = &p->msg;
+    char why[160];
+    m->body = body;
+    int rc = cli_msg_render(m, &ctx);
+    if (rc == NP_EHEADER) return refuse(p, CLI_EXIT_USAGE, "a header expanded to an invalid value");
+    size_t args = cli_pub_args(p->reply ? strlen(p->reply) : 0, m->out_headers.len,
+                               m->out_headers.len + m->out_data.len);
+    if (rc == 0 && !cli_subject_check("subject", m->out_subject, false, args, why, sizeof why))
+        return refuse(p, CLI_EXIT_USAGE, why);
     if (rc == 0)
-        rc = np_client_publish(p->cc.nc, p->msg.out_subject, p->reply, p->msg.out_headers,
-                               p->msg.out_data);
-    if (rc == NP_ESUBJECT) {
-        cli_error(p->cc.cmd, "invalid subject '%s'", p->msg.out_subject);
-        cli_conn_finish(&p->cc, CLI_EXIT_USAGE, false);
-    } else if (rc != 0) {
+        rc = np_client_publish(p->cc.nc, m->out_subject, p->reply, m->out_headers, m->out_data);
+    if (rc == NP_CLIENT_EMAX_PAYLOAD) {
+        cli_payload_problem(p->cc.nc, m->out_headers.len, m->out_data.len, why, sizeof why);
+        return refuse(p, CLI_EXIT_REJECTED, why);
+    }
+    if (rc != 0) {
         cli_conn_fail(&p->cc, rc, "publish");
     } else {
         p->sent++;
@@ -375,16 +389,15 @@ check_args(void *ud, int nargs, char **args)
     }
     p->msg.subject = args[0];
     p->body_arg = nargs == 2 ? args[1] : NULL;
+    char why[160];
     bool templated = !p->msg.literal && cli_tmpl_maybe(args[0], strlen(args[0]));
-    if (!templated && !np_subject_valid_literal(args[0], strlen(args[0]))) {
-        cli_error(p->cc.cmd, "invalid subject '%s': publish subjects have no wildcards or blanks",
-                  args[0]);
-        return CLI_EXIT_USAGE;
-    }
-    if (p->reply && !np_subject_valid_literal(p->reply, strlen(p->reply))) {
-        cli_error(p->cc.cmd, "invalid reply subject '%s'", p->reply);
-        return CLI_EXIT_USAGE;
-    }
+    /* the body is not read yet: this assumes a one-digit size, publish_one checks again */
+    size_t reply_args = (p->reply ? 1 + strlen(p->reply) : 0) + 2;
+    if (!templated && !cli_subject_check("subject", args[0], false, reply_args, why, sizeof why))
+        return cli_usage(p->cc.cmd, "%s", why);
+    if (p->reply &&
+        !cli_subject_check("reply subject", p->reply, false, 1 + strlen(args[0]), why, sizeof why))
+        return cli_usage(p->cc.cmd, "%s", why);
     return 0;
 }
 

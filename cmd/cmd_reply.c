@@ -8,6 +8,7 @@
  * whatever it printed; several requests may have programs running at once.
  */
 #include "cli.h"
+#include "cli_check.h"
 #include "cli_conn.h"
 #include "cli_env.h"
 #include "cli_msg.h"
@@ -106,10 +107,13 @@ on_opt(void *ud, int id, const char *arg)
     case OPT_NO_TEMPLATES:
         r->msg.literal = true;
         return 0;
-    case OPT_HEADER:
-        return cli_msg_add_header(&r->msg, arg) ? cli_bad_value(r->cc.cmd, id, arg) : 0;
+    case OPT_HEADER: {
+        const char *why = cli_header_add(&r->msg, arg);
+        return why ? cli_usage(r->cc.cmd, "invalid -H '%s': %s", arg, why) : 0;
+    }
     case OPT_COUNT:
-        if (!cli_parse_int(arg, 1, INT64_MAX, &n)) return cli_bad_value(r->cc.cmd, id, arg);
+        if (!cli_parse_int(arg, 1, INT64_MAX, &n))
+            return cli_usage(r->cc.cmd, "invalid --count '%s': want a positive whole number", arg);
         r->count = (uint64_t)n;
         return 0;
     case OPT_COMMAND:
@@ -132,8 +136,14 @@ static void
 send_reply(struct reply *r, const char *to, struct np_str headers, struct np_str data)
 {
     if (r->cc.finishing && !r->cc.nc) return;
+    char why[160];
     int rc = np_client_publish(r->cc.nc, to, NULL, headers, data);
-    if (rc != 0) cli_error(r->cc.cmd, "cannot reply to '%s': %s", to, np_client_strerror(rc));
+    if (rc == NP_CLIENT_EMAX_PAYLOAD) {
+        cli_payload_problem(r->cc.nc, headers.len, data.len, why, sizeof why);
+        cli_error(r->cc.cmd, "cannot reply to '%s': %s", to, why);
+    } else if (rc != 0) {
+        cli_error(r->cc.cmd, "cannot reply to '%s': %s", to, np_client_strerror(rc));
+    }
     answered(r);
 }
 
@@ -363,8 +373,12 @@ fail:
 static void
 log_request(struct reply *r, const struct np_msg *m)
 {
+    /* the subject comes from the requester: escaped, it cannot drive the terminal */
+    struct cli_buf subj = {0};
+    if (cli_out_escape(&subj, m->subject.ptr, m->subject.len) != 0) subj.len = 0;
     fprintf(stderr, "[#%llu] Received on \"%.*s\" (%zu bytes)\n", (unsigned long long)r->received,
-            (int)m->subject.len, m->subject.ptr, m->data.len);
+            (int)subj.len, subj.ptr ? subj.ptr : "", m->data.len);
+    cli_buf_release(&subj);
 }
 
 static void
@@ -451,10 +465,12 @@ check_args(void *ud, int nargs, char **args)
     struct reply *r = ud;
     if (nargs < 1 || nargs > 2)
         return cli_usage(r->cc.cmd, "usage: natsctl reply SUBJECT [BODY] (see --help)");
-    if (!np_subject_valid(args[0], strlen(args[0])))
-        return cli_usage(r->cc.cmd, "invalid subject '%s'", args[0]);
     if (!*r->queue || strpbrk(r->queue, " \t\r\n"))
         return cli_usage(r->cc.cmd, "invalid queue group '%s'", r->queue);
+    char why[160];
+    size_t others = 1 + strlen(r->queue) + 1 + cli_digits(UINT32_MAX); /* SUB subject queue sid */
+    if (!cli_subject_check("subject", args[0], true, others, why, sizeof why))
+        return cli_usage(r->cc.cmd, "%s", why);
     int modes = r->echo + (r->command != NULL) + (nargs == 2);
     if (modes > 1) return cli_usage(r->cc.cmd, "give one of BODY, --echo and --command");
     if (r->echo && r->msg.nheaders)

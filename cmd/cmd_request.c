@@ -7,6 +7,7 @@
  * collection when responders go quiet. --count repeats the whole exchange.
  */
 #include "cli.h"
+#include "cli_check.h"
 #include "cli_conn.h"
 #include "cli_env.h"
 #include "cli_msg.h"
@@ -83,10 +84,13 @@ on_opt(void *ud, int id, const char *arg)
     long long n;
     if (cli_env_is_global(id)) return cli_conn_env_opt(&r->env, id, arg);
     switch (id) {
-    case OPT_HEADER:
-        return cli_msg_add_header(&r->msg, arg) ? cli_bad_value(r->cc.cmd, id, arg) : 0;
+    case OPT_HEADER: {
+        const char *why = cli_header_add(&r->msg, arg);
+        return why ? cli_usage(r->cc.cmd, "invalid -H '%s': %s", arg, why) : 0;
+    }
     case OPT_COUNT:
-        if (!cli_parse_int(arg, 1, INT64_MAX, &n)) return cli_bad_value(r->cc.cmd, id, arg);
+        if (!cli_parse_int(arg, 1, INT64_MAX, &n))
+            return cli_usage(r->cc.cmd, "invalid --count '%s': want a positive whole number", arg);
         r->count = (uint64_t)n;
         return 0;
     case OPT_REPLIES:
@@ -225,17 +229,27 @@ static void
 send_request(struct request *r)
 {
     struct cli_tmpl_ctx ctx = {.count = r->done + 1};
+    struct cli_msg *m = &r->msg;
+    char why[160];
     r->got = 0;
-    r->msg.body = (struct np_str){r->body.ptr ? r->body.ptr : "", r->body.len};
-    int rc = cli_msg_render(&r->msg, &ctx);
-    if (rc == 0) {
+    m->body = (struct np_str){r->body.ptr ? r->body.ptr : "", r->body.len};
+    int rc = cli_msg_render(m, &ctx);
+    size_t args =
+        cli_pub_args(strlen(r->inbox), m->out_headers.len, m->out_headers.len + m->out_data.len);
+    bool fits =
+        rc != 0 || cli_subject_check("subject", m->out_subject, false, args, why, sizeof why);
+    if (rc == 0 && fits) {
         r->sent_ns = now_ns();
-        rc = np_client_publish(r->cc.nc, r->msg.out_subject, r->inbox, r->msg.out_headers,
-                               r->msg.out_data);
+        rc = np_client_publish(r->cc.nc, m->out_subject, r->inbox, m->out_headers, m->out_data);
     }
-    if (rc == NP_ESUBJECT) {
-        cli_error(r->cc.cmd, "invalid subject '%s'", r->msg.out_subject);
+    if (rc == NP_CLIENT_EMAX_PAYLOAD)
+        cli_payload_problem(r->cc.nc, m->out_headers.len, m->out_data.len, why, sizeof why);
+    if (!fits) {
+        cli_error(r->cc.cmd, "%s", why);
         cli_conn_finish(&r->cc, CLI_EXIT_USAGE, false);
+    } else if (rc == NP_CLIENT_EMAX_PAYLOAD) {
+        cli_error(r->cc.cmd, "%s", why);
+        cli_conn_finish(&r->cc, CLI_EXIT_REJECTED, false);
     } else if (rc == NP_EHEADER) {
         cli_error(r->cc.cmd, "a header expanded to an invalid value");
         cli_conn_finish(&r->cc, CLI_EXIT_USAGE, false);
@@ -279,10 +293,16 @@ check_args(void *ud, int nargs, char **args)
     struct request *r = ud;
     if (nargs < 1 || nargs > 2)
         return cli_usage(r->cc.cmd, "usage: natsctl request SUBJECT [BODY|-] (see --help)");
+    const char *const formats[] = {"--raw", "--pretty", "--json"};
+    const bool set[] = {r->raw, r->pretty, r->json};
+    char msg[128];
+    if (!cli_out_one_format(3, formats, set, msg, sizeof msg))
+        return cli_usage(r->cc.cmd, "%s", msg);
     r->msg.subject = args[0];
     bool templated = !r->msg.literal && cli_tmpl_maybe(args[0], strlen(args[0]));
-    if (!templated && !np_subject_valid_literal(args[0], strlen(args[0])))
-        return cli_usage(r->cc.cmd, "invalid subject '%s'", args[0]);
+    char why[160];
+    if (!templated && !cli_subject_check("subject", args[0], false, 0, why, sizeof why))
+        return cli_usage(r->cc.cmd, "%s", why);
     bool from_stdin = nargs == 2 ? strcmp(args[1], "-") == 0 : cli_stdin_has_data();
     int rc = from_stdin   ? cli_buf_read_fd(&r->body, STDIN_FILENO)
              : nargs == 2 ? cli_buf_adds(&r->body, args[1])

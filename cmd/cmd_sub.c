@@ -6,6 +6,7 @@
  * wait for it before publishing. --count ends after N messages, --wait after a quiet period.
  */
 #include "cli.h"
+#include "cli_check.h"
 #include "cli_conn.h"
 #include "cli_env.h"
 #include "cli_out.h"
@@ -39,7 +40,8 @@ const struct cli_opt cmd_sub_opts[] = {
     {OPT_JSON, NULL, "json", NULL, NULL, "print one JSON object per message", NULL},
     {OPT_TIMESTAMP, "t", "timestamp", NULL, NULL, "show when each message arrived", NULL},
     {OPT_DELTA, "d", "delta", NULL, NULL, "show the time since the previous message", NULL},
-    {OPT_HEADERS_ONLY, NULL, "headers-only", NULL, NULL, "pretty output without bodies", NULL},
+    {OPT_HEADERS_ONLY, NULL, "headers-only", NULL, NULL,
+     "print banners and headers without bodies, also when piped", NULL},
     {OPT_SUBJECTS_ONLY, NULL, "subjects-only", NULL, NULL, "print only the subject of each message",
      NULL},
     CLI_GLOBAL_OPT_ROWS,
@@ -50,8 +52,9 @@ const char cmd_sub_details[] =
     "Subjects may use the wildcards '*' (one token) and '>' (the rest). On a terminal each\n"
     "message shows as a banner, its headers and its body; piped, only the body is printed, one\n"
     "per line. --json prints one object per line with subject, reply, headers, data (or\n"
-    "data_b64 when the body is not UTF-8), size and ts. Ctrl-C drains the subscriptions and\n"
-    "exits 0.\n"
+    "data_b64 when the body is not UTF-8), size and ts. Control bytes show as escapes (\\x1b)\n"
+    "in pretty output and on a terminal; raw output to a pipe is byte for byte. Ctrl-C drains\n"
+    "the subscriptions and exits 0.\n"
     "\n"
     "Examples:\n"
     "  natsctl sub 'orders.>'\n"
@@ -83,7 +86,8 @@ on_opt(void *ud, int id, const char *arg)
         s->queue = arg;
         return 0;
     case OPT_COUNT:
-        if (!cli_parse_int(arg, 1, INT64_MAX, &n)) return cli_bad_value(s->cc.cmd, id, arg);
+        if (!cli_parse_int(arg, 1, INT64_MAX, &n))
+            return cli_usage(s->cc.cmd, "invalid --count '%s': want a positive whole number", arg);
         s->count = (uint64_t)n;
         return 0;
     case OPT_WAIT:
@@ -217,17 +221,33 @@ on_finish(struct cli_conn *cc)
     s->timer_up = false;
 }
 
+/* --headers-only is the pretty layout without bodies, so it goes with --pretty and nothing else. */
+static int
+check_output(struct sub *s)
+{
+    const char *const names[] = {"--raw", "--json", "--subjects-only",
+                                 s->headers_only ? "--headers-only" : "--pretty"};
+    const bool set[] = {s->raw, s->json, s->subjects_only, s->pretty || s->headers_only};
+    char msg[128];
+    return cli_out_one_format(4, names, set, msg, sizeof msg) ? 0 : cli_usage(s->cc.cmd, "%s", msg);
+}
+
 static int
 check_args(void *ud, int nargs, char **args)
 {
     struct sub *s = ud;
     if (nargs < 1) return cli_usage(s->cc.cmd, "usage: natsctl sub SUBJECT... (see --help)");
-    for (int i = 0; i < nargs; i++) {
-        if (!np_subject_valid(args[i], strlen(args[i])))
-            return cli_usage(s->cc.cmd, "invalid subject '%s'", args[i]);
-    }
+    int rc = check_output(s);
+    if (rc != 0) return rc;
     if (s->queue && (!*s->queue || strpbrk(s->queue, " \t\r\n")))
         return cli_usage(s->cc.cmd, "invalid queue group '%s'", s->queue);
+    /* SUB subject [queue] sid */
+    size_t others = (s->queue ? 1 + strlen(s->queue) : 0) + 1 + cli_digits(UINT32_MAX);
+    char why[160];
+    for (int i = 0; i < nargs; i++) {
+        if (!cli_subject_check("subject", args[i], true, others, why, sizeof why))
+            return cli_usage(s->cc.cmd, "%s", why);
+    }
     s->subjects = args;
     s->nsubjects = nargs;
     return 0;
@@ -236,7 +256,8 @@ check_args(void *ud, int nargs, char **args)
 static void
 setup_output(struct sub *s)
 {
-    enum cli_out_mode mode = cli_out_pick(s->json, s->raw, s->pretty, STDOUT_FILENO);
+    bool pretty = s->pretty || s->headers_only;
+    enum cli_out_mode mode = cli_out_pick(s->json, s->raw, pretty, STDOUT_FILENO);
     if (s->subjects_only) mode = CLI_OUT_SUBJECTS;
     cli_out_init(&s->out, stdout, mode);
     s->out.headers_only = s->headers_only;

@@ -247,11 +247,13 @@ refused_is_exit_3() {
     run --separate-stderr "$NATSCTL" pub -s "$URL" big "$big"
     [ "$status" -eq 6 ]
     [ -z "$output" ]
-    one_line "$stderr"
-    [[ $stderr == *max_payload* ]]
+    [ "$stderr" = "natsctl pub: payload 2000 bytes > max_payload 1024" ]
     run --separate-stderr "$NATSCTL" request -s "$URL" big "$big"
     [ "$status" -eq 6 ]
-    one_line "$stderr"
+    [ "$stderr" = "natsctl request: payload 2000 bytes > max_payload 1024" ]
+    run --separate-stderr "$NATSCTL" pub -s "$URL" -H 'K:v' big "${big:0:1020}"
+    [ "$status" -eq 6 ]
+    [[ $stderr == "natsctl pub: payload "*" bytes (headers included) > max_payload 1024" ]]
     # just under the limit still goes through
     run "$NATSCTL" pub -s "$URL" big "${big:0:1000}"
     [ "$status" -eq 0 ]
@@ -301,4 +303,72 @@ refused_is_exit_3() {
         [[ $output == *"Examples:"* ]] || { echo "$cmd: no examples"; return 1; }
         [[ $output == *"130"* ]] || { echo "$cmd: no exit codes"; return 1; }
     done
+}
+
+@test "errors say why: empty token, wildcard, blank, '>' not last, -H shape, --count 0" {
+    client_serve
+    local cmd
+    for cmd in pub request; do
+        run --separate-stderr "$NATSCTL" $cmd -s "$URL" a..b x
+        [ "$status" -eq 2 ]
+        [ "$stderr" = "natsctl $cmd: invalid subject 'a..b': empty token (a leading, trailing or doubled '.')" ]
+        run --separate-stderr "$NATSCTL" $cmd -s "$URL" 'a.*' x
+        [ "$status" -eq 2 ]
+        [[ $stderr == *"invalid subject 'a.*': wildcard token"* ]]
+        run --separate-stderr "$NATSCTL" $cmd -s "$URL" -H novalue a x
+        [ "$status" -eq 2 ]
+        [ "$stderr" = "natsctl $cmd: invalid -H 'novalue': want KEY:VALUE with a non-empty key without blanks" ]
+        run --separate-stderr "$NATSCTL" $cmd -s "$URL" --count 0 a x
+        [ "$status" -eq 2 ]
+        [ "$stderr" = "natsctl $cmd: invalid --count '0': want a positive whole number" ]
+    done
+    for cmd in sub reply; do
+        run --separate-stderr "$NATSCTL" $cmd -s "$URL" 'a.>.b'
+        [ "$status" -eq 2 ]
+        [ "$stderr" = "natsctl $cmd: invalid subject 'a.>.b': '>' must be the last token" ]
+        run --separate-stderr "$NATSCTL" $cmd -s "$URL" '.a'
+        [ "$status" -eq 2 ]
+        [[ $stderr == *"empty token"* ]]
+        run --separate-stderr "$NATSCTL" $cmd -s "$URL" --count 0 a
+        [ "$status" -eq 2 ]
+        [[ $stderr == *"want a positive whole number"* ]]
+    done
+    run --separate-stderr "$NATSCTL" pub -s "$URL" --reply 'r s' a x
+    [ "$status" -eq 2 ]
+    [[ $stderr == *"invalid reply subject 'r s': blank character"* ]]
+}
+
+@test "a subject over the control line limit is refused before sending, with the numbers" {
+    client_serve
+    local long
+    long=$(head -c 5000 /dev/zero | tr '\0' a)
+    run --separate-stderr "$NATSCTL" pub -s "$URL" "$long" x
+    [ "$status" -eq 2 ]
+    [ "$stderr" = "natsctl pub: subject too long (5000 > 4094 bytes: the control line limit is 4096)" ]
+    run --separate-stderr "$NATSCTL" sub -s "$URL" "$long"
+    [ "$status" -eq 2 ]
+    [[ $stderr == *"subject too long (5000 > "*" bytes: the control line limit is 4096)" ]]
+    run --separate-stderr "$NATSCTL" request -s "$URL" "$long" x
+    [ "$status" -eq 2 ]
+    [[ $stderr == *"subject too long"* ]]
+    # a templated subject is checked once expanded, with its real sizes: "PUB <subject> 10"
+    run --separate-stderr "$NATSCTL" pub -s "$URL" "${long:0:4093}{{Count}}" 0123456789
+    [ "$status" -eq 2 ]
+    [ "$stderr" = "natsctl pub: subject too long (4094 > 4093 bytes: the control line limit is 4096)" ]
+    # the longest subject that fits goes through and arrives
+    sub_bg s '>' --count 1
+    run "$NATSCTL" pub -s "$URL" "${long:0:4094}" x
+    [ "$status" -eq 0 ]
+    wait_exit "$BG_PID"
+    [ "$EXIT" = 0 ]
+    [ "$(bg_out s)" = x ]
+}
+
+@test "request and sub refuse two output formats with exit 2" {
+    run --separate-stderr "$NATSCTL" request -s nats://127.0.0.1:1 --raw --json a x
+    [ "$status" -eq 2 ]
+    [ "$stderr" = "natsctl request: --raw and --json cannot be combined: choose one output format" ]
+    run --separate-stderr "$NATSCTL" sub -s nats://127.0.0.1:1 --pretty --json a
+    [ "$status" -eq 2 ]
+    one_line "$stderr"
 }

@@ -251,3 +251,64 @@ plain' ]
         one_line "$stderr"
     done
 }
+
+@test "sub on a terminal escapes control bytes in subjects, headers and bodies, keeping \\n and \\t" {
+    script -qefc "$NATSCTL sub -s $URL 'esc.>' --count 1 2>$BATS_TEST_TMPDIR/err" /dev/null \
+        </dev/null >"$BATS_TEST_TMPDIR/tty.out" 3>&- &
+    local pid=$!
+    BG_PIDS+=("$pid")
+    wait_for_text "$BATS_TEST_TMPDIR/err" "Subscribing on esc.>"
+    printf 'clear\x1b[2J title\x1b]0;pwned\x07 tab\there\nline2 \xc2\x9b\xff' |
+        pub -H "$(printf 'K:v\x1b[31m')" "$(printf 'esc.\x1b[1m')"
+    wait_exit "$pid"
+    [ "$EXIT" = 0 ]
+    run tr -d '\r' <"$BATS_TEST_TMPDIR/tty.out"
+    [ "$output" = '[#1] Received on "esc.\x1b[1m"
+K: v\x1b[31m
+
+clear\x1b[2J title\x1b]0;pwned\x07 tab	here
+line2 \u009b\xff' ]
+    # no ESC, BEL or C1 byte reached the terminal
+    ! LC_ALL=C grep -q $'[\x1b\x07]' "$BATS_TEST_TMPDIR/tty.out"
+}
+
+@test "sub --raw to a pipe passes control bytes through byte for byte" {
+    sub_bg s rawesc --count 1 --raw
+    printf 'a\x1b[2Jb\x07\xc2\x9b\xff' | pub rawesc
+    wait_exit "$BG_PID"
+    [ "$EXIT" = 0 ]
+    [ "$(od -An -tx1 "$BATS_TEST_TMPDIR/s.out" | tr -d ' \n')" = 611b5b324a6207c29bff0a ]
+}
+
+@test "sub --raw on a terminal escapes control bytes too" {
+    script -qefc "$NATSCTL sub -s $URL rawtty --count 1 --raw" /dev/null </dev/null \
+        >"$BATS_TEST_TMPDIR/tty.out" 3>&- &
+    local pid=$!
+    BG_PIDS+=("$pid")
+    wait_for_text "$BATS_TEST_TMPDIR/tty.out" "Subscribing on rawtty"
+    printf 'x\x1b[2Jy' | pub rawtty
+    wait_exit "$pid"
+    [ "$EXIT" = 0 ]
+    [ "$(tr -d '\r' <"$BATS_TEST_TMPDIR/tty.out")" = $'Subscribing on rawtty\nx\\x1b[2Jy' ]
+}
+
+@test "sub --headers-only prints banners and headers without bodies when piped" {
+    sub_bg s ho --count 2 --headers-only
+    pub -H 'K: v' ho first
+    pub ho second
+    wait_exit "$BG_PID"
+    [ "$EXIT" = 0 ]
+    [ "$(bg_out s)" = $'[#1] Received on "ho"\nK: v\n\n[#2] Received on "ho"' ]
+}
+
+@test "sub refuses two output formats at once with a usage error naming both" {
+    local args
+    for args in "--raw --json" "--raw --pretty" "--json --subjects-only" "--headers-only --raw" \
+        "--headers-only --json" "--subjects-only --pretty"; do
+        run --separate-stderr "$NATSCTL" sub -s "$URL" $args x
+        [ "$status" -eq 2 ] || { echo "$args: $status"; return 1; }
+        one_line "$stderr"
+        [[ $stderr == *"cannot be combined"* ]]
+        [[ $stderr == *"${args%% *}"* && $stderr == *"${args##* }"* ]]
+    done
+}

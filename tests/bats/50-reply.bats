@@ -208,3 +208,13 @@ req() {
         one_line "$stderr"
     done
 }
+
+@test "reply logs a request subject with control bytes escaped, so it cannot drive the terminal" {
+    reply_bg r 'svc.>' --count 1
+    req "$(printf 'svc.\x1b]0;pwned\x07')" x
+    [ "$status" -eq 0 ]
+    wait_exit "$BG_PID"
+    [ "$EXIT" = 0 ]
+    run bg_err r
+    [ "${lines[1]}" = '[#1] Received on "svc.\x1b]0;pwned\x07" (1 bytes)' ]
+}

@@ -25,7 +25,7 @@ wait_line() {
 @test "pubsub --embedded needs nothing else running and counts every message exactly" {
     run --separate-stderr "$NATSCTL" bench pubsub --embedded --msgs 5000 --sub 2 --json
     [ "$status" -eq 0 ]
-    [ -z "$stderr" ]
+    [[ $stderr == "NOTE: the measured phase lasted "* ]]
     [ "$(jq -r '.aggregate.pub.msgs' <<<"$output")" = 5000 ]
     [ "$(jq -r '.aggregate.sub.msgs' <<<"$output")" = 10000 ]
     [ "$(jq -r '.clients | length' <<<"$output")" = 3 ]
@@ -36,7 +36,7 @@ wait_line() {
 }
 
 @test "pub --embedded splits --msgs over the publishers" {
-    run "$NATSCTL" bench pub --embedded --clients 3 --msgs 1000 --size 16 --json
+    run --separate-stderr "$NATSCTL" bench pub --embedded --clients 3 --msgs 1000 --size 16 --json
     [ "$status" -eq 0 ]
     [ "$(jq -c '[.clients[].msgs]' <<<"$output")" = "[334,333,333]" ]
     [ "$(jq -r '.aggregate.pub.bytes' <<<"$output")" = 16000 ]
@@ -56,12 +56,12 @@ wait_line() {
 }
 
 @test "--multisubject and -H still count every message exactly, and the wire bytes grow with the header" {
-    run "$NATSCTL" bench pubsub --embedded --msgs 1000 --multisubject --multisubject-max 7 --json
+    run --separate-stderr "$NATSCTL" bench pubsub --embedded --msgs 1000 --multisubject --multisubject-max 7 --json
     [ "$status" -eq 0 ]
     [ "$(jq -r '.aggregate.sub.msgs' <<<"$output")" = 1000 ]
     local plain
     plain=$(jq -r '.clients[0].wire_bytes' <<<"$output")
-    run "$NATSCTL" bench pubsub --embedded --msgs 1000 --multisubject --multisubject-max 7 \
+    run --separate-stderr "$NATSCTL" bench pubsub --embedded --msgs 1000 --multisubject --multisubject-max 7 \
         -H 'Trace: abc' --json
     [ "$status" -eq 0 ]
     [ "$(jq -r '.aggregate.sub.msgs + .lost + .duplicates' <<<"$output")" = 1000 ]
@@ -69,7 +69,7 @@ wait_line() {
 }
 
 @test "queue mode delivers each message once across the group" {
-    run "$NATSCTL" bench queue --embedded --sub 3 --msgs 3000 --json
+    run --separate-stderr "$NATSCTL" bench queue --embedded --sub 3 --msgs 3000 --json
     [ "$status" -eq 0 ]
     [ "$(jq -r '.aggregate.sub.msgs' <<<"$output")" = 3000 ]
     [ "$(jq -r '.aggregate.sub.clients' <<<"$output")" = 3 ]
@@ -77,13 +77,13 @@ wait_line() {
 }
 
 @test "queue mode counts exactly with payloads too small to carry a sequence" {
-    run "$NATSCTL" bench queue --embedded --sub 2 --msgs 2000 --size 8 --json
+    run --separate-stderr "$NATSCTL" bench queue --embedded --sub 2 --msgs 2000 --size 8 --json
     [ "$status" -eq 0 ]
     [ "$(jq -r '.aggregate.sub.msgs' <<<"$output")" = 2000 ]
 }
 
 @test "request --embedded measures round trips against an in-process replier" {
-    run "$NATSCTL" bench request --embedded --clients 2 --msgs 400 --json
+    run --separate-stderr "$NATSCTL" bench request --embedded --clients 2 --msgs 400 --json
     [ "$status" -eq 0 ]
     [ "$(jq -r '.aggregate.req.msgs' <<<"$output")" = 400 ]
     [ "$(jq -r '.aggregate.rep.msgs' <<<"$output")" = 400 ]
@@ -96,7 +96,7 @@ wait_line() {
         >"$BATS_TEST_TMPDIR/sub.json" 2>"$BATS_TEST_TMPDIR/sub.err" 3>&- &
     BG_PID=$!
     wait_line "$BATS_TEST_TMPDIR/sub.err" "Waiting for messages"
-    run "$NATSCTL" bench pub -s "127.0.0.1:$PORT" --msgs 3000 --json
+    run --separate-stderr "$NATSCTL" bench pub -s "127.0.0.1:$PORT" --msgs 3000 --json
     [ "$status" -eq 0 ]
     local rc=0
     wait "$BG_PID" || rc=$?
@@ -111,7 +111,7 @@ wait_line() {
         >"$BATS_TEST_TMPDIR/rep.json" 2>"$BATS_TEST_TMPDIR/rep.err" 3>&- &
     BG_PID=$!
     wait_line "$BATS_TEST_TMPDIR/rep.err" "Waiting for requests"
-    run "$NATSCTL" bench request -s "127.0.0.1:$PORT" --msgs 500 --json
+    run --separate-stderr "$NATSCTL" bench request -s "127.0.0.1:$PORT" --msgs 500 --json
     [ "$status" -eq 0 ]
     local rc=0
     wait "$BG_PID" || rc=$?
@@ -121,7 +121,7 @@ wait_line() {
 }
 
 @test "--csv writes natscli's columns and one row per client" {
-    run "$NATSCTL" bench request --embedded --msgs 100 --csv "$BATS_TEST_TMPDIR/r.csv"
+    run --separate-stderr "$NATSCTL" bench request --embedded --msgs 100 --csv "$BATS_TEST_TMPDIR/r.csv"
     [ "$status" -eq 0 ]
     run cat "$BATS_TEST_TMPDIR/r.csv"
     [[ ${lines[0]} == "#RunID, ClientID, MsgCount, MsgBytes, MsgsPerSec, BytesPerSec, DurationSecs, P50LatencyMicroSecs,"* ]]
@@ -141,7 +141,7 @@ wait_line() {
 }
 
 @test "--throughput paces publishing and --duration ends the run" {
-    run "$NATSCTL" bench pubsub --embedded --throughput 2000 --duration 500ms --json
+    run --separate-stderr "$NATSCTL" bench pubsub --embedded --throughput 2000 --duration 500ms --json
     [ "$status" -eq 0 ]
     local n
     n=$(jq -r '.aggregate.pub.msgs' <<<"$output")
@@ -167,7 +167,7 @@ wait_line() {
 @test "progress goes to stderr only when it is a terminal" {
     run --separate-stderr "$NATSCTL" bench pub --embedded --throughput 1000 --duration 400ms
     [ "$status" -eq 0 ]
-    [ -z "$stderr" ]
+    [[ $stderr != *"sent "* ]]
     run script -qec "$NATSCTL bench pub --embedded --throughput 1000 --duration 400ms" /dev/null
     [ "$status" -eq 0 ]
     [[ $output == *"sent "*" received "* ]]
@@ -198,4 +198,65 @@ wait_line() {
         [ "$status" -eq 2 ] || { echo "bench $args: exit $status"; return 1; }
         [ "$(wc -l <<<"$stderr")" -eq 1 ]
     done
+}
+
+@test "without --msgs or --duration the sending modes run for 5 seconds, receive-only ones expect 100000" {
+    "$NATSCTL" bench pub --embedded >"$BATS_TEST_TMPDIR/out" 2>&1 3>&- &
+    BG_PID=$!
+    sleep 0.5
+    kill -INT "$BG_PID"
+    local rc=0
+    wait "$BG_PID" || rc=$?
+    BG_PID=
+    [ "$rc" -eq 130 ]
+    run cat "$BATS_TEST_TMPDIR/out"
+    [[ ${lines[0]} == "PARTIAL bench pub duration_ms=5000 "* ]]
+    run "$NATSCTL" bench sub --help
+    [[ $output == *"default: sub and reply 100000, other modes run --duration 5s"* ]]
+}
+
+@test "a measured phase under a second prints a NOTE on stderr and still exits 0" {
+    run --separate-stderr "$NATSCTL" bench pub --embedded --msgs 1000
+    [ "$status" -eq 0 ]
+    [[ $stderr =~ ^NOTE:\ the\ measured\ phase\ lasted\ 0\.[0-9]{3}s\;\ figures\ from\ under\ a\ second\ are\ unreliable ]]
+    one_line "$stderr"
+    [[ $output == "bench pub "* && $output != *NOTE* ]]
+    run --separate-stderr "$NATSCTL" bench pub --embedded --throughput 2000 --duration 1100ms
+    [ "$status" -eq 0 ]
+    [ -z "$stderr" ]
+}
+
+@test "a --size over the server's max_payload is refused before the run with exit 6 and the numbers" {
+    printf 'max_payload: 1024\n' >"$BATS_TEST_TMPDIR/small.conf"
+    start_server -c "$BATS_TEST_TMPDIR/small.conf"
+    run --separate-stderr "$NATSCTL" bench pub -s "127.0.0.1:$PORT" --size 2000 --msgs 10
+    [ "$status" -eq 6 ]
+    [ -z "$output" ]
+    [ "$stderr" = "natsctl bench: --size 2000: payload 2000 bytes > max_payload 1024" ]
+    run --separate-stderr "$NATSCTL" bench request -s "127.0.0.1:$PORT" --size 1000 -H 'K:vvvvvvvvvvvvvvvvvvvvvvvvvv' --msgs 10
+    [ "$status" -eq 6 ]
+    [[ $stderr == "natsctl bench: --size 1000: payload "*" bytes (headers included) > max_payload 1024" ]]
+}
+
+@test "--csv leaves the latency columns empty in publisher rows" {
+    run --separate-stderr "$NATSCTL" bench pubsub --embedded --msgs 500 --csv "$BATS_TEST_TMPDIR/p.csv"
+    [ "$status" -eq 0 ]
+    run cat "$BATS_TEST_TMPDIR/p.csv"
+    [ "${#lines[@]}" -eq 3 ]
+    [[ ${lines[1]} =~ ^[0-9]+,\ P1,\ 500,\ 64000,\ [0-9]+,\ [0-9]+,\ [0-9.]+,,,,,$ ]]
+    [[ ${lines[2]} =~ ^[0-9]+,\ S1,\ 500,\ 64000(,\ [0-9.]+){8}$ ]]
+}
+
+@test "a --csv path that cannot be written is refused before the run with exit 2" {
+    run --separate-stderr "$NATSCTL" bench pub --embedded --msgs 10 --csv /nonexistent/dir/r.csv
+    [ "$status" -eq 2 ]
+    [ -z "$output" ]
+    [ "$stderr" = "natsctl bench: cannot write --csv /nonexistent/dir/r.csv: No such file or directory" ]
+}
+
+@test "--json gives the parameters as numbers and the embedded broker as natsctl's own version" {
+    run --separate-stderr "$NATSCTL" bench pubsub --embedded --msgs 100 --throughput 100000 --json
+    [ "$status" -eq 0 ]
+    [ "$(jq -c '.params' <<<"$output")" = '{"senders":1,"receivers":1,"msgs":100,"size":128,"subject":"natsctl.bench","throughput":100000}' ]
+    [ "$(jq -r .broker <<<"$output")" = "$("$NATSCTL" version)" ]
 }

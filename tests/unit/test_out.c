@@ -103,6 +103,54 @@ test_pretty_quoting(void **state)
     EXPECT(CLI_OUT_PRETTY, &m, "[#1] Received on \"a\\\"b\\\\c\\td\\x01\\x7f\"\n\n\n");
 }
 
+/* Escapes what would drive a terminal; keeps newlines, tabs and printable UTF-8. */
+static void
+test_escape(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *want;
+    } cases[] = {
+        {"plain text\n\twith tab", "plain text\n\twith tab"},
+        {"h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80",
+         "h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80"},
+        {"\x1b[2J", "\\x1b[2J"},
+        {"\x1b]0;title\x07", "\\x1b]0;title\\x07"},
+        {"cr\rdel\x7f nul", "cr\\rdel\\x7f nul"},
+        {"c1 \xc2\x9b \xc2\x80 nbsp \xc2\xa0", "c1 \\u009b \\u0080 nbsp \xc2\xa0"},
+        {"bad \xff \xc3 \xe2\x82 \xed\xa0\x80", "bad \\xff \\xc3 \\xe2\\x82 \\xed\\xa0\\x80"},
+        {"\x9b", "\\x9b"},
+    };
+    struct cli_buf b = {0};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        bool same = strcmp(cases[i].in, cases[i].want) == 0;
+        assert_int_equal(cli_out_needs_escape(cases[i].in, strlen(cases[i].in)), !same);
+        b.len = 0;
+        assert_int_equal(cli_out_escape(&b, cases[i].in, strlen(cases[i].in)), 0);
+        assert_int_equal(b.len, strlen(cases[i].want));
+        assert_memory_equal(b.ptr, cases[i].want, b.len);
+    }
+    b.len = 0;
+    assert_int_equal(cli_out_escape(&b, "a\0b", 3), 0);
+    assert_memory_equal(b.ptr, "a\\x00b", 6);
+    assert_false(cli_out_needs_escape(NULL, 0));
+    cli_buf_release(&b);
+}
+
+/* Pretty output escapes headers and bodies; raw output to a non-terminal does not. */
+static void
+test_escape_modes(void **state)
+{
+    (void)state;
+    struct cli_out_msg m = {.subject = NP_STR_LIT("s\xff"),
+                            .headers = NP_STR_LIT("NATS/1.0\r\nK\x1b: v\x07\r\n\r\n"),
+                            .data = NP_STR_LIT("a\x1b[2Jb\n"),
+                            .count = 1};
+    EXPECT(CLI_OUT_PRETTY, &m, "[#1] Received on \"s\\xff\"\nK\\x1b: v\\x07\n\na\\x1b[2Jb\n\n");
+    EXPECT(CLI_OUT_RAW, &m, "a\x1b[2Jb\n\n");
+    EXPECT(CLI_OUT_SUBJECTS, &m, "s\xff\n");
+}
+
 static void
 test_raw_and_subjects(void **state)
 {
@@ -418,6 +466,18 @@ test_tty(void **state)
     close(master);
 }
 
+static void
+test_one_format(void **state)
+{
+    (void)state;
+    const char *const names[] = {"--raw", "--json", "--pretty"};
+    char msg[128] = "";
+    assert_true(cli_out_one_format(3, names, (const bool[]){false, false, false}, msg, sizeof msg));
+    assert_true(cli_out_one_format(3, names, (const bool[]){false, true, false}, msg, sizeof msg));
+    assert_false(cli_out_one_format(3, names, (const bool[]){true, false, true}, msg, sizeof msg));
+    assert_string_equal(msg, "--raw and --pretty cannot be combined: choose one output format");
+}
+
 int
 main(void)
 {
@@ -430,6 +490,8 @@ main(void)
         cmocka_unit_test(test_utf8),           cmocka_unit_test(test_base64),
         cmocka_unit_test(test_time_formats),   cmocka_unit_test(test_durations),
         cmocka_unit_test(test_fd_checks),      cmocka_unit_test(test_tty),
+        cmocka_unit_test(test_escape),         cmocka_unit_test(test_escape_modes),
+        cmocka_unit_test(test_one_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

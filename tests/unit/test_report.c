@@ -16,8 +16,11 @@
 
 #include "cli_report.h"
 
-static const struct cli_report_param params[] = {
-    {"size", "128"}, {"msgs", "1000"}, {"subject", "b.x"}, {"senders", "1"}, {"receivers", "2"}};
+static const struct cli_report_param params[] = {{.key = "size", .number = true, .num = 128},
+                                                 {.key = "msgs", .number = true, .num = 1000},
+                                                 {.key = "subject", .value = "b.x"},
+                                                 {.key = "senders", .number = true, .num = 1},
+                                                 {.key = "receivers", .number = true, .num = 2}};
 
 /* One publisher, two subscribers, made-up but consistent numbers. */
 static const struct cli_report_client fixed_clients[] = {
@@ -171,6 +174,11 @@ test_json_parses_back(void **state)
         cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "params"), "subject")),
         "b.x");
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(doc, "embedded")));
+    /* numeric parameters are JSON numbers, not strings */
+    cJSON *msgs = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "params"), "msgs");
+    assert_true(cJSON_IsNumber(msgs));
+    assert_int_equal((int)cJSON_GetNumberValue(msgs), 1000);
+    assert_true(cJSON_IsNumber(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "params"), "size")));
     cJSON_Delete(doc);
     free(text);
     cli_hist_release(&h);
@@ -197,6 +205,31 @@ test_csv_columns(void **state)
     free(text);
 }
 
+/* With latency measured, a client that measures none (the publisher) leaves those columns empty. */
+static void
+test_csv_latency_columns(void **state)
+{
+    (void)state;
+    struct cli_hist h;
+    assert_int_equal(cli_hist_init(&h, 1, 1000000000, 3), 0);
+    cli_hist_record(&h, 2000);
+    struct cli_report_client cs[2] = {fixed_clients[0], fixed_clients[1]};
+    cs[1].latency = &h;
+    struct cli_report r = fixed_report();
+    r.clients = cs;
+    r.nclients = 2;
+    r.latency = &h;
+    char *text = capture(cli_report_csv, &r);
+    char *line = strtok(text, "\n");
+    assert_non_null(strstr(line, ", MaxLatencyMicroSecs"));
+    line = strtok(NULL, "\n");
+    assert_string_equal(strchr(line, ','), ", P1, 1000, 128000, 2000, 256000, 0.500000,,,,,");
+    line = strtok(NULL, "\n");
+    assert_non_null(strstr(line, ", S1, 1000, 128000, 2000, 256000, 0.500000, 2.000, "));
+    free(text);
+    cli_hist_release(&h);
+}
+
 int
 main(void)
 {
@@ -206,6 +239,7 @@ main(void)
         cmocka_unit_test(test_partial_is_marked),
         cmocka_unit_test(test_json_parses_back),
         cmocka_unit_test(test_csv_columns),
+        cmocka_unit_test(test_csv_latency_columns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
