@@ -732,12 +732,7 @@ on_connect(struct np_client *nc, int status, void *ud)
     struct bench *b = c->b;
     if (b->finishing) return;
     if (status != 0) {
-        char *shown = cli_redact_servers(b->env.server);
-        cli_error(b->cmd, "cannot connect to %s: %s", shown ? shown : "the server",
-                  status == NP_CLIENT_EAUTH && *np_client_last_error(nc)
-                      ? np_client_last_error(nc)
-                      : np_client_strerror(status));
-        free(shown);
+        cli_conn_connect_error(b->cmd, &b->env, nc, status);
         b->rc = CLI_EXIT_CONNECT;
         finish(b);
         return;

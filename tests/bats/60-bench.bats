@@ -183,10 +183,11 @@ wait_line() {
     [[ $output == *"WARNING: 1 client errors or disconnects"* ]]
 }
 
-@test "an unreachable server exits 3 with one line" {
+@test "an unreachable server exits 3 with one line that says why" {
     run --separate-stderr "$NATSCTL" bench pub -s 127.0.0.1:1 --msgs 10
     [ "$status" -eq 3 ]
     [ "$(wc -l <<<"$stderr")" -eq 1 ]
+    [[ $stderr == *"nats://127.0.0.1:1 (from -s): connection refused"* ]]
 }
 
 @test "bad flags and modes are usage errors with exit 2" {
