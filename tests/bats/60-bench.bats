@@ -187,7 +187,7 @@ wait_line() {
     run --separate-stderr "$NATSCTL" bench pub -s 127.0.0.1:1 --msgs 10
     [ "$status" -eq 3 ]
     [ "$(wc -l <<<"$stderr")" -eq 1 ]
-    [[ $stderr == *"nats://127.0.0.1:1 (from -s): connection refused"* ]]
+    [[ $stderr == *"127.0.0.1:1 (from -s): connection refused"* ]]
 }
 
 @test "bad flags and modes are usage errors with exit 2" {
