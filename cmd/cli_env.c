@@ -12,6 +12,7 @@
 #include "cli_env.h"
 #include "cli_ctx.h"
 #include "cli_tmpl.h"
+#include "np_url.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -285,74 +286,55 @@ cli_format_duration_short(uint64_t ns, char *out, size_t cap)
         snprintf(out, cap, "%.2fs", (double)ns / 1e9);
 }
 
-/* Appends the redacted form of the entry p..e. */
-static int
-redact_entry(struct cli_buf *b, const char *p, const char *e)
+/* Room for the redacted form of text: "***" is at most two bytes longer than what it replaces. */
+static size_t
+redacted_cap(const char *text)
 {
-    const char *auth = p, *sep = NULL;
-    for (const char *q = p; q + 3 <= e; q++) {
-        if (memcmp(q, "://", 3) == 0) {
-            sep = q;
-            break;
-        }
-    }
-    if (sep) auth = sep + 3;
-    const char *auth_end = auth;
-    while (auth_end < e && *auth_end != '/' && *auth_end != '?' && *auth_end != '#')
-        auth_end++;
-    const char *at = NULL;
-    for (const char *q = auth; q < auth_end; q++) {
-        if (*q == '@') at = q;
-    }
-    if (!at) return cli_buf_add(b, p, (size_t)(e - p));
-    const char *colon = memchr(auth, ':', (size_t)(at - auth));
-    const char *keep = colon ? colon + 1 : auth;
-    if (cli_buf_add(b, p, (size_t)(keep - p)) != 0 || cli_buf_add(b, "***", 3) != 0) return -ENOMEM;
-    return cli_buf_add(b, at, (size_t)(e - at));
-}
-
-/* Redacts a comma-separated list, entries trimmed of blanks, into b. */
-static int
-redact_list(struct cli_buf *b, const char *list)
-{
-    int rc = cli_buf_add(b, "", 0);
-    for (const char *p = list; rc == 0;) {
-        const char *e = p + strcspn(p, ",");
-        const char *s = p, *t = e;
-        while (s < t && isspace((unsigned char)*s))
-            s++;
-        while (t > s && isspace((unsigned char)t[-1]))
-            t--;
-        rc = redact_entry(b, s, t);
-        if (!*e) break;
-        if (rc == 0) rc = cli_buf_add(b, ",", 1);
-        p = e + 1;
-    }
-    return rc;
+    return strlen(text) * 2 + 8;
 }
 
 size_t
 cli_redact_url(const char *url, char *out, size_t cap)
 {
-    struct cli_buf b = {NULL, 0, 0};
-    size_t need = 0;
-    if (redact_entry(&b, url, url + strlen(url)) == 0 && cli_buf_add(&b, "", 0) == 0) {
-        need = b.len;
-        if (cap) snprintf(out, cap, "%s", b.ptr);
-    } else if (cap) {
-        snprintf(out, cap, "%s", "***");
+    size_t tmp_cap = redacted_cap(url);
+    char *tmp = malloc(tmp_cap);
+    if (!tmp) {
+        if (cap) snprintf(out, cap, "%s", "***");
+        return 0;
     }
-    cli_buf_release(&b);
+    np_url_redact(url, tmp, tmp_cap);
+    size_t need = strlen(tmp);
+    if (cap) snprintf(out, cap, "%s", tmp);
+    free(tmp);
     return need;
 }
 
 char *
 cli_redact_servers(const char *list)
 {
-    struct cli_buf b = {NULL, 0, 0};
-    if (redact_list(&b, list) != 0) {
-        cli_buf_release(&b);
+    size_t cap = redacted_cap(list);
+    char *trimmed = malloc(cap), *out = malloc(cap);
+    if (!trimmed || !out) {
+        free(trimmed);
+        free(out);
         return NULL;
     }
-    return b.ptr;
+    /* Entries are shown without the blanks around them, as the client reads them. */
+    size_t n = 0;
+    for (const char *p = list;;) {
+        const char *e = p + strcspn(p, ","), *s = p, *t = e;
+        while (s < t && isspace((unsigned char)*s))
+            s++;
+        while (t > s && isspace((unsigned char)t[-1]))
+            t--;
+        memcpy(trimmed + n, s, (size_t)(t - s));
+        n += (size_t)(t - s);
+        if (!*e) break;
+        trimmed[n++] = ',';
+        p = e + 1;
+    }
+    trimmed[n] = '\0';
+    np_url_redact(trimmed, out, cap);
+    free(trimmed);
+    return out;
 }
