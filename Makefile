@@ -311,14 +311,17 @@ bench: $(NATSCTL) $(LOADGEN_BIN) $(NATSLOAD_BIN)
 # The name issue 2 asked for; the same run.
 bench-core: bench
 
-# The whole suite: plain build, the interop suite against both servers, then everything again under
-# ASan+UBSan, then the fuzzers for a bounded time.
+# The whole suite: plain build, every suite against natsctl (and the reference server where the
+# suite has both sides), everything again under ASan+UBSan, then the fuzzers for a bounded time.
+# Each suite prints how long it took, so a slow one shows in CI's log.
+TEST_SUITES := all check bats bats-reference bats-clients-reference interop interop-nats-server \
+	client-e2e client-e2e-nats-server asan-test fuzz
 test: deps
-	$(Q)$(MAKE) --no-print-directory all
-	$(Q)$(MAKE) --no-print-directory check bats bats-reference bats-clients-reference interop \
-		interop-nats-server client-e2e client-e2e-nats-server
-	$(Q)$(MAKE) --no-print-directory asan-test
-	$(Q)$(MAKE) --no-print-directory fuzz
+	$(Q)for suite in $(TEST_SUITES); do \
+		start=$$(date +%s); \
+		$(MAKE) --no-print-directory $$suite || { echo "make test: $$suite FAILED"; exit 1; }; \
+		echo "make test: $$suite took $$(( $$(date +%s) - start )) s"; \
+	done
 	@echo 'make test: all suites passed'
 
 asan-test:
