@@ -5,9 +5,15 @@
 
 load helpers
 
+# make in the checkout as a developer runs it: without the variables of a make that runs this
+# suite (make asan-test passes SANITIZE down, which changes the flags under test).
+repo_make() {
+    env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES make -C "$REPO" "$@"
+}
+
 # The -I flags make would compile OBJ with.
 includes_of() {
-    make -C "$REPO" -s -n -B "$1" | grep -o -- ' -I[^ ]*' | tr -d ' ' | sort -u | tr '\n' ' '
+    repo_make -s -n -B "$1" | grep -o -- ' -I[^ ]*' | tr -d ' ' | sort -u | tr '\n' ' '
 }
 
 @test "each layer compiles with only the include paths it may use" {
@@ -21,7 +27,7 @@ includes_of() {
 @test "a wrong-way include fails to compile in libproto's core" {
     cd "$REPO"
     local flags
-    flags=$(make -s -n -B build/libproto/np_err.o | grep -o -- ' -I[^ ]*' | tr '\n' ' ')
+    flags=$(repo_make -s -n -B build/libproto/np_err.o | grep -o -- ' -I[^ ]*' | tr '\n' ' ')
     printf '#include "nb.h"\n' >"$BATS_TEST_TMPDIR/bad.c"
     # shellcheck disable=SC2086
     run cc -fsyntax-only $flags "$BATS_TEST_TMPDIR/bad.c"
@@ -45,12 +51,12 @@ includes_of() {
 
 @test "the static build passes x86-only flags to an x86-64 compiler only" {
     cd "$REPO"
-    run make -s -n -B build/static/libproto/np_err.o STATIC_CC=cc
+    run repo_make -s -n -B build/static/libproto/np_err.o STATIC_CC=cc
     if [[ $(cc -dumpmachine) == x86_64-* ]]; then
         [[ $output == *-minline-stringops-dynamically* ]]
     fi
     command -v aarch64-linux-gnu-gcc >/dev/null || skip "no aarch64-linux-gnu-gcc"
-    run make -s -n -B build/static/libproto/np_err.o STATIC_CC=aarch64-linux-gnu-gcc
+    run repo_make -s -n -B build/static/libproto/np_err.o STATIC_CC=aarch64-linux-gnu-gcc
     [ "$status" -eq 0 ]
     [[ $output != *-minline* && $output != *-mmemcpy-strategy* ]]
 }
