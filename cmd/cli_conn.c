@@ -276,22 +276,29 @@ arm_signals(struct cli_conn *cc)
     }
 }
 
-/* Returns 0, or an error after which the loop only has the closing of what was started to run. */
-static int
-start(struct cli_conn *cc)
+struct np_client_opts
+cli_conn_client_opts(const struct cli_env *e)
 {
-    const struct cli_env *e = cc->env;
-    struct np_client_opts o = {
+    return (struct np_client_opts){
         .servers = e->server,
         .user = e->user,
         .pass = e->password,
         .token = e->token,
         .name = e->name,
         .timeout_ms = e->timeout_ms,
-        .max_reconnects = cc->long_running ? -1 : 0,
-        .on_event = on_event,
-        .ud = cc,
+        .max_reconnects = 0,
     };
+}
+
+/* Returns 0, or an error after which the loop only has the closing of what was started to run. */
+static int
+start(struct cli_conn *cc)
+{
+    const struct cli_env *e = cc->env;
+    struct np_client_opts o = cli_conn_client_opts(e);
+    o.max_reconnects = cc->long_running ? -1 : 0;
+    o.on_event = on_event;
+    o.ud = cc;
     arm_signals(cc);
     int rc = np_client_new(&cc->nc, cc->loop, &o);
     if (rc != 0) {

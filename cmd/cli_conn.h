@@ -56,6 +56,9 @@ int cli_conn_parse(const struct cli_cmd *cmd, struct cli_env *env, int argc, cha
                    cli_opt_fn on_opt, cli_args_fn check, void *ud);
 /* cli_env_opt() for an option callback: prints its one-line error (cli.h's convention). */
 int cli_conn_env_opt(struct cli_env *e, int id, const char *arg);
+/* Client options from the resolved environment: servers, credentials, name and timeout, no
+ * reconnects. Callers add what is theirs (callbacks, reconnect policy). */
+struct np_client_opts cli_conn_client_opts(const struct cli_env *e);
 /*
  * Prints why the first connection failed (status from np_client_connect's callback): each server
  * of the list, redacted, with where the list came from (-s, NATS_URL, a context, the default) and

@@ -145,15 +145,7 @@ cli_probe_run(struct cli_probe *p)
 {
     struct probe_run r = {.p = p};
     const struct cli_env *e = p->env;
-    struct np_client_opts o = {
-        .servers = e->server,
-        .user = e->user,
-        .pass = e->password,
-        .token = e->token,
-        .name = e->name,
-        .timeout_ms = e->timeout_ms,
-        .max_reconnects = 0,
-    };
+    struct np_client_opts o = cli_conn_client_opts(e);
     p->status = 0;
     p->where = NULL;
     p->why[0] = '\0';

@@ -771,15 +771,11 @@ connect_client(struct bench *b, struct client *c)
 {
     char name[64];
     snprintf(name, sizeof name, "natsctl bench %c%d", "PSRE"[c->role], c -> id);
-    struct np_client_opts o = {.servers = b->o.embedded ? b->servers : b->env.server,
-                               .user = b->env.user,
-                               .pass = b->env.password,
-                               .token = b->env.token,
-                               .name = name,
-                               .timeout_ms = b->env.timeout_ms,
-                               .max_reconnects = 0,
-                               .on_event = on_event,
-                               .ud = c};
+    struct np_client_opts o = cli_conn_client_opts(&b->env);
+    if (b->o.embedded) o.servers = b->servers;
+    o.name = name;
+    o.on_event = on_event;
+    o.ud = c;
     int rc = np_client_new(&c->nc, &b->loop, &o);
     if (rc == 0) rc = np_client_connect(c->nc, on_connect, c);
     return rc;

@@ -7,8 +7,6 @@ load helpers
 
 setup() {
     client_setup
-    unset NATS_URL NATS_USER NATS_PASSWORD NATS_TOKEN NATS_TIMEOUT NATS_CREDS NATS_NKEY NATS_CONTEXT
-    export XDG_CONFIG_HOME=$BATS_TEST_TMPDIR/config
 }
 
 teardown() {

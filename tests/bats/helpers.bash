@@ -76,6 +76,9 @@ info_json() {
 client_setup() {
     BG_PIDS=()
     URL=
+    # The caller's own NATS settings and contexts must not reach the commands under test.
+    unset NATS_URL NATS_USER NATS_PASSWORD NATS_TOKEN NATS_TIMEOUT NATS_CREDS NATS_NKEY NATS_CONTEXT
+    export XDG_CONFIG_HOME=$BATS_TEST_TMPDIR/config
 }
 
 client_teardown() {
