@@ -8,7 +8,8 @@ load helpers
 # make in the checkout as a developer runs it: without the variables of a make that runs this
 # suite (make asan-test passes SANITIZE down, which changes the flags under test).
 repo_make() {
-    env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES make -C "$REPO" "$@"
+    env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES -u SANITIZE -u BUILD -u STATIC \
+        make -C "$REPO" "$@"
 }
 
 # The -I flags make would compile OBJ with.
