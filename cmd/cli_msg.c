@@ -46,8 +46,8 @@ cli_msg_add_header(struct cli_msg *m, const char *kv)
 
 /* Expands s into buf, or points at s itself when there is nothing to expand. */
 static int
-expand(const struct cli_msg *m, const struct cli_tmpl_ctx *ctx, struct np_str s,
-       struct cli_buf *buf, struct np_str *out)
+expand(const struct cli_msg *m, const struct cli_tmpl_ctx *ctx, struct np_str s, struct np_buf *buf,
+       struct np_str *out)
 {
     if (m->literal || !cli_tmpl_maybe(s.ptr, s.len)) {
         *out = s;
@@ -92,8 +92,8 @@ cli_msg_render(struct cli_msg *m, const struct cli_tmpl_ctx *ctx)
 void
 cli_msg_release(struct cli_msg *m)
 {
-    cli_buf_release(&m->subj_buf);
-    cli_buf_release(&m->data_buf);
-    cli_buf_release(&m->field_buf);
+    np_buf_release(&m->subj_buf);
+    np_buf_release(&m->data_buf);
+    np_buf_release(&m->field_buf);
     np_hdr_builder_release(&m->hb);
 }

@@ -26,8 +26,8 @@ struct cli_msg {
     struct np_str out_headers; /* len 0 when there are no headers */
     struct np_str out_data;
 
-    struct cli_buf subj_buf, data_buf, field_buf; /* private */
-    struct np_hdr_builder hb;                     /* private */
+    struct np_buf subj_buf, data_buf, field_buf; /* private */
+    struct np_hdr_builder hb;                    /* private */
 };
 
 /*

@@ -89,8 +89,8 @@ cli_out_init(struct cli_out *o, FILE *f, enum cli_out_mode mode)
 void
 cli_out_release(struct cli_out *o)
 {
-    cli_buf_release(&o->scratch);
-    cli_buf_release(&o->body);
+    np_buf_release(&o->scratch);
+    np_buf_release(&o->body);
 }
 
 /* Number of continuation bytes after lead byte c, and the allowed range of the first of them. */
@@ -178,7 +178,7 @@ cli_out_needs_escape(const char *s, size_t len)
 }
 
 int
-cli_out_escape(struct cli_buf *b, const char *s, size_t len)
+cli_out_escape(struct np_buf *b, const char *s, size_t len)
 {
     const unsigned char *p = (const unsigned char *)s, *e = p + len, *run = p;
     char esc[8];
@@ -186,21 +186,20 @@ cli_out_escape(struct cli_buf *b, const char *s, size_t len)
     for (size_t n; rc == 0 && p < e; p += n) {
         size_t elen = char_escape(p, e, &n, esc);
         if (elen == 0) continue;
-        if (p > run) rc = cli_buf_add(b, run, (size_t)(p - run));
-        if (rc == 0) rc = cli_buf_add(b, esc, elen);
+        if (p > run) rc = np_buf_add(b, run, (size_t)(p - run));
+        if (rc == 0) rc = np_buf_add(b, esc, elen);
         run = p + n;
     }
-    if (rc == 0 && e > run) rc = cli_buf_add(b, run, (size_t)(e - run));
+    if (rc == 0 && e > run) rc = np_buf_add(b, run, (size_t)(e - run));
     return rc ? -ENOMEM : 0;
 }
 
 int
-cli_base64(const void *src, size_t len, struct cli_buf *out)
+cli_base64(const void *src, size_t len, struct np_buf *out)
 {
     static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     const unsigned char *p = src;
-    if (len > (SIZE_MAX / 4) * 3 - 3 || cli_buf_reserve(out, (len + 2) / 3 * 4) != 0)
-        return -ENOMEM;
+    if (len > (SIZE_MAX / 4) * 3 - 3 || np_buf_reserve(out, (len + 2) / 3 * 4) != 0) return -ENOMEM;
     char *d = out->ptr + out->len;
     for (; len >= 3; len -= 3, p += 3) {
         *d++ = tab[p[0] >> 2];
@@ -297,41 +296,41 @@ cli_fmt_stamp_micro(const struct timespec *ts, char *buf, size_t cap)
  * escaped, so a subject always shows as one line that cannot drive the terminal.
  */
 static int
-add_quoted(struct cli_buf *b, struct np_str s)
+add_quoted(struct np_buf *b, struct np_str s)
 {
     const unsigned char *p = (const unsigned char *)s.ptr, *e = p + s.len;
-    int rc = cli_buf_add(b, "\"", 1);
+    int rc = np_buf_add(b, "\"", 1);
     for (size_t n; rc == 0 && p < e; p += n) {
         char esc[8];
         size_t elen = char_escape(p, e, &n, esc);
         if (*p == '"' || *p == '\\')
-            rc = cli_buf_add(b, (const char[]){'\\', (char)*p}, 2);
+            rc = np_buf_add(b, (const char[]){'\\', (char)*p}, 2);
         else if (*p == '\n' || *p == '\t')
-            rc = cli_buf_add(b, *p == '\n' ? "\\n" : "\\t", 2);
+            rc = np_buf_add(b, *p == '\n' ? "\\n" : "\\t", 2);
         else
-            rc = elen ? cli_buf_add(b, esc, elen) : cli_buf_add(b, p, n);
+            rc = elen ? np_buf_add(b, esc, elen) : np_buf_add(b, p, n);
     }
-    return rc ? rc : cli_buf_add(b, "\"", 1);
+    return rc ? rc : np_buf_add(b, "\"", 1);
 }
 
 static int
-add_text(struct cli_buf *b, struct np_str s, bool escape)
+add_text(struct np_buf *b, struct np_str s, bool escape)
 {
-    return escape ? cli_out_escape(b, s.ptr, s.len) : cli_buf_add(b, s.ptr, s.len);
+    return escape ? cli_out_escape(b, s.ptr, s.len) : np_buf_add(b, s.ptr, s.len);
 }
 
 static int
-add_line(struct cli_buf *b, struct np_str key, struct np_str value, bool escape)
+add_line(struct np_buf *b, struct np_str key, struct np_str value, bool escape)
 {
-    if (add_text(b, key, escape) != 0 || cli_buf_add(b, ": ", 2) != 0 ||
-        add_text(b, value, escape) != 0 || cli_buf_add(b, "\n", 1) != 0)
+    if (add_text(b, key, escape) != 0 || np_buf_add(b, ": ", 2) != 0 ||
+        add_text(b, value, escape) != 0 || np_buf_add(b, "\n", 1) != 0)
         return -ENOMEM;
     return 0;
 }
 
 /* Appends the status and field lines of a header block, plus a blank line if there were any. */
 static int
-add_header_lines(struct cli_buf *b, struct np_str block, bool escape)
+add_header_lines(struct np_buf *b, struct np_str block, bool escape)
 {
     struct np_hdr h;
     struct np_str key, value;
@@ -347,19 +346,19 @@ add_header_lines(struct cli_buf *b, struct np_str block, bool escape)
     }
     while (rc == 0 && np_hdr_next(&h, &pos, &key, &value) == 1)
         rc = add_line(b, key, value, escape);
-    if (rc == 0 && b->len > before) rc = cli_buf_add(b, "\n", 1);
+    if (rc == 0 && b->len > before) rc = np_buf_add(b, "\n", 1);
     return rc;
 }
 
 static int
-add_received(struct cli_buf *b, const struct cli_out_msg *m)
+add_received(struct np_buf *b, const struct cli_out_msg *m)
 {
     char num[32];
     snprintf(num, sizeof num, "[#%llu] Received on ", (unsigned long long)m->count);
-    int rc = cli_buf_adds(b, num);
+    int rc = np_buf_adds(b, num);
     if (rc == 0) rc = add_quoted(b, m->subject);
     if (rc == 0 && m->reply.len) {
-        rc = cli_buf_adds(b, " with reply ");
+        rc = np_buf_adds(b, " with reply ");
         if (rc == 0) rc = add_quoted(b, m->reply);
     }
     return rc;
@@ -368,14 +367,14 @@ add_received(struct cli_buf *b, const struct cli_out_msg *m)
 static int
 build_banner(struct cli_out *o, const struct cli_out_msg *m)
 {
-    struct cli_buf *b = &o->scratch;
+    struct np_buf *b = &o->scratch;
     b->len = 0;
-    int rc = m->banner ? cli_buf_adds(b, m->banner) : add_received(b, m);
+    int rc = m->banner ? np_buf_adds(b, m->banner) : add_received(b, m);
     if (rc == 0 && m->stamp) {
-        rc = cli_buf_adds(b, " @ ");
-        if (rc == 0) rc = cli_buf_adds(b, m->stamp);
+        rc = np_buf_adds(b, " @ ");
+        if (rc == 0) rc = np_buf_adds(b, m->stamp);
     }
-    if (rc == 0) rc = cli_buf_add(b, "\n", 1);
+    if (rc == 0) rc = np_buf_add(b, "\n", 1);
     if (rc == 0) rc = add_header_lines(b, m->headers, o->escape);
     return rc;
 }
@@ -431,7 +430,7 @@ static const char *
 cstr(struct cli_out *o, struct np_str s)
 {
     o->scratch.len = 0;
-    return cli_buf_add(&o->scratch, s.ptr, s.len) == 0 ? o->scratch.ptr : NULL;
+    return np_buf_add(&o->scratch, s.ptr, s.len) == 0 ? o->scratch.ptr : NULL;
 }
 
 static bool

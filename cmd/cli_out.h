@@ -75,7 +75,7 @@ struct cli_out {
      * whenever f is a terminal; raw output to a pipe or a file stays byte for byte.
      */
     bool escape;
-    struct cli_buf scratch, body; /* private */
+    struct np_buf scratch, body; /* private */
 };
 
 /* Sets up a printer writing to f (not owned: the caller closes it); sets escape as above. */
@@ -103,14 +103,14 @@ int cli_out_msg(struct cli_out *o, const struct cli_out_msg *m);
  * U+0080..U+009F (which some terminals obey like ESC sequences) become \u0080..\u009f. Printable
  * text, UTF-8 included, is copied. Returns 0 or -ENOMEM.
  */
-int cli_out_escape(struct cli_buf *b, const char *s, size_t len);
+int cli_out_escape(struct np_buf *b, const char *s, size_t len);
 /* True when cli_out_escape() would change s[0..len). */
 bool cli_out_needs_escape(const char *s, size_t len);
 
 /* Returns true when s[0..len) is well-formed UTF-8 (no overlongs, surrogates or > U+10FFFF). */
 bool cli_utf8_valid(const char *s, size_t len);
 /* Standard base64 with padding; the output is NUL-terminated. Returns 0 or -ENOMEM. */
-int cli_base64(const void *src, size_t len, struct cli_buf *out);
+int cli_base64(const void *src, size_t len, struct np_buf *out);
 /* Go's time.RFC3339Nano in UTC: "2006-01-02T15:04:05.999999999Z". Needs 36 bytes. */
 void cli_fmt_rfc3339nano(const struct timespec *ts, char *buf, size_t cap);
 /* Go's time.StampMicro in local time, for `sub -t`: "Jan _2 15:04:05.000000". Needs 24 bytes. */

@@ -28,49 +28,10 @@
 #define RANDOM_MAX   (1024 * 1024)
 
 int
-cli_buf_reserve(struct cli_buf *b, size_t n)
-{
-    if (b->ptr && b->cap - b->len > n) return 0;
-    if (n > SIZE_MAX / 2 - b->len) return -ENOMEM;
-    size_t cap = b->cap ? b->cap : 64;
-    while (cap - b->len <= n)
-        cap *= 2;
-    char *p = realloc(b->ptr, cap);
-    if (!p) return -ENOMEM;
-    if (!b->ptr) p[0] = '\0';
-    b->ptr = p;
-    b->cap = cap;
-    return 0;
-}
-
-int
-cli_buf_add(struct cli_buf *b, const void *p, size_t n)
-{
-    if (cli_buf_reserve(b, n) != 0) return -ENOMEM;
-    if (n) memcpy(b->ptr + b->len, p, n);
-    b->len += n;
-    b->ptr[b->len] = '\0';
-    return 0;
-}
-
-int
-cli_buf_adds(struct cli_buf *b, const char *s)
-{
-    return cli_buf_add(b, s, strlen(s));
-}
-
-void
-cli_buf_release(struct cli_buf *b)
-{
-    free(b->ptr);
-    *b = (struct cli_buf){NULL, 0, 0};
-}
-
-int
-cli_buf_read_fd(struct cli_buf *b, int fd)
+cli_read_fd(struct np_buf *b, int fd)
 {
     for (;;) {
-        if (cli_buf_reserve(b, 65536) != 0) return -ENOMEM;
+        if (np_buf_reserve(b, 65536) != 0) return -ENOMEM;
         ssize_t n = read(fd, b->ptr + b->len, 65536);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) return n < 0 ? -errno : 0;
@@ -82,7 +43,7 @@ cli_buf_read_fd(struct cli_buf *b, int fd)
 /* One expansion in progress: the context plus the instant, read on first use. */
 struct expansion {
     const struct cli_tmpl_ctx *ctx;
-    struct cli_buf *out;
+    struct np_buf *out;
     struct timespec now;
     bool have_now;
 };
@@ -109,11 +70,11 @@ get_random(const struct cli_tmpl_ctx *ctx, void *buf, size_t len)
 
 /* Appends n characters drawn uniformly from ALPHABET. */
 static int
-random_chars(const struct cli_tmpl_ctx *ctx, struct cli_buf *out, size_t n)
+random_chars(const struct cli_tmpl_ctx *ctx, struct np_buf *out, size_t n)
 {
     unsigned char pool[64];
     size_t used = sizeof pool;
-    if (cli_buf_reserve(out, n) != 0) return -ENOMEM;
+    if (np_buf_reserve(out, n) != 0) return -ENOMEM;
     while (n > 0) {
         if (used == sizeof pool) {
             int rc = get_random(ctx, pool, sizeof pool);
@@ -129,11 +90,11 @@ random_chars(const struct cli_tmpl_ctx *ctx, struct cli_buf *out, size_t n)
     return 0;
 }
 
-static int add_printf(struct cli_buf *out, const char *fmt, ...)
+static int add_printf(struct np_buf *out, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static int
-add_printf(struct cli_buf *out, const char *fmt, ...)
+add_printf(struct np_buf *out, const char *fmt, ...)
 {
     char tmp[64];
     va_list ap;
@@ -141,7 +102,7 @@ add_printf(struct cli_buf *out, const char *fmt, ...)
     int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
     if (n < 0 || (size_t)n >= sizeof tmp) return -EINVAL;
-    return cli_buf_add(out, tmp, (size_t)n);
+    return np_buf_add(out, tmp, (size_t)n);
 }
 
 /* Go's time.RFC3339 in local time: "Z" for a zero offset, otherwise +hh:mm. */
@@ -241,7 +202,7 @@ expand_token(struct expansion *x, const char *p, const char *e)
         s = dot + 1;
     }
     const char *dot = memchr(s, '.', (size_t)(end - s));
-    return cli_buf_add(x->out, s, (size_t)((dot ? dot : end) - s));
+    return np_buf_add(x->out, s, (size_t)((dot ? dot : end) - s));
 }
 
 /* Names that take no argument and accept a leading dot. Returns 1 when p..e is none of them. */
@@ -260,7 +221,7 @@ expand_name(struct expansion *x, const char *p, const char *e)
     if (word_is(p, e, "Time")) return add_kitchen(x);
     if (word_is(p, e, "ID")) return random_chars(x->ctx, x->out, ID_LEN);
     if (x->ctx->reply && word_is(p, e, "Request"))
-        return cli_buf_add(x->out, x->ctx->request.ptr, x->ctx->request.len);
+        return np_buf_add(x->out, x->ctx->request.ptr, x->ctx->request.len);
     return 1;
 }
 
@@ -297,28 +258,28 @@ cli_tmpl_maybe(const char *s, size_t len)
 }
 
 int
-cli_tmpl_expand(const struct cli_tmpl_ctx *ctx, const char *tmpl, size_t len, struct cli_buf *out)
+cli_tmpl_expand(const struct cli_tmpl_ctx *ctx, const char *tmpl, size_t len, struct np_buf *out)
 {
     struct expansion x = {.ctx = ctx, .out = out, .have_now = false};
     const char *p = tmpl, *end = tmpl + len;
     out->len = 0;
-    if (cli_buf_reserve(out, len) != 0) return -ENOMEM;
+    if (np_buf_reserve(out, len) != 0) return -ENOMEM;
     out->ptr[0] = '\0';
     while (p < end) {
         const char *open = find_pair(p, end, '{');
-        if (!open) return cli_buf_add(out, p, (size_t)(end - p));
+        if (!open) return np_buf_add(out, p, (size_t)(end - p));
         const char *close = find_pair(open + 2, end, '}');
-        if (!close) return cli_buf_add(out, p, (size_t)(end - p));
+        if (!close) return np_buf_add(out, p, (size_t)(end - p));
         /*
          * The last "{{" before the close starts the candidate, so "{{x {{Count}}" keeps "{{x "
          * and "{{{Count}}}" becomes "{1}".
          */
         for (const char *inner = open; (inner = find_pair(inner + 1, close, '{'));)
             open = inner;
-        if (cli_buf_add(out, p, (size_t)(open - p)) != 0) return -ENOMEM;
+        if (np_buf_add(out, p, (size_t)(open - p)) != 0) return -ENOMEM;
         int rc = expand_one(&x, open + 2, close);
         if (rc < 0) return rc;
-        if (rc == 1 && cli_buf_add(out, open, (size_t)(close + 2 - open)) != 0) return -ENOMEM;
+        if (rc == 1 && np_buf_add(out, open, (size_t)(close + 2 - open)) != 0) return -ENOMEM;
         p = close + 2;
     }
     return 0;
@@ -337,13 +298,13 @@ int
 cli_tmpl_expand_argv(const struct cli_tmpl_ctx *ctx, char *const *argv, int argc, char ***out)
 {
     char **v = calloc((size_t)argc + 1, sizeof *v);
-    struct cli_buf b = {NULL, 0, 0};
+    struct np_buf b = {NULL, 0, 0};
     int rc = v ? 0 : -ENOMEM;
     for (int i = 0; rc == 0 && i < argc; i++) {
         rc = cli_tmpl_expand(ctx, argv[i], strlen(argv[i]), &b);
         if (rc == 0 && !(v[i] = strdup(b.ptr))) rc = -ENOMEM;
     }
-    cli_buf_release(&b);
+    np_buf_release(&b);
     if (rc != 0) {
         cli_argv_free(v);
         return rc;
@@ -354,7 +315,7 @@ cli_tmpl_expand_argv(const struct cli_tmpl_ctx *ctx, char *const *argv, int argc
 
 /* The word being built and the vector of finished words. */
 struct splitter {
-    struct cli_buf word;
+    struct np_buf word;
     bool in_word;
     char **v;
     int n, cap;
@@ -397,7 +358,7 @@ read_quoted(struct splitter *s, const char **pp, char quote)
             p++;
             if (*p == '\n') continue;
         }
-        if (cli_buf_add(&s->word, p, 1) != 0) return -ENOMEM;
+        if (np_buf_add(&s->word, p, 1) != 0) return -ENOMEM;
     }
     if (!*p) return -EINVAL;
     *pp = p + 1;
@@ -418,7 +379,7 @@ split_step(struct splitter *s, const char **pp)
         *pp = p + 2;
         if (p[1] == '\n') return 0;
         s->in_word = true;
-        return cli_buf_add(&s->word, p + 1, 1);
+        return np_buf_add(&s->word, p + 1, 1);
     }
     s->in_word = true;
     if (*p == '\'' || *p == '"') {
@@ -426,7 +387,7 @@ split_step(struct splitter *s, const char **pp)
         return read_quoted(s, pp, *p);
     }
     *pp = p + 1;
-    return cli_buf_add(&s->word, p, 1);
+    return np_buf_add(&s->word, p, 1);
 }
 
 int
@@ -438,7 +399,7 @@ cli_split_command(const char *line, char ***argv, int *argc)
         rc = split_step(&s, &p);
     if (rc == 0) rc = finish_word(&s);
     if (rc == 0 && !s.v && !(s.v = calloc(1, sizeof *s.v))) rc = -ENOMEM;
-    cli_buf_release(&s.word);
+    np_buf_release(&s.word);
     if (rc != 0) {
         cli_argv_free(s.v);
         return rc;

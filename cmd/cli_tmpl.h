@@ -18,32 +18,15 @@
 #define CLI_TMPL_H
 
 #include "np.h"
+#include "np_buf.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
-/*
- * A growing byte buffer, kept NUL-terminated (ptr[len] == 0) whenever ptr is non-NULL. Zero
- * initialise it; cli_buf_release() frees it. Reusing one buffer across messages means no
- * allocation once it has grown to the largest message.
- */
-struct cli_buf {
-    char *ptr;
-    size_t len, cap;
-};
-
-/* Makes room for n more bytes. Returns 0 or -ENOMEM (the buffer is then unchanged). */
-int cli_buf_reserve(struct cli_buf *b, size_t n);
-/* Appends n bytes. Returns 0 or -ENOMEM. */
-int cli_buf_add(struct cli_buf *b, const void *p, size_t n);
-/* Appends a NUL-terminated string. Returns 0 or -ENOMEM. */
-int cli_buf_adds(struct cli_buf *b, const char *s);
 /* Appends everything fd gives until end of file. Returns 0, -ENOMEM or a read's negative errno. */
-int cli_buf_read_fd(struct cli_buf *b, int fd);
-/* Frees the memory and leaves b empty and reusable. */
-void cli_buf_release(struct cli_buf *b);
+int cli_read_fd(struct np_buf *b, int fd);
 
 /* Fills ts with the current wall-clock time. */
 typedef void (*cli_clock_fn)(struct timespec *ts, void *ud);
@@ -69,7 +52,7 @@ bool cli_tmpl_maybe(const char *s, size_t len);
  * -ENOMEM, or the random source's error.
  */
 int cli_tmpl_expand(const struct cli_tmpl_ctx *ctx, const char *tmpl, size_t len,
-                    struct cli_buf *out);
+                    struct np_buf *out);
 /*
  * Expands every element of argv[0..argc) on its own, so a placeholder's value always stays inside
  * one argument. On success *out is a malloc'd NULL-terminated vector (free with cli_argv_free).

@@ -68,8 +68,8 @@ struct pub {
     uint64_t count, sent, sleep_ms;
     bool lines, empty;
     const char *body_arg; /* BODY as given ('-' included), NULL when absent */
-    struct cli_buf body;  /* the body read from stdin */
-    struct cli_buf input; /* --lines: bytes read but not yet published */
+    struct np_buf body;   /* the body read from stdin */
+    struct np_buf input;  /* --lines: bytes read but not yet published */
     bool eof, polling, progress, handles;
     uv_poll_t poll;
     uv_timer_t sleep_timer, progress_timer;
@@ -265,7 +265,7 @@ lines_confirmed(struct pub *p)
 static void
 read_lines(struct pub *p)
 {
-    if (cli_buf_reserve(&p->input, READ_CHUNK) != 0) {
+    if (np_buf_reserve(&p->input, READ_CHUNK) != 0) {
         cli_conn_fail(&p->cc, NP_ENOMEM, "read stdin");
         return;
     }
@@ -347,7 +347,7 @@ static int
 read_body(struct pub *p)
 {
     if (cli_stdin_is_tty()) fputs("reading body from terminal, end with ^D\n", stderr);
-    return cli_buf_read_fd(&p->body, STDIN_FILENO);
+    return cli_read_fd(&p->body, STDIN_FILENO);
 }
 
 /* Decides where the body comes from (cli.md 11.2). Returns 0 or an exit code. */
@@ -366,7 +366,7 @@ choose_body(struct pub *p)
         return 0;
     }
     if (arg && !from_stdin) {
-        if (cli_buf_adds(&p->body, arg) != 0) return CLI_EXIT_FAIL;
+        if (np_buf_adds(&p->body, arg) != 0) return CLI_EXIT_FAIL;
     } else if (from_stdin || (!p->empty && cli_stdin_is_tty())) {
         int rc = read_body(p);
         if (rc != 0) {
@@ -414,8 +414,8 @@ cmd_pub(int argc, char **argv, const struct cli_cmd *self)
     if (rc == 0) rc = choose_body(p);
     if (rc == 0) rc = cli_conn_run(&p->cc);
     cli_msg_release(&p->msg);
-    cli_buf_release(&p->body);
-    cli_buf_release(&p->input);
+    np_buf_release(&p->body);
+    np_buf_release(&p->input);
     free(p);
     return rc < 0 ? CLI_EXIT_OK : rc;
 }

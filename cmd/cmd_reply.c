@@ -70,9 +70,9 @@ struct reply {
     char **command;
     int command_argc;
     uint64_t count, received, answered;
-    int jobs;                /* programs still running */
-    struct job *running;     /* those programs, to stop them when the command ends */
-    struct cli_buf reply_to; /* the current request's reply subject, NUL-terminated */
+    int jobs;               /* programs still running */
+    struct job *running;    /* those programs, to stop them when the command ends */
+    struct np_buf reply_to; /* the current request's reply subject, NUL-terminated */
 };
 
 /* A request whose program is running. Freed once its three handles are closed. */
@@ -80,8 +80,8 @@ struct job {
     struct reply *r;
     struct job *next; /* in r->running */
     char *reply_to;
-    struct cli_buf input, output;
-    struct cli_buf headers; /* the -H fields rendered for this request (len 0 when none) */
+    struct np_buf input, output;
+    struct np_buf headers; /* the -H fields rendered for this request (len 0 when none) */
     uv_process_t proc;
     uv_pipe_t in, out;
     uv_write_t write;
@@ -187,9 +187,9 @@ job_handle_closed(uv_handle_t *h)
         link = &(*link)->next;
     *link = j->next;
     free(j->reply_to);
-    cli_buf_release(&j->input);
-    cli_buf_release(&j->output);
-    cli_buf_release(&j->headers);
+    np_buf_release(&j->input);
+    np_buf_release(&j->output);
+    np_buf_release(&j->headers);
     free(j);
 }
 
@@ -236,7 +236,7 @@ on_out_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
     struct job *j = h->data;
     (void)hint;
     *buf = uv_buf_init(NULL, 0);
-    if (cli_buf_reserve(&j->output, 65536) == 0)
+    if (np_buf_reserve(&j->output, 65536) == 0)
         *buf = uv_buf_init(j->output.ptr + j->output.len, 65536);
 }
 
@@ -338,8 +338,8 @@ run_command(struct reply *r, const struct np_msg *m, const struct cli_tmpl_ctx *
     j->reply_to = strndup(m->reply.ptr, m->reply.len);
     char *subject = strndup(m->subject.ptr, m->subject.len);
     /* the -H fields are rendered now: later requests reuse r->msg while this program runs */
-    if (j->reply_to && subject && cli_buf_add(&j->input, m->data.ptr, m->data.len) == 0 &&
-        cli_buf_add(&j->headers, r->msg.out_headers.ptr, r->msg.out_headers.len) == 0 &&
+    if (j->reply_to && subject && np_buf_add(&j->input, m->data.ptr, m->data.len) == 0 &&
+        np_buf_add(&j->headers, r->msg.out_headers.ptr, r->msg.out_headers.len) == 0 &&
         cli_tmpl_expand_argv(ctx, r->command, r->command_argc, &argv) == 0)
         env = child_env(subject, j->input.ptr ? j->input.ptr : "");
     free(subject);
@@ -361,8 +361,8 @@ fail:
     cli_error(r->cc.cmd, "cannot run the command: out of memory");
     if (j) {
         free(j->reply_to);
-        cli_buf_release(&j->input);
-        cli_buf_release(&j->headers);
+        np_buf_release(&j->input);
+        np_buf_release(&j->headers);
         free(j);
     }
     cli_argv_free(argv);
@@ -374,11 +374,11 @@ static void
 log_request(struct reply *r, const struct np_msg *m)
 {
     /* the subject comes from the requester: escaped, it cannot drive the terminal */
-    struct cli_buf subj = {0};
+    struct np_buf subj = {0};
     if (cli_out_escape(&subj, m->subject.ptr, m->subject.len) != 0) subj.len = 0;
     fprintf(stderr, "[#%llu] Received on \"%.*s\" (%zu bytes)\n", (unsigned long long)r->received,
             (int)subj.len, subj.ptr ? subj.ptr : "", m->data.len);
-    cli_buf_release(&subj);
+    np_buf_release(&subj);
 }
 
 static void
@@ -394,7 +394,7 @@ on_request(struct np_client *c, const struct np_msg *m, void *ud)
         return;
     }
     r->reply_to.len = 0;
-    if (cli_buf_add(&r->reply_to, m->reply.ptr, m->reply.len) != 0) {
+    if (np_buf_add(&r->reply_to, m->reply.ptr, m->reply.len) != 0) {
         cli_error(r->cc.cmd, "out of memory");
         return;
     }
@@ -498,7 +498,7 @@ cmd_reply(int argc, char **argv, const struct cli_cmd *self)
     }
     cli_msg_release(&r->msg);
     cli_argv_free(r->command);
-    cli_buf_release(&r->reply_to);
+    np_buf_release(&r->reply_to);
     free(r);
     return rc < 0 ? CLI_EXIT_OK : rc;
 }

@@ -69,7 +69,7 @@ struct request {
     struct cli_env env;
     struct cli_msg msg;
     struct cli_out out;
-    struct cli_buf body;
+    struct np_buf body;
     uint64_t count, done, want, got, gap_ms;
     bool raw, pretty, json, fail_on_service_error, timers_up;
     char inbox[64];
@@ -304,8 +304,8 @@ check_args(void *ud, int nargs, char **args)
     if (!templated && !cli_subject_check("subject", args[0], false, 0, why, sizeof why))
         return cli_usage(r->cc.cmd, "%s", why);
     bool from_stdin = nargs == 2 ? strcmp(args[1], "-") == 0 : cli_stdin_has_data();
-    int rc = from_stdin   ? cli_buf_read_fd(&r->body, STDIN_FILENO)
-             : nargs == 2 ? cli_buf_adds(&r->body, args[1])
+    int rc = from_stdin   ? cli_read_fd(&r->body, STDIN_FILENO)
+             : nargs == 2 ? np_buf_adds(&r->body, args[1])
                           : 0;
     if (rc != 0) {
         cli_error(r->cc.cmd, "cannot read the body: %s", strerror(-rc));
@@ -331,7 +331,7 @@ cmd_request(int argc, char **argv, const struct cli_cmd *self)
         cli_out_release(&r->out);
     }
     cli_msg_release(&r->msg);
-    cli_buf_release(&r->body);
+    np_buf_release(&r->body);
     free(r);
     return rc < 0 ? CLI_EXIT_OK : rc;
 }

@@ -121,7 +121,7 @@ test_escape(void **state)
         {"bad \xff \xc3 \xe2\x82 \xed\xa0\x80", "bad \\xff \\xc3 \\xe2\\x82 \\xed\\xa0\\x80"},
         {"\x9b", "\\x9b"},
     };
-    struct cli_buf b = {0};
+    struct np_buf b = {0};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         bool same = strcmp(cases[i].in, cases[i].want) == 0;
         assert_int_equal(cli_out_needs_escape(cases[i].in, strlen(cases[i].in)), !same);
@@ -134,7 +134,7 @@ test_escape(void **state)
     assert_int_equal(cli_out_escape(&b, "a\0b", 3), 0);
     assert_memory_equal(b.ptr, "a\\x00b", 6);
     assert_false(cli_out_needs_escape(NULL, 0));
-    cli_buf_release(&b);
+    np_buf_release(&b);
 }
 
 /* Pretty output escapes headers and bodies; raw output to a non-terminal does not. */
@@ -347,7 +347,7 @@ test_base64(void **state)
         {"fooba", "Zm9vYmE="},
         {"foobar", "Zm9vYmFy"},
     };
-    struct cli_buf b = {NULL, 0, 0};
+    struct np_buf b = {NULL, 0, 0};
     for (size_t i = 0; i < sizeof vec / sizeof vec[0]; i++) {
         b.len = 0;
         assert_int_equal(cli_base64(vec[i][0], strlen(vec[i][0]), &b), 0);
@@ -360,7 +360,7 @@ test_base64(void **state)
     /* It appends. */
     assert_int_equal(cli_base64("f", 1, &b), 0);
     assert_string_equal(b.ptr, "//79AA==Zg==");
-    cli_buf_release(&b);
+    np_buf_release(&b);
 }
 
 static void

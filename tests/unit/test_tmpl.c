@@ -62,11 +62,11 @@ test_ctx(void)
 static void
 expect(const struct cli_tmpl_ctx *c, const char *tmpl, const char *want)
 {
-    struct cli_buf b = {NULL, 0, 0};
+    struct np_buf b = {NULL, 0, 0};
     assert_int_equal(cli_tmpl_expand(c, tmpl, strlen(tmpl), &b), 0);
     assert_string_equal(b.ptr, want);
     assert_int_equal(b.len, strlen(want));
-    cli_buf_release(&b);
+    np_buf_release(&b);
 }
 
 static void
@@ -130,7 +130,7 @@ test_real_sources(void **state)
 {
     (void)state;
     struct cli_tmpl_ctx c = {.count = 1};
-    struct cli_buf a = {NULL, 0, 0}, b = {NULL, 0, 0};
+    struct np_buf a = {NULL, 0, 0}, b = {NULL, 0, 0};
     assert_int_equal(cli_tmpl_expand(&c, "{{ID}}", 6, &a), 0);
     assert_int_equal(cli_tmpl_expand(&c, "{{ID}}", 6, &b), 0);
     assert_int_equal(a.len, 22);
@@ -139,8 +139,8 @@ test_real_sources(void **state)
     assert_int_equal(cli_tmpl_expand(&c, "{{Unix}}", 8, &a), 0);
     long long now = (long long)time(NULL);
     assert_true(llabs(atoll(a.ptr) - now) <= 2);
-    cli_buf_release(&a);
-    cli_buf_release(&b);
+    np_buf_release(&a);
+    np_buf_release(&b);
 }
 
 static void
@@ -198,12 +198,12 @@ test_random_errors(void **state)
     (void)state;
     struct cli_tmpl_ctx c = test_ctx();
     c.random = failing_random;
-    struct cli_buf b = {NULL, 0, 0};
+    struct np_buf b = {NULL, 0, 0};
     assert_int_equal(cli_tmpl_expand(&c, "{{ID}}", 6, &b), -5);
     assert_int_equal(cli_tmpl_expand(&c, "{{Random 1 2}}", 14, &b), -5);
     assert_int_equal(cli_tmpl_expand(&c, "{{Count}}", 9, &b), 0);
     assert_string_equal(b.ptr, "7");
-    cli_buf_release(&b);
+    np_buf_release(&b);
 }
 
 static void
@@ -279,7 +279,7 @@ test_buffer_reuse(void **state)
 {
     (void)state;
     struct cli_tmpl_ctx c = test_ctx();
-    struct cli_buf b = {NULL, 0, 0};
+    struct np_buf b = {NULL, 0, 0};
     char big[5000];
     memset(big, 'x', sizeof big - 1);
     big[sizeof big - 1] = '\0';
@@ -296,7 +296,7 @@ test_buffer_reuse(void **state)
                         "a\0"
                         "7",
                         3);
-    cli_buf_release(&b);
+    np_buf_release(&b);
     assert_null(b.ptr);
 }
 
