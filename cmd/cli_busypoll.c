@@ -6,6 +6,7 @@
 #define HIT_ONE        1024u              /* hit_rate's fixed-point 1.0 */
 #define MIN_HIT_RATE   (HIT_ONE * 8 / 10) /* below this, frugal polling pauses */
 #define MIN_NAP_YIELD  (2 * 16)           /* two messages per nap, in nap_yield's units */
+#define BUSY_NAP_BYTES 32768u             /* a nap that gathers more finds a busy server */
 #define DENSE_WAKEUPS  3                  /* dense wakeups in a row before batching starts */
 #define FIRST_PAUSE_NS 1000000u           /* 1 ms */
 #define MAX_PAUSE_NS   100000000u         /* 100 ms */
@@ -54,10 +55,12 @@ cli_busypoll_polled(struct cli_busypoll *bp, bool caught, uint64_t now_ns)
 }
 
 void
-cli_busypoll_slept(struct cli_busypoll *bp, uint64_t slept_ns, bool traffic, uint64_t now_ns)
+cli_busypoll_slept(struct cli_busypoll *bp, uint64_t slept_ns, struct cli_traffic got,
+                   uint64_t now_ns)
 {
-    bp->dense = traffic && slept_ns < CLI_BUSYPOLL_DENSE_NS ? bp->dense + 1 : 0;
-    if (!traffic || slept_ns > bp->max_ns) return;
+    bool small = got.msgs > 0 && got.bytes <= CLI_BUSYPOLL_SMALL;
+    bp->dense = small && slept_ns < CLI_BUSYPOLL_DENSE_NS ? bp->dense + 1 : 0;
+    if (got.msgs == 0 || slept_ns > bp->max_ns) return;
     if (bp->frugal && now_ns < bp->poll_backoff.until_ns) return;
     bp->window_ns = bp->max_ns;
 }
@@ -69,11 +72,12 @@ cli_busypoll_should_nap(const struct cli_busypoll *bp, uint64_t now_ns)
 }
 
 void
-cli_busypoll_napped(struct cli_busypoll *bp, uint64_t msgs, uint64_t now_ns)
+cli_busypoll_napped(struct cli_busypoll *bp, struct cli_traffic got, uint64_t now_ns)
 {
-    uint64_t sample = msgs > 255 ? 255 * 16 : msgs * 16;
+    uint64_t sample = got.msgs > 255 ? 255 * 16 : got.msgs * 16;
     bp->nap_yield = bp->nap_yield - bp->nap_yield / 4 + (uint32_t)sample / 4;
-    if (msgs == 0) bp->dense = 0; /* the burst is over: sleep until the next one */
+    /* Nothing came: the burst is over, sleep until the next one. Much came: the server is busy. */
+    if (got.msgs == 0 || got.bytes > BUSY_NAP_BYTES) bp->dense = 0;
     if (bp->nap_yield >= MIN_NAP_YIELD) {
         succeeded(&bp->nap_backoff);
         return;
@@ -83,18 +87,24 @@ cli_busypoll_napped(struct cli_busypoll *bp, uint64_t msgs, uint64_t now_ns)
     back_off(&bp->nap_backoff, now_ns);
 }
 
+static struct cli_traffic
+since(struct cli_traffic before, struct cli_traffic now)
+{
+    return (struct cli_traffic){now.msgs - before.msgs, now.bytes - before.bytes};
+}
+
 enum poll_result { LOOP_DONE, POLL_MISSED, POLL_CAUGHT };
 
 /* Polls for up to the current window, returning as soon as traffic was processed. */
 static enum poll_result
 poll_window(struct cli_busypoll *bp, uv_loop_t *loop, cli_busypoll_activity activity, void *ud)
 {
-    uint64_t seen = activity(ud);
+    uint64_t seen = activity(ud).msgs;
     uint64_t deadline = uv_hrtime() + bp->window_ns;
     bool caught = false;
     while (!caught && uv_hrtime() < deadline) {
         if (!uv_run(loop, UV_RUN_NOWAIT)) return LOOP_DONE;
-        caught = activity(ud) != seen;
+        caught = activity(ud).msgs != seen;
     }
     cli_busypoll_polled(bp, caught, uv_hrtime());
     return caught ? POLL_CAUGHT : POLL_MISSED;
@@ -107,9 +117,9 @@ batch(struct cli_busypoll *bp, uv_loop_t *loop, cli_busypoll_activity activity, 
     while (cli_busypoll_should_nap(bp, uv_hrtime())) {
         struct timespec nap = {.tv_sec = 0, .tv_nsec = CLI_BUSYPOLL_NAP_NS};
         nanosleep(&nap, NULL);
-        uint64_t seen = activity(ud);
+        struct cli_traffic before = activity(ud);
         if (!uv_run(loop, UV_RUN_NOWAIT)) return false;
-        cli_busypoll_napped(bp, activity(ud) - seen, uv_hrtime());
+        cli_busypoll_napped(bp, since(before, activity(ud)), uv_hrtime());
     }
     return true;
 }
@@ -121,11 +131,11 @@ cli_busypoll_run(struct cli_busypoll *bp, uv_loop_t *loop, cli_busypoll_activity
         enum poll_result r = bp->window_ns ? poll_window(bp, loop, activity, ud) : POLL_MISSED;
         if (r == LOOP_DONE) return;
         if (r == POLL_CAUGHT) continue;
-        uint64_t seen = activity(ud);
+        struct cli_traffic before = activity(ud);
         uint64_t slept = uv_hrtime();
         if (!uv_run(loop, UV_RUN_ONCE)) return;
         uint64_t now = uv_hrtime();
-        cli_busypoll_slept(bp, now - slept, activity(ud) != seen, now);
+        cli_busypoll_slept(bp, now - slept, since(before, activity(ud)), now);
         if (!batch(bp, loop, activity, ud)) return;
     }
 }

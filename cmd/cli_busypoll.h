@@ -9,10 +9,12 @@
  *   comes back a few microseconds after the request went out. The window opens to its maximum
  *   when traffic woke the sleeping loop sooner than that, stays there while polls catch traffic,
  *   and halves each time one catches nothing.
- * - Batching: when wakeups come one right after another (steady traffic of many small writes),
- *   nap for a fixed short time and then take everything that arrived at once, so one wakeup
- *   serves many messages. It adds up to the nap to a message's delivery time, so it is kept only
- *   while naps gather at least two messages each.
+ * - Batching: when wakeups for a few messages each come one right after another (steady traffic
+ *   of many small writes), nap for a fixed short time and then take everything that arrived at
+ *   once, so one wakeup serves many messages. It adds up to the nap to a message's delivery time,
+ *   so it is kept only while naps gather at least two messages each. A server that is busy (each
+ *   wakeup or nap brings tens of kilobytes) does not sleep between reads anyway, and a nap would
+ *   only idle it, so batching stops there.
  *
  * Latency mode (--busy_poll USEC) polls after all traffic, whatever it costs. Frugal mode (the
  * default) batches steady traffic, and polls only while polls mostly catch traffic: a poll that
@@ -30,6 +32,7 @@
 #define CLI_BUSYPOLL_MIN_NS     2000u   /* a smaller window closes: not worth a poll */
 #define CLI_BUSYPOLL_DENSE_NS   200000u /* a wakeup this soon after going to sleep is "dense" */
 #define CLI_BUSYPOLL_NAP_NS     50000u  /* how long a batching nap lets traffic gather */
+#define CLI_BUSYPOLL_SMALL      16384u  /* a wakeup for at most this many bytes is worth batching */
 
 /* Pauses a tool that costs more than it saves, for longer each time it fails again. */
 struct cli_backoff {
@@ -50,15 +53,21 @@ struct cli_busypoll {
 void cli_busypoll_init(struct cli_busypoll *bp, uint64_t max_ns, bool frugal);
 /* A poll ended at now_ns; caught says whether traffic arrived within it. */
 void cli_busypoll_polled(struct cli_busypoll *bp, bool caught, uint64_t now_ns);
-/* The loop slept for slept_ns and woke at now_ns; traffic says whether it woke for traffic. */
-void cli_busypoll_slept(struct cli_busypoll *bp, uint64_t slept_ns, bool traffic, uint64_t now_ns);
+/* What the server has taken in so far; the loop compares it before and after each wait. */
+struct cli_traffic {
+    uint64_t msgs, bytes;
+};
+
+/* The loop slept for slept_ns, woke at now_ns and took in got. */
+void cli_busypoll_slept(struct cli_busypoll *bp, uint64_t slept_ns, struct cli_traffic got,
+                        uint64_t now_ns);
 /* Whether to nap and batch now. */
 bool cli_busypoll_should_nap(const struct cli_busypoll *bp, uint64_t now_ns);
-/* A nap ended at now_ns and gathered msgs messages. */
-void cli_busypoll_napped(struct cli_busypoll *bp, uint64_t msgs, uint64_t now_ns);
+/* A nap ended at now_ns and gathered got. */
+void cli_busypoll_napped(struct cli_busypoll *bp, struct cli_traffic got, uint64_t now_ns);
 
-/* The activity counter the loop watches: the number of messages the server has taken in. */
-typedef uint64_t (*cli_busypoll_activity)(void *ud);
+/* Reads the server's traffic counters. */
+typedef struct cli_traffic (*cli_busypoll_activity)(void *ud);
 
 /* Runs loop until it has nothing left to do, as uv_run(UV_RUN_DEFAULT) would, waiting as above. */
 void cli_busypoll_run(struct cli_busypoll *bp, uv_loop_t *loop, cli_busypoll_activity activity,

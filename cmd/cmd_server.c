@@ -631,12 +631,12 @@ trap_signals(struct server_run *run)
     }
 }
 
-static uint64_t
-messages_in(void *srv)
+static struct cli_traffic
+traffic_in(void *srv)
 {
     struct nb_stats st;
     nb_server_stats(srv, &st);
-    return st.in_msgs;
+    return (struct cli_traffic){st.in_msgs, st.in_bytes};
 }
 
 /* The lines nats-server logs once it listens, and natsctl's ready line. */
@@ -683,7 +683,7 @@ serve(struct server_run *run, const struct server_flags *f, struct nb_config *cf
         bool frugal = f->busy_poll_us == BUSY_POLL_AUTO;
         uint64_t max_us = frugal ? CLI_BUSYPOLL_DEFAULT_US : (uint64_t)f->busy_poll_us;
         cli_busypoll_init(&bp, max_us * 1000, frugal);
-        cli_busypoll_run(&bp, run->loop, messages_in, run->srv);
+        cli_busypoll_run(&bp, run->loop, traffic_in, run->srv);
     } else {
         nb_server_stop(run->srv, NULL, NULL);
         uv_run(run->loop, UV_RUN_DEFAULT);

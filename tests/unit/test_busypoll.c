@@ -14,6 +14,11 @@
 
 #define US 1000u
 
+/* n messages of 100 bytes */
+#define MSGS(n) ((struct cli_traffic){(n), (n)*100u})
+#define ONE_MSG MSGS(1)
+#define NO_MSG  MSGS(0)
+
 static void
 test_window_opens_only_for_traffic_sooner_than_the_maximum(void **state)
 {
@@ -21,11 +26,11 @@ test_window_opens_only_for_traffic_sooner_than_the_maximum(void **state)
     struct cli_busypoll bp;
     cli_busypoll_init(&bp, 100 * US, false);
     assert_int_equal(bp.window_ns, 0);
-    cli_busypoll_slept(&bp, 150 * US, true, 0);
+    cli_busypoll_slept(&bp, 150 * US, ONE_MSG, 0);
     assert_int_equal(bp.window_ns, 0);
-    cli_busypoll_slept(&bp, 30 * US, false, 0);
+    cli_busypoll_slept(&bp, 30 * US, NO_MSG, 0);
     assert_int_equal(bp.window_ns, 0);
-    cli_busypoll_slept(&bp, 100 * US, true, 0);
+    cli_busypoll_slept(&bp, 100 * US, ONE_MSG, 0);
     assert_int_equal(bp.window_ns, 100 * US);
 }
 
@@ -35,7 +40,7 @@ test_misses_halve_the_window_until_it_closes(void **state)
     (void)state;
     struct cli_busypoll bp;
     cli_busypoll_init(&bp, 100 * US, false);
-    cli_busypoll_slept(&bp, 10 * US, true, 0);
+    cli_busypoll_slept(&bp, 10 * US, ONE_MSG, 0);
     const uint64_t expect[] = {50 * US, 25 * US, 12500, 6250, 3125, 0, 0};
     for (size_t i = 0; i < sizeof expect / sizeof expect[0]; i++) {
         cli_busypoll_polled(&bp, false, 0);
@@ -49,7 +54,7 @@ test_a_catch_restores_the_full_window(void **state)
     (void)state;
     struct cli_busypoll bp;
     cli_busypoll_init(&bp, 100 * US, false);
-    cli_busypoll_slept(&bp, 10 * US, true, 0);
+    cli_busypoll_slept(&bp, 10 * US, ONE_MSG, 0);
     cli_busypoll_polled(&bp, false, 0);
     cli_busypoll_polled(&bp, false, 0);
     assert_int_equal(bp.window_ns, 25 * US);
@@ -63,9 +68,9 @@ test_zero_maximum_never_polls(void **state)
     (void)state;
     struct cli_busypoll bp;
     cli_busypoll_init(&bp, 0, false);
-    cli_busypoll_slept(&bp, 0, true, 0);
+    cli_busypoll_slept(&bp, 0, ONE_MSG, 0);
     assert_int_equal(bp.window_ns, 0);
-    cli_busypoll_slept(&bp, 1, true, 0);
+    cli_busypoll_slept(&bp, 1, ONE_MSG, 0);
     assert_int_equal(bp.window_ns, 0);
 }
 
@@ -78,16 +83,16 @@ test_frugal_polling_pauses_while_polls_miss(void **state)
     (void)state;
     struct cli_busypoll bp;
     cli_busypoll_init(&bp, 100 * US, true);
-    cli_busypoll_slept(&bp, 10 * US, true, 0);
+    cli_busypoll_slept(&bp, 10 * US, ONE_MSG, 0);
     assert_int_equal(bp.window_ns, 100 * US);
     cli_busypoll_polled(&bp, false, 0); /* one miss in a good record: keep polling */
     assert_int_equal(bp.window_ns, 50 * US);
     cli_busypoll_polled(&bp, false, 0);
     assert_int_equal(bp.window_ns, 0); /* 77% caught: pause */
     assert_int_equal(bp.poll_backoff.until_ns, 1 * MS);
-    cli_busypoll_slept(&bp, 10 * US, true, MS / 2);
+    cli_busypoll_slept(&bp, 10 * US, ONE_MSG, MS / 2);
     assert_int_equal(bp.window_ns, 0); /* still paused */
-    cli_busypoll_slept(&bp, 10 * US, true, 1 * MS);
+    cli_busypoll_slept(&bp, 10 * US, ONE_MSG, 1 * MS);
     assert_int_equal(bp.window_ns, 100 * US);
     cli_busypoll_polled(&bp, false, 2 * MS);
     assert_int_equal(bp.window_ns, 0);
@@ -110,10 +115,10 @@ test_latency_mode_never_pauses_or_naps(void **state)
     cli_busypoll_init(&bp, 100 * US, false);
     for (int i = 0; i < 50; i++)
         cli_busypoll_polled(&bp, false, 0);
-    cli_busypoll_slept(&bp, 10 * US, true, 0);
+    cli_busypoll_slept(&bp, 10 * US, ONE_MSG, 0);
     assert_int_equal(bp.window_ns, 100 * US);
     for (int i = 0; i < 5; i++)
-        cli_busypoll_slept(&bp, 10 * US, true, 0);
+        cli_busypoll_slept(&bp, 10 * US, ONE_MSG, 0);
     assert_false(cli_busypoll_should_nap(&bp, 0));
 }
 
@@ -123,19 +128,19 @@ test_dense_wakeups_start_naps_and_an_empty_nap_ends_them(void **state)
     (void)state;
     struct cli_busypoll bp;
     cli_busypoll_init(&bp, 100 * US, true);
-    cli_busypoll_slept(&bp, 50 * US, true, 0);
-    cli_busypoll_slept(&bp, 50 * US, true, 0);
+    cli_busypoll_slept(&bp, 50 * US, ONE_MSG, 0);
+    cli_busypoll_slept(&bp, 50 * US, ONE_MSG, 0);
     assert_false(cli_busypoll_should_nap(&bp, 0));
-    cli_busypoll_slept(&bp, 50 * US, true, 0);
+    cli_busypoll_slept(&bp, 50 * US, ONE_MSG, 0);
     assert_true(cli_busypoll_should_nap(&bp, 0));
-    cli_busypoll_napped(&bp, 10, 0);
+    cli_busypoll_napped(&bp, MSGS(10), 0);
     assert_true(cli_busypoll_should_nap(&bp, 0));
-    cli_busypoll_napped(&bp, 0, 0);
+    cli_busypoll_napped(&bp, MSGS(0), 0);
     assert_false(cli_busypoll_should_nap(&bp, 0));
     /* A slow wakeup or one without traffic breaks the run of dense ones. */
     for (int i = 0; i < 3; i++)
-        cli_busypoll_slept(&bp, 50 * US, true, 0);
-    cli_busypoll_slept(&bp, 300 * US, true, 0);
+        cli_busypoll_slept(&bp, 50 * US, ONE_MSG, 0);
+    cli_busypoll_slept(&bp, 300 * US, ONE_MSG, 0);
     assert_false(cli_busypoll_should_nap(&bp, 0));
 }
 
@@ -146,17 +151,36 @@ test_naps_that_gather_too_little_pause_batching(void **state)
     struct cli_busypoll bp;
     cli_busypoll_init(&bp, 100 * US, true);
     for (int i = 0; i < 3; i++)
-        cli_busypoll_slept(&bp, 50 * US, true, 0);
+        cli_busypoll_slept(&bp, 50 * US, ONE_MSG, 0);
     int naps = 0;
     while (cli_busypoll_should_nap(&bp, 0) && naps < 100) {
-        cli_busypoll_napped(&bp, 1, 0); /* request-reply: one message per nap */
+        cli_busypoll_napped(&bp, MSGS(1), 0); /* request-reply: one message per nap */
         naps++;
     }
     assert_true(naps > 0 && naps < 10);
     for (int i = 0; i < 3; i++)
-        cli_busypoll_slept(&bp, 50 * US, true, MS / 2);
+        cli_busypoll_slept(&bp, 50 * US, ONE_MSG, MS / 2);
     assert_false(cli_busypoll_should_nap(&bp, MS / 2)); /* paused for 1 ms */
     assert_true(cli_busypoll_should_nap(&bp, 1 * MS));
+}
+
+/* A busy server's reads bring tens of kilobytes; it never sleeps between them, and a nap would
+ * only idle it. */
+static void
+test_a_busy_server_does_not_nap(void **state)
+{
+    (void)state;
+    struct cli_busypoll bp;
+    cli_busypoll_init(&bp, 100 * US, true);
+    struct cli_traffic full_read = {40, 64 * 1024};
+    for (int i = 0; i < 5; i++)
+        cli_busypoll_slept(&bp, 20 * US, full_read, 0);
+    assert_false(cli_busypoll_should_nap(&bp, 0));
+    for (int i = 0; i < 3; i++)
+        cli_busypoll_slept(&bp, 20 * US, ONE_MSG, 0);
+    assert_true(cli_busypoll_should_nap(&bp, 0));
+    cli_busypoll_napped(&bp, (struct cli_traffic){300, 40 * 1024}, 0);
+    assert_false(cli_busypoll_should_nap(&bp, 0));
 }
 
 /* The runner against a real loop: an idle handle produces "traffic" a few times, then stops. */
@@ -172,10 +196,10 @@ on_idle(uv_idle_t *h)
     if (++t->count == t->limit) uv_close((uv_handle_t *)h, NULL);
 }
 
-static uint64_t
+static struct cli_traffic
 traffic_count(void *ud)
 {
-    return ((struct traffic *)ud)->count;
+    return MSGS(((struct traffic *)ud)->count);
 }
 
 static void
@@ -209,6 +233,7 @@ main(void)
         cmocka_unit_test(test_latency_mode_never_pauses_or_naps),
         cmocka_unit_test(test_dense_wakeups_start_naps_and_an_empty_nap_ends_them),
         cmocka_unit_test(test_naps_that_gather_too_little_pause_batching),
+        cmocka_unit_test(test_a_busy_server_does_not_nap),
         cmocka_unit_test(test_run_returns_when_the_loop_is_done),
     };
     return cmocka_run_group_tests_name("busypoll", tests, NULL, NULL);
