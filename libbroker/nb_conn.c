@@ -31,6 +31,7 @@ nb__close_reason_text(enum nb_close_reason r)
 void
 nb__conn_log(const struct nb_conn *c, enum nb_log_level level, const char *fmt, ...)
 {
+    if (!nb__log_enabled(c->srv, level)) return;
     char prefix[384];
     snprintf(prefix, sizeof prefix, "%s - %s:%llu - %s%.256s%s", c->addr, c->proto->id_label,
              (unsigned long long)c->id, c->ident ? "\"" : "", c->ident ? c->ident : "",

@@ -30,13 +30,19 @@ nb__rand(struct nb_server *srv)
     return np_rand_next(&srv->rng);
 }
 
+bool
+nb__log_enabled(const struct nb_server *srv, enum nb_log_level level)
+{
+    if (!srv->cfg.log) return false;
+    if (level == NB_LOG_DEBUG) return srv->cfg.debug;
+    return level != NB_LOG_TRACE || srv->cfg.trace;
+}
+
 void
 nb__vlog(const struct nb_server *srv, enum nb_log_level level, const char *prefix, const char *fmt,
          va_list ap)
 {
-    if (!srv->cfg.log) return;
-    if (level == NB_LOG_DEBUG && !srv->cfg.debug) return;
-    if (level == NB_LOG_TRACE && !srv->cfg.trace) return;
+    if (!nb__log_enabled(srv, level)) return;
     char msg[1024];
     size_t n = (size_t)snprintf(msg, sizeof msg, "%s", prefix);
     if (n < sizeof msg) vsnprintf(msg + n, sizeof msg - n, fmt, ap);

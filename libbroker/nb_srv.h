@@ -52,6 +52,8 @@ uint64_t nb__now_ms(const struct nb_server *srv);
 uint64_t nb__rand(struct nb_server *srv);
 void nb__log(const struct nb_server *srv, enum nb_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Whether a line at level would be logged: callers skip building lines nobody reads. */
+bool nb__log_enabled(const struct nb_server *srv, enum nb_log_level level);
 /* Like nb__log with a va_list, for modules that add their own prefix. */
 void nb__vlog(const struct nb_server *srv, enum nb_log_level level, const char *prefix,
               const char *fmt, va_list ap);
