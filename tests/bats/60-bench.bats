@@ -149,9 +149,10 @@ wait_line() {
     [ "$(jq -r '.aggregate.sub.msgs' <<<"$output")" = "$n" ]
 }
 
-@test "Ctrl-C prints the partial results marked PARTIAL and exits 130" {
-    "$NATSCTL" bench pubsub --embedded --throughput 1000 --duration 30s \
-        >"$BATS_TEST_TMPDIR/out" 2>&1 3>&- &
+# interrupted_bench ARGS...: runs natsctl bench ARGS, sends Ctrl-C after half a second, checks
+# the exit status is 130 and leaves what it printed in $output and $lines.
+interrupted_bench() {
+    "$NATSCTL" bench "$@" >"$BATS_TEST_TMPDIR/out" 2>&1 3>&- &
     BG_PID=$!
     sleep 0.5
     kill -INT "$BG_PID"
@@ -160,6 +161,10 @@ wait_line() {
     BG_PID=
     [ "$rc" -eq 130 ]
     run cat "$BATS_TEST_TMPDIR/out"
+}
+
+@test "Ctrl-C prints the partial results marked PARTIAL and exits 130" {
+    interrupted_bench pubsub --embedded --throughput 1000 --duration 30s
     [[ ${lines[0]} == "PARTIAL bench pubsub "* ]]
     [[ $output == *"Pub stats: "* ]]
 }
@@ -202,15 +207,7 @@ wait_line() {
 }
 
 @test "without --msgs or --duration the sending modes run for 5 seconds, receive-only ones expect 100000" {
-    "$NATSCTL" bench pub --embedded >"$BATS_TEST_TMPDIR/out" 2>&1 3>&- &
-    BG_PID=$!
-    sleep 0.5
-    kill -INT "$BG_PID"
-    local rc=0
-    wait "$BG_PID" || rc=$?
-    BG_PID=
-    [ "$rc" -eq 130 ]
-    run cat "$BATS_TEST_TMPDIR/out"
+    interrupted_bench pub --embedded
     [[ ${lines[0]} == "PARTIAL bench pub duration_ms=5000 "* ]]
     run "$NATSCTL" bench sub --help
     [[ $output == *"default: sub and reply 100000, other modes run --duration 5s"* ]]
