@@ -173,11 +173,11 @@ static long
 route_target(struct nb_delivery *d, struct nb_conn *route)
 {
     for (size_t i = 0; i < d->ntargets; i++) {
-        if (d->targets[i].route == route) return (long)i;
+        if (d->targets[i] == route) return (long)i;
     }
     if (!grow((void **)&d->targets, &d->targets_cap, d->ntargets + 1, sizeof d->targets[0]))
         return -1;
-    d->targets[d->ntargets].route = route;
+    d->targets[d->ntargets] = route;
     return (long)d->ntargets++;
 }
 
@@ -200,7 +200,7 @@ deliver_route(struct nb_delivery *d, struct nb_conn *from, struct nb_sub *sub)
 static void
 write_route_msg(struct nb_delivery *d, size_t t, const struct nb_msg *msg)
 {
-    struct nb_conn *c = d->targets[t].route;
+    struct nb_conn *c = d->targets[t];
     size_t nnames = 0, names_len = 0;
     for (size_t i = 0; i < d->nrqueues; i++) {
         if (d->rqueues[i].target != t) continue;

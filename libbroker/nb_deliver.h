@@ -17,11 +17,6 @@ struct nb_sub;
 struct nb_queued;
 struct nb_isub;
 
-/* A route picked as a target of the message being delivered. */
-struct nb_route_target {
-    struct nb_conn *route;
-};
-
 /* A queue group whose chosen member is on a route: the route forwards to it by name. */
 struct nb_route_queue {
     uint32_t target; /* index into targets */
@@ -35,7 +30,7 @@ struct nb_route_queue {
 struct nb_delivery {
     struct nb_sub **deferred_unsubs; /* auto-unsubscribes that reached their max during delivery */
     size_t ndeferred, deferred_cap;
-    struct nb_route_target *targets;
+    struct nb_conn **targets; /* the routes this message goes to, each once */
     size_t ntargets, targets_cap;
     struct nb_route_queue *rqueues;
     size_t nrqueues, rqueues_cap;
