@@ -193,6 +193,11 @@ bool np_subject_has_wildcard(const char *s, size_t len);
  */
 bool np_subject_match(const char *pattern, size_t plen, const char *subject, size_t slen);
 /*
+ * Returns true when some literal subject matches both patterns (either may hold wildcards): how
+ * JetStream tells that two streams would capture the same messages.
+ */
+bool np_subject_intersect(const char *a, size_t alen, const char *b, size_t blen);
+/*
  * Splits s into at most max tokens. Returns the token count, or NP_ENOSPACE when s has more than
  * max tokens, or NP_ESUBJECT when a token is empty.
  */

@@ -10,6 +10,7 @@
 #include "np.h"
 
 #include <limits.h>
+#include <string.h>
 
 static bool
 is_blank(char c)
@@ -116,6 +117,25 @@ np_subject_match(const char *pattern, size_t plen, const char *subject, size_t s
         if (pe == plen || se == slen) return pe == plen && se == slen;
         pi = pe + 1;
         si = se + 1;
+    }
+}
+
+/* Walks both patterns token by token: a '>' on either side swallows the rest of the other. */
+bool
+np_subject_intersect(const char *a, size_t alen, const char *b, size_t blen)
+{
+    if (alen == 0 || blen == 0) return false;
+    size_t ai = 0, bi = 0;
+    for (;;) {
+        size_t ae = token_end(a, alen, ai);
+        size_t be = token_end(b, blen, bi);
+        if (ae == ai || be == bi) return false;
+        if (token_is(a, ai, ae, '>') || token_is(b, bi, be, '>')) return true;
+        bool wild = token_is(a, ai, ae, '*') || token_is(b, bi, be, '*');
+        if (!wild && (ae - ai != be - bi || memcmp(a + ai, b + bi, ae - ai) != 0)) return false;
+        if (ae == alen || be == blen) return ae == alen && be == blen;
+        ai = ae + 1;
+        bi = be + 1;
     }
 }
 
