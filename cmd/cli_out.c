@@ -1,6 +1,6 @@
 /*
  * Message output for the client subcommands: terminal detection, the pretty/raw/json/subjects
- * printers, and the small encoders they need (UTF-8 check, base64, Go-compatible time formats).
+ * printers, and the small encoders they need (UTF-8 check, Go-compatible time formats).
  *
  * A message is written with as few copies as possible: the banner and header lines are built in
  * the printer's reusable scratch buffer, the body is handed to stdio straight from the caller's
@@ -9,6 +9,7 @@
  * before writing, so the error returned is the one this message caused.
  */
 #include "cli_out.h"
+#include "np_b64.h"
 
 #include <cJSON.h>
 #include <errno.h>
@@ -192,31 +193,6 @@ cli_out_escape(struct np_buf *b, const char *s, size_t len)
     }
     if (rc == 0 && e > run) rc = np_buf_add(b, run, (size_t)(e - run));
     return rc ? -ENOMEM : 0;
-}
-
-int
-cli_base64(const void *src, size_t len, struct np_buf *out)
-{
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    const unsigned char *p = src;
-    if (len > (SIZE_MAX / 4) * 3 - 3 || np_buf_reserve(out, (len + 2) / 3 * 4) != 0) return -ENOMEM;
-    char *d = out->ptr + out->len;
-    for (; len >= 3; len -= 3, p += 3) {
-        *d++ = tab[p[0] >> 2];
-        *d++ = tab[(p[0] & 3) << 4 | p[1] >> 4];
-        *d++ = tab[(p[1] & 15) << 2 | p[2] >> 6];
-        *d++ = tab[p[2] & 63];
-    }
-    if (len) {
-        unsigned b1 = len == 2 ? p[1] : 0;
-        *d++ = tab[p[0] >> 2];
-        *d++ = tab[(p[0] & 3) << 4 | b1 >> 4];
-        *d++ = len == 2 ? tab[(b1 & 15) << 2] : '=';
-        *d++ = '=';
-    }
-    *d = '\0';
-    out->len = (size_t)(d - out->ptr);
-    return 0;
 }
 
 /* Prints v / unit with the remainder as decimals, trailing zeros trimmed ("1.5", "350"). */
@@ -483,7 +459,7 @@ json_add_data(struct cli_out *o, cJSON *obj, struct np_str data)
     if (!memchr(data.ptr ? data.ptr : "", '\0', data.len) && cli_utf8_valid(data.ptr, data.len))
         return json_add_str(o, obj, "data", data);
     o->scratch.len = 0;
-    return cli_base64(data.ptr, data.len, &o->scratch) == 0 &&
+    return np_b64_encode(data.ptr, data.len, &o->scratch) == 0 &&
            cJSON_AddStringToObject(obj, "data_b64", o->scratch.ptr);
 }
 

@@ -109,8 +109,6 @@ bool cli_out_needs_escape(const char *s, size_t len);
 
 /* Returns true when s[0..len) is well-formed UTF-8 (no overlongs, surrogates or > U+10FFFF). */
 bool cli_utf8_valid(const char *s, size_t len);
-/* Standard base64 with padding; the output is NUL-terminated. Returns 0 or -ENOMEM. */
-int cli_base64(const void *src, size_t len, struct np_buf *out);
 /* Go's time.RFC3339Nano in UTC: "2006-01-02T15:04:05.999999999Z". Needs 36 bytes. */
 void cli_fmt_rfc3339nano(const struct timespec *ts, char *buf, size_t cap);
 /* Go's time.StampMicro in local time, for `sub -t`: "Jan _2 15:04:05.000000". Needs 24 bytes. */

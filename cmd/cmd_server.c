@@ -45,6 +45,8 @@ enum {
     OPT_PASS,
     OPT_AUTH,
     OPT_BUSY_POLL,
+    OPT_JETSTREAM,
+    OPT_STORE_DIR,
     OPT_VERSION,
 };
 
@@ -77,6 +79,9 @@ const struct cli_opt cmd_server_opts[] = {
      "poll up to USEC microseconds after traffic, for latency at the cost of CPU; auto (the "
      "default) polls and batches only where it saves CPU; 0: neither",
      NULL},
+    {OPT_JETSTREAM, "js", "jetstream", NULL, NULL, "enable streams and the JetStream API", NULL},
+    {OPT_STORE_DIR, "sd", "store_dir", "store-dir", "DIR",
+     "where file streams are kept (default: the system's temporary directory/nats)", NULL},
     {OPT_VERSION, "v", "version", NULL, NULL, "print the version and exit", NULL},
     {0, NULL, NULL, NULL, NULL, NULL, NULL},
 };
@@ -107,10 +112,6 @@ static const struct {
     const char *name;
     const char *why;
 } unsupported_flags[] = {
-    {"js", "JetStream is not available in this build yet"},
-    {"jetstream", "JetStream is not available in this build yet"},
-    {"sd", "JetStream storage is not available in this build yet"},
-    {"store_dir", "JetStream storage is not available in this build yet"},
     {"sl", "natsctl cannot signal a running server yet; use kill -TERM, -HUP or -USR1 PID"},
     {"signal", "natsctl cannot signal a running server yet; use kill -TERM, -HUP or -USR1 PID"},
     {"ms", "HTTPS monitoring is not supported by natsctl"},
@@ -144,10 +145,10 @@ static const struct {
 
 struct server_flags {
     const char *addr, *name, *config, *logfile, *pidfile, *ports_dir;
-    const char *user, *pass, *token;
+    const char *user, *pass, *token, *store_dir;
     long long port, http_port, max_payload, busy_poll_us;
     bool port_set, http_port_set, max_payload_set;
-    bool debug, trace, check, version, no_logtime;
+    bool debug, trace, check, version, no_logtime, jetstream;
 };
 
 /* The signals the running server handles; the others keep their default action. */
@@ -199,6 +200,9 @@ on_switch(struct server_flags *f, int id, const char *arg)
         break;
     case OPT_VERSION:
         f->version = on;
+        break;
+    case OPT_JETSTREAM:
+        f->jetstream = on;
         break;
     }
     return 0;
@@ -254,6 +258,8 @@ string_field(struct server_flags *f, int id)
         return &f->pass;
     case OPT_AUTH:
         return &f->token;
+    case OPT_STORE_DIR:
+        return &f->store_dir;
     default:
         return NULL;
     }
@@ -381,6 +387,8 @@ apply_flags(struct nb_config *cfg, const struct server_flags *f)
     if (f->user) rc |= nb_config_set_str(&cfg->auth_user, f->user);
     if (f->pass) rc |= nb_config_set_str(&cfg->auth_pass, f->pass);
     if (f->token) rc |= nb_config_set_str(&cfg->auth_token, f->token);
+    if (f->store_dir) rc |= nb_config_set_str(&cfg->store_dir, f->store_dir);
+    if (f->jetstream) cfg->jetstream = true;
     if (f->port_set) cfg->port = f->port < 0 ? 0 : (int)f->port;
     if (f->http_port_set) cfg->http_port = f->http_port < 0 ? 0 : (int)f->http_port;
     if (f->max_payload_set) cfg->max_payload = f->max_payload;

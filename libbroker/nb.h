@@ -60,7 +60,11 @@ struct nb_config {
     char *auth_token;
     char *auth_user;
     char *auth_pass;
-    int http_port; /* monitoring port, 0 = off */
+    int http_port;   /* monitoring port, 0 = off */
+    bool jetstream;  /* streams and the $JS.API */
+    char *store_dir; /* where file streams live; NULL: nats-server's <tmp>/nats */
+    int64_t js_max_memory, js_max_file; /* bytes all streams may use, -1 = no limit */
+    int64_t js_sync_interval_ms;        /* fsync period of file streams; 0 = before every PubAck */
     bool debug, trace;
     nb_log_fn log; /* NULL = no logging */
     void *log_ud;
@@ -68,6 +72,8 @@ struct nb_config {
 
 void nb_config_init(struct nb_config *cfg);
 void nb_config_release(struct nb_config *cfg);
+/* dst = src with copies of the strings. Returns 0 or NB_ENOMEM (dst then owns nothing). */
+int nb_config_copy(struct nb_config *dst, const struct nb_config *src);
 /* Replaces *field with a copy of value (NULL clears it). Returns 0 or NB_ENOMEM. */
 int nb_config_set_str(char **field, const char *value);
 

@@ -66,13 +66,15 @@ nb_config_init(struct nb_config *cfg)
     cfg->ping_max = 2;
     cfg->write_deadline_ms = 10 * 1000;
     cfg->auth_timeout_ms = 2 * 1000;
+    cfg->js_max_memory = cfg->js_max_file = -1;
+    cfg->js_sync_interval_ms = 2 * 60 * 1000;
 }
 
 void
 nb_config_release(struct nb_config *cfg)
 {
-    char **strs[] = {&cfg->host, &cfg->server_name, &cfg->auth_token, &cfg->auth_user,
-                     &cfg->auth_pass};
+    char **strs[] = {&cfg->host,      &cfg->server_name, &cfg->auth_token,
+                     &cfg->auth_user, &cfg->auth_pass,   &cfg->store_dir};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
         free(*strs[i]);
         *strs[i] = NULL;
@@ -439,9 +441,23 @@ apply_auth_timeout(struct loader *ld, const char *key, const cJSON *v, size_t of
     return 0;
 }
 
+/* jetstream.sync_interval: a duration, or "always" (sync before every PubAck, as nats-server 2.10). */
+static int
+apply_sync_interval(struct loader *ld, const char *key, const cJSON *v, size_t off)
+{
+    if (cJSON_IsString(v) && strcasecmp(v->valuestring, "always") == 0) {
+        *FIELD(ld, off, int64_t) = 0;
+        return 0;
+    }
+    int rc = apply_duration(ld, key, v, off);
+    if (!rc && *FIELD(ld, off, int64_t) <= 0) return bad(ld, key, v, "must be positive or always");
+    return rc;
+}
+
 /* ---- tables ------------------------------------------------------------------------------------ */
 
 static int apply_authorization(struct loader *ld, const char *key, const cJSON *v, size_t off);
+static int apply_jetstream(struct loader *ld, const char *key, const cJSON *v, size_t off);
 
 #define AT(field) offsetof(struct nb_config, field)
 #define COUNT(a)  (sizeof(a) / sizeof((a)[0]))
@@ -470,6 +486,21 @@ static const struct option top_options[] = {
     /* verbose tracing adds the system account's traffic, and there is no system account */
     {"trace_verbose", apply_bool, AT(trace)},
     {"authorization", apply_authorization, 0},
+    {"jetstream", apply_jetstream, 0},
+    {"store_dir", apply_string, AT(store_dir)},
+    {"storedir", apply_string, AT(store_dir)},
+};
+
+static const struct option jetstream_options[] = {
+    {"enabled", apply_bool, AT(jetstream)},
+    {"store_dir", apply_string, AT(store_dir)},
+    {"storedir", apply_string, AT(store_dir)},
+    {"max_memory_store", apply_int64, AT(js_max_memory)},
+    {"max_mem_store", apply_int64, AT(js_max_memory)},
+    {"max_mem", apply_int64, AT(js_max_memory)},
+    {"max_file_store", apply_int64, AT(js_max_file)},
+    {"max_file", apply_int64, AT(js_max_file)},
+    {"sync_interval", apply_sync_interval, AT(js_sync_interval_ms)},
 };
 
 static const struct option auth_options[] = {
@@ -528,9 +559,6 @@ static const struct absent top_ignored[] = {
     {"websocket", "WebSocket clients"},
     {"ws", "WebSocket clients"},
     {"mqtt", "MQTT clients"},
-    {"jetstream", "JetStream"},
-    {"store_dir", "JetStream"},
-    {"storedir", "JetStream"},
     {"default_js_domain", "JetStream"},
     {"logfile", "a log file set in the file; use -l"},
     {"log_file", "a log file set in the file; use -l"},
@@ -572,6 +600,24 @@ static const struct absent auth_refused[] = {
     {"auth_callout", "auth callout"},
 };
 
+/* Encryption at rest protects the stored messages: starting without it would expose them. */
+static const struct absent jetstream_refused[] = {
+    {"cipher", "encryption at rest"},  {"key", "encryption at rest"},
+    {"ek", "encryption at rest"},      {"prev_key", "encryption at rest"},
+    {"prev_ek", "encryption at rest"},
+};
+
+static const struct absent jetstream_ignored[] = {
+    {"domain", "JetStream domains"},
+    {"unique_tag", "clustered placement tags"},
+    {"max_outstanding_catchup", "cluster catch-up limits"},
+    {"extension_hint", "JetStream extension hints"},
+    {"limits", "JetStream request limits"},
+    {"max_buffered_msgs", "JetStream request limits"},
+    {"max_buffered_size", "JetStream request limits"},
+    {"request_queue_limit", "JetStream request limits"},
+};
+
 /* The keys one map may hold, by class. */
 struct scope {
     const char *path; /* the map's key, or NULL at the top */
@@ -596,6 +642,16 @@ static const struct scope auth_scope = {
     .nopts = COUNT(auth_options),
     .refused = auth_refused,
     .nrefused = COUNT(auth_refused),
+};
+
+static const struct scope jetstream_scope = {
+    .path = "jetstream",
+    .opts = jetstream_options,
+    .nopts = COUNT(jetstream_options),
+    .refused = jetstream_refused,
+    .nrefused = COUNT(jetstream_refused),
+    .ignored = jetstream_ignored,
+    .nignored = COUNT(jetstream_ignored),
 };
 
 static const struct absent *
@@ -665,6 +721,34 @@ apply_authorization(struct loader *ld, const char *key, const cJSON *v, size_t o
     return rc;
 }
 
+/*
+ * jetstream: true|false, "enabled"|"disabled", or a block (which turns streams on unless it says
+ * enabled: false).
+ */
+static int
+apply_jetstream(struct loader *ld, const char *key, const cJSON *v, size_t off)
+{
+    (void)off;
+    if (cJSON_IsBool(v)) {
+        ld->cfg->jetstream = cJSON_IsTrue(v);
+        return 0;
+    }
+    if (cJSON_IsString(v)) {
+        const char *s = v->valuestring;
+        if (strcasecmp(s, "enabled") == 0 || strcasecmp(s, "enable") == 0) {
+            ld->cfg->jetstream = true;
+        } else if (strcasecmp(s, "disabled") == 0 || strcasecmp(s, "disable") == 0) {
+            ld->cfg->jetstream = false;
+        } else {
+            return bad(ld, key, v, "expected enabled, disabled, true, false or a block");
+        }
+        return 0;
+    }
+    if (!cJSON_IsObject(v)) return bad(ld, key, v, "expected a map { ... } or true/false");
+    ld->cfg->jetstream = true;
+    return apply_map(ld, v, &jetstream_scope);
+}
+
 /* ---- loading ----------------------------------------------------------------------------------- */
 
 /*
@@ -685,17 +769,18 @@ check_http_host(struct loader *ld)
                   v->string, host, ld->cfg->host);
 }
 
-/* dst = src with its own copies of the strings. */
-static int
-copy_config(struct nb_config *dst, const struct nb_config *src)
+int
+nb_config_copy(struct nb_config *dst, const struct nb_config *src)
 {
     *dst = *src;
     dst->host = dst->server_name = dst->auth_token = dst->auth_user = dst->auth_pass = NULL;
+    dst->store_dir = NULL;
     int rc = nb_config_set_str(&dst->host, src->host);
     rc |= nb_config_set_str(&dst->server_name, src->server_name);
     rc |= nb_config_set_str(&dst->auth_token, src->auth_token);
     rc |= nb_config_set_str(&dst->auth_user, src->auth_user);
     rc |= nb_config_set_str(&dst->auth_pass, src->auth_pass);
+    rc |= nb_config_set_str(&dst->store_dir, src->store_dir);
     if (!rc) return 0;
     nb_config_release(dst);
     return NB_ENOMEM;
@@ -709,7 +794,7 @@ nb__config_apply(struct nb_config *cfg, const struct nb_conf *doc, nb_conf_warn_
     if (!err) err = &scratch;
     memset(err, 0, sizeof *err);
     struct nb_config work;
-    if (copy_config(&work, cfg)) {
+    if (nb_config_copy(&work, cfg)) {
         snprintf(err->msg, sizeof err->msg, "out of memory");
         return NB_ENOMEM;
     }

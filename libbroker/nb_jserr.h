@@ -12,26 +12,27 @@
 #define NB_JSERR_MAP(X)                                                                            \
     X(BAD_REQUEST, 400, 10003, "bad request")                                                      \
     X(CONSUMER_CREATE, 500, 10012, "%s")                                                           \
-    X(CONSUMER_NAME_EXIST, 400, 10013, "consumer name already in use")                            \
-    X(CONSUMER_NOT_FOUND, 404, 10014, "consumer not found")                                       \
-    X(INSUFFICIENT_RESOURCES, 503, 10023, "insufficient resources")                              \
+    X(CONSUMER_NAME_EXIST, 400, 10013, "consumer name already in use")                             \
+    X(CONSUMER_NOT_FOUND, 404, 10014, "consumer not found")                                        \
+    X(INSUFFICIENT_RESOURCES, 503, 10023, "insufficient resources")                                \
     X(INVALID_JSON, 400, 10025, "invalid JSON: %s")                                                \
-    X(MAX_CONSUMERS, 400, 10026, "maximum consumers limit reached")                               \
-    X(MAX_STREAMS, 400, 10027, "maximum number of streams reached")                               \
-    X(NO_MESSAGE_FOUND, 404, 10037, "no message found")                                           \
-    X(NOT_ENABLED_FOR_ACCOUNT, 503, 10039, "JetStream not enabled for account")                   \
+    X(MAX_CONSUMERS, 400, 10026, "maximum consumers limit reached")                                \
+    X(MAX_STREAMS, 400, 10027, "maximum number of streams reached")                                \
+    X(NO_MESSAGE_FOUND, 404, 10037, "no message found")                                            \
+    X(NOT_ENABLED_FOR_ACCOUNT, 503, 10039, "JetStream not enabled for account")                    \
     X(STREAM_CREATE, 500, 10049, "%s")                                                             \
     X(STREAM_INVALID_CONFIG, 500, 10052, "%s")                                                     \
-    X(STREAM_MESSAGE_EXCEEDS_MAX, 400, 10054, "message size exceeds maximum allowed")             \
-    X(STREAM_MISMATCH, 400, 10056, "stream name in subject does not match request")               \
+    X(STREAM_MESSAGE_EXCEEDS_MAX, 400, 10054, "message size exceeds maximum allowed")              \
+    X(STREAM_MISMATCH, 400, 10056, "stream name in subject does not match request")                \
     X(STREAM_MSG_DELETE_FAILED, 500, 10057, "%s")                                                  \
-    X(STREAM_NAME_EXIST, 400, 10058, "stream name already in use with a different configuration") \
-    X(STREAM_NOT_FOUND, 404, 10059, "stream not found")                                           \
-    X(STREAM_NOT_MATCH, 400, 10060, "expected stream does not match")                             \
-    X(STREAM_SUBJECT_OVERLAP, 400, 10065, "subjects overlap with an existing stream")             \
+    X(STREAM_NAME_EXIST, 400, 10058, "stream name already in use with a different configuration")  \
+    X(STREAM_NOT_FOUND, 404, 10059, "stream not found")                                            \
+    X(STREAM_NOT_MATCH, 400, 10060, "expected stream does not match")                              \
+    X(STREAM_SUBJECT_OVERLAP, 400, 10065, "subjects overlap with an existing stream")              \
     X(STREAM_WRONG_LAST_MSG_ID, 400, 10070, "wrong last msg ID: %s")                               \
     X(STREAM_WRONG_LAST_SEQUENCE, 400, 10071, "wrong last sequence: %s")                           \
-    X(STREAM_REPLICAS_NOT_SUPPORTED, 500, 10074, "replicas > 1 not supported in non-clustered mode") \
+    X(STREAM_REPLICAS_NOT_SUPPORTED, 500, 10074,                                                   \
+      "replicas > 1 not supported in non-clustered mode")                                          \
     X(STREAM_STORE_FAILED, 503, 10077, "%s")                                                       \
     X(STREAM_SEALED, 400, 10109, "invalid operation on sealed stream")                             \
     X(STREAM_PURGE_FAILED, 500, 10110, "%s")                                                       \
@@ -45,7 +46,7 @@ enum nb_jserr_id {
 };
 
 struct nb_jserr {
-    int code;     /* 0: no error */
+    int code; /* 0: no error */
     int err_code;
     char description[256];
 };

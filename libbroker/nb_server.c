@@ -76,19 +76,6 @@ make_server_id(struct np_rand *r, char *out)
     out[56] = '\0';
 }
 
-static int
-copy_config(struct nb_config *dst, const struct nb_config *src)
-{
-    *dst = *src;
-    dst->host = dst->server_name = dst->auth_token = dst->auth_user = dst->auth_pass = NULL;
-    int rc = nb_config_set_str(&dst->host, src->host ? src->host : "127.0.0.1");
-    rc |= nb_config_set_str(&dst->server_name, src->server_name);
-    rc |= nb_config_set_str(&dst->auth_token, src->auth_token);
-    rc |= nb_config_set_str(&dst->auth_user, src->auth_user);
-    rc |= nb_config_set_str(&dst->auth_pass, src->auth_pass);
-    return rc ? NB_ENOMEM : 0;
-}
-
 int
 nb_server_new(struct nb_server **out, uv_loop_t *loop, const struct nb_config *cfg)
 {
@@ -99,7 +86,8 @@ nb_server_new(struct nb_server **out, uv_loop_t *loop, const struct nb_config *c
     srv->next_id = 1;
     seed_rand(&srv->rng);
     srv->sublist = nb_sublist_new();
-    if (!srv->sublist || copy_config(&srv->cfg, cfg) != 0) {
+    if (!srv->sublist || nb_config_copy(&srv->cfg, cfg) != 0 ||
+        (!srv->cfg.host && nb_config_set_str(&srv->cfg.host, "127.0.0.1") != 0)) {
         nb_server_free(srv);
         return NB_ENOMEM;
     }

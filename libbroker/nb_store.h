@@ -48,11 +48,11 @@ struct nb_store_msg {
 };
 
 struct nb_store_state {
-    uint64_t msgs, bytes; /* bytes: the sum of nb_store_record_size() over the messages */
+    uint64_t msgs, bytes;         /* bytes: the sum of nb_store_record_size() over the messages */
     uint64_t first_seq, last_seq; /* empty: first = last + 1 (both 0 for a store never written) */
     int64_t first_ts, last_ts;    /* 0 when empty */
     uint64_t num_subjects;
-    uint64_t num_deleted; /* interior gaps between first_seq and last_seq */
+    uint64_t num_deleted;           /* interior gaps between first_seq and last_seq */
     uint64_t lost_msgs, lost_bytes; /* dropped by recovery (a torn or corrupted tail) */
 };
 
@@ -97,7 +97,8 @@ int nb_store_get(struct nb_store *st, uint64_t seq, struct nb_store_msg *out);
  * Loads the first message with sequence >= start whose subject matches filter (a subject that may
  * contain wildcards; NULL or ">" matches all). Returns 0, NB_STORE_ENOTFOUND or a read error.
  */
-int nb_store_next(struct nb_store *st, uint64_t start, const char *filter, struct nb_store_msg *out);
+int nb_store_next(struct nb_store *st, uint64_t start, const char *filter,
+                  struct nb_store_msg *out);
 /* Loads the newest message on the literal subject. Returns 0, NB_STORE_ENOTFOUND or an error. */
 int nb_store_last_for(struct nb_store *st, const char *subject, size_t subject_len,
                       struct nb_store_msg *out);

@@ -36,8 +36,8 @@ struct nb_stream_config {
     int num_replicas;             /* 1 */
     bool no_ack, sealed, deny_delete, deny_purge, allow_rollup_hdrs, allow_direct, mirror_direct;
     bool discard_new_per_subject;
-    uint64_t first_seq; /* 0 = not set */
-    cJSON *metadata;    /* an object of strings, or NULL */
+    uint64_t first_seq;                  /* 0 = not set */
+    cJSON *metadata;                     /* an object of strings, or NULL */
     int64_t consumer_inactive_threshold; /* consumer_limits; 0 = not set */
     int64_t consumer_max_ack_pending;    /* consumer_limits; 0 = not set */
 };

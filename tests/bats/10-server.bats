@@ -143,10 +143,10 @@ log_re='^\[[0-9]+\] [0-9]{4}/[0-9]{2}/[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]
 }
 
 @test "ignored configuration keys are logged as warnings with their position and the server starts" {
-    printf 'jetstream: enabled\nmax_payload: 2KB\n' >"$BATS_TEST_TMPDIR/warn.conf"
+    printf 'leafnodes: {}\nmax_payload: 2KB\n' >"$BATS_TEST_TMPDIR/warn.conf"
     start_server -c "$BATS_TEST_TMPDIR/warn.conf"
     run cat "$SERVER_LOG"
-    [[ $output == *'[WRN] '"$BATS_TEST_TMPDIR"'/warn.conf:1:1: field "jetstream" (JetStream) is not supported by natsctl and is ignored'* ]]
+    [[ $output == *'[WRN] '"$BATS_TEST_TMPDIR"'/warn.conf:1:1: field "leafnodes" (leaf nodes) is not supported by natsctl and is ignored'* ]]
     [ "$(info_json | jq .max_payload)" = 2048 ]
 }
 

@@ -78,9 +78,9 @@ refused() {
 }
 
 @test "options without security meaning are ignored with a warning and the server serves" {
-    start_server -c "$(conf 'jetstream { store_dir: /tmp/js }\ncluster {\n  name: c\n  routes: [ nats://127.0.0.1:6222 ]\n}\nlame_duck_duration: "30s"\n')"
+    start_server -c "$(conf 'websocket { port: 8080 }\ncluster {\n  name: c\n  routes: [ nats://127.0.0.1:6222 ]\n}\nlame_duck_duration: "30s"\n')"
     run cat "$SERVER_LOG"
-    [[ $output == *'t.conf:1:1: field "jetstream" (JetStream) is not supported by natsctl and is ignored'* ]]
+    [[ $output == *'t.conf:1:1: field "websocket" (WebSocket clients) is not supported by natsctl and is ignored'* ]]
     [[ $output == *'t.conf:2:1: field "cluster" (clustering) is not supported by natsctl and is ignored'* ]]
     [[ $output == *'t.conf:6:1: field "lame_duck_duration" (lame duck mode) is not supported'* ]]
     run session 'CONNECT {}\r\nPING\r\n'
@@ -89,11 +89,11 @@ refused() {
 
 @test "-t says a good configuration is valid and exits 0 without listening" {
     local file
-    file=$(conf 'port: -1\njetstream: enabled\n')
+    file=$(conf 'port: -1\nmqtt: { port: 1883 }\n')
     run --separate-stderr timeout 5 "$NATSCTL" server -t -c "$file"
     [ "$status" -eq 0 ]
     [ -z "$output" ]
-    [ "${stderr_lines[0]}" = "natsctl server: warning: $file:2:1: field \"jetstream\" (JetStream) is not supported by natsctl and is ignored" ]
+    [ "${stderr_lines[0]}" = "natsctl server: warning: $file:2:1: field \"mqtt\" (MQTT clients) is not supported by natsctl and is ignored" ]
     [ "${stderr_lines[1]}" = "natsctl server: configuration file $file is valid" ]
     [ "${#stderr_lines[@]}" -eq 2 ]
 }
@@ -112,7 +112,7 @@ refused() {
 
 @test "nats-server flags natsctl lacks are named in one line, never split into letters" {
     local args
-    for args in "-js" "--jetstream" "-sd /tmp/js" "--store_dir=/tmp/js" "-sl stop" "-ms 8443" \
+    for args in "-sl stop" "-ms 8443" \
         "--cluster nats://127.0.0.1:6222" "--routes nats://a:6222" "--tls" "-tlscert=c.pem" \
         "--tlsverify" "-s" "--profile 6060"; do
         run --separate-stderr "$NATSCTL" server $args
@@ -120,8 +120,8 @@ refused() {
         [ "${#stderr_lines[@]}" -eq 1 ]
         [[ $stderr == "natsctl server: ${args%%[ =]*}: "* ]] || { echo "$args -> $stderr"; return 1; }
     done
-    run --separate-stderr "$NATSCTL" server -js
-    [ "$stderr" = "natsctl server: -js: JetStream is not available in this build yet" ]
+    run --separate-stderr "$NATSCTL" server -ms 8443
+    [ "$stderr" = "natsctl server: -ms: HTTPS monitoring is not supported by natsctl" ]
     run --separate-stderr "$NATSCTL" server -cid x
     [ "$status" -eq 2 ]
     [ "$stderr" = "natsctl server: unknown option '-cid' (see 'natsctl server --help')" ]

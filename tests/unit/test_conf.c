@@ -1350,7 +1350,7 @@ test_ignored_fields(void **state)
                        "  name: c1\n"
                        "  routes: [ nats-route://127.0.0.1:6222 ]\n"
                        "}\n"
-                       "jetstream: enabled\n"
+                       "gateway: {}\n"
                        "port: 4333\n"
                        "Lame_Duck_Duration: \"30s\"\n"
                        "trace_verbose: true\n";
@@ -1361,7 +1361,7 @@ test_ignored_fields(void **state)
     assert_true(cfg.trace);
     assert_int_equal(w.n, 3);
     static const char *keys[] = {"1:1: field \"cluster\" (clustering)",
-                                 "5:1: field \"jetstream\" (JetStream)",
+                                 "5:1: field \"gateway\" (gateways)",
                                  "7:1: field \"Lame_Duck_Duration\" (lame duck mode)"};
     for (int i = 0; i < 3; i++) {
         char want[600];
@@ -1375,6 +1375,39 @@ test_ignored_fields(void **state)
     assert_int_equal(nb_config_load(&cfg, tpath(), NULL, NULL, NULL), 0);
     assert_int_equal(cfg.port, 4333);
     nb_config_release(&cfg);
+}
+
+static void
+test_jetstream_block(void **state)
+{
+    (void)state;
+    struct nb_config cfg;
+    struct warns w;
+    assert_int_equal(load("jetstream {\n  store_dir: \"/tmp/js\"\n  max_memory_store: 1GB\n"
+                          "  max_file_store: 10GB\n  sync_interval: always\n}\n",
+                          &cfg, &w, NULL),
+                     0);
+    assert_true(cfg.jetstream);
+    assert_string_equal(cfg.store_dir, "/tmp/js");
+    assert_int_equal(cfg.js_max_memory, 1LL << 30);
+    assert_int_equal(cfg.js_max_file, 10LL << 30);
+    assert_int_equal(cfg.js_sync_interval_ms, 0);
+    nb_config_release(&cfg);
+    assert_int_equal(load("jetstream: enabled\njetstream { sync_interval: \"30s\" }\n", &cfg, &w,
+                          NULL),
+                     0);
+    assert_true(cfg.jetstream);
+    assert_int_equal(cfg.js_sync_interval_ms, 30000);
+    nb_config_release(&cfg);
+    assert_int_equal(load("jetstream { enabled: false }\n", &cfg, &w, NULL), 0);
+    assert_false(cfg.jetstream);
+    nb_config_release(&cfg);
+    /* Encryption at rest cannot be honoured, so it is refused rather than ignored. */
+    expect_error("jetstream {\n  key: \"s3cret\"\n}\n", 2, 3,
+                 "field \"jetstream.key\" (encryption at rest) is not supported by natsctl "
+                 "(refusing to start without it)");
+    expect_error("jetstream { sync_interval: \"soon\" }\n", 1, 13,
+                 "invalid 'sync_interval': \"soon\" is not a duration such as \"2m\" or \"1.5s\"");
 }
 
 static void
@@ -1399,14 +1432,14 @@ static void
 test_include_warning_names_file(void **state)
 {
     (void)state;
-    const char *inc = put_file("warn_inc.conf", "\n\n  jetstream: enabled\n");
+    const char *inc = put_file("warn_inc.conf", "\n\n  gateway: {}\n");
     struct nb_config cfg;
     struct warns w;
     assert_int_equal(load("port: 1\ninclude warn_inc.conf\n", &cfg, &w, NULL), 0);
     assert_int_equal(w.n, 1);
     char want[600];
     snprintf(want, sizeof want,
-             "%s:3:3: field \"jetstream\" (JetStream) is not supported by natsctl and is ignored",
+             "%s:3:3: field \"gateway\" (gateways) is not supported by natsctl and is ignored",
              inc);
     assert_string_equal(w.msg[0], want);
     nb_config_release(&cfg);
@@ -1565,6 +1598,7 @@ main(void)
         cmocka_unit_test(test_unknown_fields),
         cmocka_unit_test(test_refused_fields),
         cmocka_unit_test(test_ignored_fields),
+        cmocka_unit_test(test_jetstream_block),
         cmocka_unit_test(test_variables_in_options),
         cmocka_unit_test(test_include_warning_names_file),
         cmocka_unit_test(test_bad_values),

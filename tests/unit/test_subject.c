@@ -207,18 +207,23 @@ test_intersect(void **state)
 {
     (void)state;
     static const struct match table[] = {
-        {"orders.*", "orders.new", true}, {"orders.>", "orders.*", true},
-        {"orders.*", "orders.a.b", false}, {"a.*.c", "a.b.*", true},
-        {"a.*.c", "a.b.d", false},        {">", "x", true},
-        {"a.b", "a.b.c", false},          {"a.>", "a", false},
-        {"*.b", "a.*", true},             {"a.b.>", "a.*.c.d", true},
+        {"orders.*", "orders.new", true},
+        {"orders.>", "orders.*", true},
+        {"orders.*", "orders.a.b", false},
+        {"a.*.c", "a.b.*", true},
+        {"a.*.c", "a.b.d", false},
+        {">", "x", true},
+        {"a.b", "a.b.c", false},
+        {"a.>", "a", false},
+        {"*.b", "a.*", true},
+        {"a.b.>", "a.*.c.d", true},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
         const struct match *m = &table[i];
-        bool ab = np_subject_intersect(m->pattern, strlen(m->pattern), m->subject,
-                                       strlen(m->subject));
-        bool ba = np_subject_intersect(m->subject, strlen(m->subject), m->pattern,
-                                       strlen(m->pattern));
+        bool ab =
+            np_subject_intersect(m->pattern, strlen(m->pattern), m->subject, strlen(m->subject));
+        bool ba =
+            np_subject_intersect(m->subject, strlen(m->subject), m->pattern, strlen(m->pattern));
         if (ab != m->want || ba != m->want)
             fail_msg("intersect(\"%s\", \"%s\") = %d/%d, want %d", m->pattern, m->subject, ab, ba,
                      m->want);
