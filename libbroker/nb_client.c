@@ -583,6 +583,7 @@ send_info(struct nb_client *c)
         .headers = true,
         .auth_required = auth_required(srv),
         .max_payload = srv->cfg.max_payload,
+        .jetstream = srv->js != NULL,
         .client_id = c->conn.id,
         .client_ip = c->conn.ip,
     };

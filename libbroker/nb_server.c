@@ -9,6 +9,7 @@
  */
 #include "nb_client.h"
 #include "nb_http.h"
+#include "nb_js.h"
 #include "nb_srv.h"
 
 #include <errno.h>
@@ -121,6 +122,7 @@ static void
 on_check(uv_check_t *h)
 {
     struct nb_server *srv = h->data;
+    nb__js_before_flush(srv);
     while (srv->flush_list) {
         struct nb_conn *c = srv->flush_list;
         srv->flush_list = c->flush_next;
@@ -194,6 +196,14 @@ nb_server_start(struct nb_server *srv)
     srv->listener.data = srv->flusher.data = srv->ticker.data = srv;
     srv->open_handles = 3;
     srv->housekeeping_open = true;
+    /* Streams load before the listener accepts anyone, so no publish can miss its stream. */
+    rc = nb__js_start(srv, srv->start_error, sizeof srv->start_error);
+    if (rc) {
+        if (!srv->start_error[0])
+            snprintf(srv->start_error, sizeof srv->start_error, "cannot start JetStream: %s",
+                     nb_strerror(rc));
+        return rc;
+    }
     rc = uv_tcp_bind(&srv->listener, (struct sockaddr *)&addr, 0);
     if (rc == 0) rc = uv_listen((uv_stream_t *)&srv->listener, 511, on_connection);
     if (rc) return start_failed(srv, "client connections", srv->cfg.port, rc);
@@ -281,6 +291,7 @@ nb_server_stop(struct nb_server *srv, void (*done)(struct nb_server *srv, void *
     if (srv->started) nb__log(srv, NB_LOG_INFO, "Initiating Shutdown...");
     uv_close((uv_handle_t *)&srv->listener, on_server_handle_closed);
     if (srv->http) nb__http_stop(srv->http);
+    nb__js_stop(srv);
     for (struct nb_conn *c = srv->conns; c; c = c->next)
         nb__conn_close(c, NB_CLOSE_SHUTDOWN, true);
     close_housekeeping(srv);
@@ -290,6 +301,7 @@ void
 nb_server_free(struct nb_server *srv)
 {
     if (!srv) return;
+    nb__js_free(srv);
     if (srv->sublist) nb_sublist_free(srv->sublist);
     nb__delivery_release(&srv->delivery);
     nb__pool_release(&srv->pool);

@@ -19,6 +19,7 @@
 #include <uv.h>
 
 struct nb_http;
+struct nb_js;
 
 struct nb_server {
     uv_loop_t *loop;
@@ -27,6 +28,7 @@ struct nb_server {
     uv_check_t flusher;   /* flushes pending output once per loop iteration */
     uv_timer_t ticker;    /* pings, timeouts and deadlines for every connection */
     struct nb_http *http; /* the monitoring port, NULL when off */
+    struct nb_js *js;     /* streams and the JetStream API, NULL when off */
     struct nb_sublist *sublist;
     struct nb_conn *conns; /* every connection, newest first */
     struct nb_conn *flush_list;
