@@ -81,7 +81,8 @@ np_time_format(int64_t unix_ns, char *buf, size_t cap)
         n = snprintf(text, sizeof text, "%s", ZERO_TIME);
     } else {
         int64_t secs = floor_div(unix_ns, NS_PER_SEC);
-        int64_t frac = unix_ns - secs * NS_PER_SEC;
+        int64_t frac = unix_ns % NS_PER_SEC; /* not unix_ns - secs * 1e9: that overflows */
+        if (frac < 0) frac += NS_PER_SEC;
         int64_t days = floor_div(secs, SECS_PER_DAY);
         int64_t sod = secs - days * SECS_PER_DAY;
         struct civil c = civil_from_days(days);
