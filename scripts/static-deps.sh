@@ -21,10 +21,15 @@ src=$root/.deps/src
 stamp=$out/.stamp
 want_stamp=$(sha256sum "$root/scripts/static-deps.sh" | cut -d' ' -f1)
 
-if [[ -f $stamp && $(cat "$stamp") == "$want_stamp" && -f $out/lib/libuv.a && -f $out/lib/libcjson.a ]]; then
+if [[ -f $stamp && $(cat "$stamp") == "$want_stamp" && -f $out/lib/libuv.a && -f $out/lib/libcjson.a &&
+      -f $out/include/xxhash.h ]]; then
     exit 0
 fi
 
+if [[ ! -f /usr/include/xxhash.h ]]; then
+    echo "natsctl: /usr/include/xxhash.h is missing; run 'make deps' (or build with STATIC=0)" >&2
+    exit 1
+fi
 for tool in musl-gcc dpkg-source cmake; do
     if ! command -v "$tool" >/dev/null; then
         echo "natsctl: $tool is missing; run 'make deps' (or build with STATIC=0)" >&2
@@ -107,6 +112,9 @@ cp -r "$src/libuv1/include/." "$new/include/"
 quietly musl-gcc "${flags[@]}" -c "$src/cjson/cJSON.c" -o "$src/cjson/cJSON.o"
 quietly ar rcs "$new/lib/libcjson.a" "$src/cjson/cJSON.o"
 cp "$src/cjson/cJSON.h" "$new/include/cjson/"
+
+# xxhash is used header-only (XXH_INLINE_ALL), so the system's header serves musl as it is.
+cp /usr/include/xxhash.h "$new/include/"
 
 echo "$want_stamp" >"$new/.stamp"
 rm -rf "$out"

@@ -1,0 +1,678 @@
+/*
+ * The file store's message bodies: segment files of checksummed records (docs/storage.md has
+ * the format), recovery, tombstones and compaction. The index itself is nb_store.c's.
+ */
+#include "nb.h"
+#include "nb_store_int.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#define F_TOMB        (UINT64_C(1) << 62)
+#define F_HEAD        (UINT64_C(1) << 61) /* with F_TOMB: every sequence below this one is deleted */
+#define F_SEQ         (F_HEAD - 1)
+#define F_HDRS        0x80000000u
+#define REC_MIN       30u /* length, seq, ts, subject length, checksum */
+#define DEFAULT_BLOCK (UINT64_C(8) << 20)
+/* Offsets are 32 bits: a segment is cut before 1 GiB, so one more record still fits. */
+#define MAX_BLOCK  (UINT64_C(1) << 30)
+#define READ_AHEAD (256u << 10)
+#define NAME_LEN   32
+
+struct rec {
+    uint32_t len;
+    uint64_t seq; /* without flags */
+    bool tomb, head;
+    int64_t ts;
+    const char *subject, *hdr, *data;
+    size_t subject_len, hdr_len, data_len;
+};
+
+static void
+put16(char *p, uint16_t v)
+{
+    p[0] = (char)(v & 0xff);
+    p[1] = (char)(v >> 8);
+}
+
+static void
+put32(char *p, uint32_t v)
+{
+    put16(p, (uint16_t)(v & 0xffff));
+    put16(p + 2, (uint16_t)(v >> 16));
+}
+
+static void
+put64(char *p, uint64_t v)
+{
+    put32(p, (uint32_t)(v & 0xffffffffu));
+    put32(p + 4, (uint32_t)(v >> 32));
+}
+
+static uint64_t
+get_le(const char *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--)
+        v = v << 8 | (unsigned char)p[i];
+    return v;
+}
+
+static size_t
+rec_len(size_t subject_len, size_t hdr_len, size_t data_len)
+{
+    return REC_MIN + subject_len + data_len + (hdr_len ? 4 + hdr_len : 0);
+}
+
+static size_t
+rec_put(char *p, uint64_t seq, int64_t ts, const struct nb_store_msg *m)
+{
+    size_t len = rec_len(m->subject_len, m->hdr_len, m->data_len);
+    put32(p, (uint32_t)len | (m->hdr_len ? F_HDRS : 0));
+    put64(p + 4, seq);
+    put64(p + 12, (uint64_t)ts);
+    put16(p + 20, (uint16_t)m->subject_len);
+    char *q = p + 22;
+    if (m->subject_len) memcpy(q, m->subject, m->subject_len);
+    q += m->subject_len;
+    if (m->hdr_len) {
+        put32(q, (uint32_t)m->hdr_len);
+        memcpy(q + 4, m->hdr, m->hdr_len);
+        q += 4 + m->hdr_len;
+    }
+    if (m->data_len) memcpy(q, m->data, m->data_len);
+    put64(p + len - 8, XXH3_64bits(p, len - 8));
+    return len;
+}
+
+/* Parses the record at p; returns NULL or why it is not a valid record. */
+static const char *
+rec_parse(const char *p, size_t avail, struct rec *r)
+{
+    if (avail < 4) return "torn record";
+    uint32_t raw = (uint32_t)get_le(p, 4);
+    bool hdrs = raw & F_HDRS;
+    r->len = raw & ~F_HDRS;
+    if (r->len < REC_MIN + (hdrs ? 4 : 0)) return "bad length";
+    if (r->len > avail) return "torn record";
+    uint64_t seq = get_le(p + 4, 8);
+    r->ts = (int64_t)get_le(p + 12, 8);
+    r->subject_len = (size_t)get_le(p + 20, 2);
+    r->subject = p + 22;
+    size_t rest = r->len - REC_MIN - (hdrs ? 4 : 0);
+    if (r->subject_len > rest) return "bad length";
+    rest -= r->subject_len;
+    r->hdr_len = hdrs ? (size_t)get_le(p + 22 + r->subject_len, 4) : 0;
+    r->hdr = hdrs ? p + 26 + r->subject_len : NULL;
+    if (r->hdr_len > rest || (hdrs && !r->hdr_len)) return "bad length";
+    r->data_len = rest - r->hdr_len;
+    r->data = p + r->len - 8 - r->data_len;
+    if (XXH3_64bits(p, r->len - 8) != get_le(p + r->len - 8, 8)) return "bad checksum";
+    r->tomb = seq & F_TOMB;
+    r->head = seq & F_HEAD;
+    r->seq = seq & F_SEQ;
+    if (seq >> 63 || (r->head && !r->tomb) || (r->tomb && r->len != REC_MIN) ||
+        (!r->tomb && !r->subject_len) || !r->seq)
+        return "bad record";
+    return NULL;
+}
+
+static void
+seg_name(char *buf, uint64_t first, const char *suffix)
+{
+    snprintf(buf, NAME_LEN, "%020" PRIu64 ".blk%s", first, suffix);
+}
+
+static int
+grow(char **buf, size_t *cap, size_t need)
+{
+    if (need <= *cap) return 0;
+    size_t c = *cap ? *cap : 4096;
+    while (c < need)
+        c *= 2;
+    char *nb = realloc(*buf, c);
+    if (!nb) return NB_ENOMEM;
+    *buf = nb;
+    *cap = c;
+    return 0;
+}
+
+/* Writes len bytes at the end of b; on failure cuts off whatever part got written. */
+static int
+seg_write(struct nb__blk *b, const char *buf, size_t len)
+{
+    size_t done = 0;
+    int err = 0;
+    while (done < len && !err) {
+        ssize_t w = write(b->fd, buf + done, len - done);
+        if (w > 0)
+            done += (size_t)w;
+        else if (w == 0)
+            err = -EIO;
+        else if (errno != EINTR)
+            err = -errno;
+    }
+    if (err) {
+        if (done) (void)ftruncate(b->fd, (off_t)b->size);
+        return err;
+    }
+    b->size += len;
+    b->dirty = true;
+    return 0;
+}
+
+int
+nb__file_new_blk(struct nb_store *st, uint64_t first, struct nb__blk **out)
+{
+    char name[NAME_LEN];
+    seg_name(name, first, "");
+    int fd = openat(st->dirfd, name, O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) return -errno;
+    struct nb__blk *b = nb__blk_new(st, first);
+    if (!b) {
+        close(fd);
+        unlinkat(st->dirfd, name, 0);
+        return NB_ENOMEM;
+    }
+    b->fd = fd;
+    st->dir_dirty = true;
+    *out = b;
+    return 0;
+}
+
+int
+nb__file_append(struct nb_store *st, const char *subject, size_t subject_len, const char *hdr,
+                size_t hdr_len, const char *data, size_t data_len, int64_t ts)
+{
+    struct nb__blk *b = st->blks[st->nblks - 1];
+    int rc = 0;
+    if (b->size >= st->block_size && b->n) rc = nb__file_new_blk(st, st->last_seq + 1, &b);
+    size_t len = rec_len(subject_len, hdr_len, data_len);
+    struct nb__subj *s;
+    if (rc || (rc = nb__blk_reserve(b, true, false, b->n + 1)) ||
+        (rc = grow(&st->wbuf, &st->wcap, len)) || (rc = nb__subj_ref(st, subject, subject_len, &s)))
+        return rc;
+    struct nb_store_msg m = {.subject = subject,
+                             .subject_len = subject_len,
+                             .hdr = hdr,
+                             .hdr_len = hdr_len,
+                             .data = data,
+                             .data_len = data_len};
+    rec_put(st->wbuf, st->last_seq + 1, ts, &m);
+    uint64_t off = b->size;
+    rc = seg_write(b, st->wbuf, len);
+    if (rc) {
+        nb__subj_unref_unused(st, s);
+        return rc;
+    }
+    b->off[b->n] = (uint32_t)off;
+    nb__index_add(st, b, s, len, ts);
+    return 0;
+}
+
+/* Points *p at need bytes of b from off, through the read-ahead cache. */
+static int
+read_at(struct nb_store *st, const struct nb__blk *b, uint64_t off, size_t need, const char **p)
+{
+    if (st->rblk != b || off < st->roff || off + need > st->roff + st->rlen) {
+        size_t want = need > READ_AHEAD ? need : READ_AHEAD;
+        if (grow(&st->rbuf, &st->rcap, want)) return NB_ENOMEM;
+        st->rblk = NULL;
+        size_t got = 0;
+        while (got < need) {
+            ssize_t r = pread(b->fd, st->rbuf + got, want - got, (off_t)(off + got));
+            if (r < 0 && errno == EINTR) continue;
+            if (r <= 0) return r < 0 ? -errno : -EIO;
+            got += (size_t)r;
+        }
+        st->rblk = b;
+        st->roff = off;
+        st->rlen = got;
+    }
+    *p = st->rbuf + (off - st->roff);
+    return 0;
+}
+
+int
+nb__file_load(struct nb_store *st, const struct nb__blk *b, uint32_t slot, struct nb_store_msg *out)
+{
+    const char *p;
+    int rc = read_at(st, b, b->off[slot], 4, &p);
+    if (rc) return rc;
+    size_t len = (uint32_t)get_le(p, 4) & ~F_HDRS;
+    if (len < REC_MIN) return -EIO;
+    rc = read_at(st, b, b->off[slot], len, &p);
+    struct rec r;
+    if (rc || rec_parse(p, len, &r) || r.tomb || r.seq != b->first + slot) return rc ? rc : -EIO;
+    *out = (struct nb_store_msg){r.seq,  r.ts,          r.subject, r.hdr,
+                                 r.data, r.subject_len, r.hdr_len, r.data_len};
+    return 0;
+}
+
+static size_t
+tomb_put(char *p, uint64_t seq, int64_t ts)
+{
+    struct nb_store_msg empty = {0};
+    return rec_put(p, seq, ts, &empty);
+}
+
+int
+nb__file_tombstones(struct nb_store *st, uint64_t head, const uint64_t *seqs, size_t n, int64_t ts)
+{
+    struct nb__blk *b = st->blks[st->nblks - 1];
+    if (grow(&st->wbuf, &st->wcap, (n + 1) * REC_MIN)) return NB_ENOMEM;
+    size_t len = head ? tomb_put(st->wbuf, head | F_TOMB | F_HEAD, 0) : 0;
+    bool xref = head != 0;
+    for (size_t i = 0; i < n; i++) {
+        len += tomb_put(st->wbuf + len, seqs[i] | F_TOMB, ts);
+        xref |= seqs[i] < b->first;
+    }
+    int rc = seg_write(b, st->wbuf, len);
+    if (rc == 0 && xref) b->xref = true;
+    return rc;
+}
+
+static void
+invalidate(struct nb_store *st, const struct nb__blk *b)
+{
+    if (st->rblk == b) st->rblk = NULL;
+}
+
+void
+nb__file_drop(struct nb_store *st, struct nb__blk *b)
+{
+    char name[NAME_LEN];
+    seg_name(name, b->first, "");
+    invalidate(st, b);
+    if (b->fd >= 0) {
+        unlinkat(st->dirfd, name, 0);
+        close(b->fd);
+    }
+    st->dir_dirty = true;
+}
+
+int
+nb__file_reset(struct nb_store *st)
+{
+    struct nb__blk *b = st->blks[st->nblks - 1];
+    /* Best effort (a full disk refuses it): a crash before the unlinks then still purges all. */
+    (void)nb__file_tombstones(st, st->last_seq + 1, NULL, 0, 0);
+    if (b->first != st->last_seq + 1) return nb__file_new_blk(st, st->last_seq + 1, &b);
+    /* The active segment has no sequence of its own: emptied, it is the new one. */
+    if (ftruncate(b->fd, 0) != 0) return -errno;
+    invalidate(st, b);
+    b->size = 0;
+    b->xref = false;
+    return 0;
+}
+
+/* What a recovery scan collects before applying deletions. */
+struct scan {
+    struct nb_store_recovery *rec;
+    uint64_t head;   /* the highest "all below" mark */
+    uint64_t *tombs; /* sequences deleted by tombstones */
+    size_t ntombs, tombs_cap;
+    uint64_t max_span; /* most sequences one segment may cover: bounds a corrupt sequence */
+};
+
+static int
+tomb_push(struct scan *sc, uint64_t seq)
+{
+    if (sc->ntombs == sc->tombs_cap) {
+        size_t cap = sc->tombs_cap ? sc->tombs_cap * 2 : 256;
+        uint64_t *t = realloc(sc->tombs, cap * sizeof *t);
+        if (!t) return NB_ENOMEM;
+        sc->tombs = t;
+        sc->tombs_cap = cap;
+    }
+    sc->tombs[sc->ntombs++] = seq;
+    return 0;
+}
+
+/* Adds one parsed record to block b. Returns 0, an error, or 1 with *why when it is invalid. */
+static int
+scan_rec(struct nb_store *st, struct scan *sc, struct nb__blk *b, const struct rec *r, uint64_t off,
+         uint64_t limit, const char **why)
+{
+    uint64_t next = b->first + b->n;
+    if (r->tomb && r->head) {
+        if (r->seq > sc->head) sc->head = r->seq;
+        if (r->seq - 1 > st->last_seq) st->last_seq = r->seq - 1;
+        b->xref = true;
+        return 0;
+    }
+    if (r->tomb && r->seq < next) {
+        b->xref |= r->seq < b->first;
+        return tomb_push(sc, r->seq);
+    }
+    *why = "sequence out of order";
+    if (r->seq < next || r->seq >= limit || r->seq - b->first >= sc->max_span) return 1;
+    int rc = nb__blk_reserve(b, true, false, (uint32_t)(r->seq - b->first + 1));
+    if (rc) return rc;
+    if (r->tomb) {
+        nb__index_extend(st, b, r->seq, r->ts);
+        return 0;
+    }
+    struct nb__subj *s;
+    if ((rc = nb__subj_ref(st, r->subject, r->subject_len, &s))) return rc;
+    if (r->seq > next) nb__index_extend(st, b, r->seq - 1, b->last_ts);
+    b->off[b->n] = (uint32_t)off;
+    nb__index_add(st, b, s, r->len, r->ts);
+    return 0;
+}
+
+/* Counts the messages a truncation loses: the damaged record and the valid ones after it. */
+static uint64_t
+count_lost(const char *map, size_t off, size_t size)
+{
+    uint64_t n = 1;
+    size_t len = (size_t)(get_le(map + off, size - off >= 4 ? 4 : 0) & ~F_HDRS);
+    struct rec r;
+    for (off += len >= REC_MIN ? len : size; off < size && !rec_parse(map + off, size - off, &r);
+         off += r.len)
+        n += !r.tomb;
+    return n;
+}
+
+static int
+cut_segment(struct nb_store *st, struct scan *sc, struct nb__blk *b, const char *map, uint64_t off,
+            uint64_t size, const char *why)
+{
+    char name[NAME_LEN];
+    seg_name(name, b->first, "");
+    if (ftruncate(b->fd, (off_t)off) != 0 || fsync(b->fd) != 0) return -errno;
+    uint64_t lost = count_lost(map, (size_t)off, (size_t)size);
+    if (!sc->rec->truncated_segments++)
+        snprintf(sc->rec->detail, sizeof sc->rec->detail, "segment %s truncated at %" PRIu64 ": %s",
+                 name, off, why);
+    sc->rec->lost_msgs += lost;
+    sc->rec->lost_bytes += size - off;
+    st->lost_msgs += lost;
+    st->lost_bytes += size - off;
+    return 0;
+}
+
+/* Loads one segment into a new block, cutting it at its first invalid record. */
+static int
+scan_segment(struct nb_store *st, struct scan *sc, uint64_t first, uint64_t limit)
+{
+    char name[NAME_LEN];
+    seg_name(name, first, "");
+    int fd = openat(st->dirfd, name, O_RDWR | O_APPEND | O_CLOEXEC);
+    struct stat sb;
+    if (fd < 0) return -errno;
+    struct nb__blk *b = nb__blk_new(st, first);
+    if (!b) {
+        close(fd);
+        return NB_ENOMEM;
+    }
+    b->fd = fd;
+    if (fstat(fd, &sb) != 0) return -errno;
+    if (first - 1 > st->last_seq) st->last_seq = first - 1;
+    uint64_t size = (uint64_t)sb.st_size, off = 0;
+    if (!size) return 0;
+    const char *map = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (map == MAP_FAILED) return -errno;
+    (void)madvise((void *)map, (size_t)size, MADV_SEQUENTIAL);
+    int rc = 0;
+    while (off < size) {
+        struct rec r;
+        const char *why = rec_parse(map + off, (size_t)(size - off), &r);
+        if (!why) {
+            rc = scan_rec(st, sc, b, &r, off, limit, &why);
+            if (rc == 0) off += r.len;
+            if (rc < 0) break;
+            if (rc == 0) continue;
+        }
+        rc = cut_segment(st, sc, b, map, off, size, why);
+        break;
+    }
+    munmap((void *)map, (size_t)size);
+    b->size = off;
+    return rc;
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The first sequences of the segments in the directory, sorted; leftover temp files go. */
+static int
+list_segments(struct nb_store *st, uint64_t **out, size_t *n)
+{
+    int fd = dup(st->dirfd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) return fd >= 0 ? (close(fd), -errno) : -errno;
+    uint64_t *v = NULL;
+    size_t k = 0, cap = 0;
+    int rc = 0;
+    for (struct dirent *e; rc == 0 && (e = readdir(d));) {
+        char *end;
+        unsigned long long seq = strtoull(e->d_name, &end, 10);
+        if (end != e->d_name + 20 || seq == 0 || seq > F_SEQ) continue;
+        if (strcmp(end, ".blk.tmp") == 0) unlinkat(st->dirfd, e->d_name, 0);
+        if (strcmp(end, ".blk") != 0) continue;
+        if (k == cap) {
+            uint64_t *nv = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof *nv);
+            if (!nv)
+                rc = NB_ENOMEM;
+            else
+                v = nv;
+        }
+        if (rc == 0) v[k++] = seq;
+    }
+    closedir(d);
+    if (rc) return free(v), rc;
+    qsort(v, k, sizeof *v, cmp_u64);
+    *out = v;
+    *n = k;
+    return 0;
+}
+
+static int
+apply_deletions(struct nb_store *st, const struct scan *sc)
+{
+    for (uint64_t seq = st->msgs ? st->first_seq : 0; seq && seq < sc->head;) {
+        int rc = nb__remove_seq(st, seq);
+        if (rc && rc != NB_STORE_ENOTFOUND) return rc;
+        seq = st->msgs ? st->first_seq : 0;
+    }
+    for (size_t i = 0; i < sc->ntombs; i++) {
+        int rc = nb__remove_seq(st, sc->tombs[i]);
+        if (rc && rc != NB_STORE_ENOTFOUND) return rc;
+    }
+    return 0;
+}
+
+static int
+recover(struct nb_store *st, struct nb_store_recovery *rec, uint64_t first)
+{
+    uint64_t *segs = NULL;
+    size_t n = 0;
+    int rc = list_segments(st, &segs, &n);
+    if (rc) return rc;
+    struct scan sc = {.rec = rec,
+                      .max_span = (st->block_size > (UINT64_C(64) << 20) ? st->block_size
+                                                                         : (UINT64_C(64) << 20)) /
+                                  REC_MIN};
+    if (n) st->last_seq = 0;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = scan_segment(st, &sc, segs[i], i + 1 < n ? segs[i + 1] : F_SEQ + 1);
+    free(segs);
+    if (!st->msgs) st->first_seq = st->last_seq + 1;
+    if (rc == 0) rc = apply_deletions(st, &sc);
+    free(sc.tombs);
+    struct nb__blk *b;
+    if (rc == 0 && !n) rc = nb__file_new_blk(st, first, &b);
+    if (rc == 0) nb__reap(st);
+    return rc;
+}
+
+int
+nb__file_open(struct nb_store *st, const struct nb_store_opts *opts, struct nb_store_recovery *rec)
+{
+    if (!opts->dir) return -EINVAL;
+    st->dir = strdup(opts->dir);
+    if (!st->dir) return NB_ENOMEM;
+    st->block_size = opts->block_size ? opts->block_size : DEFAULT_BLOCK;
+    if (st->block_size > MAX_BLOCK) st->block_size = MAX_BLOCK;
+    if (mkdir(opts->dir, 0755) != 0 && errno != EEXIST) return -errno;
+    st->dirfd = open(opts->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (st->dirfd < 0) return -errno;
+    return recover(st, rec, st->first_seq);
+}
+
+/* Makes NB_RM_LIMIT removals durable: one "all below" mark for the evicted head, tombstones for
+ * the rest whose segment still exists. */
+static int
+flush_pending(struct nb_store *st)
+{
+    if (!st->npending) return 0;
+    uint64_t *seqs = malloc(st->npending * sizeof *seqs), head = 0;
+    if (!seqs) return NB_ENOMEM;
+    size_t k = 0;
+    for (size_t i = 0; i < st->npending; i++) {
+        uint32_t slot;
+        if (st->pending[i] < st->first_seq)
+            head = st->first_seq;
+        else if (nb__blk_find(st, st->pending[i], &slot))
+            seqs[k++] = st->pending[i];
+    }
+    int rc = head || k ? nb__file_tombstones(st, head, seqs, k, 0) : 0;
+    free(seqs);
+    if (rc == 0) st->npending = 0;
+    return rc;
+}
+
+static int
+write_file(int fd, const char *buf, size_t len)
+{
+    for (size_t done = 0; done < len;) {
+        ssize_t w = write(fd, buf + done, len - done);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return w < 0 ? -errno : -EIO;
+        done += (size_t)w;
+    }
+    return 0;
+}
+
+/*
+ * Copies what must survive of b's records into out: live messages, tombstones still needed for
+ * older segments, and a tombstone for b's last sequence when that one is deleted (the segment's
+ * range would shrink otherwise). Sets the new offsets and whether cross references remain.
+ */
+static size_t
+compact_copy(const struct nb_store *st, const struct nb__blk *b, const char *map, char *out,
+             uint32_t *off, bool *xref)
+{
+    uint64_t oldest = st->blks[0]->first;
+    bool older = st->blks[0] != b;
+    size_t pos = 0;
+    struct rec r;
+    *xref = false;
+    for (size_t p = 0; p < b->size && !rec_parse(map + p, (size_t)(b->size - p), &r); p += r.len) {
+        bool keep;
+        if (!r.tomb) {
+            uint64_t slot = r.seq - b->first;
+            keep = slot < b->n && b->subj[slot];
+            if (keep) off[slot] = (uint32_t)pos;
+        } else {
+            keep = older && r.seq > oldest && (r.head || r.seq < b->first);
+            *xref |= keep;
+        }
+        if (keep) memcpy(out + pos, map + p, r.len);
+        pos += keep ? r.len : 0;
+    }
+    if (b->n && !b->subj[b->n - 1])
+        pos += tomb_put(out + pos, (b->first + b->n - 1) | F_TOMB, b->last_ts);
+    return pos;
+}
+
+/* Rewrites b without its deleted records: temp file, fsync, rename, fsync of the directory. */
+static int
+compact(struct nb_store *st, struct nb__blk *b)
+{
+    char name[NAME_LEN], tmp[NAME_LEN];
+    seg_name(name, b->first, "");
+    seg_name(tmp, b->first, ".tmp");
+    char *out = malloc((size_t)b->size + REC_MIN);
+    uint32_t *off = malloc((b->n ? b->n : 1) * sizeof *off);
+    const char *map = mmap(NULL, (size_t)b->size, PROT_READ, MAP_PRIVATE, b->fd, 0);
+    int rc = !out || !off ? NB_ENOMEM : map == MAP_FAILED ? -errno : 0;
+    int fd = -1;
+    bool xref = false;
+    size_t len = 0;
+    if (rc == 0) {
+        len = compact_copy(st, b, map, out, off, &xref);
+        fd = openat(st->dirfd, tmp, O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+        rc = fd < 0 ? -errno : write_file(fd, out, len);
+    }
+    if (rc == 0 &&
+        (fsync(fd) != 0 || renameat(st->dirfd, tmp, st->dirfd, name) != 0 || fsync(st->dirfd) != 0))
+        rc = -errno;
+    if (map != MAP_FAILED) munmap((void *)map, (size_t)b->size);
+    if (rc == 0) {
+        for (uint32_t k = 0; k < b->n; k++)
+            if (b->subj[k]) b->off[k] = off[k];
+        close(b->fd);
+        b->fd = fd;
+        b->size = len;
+        b->xref = xref;
+        b->clean_live = b->live_bytes;
+        b->dirty = false;
+        invalidate(st, b);
+    } else if (fd >= 0) {
+        close(fd);
+        unlinkat(st->dirfd, tmp, 0);
+    }
+    free(out);
+    free(off);
+    return rc;
+}
+
+int
+nb__file_checkpoint(struct nb_store *st)
+{
+    int rc = flush_pending(st);
+    if (rc) return rc;
+    nb__reap(st);
+    for (size_t i = 0; i + 1 < st->nblks; i++) {
+        struct nb__blk *b = st->blks[i];
+        if (b->size - b->live_bytes > b->size / 2 && b->live_bytes != b->clean_live &&
+            (rc = compact(st, b)))
+            return rc;
+    }
+    return 0;
+}
+
+int
+nb__file_close(struct nb_store *st, bool unlink_all)
+{
+    int rc = 0;
+    for (size_t i = 0; i < st->nblks; i++) {
+        struct nb__blk *b = st->blks[i];
+        char name[NAME_LEN];
+        seg_name(name, b->first, "");
+        if (unlink_all && b->fd >= 0 && unlinkat(st->dirfd, name, 0) != 0) rc = -errno;
+        if (b->fd >= 0) close(b->fd);
+        b->fd = -1;
+    }
+    if (st->dirfd >= 0) close(st->dirfd);
+    st->dirfd = -1;
+    if (unlink_all && st->dir && rmdir(st->dir) != 0 && rc == 0) rc = -errno;
+    return rc;
+}

@@ -1,0 +1,107 @@
+/*
+ * The store's shared index and the two backends behind it (private to nb_store*.c).
+ *
+ * Both kinds keep the same in-memory index: blocks of dense sequences, each with a slot per
+ * sequence pointing at the message's subject entry (NULL: deleted), plus the per-subject map.
+ * Only where a message's bytes live differs: a malloc'd record (memory) or an offset in a
+ * segment file (file), so the two kinds cannot drift apart in behaviour.
+ */
+#ifndef NB_STORE_INT_H
+#define NB_STORE_INT_H
+
+#include "nb_store.h"
+#include "np_map.h"
+
+/* Memory blocks are a bookkeeping unit only: small enough that evicted heads are freed soon. */
+#define MEM_BLK_SLOTS 4096u
+
+struct nb__subj {
+    uint64_t count, first, last;
+    size_t len;
+    char name[]; /* the map's key points here */
+};
+
+/* A memory store's message; the subject lives in its nb__subj. */
+struct nb__mrec {
+    int64_t ts;
+    size_t hdr_len, data_len;
+    char bytes[]; /* hdr then data */
+};
+
+struct nb__blk {
+    uint64_t first;         /* sequence of slot 0 (a file segment's name) */
+    uint32_t n, cap;        /* slots in use (first .. first + n - 1), allocated */
+    uint64_t live;          /* slots holding a message */
+    uint64_t size;          /* file: bytes in the segment file */
+    uint64_t live_bytes;    /* file: record bytes of the live messages */
+    int64_t last_ts;        /* timestamp of slot n - 1 (a message or a skip) */
+    struct nb__subj **subj; /* per slot; NULL = deleted */
+    uint32_t *off;          /* file: record offset per slot */
+    struct nb__mrec **mem;  /* memory: record per slot */
+    int fd;                 /* file: the segment, or -1 */
+    bool dirty;             /* file: written since the last nb_store_take_dirty() */
+    bool xref;              /* file: holds tombstones for sequences of older segments */
+    uint64_t clean_live;    /* file: live_bytes when last compacted (redoing it gains nothing) */
+};
+
+struct nb_store {
+    enum nb_store_kind kind;
+    struct nb__blk **blks; /* ascending by first; the last one takes appends */
+    size_t nblks, blks_cap;
+    uint64_t first_seq, last_seq, msgs, bytes;
+    int64_t first_ts, last_ts;
+    uint64_t lost_msgs, lost_bytes;
+    struct np_map subjects;
+
+    /* file stores only */
+    char *dir;
+    int dirfd;
+    bool dir_dirty;
+    uint64_t block_size;
+    char *wbuf; /* records are built here, then written with one write() */
+    size_t wcap;
+    char *rbuf; /* read-ahead cache of one segment's bytes [roff, roff + rlen) */
+    size_t rcap, rlen;
+    uint64_t roff;
+    const struct nb__blk *rblk;
+    uint64_t *pending; /* NB_RM_LIMIT removals not yet durable */
+    size_t npending, pending_cap;
+};
+
+/* Shared index (nb_store.c). */
+struct nb__blk *nb__blk_new(struct nb_store *st, uint64_t first);
+int nb__blk_reserve(struct nb__blk *b, bool with_off, bool with_mem, uint32_t need);
+struct nb__blk *nb__blk_find(const struct nb_store *st, uint64_t seq, uint32_t *slot);
+void nb__blk_free(struct nb__blk *b);
+int nb__subj_ref(struct nb_store *st, const char *subject, size_t len, struct nb__subj **out);
+void nb__subj_unref_unused(struct nb_store *st, struct nb__subj *s);
+void nb__index_add(struct nb_store *st, struct nb__blk *b, struct nb__subj *s, uint64_t size,
+                   int64_t ts);
+void nb__index_remove(struct nb_store *st, struct nb__blk *b, uint32_t slot, uint64_t size);
+void nb__index_extend(struct nb_store *st, struct nb__blk *b, uint64_t seq, int64_t ts);
+int nb__remove_seq(struct nb_store *st, uint64_t seq);
+void nb__drop_blk(struct nb_store *st, size_t i);
+void nb__reap(struct nb_store *st);
+
+/* Memory backend (nb_memstore.c). */
+int nb__mem_append(struct nb_store *st, const char *subject, size_t subject_len, const char *hdr,
+                   size_t hdr_len, const char *data, size_t data_len, int64_t ts);
+void nb__mem_load(const struct nb__blk *b, uint32_t slot, struct nb_store_msg *out);
+void nb__mem_free_slot(struct nb__blk *b, uint32_t slot);
+
+/* File backend (nb_filestore.c). */
+int nb__file_open(struct nb_store *st, const struct nb_store_opts *opts,
+                  struct nb_store_recovery *rec);
+int nb__file_new_blk(struct nb_store *st, uint64_t first, struct nb__blk **out);
+int nb__file_append(struct nb_store *st, const char *subject, size_t subject_len, const char *hdr,
+                    size_t hdr_len, const char *data, size_t data_len, int64_t ts);
+int nb__file_load(struct nb_store *st, const struct nb__blk *b, uint32_t slot,
+                  struct nb_store_msg *out);
+int nb__file_tombstones(struct nb_store *st, uint64_t head, const uint64_t *seqs, size_t n,
+                        int64_t ts);
+int nb__file_reset(struct nb_store *st);
+int nb__file_checkpoint(struct nb_store *st);
+void nb__file_drop(struct nb_store *st, struct nb__blk *b);
+int nb__file_close(struct nb_store *st, bool unlink_all);
+
+#endif
