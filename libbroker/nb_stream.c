@@ -291,8 +291,7 @@ check_room(struct nb_stream *st, const struct nb_msg *msg, uint64_t size, struct
 }
 
 static bool
-store_msg(struct nb_stream *st, const struct nb_msg *msg, const struct expect *ex,
-          struct outcome *o)
+store_msg(struct nb_stream *st, const struct nb_msg *msg, struct outcome *o)
 {
     size_t hlen = msg->hdr_len, dlen = msg->len - msg->hdr_len;
     uint64_t size = nb_store_record_size(st->store, msg->subject_len, hlen, dlen);
@@ -359,7 +358,7 @@ publish(struct nb_stream *st, const struct nb_msg *msg, struct outcome *o)
             fail(o, NB_JSERR_INSUFFICIENT_RESOURCES, NULL);
         return;
     }
-    if (store_msg(st, msg, &ex, o)) after_store(st, msg, &ex, o->seq);
+    if (store_msg(st, msg, o)) after_store(st, msg, &ex, o->seq);
 }
 
 static void
