@@ -169,8 +169,7 @@ nb__js_stream_for(struct nb_js *js, const char *subject, size_t len)
 }
 
 bool
-nb__js_overlaps(struct nb_js *js, const struct nb_stream_config *cfg,
-                const struct nb_stream *self)
+nb__js_overlaps(struct nb_js *js, const struct nb_stream_config *cfg, const struct nb_stream *self)
 {
     for (struct nb_stream *st = js->streams; st; st = st->next) {
         if (st == self) continue;
@@ -322,7 +321,8 @@ read_file(const char *path, size_t *len)
 static void
 load_stream(struct nb_js *js, const char *name)
 {
-    char *dir = nb__path_join(js->streams_dir, name), *meta = dir ? nb__path_join(dir, "meta.json") : NULL;
+    char *dir = nb__path_join(js->streams_dir, name),
+         *meta = dir ? nb__path_join(dir, "meta.json") : NULL;
     size_t len = 0;
     char *text = meta ? read_file(meta, &len) : NULL;
     cJSON *doc = text ? cJSON_ParseWithLength(text, len) : NULL;
@@ -347,8 +347,8 @@ load_stream(struct nb_js *js, const char *name)
             struct nb_store_state s;
             nb_store_state(st->store, &s);
             nb__js_add_stream(js, st);
-            nb__log(js->srv, NB_LOG_INFO,
-                    "  Restored %" PRIu64 " messages for stream '$G > %s'", s.msgs, cfg.name);
+            nb__log(js->srv, NB_LOG_INFO, "  Restored %" PRIu64 " messages for stream '$G > %s'",
+                    s.msgs, cfg.name);
         }
         nb_streamcfg_release(&cfg);
     }
@@ -408,7 +408,8 @@ log_start(struct nb_js *js)
     char mem[32] = "unlimited", file[32] = "unlimited", sync[32] = "always";
     if (c->js_max_memory >= 0) snprintf(mem, sizeof mem, "%" PRId64 " bytes", c->js_max_memory);
     if (c->js_max_file >= 0) snprintf(file, sizeof file, "%" PRId64 " bytes", c->js_max_file);
-    if (c->js_sync_interval_ms) snprintf(sync, sizeof sync, "%" PRId64 "ms", c->js_sync_interval_ms);
+    if (c->js_sync_interval_ms)
+        snprintf(sync, sizeof sync, "%" PRId64 "ms", c->js_sync_interval_ms);
     nb__log(js->srv, NB_LOG_INFO, "Starting JetStream");
     nb__log(js->srv, NB_LOG_INFO, "  Max Memory:      %s", mem);
     nb__log(js->srv, NB_LOG_INFO, "  Max Storage:     %s", file);
@@ -436,7 +437,8 @@ nb__js_start(struct nb_server *srv, char *err, size_t cap)
     }
     log_start(js);
     rc = load_streams(js);
-    if (rc == 0) rc = nb_server_subscribe(srv, "$JS.API.>", NULL, nb__jsapi_handle, js, &js->api_sub);
+    if (rc == 0)
+        rc = nb_server_subscribe(srv, "$JS.API.>", NULL, nb__jsapi_handle, js, &js->api_sub);
     if (rc) {
         snprintf(err, cap, "cannot start JetStream: %s", nb_strerror(rc));
         return rc;

@@ -39,7 +39,7 @@ struct nb_js {
     struct nb_isub *api_sub;
     uv_timer_t sync_timer; /* fsync of file streams every sync_interval */
     bool sync_timer_open;
-    bool sync_running; /* a worker is syncing */
+    bool sync_running;                     /* a worker is syncing */
     struct nb_held_ack *held, **held_tail; /* waiting for the next sync (always mode) */
     uint64_t api_total, api_errors;
 };
@@ -120,7 +120,7 @@ void nb__js_reply(struct nb_js *js, const char *reply, size_t reply_len, const c
 /* Sends body now, or after the next sync when the stream's data must reach the disk first. */
 void nb__js_ack(struct nb_stream *st, const char *reply, size_t reply_len, const char *body,
                 size_t len);
- /* Adds a new or loaded stream to the set; removes one (the caller closes it). */
+/* Adds a new or loaded stream to the set; removes one (the caller closes it). */
 void nb__js_add_stream(struct nb_js *js, struct nb_stream *st);
 void nb__js_remove_stream(struct nb_js *js, struct nb_stream *st);
 /* Files: "dir/name" (malloc'd or NULL); mkdir -p; replace dir/name atomically and durably; rm -r. */

@@ -83,7 +83,8 @@ send_err_id(struct req *r, enum nb_jserr_id id, const char *arg)
 static bool
 tok_is(const struct req *r, int i, const char *s)
 {
-    return i < r->ntok && r->tok[i].len == strlen(s) && memcmp(r->tok[i].ptr, s, r->tok[i].len) == 0;
+    return i < r->ntok && r->tok[i].len == strlen(s) &&
+           memcmp(r->tok[i].ptr, s, r->tok[i].len) == 0;
 }
 
 static bool
@@ -110,7 +111,8 @@ parse_body(struct req *r)
 static struct nb_stream *
 find_stream(struct req *r, int i)
 {
-    struct nb_stream *st = i < r->ntok ? np_map_get(&r->js->names, r->tok[i].ptr, r->tok[i].len) : NULL;
+    struct nb_stream *st =
+        i < r->ntok ? np_map_get(&r->js->names, r->tok[i].ptr, r->tok[i].len) : NULL;
     if (!st) send_err_id(r, NB_JSERR_STREAM_NOT_FOUND, NULL);
     return st;
 }
@@ -151,20 +153,19 @@ api_info(struct req *r)
     const struct nb_config *c = &js->srv->cfg;
     size_t n = np_map_count(&js->names);
     cJSON *o = response(r), *lim = NULL, *api = NULL;
-    bool ok = o && nb__json_u64(o, "memory", nb__js_usage(js, NB_STORE_MEMORY)) &&
-              nb__json_u64(o, "storage", nb__js_usage(js, NB_STORE_FILE)) &&
-              nb__json_u64(o, "streams", n) && nb__json_u64(o, "consumers", 0) &&
-              (lim = cJSON_AddObjectToObject(o, "limits")) &&
-              nb__json_i64(lim, "max_memory", c->js_max_memory) &&
-              nb__json_i64(lim, "max_storage", c->js_max_file) &&
-              nb__json_i64(lim, "max_streams", -1) && nb__json_i64(lim, "max_consumers", -1) &&
-              nb__json_i64(lim, "max_ack_pending", -1) &&
-              nb__json_i64(lim, "memory_max_stream_bytes", -1) &&
-              nb__json_i64(lim, "storage_max_stream_bytes", -1) &&
-              cJSON_AddFalseToObject(lim, "max_bytes_required") &&
-              (api = cJSON_AddObjectToObject(o, "api")) &&
-              nb__json_u64(api, "total", js->api_total) &&
-              nb__json_u64(api, "errors", js->api_errors);
+    bool ok =
+        o && nb__json_u64(o, "memory", nb__js_usage(js, NB_STORE_MEMORY)) &&
+        nb__json_u64(o, "storage", nb__js_usage(js, NB_STORE_FILE)) &&
+        nb__json_u64(o, "streams", n) && nb__json_u64(o, "consumers", 0) &&
+        (lim = cJSON_AddObjectToObject(o, "limits")) &&
+        nb__json_i64(lim, "max_memory", c->js_max_memory) &&
+        nb__json_i64(lim, "max_storage", c->js_max_file) && nb__json_i64(lim, "max_streams", -1) &&
+        nb__json_i64(lim, "max_consumers", -1) && nb__json_i64(lim, "max_ack_pending", -1) &&
+        nb__json_i64(lim, "memory_max_stream_bytes", -1) &&
+        nb__json_i64(lim, "storage_max_stream_bytes", -1) &&
+        cJSON_AddFalseToObject(lim, "max_bytes_required") &&
+        (api = cJSON_AddObjectToObject(o, "api")) && nb__json_u64(api, "total", js->api_total) &&
+        nb__json_u64(api, "errors", js->api_errors);
     if (!ok) cJSON_Delete(o);
     send_json(r, ok ? o : NULL);
 }
@@ -218,7 +219,10 @@ api_stream_create(struct req *r)
     if (!parse_config(r, &cfg)) return;
     struct nb_stream *st = np_map_get(&r->js->names, cfg.name, strlen(cfg.name));
     struct nb_jserr err = {0};
-    if (st) {
+    if (cfg.sealed) {
+        send_err_id(r, NB_JSERR_STREAM_INVALID_CONFIG,
+                    "stream configuration for create can not be sealed");
+    } else if (st) {
         if (nb_streamcfg_equal(&st->cfg, &cfg))
             send_info(r, st, NULL, false, true);
         else
@@ -258,7 +262,9 @@ static void
 api_stream_info(struct req *r)
 {
     struct nb_stream *st = find_stream(r, 2);
-    if (st) send_info(r, st, get_str(r->json, "subjects_filter"), get_bool(r->json, "deleted_details"), false);
+    if (st)
+        send_info(r, st, get_str(r->json, "subjects_filter"), get_bool(r->json, "deleted_details"),
+                  false);
 }
 
 static void
@@ -332,10 +338,10 @@ api_stream_names_or_list(struct req *r, bool list)
     size_t n = matching_streams(r->js, subject, all, cap), limit = list ? LIST_LIMIT : NAMES_LIMIT;
     cJSON *o = response(r), *arr = NULL;
     bool ok = o && nb__json_u64(o, "total", n) && nb__json_u64(o, "offset", offset) &&
-              nb__json_u64(o, "limit", limit) &&
-              (arr = cJSON_AddArrayToObject(o, "streams"));
+              nb__json_u64(o, "limit", limit) && (arr = cJSON_AddArrayToObject(o, "streams"));
     for (size_t i = offset; ok && i < n && i < offset + limit; i++) {
-        cJSON *item = list ? nb__stream_info(all[i], NULL, false) : cJSON_CreateString(all[i]->cfg.name);
+        cJSON *item =
+            list ? nb__stream_info(all[i], NULL, false) : cJSON_CreateString(all[i]->cfg.name);
         ok = item && cJSON_AddItemToArray(arr, item);
     }
     free(all);
@@ -425,8 +431,11 @@ send_status(struct req *r, int code, const char *text)
 {
     char hdr[96];
     int n = snprintf(hdr, sizeof hdr, "NATS/1.0 %d %s\r\n\r\n", code, text);
-    struct nb_msg m = {.subject = r->msg->reply, .subject_len = r->msg->reply_len, .data = hdr,
-                       .hdr_len = (size_t)n, .len = (size_t)n};
+    struct nb_msg m = {.subject = r->msg->reply,
+                       .subject_len = r->msg->reply_len,
+                       .data = hdr,
+                       .hdr_len = (size_t)n,
+                       .len = (size_t)n};
     nb_server_publish(r->js->srv, &m);
 }
 
@@ -437,7 +446,8 @@ send_direct(struct req *r, struct nb_stream *st, const struct nb_store_msg *m)
     struct np_buf b = {0};
     char ts[NP_TIME_MAX], line[160];
     np_time_format(m->ts, ts, sizeof ts);
-    int rc = m->hdr_len >= 4 ? np_buf_add(&b, m->hdr, m->hdr_len - 2) : np_buf_adds(&b, "NATS/1.0\r\n");
+    int rc =
+        m->hdr_len >= 4 ? np_buf_add(&b, m->hdr, m->hdr_len - 2) : np_buf_adds(&b, "NATS/1.0\r\n");
     snprintf(line, sizeof line, "Nats-Stream: %s\r\nNats-Subject: ", st->cfg.name);
     rc |= np_buf_adds(&b, line);
     rc |= np_buf_add(&b, m->subject, m->subject_len);
@@ -447,8 +457,11 @@ send_direct(struct req *r, struct nb_stream *st, const struct nb_store_msg *m)
     size_t hdr_len = b.len;
     rc |= np_buf_add(&b, m->data, m->data_len);
     if (rc == 0) {
-        struct nb_msg out = {.subject = r->msg->reply, .subject_len = r->msg->reply_len,
-                             .data = b.ptr, .hdr_len = hdr_len, .len = b.len};
+        struct nb_msg out = {.subject = r->msg->reply,
+                             .subject_len = r->msg->reply_len,
+                             .data = b.ptr,
+                             .hdr_len = hdr_len,
+                             .len = b.len};
         nb_server_publish(r->js->srv, &out);
     }
     np_buf_release(&b);
@@ -457,7 +470,8 @@ send_direct(struct req *r, struct nb_stream *st, const struct nb_store_msg *m)
 static void
 api_direct_get(struct req *r)
 {
-    struct nb_stream *st = r->ntok > 2 ? np_map_get(&r->js->names, r->tok[2].ptr, r->tok[2].len) : NULL;
+    struct nb_stream *st =
+        r->ntok > 2 ? np_map_get(&r->js->names, r->tok[2].ptr, r->tok[2].len) : NULL;
     if (!st || !st->cfg.allow_direct) return; /* as nats-server: nobody answers */
     struct nb_store_msg m;
     int rc;
@@ -502,8 +516,7 @@ static void
 api_consumer_unsupported(struct req *r)
 {
     struct nb_jserr err = {.code = 400, .err_code = 10003};
-    snprintf(err.description, sizeof err.description,
-             "consumers are not available in natsctl yet");
+    snprintf(err.description, sizeof err.description, "consumers are not available in natsctl yet");
     send_error(r, &err);
 }
 
@@ -558,8 +571,11 @@ nb__jsapi_handle(struct nb_server *srv, const struct nb_msg *msg, void *ud)
     if (!msg->reply_len) return; /* nobody to answer, as nats-server */
     struct np_str all[MAX_TOKENS + 2];
     int n = np_subject_tokens(msg->subject, msg->subject_len, all, MAX_TOKENS + 2);
-    struct req r = {.js = js, .msg = msg, .body = msg->data + msg->hdr_len,
-                    .body_len = msg->len - msg->hdr_len, .type = "system_response"};
+    struct req r = {.js = js,
+                    .msg = msg,
+                    .body = msg->data + msg->hdr_len,
+                    .body_len = msg->len - msg->hdr_len,
+                    .type = "system_response"};
     js->api_total++;
     if (n > 2) {
         r.ntok = n - 2;

@@ -343,7 +343,8 @@ publish(struct nb_stream *st, const struct nb_msg *msg, struct outcome *o)
 {
     struct expect ex;
     if (st->cfg.sealed) return (void)fail(o, NB_JSERR_STREAM_SEALED, NULL);
-    if (msg->hdr_len > MAX_HDR_BYTES) return (void)fail(o, NB_JSERR_STREAM_HEADER_EXCEEDS_MAX, NULL);
+    if (msg->hdr_len > MAX_HDR_BYTES)
+        return (void)fail(o, NB_JSERR_STREAM_HEADER_EXCEEDS_MAX, NULL);
     read_expect(msg, &ex);
     if (ex.stream.len && (strlen(st->cfg.name) != ex.stream.len ||
                           memcmp(st->cfg.name, ex.stream.ptr, ex.stream.len) != 0))
@@ -383,7 +384,8 @@ send_puback(struct nb_stream *st, const struct nb_msg *msg, const struct outcome
     char body[384];
     int n = snprintf(body, sizeof body, "{\"stream\":%s,\"seq\":%" PRIu64 "%s}", st->name_json,
                      o->seq, o->duplicate ? ",\"duplicate\":true" : "");
-    if (n > 0 && (size_t)n < sizeof body) nb__js_ack(st, msg->reply, msg->reply_len, body, (size_t)n);
+    if (n > 0 && (size_t)n < sizeof body)
+        nb__js_ack(st, msg->reply, msg->reply_len, body, (size_t)n);
 }
 
 void

@@ -386,38 +386,11 @@ check_flags(const struct nb_stream_config *cfg, struct nb_jserr *err)
     return true;
 }
 
-/* The next token of s from *pos; false at the end of s. */
-static bool
-next_token(const char *s, size_t *pos, struct np_str *tok)
-{
-    if (s[*pos] == '\0') return false;
-    if (*pos > 0) ++*pos; /* the '.' that ended the previous token */
-    size_t start = *pos;
-    while (s[*pos] && s[*pos] != '.')
-        ++*pos;
-    *tok = (struct np_str){s + start, *pos - start};
-    return true;
-}
-
-static bool
-token_is(struct np_str t, char c)
-{
-    return t.len == 1 && t.ptr[0] == c;
-}
-
 /* Whether some literal subject matches both (valid) subjects. */
 static bool
 subjects_intersect(const char *a, const char *b)
 {
-    size_t pa = 0, pb = 0;
-    for (;;) {
-        struct np_str ta, tb;
-        bool more_a = next_token(a, &pa, &ta), more_b = next_token(b, &pb, &tb);
-        if (!more_a || !more_b) return more_a == more_b;
-        if (token_is(ta, '>') || token_is(tb, '>')) return true;
-        if (token_is(ta, '*') || token_is(tb, '*')) continue;
-        if (ta.len != tb.len || memcmp(ta.ptr, tb.ptr, ta.len) != 0) return false;
-    }
+    return np_subject_intersect(a, strlen(a), b, strlen(b));
 }
 
 static bool

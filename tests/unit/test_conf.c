@@ -1393,9 +1393,8 @@ test_jetstream_block(void **state)
     assert_int_equal(cfg.js_max_file, 10LL << 30);
     assert_int_equal(cfg.js_sync_interval_ms, 0);
     nb_config_release(&cfg);
-    assert_int_equal(load("jetstream: enabled\njetstream { sync_interval: \"30s\" }\n", &cfg, &w,
-                          NULL),
-                     0);
+    assert_int_equal(
+        load("jetstream: enabled\njetstream { sync_interval: \"30s\" }\n", &cfg, &w, NULL), 0);
     assert_true(cfg.jetstream);
     assert_int_equal(cfg.js_sync_interval_ms, 30000);
     nb_config_release(&cfg);
