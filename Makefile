@@ -105,7 +105,8 @@ all: $(NATSCTL)
 help:
 	@echo 'make             build $(BUILD)/natsctl (static, musl; STATIC=0 for dynamic glibc,'
 	@echo '                 also the fallback when the musl libuv cannot be built)'
-	@echo 'make run         install what is missing, build, start the broker (RUN_ARGS=...)'
+	@echo 'make run         install what is missing, build, start the broker with streams in .data/'
+	@echo '                 (RUN_ARGS=... adds server flags, RUN_STORE=DIR moves the store)'
 	@echo 'make test        install, build and run every test (also under ASan+UBSan, and the fuzzers)'
 	@echo 'make check       unit tests only        make bats      CLI tests only'
 	@echo 'make interop     libnats tests against SERVER=natsctl|nats-server'
@@ -235,8 +236,10 @@ $(NATSLOAD_BIN): tests/bench/natsload.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS_BASE) $(INC_ALL) $(WARN) -O2 -o $@ $< -lnats -lpthread
 
+# Streams are on, kept in .data/ next to the checkout so they survive reboots and `make clean`.
+RUN_STORE ?= .data
 run: deps $(NATSCTL)
-	exec $(NATSCTL) server $(RUN_ARGS)
+	exec $(NATSCTL) server -js -sd $(RUN_STORE) $(RUN_ARGS)
 
 check unit: $(UNIT_BIN)
 	$(Q)tests/unit/run.sh $(UNIT_BIN)
