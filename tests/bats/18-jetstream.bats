@@ -1,0 +1,165 @@
+#!/usr/bin/env bats
+# The JetStream API on the wire: raw requests through nc, replies checked with jq. With
+# WIRE_SERVER=nats-server the same expectations run against the Debian nats-server -js.
+
+load helpers
+
+setup() {
+    STORE=$BATS_TEST_TMPDIR/store
+}
+
+teardown() {
+    stop_server
+}
+
+js_serve() {
+    start_server -js -sd "$STORE" "$@"
+}
+
+# raw BYTES: sends printf-style BYTES after a quiet CONNECT and a subscription to _r (sid 1), waits
+# for the replies, and prints what came back with CRs removed.
+raw() {
+    { printf 'CONNECT {"verbose":false,"headers":true,"no_responders":true}\r\nSUB _r 1\r\n'
+      printf "$1"
+      printf 'PING\r\n'
+      sleep "${RAW_WAIT:-0.3}"; } | timeout 5 nc -N 127.0.0.1 "$PORT" | tr -d '\r'
+}
+
+# api SUBJECT [BODY]: the payload of the reply to a request.
+api() {
+    local body=${2-}
+    LC_ALL=C raw "PUB $1 _r ${#body}\r\n$body\r\n" | awk '/^MSG _r /{getline; print; exit}'
+}
+
+# hpub SUBJECT HEADERS BODY: publishes with headers ("K: v\r\n..."), prints the PubAck payload.
+hpub() {
+    local hdr="NATS/1.0\r\n$2\r\n" body=$3
+    local hlen
+    hlen=$(printf "$hdr" | wc -c)
+    LC_ALL=C raw "HPUB $1 _r $hlen $((hlen + ${#body}))\r\n$hdr$body\r\n" |
+        awk '/^MSG _r /{getline; print; exit}'
+}
+
+create() {
+    api "\$JS.API.STREAM.CREATE.$1" "$2" >/dev/null
+}
+
+@test "-js announces jetstream in INFO and answers \$JS.API.INFO; without it nobody answers" {
+    js_serve
+    [ "$(info_json | jq .jetstream)" = true ]
+    run api '$JS.API.INFO'
+    [ "$(jq -r .type <<<"$output")" = io.nats.jetstream.api.v1.account_info_response ]
+    [ "$(jq .streams <<<"$output")" = 0 ]
+    [ "$(jq .limits.max_memory <<<"$output")" = -1 ]
+    stop_server
+    start_server
+    [ "$(info_json | jq .jetstream)" = null ]
+    run raw 'PUB $JS.API.INFO _r 0\r\n\r\n'
+    [[ $output == *$'HMSG _r 1 16 16\nNATS/1.0 503'* ]]
+}
+
+@test "a file stream and its messages survive kill -9 with sequences, times and config" {
+    js_serve
+    create ORDERS '{"name":"ORDERS","subjects":["orders.>"],"max_msgs_per_subject":5}'
+    local created
+    created=$(api '$JS.API.STREAM.INFO.ORDERS' | jq -r .created)
+    [ "$(hpub orders.new 'Nats-Msg-Id: a' one)" = '{"stream":"ORDERS","seq":1}' ]
+    [ "$(hpub orders.new 'Nats-Msg-Id: b' two)" = '{"stream":"ORDERS","seq":2}' ]
+    kill -9 "$SERVER_PID"
+    wait "$SERVER_PID" || true
+    SERVER_PID=
+    js_serve
+    run api '$JS.API.STREAM.INFO.ORDERS'
+    [ "$(jq .state.messages <<<"$output")" = 2 ]
+    [ "$(jq .state.last_seq <<<"$output")" = 2 ]
+    [ "$(jq -r .created <<<"$output")" = "$created" ]
+    [ "$(jq .config.max_msgs_per_subject <<<"$output")" = 5 ]
+    run api '$JS.API.STREAM.MSG.GET.ORDERS' '{"seq":2}'
+    [ "$(jq -r .message.data <<<"$output" | base64 -d)" = two ]
+    # The duplicate window is rebuilt from the stored Nats-Msg-Id headers.
+    [ "$(hpub orders.new 'Nats-Msg-Id: a' again)" = '{"stream":"ORDERS","seq":1,"duplicate":true}' ]
+    [ "$(hpub orders.new 'Nats-Msg-Id: c' three)" = '{"stream":"ORDERS","seq":3}' ]
+}
+
+@test "a memory stream is gone after a restart, as in nats-server" {
+    js_serve
+    create MEM '{"name":"MEM","subjects":["mem"],"storage":"memory"}'
+    [ "$(api '$JS.API.STREAM.NAMES' | jq -c .streams)" = '["MEM"]' ]
+    stop_server
+    js_serve
+    [ "$(api '$JS.API.STREAM.NAMES' | jq -c .streams)" = null ]
+}
+
+@test "direct get returns the stored headers plus the Nats-Stream, -Subject, -Sequence, -Time-Stamp" {
+    js_serve
+    create KV_b '{"name":"KV_b","subjects":["$KV.b.>"],"allow_direct":true,"max_msgs_per_subject":1}'
+    hpub '$KV.b.k' 'X-A: 1' v1 >/dev/null
+    hpub '$KV.b.k' 'X-A: 2' v2 >/dev/null
+    run raw 'PUB $JS.API.DIRECT.GET.KV_b.$KV.b.k _r 0\r\n\r\n'
+    [[ $output == *$'NATS/1.0\nX-A: 2\nNats-Stream: KV_b\nNats-Subject: $KV.b.k\nNats-Sequence: 2\nNats-Time-Stamp: '* ]]
+    [[ $output == *$'\n\nv2\n'* ]]
+    run raw 'PUB $JS.API.DIRECT.GET.KV_b.$KV.b.none _r 0\r\n\r\n'
+    [[ $output == *'NATS/1.0 404 Message Not Found'* ]]
+    run raw 'PUB $JS.API.DIRECT.GET.KV_b _r 5\r\nnope!\r\n'
+    [[ $output == *'NATS/1.0 408 Malformed Request'* ]]
+    run raw 'PUB $JS.API.DIRECT.GET.KV_b _r 0\r\n\r\n'
+    [[ $output == *'NATS/1.0 408 Empty Request'* ]]
+    # history 1: the first revision was evicted by max_msgs_per_subject
+    run api '$JS.API.STREAM.MSG.GET.KV_b' '{"seq":1}'
+    [ "$(jq .error.err_code <<<"$output")" = 10037 ]
+}
+
+@test "malformed and unknown requests get errors, never silence" {
+    js_serve
+    run api '$JS.API.STREAM.CREATE.X' '{"name":'
+    [ "$(jq .error.err_code <<<"$output")" = 10025 ]
+    run api '$JS.API.STREAM.CREATE.X' '{"name":"Y"}'
+    [ "$(jq .error.err_code <<<"$output")" = 10056 ]
+    run api '$JS.API.STREAM.INFO.NOPE'
+    [ "$(jq -c .error <<<"$output")" = '{"code":404,"err_code":10059,"description":"stream not found"}' ]
+    run api '$JS.API.STREAM.FROB.X'
+    [ "$(jq -r .type <<<"$output")" = io.nats.jetstream.api.v1.system_response ]
+    [ "$(jq .error.err_code <<<"$output")" = 10003 ]
+    create A '{"name":"A","subjects":["a.*"]}'
+    run api '$JS.API.STREAM.CREATE.B' '{"name":"B","subjects":["a.>"]}'
+    [ "$(jq .error.err_code <<<"$output")" = 10065 ]
+    run api '$JS.API.STREAM.PURGE.A' '{"seq":2,"keep":1}'
+    [ "$(jq .error.err_code <<<"$output")" = 10003 ]
+}
+
+@test "max_age removes aged messages without a publish to trigger it" {
+    js_serve
+    create AGE '{"name":"AGE","subjects":["age"],"max_age":300000000}'
+    hpub age 'X: 1' a >/dev/null
+    [ "$(api '$JS.API.STREAM.INFO.AGE' | jq .state.messages)" = 1 ]
+    sleep 0.6
+    run api '$JS.API.STREAM.INFO.AGE'
+    [ "$(jq .state.messages <<<"$output")" = 0 ]
+    [ "$(jq .state.first_seq <<<"$output")" = 2 ]
+}
+
+@test "interest retention without consumers uses the sequence but keeps nothing" {
+    js_serve
+    create INT '{"name":"INT","subjects":["int"],"retention":"interest"}'
+    [ "$(hpub int 'X: 1' a)" = '{"stream":"INT","seq":1}' ]
+    [ "$(hpub int 'X: 1' b)" = '{"stream":"INT","seq":2}' ]
+    run api '$JS.API.STREAM.INFO.INT'
+    [ "$(jq .state.messages <<<"$output")" = 0 ]
+    [ "$(jq .state.last_seq <<<"$output")" = 2 ]
+}
+
+@test "sync_interval always still acknowledges every publish" {
+    printf 'jetstream { store_dir: "%s", sync_interval: always }\n' "$STORE" >"$BATS_TEST_TMPDIR/js.conf"
+    start_server -c "$BATS_TEST_TMPDIR/js.conf"
+    create S '{"name":"S","subjects":["s"]}'
+    [ "$(hpub s 'X: 1' a)" = '{"stream":"S","seq":1}' ]
+    [ "$(hpub s 'X: 1' b)" = '{"stream":"S","seq":2}' ]
+    grep -q 'Sync Interval:   always' "$SERVER_LOG"
+}
+
+@test "a store directory that cannot be created stops the start with one clear line" {
+    touch "$BATS_TEST_TMPDIR/file"
+    run --separate-stderr "$NATSCTL" server -js -sd "$BATS_TEST_TMPDIR/file/x" -p -1
+    [ "$status" -ne 0 ]
+    [[ $stderr == *"cannot create the JetStream store $BATS_TEST_TMPDIR/file/x/jetstream/\$G/streams: Not a directory"* ]]
+}
