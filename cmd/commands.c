@@ -41,6 +41,16 @@ STREAM_SUB(purge)
 STREAM_SUB(report)
 STREAM_SUB(rm)
 STREAM_SUB(view)
+extern const char cmd_kv_details[];
+extern const char *const cmd_kv_subcommands[];
+#define KV_SUB(sub)                                                                                \
+    extern const struct cli_opt cmd_kv_##sub##_opts[];                                             \
+    extern const char cmd_kv_##sub##_details[];
+KV_SUB(add)
+KV_SUB(del)
+KV_SUB(get)
+KV_SUB(ls)
+KV_SUB(put)
 
 static const char *const shells[] = {"bash", "fish", "zsh", NULL};
 static const char *const server_words[] = {"check", NULL};
@@ -59,6 +69,18 @@ const struct cli_cmd cli_commands[] = {
      0, cmd_context_subcommands},
     {"help", cmd_help, "show help for natsctl or one of its commands", "[COMMAND]", NULL, NULL, 0,
      NULL},
+    {"kv", cmd_kv, "use JetStream key-value buckets", "SUBCOMMAND [BUCKET [KEY]] [options]", NULL,
+     cmd_kv_details, 0, cmd_kv_subcommands},
+    {"kv add", cmd_kv_add, "create a key-value bucket", "BUCKET [options]", cmd_kv_add_opts,
+     cmd_kv_add_details, 0, NULL},
+    {"kv del", cmd_kv_del, "delete a key", "BUCKET KEY [options]", cmd_kv_del_opts,
+     cmd_kv_del_details, 0, NULL},
+    {"kv get", cmd_kv_get, "print a key's value", "BUCKET KEY [options]", cmd_kv_get_opts,
+     cmd_kv_get_details, 0, NULL},
+    {"kv ls", cmd_kv_ls, "list the key-value buckets", "[options]", cmd_kv_ls_opts,
+     cmd_kv_ls_details, 0, NULL},
+    {"kv put", cmd_kv_put, "store a value under a key", "BUCKET KEY [VALUE|-] [options]",
+     cmd_kv_put_opts, cmd_kv_put_details, 0, NULL},
     {"pub", cmd_pub, "publish messages", "SUBJECT [BODY|-] [options]", cmd_pub_opts,
      cmd_pub_details, 0, NULL},
     {"reply", cmd_reply, "answer requests with an echo, a body or a program's output",
