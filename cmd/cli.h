@@ -134,5 +134,21 @@ int cmd_version(int argc, char **argv, const struct cli_cmd *self);
 int cmd_context(int argc, char **argv, const struct cli_cmd *self);
 int cmd_rtt(int argc, char **argv, const struct cli_cmd *self);
 int cmd_server_check(int argc, char **argv, const struct cli_cmd *self);
+int cmd_kv(int argc, char **argv, const struct cli_cmd *self);
+int cmd_kv_add(int argc, char **argv, const struct cli_cmd *self);
+int cmd_kv_del(int argc, char **argv, const struct cli_cmd *self);
+int cmd_kv_get(int argc, char **argv, const struct cli_cmd *self);
+int cmd_kv_ls(int argc, char **argv, const struct cli_cmd *self);
+int cmd_kv_put(int argc, char **argv, const struct cli_cmd *self);
+int cmd_stream(int argc, char **argv, const struct cli_cmd *self);
+int cmd_stream_add(int argc, char **argv, const struct cli_cmd *self);
+int cmd_stream_edit(int argc, char **argv, const struct cli_cmd *self);
+int cmd_stream_get(int argc, char **argv, const struct cli_cmd *self);
+int cmd_stream_info(int argc, char **argv, const struct cli_cmd *self);
+int cmd_stream_ls(int argc, char **argv, const struct cli_cmd *self);
+int cmd_stream_purge(int argc, char **argv, const struct cli_cmd *self);
+int cmd_stream_report(int argc, char **argv, const struct cli_cmd *self);
+int cmd_stream_rm(int argc, char **argv, const struct cli_cmd *self);
+int cmd_stream_view(int argc, char **argv, const struct cli_cmd *self);
 
 #endif

@@ -10,10 +10,12 @@
 #include "cli_check.h"
 #include "cli_conn.h"
 #include "cli_env.h"
+#include "cli_js.h"
 #include "cli_msg.h"
 #include "cli_out.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -26,6 +28,8 @@ enum {
     OPT_LINES,
     OPT_EMPTY,
     OPT_NO_TEMPLATES,
+    OPT_JETSTREAM,
+    OPT_JSON,
 };
 
 const struct cli_opt cmd_pub_opts[] = {
@@ -36,6 +40,10 @@ const struct cli_opt cmd_pub_opts[] = {
     {OPT_LINES, NULL, "lines", NULL, NULL, "publish one message per line of stdin", NULL},
     {OPT_EMPTY, NULL, "empty", NULL, NULL, "publish an empty body without reading stdin", NULL},
     {OPT_NO_TEMPLATES, NULL, "no-templates", NULL, NULL, "send {{...}} placeholders as they are",
+     NULL},
+    {OPT_JETSTREAM, "J", "jetstream", NULL, NULL,
+     "wait for each message's JetStream acknowledgement and print it", NULL},
+    {OPT_JSON, NULL, "json", NULL, NULL, "with --jetstream, print the acknowledgements as JSON",
      NULL},
     CLI_GLOBAL_OPT_ROWS,
     {0, NULL, NULL, NULL, NULL, NULL, NULL},
@@ -50,11 +58,18 @@ const char cmd_pub_details[] =
     "Every batch of messages is confirmed by the server before the command goes on, so exit 0\n"
     "means the server received them.\n"
     "\n"
+    "With --jetstream each message is a request that a stream acknowledges, one at a time:\n"
+    "the acknowledgement is printed (`Published 5 bytes to \"orders.new\": stream ORDERS seq "
+    "12`),\n"
+    "a stream that refuses the message (a Nats-Expected-* header that does not hold, a limit)\n"
+    "exits 6 with its reason, and a subject no stream captures exits 5.\n"
+    "\n"
     "Examples:\n"
     "  natsctl pub orders.new '{\"id\":1}'\n"
     "  natsctl pub -H trace:abc --count 1000 load.test 'msg {{Count}} at {{UnixNano}}'\n"
     "  tail -f app.log | natsctl pub logs.app --lines\n"
-    "  natsctl pub sensors.t1 - < reading.json\n";
+    "  natsctl pub sensors.t1 - < reading.json\n"
+    "  natsctl pub --jetstream -H Nats-Msg-Id:order-7 orders.new '{\"id\":7}'\n";
 
 #define BATCH_MSGS  1000
 #define BATCH_BYTES (1u << 20)
@@ -66,7 +81,7 @@ struct pub {
     struct cli_msg msg;
     const char *reply;
     uint64_t count, sent, sleep_ms;
-    bool lines, empty;
+    bool lines, empty, jetstream, json;
     const char *body_arg; /* BODY as given ('-' included), NULL when absent */
     struct np_buf body;   /* the body read from stdin */
     struct np_buf input;  /* --lines: bytes read but not yet published */
@@ -105,6 +120,12 @@ on_opt(void *ud, int id, const char *arg)
         return 0;
     case OPT_NO_TEMPLATES:
         p->msg.literal = true;
+        return 0;
+    case OPT_JETSTREAM:
+        p->jetstream = true;
+        return 0;
+    case OPT_JSON:
+        p->json = true;
         return 0;
     }
     return cli_bad_value(p->cc.cmd, id, arg);
@@ -154,8 +175,9 @@ refuse(struct pub *p, int code, const char *msg)
     return -1;
 }
 
+/* Renders the next message and checks it; returns 0, or -1 after ending the command. */
 static int
-publish_one(struct pub *p, struct np_str body)
+render(struct pub *p, struct np_str body)
 {
     struct cli_tmpl_ctx ctx = {.count = p->sent + 1};
     struct cli_msg *m = &p->msg;
@@ -163,12 +185,24 @@ publish_one(struct pub *p, struct np_str body)
     m->body = body;
     int rc = cli_msg_render(m, &ctx);
     if (rc == NP_EHEADER) return refuse(p, CLI_EXIT_USAGE, "a header expanded to an invalid value");
+    if (rc != 0) {
+        cli_conn_fail(&p->cc, rc, "publish");
+        return -1;
+    }
     size_t args = cli_pub_args(p->reply ? strlen(p->reply) : 0, m->out_headers.len,
                                m->out_headers.len + m->out_data.len);
-    if (rc == 0 && !cli_subject_check("subject", m->out_subject, false, args, why, sizeof why))
+    if (!cli_subject_check("subject", m->out_subject, false, args, why, sizeof why))
         return refuse(p, CLI_EXIT_USAGE, why);
-    if (rc == 0)
-        rc = np_client_publish(p->cc.nc, m->out_subject, p->reply, m->out_headers, m->out_data);
+    return 0;
+}
+
+static int
+publish_one(struct pub *p, struct np_str body)
+{
+    struct cli_msg *m = &p->msg;
+    char why[160];
+    if (render(p, body) != 0) return -1;
+    int rc = np_client_publish(p->cc.nc, m->out_subject, p->reply, m->out_headers, m->out_data);
     if (rc == NP_CLIENT_EMAX_PAYLOAD) {
         cli_payload_problem(p->cc.nc, m->out_headers.len, m->out_data.len, why, sizeof why);
         return refuse(p, CLI_EXIT_REJECTED, why);
@@ -210,9 +244,68 @@ batch_confirmed(struct pub *p)
     }
 }
 
+/* ---------------------------------------------------------------------------------------------- */
+/* --jetstream: one request and one acknowledgement per message                                    */
+/* ---------------------------------------------------------------------------------------------- */
+
+static void batch_confirmed(struct pub *p);
+
+static void
+print_ack(struct pub *p, const cJSON *ack, struct np_str raw)
+{
+    if (p->json) {
+        printf("%.*s\n", (int)raw.len, raw.ptr);
+    } else {
+        printf("Published %zu bytes to \"%s\": stream %s seq %" PRId64 "%s\n", p->msg.out_data.len,
+               p->msg.out_subject, cli_js_str(ack, "stream"), cli_js_int(ack, "seq", 0),
+               cli_js_bool(ack, "duplicate") ? " (duplicate)" : "");
+    }
+    fflush(stdout);
+}
+
+static void
+on_ack(struct cli_conn *cc, int status, const struct np_msg *m)
+{
+    struct pub *p = cc->ud;
+    if (status == NP_CLIENT_ENO_RESPONDERS) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "no stream captures subject '%s'", p->msg.out_subject);
+        refuse(p, CLI_EXIT_NO_RESPONDERS, msg);
+        return;
+    }
+    if (status != 0) {
+        cli_js_fail(cc, status, p->msg.out_subject);
+        return;
+    }
+    cJSON *ack = cJSON_ParseWithLength(m->data.ptr, m->data.len);
+    if (!cJSON_IsObject(ack) ||
+        (!cJSON_GetObjectItemCaseSensitive(ack, "error") && !*cli_js_str(ack, "stream"))) {
+        refuse(p, CLI_EXIT_FAIL, "the reply is not a JetStream acknowledgement");
+    } else if (cJSON_GetObjectItemCaseSensitive(ack, "error")) {
+        cli_js_refused(cc, ack);
+    } else {
+        print_ack(p, ack, m->data);
+        p->sent++;
+        batch_confirmed(p);
+    }
+    cJSON_Delete(ack);
+}
+
+static void
+publish_js(struct pub *p)
+{
+    struct np_str body = {p->body.ptr ? p->body.ptr : "", p->body.len};
+    if (render(p, body) != 0) return;
+    cli_js_request(&p->cc, p->msg.out_subject, p->msg.out_headers, p->msg.out_data, on_ack);
+}
+
 static void
 next_batch(struct pub *p)
 {
+    if (p->jetstream) {
+        publish_js(p);
+        return;
+    }
     struct np_str body = {p->body.ptr ? p->body.ptr : "", p->body.len};
     uint64_t limit = p->sleep_ms ? 1 : BATCH_MSGS;
     size_t bytes = 0;
@@ -356,6 +449,9 @@ choose_body(struct pub *p)
 {
     const char *arg = p->body_arg;
     bool from_stdin = arg ? strcmp(arg, "-") == 0 : !p->empty && cli_stdin_has_data();
+    if (p->jetstream && (p->lines || p->reply))
+        return cli_usage(p->cc.cmd, "--jetstream cannot be combined with --lines or --reply");
+    if (p->json && !p->jetstream) return cli_usage(p->cc.cmd, "--json needs --jetstream");
     if (p->lines) {
         if (arg && !from_stdin) return cli_usage(p->cc.cmd, "--lines reads stdin: drop BODY");
         if (p->count != 1 || p->sleep_ms)

@@ -27,6 +27,30 @@ extern const char cmd_rtt_details[];
 extern const struct cli_opt cmd_check_opts[];
 extern const char cmd_check_details[];
 extern const char *const cmd_check_kinds[];
+extern const char cmd_stream_details[];
+extern const char *const cmd_stream_subcommands[];
+#define STREAM_SUB(sub)                                                                            \
+    extern const struct cli_opt cmd_stream_##sub##_opts[];                                         \
+    extern const char cmd_stream_##sub##_details[];
+STREAM_SUB(add)
+STREAM_SUB(edit)
+STREAM_SUB(get)
+STREAM_SUB(info)
+STREAM_SUB(ls)
+STREAM_SUB(purge)
+STREAM_SUB(report)
+STREAM_SUB(rm)
+STREAM_SUB(view)
+extern const char cmd_kv_details[];
+extern const char *const cmd_kv_subcommands[];
+#define KV_SUB(sub)                                                                                \
+    extern const struct cli_opt cmd_kv_##sub##_opts[];                                             \
+    extern const char cmd_kv_##sub##_details[];
+KV_SUB(add)
+KV_SUB(del)
+KV_SUB(get)
+KV_SUB(ls)
+KV_SUB(put)
 
 static const char *const shells[] = {"bash", "fish", "zsh", NULL};
 static const char *const server_words[] = {"check", NULL};
@@ -45,6 +69,18 @@ const struct cli_cmd cli_commands[] = {
      0, cmd_context_subcommands},
     {"help", cmd_help, "show help for natsctl or one of its commands", "[COMMAND]", NULL, NULL, 0,
      NULL},
+    {"kv", cmd_kv, "use JetStream key-value buckets", "SUBCOMMAND [BUCKET [KEY]] [options]", NULL,
+     cmd_kv_details, 0, cmd_kv_subcommands},
+    {"kv add", cmd_kv_add, "create a key-value bucket", "BUCKET [options]", cmd_kv_add_opts,
+     cmd_kv_add_details, 0, NULL},
+    {"kv del", cmd_kv_del, "delete a key", "BUCKET KEY [options]", cmd_kv_del_opts,
+     cmd_kv_del_details, 0, NULL},
+    {"kv get", cmd_kv_get, "print a key's value", "BUCKET KEY [options]", cmd_kv_get_opts,
+     cmd_kv_get_details, 0, NULL},
+    {"kv ls", cmd_kv_ls, "list the key-value buckets", "[options]", cmd_kv_ls_opts,
+     cmd_kv_ls_details, 0, NULL},
+    {"kv put", cmd_kv_put, "store a value under a key", "BUCKET KEY [VALUE|-] [options]",
+     cmd_kv_put_opts, cmd_kv_put_details, 0, NULL},
     {"pub", cmd_pub, "publish messages", "SUBJECT [BODY|-] [options]", cmd_pub_opts,
      cmd_pub_details, 0, NULL},
     {"reply", cmd_reply, "answer requests with an echo, a body or a program's output",
@@ -57,6 +93,27 @@ const struct cli_cmd cli_commands[] = {
      cmd_server_details, CLI_LONG_RUNNING, server_words},
     {"server check", cmd_server_check, "check a server for a monitoring system (Nagios codes)",
      "connection [options]", cmd_check_opts, cmd_check_details, CLI_OWN_EXITS, cmd_check_kinds},
+    {"stream", cmd_stream, "manage JetStream streams", "SUBCOMMAND [NAME] [options]", NULL,
+     cmd_stream_details, 0, cmd_stream_subcommands},
+    {"stream add", cmd_stream_add, "create a stream", "NAME [options]", cmd_stream_add_opts,
+     cmd_stream_add_details, 0, NULL},
+    {"stream edit", cmd_stream_edit, "change a stream's configuration", "NAME [options]",
+     cmd_stream_edit_opts, cmd_stream_edit_details, 0, NULL},
+    {"stream get", cmd_stream_get, "print one message of a stream",
+     "NAME SEQ | NAME --last-for SUBJECT [options]", cmd_stream_get_opts, cmd_stream_get_details, 0,
+     NULL},
+    {"stream info", cmd_stream_info, "show a stream's configuration and state", "NAME [options]",
+     cmd_stream_info_opts, cmd_stream_info_details, 0, NULL},
+    {"stream ls", cmd_stream_ls, "list the streams", "[options]", cmd_stream_ls_opts,
+     cmd_stream_ls_details, 0, NULL},
+    {"stream purge", cmd_stream_purge, "delete messages from a stream", "NAME [options]",
+     cmd_stream_purge_opts, cmd_stream_purge_details, 0, NULL},
+    {"stream report", cmd_stream_report, "a table of every stream", "[options]",
+     cmd_stream_report_opts, cmd_stream_report_details, 0, NULL},
+    {"stream rm", cmd_stream_rm, "delete a stream", "NAME [options]", cmd_stream_rm_opts,
+     cmd_stream_rm_details, 0, NULL},
+    {"stream view", cmd_stream_view, "page through the messages of a stream", "NAME [options]",
+     cmd_stream_view_opts, cmd_stream_view_details, 0, NULL},
     {"sub", cmd_sub, "print the messages on subjects", "SUBJECT... [options]", cmd_sub_opts,
      cmd_sub_details, CLI_LONG_RUNNING, NULL},
     {"version", cmd_version, "print the natsctl version", "", NULL, NULL, 0, NULL},

@@ -174,3 +174,17 @@ one_line() {
         return 1
     }
 }
+
+# --- JetStream (stream, kv, pub --jetstream) ------------------------------------------------------
+# JS_SERVER=nats-server runs the JetStream suites against the Debian reference server; the default
+# is natsctl's own server with the flags it takes for JetStream.
+JS_SERVER=${JS_SERVER:-natsctl}
+
+# start_js_server: like client_serve, with JetStream on and its store in a fresh temporary directory.
+# It sets WIRE_SERVER to JS_SERVER for the rest of the test, so stop_server stops the right kind.
+start_js_server() {
+    local store
+    store=$(mktemp -d "$BATS_TEST_TMPDIR/js.XXXXXX")
+    WIRE_SERVER=$JS_SERVER
+    client_serve -js -sd "$store"
+}
