@@ -3,6 +3,7 @@
  * time per caller; each carries a small heap record naming the callback, freed when it answers.
  */
 #include "cli_js.h"
+#include "np_b64.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -228,57 +229,12 @@ cli_js_bool(const cJSON *obj, const char *key)
 /* Decoding and formatting                                                                         */
 /* ---------------------------------------------------------------------------------------------- */
 
-static int
-b64_value(char c)
-{
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-}
-
 int
-cli_js_unbase64(const char *s, struct np_buf *out)
+cli_js_b64(const cJSON *obj, const char *key, struct np_buf *out)
 {
+    const char *s = cli_js_str(obj, key);
     out->len = 0;
-    uint32_t acc = 0;
-    int bits = 0;
-    for (; *s && *s != '='; s++) {
-        int v = b64_value(*s);
-        if (v < 0) return -EINVAL;
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            char byte = (char)((acc >> bits) & 0xff);
-            if (np_buf_add(out, &byte, 1) != 0) return -ENOMEM;
-        }
-    }
-    return 0;
-}
-
-bool
-cli_js_parse_time(const char *s, struct timespec *ts)
-{
-    struct tm tm = {0};
-    int used = 0;
-    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-               &tm.tm_min, &tm.tm_sec, &used) != 6)
-        return false;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    long nsec = 0, scale = 100000000;
-    const char *p = s + used;
-    if (*p == '.') {
-        for (p++; *p >= '0' && *p <= '9'; p++, scale /= 10)
-            nsec += (*p - '0') * scale;
-    }
-    if (*p != 'Z') return false;
-    ts->tv_sec = timegm(&tm);
-    ts->tv_nsec = nsec;
-    return true;
+    return np_b64_decode(s, strlen(s), out) == 0 ? 0 : -1;
 }
 
 void

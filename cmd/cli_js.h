@@ -58,10 +58,8 @@ const char *cli_js_str(const cJSON *obj, const char *key);
 /* obj[key] as a bool, false when absent. */
 bool cli_js_bool(const cJSON *obj, const char *key);
 
-/* Decodes standard base64 (padding optional) into out, replacing its contents. 0 or -EINVAL. */
-int cli_js_unbase64(const char *s, struct np_buf *out);
-/* Parses an RFC 3339 UTC time ("2026-11-28T03:19:32.112188686Z"). Returns false if it is not. */
-bool cli_js_parse_time(const char *s, struct timespec *ts);
+/* Decodes the base64 string obj[key] (absent: empty) into out, replacing its contents. 0 or -1. */
+int cli_js_b64(const cJSON *obj, const char *key, struct np_buf *out);
 /* "125 B", "1.5 KiB", "3.0 MiB" ... */
 void cli_js_fmt_bytes(uint64_t n, char *buf, size_t cap);
 

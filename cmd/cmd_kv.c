@@ -10,6 +10,7 @@
 #include "cli_env.h"
 #include "cli_js.h"
 #include "cli_out.h"
+#include "np_b64.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -387,7 +388,7 @@ print_json_entry(struct kv *k, const struct entry *e)
     cli_js_add_int(o, "revision", e->revision);
     cJSON_AddStringToObject(o, "created", e->created);
     bool text = cli_utf8_valid(e->data.ptr, e->data.len) && !memchr(e->data.ptr, 0, e->data.len);
-    int rc = text ? 0 : cli_base64(e->data.ptr, e->data.len, &b64);
+    int rc = text ? 0 : np_b64_encode(e->data.ptr, e->data.len, &b64);
     char *value = text ? strndup(e->data.ptr, e->data.len) : NULL;
     cJSON_AddStringToObject(o, text ? "value" : "value_b64", text ? value : b64.ptr);
     char *out = rc == 0 ? cJSON_PrintUnformatted(o) : NULL;
@@ -461,8 +462,7 @@ on_msg_get(struct cli_conn *cc, const cJSON *resp, struct np_str raw)
     }
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(resp, "message");
     struct np_buf hdrs = {0}, data = {0};
-    if (cli_js_unbase64(cli_js_str(m, "hdrs"), &hdrs) != 0 ||
-        cli_js_unbase64(cli_js_str(m, "data"), &data) != 0) {
+    if (cli_js_b64(m, "hdrs", &hdrs) != 0 || cli_js_b64(m, "data", &data) != 0) {
         cli_error(cc->cmd, "the stored message does not decode");
         cli_conn_finish(cc, CLI_EXIT_FAIL, false);
     } else {

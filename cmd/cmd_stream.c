@@ -940,8 +940,8 @@ print_stored(struct stream *s, const cJSON *resp, struct np_str raw)
     }
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(resp, "message");
     struct np_buf hdrs = {0}, data = {0};
-    int rc = cli_js_unbase64(cli_js_str(m, "hdrs"), &hdrs);
-    if (rc == 0) rc = cli_js_unbase64(cli_js_str(m, "data"), &data);
+    int rc = cli_js_b64(m, "hdrs", &hdrs);
+    if (rc == 0) rc = cli_js_b64(m, "data", &data);
     char banner[1200];
     snprintf(banner, sizeof banner, "[%" PRId64 "] Subject: %s", cli_js_int(m, "seq", 0),
              cli_js_str(m, "subject"));

@@ -338,7 +338,12 @@ api_stream_names_or_list(struct req *r, bool list)
     size_t n = matching_streams(r->js, subject, all, cap), limit = list ? LIST_LIMIT : NAMES_LIMIT;
     cJSON *o = response(r), *arr = NULL;
     bool ok = o && nb__json_u64(o, "total", n) && nb__json_u64(o, "offset", offset) &&
-              nb__json_u64(o, "limit", limit) && (arr = cJSON_AddArrayToObject(o, "streams"));
+              nb__json_u64(o, "limit", limit);
+    /* nats-server writes null, not [], when no stream matches; clients accept both. */
+    if (ok && n > offset)
+        ok = (arr = cJSON_AddArrayToObject(o, "streams")) != NULL;
+    else if (ok)
+        ok = cJSON_AddNullToObject(o, "streams") != NULL;
     for (size_t i = offset; ok && i < n && i < offset + limit; i++) {
         cJSON *item =
             list ? nb__stream_info(all[i], NULL, false) : cJSON_CreateString(all[i]->cfg.name);
@@ -446,8 +451,8 @@ send_direct(struct req *r, struct nb_stream *st, const struct nb_store_msg *m)
     struct np_buf b = {0};
     char ts[NP_TIME_MAX], line[160];
     np_time_format(m->ts, ts, sizeof ts);
-    int rc =
-        m->hdr_len >= 4 ? np_buf_add(&b, m->hdr, m->hdr_len - 2) : np_buf_adds(&b, "NATS/1.0\r\n");
+    bool closed = m->hdr_len >= 4 && memcmp(m->hdr + m->hdr_len - 4, "\r\n\r\n", 4) == 0;
+    int rc = closed ? np_buf_add(&b, m->hdr, m->hdr_len - 2) : np_buf_adds(&b, "NATS/1.0\r\n");
     snprintf(line, sizeof line, "Nats-Stream: %s\r\nNats-Subject: ", st->cfg.name);
     rc |= np_buf_adds(&b, line);
     rc |= np_buf_add(&b, m->subject, m->subject_len);

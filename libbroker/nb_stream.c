@@ -544,6 +544,8 @@ nb__stream_update(struct nb_stream *st, const struct nb_stream_config *cfg, stru
         subscribe_all(st);
         return -1;
     }
+    /* The set of streams keys on the name inside cfg: point it at the new copy. */
+    np_map_put(&st->js->names, st->cfg.name, strlen(st->cfg.name), st);
     nb_streamcfg_release(&old);
     if (st->cfg.duplicate_window != old.duplicate_window && st->dedupe)
         nb__dedupe_expire(st->dedupe, nb__js_now_ns() - st->cfg.duplicate_window);

@@ -33,7 +33,7 @@ api() {
 
 # hpub SUBJECT HEADERS BODY: publishes with headers ("K: v\r\n..."), prints the PubAck payload.
 hpub() {
-    local hdr="NATS/1.0\r\n$2\r\n" body=$3
+    local hdr="NATS/1.0\r\n$2\r\n\r\n" body=$3
     local hlen
     hlen=$(printf "$hdr" | wc -c)
     LC_ALL=C raw "HPUB $1 _r $hlen $((hlen + ${#body}))\r\n$hdr$body\r\n" |
@@ -129,10 +129,10 @@ create() {
 
 @test "max_age removes aged messages without a publish to trigger it" {
     js_serve
-    create AGE '{"name":"AGE","subjects":["age"],"max_age":300000000}'
+    create AGE '{"name":"AGE","subjects":["age"],"max_age":1500000000}'
     hpub age 'X: 1' a >/dev/null
     [ "$(api '$JS.API.STREAM.INFO.AGE' | jq .state.messages)" = 1 ]
-    sleep 0.6
+    sleep 1.6
     run api '$JS.API.STREAM.INFO.AGE'
     [ "$(jq .state.messages <<<"$output")" = 0 ]
     [ "$(jq .state.first_seq <<<"$output")" = 2 ]
