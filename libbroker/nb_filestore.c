@@ -476,8 +476,11 @@ list_segments(struct nb_store *st, uint64_t **out, size_t *n)
         if (rc == 0) v[k++] = seq;
     }
     closedir(d);
-    if (rc) return free(v), rc;
-    qsort(v, k, sizeof *v, cmp_u64);
+    if (rc) {
+        free(v);
+        return rc;
+    }
+    if (k) qsort(v, k, sizeof *v, cmp_u64);
     *out = v;
     *n = k;
     return 0;
