@@ -391,8 +391,9 @@ cut_segment(struct nb_store *st, struct scan *sc, struct nb__blk *b, const char 
 {
     char name[NAME_LEN];
     seg_name(name, b->first, "");
-    if (ftruncate(b->fd, (off_t)off) != 0 || fsync(b->fd) != 0) return -errno;
+    /* Counted first: the mapping past the new end faults once the file is cut. */
     uint64_t lost = count_lost(map, (size_t)off, (size_t)size);
+    if (ftruncate(b->fd, (off_t)off) != 0 || fsync(b->fd) != 0) return -errno;
     if (!sc->rec->truncated_segments++)
         snprintf(sc->rec->detail, sizeof sc->rec->detail, "segment %s truncated at %" PRIu64 ": %s",
                  name, off, why);
