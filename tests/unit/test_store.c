@@ -25,6 +25,8 @@
 struct fx {
     enum nb_store_kind kind;
     char dir[128];
+    char mnt[128]; /* test_enospc's tmpfs while mounted: teardown unmounts it after a failure */
+    char saved[128];
     uint64_t block_size;
     struct nb_store *st;
     struct nb_store_recovery rec;
@@ -67,6 +69,11 @@ teardown(void **state)
 {
     struct fx *f = *state;
     if (f->st) assert_int_equal(nb_store_destroy(f->st), 0);
+    if (f->mnt[0]) {
+        umount2(f->mnt, MNT_DETACH);
+        rmdir(f->mnt);
+        strcpy(f->dir, f->saved);
+    }
     if (f->kind == NB_STORE_FILE) rmdir(f->dir); /* destroy removed it: this only checks */
     *strrchr(f->dir, '/') = 0;
     assert_int_equal(rmdir(f->dir), 0);
@@ -562,8 +569,8 @@ test_enospc(void **state)
     }
     nb_store_destroy(f->st);
     f->st = NULL;
-    char saved[128];
-    strcpy(saved, f->dir);
+    strcpy(f->mnt, mnt);
+    strcpy(f->saved, f->dir);
     snprintf(f->dir, sizeof f->dir, "%s/s", mnt);
     f->block_size = 256 << 10;
     assert_int_equal(fx_open(f), 0);
@@ -596,7 +603,8 @@ test_enospc(void **state)
     f->st = NULL;
     assert_int_equal(umount(mnt), 0);
     assert_int_equal(rmdir(mnt), 0);
-    strcpy(f->dir, saved);
+    f->mnt[0] = 0;
+    strcpy(f->dir, f->saved);
 }
 
 #define BOTH(t)                                                                                    \
