@@ -391,8 +391,9 @@ cut_segment(struct nb_store *st, struct scan *sc, struct nb__blk *b, const char 
 {
     char name[NAME_LEN];
     seg_name(name, b->first, "");
-    if (ftruncate(b->fd, (off_t)off) != 0 || fsync(b->fd) != 0) return -errno;
+    /* Counted first: the mapping past the new end faults once the file is cut. */
     uint64_t lost = count_lost(map, (size_t)off, (size_t)size);
+    if (ftruncate(b->fd, (off_t)off) != 0 || fsync(b->fd) != 0) return -errno;
     if (!sc->rec->truncated_segments++)
         snprintf(sc->rec->detail, sizeof sc->rec->detail, "segment %s truncated at %" PRIu64 ": %s",
                  name, off, why);
@@ -476,8 +477,11 @@ list_segments(struct nb_store *st, uint64_t **out, size_t *n)
         if (rc == 0) v[k++] = seq;
     }
     closedir(d);
-    if (rc) return free(v), rc;
-    qsort(v, k, sizeof *v, cmp_u64);
+    if (rc) {
+        free(v);
+        return rc;
+    }
+    if (k) qsort(v, k, sizeof *v, cmp_u64);
     *out = v;
     *n = k;
     return 0;
@@ -536,8 +540,10 @@ nb__file_open(struct nb_store *st, const struct nb_store_opts *opts, struct nb_s
     return recover(st, rec, st->first_seq);
 }
 
-/* Makes NB_RM_LIMIT removals durable: one "all below" mark for the evicted head, tombstones for
- * the rest whose segment still exists. */
+/*
+ * Makes NB_RM_LIMIT removals durable: one "all below" mark for the evicted head, tombstones for
+ * the rest whose record is still on disk (not in a segment just compacted or unlinked).
+ */
 static int
 flush_pending(struct nb_store *st)
 {
@@ -546,10 +552,11 @@ flush_pending(struct nb_store *st)
     if (!seqs) return NB_ENOMEM;
     size_t k = 0;
     for (size_t i = 0; i < st->npending; i++) {
+        const struct nb__blk *b;
         uint32_t slot;
         if (st->pending[i] < st->first_seq)
             head = st->first_seq;
-        else if (nb__blk_find(st, st->pending[i], &slot))
+        else if ((b = nb__blk_find(st, st->pending[i], &slot)) && !b->compacted)
             seqs[k++] = st->pending[i];
     }
     int rc = head || k ? nb__file_tombstones(st, head, seqs, k, 0) : 0;
@@ -591,7 +598,7 @@ compact_copy(const struct nb_store *st, const struct nb__blk *b, const char *map
             keep = slot < b->n && b->subj[slot];
             if (keep) off[slot] = (uint32_t)pos;
         } else {
-            keep = older && r.seq > oldest && (r.head || r.seq < b->first);
+            keep = older && (r.head ? r.seq > oldest : r.seq >= oldest && r.seq < b->first);
             *xref |= keep;
         }
         if (keep) memcpy(out + pos, map + p, r.len);
@@ -633,6 +640,7 @@ compact(struct nb_store *st, struct nb__blk *b)
         b->size = len;
         b->xref = xref;
         b->clean_live = b->live_bytes;
+        b->compacted = true;
         b->dirty = false;
         invalidate(st, b);
     } else if (fd >= 0) {
@@ -644,19 +652,21 @@ compact(struct nb_store *st, struct nb__blk *b)
     return rc;
 }
 
+/* Compaction goes first: removals whose records it drops need no tombstone. */
 int
 nb__file_checkpoint(struct nb_store *st)
 {
-    int rc = flush_pending(st);
-    if (rc) return rc;
-    nb__reap(st);
-    for (size_t i = 0; i + 1 < st->nblks; i++) {
+    int rc = 0;
+    for (size_t i = 0; i + 1 < st->nblks && rc == 0; i++) {
         struct nb__blk *b = st->blks[i];
-        if (b->size - b->live_bytes > b->size / 2 && b->live_bytes != b->clean_live &&
-            (rc = compact(st, b)))
-            return rc;
+        if (b->size - b->live_bytes > b->size / 2 && b->live_bytes != b->clean_live)
+            rc = compact(st, b);
     }
-    return 0;
+    if (rc == 0) rc = flush_pending(st);
+    for (size_t i = 0; i < st->nblks; i++)
+        st->blks[i]->compacted = false;
+    if (rc == 0) nb__reap(st);
+    return rc;
 }
 
 int

@@ -41,6 +41,7 @@ struct nb__blk {
     int fd;                 /* file: the segment, or -1 */
     bool dirty;             /* file: written since the last nb_store_take_dirty() */
     bool xref;              /* file: holds tombstones for sequences of older segments */
+    bool compacted;         /* file: rewritten by the running checkpoint */
     uint64_t clean_live;    /* file: live_bytes when last compacted (redoing it gains nothing) */
 };
 

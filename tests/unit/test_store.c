@@ -1,0 +1,636 @@
+/*
+ * The stream message store (libbroker/nb_store*.c): every behaviour against both kinds, then the
+ * file store's own promises: reopen, survival without a clean shutdown, torn and corrupted
+ * records, segment rolls, unlinks and compaction, and a full disk.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "nb_store.h"
+
+struct fx {
+    enum nb_store_kind kind;
+    char dir[128];
+    char mnt[128]; /* test_enospc's tmpfs while mounted: teardown unmounts it after a failure */
+    char saved[128];
+    uint64_t block_size;
+    struct nb_store *st;
+    struct nb_store_recovery rec;
+};
+
+static int
+fx_open(struct fx *f)
+{
+    struct nb_store_opts o = {.kind = f->kind, .dir = f->dir, .block_size = f->block_size};
+    return nb_store_open(&f->st, &o, &f->rec);
+}
+
+static int
+setup(void **state, enum nb_store_kind kind)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    f->kind = kind;
+    strcpy(f->dir, "/tmp/nb_store_XXXXXX");
+    if (!mkdtemp(f->dir)) return -1;
+    strcat(f->dir, "/s");
+    if (fx_open(f) != 0) return -1;
+    *state = f;
+    return 0;
+}
+
+static int
+setup_mem(void **state)
+{
+    return setup(state, NB_STORE_MEMORY);
+}
+
+static int
+setup_file(void **state)
+{
+    return setup(state, NB_STORE_FILE);
+}
+
+static int
+teardown(void **state)
+{
+    struct fx *f = *state;
+    if (f->st) assert_int_equal(nb_store_destroy(f->st), 0);
+    if (f->mnt[0]) {
+        umount2(f->mnt, MNT_DETACH);
+        rmdir(f->mnt);
+        strcpy(f->dir, f->saved);
+    }
+    if (f->kind == NB_STORE_FILE) rmdir(f->dir); /* destroy removed it: this only checks */
+    *strrchr(f->dir, '/') = 0;
+    assert_int_equal(rmdir(f->dir), 0);
+    free(f);
+    return 0;
+}
+
+static void
+reopen(struct fx *f)
+{
+    if (f->kind == NB_STORE_MEMORY) return;
+    nb_store_close(f->st);
+    f->st = NULL;
+    assert_int_equal(fx_open(f), 0);
+}
+
+static uint64_t
+put(struct nb_store *st, const char *subject, const char *data, int64_t ts)
+{
+    uint64_t seq = 0;
+    assert_int_equal(
+        nb_store_append(st, subject, strlen(subject), NULL, 0, data, strlen(data), ts, &seq), 0);
+    return seq;
+}
+
+static uint64_t
+size_of(const struct nb_store *st, const char *subject, const char *data)
+{
+    return nb_store_record_size(st, strlen(subject), 0, strlen(data));
+}
+
+static void
+check_msg(struct nb_store *st, uint64_t seq, const char *subject, const char *data)
+{
+    struct nb_store_msg m;
+    assert_int_equal(nb_store_get(st, seq, &m), 0);
+    assert_int_equal(m.seq, seq);
+    assert_int_equal(m.subject_len, strlen(subject));
+    assert_memory_equal(m.subject, subject, m.subject_len);
+    assert_int_equal(m.data_len, strlen(data));
+    if (m.data_len) assert_memory_equal(m.data, data, m.data_len);
+}
+
+static bool
+count_subject(void *ud, const char *subject, size_t len, const struct nb_store_subject *s)
+{
+    (void)subject;
+    (void)len;
+    (void)s;
+    (*(int *)ud)++;
+    return true;
+}
+
+static void
+test_record_size(void **state)
+{
+    struct fx *f = *state;
+    uint64_t want = f->kind == NB_STORE_FILE ? 22 + 3 + 5 + 7 + 8 + 4 : 3 + 5 + 7 + 16;
+    assert_int_equal(nb_store_record_size(f->st, 3, 5, 7), want);
+    want = f->kind == NB_STORE_FILE ? 22 + 3 + 7 + 8 : 3 + 7 + 16;
+    assert_int_equal(nb_store_record_size(f->st, 3, 0, 7), want);
+}
+
+static void
+test_append_get_next(void **state)
+{
+    struct fx *f = *state;
+    struct nb_store_state s;
+    nb_store_state(f->st, &s);
+    assert_int_equal(s.first_seq, 0);
+    assert_int_equal(s.last_seq, 0);
+    assert_int_equal(put(f->st, "a.b", "one", 10), 1);
+    assert_int_equal(put(f->st, "a.c", "two", 20), 2);
+    assert_int_equal(put(f->st, "x.y", "three", 30), 3);
+    assert_int_equal(put(f->st, "a.b", "four", 40), 4);
+    uint64_t seq;
+    assert_int_equal(nb_store_append(f->st, "h", 1, "NATS/1.0\r\n\r\n", 12, "", 0, 50, &seq), 0);
+    assert_int_equal(seq, 5);
+    for (int round = 0; round < 2; round++) {
+        check_msg(f->st, 1, "a.b", "one");
+        check_msg(f->st, 3, "x.y", "three");
+        struct nb_store_msg m;
+        assert_int_equal(nb_store_get(f->st, 5, &m), 0);
+        assert_int_equal(m.hdr_len, 12);
+        assert_memory_equal(m.hdr, "NATS/1.0\r\n\r\n", 12);
+        assert_int_equal(m.data_len, 0);
+        assert_int_equal(m.ts, 50);
+        assert_int_equal(nb_store_get(f->st, 6, &m), NB_STORE_ENOTFOUND);
+        assert_int_equal(nb_store_get(f->st, 0, &m), NB_STORE_ENOTFOUND);
+        assert_int_equal(nb_store_next(f->st, 2, "a.b", &m), 0);
+        assert_int_equal(m.seq, 4);
+        assert_int_equal(nb_store_next(f->st, 2, "a.*", &m), 0);
+        assert_int_equal(m.seq, 2);
+        assert_int_equal(nb_store_next(f->st, 3, "a.>", &m), 0);
+        assert_int_equal(m.seq, 4);
+        assert_int_equal(nb_store_next(f->st, 3, ">", &m), 0);
+        assert_int_equal(m.seq, 3);
+        assert_int_equal(nb_store_next(f->st, 0, NULL, &m), 0);
+        assert_int_equal(m.seq, 1);
+        assert_int_equal(nb_store_next(f->st, 5, "a.*", &m), NB_STORE_ENOTFOUND);
+        assert_int_equal(nb_store_next(f->st, 1, "zz", &m), NB_STORE_ENOTFOUND);
+        assert_int_equal(nb_store_last_for(f->st, "a.b", 3, &m), 0);
+        assert_int_equal(m.seq, 4);
+        assert_int_equal(nb_store_last_for(f->st, "q", 1, &m), NB_STORE_ENOTFOUND);
+        struct nb_store_subject ss;
+        nb_store_subject_state(f->st, "a.b", 3, &ss);
+        assert_int_equal(ss.count, 2);
+        assert_int_equal(ss.first, 1);
+        assert_int_equal(ss.last, 4);
+        nb_store_subject_state(f->st, "nope", 4, &ss);
+        assert_int_equal(ss.count, 0);
+        int n = 0;
+        nb_store_each_subject(f->st, "a.*", count_subject, &n);
+        assert_int_equal(n, 2);
+        n = 0;
+        nb_store_each_subject(f->st, NULL, count_subject, &n);
+        assert_int_equal(n, 4);
+        nb_store_state(f->st, &s);
+        assert_int_equal(s.msgs, 5);
+        assert_int_equal(s.first_seq, 1);
+        assert_int_equal(s.last_seq, 5);
+        assert_int_equal(s.first_ts, 10);
+        assert_int_equal(s.last_ts, 50);
+        assert_int_equal(s.num_subjects, 4);
+        assert_int_equal(s.num_deleted, 0);
+        assert_int_equal(s.bytes, size_of(f->st, "a.b", "one") + size_of(f->st, "a.c", "two") +
+                                      size_of(f->st, "x.y", "three") +
+                                      size_of(f->st, "a.b", "four") +
+                                      nb_store_record_size(f->st, 1, 12, 0));
+        reopen(f);
+    }
+}
+
+static void
+test_remove(void **state)
+{
+    struct fx *f = *state;
+    for (int i = 1; i <= 6; i++)
+        put(f->st, i % 2 ? "odd" : "even", "x", i * 10);
+    assert_int_equal(nb_store_remove(f->st, 1, NB_RM_LIMIT), 0);
+    assert_int_equal(nb_store_remove(f->st, 3, NB_RM_DURABLE), 0);
+    assert_int_equal(nb_store_remove(f->st, 4, NB_RM_LIMIT), 0);
+    assert_int_equal(nb_store_remove(f->st, 4, NB_RM_DURABLE), NB_STORE_ENOTFOUND);
+    assert_int_equal(nb_store_remove(f->st, 9, NB_RM_DURABLE), NB_STORE_ENOTFOUND);
+    for (int round = 0; round < 2; round++) {
+        struct nb_store_state s;
+        nb_store_state(f->st, &s);
+        assert_int_equal(s.msgs, 3);
+        assert_int_equal(s.first_seq, 2);
+        assert_int_equal(s.first_ts, 20);
+        assert_int_equal(s.last_seq, 6);
+        assert_int_equal(s.num_deleted, 2);
+        assert_int_equal(s.bytes, 2 * size_of(f->st, "even", "x") + size_of(f->st, "odd", "x"));
+        uint64_t del[4];
+        assert_int_equal(nb_store_deleted(f->st, del, 4), 2);
+        assert_int_equal(del[0], 3);
+        assert_int_equal(del[1], 4);
+        struct nb_store_subject ss;
+        nb_store_subject_state(f->st, "odd", 3, &ss);
+        assert_int_equal(ss.count, 1);
+        assert_int_equal(ss.first, 5);
+        assert_int_equal(ss.last, 5);
+        nb_store_subject_state(f->st, "even", 4, &ss);
+        assert_int_equal(ss.count, 2);
+        assert_int_equal(ss.first, 2);
+        assert_int_equal(ss.last, 6);
+        reopen(f);
+    }
+    assert_int_equal(nb_store_remove(f->st, 6, NB_RM_DURABLE), 0);
+    reopen(f);
+    struct nb_store_subject ss;
+    nb_store_subject_state(f->st, "even", 4, &ss);
+    assert_int_equal(ss.last, 2);
+    struct nb_store_state s;
+    nb_store_state(f->st, &s);
+    assert_int_equal(s.last_seq, 6);
+    assert_int_equal(s.num_deleted, 3);
+    assert_int_equal(put(f->st, "odd", "y", 70), 7);
+}
+
+/* Fills a.1 b.1 a.2 b.2 ... (n of each) and purges with the given arguments. */
+static void
+purge_case(struct fx *f, const char *filter, uint64_t upto, uint64_t keep, uint64_t want_purged,
+           uint64_t want_msgs, uint64_t want_first)
+{
+    for (int i = 0; i < 5; i++) {
+        put(f->st, "a", "1", i);
+        put(f->st, "b", "2", i);
+    }
+    uint64_t purged = 99;
+    assert_int_equal(nb_store_purge(f->st, filter, upto, keep, &purged), 0);
+    assert_int_equal(purged, want_purged);
+    for (int round = 0; round < 2; round++) {
+        struct nb_store_state s;
+        nb_store_state(f->st, &s);
+        assert_int_equal(s.msgs, want_msgs);
+        assert_int_equal(s.first_seq, want_first);
+        assert_int_equal(s.last_seq, 10);
+        assert_int_equal(s.num_deleted, want_msgs ? 10 - want_first + 1 - want_msgs : 0);
+        reopen(f);
+    }
+    assert_int_equal(put(f->st, "c", "3", 99), 11);
+}
+
+static void
+test_purge_all(void **state)
+{
+    struct fx *f = *state;
+    purge_case(f, NULL, 0, 0, 10, 0, 11);
+    struct nb_store_state s;
+    nb_store_state(f->st, &s);
+    assert_int_equal(s.first_seq, 11);
+    assert_int_equal(s.num_subjects, 1);
+}
+
+static void
+test_purge_filter(void **state)
+{
+    purge_case(*state, "a", 0, 0, 5, 5, 2);
+}
+
+static void
+test_purge_upto(void **state)
+{
+    purge_case(*state, NULL, 7, 0, 6, 4, 7);
+}
+
+static void
+test_purge_keep(void **state)
+{
+    purge_case(*state, ">", 0, 3, 7, 3, 8);
+}
+
+static void
+test_purge_filter_keep(void **state)
+{
+    struct fx *f = *state;
+    purge_case(f, "b", 0, 2, 3, 7, 1);
+    struct nb_store_subject ss;
+    nb_store_subject_state(f->st, "b", 1, &ss);
+    assert_int_equal(ss.count, 2);
+    assert_int_equal(ss.first, 8);
+}
+
+static void
+test_skip(void **state)
+{
+    struct fx *f = *state;
+    uint64_t seq;
+    assert_int_equal(nb_store_skip(f->st, 5, &seq), 0);
+    assert_int_equal(seq, 1);
+    put(f->st, "a", "x", 6);
+    assert_int_equal(nb_store_skip(f->st, 7, &seq), 0);
+    assert_int_equal(nb_store_skip(f->st, 8, &seq), 0);
+    assert_int_equal(seq, 4);
+    for (int round = 0; round < 2; round++) {
+        struct nb_store_state s;
+        nb_store_state(f->st, &s);
+        assert_int_equal(s.msgs, 1);
+        assert_int_equal(s.first_seq, 2);
+        assert_int_equal(s.last_seq, 4);
+        assert_int_equal(s.last_ts, 8);
+        assert_int_equal(s.num_deleted, 2);
+        uint64_t del[4];
+        assert_int_equal(nb_store_deleted(f->st, del, 1), 2);
+        assert_int_equal(del[0], 3);
+        reopen(f);
+    }
+    assert_int_equal(put(f->st, "a", "y", 9), 5);
+}
+
+/* The kill -9 case: a second instance opens the directory the first one never closed. */
+static void
+test_no_clean_shutdown(void **state)
+{
+    struct fx *f = *state;
+    for (int i = 0; i < 5; i++)
+        put(f->st, "a", "x", i);
+    assert_int_equal(nb_store_remove(f->st, 2, NB_RM_DURABLE), 0);
+    assert_int_equal(nb_store_purge(f->st, NULL, 2, 0, NULL), 0);
+    struct nb_store *first = f->st;
+    f->st = NULL;
+    assert_int_equal(fx_open(f), 0);
+    struct nb_store_state s;
+    nb_store_state(f->st, &s);
+    assert_int_equal(s.msgs, 3);
+    assert_int_equal(s.first_seq, 3);
+    assert_int_equal(s.last_seq, 5);
+    assert_int_equal(f->rec.truncated_segments, 0);
+    check_msg(f->st, 5, "a", "x");
+    /* The abandoned instance is freed without writing: its files were handed over. */
+    nb_store_close(f->st);
+    f->st = first;
+}
+
+static size_t
+dir_files(const char *dir, off_t *total)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    size_t n = 0;
+    *total = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] == '.') continue;
+        char path[512];
+        struct stat sb;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        assert_int_equal(stat(path, &sb), 0);
+        *total += sb.st_size;
+        n++;
+    }
+    closedir(d);
+    return n;
+}
+
+static void
+seg_path(char *buf, size_t cap, const char *dir, uint64_t first)
+{
+    snprintf(buf, cap, "%s/%020llu.blk", dir, (unsigned long long)first);
+}
+
+static off_t
+file_size(const char *path)
+{
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    return sb.st_size;
+}
+
+static void
+fill4(struct fx *f, off_t *last_off)
+{
+    char path[256];
+    seg_path(path, sizeof path, f->dir, 1);
+    put(f->st, "a.1", "first", 1);
+    put(f->st, "a.2", "second message", 2);
+    put(f->st, "a.3", "third", 3);
+    *last_off = file_size(path);
+    uint64_t seq;
+    assert_int_equal(
+        nb_store_append(f->st, "a.4", 3, "NATS/1.0\r\nk: v\r\n\r\n", 18, "fourth", 6, 4, &seq), 0);
+    nb_store_close(f->st);
+    f->st = NULL;
+}
+
+static void
+test_torn_tail(void **state)
+{
+    struct fx *f = *state;
+    char path[256];
+    seg_path(path, sizeof path, f->dir, 1);
+    off_t last_off;
+    fill4(f, &last_off);
+    off_t size = file_size(path);
+    for (off_t cut = last_off + 1; cut < size; cut++) {
+        assert_int_equal(truncate(path, cut), 0);
+        assert_int_equal(fx_open(f), 0);
+        assert_int_equal(f->rec.truncated_segments, 1);
+        assert_int_equal(f->rec.lost_msgs, 1);
+        assert_int_equal(f->rec.lost_bytes, cut - last_off);
+        assert_non_null(strstr(f->rec.detail, "00000000000000000001.blk truncated at"));
+        assert_int_equal(file_size(path), last_off);
+        struct nb_store_state s;
+        nb_store_state(f->st, &s);
+        assert_int_equal(s.msgs, 3);
+        assert_int_equal(s.last_seq, 3);
+        assert_int_equal(s.lost_msgs, 1);
+        check_msg(f->st, 2, "a.2", "second message");
+        assert_int_equal(put(f->st, "a.4", "again", 5), 4);
+        check_msg(f->st, 4, "a.4", "again");
+        assert_int_equal(nb_store_destroy(f->st), 0);
+        f->st = NULL;
+        assert_int_equal(fx_open(f), 0);
+        fill4(f, &last_off);
+    }
+    assert_int_equal(fx_open(f), 0);
+}
+
+static void
+test_corrupt_middle(void **state)
+{
+    struct fx *f = *state;
+    char path[256];
+    seg_path(path, sizeof path, f->dir, 1);
+    off_t last_off;
+    fill4(f, &last_off);
+    size_t first_len = 30 + 3 + 5;
+    size_t second_len = 30 + 3 + 14;
+    for (size_t k = 0; k < second_len; k += 5) {
+        int fd = open(path, O_RDWR);
+        assert_true(fd >= 0);
+        char c;
+        off_t at = (off_t)(first_len + k);
+        assert_int_equal(pread(fd, &c, 1, at), 1);
+        c ^= 0x5a;
+        assert_int_equal(pwrite(fd, &c, 1, at), 1);
+        close(fd);
+        assert_int_equal(fx_open(f), 0);
+        assert_int_equal(f->rec.truncated_segments, 1);
+        assert_true(f->rec.lost_msgs >= 1);
+        struct nb_store_state s;
+        nb_store_state(f->st, &s);
+        assert_int_equal(s.msgs, 1);
+        check_msg(f->st, 1, "a.1", "first");
+        assert_int_equal(file_size(path), (off_t)first_len);
+        assert_int_equal(nb_store_destroy(f->st), 0);
+        f->st = NULL;
+        assert_int_equal(fx_open(f), 0);
+        fill4(f, &last_off);
+    }
+    assert_int_equal(fx_open(f), 0);
+}
+
+static void
+test_segments(void **state)
+{
+    struct fx *f = *state;
+    nb_store_destroy(f->st);
+    f->block_size = 400;
+    assert_int_equal(fx_open(f), 0);
+    char data[64];
+    memset(data, 'd', sizeof data - 1);
+    data[sizeof data - 1] = 0;
+    for (int i = 0; i < 60; i++)
+        put(f->st, i % 3 ? "s.x" : "s.y", data, i);
+    off_t total0;
+    size_t files0 = dir_files(f->dir, &total0);
+    assert_true(files0 >= 8);
+    /* The first segments emptied are unlinked. */
+    for (uint64_t seq = 1; seq <= 20; seq++)
+        assert_int_equal(nb_store_remove(f->st, seq, NB_RM_DURABLE), 0);
+    off_t total1;
+    size_t files1 = dir_files(f->dir, &total1);
+    assert_true(files1 < files0);
+    /* Most of every other segment removed: compaction shrinks them. */
+    for (uint64_t seq = 21; seq <= 60; seq++)
+        if (seq % 4) assert_int_equal(nb_store_remove(f->st, seq, NB_RM_LIMIT), 0);
+    assert_int_equal(nb_store_checkpoint(f->st), 0);
+    off_t total2;
+    dir_files(f->dir, &total2);
+    assert_true(total2 < total1 / 2);
+    for (int round = 0; round < 2; round++) {
+        struct nb_store_state s;
+        nb_store_state(f->st, &s);
+        assert_int_equal(s.msgs, 10);
+        assert_int_equal(s.first_seq, 24);
+        assert_int_equal(s.last_seq, 60);
+        struct nb_store_msg m;
+        uint64_t n = 0;
+        for (uint64_t seq = 0; nb_store_next(f->st, seq, NULL, &m) == 0; seq = m.seq + 1) {
+            assert_int_equal(m.seq % 4, 0);
+            check_msg(f->st, m.seq, m.seq % 3 == 1 ? "s.y" : "s.x", data);
+            n++;
+        }
+        assert_int_equal(n, 10);
+        reopen(f);
+        assert_int_equal(f->rec.truncated_segments, 0);
+    }
+    assert_int_equal(put(f->st, "z", "z", 61), 61);
+}
+
+static void
+test_take_dirty(void **state)
+{
+    struct fx *f = *state;
+    int fds[8];
+    put(f->st, "a", "b", 1);
+    size_t n = nb_store_take_dirty(f->st, fds, 8);
+    if (f->kind == NB_STORE_MEMORY) {
+        assert_int_equal(n, 0);
+        return;
+    }
+    assert_true(n >= 1);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(fsync(fds[i]), 0);
+        close(fds[i]);
+    }
+    assert_int_equal(nb_store_take_dirty(f->st, fds, 8), 0);
+}
+
+static void
+test_enospc(void **state)
+{
+    struct fx *f = *state;
+    char mnt[100];
+    strcpy(mnt, f->dir);
+    *strrchr(mnt, '/') = 0;
+    strcat(mnt, "/m");
+    if (geteuid() != 0 || mkdir(mnt, 0755) != 0) skip();
+    if (mount("tmpfs", mnt, "tmpfs", 0, "size=1m") != 0) {
+        rmdir(mnt);
+        skip();
+    }
+    nb_store_destroy(f->st);
+    f->st = NULL;
+    strcpy(f->mnt, mnt);
+    strcpy(f->saved, f->dir);
+    snprintf(f->dir, sizeof f->dir, "%s/s", mnt);
+    f->block_size = 256 << 10;
+    assert_int_equal(fx_open(f), 0);
+    char data[1000];
+    memset(data, 'q', sizeof data - 1);
+    data[sizeof data - 1] = 0;
+    int rc = 0;
+    uint64_t n = 0;
+    while ((rc = nb_store_append(f->st, "fill", 4, NULL, 0, data, sizeof data - 1, 1, NULL)) == 0)
+        n++;
+    assert_int_equal(rc, -ENOSPC);
+    assert_true(n > 100);
+    struct nb_store_state s0, s1;
+    nb_store_state(f->st, &s0);
+    assert_int_equal(s0.msgs, n);
+    assert_int_equal(nb_store_append(f->st, "fill", 4, NULL, 0, data, sizeof data - 1, 1, NULL),
+                     -ENOSPC);
+    nb_store_state(f->st, &s1);
+    assert_memory_equal(&s0, &s1, sizeof s0);
+    for (uint64_t seq = 1; seq <= n; seq++)
+        check_msg(f->st, seq, "fill", data);
+    rc = nb_store_purge(f->st, NULL, 0, 0, NULL);
+    assert_int_equal(rc, 0);
+    assert_int_equal(put(f->st, "after", "ok", 2), n + 1);
+    reopen(f);
+    nb_store_state(f->st, &s1);
+    assert_int_equal(s1.msgs, 1);
+    assert_int_equal(s1.last_seq, n + 1);
+    assert_int_equal(nb_store_destroy(f->st), 0);
+    f->st = NULL;
+    assert_int_equal(umount(mnt), 0);
+    assert_int_equal(rmdir(mnt), 0);
+    f->mnt[0] = 0;
+    strcpy(f->dir, f->saved);
+}
+
+#define BOTH(t)                                                                                    \
+    cmocka_unit_test_setup_teardown(t, setup_mem, teardown),                                       \
+        cmocka_unit_test_setup_teardown(t, setup_file, teardown)
+#define FILE_ONLY(t) cmocka_unit_test_setup_teardown(t, setup_file, teardown)
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        BOTH(test_record_size),
+        BOTH(test_append_get_next),
+        BOTH(test_remove),
+        BOTH(test_purge_all),
+        BOTH(test_purge_filter),
+        BOTH(test_purge_upto),
+        BOTH(test_purge_keep),
+        BOTH(test_purge_filter_keep),
+        BOTH(test_skip),
+        BOTH(test_take_dirty),
+        FILE_ONLY(test_no_clean_shutdown),
+        FILE_ONLY(test_torn_tail),
+        FILE_ONLY(test_corrupt_middle),
+        FILE_ONLY(test_segments),
+        FILE_ONLY(test_enospc),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
