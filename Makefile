@@ -258,7 +258,8 @@ bats-reference:
 # pub, sub, request, reply and bench against the reference server: the client tools must work
 # with both.
 CLIENT_BATS := tests/bats/20-pub.bats tests/bats/25-client-errors.bats tests/bats/30-sub.bats \
-	tests/bats/40-request.bats tests/bats/50-reply.bats tests/bats/60-bench.bats
+	tests/bats/40-request.bats tests/bats/50-reply.bats tests/bats/60-bench.bats \
+	tests/bats/61-bench-js.bats
 bats-clients-reference: $(NATSCTL)
 	$(Q)NATSCTL=$(abspath $(NATSCTL)) WIRE_SERVER=nats-server bats $(CLIENT_BATS)
 
