@@ -14,6 +14,7 @@ natsctl=${1:?usage: crash.sh NATSCTL CRASHPUB}
 crashpub=${2:?usage: crash.sh NATSCTL CRASHPUB}
 rounds=${CRASH_ROUNDS:-20}
 seed=${CRASH_SEED:-$((RANDOM * 32768 + RANDOM))}
+# shellcheck source=tests/crash/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 crash_init crash "$natsctl"
 log=$work/acks

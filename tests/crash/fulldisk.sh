@@ -18,6 +18,7 @@ set -uo pipefail
 
 natsctl=${1:?usage: fulldisk.sh NATSCTL CRASHPUB}
 crashpub=${2:?usage: fulldisk.sh NATSCTL CRASHPUB}
+# shellcheck source=tests/crash/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 crash_init fulldisk "$natsctl"
 store=$work/store

@@ -19,6 +19,7 @@ crash_init() {
     esac
     work=$(mktemp -d "${TMPDIR:-/tmp}/$suite.XXXXXX")
     pid=
+    # shellcheck disable=SC2034 # read by the scripts that source this
     started=$SECONDS
 }
 
