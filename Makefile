@@ -84,6 +84,7 @@ INTEROP_BIN := $(BUILD)/tests/interop/interop
 LOADGEN_BIN := $(BUILD)/tests/bench/loadgen
 NATSLOAD_BIN := $(BUILD)/tests/bench/natsload
 CLIENT_BIN := $(BUILD)/tests/client/client-e2e
+CRASHPUB_BIN := $(BUILD)/tests/crash/crashpub
 
 NATSCTL := $(BUILD)/natsctl
 # The libraries and tests always build against glibc (cmocka, libnats and the sanitizers need it);
@@ -97,7 +98,7 @@ LIBPROTO := $(BUILD)/libproto.a
 LIBBROKER := $(BUILD)/libbroker.a
 LIBCLI := $(BUILD)/libcli.a
 
-.PHONY: all help deps run test check unit cross-check bats bats-reference bats-clients-reference interop completions man client-e2e client-e2e-nats-server interop-nats-server fuzz bench bench-core \
+.PHONY: all help deps run test check unit cross-check bats bats-reference bats-clients-reference interop completions man client-e2e client-e2e-nats-server interop-nats-server fuzz bench bench-core crash-test crash-test-nats-server \
 	format format-check clean distclean asan-test
 
 all: $(NATSCTL)
@@ -110,6 +111,7 @@ help:
 	@echo 'make test        install, build and run every test (also under ASan+UBSan, and the fuzzers)'
 	@echo 'make check       unit tests only        make bats      CLI tests only'
 	@echo 'make interop     libnats tests against SERVER=natsctl|nats-server'
+	@echo 'make crash-test  JetStream under kill -9 and a full disk (CRASH_SERVER=natsctl|nats-server)'
 	@echo 'make fuzz        run each fuzzer for FUZZ_SECONDS'
 	@echo 'make bench       natsctl server vs nats-server side by side, writes docs/benchmarks.md'
 	@echo 'make format      clang-format every C file (format-check only checks)'
@@ -226,6 +228,11 @@ $(CLIENT_BIN): $(CLIENT_SRC) $(LIBPROTO)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $(CLIENT_SRC) $(LIBPROTO) $(PKG_LIBS) -lcmocka -lm
 
+$(CRASHPUB_BIN): tests/crash/crashpub.c
+	$(quiet) CC $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $< $$(pkg-config --cflags --libs libnats) -lpthread
+
 $(LOADGEN_BIN): tests/bench/loadgen.c
 	$(quiet) CC $@
 	$(Q)mkdir -p $(@D)
@@ -254,7 +261,8 @@ bats-reference:
 # pub, sub, request, reply and bench against the reference server: the client tools must work
 # with both.
 CLIENT_BATS := tests/bats/20-pub.bats tests/bats/25-client-errors.bats tests/bats/30-sub.bats \
-	tests/bats/40-request.bats tests/bats/50-reply.bats tests/bats/60-bench.bats
+	tests/bats/40-request.bats tests/bats/50-reply.bats tests/bats/60-bench.bats \
+	tests/bats/61-bench-js.bats
 bats-clients-reference: $(NATSCTL)
 	$(Q)NATSCTL=$(abspath $(NATSCTL)) WIRE_SERVER=nats-server bats $(CLIENT_BATS)
 
@@ -271,6 +279,16 @@ client-e2e: $(NATSCTL) $(CLIENT_BIN)
 client-e2e-nats-server:
 	$(Q)$(MAKE) --no-print-directory client-e2e SERVER=nats-server
 
+
+# The file store under kill -9 (CRASH_SERVER=natsctl|nats-server), and full on a small tmpfs
+# (needs root; skips otherwise). Each skips while natsctl's server has no JetStream.
+CRASH_SERVER ?= natsctl
+crash-test: $(NATSCTL) $(CRASHPUB_BIN)
+	$(Q)CRASH_SERVER=$(CRASH_SERVER) tests/crash/crash.sh $(abspath $(NATSCTL)) $(abspath $(CRASHPUB_BIN))
+	$(Q)CRASH_SERVER=$(CRASH_SERVER) tests/crash/fulldisk.sh $(abspath $(NATSCTL)) $(abspath $(CRASHPUB_BIN))
+
+crash-test-nats-server:
+	$(Q)$(MAKE) --no-print-directory crash-test CRASH_SERVER=nats-server
 
 # The committed scripts in completions/ are generated; a bats test fails when they drift.
 completions: $(NATSCTL)

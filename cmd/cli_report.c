@@ -56,7 +56,8 @@ cli_report_role_of(const struct cli_report *r, enum cli_role role, struct cli_re
 bool
 cli_report_unreliable(const struct cli_report *r)
 {
-    return r->lost || r->duplicates || r->out_of_order || r->errors || r->slow_consumers;
+    return r->lost || r->duplicates || r->out_of_order || r->errors || r->slow_consumers ||
+           r->refused;
 }
 
 struct cli_report_param
@@ -160,6 +161,7 @@ text_warnings(const struct cli_report *r, FILE *f)
              {r->duplicates, "duplicate messages"},
              {r->out_of_order, "messages out of order"},
              {r->errors, "client errors or disconnects"},
+             {r->refused, "messages refused by the stream (error PubAcks)"},
              {r->slow_consumers, "slow consumers cut by the server"}};
     for (size_t i = 0; i < sizeof w / sizeof w[0]; i++) {
         if (w[i].n) fprintf(f, "WARNING: %llu %s\n", (unsigned long long)w[i].n, w[i].what);
@@ -173,6 +175,9 @@ cli_report_text(const struct cli_report *r, FILE *f)
     for (int role = 0; role < CLI_ROLE_COUNT; role++)
         text_role(r, (enum cli_role)role, f);
     if (r->latency && cli_hist_count(r->latency)) text_latency(r->latency, f);
+    if (r->js)
+        fprintf(f, "PubAcks: %llu acked, %llu refused\n", (unsigned long long)r->acked,
+                (unsigned long long)r->refused);
     text_warnings(r, f);
     return fflush(f) == 0 && !ferror(f) ? 0 : -errno;
 }
@@ -265,6 +270,9 @@ json_body(const struct cli_report *r, cJSON *doc)
     cJSON_AddNumberToObject(doc, "out_of_order", (double)r->out_of_order);
     cJSON_AddNumberToObject(doc, "errors", (double)r->errors);
     cJSON_AddNumberToObject(doc, "slow_consumers", (double)r->slow_consumers);
+    if (!r->js) return;
+    cJSON_AddNumberToObject(doc, "acked", (double)r->acked);
+    cJSON_AddNumberToObject(doc, "refused", (double)r->refused);
 }
 
 int

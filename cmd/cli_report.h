@@ -44,6 +44,8 @@ struct cli_report {
     const char *broker;             /* "nats-server 2.9.10" */
     bool embedded, partial;
     uint64_t lost, duplicates, out_of_order, errors, slow_consumers;
+    bool js;                 /* publishes into a stream: the PubAck counts below apply */
+    uint64_t acked, refused; /* positive PubAcks, and error PubAcks (message not stored) */
 };
 
 /* The aggregate of one role: rates over the span from the earliest start to the latest end. */
@@ -58,7 +60,7 @@ struct cli_report_role {
 /* Sums the clients of one role. */
 void cli_report_role_of(const struct cli_report *r, enum cli_role role,
                         struct cli_report_role *out);
-/* True when anything went wrong (lost, duplicates, out of order, errors, slow consumers). */
+/* True when anything went wrong (lost, duplicates, out of order, errors, slow consumers, refused). */
 bool cli_report_unreliable(const struct cli_report *r);
 /* The human report. Returns 0 or a negative errno from writing. */
 int cli_report_text(const struct cli_report *r, FILE *f);

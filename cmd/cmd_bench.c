@@ -11,6 +11,12 @@
  * count duplicates and out-of-order arrivals exactly, and pubsub and queue modes measure latency
  * end to end. With --throughput the send time written is the intended one, so a publisher that
  * falls behind shows up in the latency tail rather than hiding it.
+ *
+ * With --js, publishers publish into a JetStream stream and each message asks for a PubAck: one at
+ * a time (--sync) or up to --window unanswered. Each message's reply subject is the publisher's
+ * inbox plus the message number, so an ack finds its send time, and the latency is publish to ack.
+ * Only positive PubAcks count as sent messages; refusals and missing acks are counted and warned
+ * about. The stream (capturing the subject) is created when missing and then deleted at the end.
  */
 #include "cli.h"
 #include "cli_check.h"
@@ -24,6 +30,7 @@
 #include "cli_stats.h"
 #include "np_client.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -44,7 +51,15 @@ enum {
     OPT_JSON,
     OPT_NO_PROGRESS,
     OPT_EMBEDDED,
+    OPT_JS,
+    OPT_STORAGE,
+    OPT_STREAM,
+    OPT_SYNC,
+    OPT_WINDOW,
+    OPT_PURGE,
 };
+
+static const char *const storage_values[] = {"file", "memory", NULL};
 
 /* The order of enum mode; also the completion candidates of the first argument. */
 const char *const cmd_bench_modes[] = {"pub", "sub", "pubsub", "request", "reply", "queue", NULL};
@@ -74,6 +89,17 @@ const struct cli_opt cmd_bench_opts[] = {
     {OPT_NO_PROGRESS, NULL, "no-progress", NULL, NULL, "no progress line on stderr", NULL},
     {OPT_EMBEDDED, NULL, "embedded", NULL, NULL,
      "start a broker in this process on a free port and measure against it", NULL},
+    {OPT_JS, NULL, "js", NULL, NULL, "pub: publish into a JetStream stream and wait for PubAcks",
+     NULL},
+    {OPT_STORAGE, NULL, "storage", NULL, "file|memory",
+     "--js: storage of a stream the bench creates (default file)", storage_values},
+    {OPT_STREAM, NULL, "stream", NULL, "NAME",
+     "--js: the stream (default benchstream; created if missing, then deleted)", NULL},
+    {OPT_SYNC, NULL, "sync", NULL, NULL, "--js: wait for each PubAck before the next publish",
+     NULL},
+    {OPT_WINDOW, NULL, "window", NULL, "N",
+     "--js: PubAcks awaited at once per publisher (default 256)", NULL},
+    {OPT_PURGE, NULL, "purge", NULL, NULL, "--js: purge an existing stream before the run", NULL},
     CLI_GLOBAL_OPT_ROWS,
     {0, NULL, NULL, NULL, NULL, NULL, NULL},
 };
@@ -99,7 +125,12 @@ const char cmd_bench_details[] =
     "  natsctl bench pubsub --embedded\n"
     "  natsctl bench pub --clients 4 --msgs 1000000 --size 16 bench.x\n"
     "  natsctl bench pubsub --pub 1 --sub 4 --throughput 50000 --duration 10s --json\n"
-    "  natsctl bench request --embedded --clients 2 --msgs 20000 --csv rr.csv\n";
+    "  natsctl bench request --embedded --clients 2 --msgs 20000 --csv rr.csv\n"
+    "  natsctl bench pub --js --storage memory --window 256 --size 1KiB --msgs 100000 orders\n"
+    "\n"
+    "JetStream (pub --js): natscli's `bench js pub sync|async`. --sync waits for every PubAck;\n"
+    "otherwise up to --window publishes await their PubAck at once (natscli's --batch waits for\n"
+    "whole batches instead). Rates count acknowledged messages; latency is publish to PubAck.\n";
 
 /*
  * Windows bound how far publishers run ahead of the server. With subscribers in the run they stay
@@ -120,14 +151,17 @@ const char cmd_bench_details[] =
 #define DEFAULT_MSGS     100000
 #define DEFAULT_DURATION 5000 /* ms: senders without --msgs or --duration */
 #define RELIABLE_NS      1000000000ull
+#define DEFAULT_STREAM   "benchstream"
+#define DEFAULT_WINDOW   256
+#define MAX_WINDOW       65536
 
 struct opts {
     enum mode mode;
-    const char *subject, *csv;
-    long long clients, pubs, subs, msgs, size, multi_max;
+    const char *subject, *csv, *stream, *storage;
+    long long clients, pubs, subs, msgs, size, multi_max, window;
     uint64_t duration_ms;
     double throughput;
-    bool multisubject, json, no_progress, embedded, msgs_given;
+    bool multisubject, json, no_progress, embedded, msgs_given, js, purge;
 };
 
 /* Which sequence numbers of one publisher a subscriber (or a queue group) has seen. */
@@ -158,6 +192,8 @@ struct client {
     bool has_lat;
     char inbox[64];
     uint64_t req_ns;
+    uint64_t *ack_ns; /* --js: send time of each message awaiting its PubAck, by number % window */
+    uint64_t inflight, acked, refused;
 };
 
 struct bench {
@@ -182,6 +218,7 @@ struct bench {
     char broker[96], servers[64];
     FILE *csv; /* opened before the run, so a bad path costs no run */
     int rc;
+    bool stream_created;
 };
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -195,6 +232,37 @@ opt_name(int id)
         if (o->id == id) return o->long_name;
     }
     return "?";
+}
+
+/* The --js family; a stream name becomes an API subject token, so it must be one. */
+static int
+on_js_opt(struct bench *b, int id, const char *arg)
+{
+    struct opts *o = &b->o;
+    switch (id) {
+    case OPT_JS:
+        o->js = true;
+        return 0;
+    case OPT_STORAGE:
+        if (strcmp(arg, "file") != 0 && strcmp(arg, "memory") != 0)
+            return cli_bad_value(b->cmd, id, arg);
+        o->storage = arg;
+        return 0;
+    case OPT_STREAM:
+        if (!*arg || strlen(arg) > 255 || strpbrk(arg, " \t\r\n\f.*>\\/"))
+            return cli_bad_value(b->cmd, id, arg);
+        o->stream = arg;
+        return 0;
+    case OPT_SYNC:
+        o->window = 1;
+        return 0;
+    case OPT_WINDOW:
+        return cli_parse_int(arg, 1, MAX_WINDOW, &o->window) ? 0 : cli_bad_value(b->cmd, id, arg);
+    case OPT_PURGE:
+        o->purge = true;
+        return 0;
+    }
+    return CLI_EXIT_FAIL;
 }
 
 static int
@@ -249,7 +317,7 @@ on_opt(void *ud, int id, const char *arg)
         o->multisubject = true;
         return 0;
     }
-    return CLI_EXIT_FAIL;
+    return on_js_opt(b, id, arg);
 }
 
 static int
@@ -273,6 +341,9 @@ parse_mode(void *ud, int nargs, char **args)
         return cli_usage(b->cmd, "%s", why);
     if (b->o.embedded && (b->o.mode == M_SUB || b->o.mode == M_REPLY))
         return cli_usage(b->cmd, "--embedded needs a mode that sends: pub, pubsub, queue, request");
+    if (b->o.js && b->o.mode != M_PUB) return cli_usage(b->cmd, "--js works with pub only");
+    if (b->o.js && b->o.embedded)
+        return cli_usage(b->cmd, "--js needs a JetStream server; the embedded broker has none");
     bool sends = b->o.mode != M_SUB && b->o.mode != M_REPLY;
     if (sends && !b->o.msgs_given && !b->o.duration_ms) b->o.duration_ms = DEFAULT_DURATION;
     return 0;
@@ -341,6 +412,7 @@ frame_bytes(size_t subj, size_t reply, size_t sid_len, size_t hlen, size_t total
 /* ---------------------------------------------------------------------------------------------- */
 
 static void finish(struct bench *b);
+static void end_run(struct bench *b);
 
 static uint64_t
 now_ns(void)
@@ -364,7 +436,7 @@ client_done(struct client *c)
     if (c->done) return;
     c->done = true;
     if (!c->last_ns) c->last_ns = now_ns();
-    if (all_done(c->b)) finish(c->b);
+    if (all_done(c->b)) end_run(c->b);
 }
 
 static void
@@ -554,10 +626,16 @@ pub_finished(struct client *c)
     }
 }
 
+static void js_pump(struct client *c);
+
 static void
 pub_pump(struct client *c)
 {
     struct bench *b = c->b;
+    if (b->o.js) {
+        js_pump(c);
+        return;
+    }
     while (!c->done && !b->finishing && c->windows < MAX_WINDOWS) {
         uint64_t allow = pub_allowance(c, now_ns());
         if (c->sent == c->target) {
@@ -597,6 +675,83 @@ on_window(struct np_client *nc, int status, void *ud)
     }
     c->b->last_activity_ns = now_ns();
     pub_pump(c);
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* JetStream publishers                                                                            */
+/* ---------------------------------------------------------------------------------------------- */
+
+/* Publishes while fewer than the window await their PubAck. */
+static void
+js_pump(struct client *c)
+{
+    struct bench *b = c->b;
+    uint64_t window = (uint64_t)b->o.window;
+    while (!c->done && !b->finishing && c->inflight < window) {
+        uint64_t allow = pub_allowance(c, now_ns());
+        if (c->sent == c->target) {
+            if (c->inflight == 0) pub_finished(c);
+            return;
+        }
+        if (allow == 0) return; /* paced: the tick comes back */
+        char reply[96];
+        snprintf(reply, sizeof reply, "%s.%llu", c->inbox, (unsigned long long)c->sent);
+        c->ack_ns[c->sent % window] = intended_ns(c);
+        int rc = publish_one(c, reply);
+        if (rc != 0) {
+            publish_failed(c, rc, "publish");
+            return;
+        }
+        c->inflight++;
+    }
+}
+
+/* A PubAck is positive when it names a stream and a sequence and carries no error. */
+static bool
+puback_ok(struct np_str data)
+{
+    cJSON *doc = cJSON_ParseWithLength(data.ptr, data.len);
+    const cJSON *seq = cJSON_GetObjectItemCaseSensitive(doc, "seq");
+    bool ok = doc && !cJSON_HasObjectItem(doc, "error") && cJSON_IsNumber(seq) &&
+              seq->valuedouble > 0 &&
+              cJSON_IsString(cJSON_GetObjectItemCaseSensitive(doc, "stream"));
+    cJSON_Delete(doc);
+    return ok;
+}
+
+/* The message number at the end of a PubAck's subject (<inbox>.<n>). */
+static uint64_t
+ack_number(struct np_str subject)
+{
+    char buf[32];
+    size_t i = subject.len;
+    while (i > 0 && subject.ptr[i - 1] != '.')
+        i--;
+    snprintf(buf, sizeof buf, "%.*s", (int)(subject.len - i), subject.ptr + i);
+    return strtoull(buf, NULL, 10);
+}
+
+static void
+on_puback(struct np_client *nc, const struct np_msg *m, void *ud)
+{
+    struct client *c = ud;
+    struct bench *b = c->b;
+    uint64_t now = now_ns(), n = ack_number(m->subject);
+    (void)nc;
+    if (c->done || b->finishing || !c->inflight || n >= c->sent) return;
+    if (m->status == NP_STATUS_NO_RESPONDERS) {
+        client_failed(c, "no stream captures the subject (no responders)");
+        return;
+    }
+    uint64_t sent_ns = c->ack_ns[n % (uint64_t)b->o.window];
+    cli_hist_record(&c->lat, now > sent_ns ? now - sent_ns : 0);
+    c->inflight--;
+    if (puback_ok(m->data))
+        c->acked++;
+    else
+        c->refused++;
+    c->last_ns = b->last_activity_ns = now;
+    js_pump(c);
 }
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -640,6 +795,8 @@ on_reply(struct np_client *nc, const struct np_msg *m, void *ud)
 /* Start                                                                                           */
 /* ---------------------------------------------------------------------------------------------- */
 
+static void js_setup(struct bench *b);
+
 static void
 start_run(struct bench *b)
 {
@@ -660,6 +817,151 @@ start_run(struct bench *b)
     }
 }
 
+/* ---------------------------------------------------------------------------------------------- */
+/* The stream: found, created or purged before the run; deleted after it if the bench created it  */
+/* ---------------------------------------------------------------------------------------------- */
+
+static void
+js_failed(struct bench *b, const char *why)
+{
+    cli_error(b->cmd, "stream %s: %s", b->o.stream, why);
+    b->rc = CLI_EXIT_FAIL;
+    finish(b);
+}
+
+/* An API answer: 0 for success, else its err_code (-1 without one) with the reason in why. */
+static long
+api_error(int status, const struct np_msg *m, char *why, size_t cap)
+{
+    if (status == NP_CLIENT_ENO_RESPONDERS) {
+        snprintf(why, cap, "the server has no JetStream (no responders on $JS.API)");
+        return -1;
+    }
+    if (status != 0) {
+        snprintf(why, cap, "%s", np_client_strerror(status));
+        return -1;
+    }
+    cJSON *doc = cJSON_ParseWithLength(m->data.ptr, m->data.len);
+    const cJSON *err = cJSON_GetObjectItemCaseSensitive(doc, "error");
+    const cJSON *code = cJSON_GetObjectItemCaseSensitive(err, "err_code");
+    const cJSON *text = cJSON_GetObjectItemCaseSensitive(err, "description");
+    long rc = !doc ? -1 : !err ? 0 : cJSON_IsNumber(code) ? (long)code->valuedouble : -1;
+    snprintf(why, cap, "%s (err_code %ld)",
+             !doc                   ? "the answer is not JSON"
+             : cJSON_IsString(text) ? text->valuestring
+                                    : "error",
+             rc);
+    cJSON_Delete(doc);
+    return rc;
+}
+
+static int
+js_api(struct bench *b, const char *op, const char *body, np_reply_cb cb)
+{
+    char subj[320];
+    snprintf(subj, sizeof subj, "$JS.API.STREAM.%s.%s", op, b->o.stream);
+    struct np_str data = {body, strlen(body)};
+    return np_client_request(b->c[0].nc, subj, (struct np_str){0}, data, 0, cb, b);
+}
+
+static void
+on_stream_ready(struct np_client *nc, int status, const struct np_msg *m, void *ud)
+{
+    struct bench *b = ud;
+    char why[300];
+    (void)nc;
+    if (b->finishing) return;
+    if (api_error(status, m, why, sizeof why) != 0) {
+        js_failed(b, why);
+        return;
+    }
+    start_run(b);
+}
+
+static void
+on_created(struct np_client *nc, int status, const struct np_msg *m, void *ud)
+{
+    struct bench *b = ud;
+    char why[300];
+    (void)nc;
+    if (b->finishing) return;
+    if (api_error(status, m, why, sizeof why) != 0) {
+        js_failed(b, why);
+        return;
+    }
+    b->stream_created = true;
+    start_run(b);
+}
+
+/* The stream the bench creates: the subject (all of SUBJECT.> with --multisubject). */
+static char *
+stream_config(const struct bench *b)
+{
+    char subj[300];
+    snprintf(subj, sizeof subj, b->o.multisubject ? "%s.>" : "%s", b->o.subject);
+    cJSON *cfg = cJSON_CreateObject();
+    cJSON_AddStringToObject(cfg, "name", b->o.stream);
+    cJSON *subjects = cJSON_AddArrayToObject(cfg, "subjects");
+    if (subjects) cJSON_AddItemToArray(subjects, cJSON_CreateString(subj));
+    cJSON_AddStringToObject(cfg, "storage", b->o.storage);
+    char *text = cJSON_PrintUnformatted(cfg);
+    cJSON_Delete(cfg);
+    return text;
+}
+
+static void
+on_info(struct np_client *nc, int status, const struct np_msg *m, void *ud)
+{
+    struct bench *b = ud;
+    char why[300];
+    (void)nc;
+    if (b->finishing) return;
+    long err = api_error(status, m, why, sizeof why);
+    if (err == 0) {
+        if (!b->o.purge)
+            start_run(b);
+        else if (js_api(b, "PURGE", "", on_stream_ready) != 0)
+            js_failed(b, "cannot send PURGE");
+        return;
+    }
+    if (err != 10059) { /* anything but "stream not found" */
+        js_failed(b, why);
+        return;
+    }
+    char *cfg = stream_config(b);
+    int rc = cfg ? js_api(b, "CREATE", cfg, on_created) : -ENOMEM;
+    free(cfg);
+    if (rc != 0) js_failed(b, "cannot send CREATE");
+}
+
+static void
+js_setup(struct bench *b)
+{
+    if (js_api(b, "INFO", "", on_info) != 0) js_failed(b, "cannot send INFO");
+}
+
+static void
+on_deleted(struct np_client *nc, int status, const struct np_msg *m, void *ud)
+{
+    struct bench *b = ud;
+    char why[300];
+    (void)nc;
+    if (api_error(status, m, why, sizeof why) != 0)
+        cli_error(b->cmd, "cannot delete stream %s: %s", b->o.stream, why);
+    finish(b);
+}
+
+/* The end of a run that was not interrupted: the stream the bench created goes first. */
+static void
+end_run(struct bench *b)
+{
+    if (!b->stream_created || b->interrupted || js_api(b, "DELETE", "", on_deleted) != 0) {
+        finish(b);
+        return;
+    }
+    b->stream_created = false;
+}
+
 static void
 on_ready(struct np_client *nc, int status, void *ud)
 {
@@ -670,7 +972,7 @@ on_ready(struct np_client *nc, int status, void *ud)
         client_failed(c, np_client_strerror(status));
         return;
     }
-    if (--c->b->pending_ready == 0) start_run(c->b);
+    if (--c->b->pending_ready == 0) c->b->o.js ? js_setup(c->b) : start_run(c->b);
 }
 
 static int
@@ -679,6 +981,11 @@ client_subscribe(struct client *c)
     struct bench *b = c->b;
     char subj[300];
     const char *s = b->o.subject;
+    if (c->role == CLI_ROLE_PUB) { /* --js: the PubAcks */
+        np_client_new_inbox(c->nc, c->inbox, sizeof c->inbox);
+        snprintf(subj, sizeof subj, "%s.*", c->inbox);
+        return (int)np_client_subscribe(c->nc, subj, NULL, 0, on_puback, c);
+    }
     if (b->o.multisubject && c->role != CLI_ROLE_REQ) {
         snprintf(subj, sizeof subj, "%s.>", b->o.subject);
         s = subj;
@@ -740,7 +1047,7 @@ on_connect(struct np_client *nc, int status, void *ud)
     c->up = true;
     note_broker(b, nc);
     if (too_big(b, nc)) return;
-    if (c->role != CLI_ROLE_PUB && client_subscribe(c) < 0) {
+    if ((c->role != CLI_ROLE_PUB || b->o.js) && client_subscribe(c) < 0) {
         client_failed(c, "subscribe failed");
         return;
     }
@@ -878,6 +1185,19 @@ finish(struct bench *b)
 /* ---------------------------------------------------------------------------------------------- */
 
 /* Lost, duplicate and out-of-order counts, from what the publishers sent and the groups saw. */
+/* --js: what the stream acknowledged and refused, and how many publishes got no PubAck at all. */
+static void
+count_acks(const struct bench *b, struct cli_report *r)
+{
+    r->js = true;
+    for (size_t i = 0; i < b->npubs; i++) {
+        const struct client *c = &b->c[i];
+        r->acked += c->acked;
+        r->refused += c->refused;
+        if (!b->interrupted) r->lost += c->sent - c->acked - c->refused;
+    }
+}
+
 static void
 count_losses(const struct bench *b, struct cli_report *r)
 {
@@ -911,11 +1231,12 @@ build_clients(struct bench *b, struct cli_report_client *rc, struct cli_hist *al
 {
     for (size_t i = 0; i < b->n; i++) {
         struct client *c = &b->c[i];
-        uint64_t msgs = c->role == CLI_ROLE_PUB ? c->sent : c->msgs;
+        uint64_t msgs = c->role == CLI_ROLE_PUB ? b->o.js ? c->acked : c->sent : c->msgs;
+        uint64_t bytes = b->o.js ? msgs * (uint64_t)b->o.size : c->bytes;
         rc[i] = (struct cli_report_client){.role = c->role,
                                            .id = c->id,
                                            .msgs = msgs,
-                                           .bytes = c->bytes,
+                                           .bytes = bytes,
                                            .wire = c->wire,
                                            .secs = client_secs(c)};
         if (c->has_lat) {
@@ -960,6 +1281,11 @@ fill_params(const struct bench *b, struct cli_report_param *p, size_t *n)
     p[k++] = (struct cli_report_param){.key = "subject", .value = o->subject};
     if (o->throughput) p[k++] = cli_report_num("throughput", o->throughput);
     if (o->multisubject) p[k++] = (struct cli_report_param){.key = "multisubject", .value = "yes"};
+    if (o->js) {
+        p[k++] = (struct cli_report_param){.key = "stream", .value = o->stream};
+        p[k++] = (struct cli_report_param){.key = "storage", .value = o->storage};
+        p[k++] = cli_report_num("window", (double)o->window);
+    }
     *n = k;
 }
 
@@ -982,7 +1308,7 @@ report(struct bench *b)
 {
     struct cli_report_client *clients = calloc(b->n, sizeof *clients);
     struct cli_hist all;
-    struct cli_report_param params[8];
+    struct cli_report_param params[12];
     struct cli_report r = {.mode = cmd_bench_modes[b->o.mode],
                            .params = params,
                            .clients = clients,
@@ -997,7 +1323,10 @@ report(struct bench *b)
     fill_params(b, params, &r.nparams);
     build_clients(b, clients, &all);
     if (cli_hist_count(&all)) r.latency = &all;
-    if (!b->interrupted) count_losses(b, &r);
+    if (b->o.js)
+        count_acks(b, &r);
+    else if (!b->interrupted)
+        count_losses(b, &r);
     for (size_t i = 0; i < b->n; i++)
         r.errors += b->c[i].failed;
     r.slow_consumers = b->emb.stats.slow_consumers;
@@ -1097,9 +1426,11 @@ setup_clients(struct bench *b)
             c->target = total == UINT64_MAX ? total : total / nsend + (i < total % nsend);
         else if (b->o.mode == M_SUB)
             c->target = total;
-        c->has_lat = c->role == CLI_ROLE_REQ ||
+        c->has_lat = c->role == CLI_ROLE_REQ || (c->role == CLI_ROLE_PUB && b->o.js) ||
                      (c->role == CLI_ROLE_SUB && b->o.mode != M_SUB && b->o.size >= STAMP_BYTES);
         if (c->has_lat && cli_hist_init(&c->lat, 1, HIST_HIGHEST, 3) != 0) return CLI_EXIT_FAIL;
+        if (b->o.js && !(c->ack_ns = calloc((size_t)b->o.window, sizeof *c->ack_ns)))
+            return CLI_EXIT_FAIL;
     }
     b->pubs_left = b->npubs;
     return setup_groups(b, nrecv) == 0 ? 0 : CLI_EXIT_FAIL;
@@ -1169,8 +1500,10 @@ run(struct bench *b)
 static void
 release(struct bench *b)
 {
-    for (size_t i = 0; i < b->n; i++)
+    for (size_t i = 0; i < b->n; i++) {
         cli_hist_release(&b->c[i].lat);
+        free(b->c[i].ack_ns);
+    }
     for (size_t g = 0; g < b->ngroups; g++) {
         for (size_t p = 0; p < b->npubs; p++)
             free(b->groups[g].pubs[p].bits);
@@ -1192,6 +1525,9 @@ cmd_bench(int argc, char **argv, const struct cli_cmd *self)
     b->o.msgs = DEFAULT_MSGS;
     b->o.size = 128;
     b->o.multi_max = 100;
+    b->o.stream = DEFAULT_STREAM;
+    b->o.storage = "file";
+    b->o.window = DEFAULT_WINDOW;
     cli_env_init(&b->env, self);
     int rc = cli_conn_parse(self, &b->env, argc, argv, on_opt, parse_mode, b);
     if (rc == 0) rc = build_headers(b);

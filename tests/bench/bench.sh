@@ -4,7 +4,9 @@
 # usage: tests/bench/bench.sh NATSCTL LOADGEN NATSLOAD     (normally through `make bench`)
 #
 # NATSLOAD (tests/bench/natsload.c, on libnats) is only used by client-compare.sh, whose section
-# (natsctl bench against the official C client, both driving nats-server) ends the report.
+# (natsctl bench against the official C client, both driving nats-server) follows the core
+# sections; then the JetStream section of tests/bench/js.sh (natsctl server -js against
+# nats-server -js, or nats-server alone while natsctl has no JetStream).
 #
 # Every run gets a fresh server on 127.0.0.1 with a random port (read back from its ports file), so
 # no run inherits another's memory or caches. For each scenario the two servers alternate, and the
@@ -19,6 +21,8 @@
 #   BENCH_SCALE=1              multiplies every message count (0.05 for a quick dry run)
 #   BENCH_SETTLE=1             seconds a server idles before its RSS is read
 #   BENCH_OUT=FILE             report path (default docs/benchmarks.md)
+#   BENCH_JS=0                 leave out the JetStream section (tests/bench/js.sh, which also
+#                              reads BENCH_JS_RESTART_MIB)
 #   NATSCTL_BENCH_SELFTEST=1   run nats-server in natsctl's place too, to test this script; the
 #                              report then goes to /tmp/bench-selftest.md unless BENCH_OUT
 #                              says otherwise, so it cannot be mistaken for a real one
@@ -660,6 +664,7 @@ write_report() {
         report_rates
         report_memory
         cat "$work/clients.md"
+        cat "$work/js.md"
         report_raw
     } >"$tmp"
     mv "$tmp" "$out"
@@ -677,6 +682,12 @@ if ! BENCH_SCALE=$scale tests/bench/client-compare.sh "$natsctl" "$natsload" >"$
     failures=$((failures + 1))
     echo "- client comparison: tests/bench/client-compare.sh failed (its section lists the runs)" \
         >>"$work/failures"
+fi
+if [[ ${BENCH_JS:-1} == 0 ]]; then
+    : >"$work/js.md"
+elif ! BENCH_SCALE=$scale BENCH_REPS=$reps tests/bench/js.sh "$natsctl" >"$work/js.md"; then
+    failures=$((failures + 1))
+    echo "- JetStream: tests/bench/js.sh failed (its section lists the runs)" >>"$work/failures"
 fi
 write_report
 log "wrote $out in $((SECONDS - start)) s, $failures failed run(s)"

@@ -82,5 +82,6 @@ int interop_run_limits(void);
 int interop_run_slow(void);
 int interop_run_token(void);
 int interop_run_userpass(void);
+int interop_run_js(void);
 
 #endif

@@ -2,8 +2,8 @@
 # Runs the libnats interop suite against natsctl or the reference nats-server.
 # Usage: run.sh natsctl|nats-server INTEROP_BINARY
 #
-# One server per configuration (default, token auth, user/password auth, small max_pending). Each
-# test group runs in its own process under a time limit (tests/lib/suite.sh).
+# One server per configuration (default, token auth, user/password auth, small max_pending,
+# JetStream). Each test group runs in its own process under a time limit (tests/lib/suite.sh).
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/suite.sh"
 suite_init interop 20 "$@"
@@ -21,4 +21,13 @@ fi
 start_server slow -c "$work/slow.conf" && run_group slow "$URL"
 start_server token --auth "$INTEROP_TOKEN" && run_group token "$URL"
 start_server userpass --user "$INTEROP_USER" --pass "$INTEROP_PASS" && run_group userpass "$URL"
+# JetStream with a file store in the work directory. Until natsctl's server has -js, its refusal
+# of the flag skips the group (said on stderr) instead of failing the whole suite; any other
+# failure to start still counts.
+if start_server js -js -sd "$work/js/store"; then
+    run_group js "$URL"
+elif grep -q 'JetStream is not available' "$work/js/log"; then
+    failed=$((failed - 1))
+    echo "$suite: js group skipped: this $server has no JetStream yet" >&2
+fi
 suite_finish

@@ -230,6 +230,33 @@ test_csv_latency_columns(void **state)
     cli_hist_release(&h);
 }
 
+/* PubAck counts appear only for stream publishing, and a refused message makes the run unreliable. */
+static void
+test_js_counts(void **state)
+{
+    (void)state;
+    struct cli_report r = fixed_report();
+    char *text = capture(cli_report_json, &r);
+    cJSON *doc = cJSON_Parse(text);
+    assert_null(cJSON_GetObjectItem(doc, "acked"));
+    cJSON_Delete(doc);
+    free(text);
+    r.js = true;
+    r.acked = 998;
+    r.refused = 2;
+    assert_true(cli_report_unreliable(&r));
+    text = capture(cli_report_json, &r);
+    doc = cJSON_Parse(text);
+    assert_int_equal((int)cJSON_GetNumberValue(cJSON_GetObjectItem(doc, "acked")), 998);
+    assert_int_equal((int)cJSON_GetNumberValue(cJSON_GetObjectItem(doc, "refused")), 2);
+    cJSON_Delete(doc);
+    free(text);
+    text = capture(cli_report_text, &r);
+    assert_non_null(strstr(text, "\nPubAcks: 998 acked, 2 refused\n"));
+    assert_non_null(strstr(text, "\nWARNING: 2 messages refused by the stream (error PubAcks)\n"));
+    free(text);
+}
+
 int
 main(void)
 {
@@ -240,6 +267,7 @@ main(void)
         cmocka_unit_test(test_json_parses_back),
         cmocka_unit_test(test_csv_columns),
         cmocka_unit_test(test_csv_latency_columns),
+        cmocka_unit_test(test_js_counts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,256 @@
+#!/usr/bin/env bash
+# JetStream benchmark: natsctl server -js against nats-server -js, as a markdown section for
+# docs/benchmarks.md on stdout (bench.sh includes it). Progress goes to stderr.
+#
+# usage: tests/bench/js.sh NATSCTL
+#
+# 1. Stream publish with PubAcks, driven by `natsctl bench pub --js` for both servers: file and
+#    memory storage x 16 B and 1 KiB x synchronous acks and an asynchronous window of 256. Each run
+#    gets a fresh server and store; the stream is created first (so the bench keeps it) and the
+#    server's CPU is read from /proc across the bench run.
+# 2. Bytes in the store's files per message (apparent size, du -sb of the store directory, over N)
+#    after the windowed file runs, minus the payload: the per-message overhead.
+# 3. Restart: a file stream of BENCH_JS_RESTART_MIB (1024) MiB of 1 KiB messages, then the time
+#    from exec until STREAM.INFO answers with every message, after a clean stop (SIGTERM) and
+#    after kill -9.
+#
+# While `natsctl server -js` does not start (JetStream still missing), only nats-server is
+# measured and the section says "skipped: natsctl has no JetStream".
+#
+# Environment: BENCH_REPS=3, BENCH_SCALE=1 (multiplies message counts and the restart size),
+# BENCH_JS_RESTART_MIB=1024. Exit status: 0, or 1 when any run failed (the section lists them).
+set -euo pipefail
+
+if [[ $# != 1 || ! -x $1 ]]; then
+    echo "usage: $0 NATSCTL" >&2
+    exit 2
+fi
+natsctl=$(realpath "$1")
+cd "$(dirname "$0")/../.."
+ref=$PWD/.deps/nats-server/usr/sbin/nats-server
+reps=${BENCH_REPS:-3}
+scale=${BENCH_SCALE:-1}
+restart_mib=$(awk -v m="${BENCH_JS_RESTART_MIB:-1024}" -v s="$scale" \
+    'BEGIN { v = int(m * s); print v < 1 ? 1 : v }')
+ticks=$(getconf CLK_TCK)
+
+work=$(mktemp -d /tmp/bench-js.XXXXXX)
+mkdir -p "$work/ports" "$work/res"
+srv_pid=
+failures=0
+
+cleanup() {
+    [[ -n $srv_pid ]] && stop_server
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() {
+    printf 'bench-js: %s\n' "$*" >&2
+}
+
+# shellcheck source=tests/bench/server.sh
+source tests/bench/server.sh
+
+# start_js SIDE STORE: a JetStream server on STORE; sets srv_pid, srv_port and url.
+start_js() {
+    local -a cmd=("$ref")
+    [[ $1 == natsctl ]] && cmd=("$natsctl" server)
+    launch_server "$work/$1.log" "${cmd[@]}" -js -sd "$2" || return 1
+    url=nats://127.0.0.1:$srv_port
+}
+
+api() {
+    "$natsctl" -s "$url" request --timeout 5s "\$JS.API.$1" "${2:-}" 2>/dev/null
+}
+
+count() {
+    awk -v n="$1" -v s="$scale" 'BEGIN { v = int(n * s); print v < 1 ? 1 : v }'
+}
+
+record_failure() {
+    failures=$((failures + 1))
+    printf -- '- %s, %s, repetition %s: %s\n' "$1" "$2" "$3" "$4" >>"$work/failures"
+    log "FAILED $1 on $2 (repetition $3): $4"
+}
+
+sides=(nats-server)
+natsctl_note=
+if start_js natsctl "$work/probe" 2>/dev/null; then
+    stop_server || true
+    sides=(natsctl nats-server)
+else
+    natsctl_note="skipped: natsctl has no JetStream ($(tail -n 1 "$work/natsctl.log"))"
+    log "$natsctl_note"
+fi
+rm -rf "$work/probe"
+
+# name|storage|size|bench flags|messages (about 1-2 s per run on nats-server here)
+scenarios=(
+    "file16sync|file|16|--sync|$(count 20000)"
+    "file16win|file|16|--window 256|$(count 200000)"
+    "file1ksync|file|1024|--sync|$(count 15000)"
+    "file1kwin|file|1024|--window 256|$(count 100000)"
+    "mem16sync|memory|16|--sync|$(count 30000)"
+    "mem16win|memory|16|--window 256|$(count 300000)"
+    "mem1ksync|memory|1024|--sync|$(count 20000)"
+    "mem1kwin|memory|1024|--window 256|$(count 150000)"
+)
+
+# One bench run on a fresh server and store; appends msgs/s, latency, server CPU and, for file
+# storage, the store's apparent bytes per message to res/SCEN.SIDE.
+publish_run() {
+    local scen=$1 storage=$2 size=$3 flags=$4 n=$5 side=$6 rep=$7 store=$work/store t0 t1 json
+    local cfg="{\"name\":\"JSB\",\"subjects\":[\"jsb.x\"],\"storage\":\"$storage\"}" cpu disk
+    start_js "$side" "$store" || { record_failure "$scen" "$side" "$rep" "server did not start"; return; }
+    if ! api STREAM.CREATE.JSB "$cfg" | grep -q '"did_create"\|"config"'; then
+        record_failure "$scen" "$side" "$rep" "cannot create the stream"
+    else
+        t0=$(server_ticks)
+        # shellcheck disable=SC2086 # flags are two words
+        if json=$(timeout 120 "$natsctl" bench pub --js -s "$url" --stream JSB $flags --size "$size" \
+            --msgs "$n" --json jsb.x 2>"$work/bench.err"); then
+            t1=$(server_ticks)
+            cpu=$(awk -v d=$((t1 - t0)) -v h="$ticks" 'BEGIN { print d / h }')
+            disk=$(du -sb "$store" | awk -v n="$n" -v s="$size" '{ printf "%.1f", $1 / n - s }')
+            jq -r --arg cpu "$cpu" --arg disk "$disk" \
+                '"msgs_per_s=\(.aggregate.pub.msgs_per_sec) p50_us=\(.latency_us.p50) " +
+                 "p99_us=\(.latency_us.p99) acked=\(.acked) srv_cpu_s=\($cpu) disk_extra=\($disk)"' \
+                <<<"$json" >>"$work/res/$scen.$side"
+        else
+            record_failure "$scen" "$side" "$rep" "bench: $(tr '\n' ' ' <"$work/bench.err")"
+        fi
+    fi
+    stop_server || record_failure "$scen" "$side" "$rep" "the server died during the run"
+    rm -rf "$store"
+}
+
+# Starts SIDE on the store and sets ready_s to the seconds from exec until STREAM.INFO.JSB reports
+# $2 messages (at most about 300 s), or to n/a.
+ready_after() {
+    local side=$1 want=$2 t0 i got=
+    ready_s=n/a
+    t0=$(date +%s.%N)
+    start_js "$side" "$work/store" || return 0
+    for ((i = 0; i < 30000; i++)); do
+        got=$(api STREAM.INFO.JSB | jq -r '.state.messages // empty' 2>/dev/null || true)
+        [[ $got == "$want" ]] && break
+        sleep 0.01
+    done
+    [[ $got == "$want" ]] || return 0
+    ready_s=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
+}
+
+# Fills a file stream with restart_mib MiB of 1 KiB messages, then times a restart after a clean
+# stop and after kill -9.
+restart_run() {
+    local side=$1 n=$((restart_mib * 1024)) clean killed
+    start_js "$side" "$work/store" || { record_failure restart "$side" 1 "server did not start"; return; }
+    api STREAM.CREATE.JSB '{"name":"JSB","subjects":["jsb.x"],"storage":"file"}' >/dev/null
+    if ! timeout 900 "$natsctl" bench pub --js -s "$url" --stream JSB --window 256 --size 1024 \
+        --msgs "$n" --json jsb.x >/dev/null 2>"$work/bench.err"; then
+        record_failure restart "$side" 1 "fill: $(tr '\n' ' ' <"$work/bench.err")"
+        stop_server || true
+        rm -rf "$work/store"
+        return
+    fi
+    stop_server || true
+    ready_after "$side" "$n"
+    clean=$ready_s
+    if [[ -n $srv_pid ]]; then
+        kill -KILL "$srv_pid"
+        wait "$srv_pid" 2>/dev/null || true
+        srv_pid=
+    fi
+    ready_after "$side" "$n"
+    killed=$ready_s
+    [[ -n $srv_pid ]] && { stop_server || true; }
+    [[ $clean == n/a || $killed == n/a ]] &&
+        record_failure restart "$side" 1 "not ready with $n messages (clean $clean, kill -9 $killed)"
+    echo "clean_s=$clean kill9_s=$killed msgs=$n" >>"$work/res/restart.$side"
+    rm -rf "$work/store"
+}
+
+median() {
+    local f=$work/res/$2.$3
+    [[ -s $f ]] || { echo n/a; return; }
+    sed -nE "s/.*(^| )$1=([^ ]+).*/\2/p" "$f" | sort -g |
+        awk '{ v[NR] = $1 } END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+ratio() {
+    awk -v a="$1" -v b="$2" 'BEGIN { if (a == "n/a" || b == "n/a" || b == 0) print "n/a"; else printf "%.2f", a / b }'
+}
+
+# cell VALUE [rate]: a rate as a whole number, anything else to one decimal.
+cell() {
+    [[ $1 == n/a ]] && { echo "n/a"; return; }
+    awk -v v="$1" -v k="${2:-}" 'BEGIN { if (k == "rate") printf "%.0f", v; else printf "%.1f", v }'
+}
+
+report() {
+    local s scen storage size flags n a b
+    echo
+    echo "## JetStream"
+    echo
+    echo "Stream publish with PubAcks, \`natsctl bench pub --js\` as the client for both servers;"
+    echo "each run a fresh server (\`-js -sd\`) and store. $reps repetition(s), medians; latency is"
+    echo "publish to PubAck; server CPU is user+system seconds over the bench run."
+    [[ -n $natsctl_note ]] && printf '\n**%s**: only nats-server was measured.\n' "$natsctl_note"
+    echo
+    echo "| scenario | msgs | natsctl msgs/s | nats-server msgs/s | ratio | natsctl p50/p99 µs | nats-server p50/p99 µs | natsctl CPU s | nats-server CPU s |"
+    echo "|---|---|---|---|---|---|---|---|---|"
+    for s in "${scenarios[@]}"; do
+        IFS='|' read -r scen storage size flags n <<<"$s"
+        a=$(median msgs_per_s "$scen" natsctl)
+        b=$(median msgs_per_s "$scen" nats-server)
+        printf '| %s, %s B, %s | %s | %s | %s | %s | %s/%s | %s/%s | %s | %s |\n' "$storage" "$size" \
+            "$flags" "$n" "$(cell "$a" rate)" "$(cell "$b" rate)" "$(ratio "$a" "$b")" \
+            "$(cell "$(median p50_us "$scen" natsctl)")" "$(cell "$(median p99_us "$scen" natsctl)")" \
+            "$(cell "$(median p50_us "$scen" nats-server)")" "$(cell "$(median p99_us "$scen" nats-server)")" \
+            "$(cell "$(median srv_cpu_s "$scen" natsctl)")" "$(cell "$(median srv_cpu_s "$scen" nats-server)")"
+    done
+    echo
+    echo "Store overhead: apparent bytes of the store directory per message, minus the payload,"
+    echo "after the windowed file runs."
+    echo
+    echo "| payload | natsctl B/msg | nats-server B/msg |"
+    echo "|---|---|---|"
+    for scen in file16win file1kwin; do
+        printf '| %s | %s | %s |\n' "${scen//[a-z]/}" "$(cell "$(median disk_extra "$scen" natsctl)")" \
+            "$(cell "$(median disk_extra "$scen" nats-server)")"
+    done | sed 's/^| 16 |/| 16 B |/; s/^| 1 |/| 1 KiB |/'
+    echo
+    echo "Restart with $restart_mib MiB of 1 KiB messages in a file stream: seconds from exec until"
+    echo "STREAM.INFO answers with every message."
+    echo
+    echo "| | natsctl | nats-server |"
+    echo "|---|---|---|"
+    printf '| after a clean stop | %s | %s |\n' "$(median clean_s restart natsctl)" "$(median clean_s restart nats-server)"
+    printf '| after kill -9 | %s | %s |\n' "$(median kill9_s restart natsctl)" "$(median kill9_s restart nats-server)"
+    if [[ -s $work/failures ]]; then
+        echo
+        echo "Failed runs:"
+        echo
+        cat "$work/failures"
+    fi
+}
+
+for ((rep = 1; rep <= reps; rep++)); do
+    for s in "${scenarios[@]}"; do
+        IFS='|' read -r scen storage size flags n <<<"$s"
+        order=("${sides[@]}")
+        ((rep % 2 == 0)) && mapfile -t order < <(printf '%s\n' "${sides[@]}" | tac)
+        for side in "${order[@]}"; do
+            log "$scen on $side (repetition $rep)"
+            publish_run "$scen" "$storage" "$size" "$flags" "$n" "$side" "$rep"
+        done
+    done
+done
+for side in "${sides[@]}"; do
+    log "restart with $restart_mib MiB on $side"
+    restart_run "$side"
+done
+report
+((failures == 0))
