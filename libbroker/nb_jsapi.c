@@ -422,8 +422,11 @@ api_msg_delete(struct req *r)
     if (st->cfg.deny_delete)
         return send_err_id(r, NB_JSERR_STREAM_MSG_DELETE_FAILED, "message delete not permitted");
     int rc = nb_store_remove(st->store, seq, NB_RM_DURABLE);
-    if (rc == NB_STORE_ENOTFOUND)
-        return send_err_id(r, NB_JSERR_STREAM_MSG_DELETE_FAILED, "no message found");
+    if (rc == NB_STORE_ENOTFOUND) {
+        char num[24];
+        snprintf(num, sizeof num, "%" PRIu64, seq);
+        return send_err_id(r, NB_JSERR_SEQUENCE_NOT_FOUND, num);
+    }
     if (rc) return send_err_id(r, NB_JSERR_STREAM_MSG_DELETE_FAILED, nb_strerror(rc));
     st->dirty = true;
     send_success(r, NULL, 0);

@@ -19,6 +19,7 @@
     X(MAX_CONSUMERS, 400, 10026, "maximum consumers limit reached")                                \
     X(MAX_STREAMS, 400, 10027, "maximum number of streams reached")                                \
     X(NO_MESSAGE_FOUND, 404, 10037, "no message found")                                            \
+    X(SEQUENCE_NOT_FOUND, 400, 10043, "sequence %s not found")                                     \
     X(NOT_ENABLED_FOR_ACCOUNT, 503, 10039, "JetStream not enabled for account")                    \
     X(STREAM_CREATE, 500, 10049, "%s")                                                             \
     X(STREAM_INVALID_CONFIG, 500, 10052, "%s")                                                     \
