@@ -335,7 +335,7 @@ bench-core: bench
 # The whole suite: plain build, every suite against natsctl (and the reference server where the
 # suite has both sides), everything again under ASan+UBSan, then the fuzzers for a bounded time.
 # Each suite prints how long it took, so a slow one shows in CI's log.
-TEST_SUITES := all check bats bats-reference bats-clients-reference interop interop-nats-server \
+TEST_SUITES := all check bats bats-reference bats-clients-reference interop interop-nats-server crash-test \
 	client-e2e client-e2e-nats-server asan-test fuzz
 test: deps
 	$(Q)for suite in $(TEST_SUITES); do \
