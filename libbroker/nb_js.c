@@ -217,8 +217,8 @@ sync_work(uv_work_t *req)
     }
 }
 
-static void
-release_acks(struct nb_js *js, struct nb_held_ack *a, bool send)
+void
+nb__js_release_acks(struct nb_js *js, struct nb_held_ack *a, bool send)
 {
     while (a) {
         struct nb_held_ack *next = a->next;
@@ -235,7 +235,7 @@ sync_done(uv_work_t *req, int status)
     struct sync_job *job = req->data;
     struct nb_js *js = job->js;
     js->sync_running = false;
-    release_acks(js, job->acks, !js->srv->stopping);
+    nb__js_release_acks(js, job->acks, !js->srv->stopping);
     free(job);
     nb__server_handle_closed(js->srv);
 }
@@ -272,26 +272,59 @@ on_sync_timer(uv_timer_t *t)
 }
 
 void
-nb__js_ack(struct nb_stream *st, const char *reply, size_t reply_len, const char *body, size_t len)
+nb__js_ack(struct nb_stream *st, uint64_t seq, const char *reply, size_t reply_len,
+           const char *body, size_t len)
 {
     struct nb_js *js = st->js;
-    if (st->cfg.storage != NB_STORE_FILE || js->srv->cfg.js_sync_interval_ms != 0) {
+    if (st->cfg.storage != NB_STORE_FILE) {
         nb__js_reply(js, reply, reply_len, body, len);
         return;
     }
     struct nb_held_ack *a = malloc(sizeof *a + reply_len + len);
     if (!a) return; /* the publisher times out and retries: at least once still holds */
-    *a = (struct nb_held_ack){.reply_len = reply_len, .body_len = len};
+    *a = (struct nb_held_ack){.seq = seq, .reply_len = reply_len, .body_len = len};
     memcpy(a->data, reply, reply_len);
     memcpy(a->data + reply_len, body, len);
-    *js->held_tail = a;
-    js->held_tail = &a->next;
+    *st->acks_tail = a;
+    st->acks_tail = &a->next;
+    nb__js_flush_soon(st);
+}
+
+void
+nb__js_flush_soon(struct nb_stream *st)
+{
+    if (st->in_flush_list) return;
+    st->in_flush_list = true;
+    st->flush_next = st->js->flush_list;
+    st->js->flush_list = st;
+}
+
+/* A list of PubAcks goes out now, or joins those waiting for the next sync. */
+static void
+acks_written(struct nb_js *js, struct nb_held_ack *ready)
+{
+    if (!ready) return;
+    if (js->srv->cfg.js_sync_interval_ms != 0) return nb__js_release_acks(js, ready, true);
+    *js->held_tail = ready;
+    while (ready->next)
+        ready = ready->next;
+    js->held_tail = &ready->next;
 }
 
 void
 nb__js_before_flush(struct nb_server *srv)
 {
-    if (srv->js && srv->js->held && !srv->js->sync_running) start_sync(srv->js);
+    struct nb_js *js = srv->js;
+    if (!js) return;
+    while (js->flush_list) {
+        struct nb_stream *st = js->flush_list;
+        js->flush_list = st->flush_next;
+        st->in_flush_list = false;
+        struct nb_held_ack *ready;
+        nb__stream_flush(st, &ready);
+        acks_written(js, ready);
+    }
+    if (js->held && !js->sync_running) start_sync(js);
 }
 
 /* ---- loading ------------------------------------------------------------------------------------- */
@@ -481,7 +514,7 @@ nb__js_stop(struct nb_server *srv)
     if (!js) return;
     if (js->api_sub) nb_server_unsubscribe(srv, js->api_sub);
     js->api_sub = NULL;
-    release_acks(js, js->held, false);
+    nb__js_release_acks(js, js->held, false);
     js->held = NULL;
     js->held_tail = &js->held;
     while (js->streams) {

@@ -24,9 +24,13 @@ struct nb_server;
 struct nb_stream;
 struct nb_dedupe;
 
-/* A PubAck held back until the data it confirms has been synced (sync_interval: always). */
+/*
+ * A PubAck held back until the message it confirms has been written (the store buffers appends
+ * until the end of the loop iteration) and, with sync_interval always, synced.
+ */
 struct nb_held_ack {
     struct nb_held_ack *next;
+    uint64_t seq; /* the message it confirms */
     size_t reply_len, body_len;
     char data[]; /* reply, then body */
 };
@@ -41,6 +45,7 @@ struct nb_js {
     bool sync_timer_open;
     bool sync_running;                     /* a worker is syncing */
     struct nb_held_ack *held, **held_tail; /* waiting for the next sync (always mode) */
+    struct nb_stream *flush_list;          /* streams with appends to write this iteration */
     uint64_t api_total, api_errors;
 };
 
@@ -49,7 +54,6 @@ struct nb_stream {
     struct nb_stream *next;
     struct nb_js *js;
     struct nb_stream_config cfg;
-    char *name_json; /* the name as a JSON string, quotes included, for PubAcks */
     struct nb_store *store;
     char *dir; /* the stream's directory, NULL for memory streams */
     int64_t created_ns;
@@ -60,6 +64,13 @@ struct nb_stream {
     uv_timer_t age_timer;     /* removes messages older than max_age */
     bool counted;             /* the server's stop waits for age_timer to close */
     bool dirty;               /* written since the last sync */
+    bool trim_due;            /* limits to apply once the buffered appends are written */
+    uint64_t unflushed_from;  /* the first append of this iteration */
+    bool in_flush_list;
+    struct nb_stream *flush_next;
+    struct nb_held_ack *acks, **acks_tail; /* PubAcks waiting for the buffered appends */
+    char *ack_prefix;                      /* {"stream":"NAME","seq": */
+    size_t ack_prefix_len;
 };
 
 /* Starts JetStream when the configuration asks for it: loads the streams, serves the API. */
@@ -91,6 +102,17 @@ int nb__stream_purge(struct nb_stream *st, const char *filter, uint64_t upto, ui
                      uint64_t *purged, struct nb_jserr *err);
 /* Handles one captured message; replies with a PubAck when it has a reply subject. */
 void nb__stream_ingest(struct nb_stream *st, const struct nb_msg *msg);
+/*
+ * Writes the buffered appends, applies the limits they were waiting for, and hands back the
+ * PubAcks that may now go out (in *ready). When the write fails, those PubAcks become errors and
+ * are answered here; *ready is then NULL.
+ */
+void nb__stream_flush(struct nb_stream *st, struct nb_held_ack **ready);
+/*
+ * After a store call failed: the store undid its buffered appends, so PubAcks for them become
+ * errors, and what was derived from them (duplicate window, last msg id) is reloaded.
+ */
+void nb__stream_undone(struct nb_stream *st);
 
 /* The first sequence stored at or after ts (ns), or 0 when none is. */
 uint64_t nb__stream_seq_at_time(struct nb_stream *st, int64_t ts);
@@ -117,9 +139,16 @@ bool nb__json_time(cJSON *obj, const char *key, int64_t ns);
 /* Publishes a reply (body of len bytes, no headers) as the server. */
 void nb__js_reply(struct nb_js *js, const char *reply, size_t reply_len, const char *body,
                   size_t len);
-/* Sends body now, or after the next sync when the stream's data must reach the disk first. */
-void nb__js_ack(struct nb_stream *st, const char *reply, size_t reply_len, const char *body,
-                size_t len);
+/*
+ * Sends a PubAck for seq: at once for a memory stream, after the buffered appends were written
+ * (and synced, in always mode) for a file stream.
+ */
+void nb__js_ack(struct nb_stream *st, uint64_t seq, const char *reply, size_t reply_len,
+                const char *body, size_t len);
+/* Puts st on the list of streams whose buffered appends are written before output goes out. */
+void nb__js_flush_soon(struct nb_stream *st);
+/* Sends the PubAcks in the list (or frees them unsent) and frees the list. */
+void nb__js_release_acks(struct nb_js *js, struct nb_held_ack *a, bool send);
 /* Adds a new or loaded stream to the set; removes one (the caller closes it). */
 void nb__js_add_stream(struct nb_js *js, struct nb_stream *st);
 void nb__js_remove_stream(struct nb_js *js, struct nb_stream *st);

@@ -427,7 +427,10 @@ api_msg_delete(struct req *r)
         snprintf(num, sizeof num, "%" PRIu64, seq);
         return send_err_id(r, NB_JSERR_SEQUENCE_NOT_FOUND, num);
     }
-    if (rc) return send_err_id(r, NB_JSERR_STREAM_MSG_DELETE_FAILED, nb_strerror(rc));
+    if (rc) {
+        nb__stream_undone(st);
+        return send_err_id(r, NB_JSERR_STREAM_MSG_DELETE_FAILED, nb_strerror(rc));
+    }
     st->dirty = true;
     send_success(r, NULL, 0);
 }

@@ -143,24 +143,49 @@ arm_age_timer(struct nb_stream *st)
     uv_timer_start(&st->age_timer, on_age_timer, due_ms, 0);
 }
 
+/* The subjects over max_msgs_per_subject, copied: trimming while iterating would move the map. */
+struct over_ctx {
+    int64_t max;
+    char **subjects;
+    size_t n, cap;
+    bool ok;
+};
+
 static bool
-trim_each_subject(void *ud, const char *subject, size_t len, const struct nb_store_subject *s)
+collect_over(void *ud, const char *subject, size_t len, const struct nb_store_subject *s)
 {
-    struct nb_stream *st = ud;
-    if (s->count > (uint64_t)st->cfg.max_msgs_per_subject) trim_subject(st, subject, len);
+    struct over_ctx *x = ud;
+    if (s->count <= (uint64_t)x->max) return true;
+    if (x->n == x->cap) {
+        size_t cap = x->cap ? x->cap * 2 : 16;
+        char **v = realloc(x->subjects, cap * sizeof *v);
+        if (!v) return x->ok = false;
+        x->subjects = v;
+        x->cap = cap;
+    }
+    if (!(x->subjects[x->n] = strndup(subject, len))) return x->ok = false;
+    x->n++;
     return true;
+}
+
+static void
+trim_all_subjects(struct nb_stream *st)
+{
+    if (st->cfg.max_msgs_per_subject <= 0) return;
+    struct over_ctx x = {.max = st->cfg.max_msgs_per_subject, .ok = true};
+    nb_store_each_subject(st->store, NULL, collect_over, &x);
+    for (size_t i = 0; i < x.n; i++) {
+        trim_subject(st, x.subjects[i], strlen(x.subjects[i]));
+        free(x.subjects[i]);
+    }
+    free(x.subjects);
 }
 
 /* Every limit, as after a load or a configuration change. */
 static void
 enforce_all_limits(struct nb_stream *st)
 {
-    if (st->cfg.max_msgs_per_subject > 0) {
-        /* Trimming while iterating would move the map under the iterator: collect first. */
-        struct nb_store_state s;
-        nb_store_state(st->store, &s);
-        if (s.num_subjects) nb_store_each_subject(st->store, NULL, trim_each_subject, st);
-    }
+    trim_all_subjects(st);
     trim_head(st);
     expire_aged(st);
 }
@@ -301,6 +326,7 @@ store_msg(struct nb_stream *st, const struct nb_msg *msg, struct outcome *o)
     if (rc != 0) {
         nb__log(st->js->srv, NB_LOG_ERROR, "JetStream failed to store a message in '$G > %s': %s",
                 st->cfg.name, nb_strerror(rc));
+        nb__stream_undone(st);
         return fail(o, NB_JSERR_INSUFFICIENT_RESOURCES, NULL);
     }
     st->dirty = true;
@@ -315,12 +341,22 @@ after_store(struct nb_stream *st, const struct nb_msg *msg, const struct expect 
         nb__dedupe_add(st->dedupe, ex->msg_id.ptr, ex->msg_id.len, seq, nb__js_now_ns());
     set_last_msg_id(st, ex->msg_id);
     uint64_t purged;
+    int rc = 0;
     if (ex->rollup.len && ex->rollup.ptr[0] == 's') {
         char *subject = strndup(msg->subject, msg->subject_len);
-        if (subject) nb_store_purge(st->store, subject, seq, 0, &purged);
+        rc = subject ? nb_store_purge(st->store, subject, seq, 0, &purged) : NB_ENOMEM;
         free(subject);
     } else if (ex->rollup.len) {
-        nb_store_purge(st->store, NULL, seq, 0, &purged);
+        rc = nb_store_purge(st->store, NULL, seq, 0, &purged);
+    }
+    /* The purge writes the rollup message first; when that failed, the message is gone too. */
+    if (rc) nb__stream_undone(st);
+    if (st->cfg.storage == NB_STORE_FILE) {
+        /* Evicting before the new message is written could lose both if the write fails. */
+        if (!st->trim_due) st->unflushed_from = seq;
+        st->trim_due = true;
+        nb__js_flush_soon(st);
+        return;
     }
     trim_subject(st, msg->subject, msg->subject_len);
     if (st->cfg.discard == NB_DISCARD_OLD) trim_head(st);
@@ -355,8 +391,10 @@ publish(struct nb_stream *st, const struct nb_msg *msg, struct outcome *o)
         return (void)fail(o, NB_JSERR_STREAM_MESSAGE_EXCEEDS_MAX, NULL);
     if (st->cfg.retention == NB_RETENTION_INTEREST) {
         /* No consumer has interest yet: the sequence is used, the message is not kept. */
-        if (nb_store_skip(st->store, nb__js_now_ns(), &o->seq) != 0)
+        if (nb_store_skip(st->store, nb__js_now_ns(), &o->seq) != 0) {
+            nb__stream_undone(st);
             fail(o, NB_JSERR_INSUFFICIENT_RESOURCES, NULL);
+        }
         return;
     }
     if (store_msg(st, msg, o)) after_store(st, msg, &ex, o->seq);
@@ -377,15 +415,38 @@ send_error(struct nb_stream *st, const struct nb_msg *msg, const struct nb_jserr
     cJSON_Delete(ack);
 }
 
+/* Writes n in decimal at p; returns the end. */
+static char *
+put_u64(char *p, uint64_t n)
+{
+    char tmp[20];
+    size_t i = 0;
+    do {
+        tmp[i++] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n);
+    while (i)
+        *p++ = tmp[--i];
+    return p;
+}
+
+/* The PubAck is built by hand: it is on the path of every stored message. */
 static void
 send_puback(struct nb_stream *st, const struct nb_msg *msg, const struct outcome *o)
 {
     if (o->err.code) return send_error(st, msg, &o->err);
-    char body[384];
-    int n = snprintf(body, sizeof body, "{\"stream\":%s,\"seq\":%" PRIu64 "%s}", st->name_json,
-                     o->seq, o->duplicate ? ",\"duplicate\":true" : "");
-    if (n > 0 && (size_t)n < sizeof body)
-        nb__js_ack(st, msg->reply, msg->reply_len, body, (size_t)n);
+    static const char dup[] = ",\"duplicate\":true}";
+    char body[2048]; /* a name is at most 255 bytes, 1530 once escaped */
+    if (st->ack_prefix_len + sizeof dup + 20 > sizeof body) return;
+    memcpy(body, st->ack_prefix, st->ack_prefix_len);
+    char *p = put_u64(body + st->ack_prefix_len, o->seq);
+    if (o->duplicate) {
+        memcpy(p, dup, sizeof dup - 1);
+        p += sizeof dup - 1;
+    } else {
+        *p++ = '}';
+    }
+    nb__js_ack(st, o->seq, msg->reply, msg->reply_len, body, (size_t)(p - body));
 }
 
 void
@@ -394,6 +455,91 @@ nb__stream_ingest(struct nb_stream *st, const struct nb_msg *msg)
     struct outcome o = {0};
     publish(st, msg, &o);
     if (msg->reply_len && !st->cfg.no_ack) send_puback(st, msg, &o);
+}
+
+/* ---- writing ------------------------------------------------------------------------------------- */
+
+/* Answers each PubAck of the list with the insufficient resources error and frees it. */
+static void
+fail_acks(struct nb_stream *st, struct nb_held_ack *a)
+{
+    struct nb_jserr err;
+    nb_jserr_set(&err, NB_JSERR_INSUFFICIENT_RESOURCES, NULL);
+    while (a) {
+        struct nb_held_ack *next = a->next;
+        struct nb_msg m = {.reply = a->data, .reply_len = a->reply_len};
+        send_error(st, &m, &err);
+        free(a);
+        a = next;
+    }
+}
+
+void
+nb__stream_undone(struct nb_stream *st)
+{
+    struct nb_store_state s;
+    nb_store_state(st->store, &s);
+    struct nb_held_ack *kept = NULL, **kept_tail = &kept, *lost = NULL, **lost_tail = &lost;
+    for (struct nb_held_ack *a = st->acks, *next; a; a = next) {
+        next = a->next;
+        a->next = NULL;
+        if (a->seq > s.last_seq) {
+            *lost_tail = a;
+            lost_tail = &a->next;
+        } else {
+            *kept_tail = a;
+            kept_tail = &a->next;
+        }
+    }
+    st->acks = kept;
+    st->acks_tail = kept_tail;
+    fail_acks(st, lost);
+    /* Both may name messages that were undone; they are rebuilt from what the store holds. */
+    nb__dedupe_free(st->dedupe);
+    st->dedupe = NULL;
+    struct nb_store_msg last;
+    struct np_str none = {NULL, 0};
+    set_last_msg_id(st, s.msgs && nb_store_get(st->store, s.last_seq, &last) == 0
+                            ? stored_msg_id(&last)
+                            : none);
+}
+
+/* The limits the appends of this iteration were waiting for, now that they are written. */
+static void
+apply_due_limits(struct nb_stream *st)
+{
+    if (!st->trim_due) return;
+    st->trim_due = false;
+    struct nb_store_msg m;
+    uint64_t seq = st->unflushed_from;
+    while (st->cfg.max_msgs_per_subject > 0 && nb_store_next(st->store, seq, NULL, &m) == 0) {
+        char *subject = strndup(m.subject, m.subject_len);
+        if (!subject) break;
+        seq = m.seq + 1;
+        trim_subject(st, subject, strlen(subject));
+        free(subject);
+    }
+    if (st->cfg.discard == NB_DISCARD_OLD) trim_head(st);
+    if (st->cfg.max_age > 0 && !uv_is_active((uv_handle_t *)&st->age_timer)) arm_age_timer(st);
+}
+
+void
+nb__stream_flush(struct nb_stream *st, struct nb_held_ack **ready)
+{
+    *ready = NULL;
+    int rc = nb_store_flush(st->store);
+    if (rc) {
+        nb__log(st->js->srv, NB_LOG_ERROR, "JetStream failed to write to '$G > %s': %s",
+                st->cfg.name, nb_strerror(rc));
+        st->trim_due = false;
+        nb__stream_undone(st);
+        fail_acks(st, st->acks);
+    } else {
+        apply_due_limits(st);
+        *ready = st->acks;
+    }
+    st->acks = NULL;
+    st->acks_tail = &st->acks;
 }
 
 /* ---- life cycle ---------------------------------------------------------------------------------- */
@@ -467,6 +613,23 @@ open_store(struct nb_stream *st)
     return rc;
 }
 
+/* {"stream":"NAME","seq": , the part of every PubAck that never changes. */
+static int
+make_ack_prefix(struct nb_stream *st)
+{
+    cJSON *name = cJSON_CreateString(st->cfg.name);
+    char *json = name ? cJSON_PrintUnformatted(name) : NULL;
+    cJSON_Delete(name);
+    if (!json) return NB_ENOMEM;
+    size_t n = strlen(json) + sizeof "{\"stream\":,\"seq\":";
+    st->ack_prefix = malloc(n);
+    if (st->ack_prefix) snprintf(st->ack_prefix, n, "{\"stream\":%s,\"seq\":", json);
+    free(json);
+    if (!st->ack_prefix) return NB_ENOMEM;
+    st->ack_prefix_len = strlen(st->ack_prefix);
+    return 0;
+}
+
 static struct nb_stream *
 stream_new(struct nb_js *js, const struct nb_stream_config *cfg, int64_t created_ns)
 {
@@ -474,17 +637,18 @@ stream_new(struct nb_js *js, const struct nb_stream_config *cfg, int64_t created
     if (!st) return NULL;
     st->js = js;
     st->created_ns = created_ns;
-    uv_timer_init(js->srv->loop, &st->age_timer);
-    st->age_timer.data = st;
-    cJSON *name = cJSON_CreateString(cfg->name);
-    st->name_json = name ? cJSON_PrintUnformatted(name) : NULL;
-    cJSON_Delete(name);
-    if (nb_streamcfg_copy(&st->cfg, cfg) != 0 || !st->name_json) {
-        free(st->name_json);
-        uv_close((uv_handle_t *)&st->age_timer, NULL);
+    st->acks_tail = &st->acks;
+    if (nb_streamcfg_copy(&st->cfg, cfg) != 0) {
         free(st);
         return NULL;
     }
+    if (make_ack_prefix(st) != 0) {
+        nb_streamcfg_release(&st->cfg);
+        free(st);
+        return NULL;
+    }
+    uv_timer_init(js->srv->loop, &st->age_timer);
+    st->age_timer.data = st;
     return st;
 }
 
@@ -577,7 +741,8 @@ nb__stream_close(struct nb_stream *st, bool remove)
     nb__dedupe_free(st->dedupe);
     nb_streamcfg_release(&st->cfg);
     free(st->last_msg_id);
-    free(st->name_json);
+    nb__js_release_acks(st->js, st->acks, false);
+    free(st->ack_prefix);
     free(st->dir);
     uv_close((uv_handle_t *)&st->age_timer, free_stream);
 }
@@ -689,6 +854,7 @@ nb__stream_purge(struct nb_stream *st, const char *filter, uint64_t upto, uint64
     }
     int rc = nb_store_purge(st->store, filter, upto, keep, purged);
     if (rc) {
+        nb__stream_undone(st);
         nb_jserr_setf(err, NB_JSERR_STREAM_PURGE_FAILED, "%s", nb_strerror(rc));
         return -1;
     }

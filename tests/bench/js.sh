@@ -10,7 +10,10 @@
 #    server's CPU is read from /proc across the bench run.
 # 2. Bytes in the store's files per message (apparent size, du -sb of the store directory, over N)
 #    after the windowed file runs, minus the payload: the per-message overhead.
-# 3. Restart: a file stream of BENCH_JS_RESTART_MIB (1024) MiB of 1 KiB messages, then the time
+# 3. Core traffic beside a stream publisher: request-reply round trips (natsctl bench request and
+#    reply, 16 B) alone, then while `bench pub --js` fills a file stream with 1 KiB messages as fast
+#    as its window allows, on the same server: whether disk I/O stalls the loop for other clients.
+# 4. Restart: a file stream of BENCH_JS_RESTART_MIB (1024) MiB of 1 KiB messages, then the time
 #    from exec until STREAM.INFO answers with every message, after a clean stop (SIGTERM) and
 #    after kill -9.
 #
@@ -126,6 +129,43 @@ publish_run() {
     rm -rf "$store"
 }
 
+# Request-reply round trips on the running server: appends p50/p99 to res/SCEN.SIDE.
+reqrep() {
+    local scen=$1 side=$2 n=$3 rep_pid json i
+    "$natsctl" bench reply -s "$url" --msgs "$n" --json rr.x >/dev/null 2>"$work/rep.err" &
+    rep_pid=$!
+    for ((i = 0; i < 200; i++)); do
+        grep -q 'Waiting for requests' "$work/rep.err" && break
+        sleep 0.02
+    done
+    if json=$(timeout 120 "$natsctl" bench request -s "$url" --msgs "$n" --size 16 --json rr.x \
+        2>"$work/req.err"); then
+        jq -r '"p50_us=\(.latency_us.p50) p99_us=\(.latency_us.p99)"' <<<"$json" >>"$work/res/$scen.$side"
+    else
+        record_failure "$scen" "$side" 1 "bench request: $(tr '\n' ' ' <"$work/req.err")"
+    fi
+    kill "$rep_pid" 2>/dev/null || true
+    wait "$rep_pid" 2>/dev/null || true
+}
+
+# Core request-reply latency alone and beside a stream publisher on one server.
+beside_run() {
+    local side=$1 n pub_pid
+    n=$(count 20000)
+    start_js "$side" "$work/store" || { record_failure beside "$side" 1 "server did not start"; return; }
+    api STREAM.CREATE.JSB '{"name":"JSB","subjects":["jsb.x"],"storage":"file"}' >/dev/null
+    reqrep alone "$side" "$n"
+    "$natsctl" bench pub --js -s "$url" --stream JSB --window 256 --size 1024 --duration 60s \
+        jsb.x >/dev/null 2>&1 &
+    pub_pid=$!
+    sleep 0.5
+    reqrep beside "$side" "$n"
+    kill -INT "$pub_pid" 2>/dev/null || true
+    wait "$pub_pid" 2>/dev/null || true
+    stop_server || record_failure beside "$side" 1 "the server died during the run"
+    rm -rf "$work/store"
+}
+
 # Starts SIDE on the store and sets ready_s to the seconds from exec until STREAM.INFO.JSB reports
 # $2 messages (at most about 300 s), or to n/a.
 ready_after() {
@@ -222,6 +262,18 @@ report() {
             "$(cell "$(median disk_extra "$scen" nats-server)")"
     done | sed 's/^| 16 |/| 16 B |/; s/^| 1 |/| 1 KiB |/'
     echo
+    echo "Core request-reply round trips (16 B, \`natsctl bench request\` and \`reply\`) on a JetStream"
+    echo "server, alone and while \`bench pub --js --window 256\` fills a file stream with 1 KiB"
+    echo "messages on the same server: what the stream's disk writes cost other clients."
+    echo
+    echo "| | natsctl p50/p99 µs | nats-server p50/p99 µs |"
+    echo "|---|---|---|"
+    for scen in alone beside; do
+        printf '| %s | %s/%s | %s/%s |\n' "$scen" \
+            "$(cell "$(median p50_us "$scen" natsctl)")" "$(cell "$(median p99_us "$scen" natsctl)")" \
+            "$(cell "$(median p50_us "$scen" nats-server)")" "$(cell "$(median p99_us "$scen" nats-server)")"
+    done | sed 's/^| alone |/| alone |/; s/^| beside |/| beside a stream publisher |/'
+    echo
     echo "Restart with $restart_mib MiB of 1 KiB messages in a file stream: seconds from exec until"
     echo "STREAM.INFO answers with every message."
     echo
@@ -247,6 +299,10 @@ for ((rep = 1; rep <= reps; rep++)); do
             publish_run "$scen" "$storage" "$size" "$flags" "$n" "$side" "$rep"
         done
     done
+done
+for side in "${sides[@]}"; do
+    log "request-reply beside a stream publisher on $side"
+    beside_run "$side"
 done
 for side in "${sides[@]}"; do
     log "restart with $restart_mib MiB on $side"
