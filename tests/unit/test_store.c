@@ -411,6 +411,7 @@ fill4(struct fx *f, off_t *last_off)
     put(f->st, "a.1", "first", 1);
     put(f->st, "a.2", "second message", 2);
     put(f->st, "a.3", "third", 3);
+    assert_int_equal(nb_store_flush(f->st), 0);
     *last_off = file_size(path);
     uint64_t seq;
     assert_int_equal(
@@ -554,16 +555,17 @@ test_take_dirty(void **state)
     assert_int_equal(nb_store_take_dirty(f->st, fds, 8), 0);
 }
 
+/* Moves the store into a fresh tmpfs of size bytes (root only: the test is skipped otherwise). */
 static void
-test_enospc(void **state)
+mount_tmpfs(struct fx *f, const char *size, uint64_t block_size)
 {
-    struct fx *f = *state;
-    char mnt[100];
+    char mnt[100], opts[32];
     strcpy(mnt, f->dir);
     *strrchr(mnt, '/') = 0;
     strcat(mnt, "/m");
     if (geteuid() != 0 || mkdir(mnt, 0755) != 0) skip();
-    if (mount("tmpfs", mnt, "tmpfs", 0, "size=1m") != 0) {
+    snprintf(opts, sizeof opts, "size=%s", size);
+    if (mount("tmpfs", mnt, "tmpfs", 0, opts) != 0) {
         rmdir(mnt);
         skip();
     }
@@ -572,22 +574,46 @@ test_enospc(void **state)
     strcpy(f->mnt, mnt);
     strcpy(f->saved, f->dir);
     snprintf(f->dir, sizeof f->dir, "%s/s", mnt);
-    f->block_size = 256 << 10;
+    f->block_size = block_size;
     assert_int_equal(fx_open(f), 0);
+}
+
+static void
+unmount_tmpfs(struct fx *f)
+{
+    assert_int_equal(nb_store_destroy(f->st), 0);
+    f->st = NULL;
+    assert_int_equal(umount(f->mnt), 0);
+    assert_int_equal(rmdir(f->mnt), 0);
+    f->mnt[0] = 0;
+    strcpy(f->dir, f->saved);
+}
+
+static int
+append_flush(struct nb_store *st, const char *subject, const char *data)
+{
+    int rc = nb_store_append(st, subject, strlen(subject), NULL, 0, data, strlen(data), 1, NULL);
+    return rc ? rc : nb_store_flush(st);
+}
+
+static void
+test_enospc(void **state)
+{
+    struct fx *f = *state;
+    mount_tmpfs(f, "1m", 256 << 10);
     char data[1000];
     memset(data, 'q', sizeof data - 1);
     data[sizeof data - 1] = 0;
     int rc = 0;
     uint64_t n = 0;
-    while ((rc = nb_store_append(f->st, "fill", 4, NULL, 0, data, sizeof data - 1, 1, NULL)) == 0)
+    while ((rc = append_flush(f->st, "fill", data)) == 0)
         n++;
     assert_int_equal(rc, -ENOSPC);
     assert_true(n > 100);
     struct nb_store_state s0, s1;
     nb_store_state(f->st, &s0);
     assert_int_equal(s0.msgs, n);
-    assert_int_equal(nb_store_append(f->st, "fill", 4, NULL, 0, data, sizeof data - 1, 1, NULL),
-                     -ENOSPC);
+    assert_int_equal(append_flush(f->st, "fill", data), -ENOSPC);
     nb_store_state(f->st, &s1);
     assert_memory_equal(&s0, &s1, sizeof s0);
     for (uint64_t seq = 1; seq <= n; seq++)
@@ -599,12 +625,7 @@ test_enospc(void **state)
     nb_store_state(f->st, &s1);
     assert_int_equal(s1.msgs, 1);
     assert_int_equal(s1.last_seq, n + 1);
-    assert_int_equal(nb_store_destroy(f->st), 0);
-    f->st = NULL;
-    assert_int_equal(umount(mnt), 0);
-    assert_int_equal(rmdir(mnt), 0);
-    f->mnt[0] = 0;
-    strcpy(f->dir, f->saved);
+    unmount_tmpfs(f);
 }
 
 #define BOTH(t)                                                                                    \
