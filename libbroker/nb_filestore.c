@@ -28,7 +28,9 @@
 /* Offsets are 32 bits: a segment is cut before 1 GiB, so one more record still fits. */
 #define MAX_BLOCK  (UINT64_C(1) << 30)
 #define READ_AHEAD (256u << 10)
-#define NAME_LEN   32
+/* Past this many buffered bytes an append flushes first: bounds the memory and the undo. */
+#define WBUF_MAX (UINT64_C(1) << 20)
+#define NAME_LEN 32
 
 struct rec {
     uint32_t len;
@@ -191,32 +193,66 @@ nb__file_new_blk(struct nb_store *st, uint64_t first, struct nb__blk **out)
     return 0;
 }
 
+/* The buffered appends, newest first, leave the index; the active segment keeps its file size. */
+static void
+undo_buffered(struct nb_store *st, struct nb__blk *b)
+{
+    uint64_t end = b->size + st->wlen;
+    for (uint32_t k = b->n; k-- > st->wmark.n;) {
+        if (b->subj[k]) nb__index_remove(st, b, k, end - b->off[k]);
+        end = b->off[k];
+    }
+    nb__index_cut(st, b, &st->wmark);
+    st->wlen = 0;
+}
+
+int
+nb__file_flush(struct nb_store *st)
+{
+    if (!st->wlen) return 0;
+    struct nb__blk *b = st->blks[st->nblks - 1];
+    int rc = seg_write(b, st->wbuf, st->wlen);
+    if (rc)
+        undo_buffered(st, b);
+    else
+        st->wlen = 0;
+    return rc;
+}
+
+/* Flushes when the record would overfill the buffer or start a new segment, then rolls. */
+static int
+make_room(struct nb_store *st, size_t len, struct nb__blk **b)
+{
+    *b = st->blks[st->nblks - 1];
+    bool roll = (*b)->size + st->wlen >= st->block_size && (*b)->n;
+    int rc = 0;
+    if (roll || (st->wlen && st->wlen + len > WBUF_MAX)) rc = nb__file_flush(st);
+    if (rc == 0 && roll) rc = nb__file_new_blk(st, st->last_seq + 1, b);
+    return rc;
+}
+
 int
 nb__file_append(struct nb_store *st, const char *subject, size_t subject_len, const char *hdr,
                 size_t hdr_len, const char *data, size_t data_len, int64_t ts)
 {
-    struct nb__blk *b = st->blks[st->nblks - 1];
-    int rc = 0;
-    if (b->size >= st->block_size && b->n) rc = nb__file_new_blk(st, st->last_seq + 1, &b);
     size_t len = rec_len(subject_len, hdr_len, data_len);
+    struct nb__blk *b;
     struct nb__subj *s;
+    int rc = make_room(st, len, &b);
     if (rc || (rc = nb__blk_reserve(b, true, false, b->n + 1)) ||
-        (rc = grow(&st->wbuf, &st->wcap, len)) || (rc = nb__subj_ref(st, subject, subject_len, &s)))
+        (rc = grow(&st->wbuf, &st->wcap, st->wlen + len)) ||
+        (rc = nb__subj_ref(st, subject, subject_len, &s)))
         return rc;
+    if (!st->wlen) st->wmark = (struct nb__wmark){st->last_seq, st->last_ts, b->last_ts, b->n};
     struct nb_store_msg m = {.subject = subject,
                              .subject_len = subject_len,
                              .hdr = hdr,
                              .hdr_len = hdr_len,
                              .data = data,
                              .data_len = data_len};
-    rec_put(st->wbuf, st->last_seq + 1, ts, &m);
-    uint64_t off = b->size;
-    rc = seg_write(b, st->wbuf, len);
-    if (rc) {
-        nb__subj_unref_unused(st, s);
-        return rc;
-    }
-    b->off[b->n] = (uint32_t)off;
+    rec_put(st->wbuf + st->wlen, st->last_seq + 1, ts, &m);
+    b->off[b->n] = (uint32_t)(b->size + st->wlen);
+    st->wlen += len;
     nb__index_add(st, b, s, len, ts);
     return 0;
 }
@@ -244,15 +280,24 @@ read_at(struct nb_store *st, const struct nb__blk *b, uint64_t off, size_t need,
     return 0;
 }
 
+/* A record not flushed yet lies in the write buffer: the file ends at b->size. */
+static int
+rec_at(struct nb_store *st, const struct nb__blk *b, uint64_t off, size_t need, const char **p)
+{
+    if (off < b->size) return read_at(st, b, off, need, p);
+    *p = st->wbuf + (off - b->size);
+    return off - b->size + need <= st->wlen ? 0 : -EIO;
+}
+
 int
 nb__file_load(struct nb_store *st, const struct nb__blk *b, uint32_t slot, struct nb_store_msg *out)
 {
     const char *p;
-    int rc = read_at(st, b, b->off[slot], 4, &p);
+    int rc = rec_at(st, b, b->off[slot], 4, &p);
     if (rc) return rc;
     size_t len = (uint32_t)get_le(p, 4) & ~F_HDRS;
     if (len < REC_MIN) return -EIO;
-    rc = read_at(st, b, b->off[slot], len, &p);
+    rc = rec_at(st, b, b->off[slot], len, &p);
     struct rec r;
     if (rc || rec_parse(p, len, &r) || r.tomb || r.seq != b->first + slot) return rc ? rc : -EIO;
     *out = (struct nb_store_msg){r.seq,  r.ts,          r.subject, r.hdr,
@@ -270,6 +315,9 @@ tomb_put(char *p, uint64_t seq, int64_t ts)
 int
 nb__file_tombstones(struct nb_store *st, uint64_t head, const uint64_t *seqs, size_t n, int64_t ts)
 {
+    /* The buffered records come first: their offsets are already in the index. */
+    int rc = nb__file_flush(st);
+    if (rc) return rc;
     struct nb__blk *b = st->blks[st->nblks - 1];
     if (grow(&st->wbuf, &st->wcap, (n + 1) * REC_MIN)) return NB_ENOMEM;
     size_t len = head ? tomb_put(st->wbuf, head | F_TOMB | F_HEAD, 0) : 0;
@@ -278,7 +326,7 @@ nb__file_tombstones(struct nb_store *st, uint64_t head, const uint64_t *seqs, si
         len += tomb_put(st->wbuf + len, seqs[i] | F_TOMB, ts);
         xref |= seqs[i] < b->first;
     }
-    int rc = seg_write(b, st->wbuf, len);
+    rc = seg_write(b, st->wbuf, len);
     if (rc == 0 && xref) b->xref = true;
     return rc;
 }

@@ -251,7 +251,8 @@ start_sync(struct nb_js *js)
     job->req.data = job;
     for (struct nb_stream *st = js->streams; st; st = st->next) {
         if (!st->dirty || job->nfds == MAX_SYNC_FDS) continue;
-        job->nfds += nb_store_take_dirty(st->store, job->fds + job->nfds, MAX_SYNC_FDS - job->nfds);
+        int n = nb_store_take_dirty(st->store, job->fds + job->nfds, MAX_SYNC_FDS - job->nfds);
+        if (n > 0) job->nfds += (size_t)n;
         st->dirty = false;
     }
     job->acks = js->held;
@@ -500,8 +501,8 @@ sync_now(struct nb_stream *st)
 {
     int fds[MAX_SYNC_FDS];
     nb_store_checkpoint(st->store);
-    size_t n = nb_store_take_dirty(st->store, fds, MAX_SYNC_FDS);
-    for (size_t i = 0; i < n; i++) {
+    int n = nb_store_take_dirty(st->store, fds, MAX_SYNC_FDS);
+    for (int i = 0; i < n; i++) {
         fsync(fds[i]);
         close(fds[i]);
     }

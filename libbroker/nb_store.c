@@ -182,6 +182,27 @@ nb__index_extend(struct nb_store *st, struct nb__blk *b, uint64_t seq, int64_t t
     if (!st->msgs) st->first_seq = st->last_seq + 1;
 }
 
+/*
+ * Back to the mark of the last flush once its later slots are removed: limit removals queued for
+ * those sequences go too, since the sequences will be handed out again.
+ */
+void
+nb__index_cut(struct nb_store *st, struct nb__blk *b, const struct nb__wmark *m)
+{
+    b->n = m->n;
+    b->last_ts = m->blk_last_ts;
+    st->last_seq = m->last_seq;
+    st->last_ts = m->last_ts;
+    if (!st->msgs) {
+        st->first_seq = st->last_seq + 1;
+        st->first_ts = 0;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < st->npending; i++)
+        if (st->pending[i] <= st->last_seq) st->pending[k++] = st->pending[i];
+    st->npending = k;
+}
+
 static int
 load(struct nb_store *st, const struct nb__blk *b, uint32_t slot, struct nb_store_msg *out)
 {
@@ -219,8 +240,8 @@ refresh_first(struct nb_store *st, uint64_t from)
     if (b && load(st, b, slot, &m) == 0) st->first_ts = m.ts;
 }
 
-static void
-index_remove(struct nb_store *st, struct nb__blk *b, uint32_t slot, uint64_t size)
+void
+nb__index_remove(struct nb_store *st, struct nb__blk *b, uint32_t slot, uint64_t size)
 {
     struct nb__subj *s = b->subj[slot];
     uint64_t seq = b->first + slot;
@@ -251,7 +272,7 @@ nb__remove_seq(struct nb_store *st, uint64_t seq)
     uint64_t size;
     int rc = slot_size(st, b, slot, &size);
     if (rc) return rc;
-    index_remove(st, b, slot, size);
+    nb__index_remove(st, b, slot, size);
     if (!b->live) nb__reap(st);
     return 0;
 }
@@ -348,7 +369,7 @@ nb_store_close(struct nb_store *st)
 {
     if (!st) return;
     if (st->kind == NB_STORE_FILE) {
-        (void)nb__file_checkpoint(st);
+        (void)nb_store_checkpoint(st);
         (void)nb__file_close(st, false);
     }
     store_free(st);
@@ -358,7 +379,11 @@ int
 nb_store_destroy(struct nb_store *st)
 {
     if (!st) return 0;
-    int rc = st->kind == NB_STORE_FILE ? nb__file_close(st, true) : 0;
+    int rc = nb_store_flush(st);
+    if (st->kind == NB_STORE_FILE) {
+        int crc = nb__file_close(st, true);
+        if (rc == 0) rc = crc;
+    }
     store_free(st);
     return rc;
 }
@@ -387,8 +412,16 @@ nb_store_append(struct nb_store *st, const char *subject, size_t subject_len, co
 }
 
 int
+nb_store_flush(struct nb_store *st)
+{
+    return st->kind == NB_STORE_FILE ? nb__file_flush(st) : 0;
+}
+
+int
 nb_store_skip(struct nb_store *st, int64_t ts, uint64_t *seq)
 {
+    int frc = nb_store_flush(st);
+    if (frc) return frc;
     if (st->last_seq >= MAX_SEQ) return -EOVERFLOW;
     uint64_t next = st->last_seq + 1;
     struct nb__blk *b = st->blks[st->nblks - 1];
@@ -524,6 +557,9 @@ pending_push(struct nb_store *st, uint64_t seq)
 int
 nb_store_remove(struct nb_store *st, uint64_t seq, enum nb_rm how)
 {
+    /* First: a failed flush may undo the very message. */
+    int frc = how == NB_RM_DURABLE ? nb_store_flush(st) : 0;
+    if (frc) return frc;
     uint32_t slot;
     const struct nb__blk *b = nb__blk_find(st, seq, &slot);
     if (!b || !b->subj[slot]) return NB_STORE_ENOTFOUND;
@@ -601,9 +637,11 @@ int
 nb_store_purge(struct nb_store *st, const char *filter, uint64_t upto, uint64_t keep,
                uint64_t *purged)
 {
+    if (purged) *purged = 0;
     uint64_t *seqs;
     size_t n;
-    int rc = purge_candidates(st, filter, upto, &seqs, &n);
+    int rc = nb_store_flush(st);
+    if (rc == 0) rc = purge_candidates(st, filter, upto, &seqs, &n);
     if (rc) return rc;
     n = n > keep ? n - (size_t)keep : 0;
     if (n == 0)
@@ -661,19 +699,22 @@ nb_store_deleted(const struct nb_store *st, uint64_t *seqs, size_t cap)
 int
 nb_store_checkpoint(struct nb_store *st)
 {
-    return st->kind == NB_STORE_FILE ? nb__file_checkpoint(st) : 0;
+    int rc = nb_store_flush(st);
+    return rc == 0 && st->kind == NB_STORE_FILE ? nb__file_checkpoint(st) : rc;
 }
 
-size_t
+int
 nb_store_take_dirty(struct nb_store *st, int *fds, size_t cap)
 {
-    size_t k = 0;
+    int k = 0;
     if (st->kind != NB_STORE_FILE) return 0;
-    if (st->dir_dirty && k < cap && (fds[k] = dup(st->dirfd)) >= 0) {
+    int rc = nb_store_flush(st);
+    if (rc) return rc;
+    if (st->dir_dirty && cap && (fds[k] = dup(st->dirfd)) >= 0) {
         st->dir_dirty = false;
         k++;
     }
-    for (size_t i = 0; i < st->nblks && k < cap; i++) {
+    for (size_t i = 0; i < st->nblks && (size_t)k < cap; i++) {
         struct nb__blk *b = st->blks[i];
         if (b->dirty && (fds[k] = dup(b->fd)) >= 0) {
             b->dirty = false;

@@ -6,16 +6,25 @@
  * gap. The store also keeps per-subject state ({count, first, last}) because stream limits, KV and
  * the expected-sequence headers ask for it on every publish.
  *
- * Durability: nb_store_append() returns after the record was handed to the operating system with
- * write() (it then survives kill -9 of the server, not a power cut). Syncing to the disk is the
- * caller's decision: nb_store_take_dirty() hands out the files written since the last call, to be
- * fsync'd off the event loop. Removals have two strengths: NB_RM_DURABLE (user deletes, purges,
- * acknowledged work-queue messages) is written as a tombstone before the call returns, while
- * NB_RM_LIMIT (evictions by max_msgs, max_bytes, max_age, max_msgs_per_subject) is only made
- * durable at the next checkpoint, because the stream enforces its limits again when it loads.
+ * Durability: a record reaches the OS at the next nb_store_flush(); the caller must not acknowledge
+ * before it. nb_store_append() only builds the record in the store's write buffer and indexes it,
+ * so it is readable at once by every read function, and the caller flushes once per event-loop
+ * iteration (one write() for all the records appended in it). A flushed record survives kill -9
+ * of the server, not a power cut. Every other call that writes (nb_store_remove() with
+ * NB_RM_DURABLE, nb_store_purge(), nb_store_skip(), nb_store_checkpoint(),
+ * nb_store_take_dirty(), nb_store_close(), nb_store_destroy()) flushes first, and so does an
+ * append that would grow the buffer past 1 MiB or start a new segment; when that flush fails,
+ * the call fails with its error and the buffered appends are undone as described at
+ * nb_store_flush(). Syncing to the disk is the caller's decision: nb_store_take_dirty() hands out
+ * the files written since the last call, to be fsync'd off the event loop. Removals have two
+ * strengths: NB_RM_DURABLE (user deletes, purges, acknowledged work-queue messages) is written as
+ * a tombstone before the call returns, while NB_RM_LIMIT (evictions by max_msgs, max_bytes,
+ * max_age, max_msgs_per_subject) is only made durable at the next checkpoint, because the stream
+ * enforces its limits again when it loads.
  *
  * Errors are negative: a negated errno from the file system (-ENOSPC, -EIO...), NB_ENOMEM, or
- * NB_STORE_ENOTFOUND. A failed call changes nothing, in memory or on disk.
+ * NB_STORE_ENOTFOUND. A failed call changes nothing, in memory or on disk, except that a failed
+ * flush (its own or one a call does first) undoes the buffered appends.
  *
  * Views returned in struct nb_store_msg point into the store's buffers and stay valid until the
  * next call on the same store. Not thread-safe: one loop thread owns a store.
@@ -70,9 +79,12 @@ struct nb_store_recovery {
  */
 int nb_store_open(struct nb_store **out, const struct nb_store_opts *opts,
                   struct nb_store_recovery *rec);
-/* Writes a checkpoint, closes files and frees the store (NULL is a no-op). */
+/* Flushes, writes a checkpoint, closes files and frees the store (NULL is a no-op). */
 void nb_store_close(struct nb_store *st);
-/* Closes and removes every file of the store, then frees it. */
+/*
+ * Flushes, then closes and removes every file of the store and frees it. Returns 0, or the
+ * error of the flush or of a removal (the store is freed anyway).
+ */
 int nb_store_destroy(struct nb_store *st);
 
 /* Bytes one message accounts for in state.bytes and max_bytes (the store's record size). */
@@ -80,11 +92,23 @@ uint64_t nb_store_record_size(const struct nb_store *st, size_t subject_len, siz
                               size_t data_len);
 
 /*
- * Appends a message with sequence last_seq + 1 and timestamp ts (ns). Returns 0 and sets *seq, or
- * a negative code (nothing was stored: a partial write is cut off again).
+ * Appends a message with sequence last_seq + 1 and timestamp ts (ns) to the write buffer; it is
+ * on file only after the next nb_store_flush(). Returns 0 and sets *seq, or a negative code
+ * (nothing was stored; when the flush this append needed first failed, the earlier buffered
+ * appends were undone too).
  */
 int nb_store_append(struct nb_store *st, const char *subject, size_t subject_len, const char *hdr,
                     size_t hdr_len, const char *data, size_t data_len, int64_t ts, uint64_t *seq);
+/*
+ * Writes every buffered append with one write() (repeated on short writes). Returns 0, or a
+ * negative code after which every buffered append is undone exactly: the segment is cut back to
+ * its size before them, and the index is as of the last successful flush for those sequences
+ * (state, per-subject state, subjects, deleted sequences, first sequence of an emptied store),
+ * so the next append gets the sequence after the last flushed one. NB_RM_LIMIT removals of
+ * flushed messages made since then stay; those of buffered messages go with the messages. A
+ * memory store has nothing to write: 0.
+ */
+int nb_store_flush(struct nb_store *st);
 /*
  * Consumes the next sequence without storing a message (interest retention with no consumer).
  * The skipped sequence is a deleted one; it is durable like a tombstone.
@@ -143,10 +167,11 @@ size_t nb_store_deleted(const struct nb_store *st, uint64_t *seqs, size_t cap);
  */
 int nb_store_checkpoint(struct nb_store *st);
 /*
- * The files written since the last call, as new descriptors (dup) that the caller fsyncs and then
- * closes, off the loop thread. Returns how many were stored in fds (at most cap); a memory store
+ * Flushes, then hands out the files written since the last call, as new descriptors (dup) that
+ * the caller fsyncs and then closes, off the loop thread. Returns how many were stored in fds (at
+ * most cap, which must fit an int), or the negative code of a failed flush; a memory store
  * returns 0.
  */
-size_t nb_store_take_dirty(struct nb_store *st, int *fds, size_t cap);
+int nb_store_take_dirty(struct nb_store *st, int *fds, size_t cap);
 
 #endif

@@ -59,8 +59,14 @@ struct nb_store {
     int dirfd;
     bool dir_dirty;
     uint64_t block_size;
-    char *wbuf; /* records are built here, then written with one write() */
-    size_t wcap;
+    char *
+        wbuf; /* appended records wait here for nb_store_flush(), after the active segment's size */
+    size_t wcap, wlen;
+    struct nb__wmark { /* the index as of the last flush, for undoing the buffered appends */
+        uint64_t last_seq;
+        int64_t last_ts, blk_last_ts;
+        uint32_t n; /* the active block's slots */
+    } wmark;
     char *rbuf; /* read-ahead cache of one segment's bytes [roff, roff + rlen) */
     size_t rcap, rlen;
     uint64_t roff;
@@ -80,6 +86,7 @@ void nb__index_add(struct nb_store *st, struct nb__blk *b, struct nb__subj *s, u
                    int64_t ts);
 void nb__index_remove(struct nb_store *st, struct nb__blk *b, uint32_t slot, uint64_t size);
 void nb__index_extend(struct nb_store *st, struct nb__blk *b, uint64_t seq, int64_t ts);
+void nb__index_cut(struct nb_store *st, struct nb__blk *b, const struct nb__wmark *m);
 int nb__remove_seq(struct nb_store *st, uint64_t seq);
 void nb__drop_blk(struct nb_store *st, size_t i);
 void nb__reap(struct nb_store *st);
@@ -96,6 +103,7 @@ int nb__file_open(struct nb_store *st, const struct nb_store_opts *opts,
 int nb__file_new_blk(struct nb_store *st, uint64_t first, struct nb__blk **out);
 int nb__file_append(struct nb_store *st, const char *subject, size_t subject_len, const char *hdr,
                     size_t hdr_len, const char *data, size_t data_len, int64_t ts);
+int nb__file_flush(struct nb_store *st);
 int nb__file_load(struct nb_store *st, const struct nb__blk *b, uint32_t slot,
                   struct nb_store_msg *out);
 int nb__file_tombstones(struct nb_store *st, uint64_t head, const uint64_t *seqs, size_t n,

@@ -1,7 +1,8 @@
 /*
  * libFuzzer target for the file store's recovery: the input is the content of a store's only
  * segment. Whatever recovery keeps must then be readable: state, next over everything, get of
- * every sequence in range, then a checkpoint and close.
+ * every sequence in range; then one buffered append must be readable at once and, flushed,
+ * survive a checkpoint; then close.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -49,6 +50,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)nb_store_get(st, seq, &m);
     uint64_t del[8];
     if (nb_store_deleted(st, del, 8) != s.num_deleted) abort();
+    uint64_t seq;
+    if (nb_store_append(st, "fz", 2, NULL, 0, "x", 1, 1, &seq) == 0) {
+        if (nb_store_get(st, seq, &m) != 0 || m.data_len != 1 || nb_store_flush(st) != 0) abort();
+        if (nb_store_checkpoint(st) != 0 || nb_store_get(st, seq, &m) != 0) abort();
+    }
     (void)nb_store_checkpoint(st);
     if (nb_store_destroy(st) != 0) abort();
     return 0;

@@ -411,6 +411,7 @@ fill4(struct fx *f, off_t *last_off)
     put(f->st, "a.1", "first", 1);
     put(f->st, "a.2", "second message", 2);
     put(f->st, "a.3", "third", 3);
+    assert_int_equal(nb_store_flush(f->st), 0);
     *last_off = file_size(path);
     uint64_t seq;
     assert_int_equal(
@@ -554,16 +555,17 @@ test_take_dirty(void **state)
     assert_int_equal(nb_store_take_dirty(f->st, fds, 8), 0);
 }
 
+/* Moves the store into a fresh tmpfs of size bytes (root only: the test is skipped otherwise). */
 static void
-test_enospc(void **state)
+mount_tmpfs(struct fx *f, const char *size, uint64_t block_size)
 {
-    struct fx *f = *state;
-    char mnt[100];
+    char mnt[100], opts[32];
     strcpy(mnt, f->dir);
     *strrchr(mnt, '/') = 0;
     strcat(mnt, "/m");
     if (geteuid() != 0 || mkdir(mnt, 0755) != 0) skip();
-    if (mount("tmpfs", mnt, "tmpfs", 0, "size=1m") != 0) {
+    snprintf(opts, sizeof opts, "size=%s", size);
+    if (mount("tmpfs", mnt, "tmpfs", 0, opts) != 0) {
         rmdir(mnt);
         skip();
     }
@@ -572,22 +574,46 @@ test_enospc(void **state)
     strcpy(f->mnt, mnt);
     strcpy(f->saved, f->dir);
     snprintf(f->dir, sizeof f->dir, "%s/s", mnt);
-    f->block_size = 256 << 10;
+    f->block_size = block_size;
     assert_int_equal(fx_open(f), 0);
+}
+
+static void
+unmount_tmpfs(struct fx *f)
+{
+    assert_int_equal(nb_store_destroy(f->st), 0);
+    f->st = NULL;
+    assert_int_equal(umount(f->mnt), 0);
+    assert_int_equal(rmdir(f->mnt), 0);
+    f->mnt[0] = 0;
+    strcpy(f->dir, f->saved);
+}
+
+static int
+append_flush(struct nb_store *st, const char *subject, const char *data)
+{
+    int rc = nb_store_append(st, subject, strlen(subject), NULL, 0, data, strlen(data), 1, NULL);
+    return rc ? rc : nb_store_flush(st);
+}
+
+static void
+test_enospc(void **state)
+{
+    struct fx *f = *state;
+    mount_tmpfs(f, "1m", 256 << 10);
     char data[1000];
     memset(data, 'q', sizeof data - 1);
     data[sizeof data - 1] = 0;
     int rc = 0;
     uint64_t n = 0;
-    while ((rc = nb_store_append(f->st, "fill", 4, NULL, 0, data, sizeof data - 1, 1, NULL)) == 0)
+    while ((rc = append_flush(f->st, "fill", data)) == 0)
         n++;
     assert_int_equal(rc, -ENOSPC);
     assert_true(n > 100);
     struct nb_store_state s0, s1;
     nb_store_state(f->st, &s0);
     assert_int_equal(s0.msgs, n);
-    assert_int_equal(nb_store_append(f->st, "fill", 4, NULL, 0, data, sizeof data - 1, 1, NULL),
-                     -ENOSPC);
+    assert_int_equal(append_flush(f->st, "fill", data), -ENOSPC);
     nb_store_state(f->st, &s1);
     assert_memory_equal(&s0, &s1, sizeof s0);
     for (uint64_t seq = 1; seq <= n; seq++)
@@ -599,12 +625,197 @@ test_enospc(void **state)
     nb_store_state(f->st, &s1);
     assert_int_equal(s1.msgs, 1);
     assert_int_equal(s1.last_seq, n + 1);
-    assert_int_equal(nb_store_destroy(f->st), 0);
-    f->st = NULL;
-    assert_int_equal(umount(mnt), 0);
-    assert_int_equal(rmdir(mnt), 0);
-    f->mnt[0] = 0;
-    strcpy(f->dir, f->saved);
+    unmount_tmpfs(f);
+}
+
+/* Another instance on the same directory: what a restart after kill -9 would find. */
+static uint64_t
+msgs_on_disk(struct fx *f)
+{
+    struct nb_store *live = f->st;
+    assert_int_equal(fx_open(f), 0);
+    struct nb_store_state s;
+    nb_store_state(f->st, &s);
+    nb_store_close(f->st);
+    f->st = live;
+    return s.msgs;
+}
+
+static void
+test_buffered_reads(void **state)
+{
+    struct fx *f = *state;
+    put(f->st, "a", "one", 1);
+    assert_int_equal(nb_store_flush(f->st), 0);
+    put(f->st, "b", "two", 2);
+    put(f->st, "a", "three", 3);
+    put(f->st, "c", "four", 4);
+    assert_int_equal(nb_store_remove(f->st, 4, NB_RM_LIMIT), 0);
+    check_msg(f->st, 2, "b", "two");
+    check_msg(f->st, 3, "a", "three");
+    struct nb_store_msg m;
+    assert_int_equal(nb_store_next(f->st, 2, "a", &m), 0);
+    assert_int_equal(m.seq, 3);
+    assert_int_equal(nb_store_last_for(f->st, "b", 1, &m), 0);
+    assert_int_equal(m.seq, 2);
+    assert_int_equal(nb_store_get(f->st, 4, &m), NB_STORE_ENOTFOUND);
+    struct nb_store_subject ss;
+    nb_store_subject_state(f->st, "a", 1, &ss);
+    assert_int_equal(ss.count, 2);
+    assert_int_equal(ss.last, 3);
+    struct nb_store_state s;
+    nb_store_state(f->st, &s);
+    assert_int_equal(s.msgs, 3);
+    assert_int_equal(s.last_seq, 4);
+    assert_int_equal(s.last_ts, 4);
+    assert_int_equal(s.num_subjects, 2);
+    assert_int_equal(s.num_deleted, 1);
+    if (f->kind == NB_STORE_MEMORY) {
+        assert_int_equal(nb_store_flush(f->st), 0);
+        return;
+    }
+    assert_int_equal(msgs_on_disk(f), 1);
+    assert_int_equal(nb_store_flush(f->st), 0);
+    assert_int_equal(msgs_on_disk(f), 4); /* the limit removal is durable at the checkpoint */
+    reopen(f);
+    nb_store_state(f->st, &s);
+    assert_int_equal(s.msgs, 3);
+    check_msg(f->st, 3, "a", "three");
+}
+
+/* The next write on a full tmpfs fails: every free page goes to a ballast file. */
+static void
+fill_disk(struct fx *f, char *ballast, size_t cap)
+{
+    snprintf(ballast, cap, "%s/ballast", f->mnt);
+    int fd = open(ballast, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    static char page[4096];
+    while (write(fd, page, sizeof page) > 0)
+        ;
+    assert_int_equal(errno, ENOSPC);
+    close(fd);
+}
+
+struct snapshot {
+    struct nb_store_state st;
+    struct nb_store_subject subj[3];
+    uint64_t last_for[3], deleted[8];
+    size_t ndeleted;
+};
+
+static const char *const snap_subjects[3] = {"old", "new", "other"};
+
+static void
+snap(struct nb_store *st, struct snapshot *out)
+{
+    memset(out, 0, sizeof *out);
+    nb_store_state(st, &out->st);
+    for (int i = 0; i < 3; i++) {
+        const char *subj = snap_subjects[i];
+        nb_store_subject_state(st, subj, strlen(subj), &out->subj[i]);
+        struct nb_store_msg m;
+        if (nb_store_last_for(st, subj, strlen(subj), &m) == 0) out->last_for[i] = m.seq;
+    }
+    out->ndeleted = nb_store_deleted(st, out->deleted, 8);
+}
+
+static void
+test_flush_undo(void **state)
+{
+    struct fx *f = *state;
+    mount_tmpfs(f, "256k", 0);
+    put(f->st, "old", "o1", 1);
+    put(f->st, "other", "x2", 2);
+    put(f->st, "old", "o3", 3);
+    put(f->st, "other", "x4", 4);
+    assert_int_equal(nb_store_remove(f->st, 2, NB_RM_DURABLE), 0);
+    assert_int_equal(nb_store_flush(f->st), 0);
+    struct snapshot before, after;
+    snap(f->st, &before);
+    char seg[256], ballast[256];
+    seg_path(seg, sizeof seg, f->dir, 1);
+    off_t size = file_size(seg);
+    fill_disk(f, ballast, sizeof ballast);
+    /* More than the free tail of the segment's last page: the write is short, then fails. */
+    char big[3000];
+    memset(big, 'b', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    assert_int_equal(put(f->st, "old", big, 5), 5);
+    assert_int_equal(put(f->st, "new", big, 6), 6);
+    assert_int_equal(put(f->st, "new", big, 7), 7);
+    assert_int_equal(nb_store_remove(f->st, 6, NB_RM_LIMIT), 0);
+    assert_int_equal(nb_store_remove(f->st, 1, NB_RM_LIMIT), 0); /* a flushed one: stays removed */
+    struct nb_store_msg m;
+    assert_int_equal(nb_store_get(f->st, 6, &m), NB_STORE_ENOTFOUND);
+    check_msg(f->st, 7, "new", big);
+    assert_int_equal(nb_store_flush(f->st), -ENOSPC);
+    assert_int_equal(file_size(seg), size);
+    assert_int_equal(nb_store_remove(f->st, 1, NB_RM_DURABLE), NB_STORE_ENOTFOUND);
+    snap(f->st, &after);
+    /* As before, minus seq 1: the flushed record removed by limits in between. */
+    before.st.msgs--;
+    before.st.bytes -= size_of(f->st, "old", "o1");
+    before.st.first_seq = 3;
+    before.st.first_ts = 3;
+    before.st.num_deleted = 0;
+    before.subj[0] = (struct nb_store_subject){1, 3, 3};
+    before.ndeleted = 0;
+    before.deleted[0] = 0;
+    assert_memory_equal(&before, &after, sizeof before);
+    check_msg(f->st, 3, "old", "o3");
+    check_msg(f->st, 4, "other", "x4");
+    for (uint64_t seq = 5; seq <= 8; seq++)
+        assert_int_equal(nb_store_get(f->st, seq, &m), NB_STORE_ENOTFOUND);
+    assert_int_equal(unlink(ballast), 0);
+    assert_int_equal(put(f->st, "new", "n5", 5), 5);
+    assert_int_equal(put(f->st, "new", "n6", 6), 6);
+    assert_int_equal(nb_store_flush(f->st), 0);
+    reopen(f);
+    snap(f->st, &after);
+    assert_int_equal(after.st.msgs, 4);
+    assert_int_equal(after.st.first_seq, 3);
+    assert_int_equal(after.st.last_seq, 6);
+    assert_int_equal(after.st.num_subjects, 3);
+    assert_int_equal(after.subj[1].count, 2);
+    check_msg(f->st, 3, "old", "o3");
+    check_msg(f->st, 4, "other", "x4");
+    check_msg(f->st, 5, "new", "n5");
+    check_msg(f->st, 6, "new", "n6");
+    unmount_tmpfs(f);
+}
+
+/* An empty store fills the buffer up to the segment size; the append that rolls must flush. */
+static void
+test_roll_flush_fails(void **state)
+{
+    struct fx *f = *state;
+    mount_tmpfs(f, "256k", 4096);
+    char ballast[256], data[1000];
+    fill_disk(f, ballast, sizeof ballast);
+    memset(data, 'r', sizeof data - 1);
+    data[sizeof data - 1] = 0;
+    uint64_t n = 0;
+    int rc;
+    while ((rc = nb_store_append(f->st, n % 2 ? "r.a" : "r.b", 3, NULL, 0, data, sizeof data - 1, 1,
+                                 NULL)) == 0)
+        n++;
+    assert_int_equal(rc, -ENOSPC);
+    assert_int_equal(n, 4);
+    struct nb_store_state s;
+    nb_store_state(f->st, &s);
+    assert_int_equal(s.msgs, 0);
+    assert_int_equal(s.last_seq, 0);
+    assert_int_equal(s.num_subjects, 0);
+    off_t total;
+    assert_int_equal(dir_files(f->dir, &total), 1); /* no new segment */
+    assert_int_equal(total, 0);
+    assert_int_equal(unlink(ballast), 0);
+    assert_int_equal(put(f->st, "r.a", "ok", 2), 1);
+    assert_int_equal(nb_store_flush(f->st), 0);
+    reopen(f);
+    check_msg(f->st, 1, "r.a", "ok");
+    unmount_tmpfs(f);
 }
 
 #define BOTH(t)                                                                                    \
@@ -626,11 +837,14 @@ main(void)
         BOTH(test_purge_filter_keep),
         BOTH(test_skip),
         BOTH(test_take_dirty),
+        BOTH(test_buffered_reads),
         FILE_ONLY(test_no_clean_shutdown),
         FILE_ONLY(test_torn_tail),
         FILE_ONLY(test_corrupt_middle),
         FILE_ONLY(test_segments),
         FILE_ONLY(test_enospc),
+        FILE_ONLY(test_flush_undo),
+        FILE_ONLY(test_roll_flush_fails),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
