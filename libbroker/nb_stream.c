@@ -323,11 +323,7 @@ store_msg(struct nb_stream *st, const struct nb_msg *msg, struct outcome *o)
     if (!check_room(st, msg, size, o)) return false;
     int rc = nb_store_append(st->store, msg->subject, msg->subject_len, msg->data, hlen,
                              msg->data + hlen, dlen, nb__js_now_ns(), &o->seq);
-    /*
-     * The PubAck may go out before this loop iteration ends, so the record must reach the OS now;
-     * a failed flush undid the append.
-     */
-    if (rc == 0) rc = nb_store_flush(st->store);
+    /* The record is only buffered: nb__stream_flush() writes it before its PubAck goes out. */
     if (rc != 0) {
         nb__log(st->js->srv, NB_LOG_ERROR, "JetStream failed to store a message in '$G > %s': %s",
                 st->cfg.name, nb_strerror(rc));

@@ -235,8 +235,20 @@ get_metadata(const cJSON *obj, struct nb_stream_config *cfg, struct nb_jserr *er
     for (const cJSON *c = md->child; c; c = c->next)
         if (!cJSON_IsString(c)) return bad_json(err, "must be an object of strings", "metadata");
     if (!md->child) return true;
-    cfg->metadata = cJSON_Duplicate(md, true);
-    return cfg->metadata ? true : no_memory(err);
+    /* A key given twice keeps its last value, as Go's decoder into a map does. */
+    cfg->metadata = cJSON_CreateObject();
+    if (!cfg->metadata) return no_memory(err);
+    for (const cJSON *c = md->child; c; c = c->next) {
+        cJSON *v = cJSON_CreateString(c->valuestring);
+        if (!v) return no_memory(err);
+        if (cJSON_GetObjectItemCaseSensitive(cfg->metadata, c->string)) {
+            cJSON_ReplaceItemInObjectCaseSensitive(cfg->metadata, c->string, v);
+        } else if (!cJSON_AddItemToObject(cfg->metadata, c->string, v)) {
+            cJSON_Delete(v);
+            return no_memory(err);
+        }
+    }
+    return true;
 }
 
 static bool

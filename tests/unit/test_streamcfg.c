@@ -343,6 +343,22 @@ check_update(const char *old_json, const char *new_json, int err_code, const cha
     nb_streamcfg_release(&n);
 }
 
+/* A metadata key given twice keeps its last value, so a copy compares equal (found by fuzzing). */
+static void
+test_metadata_duplicate_keys(void **state)
+{
+    (void)state;
+    struct nb_stream_config cfg, copy;
+    parse_ok(&cfg, "{\"name\":\"M\",\"metadata\":{\"a\":\"1\",\"\":\"x\",\"a\":\"2\",\"\":\"\"}}");
+    assert_int_equal(cJSON_GetArraySize(cfg.metadata), 2);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(cfg.metadata, "a")->valuestring, "2");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(cfg.metadata, "")->valuestring, "");
+    assert_int_equal(nb_streamcfg_copy(&copy, &cfg), 0);
+    assert_true(nb_streamcfg_equal(&cfg, &copy));
+    nb_streamcfg_release(&copy);
+    nb_streamcfg_release(&cfg);
+}
+
 static void
 test_update_rules(void **state)
 {
@@ -384,11 +400,17 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults_echo),  cmocka_unit_test(test_normalisation),
-        cmocka_unit_test(test_full_echo),      cmocka_unit_test(test_exact_int64_output),
-        cmocka_unit_test(test_invalid_json),   cmocka_unit_test(test_invalid_config),
-        cmocka_unit_test(test_replicas),       cmocka_unit_test(test_name_valid),
-        cmocka_unit_test(test_equal_and_copy), cmocka_unit_test(test_update_rules),
+        cmocka_unit_test(test_defaults_echo),
+        cmocka_unit_test(test_normalisation),
+        cmocka_unit_test(test_full_echo),
+        cmocka_unit_test(test_exact_int64_output),
+        cmocka_unit_test(test_invalid_json),
+        cmocka_unit_test(test_invalid_config),
+        cmocka_unit_test(test_replicas),
+        cmocka_unit_test(test_name_valid),
+        cmocka_unit_test(test_equal_and_copy),
+        cmocka_unit_test(test_update_rules),
+        cmocka_unit_test(test_metadata_duplicate_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
