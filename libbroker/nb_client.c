@@ -6,6 +6,7 @@
  * nb_msg view of that buffer and goes into the message path (nb_deliver.c) without a copy.
  */
 #include "nb_client.h"
+#include "nb_js.h"
 #include "nb_srv.h"
 
 #include <cJSON.h>
@@ -13,6 +14,8 @@
 #include <string.h>
 
 #define FIRST_PING_MS 2000
+/* PubAcks produced within one read before they are written early (see client_input). */
+#define EARLY_ACKS 64
 
 static void client_input(struct nb_conn *conn, const char *data, size_t len);
 static void client_tick(struct nb_conn *conn, uint64_t now);
@@ -540,6 +543,12 @@ client_input(struct nb_conn *conn, const char *data, size_t len)
         }
         off += (size_t)n;
         if (op.type != NP_OP_NONE) dispatch(c, &op);
+        /*
+         * A publisher with a window of outstanding PubAcks waits for them before it sends more:
+         * writing them every so often while a long read is processed lets it refill the window in
+         * parallel instead of waiting for the whole read.
+         */
+        if (nb__js_acks_waiting(conn->srv->js) >= EARLY_ACKS) nb__flush_output(conn->srv);
     }
 }
 

@@ -229,12 +229,59 @@ write_route_msg(struct nb_delivery *d, size_t t, const struct nb_msg *msg)
 
 /* ---- internal subscriptions ---------------------------------------------------------------------- */
 
+/*
+ * Queued deliveries live in chunks that are reused once the queue has drained (at the end of the
+ * outermost delivery), so a warm server allocates nothing per internal delivery either.
+ */
+#define QUEUE_CHUNK (64 * 1024)
+
+struct nb_qchunk {
+    struct nb_qchunk *next;
+    size_t used, cap;
+    max_align_t mem[];
+};
+
+static void *
+queue_alloc(struct nb_delivery *d, size_t n)
+{
+    n = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
+    struct nb_qchunk *c = d->chunks;
+    if (!c || c->cap - c->used < n) {
+        size_t cap = n > QUEUE_CHUNK ? n : QUEUE_CHUNK;
+        c = malloc(sizeof *c + cap);
+        if (!c) return NULL;
+        *c = (struct nb_qchunk){.next = d->chunks, .cap = cap};
+        d->chunks = c;
+    }
+    void *p = (char *)c->mem + c->used;
+    c->used += n;
+    return p;
+}
+
+/* Keeps one ordinary chunk for the next delivery and frees the others. */
+static void
+queue_reset(struct nb_delivery *d)
+{
+    struct nb_qchunk *keep = NULL;
+    while (d->chunks) {
+        struct nb_qchunk *c = d->chunks;
+        d->chunks = c->next;
+        if (!keep && c->cap == QUEUE_CHUNK) {
+            keep = c;
+            continue;
+        }
+        free(c);
+    }
+    if (keep) *keep = (struct nb_qchunk){.cap = QUEUE_CHUNK};
+    d->chunks = keep;
+}
+
 static bool
 deliver_internal(struct nb_delivery *d, struct nb_sub *sub, const struct nb_msg *msg)
 {
     struct nb_isub *is = sub->owner;
     if (is->dead) return false;
-    struct nb_queued *q = malloc(sizeof *q + msg->subject_len + msg->reply_len + msg->len);
+    struct nb_queued *q = queue_alloc(d, sizeof *q + msg->subject_len + msg->reply_len + msg->len);
     if (!q) return false;
     char *p = q->data;
     q->next = NULL;
@@ -278,8 +325,8 @@ run_queued(struct nb_server *srv)
         is->queued--;
         if (!is->dead) is->cb(srv, &q->msg, is->ud);
         if (is->dead && is->queued == 0) isub_free(d, is);
-        free(q);
     }
+    queue_reset(d);
 }
 
 /* ---- the path ------------------------------------------------------------------------------------ */
@@ -372,11 +419,9 @@ nb__publish(struct nb_server *srv, struct nb_conn *from, const struct nb_msg *ms
 void
 nb__delivery_release(struct nb_delivery *d)
 {
-    while (d->queued) {
-        struct nb_queued *q = d->queued;
-        d->queued = q->next;
-        free(q);
-    }
+    d->queued = d->queued_tail = NULL;
+    queue_reset(d);
+    free(d->chunks);
     while (d->isubs)
         isub_free(d, d->isubs);
     free(d->deferred_unsubs);

@@ -15,6 +15,7 @@ struct nb_conn;
 struct nb_server;
 struct nb_sub;
 struct nb_queued;
+struct nb_qchunk;
 struct nb_isub;
 
 /* A queue group whose chosen member is on a route: the route forwards to it by name. */
@@ -37,6 +38,7 @@ struct nb_delivery {
     struct np_str *names; /* one target's queue names while its RMSG is written */
     size_t names_cap;
     struct nb_queued *queued, *queued_tail; /* internal deliveries waiting for their callback */
+    struct nb_qchunk *chunks;               /* the memory of queued deliveries */
     struct nb_isub *isubs;                  /* every internal subscription, to free at the end */
     unsigned depth;                         /* nesting of nb__publish() calls */
 };

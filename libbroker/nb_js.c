@@ -277,6 +277,7 @@ nb__js_ack(struct nb_stream *st, uint64_t seq, const char *reply, size_t reply_l
            const char *body, size_t len)
 {
     struct nb_js *js = st->js;
+    js->acks_waiting++;
     if (st->cfg.storage != NB_STORE_FILE) {
         nb__js_reply(js, reply, reply_len, body, len);
         return;
@@ -317,6 +318,7 @@ nb__js_before_flush(struct nb_server *srv)
 {
     struct nb_js *js = srv->js;
     if (!js) return;
+    js->acks_waiting = 0;
     while (js->flush_list) {
         struct nb_stream *st = js->flush_list;
         js->flush_list = st->flush_next;

@@ -47,7 +47,15 @@ struct nb_js {
     struct nb_held_ack *held, **held_tail; /* waiting for the next sync (always mode) */
     struct nb_stream *flush_list;          /* streams with appends to write this iteration */
     uint64_t api_total, api_errors;
+    size_t acks_waiting; /* PubAcks produced since output was last flushed */
 };
+
+/* How many PubAcks wait for the next flush of output (0 without JetStream). */
+static inline size_t
+nb__js_acks_waiting(const struct nb_js *js)
+{
+    return js ? js->acks_waiting : 0;
+}
 
 /* One stream: its configuration, its store, and the state of the publish path. */
 struct nb_stream {

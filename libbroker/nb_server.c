@@ -118,10 +118,9 @@ process_closes(struct nb_server *srv)
     }
 }
 
-static void
-on_check(uv_check_t *h)
+void
+nb__flush_output(struct nb_server *srv)
 {
-    struct nb_server *srv = h->data;
     nb__js_before_flush(srv);
     while (srv->flush_list) {
         struct nb_conn *c = srv->flush_list;
@@ -129,6 +128,13 @@ on_check(uv_check_t *h)
         c->in_flush_list = 0;
         nb__conn_flush(c);
     }
+}
+
+static void
+on_check(uv_check_t *h)
+{
+    struct nb_server *srv = h->data;
+    nb__flush_output(srv);
     process_closes(srv);
 }
 

@@ -59,6 +59,11 @@ bool nb__log_enabled(const struct nb_server *srv, enum nb_log_level level);
 /* Like nb__log with a va_list, for modules that add their own prefix. */
 void nb__vlog(const struct nb_server *srv, enum nb_log_level level, const char *prefix,
               const char *fmt, va_list ap);
+/*
+ * Writes what is pending: the streams' buffered appends (and the PubAcks they release), then every
+ * connection on the flush list. The flusher runs it once per loop iteration.
+ */
+void nb__flush_output(struct nb_server *srv);
 /* Called by a connection whose handle has closed, so the server can finish a stop. */
 void nb__server_conn_gone(struct nb_server *srv);
 /* Called when one of the server's own handles has closed, so a stop can finish. */
