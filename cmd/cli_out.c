@@ -337,6 +337,10 @@ add_received(struct np_buf *b, const struct cli_out_msg *m)
         rc = np_buf_adds(b, " with reply ");
         if (rc == 0) rc = add_quoted(b, m->reply);
     }
+    if (rc == 0 && m->stream_seq) {
+        snprintf(num, sizeof num, " seq %llu", (unsigned long long)m->stream_seq);
+        rc = np_buf_adds(b, num);
+    }
     return rc;
 }
 
@@ -473,6 +477,7 @@ json_encode(struct cli_out *o, const struct cli_out_msg *m)
     cli_fmt_rfc3339nano(&m->ts, ts, sizeof ts);
     if (obj && json_add_str(o, obj, "subject", m->subject) &&
         (!m->reply.len || json_add_str(o, obj, "reply", m->reply)) &&
+        (!m->stream_seq || cJSON_AddNumberToObject(obj, "seq", (double)m->stream_seq)) &&
         json_add_headers(o, obj, m->headers) && json_add_data(o, obj, m->data) &&
         cJSON_AddNumberToObject(obj, "size", (double)m->data.len) &&
         cJSON_AddStringToObject(obj, "ts", ts) &&

@@ -59,6 +59,7 @@ struct cli_out_msg {
     const char *banner; /* pretty: replaces the "[#N] Received on ..." text; NULL = default */
     bool has_rtt;       /* json: add "rtt_us" (a request's round trip) */
     uint64_t rtt_ns;
+    uint64_t stream_seq; /* a stream's message: its sequence (banner and json "seq"); 0 = none */
 };
 
 /*
@@ -91,8 +92,8 @@ void cli_out_release(struct cli_out *o);
  *   "Description: text" for a status line, then "Key: value" per header field in wire order and a
  *   blank line when there were any, then the body and "\n", plus one more "\n" when the body does
  *   not end with one (natscli's separation between messages).
- * json: {"subject","reply"?,"status"?,"description"?,"headers"?:{key:[values]},"data"|"data_b64",
- *   "size","ts","rtt_us"?}. data is used when the body is valid UTF-8 without NUL bytes, data_b64 otherwise;
+ * json: {"subject","reply"?,"seq"?,"status"?,"description"?,"headers"?:{key:[values]},
+ *   "data"|"data_b64","size","ts","rtt_us"?}. A stream's message shows "seq N" in the banner. data is used when the body is valid UTF-8 without NUL bytes, data_b64 otherwise;
  *   size is the body length; ts is RFC 3339 UTC with nanoseconds, trailing zeros trimmed.
  */
 int cli_out_msg(struct cli_out *o, const struct cli_out_msg *m);

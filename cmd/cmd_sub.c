@@ -9,7 +9,9 @@
 #include "cli_check.h"
 #include "cli_conn.h"
 #include "cli_env.h"
+#include "cli_jsc.h"
 #include "cli_out.h"
+#include "np_time.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +29,11 @@ enum {
     OPT_DELTA,
     OPT_HEADERS_ONLY,
     OPT_SUBJECTS_ONLY,
+    OPT_STREAM,
+    OPT_DURABLE,
+    OPT_FROM,
+    OPT_ACK,
+    OPT_NO_ACK,
 };
 
 const struct cli_opt cmd_sub_opts[] = {
@@ -44,6 +51,15 @@ const struct cli_opt cmd_sub_opts[] = {
      "print banners and headers without bodies, also when piped", NULL},
     {OPT_SUBJECTS_ONLY, NULL, "subjects-only", NULL, NULL, "print only the subject of each message",
      NULL},
+    {OPT_STREAM, NULL, "stream", NULL, "STREAM", "read the stream through a consumer", NULL},
+    {OPT_DURABLE, NULL, "durable", NULL, "NAME",
+     "use (or create) this durable consumer, to resume where the last run stopped", NULL},
+    {OPT_FROM, NULL, "from", NULL, "WHERE",
+     "start: all, new, last, last-per-subject, SEQ, DURATION (1h), RFC 3339 TIME or -N", NULL},
+    {OPT_ACK, NULL, "ack", NULL, NULL, "acknowledge each message (the default with --durable)",
+     NULL},
+    {OPT_NO_ACK, NULL, "no-ack", NULL, NULL, "no acknowledgements (the default without --durable)",
+     NULL},
     CLI_GLOBAL_OPT_ROWS,
     {0, NULL, NULL, NULL, NULL, NULL, NULL},
 };
@@ -60,9 +76,20 @@ const char cmd_sub_details[] =
     "  natsctl sub 'orders.>'\n"
     "  natsctl sub --queue workers jobs.new --count 1 --raw\n"
     "  natsctl sub --json 'sensors.*' | jq .data\n"
-    "  natsctl sub logs.app --wait 5s > app.log\n";
+    "  natsctl sub logs.app --wait 5s > app.log\n"
+    "\n"
+    "With --stream, messages come from a stream through a pull consumer (at most one SUBJECT:\n"
+    "its filter), oldest first, each with its stream sequence (\"seq\") and stored time (\"ts\").\n"
+    "--from picks the start (default all): all, new, last, last-per-subject, a sequence, a\n"
+    "duration back from now (1h), an RFC 3339 time, or -N for the last N messages. The\n"
+    "consumer is deleted at exit unless it is a --durable, which a later run resumes.\n"
+    "\n"
+    "  natsctl sub --stream ORDERS --from -10 --count 10\n"
+    "  natsctl sub --stream ORDERS orders.new --from 1h --json\n"
+    "  natsctl sub --stream ORDERS --durable audit --ack\n";
 
 struct sub {
+    struct cli_jsc j; /* first: cli_jsc finds itself through cc.ud */
     struct cli_conn cc;
     struct cli_env env;
     struct cli_out out;
@@ -73,6 +100,11 @@ struct sub {
     bool raw, pretty, json, timestamp, delta, headers_only, subjects_only, timer_up;
     uint64_t last_ns;
     uv_timer_t wait_timer;
+    const char *stream, *durable, *from;
+    int ack; /* -1 unset, 0 --no-ack, 1 --ack */
+    uint64_t last_n, skip;
+    bool resumed;
+    cJSON *config;
 };
 
 static int
@@ -115,6 +147,19 @@ on_opt(void *ud, int id, const char *arg)
     case OPT_SUBJECTS_ONLY:
         s->subjects_only = true;
         return 0;
+    case OPT_STREAM:
+        s->stream = arg;
+        return 0;
+    case OPT_DURABLE:
+        s->durable = arg;
+        return 0;
+    case OPT_FROM:
+        s->from = arg;
+        return 0;
+    case OPT_ACK:
+    case OPT_NO_ACK:
+        s->ack = id == OPT_ACK;
+        return 0;
     }
     return CLI_EXIT_FAIL;
 }
@@ -151,6 +196,24 @@ on_wait_expired(uv_timer_t *t)
     cli_conn_finish(&s->cc, CLI_EXIT_OK, false);
 }
 
+/* Prints one message and counts it: --count ends the command, --wait starts over. */
+static void
+show(struct sub *s, struct cli_out_msg *om)
+{
+    om->count = ++s->received;
+    int rc = cli_out_msg(&s->out, om);
+    if (rc != 0) {
+        cli_conn_output_failed(&s->cc, rc);
+        return;
+    }
+    if (s->count && s->received == s->count) {
+        /* Drained, so the acks and the consumer's delete still reach the server. */
+        cli_conn_finish(&s->cc, CLI_EXIT_OK, s->stream != NULL);
+        return;
+    }
+    if (s->wait_ms) uv_timer_again(&s->wait_timer);
+}
+
 static void
 on_msg(struct np_client *c, const struct np_msg *m, void *ud)
 {
@@ -158,23 +221,122 @@ on_msg(struct np_client *c, const struct np_msg *m, void *ud)
     char stamp[80];
     (void)c;
     if (s->cc.finishing) return;
-    struct cli_out_msg om = {.subject = m->subject,
-                             .reply = m->reply,
-                             .headers = m->headers,
-                             .data = m->data,
-                             .count = ++s->received};
+    struct cli_out_msg om = {
+        .subject = m->subject, .reply = m->reply, .headers = m->headers, .data = m->data};
     clock_gettime(CLOCK_REALTIME, &om.ts);
     om.stamp = stamp_of(s, &om.ts, stamp, sizeof stamp);
-    int rc = cli_out_msg(&s->out, &om);
-    if (rc != 0) {
-        cli_conn_output_failed(&s->cc, rc);
+    show(s, &om);
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* --stream                                                                                        */
+/* ---------------------------------------------------------------------------------------------- */
+
+/* A stream message shows its sequence and the time the stream stored it. */
+static void
+on_stream_msg(struct cli_jsc *j, const struct np_msg *m, const struct cli_jsc_meta *meta)
+{
+    struct sub *s = j->ud;
+    char when[64];
+    if (s->skip) {
+        s->skip--;
         return;
     }
-    if (s->count && s->received == s->count) {
-        cli_conn_finish(&s->cc, CLI_EXIT_OK, false);
+    struct cli_out_msg om = {.subject = m->subject,
+                             .headers = m->headers,
+                             .data = m->data,
+                             .stream_seq = meta->stream_seq,
+                             .stamp = when};
+    om.ts.tv_sec = (time_t)(meta->ts_ns / 1000000000);
+    om.ts.tv_nsec = (long)(meta->ts_ns % 1000000000);
+    cli_fmt_rfc3339nano(&om.ts, when, sizeof when);
+    show(s, &om);
+}
+
+/* -N with a filter: the stream's sequences do not say which are the filter's last N, so the
+ * consumer starts at the filter's first message and the ones before the last N are skipped. */
+static void
+on_stream_ready(struct cli_jsc *j)
+{
+    struct sub *s = j->ud;
+    uint64_t pending = (uint64_t)cli_js_int(j->info, "num_pending", 0);
+    if (s->last_n && pending > s->last_n && !s->resumed) s->skip = pending - s->last_n;
+    fprintf(stderr, "Reading stream %s through consumer %s\n", s->stream, j->consumer);
+}
+
+static void
+on_stream_info(struct cli_conn *cc, const cJSON *resp, struct np_str raw)
+{
+    struct sub *s = cc->ud;
+    const cJSON *state = cJSON_GetObjectItemCaseSensitive(resp, "state");
+    int64_t first = cli_js_int(state, "first_seq", 0), last = cli_js_int(state, "last_seq", 0);
+    int64_t start = last - (int64_t)s->last_n + 1;
+    (void)raw;
+    if (last > 0) {
+        cJSON_DeleteItemFromObjectCaseSensitive(s->config, "deliver_policy");
+        cJSON_AddStringToObject(s->config, "deliver_policy", "by_start_sequence");
+        cli_js_add_int(s->config, "opt_start_seq", start > first ? start : first);
+    }
+    s->last_n = 0;
+    cli_jsc_create(&s->j, s->config);
+}
+
+static void
+create_consumer(struct sub *s)
+{
+    char api[400];
+    if (s->last_n && s->nsubjects == 0) {
+        snprintf(api, sizeof api, "STREAM.INFO.%s", s->stream);
+        cli_js_call(&s->cc, api, NULL, on_stream_info);
         return;
     }
-    if (s->wait_ms) uv_timer_again(&s->wait_timer);
+    cli_jsc_create(&s->j, s->config);
+}
+
+/* A durable that exists is resumed as it is; --from only applies to a new one. */
+static void
+on_durable(struct cli_conn *cc, const cJSON *resp, struct np_str raw)
+{
+    struct sub *s = cc->ud;
+    char why[512];
+    int code;
+    (void)raw;
+    if (cli_js_error(resp, why, sizeof why, &code)) {
+        if (code == 10014)
+            create_consumer(s);
+        else
+            cli_js_refused(cc, resp);
+        return;
+    }
+    if (*cli_jsc_deliver(resp)) {
+        cli_error(cc->cmd, "consumer '%s' is a push consumer: sub --stream reads pull consumers",
+                  s->durable);
+        cli_conn_finish(cc, CLI_EXIT_USAGE, false);
+        return;
+    }
+    const char *policy = cli_js_str(cJSON_GetObjectItemCaseSensitive(resp, "config"), "ack_policy");
+    s->j.ack = s->ack != 0 && strcmp(policy, "none") != 0;
+    s->resumed = true;
+    cli_jsc_start(&s->j, cJSON_Duplicate(resp, true));
+}
+
+static void
+start_stream(struct sub *s)
+{
+    char api[600];
+    s->j = (struct cli_jsc){.cc = &s->cc,
+                            .stream = s->stream,
+                            .ack = s->ack == 1 || (s->ack == -1 && s->durable),
+                            .on_ready = on_stream_ready,
+                            .on_msg = on_stream_msg,
+                            .ud = s};
+    if (!s->durable) {
+        create_consumer(s);
+        return;
+    }
+    snprintf(s->j.consumer, sizeof s->j.consumer, "%s", s->durable);
+    snprintf(api, sizeof api, "CONSUMER.INFO.%s.%s", s->stream, s->durable);
+    cli_js_call_any(&s->cc, api, NULL, on_durable);
 }
 
 static void
@@ -202,6 +364,10 @@ on_connected(struct cli_conn *cc)
     s->wait_timer.data = s;
     s->timer_up = true;
     if (s->wait_ms) uv_timer_start(&s->wait_timer, on_wait_expired, s->wait_ms, s->wait_ms);
+    if (s->stream) {
+        start_stream(s);
+        return;
+    }
     for (int i = 0; i < s->nsubjects; i++) {
         int64_t sid = np_client_subscribe(cc->nc, s->subjects[i], s->queue, 0, on_msg, s);
         if (sid < 0) {
@@ -219,6 +385,7 @@ on_finish(struct cli_conn *cc)
     struct sub *s = cc->ud;
     if (s->timer_up) uv_close((uv_handle_t *)&s->wait_timer, NULL);
     s->timer_up = false;
+    if (s->stream) cli_jsc_cleanup(&s->j);
 }
 
 /* --headers-only is the pretty layout without bodies, so it goes with --pretty and nothing else. */
@@ -232,12 +399,62 @@ check_output(struct sub *s)
     return cli_out_one_format(4, names, set, msg, sizeof msg) ? 0 : cli_usage(s->cc.cmd, "%s", msg);
 }
 
+static bool
+valid_name(const char *name)
+{
+    return *name && strlen(name) < 200 && !strpbrk(name, " \t\r\n.*>");
+}
+
+/* The consumer --stream creates when there is no durable of that name yet. */
+static int
+stream_config(struct sub *s, int nargs, char **args)
+{
+    s->config = cJSON_CreateObject();
+    if (!cli_jsc_from(s->from ? s->from : "all", s->config, &s->last_n))
+        return cli_usage(s->cc.cmd, "invalid --from '%s' (see --help)", s->from);
+    bool ack = s->ack == 1 || (s->ack == -1 && s->durable);
+    cJSON_AddStringToObject(s->config, "ack_policy", ack ? "explicit" : "none");
+    /* last_per_subject needs a filter even when it is the whole stream. */
+    const char *filter = nargs == 1                                            ? args[0]
+                         : s->from && strcmp(s->from, "last-per-subject") == 0 ? ">"
+                                                                               : NULL;
+    if (filter) cJSON_AddStringToObject(s->config, "filter_subject", filter);
+    if (s->durable) cJSON_AddStringToObject(s->config, "durable_name", s->durable);
+    return 0;
+}
+
+static int
+check_stream(struct sub *s, int nargs, char **args)
+{
+    char why[160];
+    if (!s->stream) {
+        if (s->durable || s->from || s->ack != -1)
+            return cli_usage(s->cc.cmd, "--durable, --from, --ack and --no-ack need --stream");
+        return 0;
+    }
+    if (!valid_name(s->stream)) return cli_usage(s->cc.cmd, "invalid stream name '%s'", s->stream);
+    if (s->durable && !valid_name(s->durable))
+        return cli_usage(s->cc.cmd, "invalid consumer name '%s'", s->durable);
+    if (nargs > 1 || s->queue)
+        return cli_usage(s->cc.cmd,
+                         "--stream takes at most one SUBJECT (the filter) and no --queue");
+    if (nargs == 1 && !cli_subject_check("subject", args[0], true, 0, why, sizeof why))
+        return cli_usage(s->cc.cmd, "%s", why);
+    return stream_config(s, nargs, args);
+}
+
 static int
 check_args(void *ud, int nargs, char **args)
 {
     struct sub *s = ud;
+    int rc = check_stream(s, nargs, args);
+    if (rc != 0 || s->stream) {
+        if (rc == 0) rc = check_output(s);
+        s->nsubjects = nargs;
+        return rc;
+    }
     if (nargs < 1) return cli_usage(s->cc.cmd, "usage: natsctl sub SUBJECT... (see --help)");
-    int rc = check_output(s);
+    rc = check_output(s);
     if (rc != 0) return rc;
     if (s->queue && (!*s->queue || strpbrk(s->queue, " \t\r\n")))
         return cli_usage(s->cc.cmd, "invalid queue group '%s'", s->queue);
@@ -270,6 +487,7 @@ cmd_sub(int argc, char **argv, const struct cli_cmd *self)
     if (!s) return CLI_EXIT_FAIL;
     s->cc = (struct cli_conn){
         .cmd = self, .env = &s->env, .on_connected = on_connected, .on_finish = on_finish, .ud = s};
+    s->ack = -1;
     cli_env_init(&s->env, self);
     int rc = cli_conn_parse(self, &s->env, argc, argv, on_opt, check_args, s);
     if (rc == 0) {
@@ -278,6 +496,7 @@ cmd_sub(int argc, char **argv, const struct cli_cmd *self)
         rc = cli_conn_run(&s->cc);
         cli_out_release(&s->out);
     }
+    cJSON_Delete(s->config);
     free(s);
     return rc < 0 ? CLI_EXIT_OK : rc;
 }
