@@ -191,7 +191,12 @@ deliver(struct cli_jsc *j, const struct np_msg *m)
         end(j);
         return;
     }
-    if (!j->push && --j->left == 0) pull(j);
+    if (!j->push && --j->left == 0) {
+        if (j->single)
+            end(j);
+        else
+            pull(j);
+    }
 }
 
 static void
@@ -208,7 +213,7 @@ on_delivery(struct np_client *c, const struct np_msg *m, void *ud)
         control(j, m);
         return;
     case CLI_JSC_END:
-        if (j->until_end)
+        if (j->until_end || j->single)
             end(j);
         else if (!j->push)
             pull(j);

@@ -53,12 +53,13 @@ struct cli_jsc {
     char consumer[256];
     bool ack;              /* ack each message once on_msg returned (explicit and all policies) */
     bool until_end;        /* stop at the end of what the stream holds now (on_end) */
+    bool single;           /* pull: one request only; its end (full, 404, 408) calls on_end */
     bool delete_at_end;    /* an ephemeral this reader created: deleted when the command ends */
     uint64_t batch;        /* pull: messages per request (default 256) */
     uint64_t expires_ms;   /* pull: a waiting request's lifetime (default 30 s) */
     cli_jsc_fn on_ready;   /* the consumer exists and reading starts; may be NULL */
     cli_jsc_msg_fn on_msg; /* each message, in order */
-    cli_jsc_fn on_end;     /* until_end: nothing more is pending */
+    cli_jsc_fn on_end;     /* until_end: nothing more is pending; single: the request ended */
     void *ud;
 
     cJSON *info;       /* the consumer's info once ready (create or info response) */

@@ -41,6 +41,16 @@ STREAM_SUB(purge)
 STREAM_SUB(report)
 STREAM_SUB(rm)
 STREAM_SUB(view)
+extern const char cmd_consumer_details[];
+extern const char *const cmd_consumer_subcommands[];
+#define CONSUMER_SUB(sub)                                                                          \
+    extern const struct cli_opt cmd_consumer_##sub##_opts[];                                       \
+    extern const char cmd_consumer_##sub##_details[];
+CONSUMER_SUB(add)
+CONSUMER_SUB(info)
+CONSUMER_SUB(ls)
+CONSUMER_SUB(next)
+CONSUMER_SUB(rm)
 extern const char cmd_kv_details[];
 extern const char *const cmd_kv_subcommands[];
 #define KV_SUB(sub)                                                                                \
@@ -64,6 +74,18 @@ const struct cli_cmd cli_commands[] = {
      cmd_bench_modes},
     {"completion", cmd_completion, "print a shell completion script", "bash|zsh|fish", NULL,
      cmd_completion_details, 0, shells},
+    {"consumer", cmd_consumer, "manage JetStream consumers", "SUBCOMMAND [STREAM [NAME]] [options]",
+     NULL, cmd_consumer_details, 0, cmd_consumer_subcommands},
+    {"consumer add", cmd_consumer_add, "create a durable consumer", "STREAM NAME [options]",
+     cmd_consumer_add_opts, cmd_consumer_add_details, 0, NULL},
+    {"consumer info", cmd_consumer_info, "show a consumer's configuration and state",
+     "STREAM NAME [options]", cmd_consumer_info_opts, cmd_consumer_info_details, 0, NULL},
+    {"consumer ls", cmd_consumer_ls, "list a stream's consumers", "STREAM [options]",
+     cmd_consumer_ls_opts, cmd_consumer_ls_details, 0, NULL},
+    {"consumer next", cmd_consumer_next, "pull the next messages of a pull consumer",
+     "STREAM NAME [options]", cmd_consumer_next_opts, cmd_consumer_next_details, 0, NULL},
+    {"consumer rm", cmd_consumer_rm, "delete a consumer", "STREAM NAME [options]",
+     cmd_consumer_rm_opts, cmd_consumer_rm_details, 0, NULL},
     {"context", cmd_context, "manage natscli connection contexts",
      "add|ls|select|unselect|show|edit|rm [NAME] [options]", cmd_context_opts, cmd_context_details,
      0, cmd_context_subcommands},
