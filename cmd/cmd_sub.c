@@ -327,6 +327,8 @@ start_stream(struct sub *s)
     s->j = (struct cli_jsc){.cc = &s->cc,
                             .stream = s->stream,
                             .ack = s->ack == 1 || (s->ack == -1 && s->durable),
+                            /* No more than --count is pulled, so a durable keeps the rest. */
+                            .batch = s->count < 256 ? s->count : 256,
                             .on_ready = on_stream_ready,
                             .on_msg = on_stream_msg,
                             .ud = s};
