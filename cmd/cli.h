@@ -144,6 +144,8 @@ int cmd_kv(int argc, char **argv, const struct cli_cmd *self);
 int cmd_kv_add(int argc, char **argv, const struct cli_cmd *self);
 int cmd_kv_del(int argc, char **argv, const struct cli_cmd *self);
 int cmd_kv_get(int argc, char **argv, const struct cli_cmd *self);
+int cmd_kv_history(int argc, char **argv, const struct cli_cmd *self);
+int cmd_kv_watch(int argc, char **argv, const struct cli_cmd *self);
 int cmd_kv_ls(int argc, char **argv, const struct cli_cmd *self);
 int cmd_kv_put(int argc, char **argv, const struct cli_cmd *self);
 int cmd_stream(int argc, char **argv, const struct cli_cmd *self);

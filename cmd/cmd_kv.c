@@ -3,14 +3,17 @@
  * and natscli share: bucket B is stream KV_B on "$KV.B.>", a put is a publish to "$KV.B.<key>"
  * whose sequence is the revision, a delete or purge is an empty message with a KV-Operation
  * header, and a get reads the last message on the key, by direct get when the stream allows it.
- * Keys, history and watch need consumers and come with them.
+ * watch and history read the bucket's stream through a pull consumer (cli_jsc.h): the last
+ * value of each key then every update, or every revision the bucket keeps of one key.
  */
 #include "cli.h"
 #include "cli_conn.h"
 #include "cli_env.h"
 #include "cli_js.h"
+#include "cli_jsc.h"
 #include "cli_out.h"
 #include "np_b64.h"
+#include "np_time.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -28,6 +31,7 @@ enum {
     OPT_JSON,
     OPT_FORCE,
     OPT_PURGE,
+    OPT_COUNT,
 };
 
 static const char *const storages[] = {"file", "memory", NULL};
@@ -60,7 +64,16 @@ const struct cli_opt cmd_kv_del_opts[] = {
     ROW_END,
 };
 
-const char *const cmd_kv_subcommands[] = {"add", "del", "get", "ls", "put", NULL};
+const struct cli_opt cmd_kv_watch_opts[] = {
+    {OPT_COUNT, NULL, "count", NULL, "N", "exit 0 after N updates", NULL},
+    ROW_JSON,
+    CLI_GLOBAL_OPT_ROWS,
+    ROW_END,
+};
+const struct cli_opt cmd_kv_history_opts[] = {ROW_JSON, CLI_GLOBAL_OPT_ROWS, ROW_END};
+
+const char *const cmd_kv_subcommands[] = {"add", "del", "get",   "history",
+                                          "ls",  "put", "watch", NULL};
 
 const char cmd_kv_details[] =
     "Subcommands; `natsctl kv SUBCOMMAND --help` has more:\n"
@@ -69,6 +82,8 @@ const char cmd_kv_details[] =
     "  get BUCKET KEY          print a key's value\n"
     "  del BUCKET KEY          delete a key (--purge: and its history)\n"
     "  ls                      list the buckets\n"
+    "  watch BUCKET [KEY]      print the latest values, then every update\n"
+    "  history BUCKET KEY      print every revision kept of a key\n"
     "\n"
     "Exit status: 0 done, 2 usage, 3 connection, 4 no reply, 5 JetStream is not enabled,\n"
     "6 the server refused, or the bucket or the key does not exist.\n";
@@ -83,9 +98,18 @@ const char cmd_kv_get_details[] =
     "Prints the value; --json an object with bucket, key, revision, created and value (or\n"
     "value_b64 when it is not UTF-8 text). A deleted or purged key is not found (exit 6).\n";
 const char cmd_kv_del_details[] = "Asks first on a terminal; without one, -f is required.\n";
+const char cmd_kv_watch_details[] =
+    "Prints the latest value of each key (or of KEY; wildcards work), then every update until\n"
+    "interrupted or --count: one line per update, \"[REVISION] OP KEY: VALUE\" with OP one of\n"
+    "PUT, DEL and PURGE. --json prints objects with bucket, key, revision, operation, created\n"
+    "and value (or value_b64).\n";
+const char cmd_kv_history_details[] =
+    "Prints every revision of KEY the bucket keeps, oldest first, like watch, then exits. A\n"
+    "key without any is not found (exit 6).\n";
 const char cmd_kv_ls_details[] = "Prints one bucket name per line; --json a JSON array.\n";
 
 struct kv {
+    struct cli_jsc j; /* first: cli_jsc finds itself through cc.ud */
     struct cli_conn cc;
     struct cli_env env;
     const char *bucket, *key;
@@ -97,6 +121,7 @@ struct kv {
     struct np_buf value;
     int64_t offset;
     cJSON *names;
+    long long count;
 };
 
 static struct kv *
@@ -139,6 +164,9 @@ on_opt(void *ud, int id, const char *arg)
         break;
     case OPT_PURGE:
         k->purge = true;
+        break;
+    case OPT_COUNT:
+        ok = cli_parse_int(arg, 1, INT64_MAX, &k->count);
         break;
     }
     return ok ? 0 : cli_bad_value(k->cc.cmd, id, arg);
@@ -378,14 +406,16 @@ is_marker(struct np_str headers)
            np_hdr_get(&h, "KV-Operation", &op) && (np_str_eq(op, "DEL") || np_str_eq(op, "PURGE"));
 }
 
+/* op: watch and history say what each revision did; NULL for get. */
 static int
-print_json_entry(struct kv *k, const struct entry *e)
+print_json_entry(struct kv *k, const struct entry *e, const char *op)
 {
     cJSON *o = cJSON_CreateObject();
     struct np_buf b64 = {0};
     cJSON_AddStringToObject(o, "bucket", k->bucket);
     cJSON_AddStringToObject(o, "key", k->key);
     cli_js_add_int(o, "revision", e->revision);
+    if (op) cJSON_AddStringToObject(o, "operation", op);
     cJSON_AddStringToObject(o, "created", e->created);
     bool text = cli_utf8_valid(e->data.ptr, e->data.len) && !memchr(e->data.ptr, 0, e->data.len);
     int rc = text ? 0 : np_b64_encode(e->data.ptr, e->data.len, &b64);
@@ -410,7 +440,7 @@ print_entry(struct cli_conn *cc, const struct entry *e)
     }
     int rc = 0;
     if (k->json) {
-        rc = print_json_entry(k, e);
+        rc = print_json_entry(k, e, NULL);
     } else {
         fwrite(e->data.ptr, 1, e->data.len, stdout);
         putchar('\n');
@@ -514,6 +544,124 @@ start_get(struct cli_conn *cc)
 }
 
 /* ---------------------------------------------------------------------------------------------- */
+/* watch and history                                                                               */
+/* ---------------------------------------------------------------------------------------------- */
+
+static int
+check_watch(void *ud, int nargs, char **args)
+{
+    struct kv *k = ud;
+    if (nargs == 2 && !valid_key(args[1]) && strpbrk(args[1], "*>")) {
+        k->key = args[1];
+        nargs = 1;
+    }
+    int rc = want(k, nargs, args, 1, 2, "BUCKET [KEY]");
+    if (rc == 0 && !k->key) k->key = ">";
+    if (rc == 0) snprintf(k->subject, sizeof k->subject, "$KV.%s.%s", k->bucket, k->key);
+    return rc;
+}
+
+static int
+check_history(void *ud, int nargs, char **args)
+{
+    return want(ud, nargs, args, 2, 2, "BUCKET KEY");
+}
+
+static const char *
+operation(struct np_str headers)
+{
+    struct np_hdr h;
+    struct np_str op;
+    if (!headers.len || np_hdr_parse(&h, headers.ptr, headers.len) != 0 ||
+        !np_hdr_get(&h, "KV-Operation", &op))
+        return "PUT";
+    return np_str_eq(op, "DEL") ? "DEL" : np_str_eq(op, "PURGE") ? "PURGE" : "PUT";
+}
+
+static int
+print_update(struct kv *k, const struct np_msg *m, const struct cli_jsc_meta *meta)
+{
+    const char *op = operation(m->headers);
+    size_t prefix = strlen(k->bucket) + 5;
+    struct np_str key = {m->subject.ptr + prefix, m->subject.len - prefix};
+    if (!k->json) {
+        printf("[%" PRIu64 "] %s %.*s", meta->stream_seq, op, (int)key.len, key.ptr);
+        if (strcmp(op, "PUT") == 0) printf(": %.*s", (int)m->data.len, m->data.ptr);
+        putchar('\n');
+        return fflush(stdout) == 0 ? 0 : -errno;
+    }
+    char created[64], name[512];
+    np_time_format(meta->ts_ns, created, sizeof created);
+    snprintf(name, sizeof name, "%.*s", (int)key.len, key.ptr);
+    const char *saved = k->key;
+    k->key = name;
+    struct entry e = {.headers = m->headers,
+                      .data = m->data,
+                      .revision = (int64_t)meta->stream_seq,
+                      .created = created};
+    int rc = print_json_entry(k, &e, op);
+    k->key = saved;
+    return rc == 0 && fflush(stdout) == 0 ? 0 : rc ? rc : -errno;
+}
+
+static void
+on_update(struct cli_jsc *j, const struct np_msg *m, const struct cli_jsc_meta *meta)
+{
+    struct kv *k = j->ud;
+    int rc = print_update(k, m, meta);
+    if (rc != 0)
+        cli_conn_output_failed(&k->cc, rc);
+    else if (k->count && j->received == (uint64_t)k->count)
+        cli_conn_finish(&k->cc, CLI_EXIT_OK, true);
+}
+
+static void
+on_history_end(struct cli_jsc *j)
+{
+    struct kv *k = j->ud;
+    if (j->received == 0)
+        cli_error(k->cc.cmd, "key '%s' not found in bucket '%s'", k->key, k->bucket);
+    /* Drained, so the consumer's delete reaches the server. */
+    cli_conn_finish(&k->cc, j->received ? CLI_EXIT_OK : CLI_EXIT_REJECTED, true);
+}
+
+static void
+start_reading(struct cli_conn *cc, const char *policy, bool until_end)
+{
+    struct kv *k = of(cc);
+    k->j = (struct cli_jsc){.cc = cc,
+                            .stream = k->stream,
+                            .until_end = until_end,
+                            .on_msg = on_update,
+                            .on_end = on_history_end,
+                            .ud = k};
+    cJSON *cfg = cJSON_CreateObject();
+    cJSON_AddStringToObject(cfg, "deliver_policy", policy);
+    cJSON_AddStringToObject(cfg, "ack_policy", "none");
+    cJSON_AddStringToObject(cfg, "filter_subject", k->subject);
+    cli_jsc_create(&k->j, cfg);
+    cJSON_Delete(cfg);
+}
+
+static void
+start_watch(struct cli_conn *cc)
+{
+    start_reading(cc, "last_per_subject", false);
+}
+
+static void
+start_history(struct cli_conn *cc)
+{
+    start_reading(cc, "all", true);
+}
+
+static void
+on_finish(struct cli_conn *cc)
+{
+    cli_jsc_cleanup(&of(cc)->j);
+}
+
+/* ---------------------------------------------------------------------------------------------- */
 /* ls: the streams named KV_*                                                                      */
 /* ---------------------------------------------------------------------------------------------- */
 
@@ -578,12 +726,14 @@ run(const struct cli_cmd *self, int argc, char **argv, cli_args_fn check,
 {
     struct kv *k = calloc(1, sizeof *k);
     if (!k) return CLI_EXIT_FAIL;
-    k->cc = (struct cli_conn){.cmd = self, .env = &k->env, .on_connected = start, .ud = k};
+    k->cc = (struct cli_conn){
+        .cmd = self, .env = &k->env, .on_connected = start, .on_finish = on_finish, .ud = k};
     k->history = k->replicas = 1;
     k->max_value = k->max_bucket = -1;
     k->storage = "file";
     cli_env_init(&k->env, self);
     int rc = cli_conn_parse(self, &k->env, argc, argv, on_opt, check, k);
+    k->cc.long_running = start == start_watch && k->count == 0;
     if (rc == 0) rc = cli_conn_run(&k->cc);
     np_buf_release(&k->value);
     cJSON_Delete(k->names);
@@ -619,6 +769,18 @@ int
 cmd_kv_ls(int argc, char **argv, const struct cli_cmd *self)
 {
     return run(self, argc, argv, check_ls, start_ls);
+}
+
+int
+cmd_kv_watch(int argc, char **argv, const struct cli_cmd *self)
+{
+    return run(self, argc, argv, check_watch, start_watch);
+}
+
+int
+cmd_kv_history(int argc, char **argv, const struct cli_cmd *self)
+{
+    return run(self, argc, argv, check_history, start_history);
 }
 
 int

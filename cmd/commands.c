@@ -59,6 +59,8 @@ extern const char *const cmd_kv_subcommands[];
 KV_SUB(add)
 KV_SUB(del)
 KV_SUB(get)
+KV_SUB(history)
+KV_SUB(watch)
 KV_SUB(ls)
 KV_SUB(put)
 
@@ -99,10 +101,14 @@ const struct cli_cmd cli_commands[] = {
      cmd_kv_del_details, 0, NULL},
     {"kv get", cmd_kv_get, "print a key's value", "BUCKET KEY [options]", cmd_kv_get_opts,
      cmd_kv_get_details, 0, NULL},
+    {"kv history", cmd_kv_history, "print every revision of a key", "BUCKET KEY [options]",
+     cmd_kv_history_opts, cmd_kv_history_details, 0, NULL},
     {"kv ls", cmd_kv_ls, "list the key-value buckets", "[options]", cmd_kv_ls_opts,
      cmd_kv_ls_details, 0, NULL},
     {"kv put", cmd_kv_put, "store a value under a key", "BUCKET KEY [VALUE|-] [options]",
      cmd_kv_put_opts, cmd_kv_put_details, 0, NULL},
+    {"kv watch", cmd_kv_watch, "print the latest values, then every update",
+     "BUCKET [KEY] [options]", cmd_kv_watch_opts, cmd_kv_watch_details, CLI_LONG_RUNNING, NULL},
     {"pub", cmd_pub, "publish messages", "SUBJECT [BODY|-] [options]", cmd_pub_opts,
      cmd_pub_details, 0, NULL},
     {"reply", cmd_reply, "answer requests with an echo, a body or a program's output",

@@ -141,3 +141,44 @@ kv() {
     kv frob
     [ "$status" -eq 2 ]
 }
+
+@test "kv history prints every revision kept of a key and exits; a key without any exits 6" {
+    "$NATSCTL" kv add cfg --history 5 -s "$URL" >/dev/null
+    "$NATSCTL" kv put cfg a 1 -s "$URL" >/dev/null
+    "$NATSCTL" kv put cfg b x -s "$URL" >/dev/null
+    "$NATSCTL" kv put cfg a 2 -s "$URL" >/dev/null
+    "$NATSCTL" kv del cfg a -f -s "$URL" >/dev/null
+    kv history cfg a
+    [ "$status" -eq 0 ]
+    [ "$output" = "$(printf '[1] PUT a: 1\n[3] PUT a: 2\n[4] DEL a')" ]
+    kv history cfg a --json
+    [ "$(jq -r '"\(.revision) \(.operation) \(.key)"' <<<"$output" | tr '\n' ,)" = "1 PUT a,3 PUT a,4 DEL a," ]
+    kv history cfg nope
+    [ "$status" -eq 6 ]
+    run --separate-stderr "$NATSCTL" consumer ls KV_cfg -s "$URL"
+    [ "$output" = "" ]
+}
+
+@test "kv watch prints the latest value of each key, then the updates" {
+    "$NATSCTL" kv add cfg --history 5 -s "$URL" >/dev/null
+    "$NATSCTL" kv put cfg a 1 -s "$URL" >/dev/null
+    "$NATSCTL" kv put cfg a 2 -s "$URL" >/dev/null
+    "$NATSCTL" kv put cfg b x -s "$URL" >/dev/null
+    natsctl_bg watch kv watch cfg --count 4 -s "$URL"
+    local pid=$BG_PID
+    wait_for_text "$BATS_TEST_TMPDIR/watch.out" "[3] PUT b: x"
+    "$NATSCTL" kv put cfg a 3 -s "$URL" >/dev/null
+    "$NATSCTL" kv del cfg b -f -s "$URL" >/dev/null
+    wait_exit "$pid"
+    [ "$EXIT" -eq 0 ]
+    [ "$(bg_out watch)" = "$(printf '[2] PUT a: 2\n[3] PUT b: x\n[4] PUT a: 3\n[5] DEL b')" ]
+}
+
+@test "kv watch of one key with --json" {
+    "$NATSCTL" kv add cfg -s "$URL" >/dev/null
+    "$NATSCTL" kv put cfg a 1 -s "$URL" >/dev/null
+    "$NATSCTL" kv put cfg b 1 -s "$URL" >/dev/null
+    kv watch cfg a --count 1 --json
+    [ "$status" -eq 0 ]
+    jq -e '.key == "a" and .revision == 1 and .operation == "PUT" and .value == "1"' <<<"$output"
+}
