@@ -429,8 +429,7 @@ cut_segment(struct nb_store *st, struct scan *sc, struct nb__blk *b, const char 
 
 /*
  * Reads b's records from b->size (0, or where its snapshot ended) to the end of the file, cutting
- * the segment at the first invalid one. The mapping starts at the page holding b->size and is
- * pre-faulted (MAP_POPULATE): one call instead of a page fault per few pages.
+ * the segment at the first invalid one. The mapping starts at the page holding b->size.
  */
 static int
 scan_from(struct nb_store *st, struct scan *sc, struct nb__blk *b, uint64_t limit)
@@ -440,9 +439,9 @@ scan_from(struct nb_store *st, struct scan *sc, struct nb__blk *b, uint64_t limi
     uint64_t size = (uint64_t)sb.st_size, off = b->size;
     if (off >= size) return 0;
     uint64_t base = off & ~(uint64_t)(sysconf(_SC_PAGESIZE) - 1);
-    const char *map = mmap(NULL, (size_t)(size - base), PROT_READ, MAP_PRIVATE | MAP_POPULATE,
-                           b->fd, (off_t)base);
+    const char *map = mmap(NULL, (size_t)(size - base), PROT_READ, MAP_PRIVATE, b->fd, (off_t)base);
     if (map == MAP_FAILED) return -errno;
+    (void)madvise((void *)map, (size_t)(size - base), MADV_SEQUENTIAL);
     int rc = 0;
     while (off < size) {
         struct rec r;
