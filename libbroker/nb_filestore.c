@@ -23,14 +23,12 @@
 #define F_HEAD        (UINT64_C(1) << 61) /* with F_TOMB: every sequence below this one is deleted */
 #define F_SEQ         (F_HEAD - 1)
 #define F_HDRS        0x80000000u
-#define REC_MIN       30u /* length, seq, ts, subject length, checksum */
 #define DEFAULT_BLOCK (UINT64_C(8) << 20)
 /* Offsets are 32 bits: a segment is cut before 1 GiB, so one more record still fits. */
 #define MAX_BLOCK  (UINT64_C(1) << 30)
 #define READ_AHEAD (256u << 10)
 /* Past this many buffered bytes an append flushes first: bounds the memory and the undo. */
 #define WBUF_MAX (UINT64_C(1) << 20)
-#define NAME_LEN 32
 
 struct rec {
     uint32_t len;
@@ -41,60 +39,30 @@ struct rec {
     size_t subject_len, hdr_len, data_len;
 };
 
-static void
-put16(char *p, uint16_t v)
-{
-    p[0] = (char)(v & 0xff);
-    p[1] = (char)(v >> 8);
-}
-
-static void
-put32(char *p, uint32_t v)
-{
-    put16(p, (uint16_t)(v & 0xffff));
-    put16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void
-put64(char *p, uint64_t v)
-{
-    put32(p, (uint32_t)(v & 0xffffffffu));
-    put32(p + 4, (uint32_t)(v >> 32));
-}
-
-static uint64_t
-get_le(const char *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = n - 1; i >= 0; i--)
-        v = v << 8 | (unsigned char)p[i];
-    return v;
-}
-
 static size_t
 rec_len(size_t subject_len, size_t hdr_len, size_t data_len)
 {
-    return REC_MIN + subject_len + data_len + (hdr_len ? 4 + hdr_len : 0);
+    return NB_REC_MIN + subject_len + data_len + (hdr_len ? 4 + hdr_len : 0);
 }
 
 static size_t
 rec_put(char *p, uint64_t seq, int64_t ts, const struct nb_store_msg *m)
 {
     size_t len = rec_len(m->subject_len, m->hdr_len, m->data_len);
-    put32(p, (uint32_t)len | (m->hdr_len ? F_HDRS : 0));
-    put64(p + 4, seq);
-    put64(p + 12, (uint64_t)ts);
-    put16(p + 20, (uint16_t)m->subject_len);
+    nb__put32(p, (uint32_t)len | (m->hdr_len ? F_HDRS : 0));
+    nb__put64(p + 4, seq);
+    nb__put64(p + 12, (uint64_t)ts);
+    nb__put16(p + 20, (uint16_t)m->subject_len);
     char *q = p + 22;
     if (m->subject_len) memcpy(q, m->subject, m->subject_len);
     q += m->subject_len;
     if (m->hdr_len) {
-        put32(q, (uint32_t)m->hdr_len);
+        nb__put32(q, (uint32_t)m->hdr_len);
         memcpy(q + 4, m->hdr, m->hdr_len);
         q += 4 + m->hdr_len;
     }
     if (m->data_len) memcpy(q, m->data, m->data_len);
-    put64(p + len - 8, XXH3_64bits(p, len - 8));
+    nb__put64(p + len - 8, XXH3_64bits(p, len - 8));
     return len;
 }
 
@@ -103,37 +71,37 @@ static const char *
 rec_parse(const char *p, size_t avail, struct rec *r)
 {
     if (avail < 4) return "torn record";
-    uint32_t raw = (uint32_t)get_le(p, 4);
+    uint32_t raw = (uint32_t)nb__get_le(p, 4);
     bool hdrs = raw & F_HDRS;
     r->len = raw & ~F_HDRS;
-    if (r->len < REC_MIN + (hdrs ? 4 : 0)) return "bad length";
+    if (r->len < NB_REC_MIN + (hdrs ? 4 : 0)) return "bad length";
     if (r->len > avail) return "torn record";
-    uint64_t seq = get_le(p + 4, 8);
-    r->ts = (int64_t)get_le(p + 12, 8);
-    r->subject_len = (size_t)get_le(p + 20, 2);
+    uint64_t seq = nb__get_le(p + 4, 8);
+    r->ts = (int64_t)nb__get_le(p + 12, 8);
+    r->subject_len = (size_t)nb__get_le(p + 20, 2);
     r->subject = p + 22;
-    size_t rest = r->len - REC_MIN - (hdrs ? 4 : 0);
+    size_t rest = r->len - NB_REC_MIN - (hdrs ? 4 : 0);
     if (r->subject_len > rest) return "bad length";
     rest -= r->subject_len;
-    r->hdr_len = hdrs ? (size_t)get_le(p + 22 + r->subject_len, 4) : 0;
+    r->hdr_len = hdrs ? (size_t)nb__get_le(p + 22 + r->subject_len, 4) : 0;
     r->hdr = hdrs ? p + 26 + r->subject_len : NULL;
     if (r->hdr_len > rest || (hdrs && !r->hdr_len)) return "bad length";
     r->data_len = rest - r->hdr_len;
     r->data = p + r->len - 8 - r->data_len;
-    if (XXH3_64bits(p, r->len - 8) != get_le(p + r->len - 8, 8)) return "bad checksum";
+    if (XXH3_64bits(p, r->len - 8) != nb__get_le(p + r->len - 8, 8)) return "bad checksum";
     r->tomb = seq & F_TOMB;
     r->head = seq & F_HEAD;
     r->seq = seq & F_SEQ;
-    if (seq >> 63 || (r->head && !r->tomb) || (r->tomb && r->len != REC_MIN) ||
+    if (seq >> 63 || (r->head && !r->tomb) || (r->tomb && r->len != NB_REC_MIN) ||
         (!r->tomb && !r->subject_len) || !r->seq)
         return "bad record";
     return NULL;
 }
 
-static void
-seg_name(char *buf, uint64_t first, const char *suffix)
+void
+nb__seg_name(char *buf, uint64_t first, const char *suffix)
 {
-    snprintf(buf, NAME_LEN, "%020" PRIu64 ".blk%s", first, suffix);
+    snprintf(buf, NB_SEG_NAME_LEN, "%020" PRIu64 ".blk%s", first, suffix);
 }
 
 static int
@@ -152,7 +120,7 @@ grow(char **buf, size_t *cap, size_t need)
 
 /* Writes len bytes at the end of b; on failure cuts off whatever part got written. */
 static int
-seg_write(struct nb__blk *b, const char *buf, size_t len)
+seg_write(struct nb_store *st, struct nb__blk *b, const char *buf, size_t len)
 {
     size_t done = 0;
     int err = 0;
@@ -171,14 +139,15 @@ seg_write(struct nb__blk *b, const char *buf, size_t len)
     }
     b->size += len;
     b->dirty = true;
+    st->gen++;
     return 0;
 }
 
 int
 nb__file_new_blk(struct nb_store *st, uint64_t first, struct nb__blk **out)
 {
-    char name[NAME_LEN];
-    seg_name(name, first, "");
+    char name[NB_SEG_NAME_LEN];
+    nb__seg_name(name, first, "");
     int fd = openat(st->dirfd, name, O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0) return -errno;
     struct nb__blk *b = nb__blk_new(st, first);
@@ -211,7 +180,7 @@ nb__file_flush(struct nb_store *st)
 {
     if (!st->wlen) return 0;
     struct nb__blk *b = st->blks[st->nblks - 1];
-    int rc = seg_write(b, st->wbuf, st->wlen);
+    int rc = seg_write(st, b, st->wbuf, st->wlen);
     if (rc)
         undo_buffered(st, b);
     else
@@ -295,8 +264,8 @@ nb__file_load(struct nb_store *st, const struct nb__blk *b, uint32_t slot, struc
     const char *p;
     int rc = rec_at(st, b, b->off[slot], 4, &p);
     if (rc) return rc;
-    size_t len = (uint32_t)get_le(p, 4) & ~F_HDRS;
-    if (len < REC_MIN) return -EIO;
+    size_t len = (uint32_t)nb__get_le(p, 4) & ~F_HDRS;
+    if (len < NB_REC_MIN) return -EIO;
     rc = rec_at(st, b, b->off[slot], len, &p);
     struct rec r;
     if (rc || rec_parse(p, len, &r) || r.tomb || r.seq != b->first + slot) return rc ? rc : -EIO;
@@ -319,14 +288,14 @@ nb__file_tombstones(struct nb_store *st, uint64_t head, const uint64_t *seqs, si
     int rc = nb__file_flush(st);
     if (rc) return rc;
     struct nb__blk *b = st->blks[st->nblks - 1];
-    if (grow(&st->wbuf, &st->wcap, (n + 1) * REC_MIN)) return NB_ENOMEM;
+    if (grow(&st->wbuf, &st->wcap, (n + 1) * NB_REC_MIN)) return NB_ENOMEM;
     size_t len = head ? tomb_put(st->wbuf, head | F_TOMB | F_HEAD, 0) : 0;
     bool xref = head != 0;
     for (size_t i = 0; i < n; i++) {
         len += tomb_put(st->wbuf + len, seqs[i] | F_TOMB, ts);
         xref |= seqs[i] < b->first;
     }
-    rc = seg_write(b, st->wbuf, len);
+    rc = seg_write(st, b, st->wbuf, len);
     if (rc == 0 && xref) b->xref = true;
     return rc;
 }
@@ -340,8 +309,8 @@ invalidate(struct nb_store *st, const struct nb__blk *b)
 void
 nb__file_drop(struct nb_store *st, struct nb__blk *b)
 {
-    char name[NAME_LEN];
-    seg_name(name, b->first, "");
+    char name[NB_SEG_NAME_LEN];
+    nb__seg_name(name, b->first, "");
     invalidate(st, b);
     if (b->fd >= 0) {
         unlinkat(st->dirfd, name, 0);
@@ -359,6 +328,7 @@ nb__file_reset(struct nb_store *st)
     if (b->first != st->last_seq + 1) return nb__file_new_blk(st, st->last_seq + 1, &b);
     /* The active segment has no sequence of its own: emptied, it is the new one. */
     if (ftruncate(b->fd, 0) != 0) return -errno;
+    st->gen++;
     invalidate(st, b);
     b->size = 0;
     b->xref = false;
@@ -371,7 +341,8 @@ struct scan {
     uint64_t head;   /* the highest "all below" mark */
     uint64_t *tombs; /* sequences deleted by tombstones */
     size_t ntombs, tombs_cap;
-    uint64_t max_span; /* most sequences one segment may cover: bounds a corrupt sequence */
+    uint64_t max_span;     /* most sequences one segment may cover: bounds a corrupt sequence */
+    struct nb__subj *last; /* the previous record's subject: runs of one subject skip the map */
 };
 
 static int
@@ -412,35 +383,39 @@ scan_rec(struct nb_store *st, struct scan *sc, struct nb__blk *b, const struct r
         nb__index_extend(st, b, r->seq, r->ts);
         return 0;
     }
-    struct nb__subj *s;
-    if ((rc = nb__subj_ref(st, r->subject, r->subject_len, &s))) return rc;
+    struct nb__subj *s = sc->last;
+    if ((!s || s->len != r->subject_len || memcmp(s->name, r->subject, s->len) != 0) &&
+        (rc = nb__subj_ref(st, r->subject, r->subject_len, &s)))
+        return rc;
+    sc->last = s;
     if (r->seq > next) nb__index_extend(st, b, r->seq - 1, b->last_ts);
     b->off[b->n] = (uint32_t)off;
     nb__index_add(st, b, s, r->len, r->ts);
     return 0;
 }
 
-/* Counts the messages a truncation loses: the damaged record and the valid ones after it. */
+/* Counts the messages a truncation loses: the damaged record at p and the valid ones after it. */
 static uint64_t
-count_lost(const char *map, size_t off, size_t size)
+count_lost(const char *p, size_t avail)
 {
     uint64_t n = 1;
-    size_t len = (size_t)(get_le(map + off, size - off >= 4 ? 4 : 0) & ~F_HDRS);
+    size_t len = (size_t)(nb__get_le(p, avail >= 4 ? 4 : 0) & ~F_HDRS);
     struct rec r;
-    for (off += len >= REC_MIN ? len : size; off < size && !rec_parse(map + off, size - off, &r);
-         off += r.len)
+    for (size_t off = len >= NB_REC_MIN ? len : avail;
+         off < avail && !rec_parse(p + off, avail - off, &r); off += r.len)
         n += !r.tomb;
     return n;
 }
 
+/* Cuts b at off, where p points at its first invalid record, and size is the file's length. */
 static int
-cut_segment(struct nb_store *st, struct scan *sc, struct nb__blk *b, const char *map, uint64_t off,
+cut_segment(struct nb_store *st, struct scan *sc, struct nb__blk *b, const char *p, uint64_t off,
             uint64_t size, const char *why)
 {
-    char name[NAME_LEN];
-    seg_name(name, b->first, "");
+    char name[NB_SEG_NAME_LEN];
+    nb__seg_name(name, b->first, "");
     /* Counted first: the mapping past the new end faults once the file is cut. */
-    uint64_t lost = count_lost(map, (size_t)off, (size_t)size);
+    uint64_t lost = count_lost(p, (size_t)(size - off));
     if (ftruncate(b->fd, (off_t)off) != 0 || fsync(b->fd) != 0) return -errno;
     if (!sc->rec->truncated_segments++)
         snprintf(sc->rec->detail, sizeof sc->rec->detail, "segment %s truncated at %" PRIu64 ": %s",
@@ -452,14 +427,47 @@ cut_segment(struct nb_store *st, struct scan *sc, struct nb__blk *b, const char 
     return 0;
 }
 
-/* Loads one segment into a new block, cutting it at its first invalid record. */
+/*
+ * Reads b's records from b->size (0, or where its snapshot ended) to the end of the file, cutting
+ * the segment at the first invalid one. The mapping starts at the page holding b->size.
+ */
+static int
+scan_from(struct nb_store *st, struct scan *sc, struct nb__blk *b, uint64_t limit)
+{
+    struct stat sb;
+    if (fstat(b->fd, &sb) != 0) return -errno;
+    uint64_t size = (uint64_t)sb.st_size, off = b->size;
+    if (off >= size) return 0;
+    uint64_t base = off & ~(uint64_t)(sysconf(_SC_PAGESIZE) - 1);
+    const char *map = mmap(NULL, (size_t)(size - base), PROT_READ, MAP_PRIVATE, b->fd, (off_t)base);
+    if (map == MAP_FAILED) return -errno;
+    (void)madvise((void *)map, (size_t)(size - base), MADV_SEQUENTIAL);
+    int rc = 0;
+    while (off < size) {
+        struct rec r;
+        const char *p = map + (off - base);
+        const char *why = rec_parse(p, (size_t)(size - off), &r);
+        if (!why) {
+            rc = scan_rec(st, sc, b, &r, off, limit, &why);
+            if (rc == 0) off += r.len;
+            if (rc < 0) break;
+            if (rc == 0) continue;
+        }
+        rc = cut_segment(st, sc, b, p, off, size, why);
+        break;
+    }
+    munmap((void *)map, (size_t)(size - base));
+    b->size = off;
+    return rc;
+}
+
+/* Loads one segment into a new block. */
 static int
 scan_segment(struct nb_store *st, struct scan *sc, uint64_t first, uint64_t limit)
 {
-    char name[NAME_LEN];
-    seg_name(name, first, "");
+    char name[NB_SEG_NAME_LEN];
+    nb__seg_name(name, first, "");
     int fd = openat(st->dirfd, name, O_RDWR | O_APPEND | O_CLOEXEC);
-    struct stat sb;
     if (fd < 0) return -errno;
     struct nb__blk *b = nb__blk_new(st, first);
     if (!b) {
@@ -467,29 +475,8 @@ scan_segment(struct nb_store *st, struct scan *sc, uint64_t first, uint64_t limi
         return NB_ENOMEM;
     }
     b->fd = fd;
-    if (fstat(fd, &sb) != 0) return -errno;
     if (first - 1 > st->last_seq) st->last_seq = first - 1;
-    uint64_t size = (uint64_t)sb.st_size, off = 0;
-    if (!size) return 0;
-    const char *map = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (map == MAP_FAILED) return -errno;
-    (void)madvise((void *)map, (size_t)size, MADV_SEQUENTIAL);
-    int rc = 0;
-    while (off < size) {
-        struct rec r;
-        const char *why = rec_parse(map + off, (size_t)(size - off), &r);
-        if (!why) {
-            rc = scan_rec(st, sc, b, &r, off, limit, &why);
-            if (rc == 0) off += r.len;
-            if (rc < 0) break;
-            if (rc == 0) continue;
-        }
-        rc = cut_segment(st, sc, b, map, off, size, why);
-        break;
-    }
-    munmap((void *)map, (size_t)size);
-    b->size = off;
-    return rc;
+    return scan_from(st, sc, b, limit);
 }
 
 static int
@@ -560,9 +547,18 @@ recover(struct nb_store *st, struct nb_store_recovery *rec, uint64_t first)
     struct scan sc = {.rec = rec,
                       .max_span = (st->block_size > (UINT64_C(64) << 20) ? st->block_size
                                                                          : (UINT64_C(64) << 20)) /
-                                  REC_MIN};
-    if (n) st->last_seq = 0;
-    for (size_t i = 0; i < n && rc == 0; i++)
+                                  NB_REC_MIN};
+    /* A valid snapshot stands for the segments it lists: only what follows them is read. */
+    int loaded = n ? nb__snap_load(st, segs, n) : 0;
+    uint64_t gen = st->gen;
+    size_t i = loaded > 0 ? st->nblks : 0;
+    rc = loaded < 0 ? loaded : 0;
+    rec->snapshot = loaded > 0;
+    if (loaded > 0)
+        rc = scan_from(st, &sc, st->blks[i - 1], i < n ? segs[i] : F_SEQ + 1);
+    else if (n)
+        st->last_seq = 0;
+    for (; i < n && rc == 0; i++)
         rc = scan_segment(st, &sc, segs[i], i + 1 < n ? segs[i + 1] : F_SEQ + 1);
     free(segs);
     if (!st->msgs) st->first_seq = st->last_seq + 1;
@@ -571,6 +567,8 @@ recover(struct nb_store *st, struct nb_store_recovery *rec, uint64_t first)
     struct nb__blk *b;
     if (rc == 0 && !n) rc = nb__file_new_blk(st, first, &b);
     if (rc == 0) nb__reap(st);
+    /* Nothing was added to what the snapshot holds: it need not be written again. */
+    if (loaded > 0 && st->gen == gen) st->snap_gen = gen;
     return rc;
 }
 
@@ -613,8 +611,8 @@ flush_pending(struct nb_store *st)
     return rc;
 }
 
-static int
-write_file(int fd, const char *buf, size_t len)
+int
+nb__write_all(int fd, const char *buf, size_t len)
 {
     for (size_t done = 0; done < len;) {
         ssize_t w = write(fd, buf + done, len - done);
@@ -661,10 +659,10 @@ compact_copy(const struct nb_store *st, const struct nb__blk *b, const char *map
 static int
 compact(struct nb_store *st, struct nb__blk *b)
 {
-    char name[NAME_LEN], tmp[NAME_LEN];
-    seg_name(name, b->first, "");
-    seg_name(tmp, b->first, ".tmp");
-    char *out = malloc((size_t)b->size + REC_MIN);
+    char name[NB_SEG_NAME_LEN], tmp[NB_SEG_NAME_LEN];
+    nb__seg_name(name, b->first, "");
+    nb__seg_name(tmp, b->first, ".tmp");
+    char *out = malloc((size_t)b->size + NB_REC_MIN);
     uint32_t *off = malloc((b->n ? b->n : 1) * sizeof *off);
     const char *map = mmap(NULL, (size_t)b->size, PROT_READ, MAP_PRIVATE, b->fd, 0);
     int rc = !out || !off ? NB_ENOMEM : map == MAP_FAILED ? -errno : 0;
@@ -674,7 +672,7 @@ compact(struct nb_store *st, struct nb__blk *b)
     if (rc == 0) {
         len = compact_copy(st, b, map, out, off, &xref);
         fd = openat(st->dirfd, tmp, O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
-        rc = fd < 0 ? -errno : write_file(fd, out, len);
+        rc = fd < 0 ? -errno : nb__write_all(fd, out, len);
     }
     if (rc == 0 &&
         (fsync(fd) != 0 || renameat(st->dirfd, tmp, st->dirfd, name) != 0 || fsync(st->dirfd) != 0))
@@ -690,6 +688,7 @@ compact(struct nb_store *st, struct nb__blk *b)
         b->clean_live = b->live_bytes;
         b->compacted = true;
         b->dirty = false;
+        st->gen++;
         invalidate(st, b);
     } else if (fd >= 0) {
         close(fd);
@@ -714,6 +713,8 @@ nb__file_checkpoint(struct nb_store *st)
     for (size_t i = 0; i < st->nblks; i++)
         st->blks[i]->compacted = false;
     if (rc == 0) nb__reap(st);
+    /* Only now does the disk hold exactly the index: no buffered append, no pending removal. */
+    if (rc == 0 && st->gen != st->snap_gen) rc = nb__snap_write(st);
     return rc;
 }
 
@@ -723,12 +724,15 @@ nb__file_close(struct nb_store *st, bool unlink_all)
     int rc = 0;
     for (size_t i = 0; i < st->nblks; i++) {
         struct nb__blk *b = st->blks[i];
-        char name[NAME_LEN];
-        seg_name(name, b->first, "");
+        char name[NB_SEG_NAME_LEN];
+        nb__seg_name(name, b->first, "");
         if (unlink_all && b->fd >= 0 && unlinkat(st->dirfd, name, 0) != 0) rc = -errno;
         if (b->fd >= 0) close(b->fd);
         b->fd = -1;
     }
+    if (unlink_all && st->dirfd >= 0 && unlinkat(st->dirfd, NB_SNAP_NAME, 0) != 0 &&
+        errno != ENOENT && rc == 0)
+        rc = -errno;
     if (st->dirfd >= 0) close(st->dirfd);
     st->dirfd = -1;
     if (unlink_all && st->dir && rmdir(st->dir) != 0 && rc == 0) rc = -errno;

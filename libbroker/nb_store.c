@@ -32,6 +32,7 @@ nb__blk_new(struct nb_store *st, uint64_t first)
     b->first = first;
     b->fd = -1;
     st->blks[st->nblks++] = b;
+    st->gen++;
     return b;
 }
 
@@ -155,6 +156,7 @@ void
 nb__index_add(struct nb_store *st, struct nb__blk *b, struct nb__subj *s, uint64_t size, int64_t ts)
 {
     uint64_t seq = b->first + b->n;
+    st->gen++;
     b->subj[b->n++] = s;
     b->live++;
     b->last_ts = st->last_ts = ts;
@@ -172,6 +174,7 @@ nb__index_add(struct nb_store *st, struct nb__blk *b, struct nb__subj *s, uint64
 void
 nb__index_extend(struct nb_store *st, struct nb__blk *b, uint64_t seq, int64_t ts)
 {
+    st->gen++;
     while (b->first + b->n <= seq) {
         if (b->off) b->off[b->n] = 0;
         if (b->mem) b->mem[b->n] = NULL;
@@ -189,6 +192,7 @@ nb__index_extend(struct nb_store *st, struct nb__blk *b, uint64_t seq, int64_t t
 void
 nb__index_cut(struct nb_store *st, struct nb__blk *b, const struct nb__wmark *m)
 {
+    st->gen++;
     b->n = m->n;
     b->last_ts = m->blk_last_ts;
     st->last_seq = m->last_seq;
@@ -245,6 +249,7 @@ nb__index_remove(struct nb_store *st, struct nb__blk *b, uint32_t slot, uint64_t
 {
     struct nb__subj *s = b->subj[slot];
     uint64_t seq = b->first + slot;
+    st->gen++;
     b->subj[slot] = NULL;
     b->live--;
     if (st->kind == NB_STORE_FILE)
@@ -281,6 +286,7 @@ void
 nb__drop_blk(struct nb_store *st, size_t i)
 {
     struct nb__blk *b = st->blks[i];
+    st->gen++;
     if (st->kind == NB_STORE_FILE) nb__file_drop(st, b);
     for (uint32_t k = 0; b->mem && k < b->n; k++)
         nb__mem_free_slot(b, k);
@@ -313,6 +319,22 @@ clear_subjects(struct nb_store *st)
     while (np_map_next(&st->subjects, &it, NULL, NULL, &v))
         free(v);
     np_map_release(&st->subjects);
+}
+
+/* Forgets the index without touching any file: a rejected snapshot gives way to a full scan. */
+void
+nb__index_reset(struct nb_store *st, uint64_t first)
+{
+    for (size_t i = 0; i < st->nblks; i++) {
+        if (st->blks[i]->fd >= 0) close(st->blks[i]->fd);
+        nb__blk_free(st->blks[i]);
+    }
+    st->nblks = 0;
+    clear_subjects(st);
+    st->msgs = st->bytes = 0;
+    st->first_seq = first;
+    st->last_seq = first - 1;
+    st->first_ts = st->last_ts = 0;
 }
 
 static void

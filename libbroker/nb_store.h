@@ -70,6 +70,7 @@ struct nb_store_recovery {
     uint64_t truncated_segments; /* segments cut at a bad record */
     uint64_t lost_msgs, lost_bytes;
     char detail[256]; /* the first damage, "segment FILE truncated at OFFSET: why", or "" */
+    bool snapshot;    /* the index came from the snapshot: only later appends were read */
 };
 
 /*

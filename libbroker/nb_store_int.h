@@ -17,6 +17,7 @@
 
 struct nb__subj {
     uint64_t count, first, last;
+    uint32_t id; /* file: this subject's number in the snapshot being written */
     size_t len;
     char name[]; /* the map's key points here */
 };
@@ -73,6 +74,8 @@ struct nb_store {
     const struct nb__blk *rblk;
     uint64_t *pending; /* NB_RM_LIMIT removals not yet durable */
     size_t npending, pending_cap;
+    /* Bumped by every change of the index or of a segment: the snapshot is current at snap_gen. */
+    uint64_t gen, snap_gen;
 };
 
 /* Shared index (nb_store.c). */
@@ -90,6 +93,7 @@ void nb__index_cut(struct nb_store *st, struct nb__blk *b, const struct nb__wmar
 int nb__remove_seq(struct nb_store *st, uint64_t seq);
 void nb__drop_blk(struct nb_store *st, size_t i);
 void nb__reap(struct nb_store *st);
+void nb__index_reset(struct nb_store *st, uint64_t first);
 
 /* Memory backend (nb_memstore.c). */
 int nb__mem_append(struct nb_store *st, const char *subject, size_t subject_len, const char *hdr,
@@ -98,6 +102,41 @@ void nb__mem_load(const struct nb__blk *b, uint32_t slot, struct nb_store_msg *o
 void nb__mem_free_slot(struct nb__blk *b, uint32_t slot);
 
 /* File backend (nb_filestore.c). */
+#define NB_REC_MIN      30u /* a record's length, seq, ts, subject length and checksum */
+#define NB_SEG_NAME_LEN 32
+/* Little-endian fields of segment records and of the snapshot. */
+static inline void
+nb__put16(char *p, uint16_t v)
+{
+    p[0] = (char)(v & 0xff);
+    p[1] = (char)(v >> 8);
+}
+
+static inline void
+nb__put32(char *p, uint32_t v)
+{
+    nb__put16(p, (uint16_t)(v & 0xffff));
+    nb__put16(p + 2, (uint16_t)(v >> 16));
+}
+
+static inline void
+nb__put64(char *p, uint64_t v)
+{
+    nb__put32(p, (uint32_t)(v & 0xffffffffu));
+    nb__put32(p + 4, (uint32_t)(v >> 32));
+}
+
+static inline uint64_t
+nb__get_le(const char *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--)
+        v = v << 8 | (unsigned char)p[i];
+    return v;
+}
+
+void nb__seg_name(char *buf, uint64_t first, const char *suffix);
+int nb__write_all(int fd, const char *buf, size_t len);
 int nb__file_open(struct nb_store *st, const struct nb_store_opts *opts,
                   struct nb_store_recovery *rec);
 int nb__file_new_blk(struct nb_store *st, uint64_t first, struct nb__blk **out);
@@ -112,5 +151,10 @@ int nb__file_reset(struct nb_store *st);
 int nb__file_checkpoint(struct nb_store *st);
 void nb__file_drop(struct nb_store *st, struct nb__blk *b);
 int nb__file_close(struct nb_store *st, bool unlink_all);
+
+/* Index snapshot of a file store (nb_filesnap.c). */
+#define NB_SNAP_NAME "index.snap"
+int nb__snap_write(struct nb_store *st);
+int nb__snap_load(struct nb_store *st, const uint64_t *segs, size_t nsegs);
 
 #endif

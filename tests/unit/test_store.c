@@ -22,6 +22,9 @@
 
 #include "nb_store.h"
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 struct fx {
     enum nb_store_kind kind;
     char dir[128];
@@ -377,7 +380,8 @@ dir_files(const char *dir, off_t *total)
     size_t n = 0;
     *total = 0;
     for (struct dirent *e; (e = readdir(d));) {
-        if (e->d_name[0] == '.') continue;
+        size_t len = strlen(e->d_name);
+        if (len < 4 || strcmp(e->d_name + len - 4, ".blk") != 0) continue; /* segments only */
         char path[512];
         struct stat sb;
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
@@ -818,6 +822,311 @@ test_roll_flush_fails(void **state)
     unmount_tmpfs(f);
 }
 
+/* Everything a reader can observe of a store, as text: two stores compare with one string. */
+struct dump {
+    char *buf;
+    size_t len, cap;
+};
+
+static void
+dump_add(struct dump *d, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    while (d->len + (size_t)n + 1 > d->cap) {
+        d->cap = d->cap ? d->cap * 2 : 4096;
+        d->buf = realloc(d->buf, d->cap);
+        assert_non_null(d->buf);
+    }
+    va_start(ap, fmt);
+    vsnprintf(d->buf + d->len, d->cap - d->len, fmt, ap);
+    va_end(ap);
+    d->len += (size_t)n;
+}
+
+static const char *const hist_subjects[] = {"h.0", "h.1", "h.2", "h.3", "k"};
+#define NHIST (sizeof hist_subjects / sizeof *hist_subjects)
+
+static char *
+dump_store(struct nb_store *st)
+{
+    struct dump d = {0};
+    struct nb_store_state s;
+    nb_store_state(st, &s);
+    dump_add(&d, "msgs %llu bytes %llu seq %llu..%llu ts %lld..%lld subj %llu del %llu lost %llu\n",
+             (unsigned long long)s.msgs, (unsigned long long)s.bytes,
+             (unsigned long long)s.first_seq, (unsigned long long)s.last_seq, (long long)s.first_ts,
+             (long long)s.last_ts, (unsigned long long)s.num_subjects,
+             (unsigned long long)s.num_deleted, (unsigned long long)s.lost_msgs);
+    uint64_t del[4096];
+    size_t ndel = nb_store_deleted(st, del, 4096);
+    for (size_t i = 0; i < ndel && i < 4096; i++)
+        dump_add(&d, "del %llu\n", (unsigned long long)del[i]);
+    struct nb_store_msg m;
+    for (uint64_t seq = 0; nb_store_next(st, seq, NULL, &m) == 0; seq = m.seq + 1)
+        dump_add(&d, "msg %llu %lld %.*s %zu %.*s\n", (unsigned long long)m.seq, (long long)m.ts,
+                 (int)m.subject_len, m.subject, m.hdr_len, (int)m.data_len, m.data);
+    for (size_t i = 0; i < NHIST; i++) {
+        struct nb_store_subject ss;
+        nb_store_subject_state(st, hist_subjects[i], strlen(hist_subjects[i]), &ss);
+        uint64_t last =
+            nb_store_last_for(st, hist_subjects[i], strlen(hist_subjects[i]), &m) == 0 ? m.seq : 0;
+        dump_add(&d, "subj %s %llu %llu %llu %llu\n", hist_subjects[i],
+                 (unsigned long long)ss.count, (unsigned long long)ss.first,
+                 (unsigned long long)ss.last, (unsigned long long)last);
+    }
+    return d.buf;
+}
+
+static void
+snap_path(char *buf, size_t cap, const char *dir)
+{
+    snprintf(buf, cap, "%s/index.snap", dir);
+}
+
+/*
+ * Opens a second instance of f's directory (the first may be left unclosed, as after kill -9),
+ * checks whether it used the snapshot, and returns its dump; the instance is then closed, or
+ * destroyed with its directory.
+ */
+static char *
+open_dump(struct fx *f, bool want_snapshot, bool destroy)
+{
+    struct nb_store *keep = f->st;
+    assert_int_equal(fx_open(f), 0);
+    assert_int_equal(f->rec.snapshot, want_snapshot);
+    char *d = dump_store(f->st);
+    if (destroy)
+        assert_int_equal(nb_store_destroy(f->st), 0);
+    else
+        nb_store_close(f->st);
+    f->st = keep;
+    return d;
+}
+
+/*
+ * The store as opened through its snapshot equals the store rebuilt by a full scan of a copy
+ * taken before (the open may cut a damaged segment: the copy still has the damage).
+ */
+static void
+check_same_as_scan(struct fx *f, bool want_snapshot)
+{
+    char dir[sizeof f->dir], cmd[512], path[256];
+    strcpy(dir, f->dir);
+    snprintf(cmd, sizeof cmd, "cp -a %s %s.scan", dir, dir);
+    assert_int_equal(system(cmd), 0);
+    char *via = open_dump(f, want_snapshot, false);
+    strcat(f->dir, ".scan");
+    snap_path(path, sizeof path, f->dir);
+    assert_int_equal(unlink(path), 0);
+    char *scan = open_dump(f, false, true);
+    strcpy(f->dir, dir);
+    assert_string_equal(via, scan);
+    free(via);
+    free(scan);
+}
+
+/* Appends, durable and limit removals, purges, skips and compactions over small segments. */
+static void
+make_history(struct fx *f)
+{
+    nb_store_destroy(f->st);
+    f->block_size = 400;
+    assert_int_equal(fx_open(f), 0);
+    char data[48];
+    for (int i = 0; i < 120; i++) {
+        snprintf(data, sizeof data, "payload-%d-%.*s", i, i % 20, "xxxxxxxxxxxxxxxxxxxx");
+        put(f->st, hist_subjects[i % 4], data, 1000 + i);
+        if (i % 17 == 0) assert_int_equal(nb_store_skip(f->st, 5000 + i, NULL), 0);
+    }
+    for (uint64_t seq = 1; seq <= 15; seq++)
+        (void)nb_store_remove(f->st, seq, NB_RM_LIMIT);
+    for (uint64_t seq = 30; seq <= 90; seq += 3)
+        (void)nb_store_remove(f->st, seq, seq % 2 ? NB_RM_DURABLE : NB_RM_LIMIT);
+    assert_int_equal(nb_store_purge(f->st, "h.2", 60, 0, NULL), 0);
+    assert_int_equal(nb_store_purge(f->st, NULL, 24, 0, NULL), 0);
+    assert_int_equal(nb_store_checkpoint(f->st), 0);
+    for (uint64_t seq = 40; seq <= 70; seq++)
+        (void)nb_store_remove(f->st, seq, NB_RM_LIMIT);
+    put(f->st, "k", "last before the snapshot", 3000);
+    assert_int_equal(nb_store_checkpoint(f->st), 0);
+}
+
+static void
+test_snapshot_exact(void **state)
+{
+    struct fx *f = *state;
+    make_history(f);
+    check_same_as_scan(f, true);
+    /* A clean close and reopen goes through the snapshot too, and nothing changes. */
+    char *before = dump_store(f->st);
+    reopen(f);
+    assert_true(f->rec.snapshot);
+    char *after = dump_store(f->st);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+}
+
+/* kill -9 after a checkpoint: what came later is read from the segments' tails. */
+static void
+test_snapshot_tail(void **state)
+{
+    struct fx *f = *state;
+    make_history(f);
+    put(f->st, "k", "after the snapshot", 4000);
+    assert_int_equal(nb_store_remove(f->st, 100, NB_RM_DURABLE), 0);
+    assert_int_equal(nb_store_remove(f->st, 101, NB_RM_LIMIT), 0); /* lost by the crash */
+    assert_int_equal(nb_store_purge(f->st, "h.3", 0, 1, NULL), 0);
+    assert_int_equal(nb_store_skip(f->st, 4001, NULL), 0);
+    for (int i = 0; i < 20; i++) /* into new segments */
+        put(f->st, hist_subjects[i % 5], "more after the snapshot", 4002 + i);
+    assert_int_equal(nb_store_flush(f->st), 0);
+    char *d = open_dump(f, true, false);
+    assert_non_null(strstr(d, " k 0 after the snapshot\n"));
+    assert_non_null(strstr(d, " h.0 0 more after the snapshot\n"));
+    assert_null(strstr(d, "msg 100 "));
+    assert_non_null(strstr(d, "subj h.3 5 ")); /* the one kept and 4 later */
+    free(d);
+    /* That open wrote a new snapshot at close; reopening the crashed directory uses it. */
+    check_same_as_scan(f, true);
+}
+
+static void
+flip_byte(const char *path, off_t at)
+{
+    int fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    if (at < 0) at += lseek(fd, 0, SEEK_END);
+    char c;
+    assert_int_equal(pread(fd, &c, 1, at), 1);
+    c ^= 0x20;
+    assert_int_equal(pwrite(fd, &c, 1, at), 1);
+    close(fd);
+}
+
+/* The newest segment of f's directory. */
+static uint64_t
+last_segment(struct fx *f)
+{
+    struct nb_store_state s;
+    nb_store_state(f->st, &s);
+    char path[256];
+    for (uint64_t seq = s.last_seq + 1;; seq--) {
+        seg_path(path, sizeof path, f->dir, seq);
+        if (access(path, F_OK) == 0) return seq;
+    }
+}
+
+enum damage { SNAP_BYTE, SEG_SHORTER, SEG_TAIL_CHANGED, SEG_REMOVED, SEG_NEWER };
+
+/* Damage done to a cleanly closed store, or (SEG_NEWER) appends after a checkpoint, then kill -9. */
+static void
+damage_case(struct fx *f, enum damage what)
+{
+    make_history(f);
+    char path[256];
+    uint64_t last = last_segment(f);
+    bool trusted = false;
+    if (what != SEG_NEWER) {
+        nb_store_close(f->st);
+        f->st = NULL;
+    }
+    switch (what) {
+    case SNAP_BYTE:
+        snap_path(path, sizeof path, f->dir);
+        flip_byte(path, 100);
+        break;
+    case SEG_SHORTER:
+        seg_path(path, sizeof path, f->dir, last);
+        assert_int_equal(truncate(path, file_size(path) - 7), 0);
+        break;
+    case SEG_TAIL_CHANGED:
+        seg_path(path, sizeof path, f->dir, last);
+        flip_byte(path, -3);
+        break;
+    case SEG_REMOVED: {
+        uint64_t seq = 2;
+        for (; seq < last; seq++) {
+            seg_path(path, sizeof path, f->dir, seq);
+            if (access(path, F_OK) == 0) break;
+        }
+        assert_true(seq < last);
+        assert_int_equal(unlink(path), 0);
+        break;
+    }
+    case SEG_NEWER:
+        for (int i = 0; i < 12; i++)
+            put(f->st, "k", "a newer segment", 5000 + i);
+        assert_int_equal(nb_store_flush(f->st), 0);
+        assert_true(last_segment(f) > last);
+        trusted = true;
+        break;
+    }
+    check_same_as_scan(f, trusted);
+    if (!f->st) assert_int_equal(fx_open(f), 0); /* for teardown */
+}
+
+static void
+test_snapshot_bad_byte(void **state)
+{
+    damage_case(*state, SNAP_BYTE);
+}
+
+static void
+test_snapshot_seg_shorter(void **state)
+{
+    damage_case(*state, SEG_SHORTER);
+}
+
+static void
+test_snapshot_seg_changed(void **state)
+{
+    damage_case(*state, SEG_TAIL_CHANGED);
+}
+
+static void
+test_snapshot_seg_removed(void **state)
+{
+    damage_case(*state, SEG_REMOVED);
+}
+
+static void
+test_snapshot_seg_newer(void **state)
+{
+    damage_case(*state, SEG_NEWER);
+}
+
+/* Random bytes, bare or behind a valid header and checksum, are never trusted. */
+static void
+test_snapshot_garbage(void **state)
+{
+    struct fx *f = *state;
+    make_history(f);
+    char path[256], buf[4096];
+    snap_path(path, sizeof path, f->dir);
+    srand(7);
+    for (int round = 0; round < 200; round++) {
+        size_t len = 56 + (size_t)rand() % (sizeof buf - 56);
+        for (size_t i = 0; i < len; i++)
+            buf[i] = (char)rand();
+        if (round % 2) {
+            memcpy(buf, "NBSNAP\r\n\1\0\0\0", 12);
+            buf[12] = (char)(rand() % 8);
+            memset(buf + 13, 0, 3);
+            uint64_t h = XXH3_64bits(buf, len - 8);
+            memcpy(buf + len - 8, &h, 8); /* little-endian host */
+        }
+        FILE *fp = fopen(path, "wb");
+        assert_non_null(fp);
+        assert_int_equal(fwrite(buf, 1, len, fp), len);
+        fclose(fp);
+        check_same_as_scan(f, false);
+    }
+}
+
 #define BOTH(t)                                                                                    \
     cmocka_unit_test_setup_teardown(t, setup_mem, teardown),                                       \
         cmocka_unit_test_setup_teardown(t, setup_file, teardown)
@@ -845,6 +1154,14 @@ main(void)
         FILE_ONLY(test_enospc),
         FILE_ONLY(test_flush_undo),
         FILE_ONLY(test_roll_flush_fails),
+        FILE_ONLY(test_snapshot_exact),
+        FILE_ONLY(test_snapshot_tail),
+        FILE_ONLY(test_snapshot_bad_byte),
+        FILE_ONLY(test_snapshot_seg_shorter),
+        FILE_ONLY(test_snapshot_seg_changed),
+        FILE_ONLY(test_snapshot_seg_removed),
+        FILE_ONLY(test_snapshot_seg_newer),
+        FILE_ONLY(test_snapshot_garbage),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
