@@ -38,7 +38,57 @@
     X(STREAM_SEALED, 400, 10109, "invalid operation on sealed stream")                             \
     X(STREAM_PURGE_FAILED, 500, 10110, "%s")                                                       \
     X(STREAM_ROLLUP_FAILED, 500, 10111, "%s")                                                      \
-    X(STREAM_HEADER_EXCEEDS_MAX, 400, 10097, "header size exceeds maximum allowed of 64k")
+    X(STREAM_HEADER_EXCEEDS_MAX, 400, 10097, "header size exceeds maximum allowed of 64k")         \
+    X(CONSUMER_DELIVER_TO_WILDCARDS, 400, 10079, "consumer deliver subject has wildcards")         \
+    X(CONSUMER_PUSH_MAX_WAITING, 400, 10080, "consumer in push mode can not set max waiting")      \
+    X(CONSUMER_DELIVER_CYCLE, 400, 10081, "consumer deliver subject forms a cycle")                \
+    X(CONSUMER_MAX_PENDING_ACK_POLICY_REQUIRED, 400, 10082,                                        \
+      "consumer requires ack policy for max ack pending")                                          \
+    X(CONSUMER_SMALL_HEARTBEAT, 400, 10083, "consumer idle heartbeat needs to be >= 100ms")        \
+    X(CONSUMER_PULL_REQUIRES_ACK, 400, 10084,                                                      \
+      "consumer in pull mode requires explicit ack policy on workqueue stream")                    \
+    X(CONSUMER_PULL_WITH_RATE_LIMIT, 400, 10086,                                                   \
+      "consumer in pull mode can not have rate limit set")                                         \
+    X(CONSUMER_MAX_WAITING_NEGATIVE, 400, 10087, "consumer max waiting needs to be positive")      \
+    X(CONSUMER_HB_REQUIRES_PUSH, 400, 10088,                                                       \
+      "consumer idle heartbeat requires a push based consumer")                                    \
+    X(CONSUMER_FC_REQUIRES_PUSH, 400, 10089,                                                       \
+      "consumer flow control requires a push based consumer")                                      \
+    X(CONSUMER_FILTER_NOT_SUBSET, 400, 10093,                                                      \
+      "consumer filter subject is not a valid subset of the interest subjects")                    \
+    X(CONSUMER_INVALID_POLICY, 400, 10094, "%s")                                                   \
+    X(CONSUMER_INVALID_SAMPLING, 400, 10095,                                                       \
+      "failed to parse consumer sampling configuration: %s")                                       \
+    X(CONSUMER_WQ_REQUIRES_EXPLICIT_ACK, 400, 10098, "workqueue stream requires explicit ack")     \
+    X(CONSUMER_WQ_MULTIPLE_UNFILTERED, 400, 10099,                                                 \
+      "multiple non-filtered consumers not allowed on workqueue stream")                           \
+    X(CONSUMER_WQ_NOT_UNIQUE, 400, 10100, "filtered consumer not unique on workqueue stream")      \
+    X(CONSUMER_WQ_NOT_DELIVER_ALL, 400, 10101, "consumer must be deliver all on workqueue stream") \
+    X(CONSUMER_NAME_TOO_LONG, 400, 10102, "consumer name is too long, maximum allowed is %s")      \
+    X(CONSUMER_BAD_DURABLE_NAME, 400, 10103, "durable name can not contain '.', '*', '>'")         \
+    X(CONSUMER_DESCRIPTION_TOO_LONG, 400, 10107,                                                   \
+      "consumer description is too long, maximum allowed is %s")                                   \
+    X(CONSUMER_FC_NEEDS_HEARTBEATS, 400, 10108,                                                    \
+      "consumer with flow control also needs heartbeats")                                          \
+    X(CONSUMER_INVALID_DELIVER_SUBJECT, 400, 10112, "invalid push consumer deliver subject")       \
+    X(CONSUMER_MAX_REQUEST_BATCH_NEGATIVE, 400, 10114,                                             \
+      "consumer max request batch needs to be > 0")                                                \
+    X(CONSUMER_MAX_REQUEST_EXPIRES_TOO_SMALL, 400, 10115,                                          \
+      "consumer max request expires needs to be >= 1ms")                                           \
+    X(CONSUMER_MAX_DELIVER_BACKOFF, 400, 10116,                                                    \
+      "max deliver is required to be > length of backoff values")                                  \
+    X(CONSUMER_MAX_PENDING_ACK_EXCESS, 400, 10121,                                                 \
+      "consumer max ack pending exceeds system limit of %s")                                       \
+    X(CONSUMER_NAME_PATH_SEPARATORS, 400, 10127, "Consumer name can not contain path separators")  \
+    X(CONSUMER_DURABLE_NAME_MISMATCH, 400, 10132,                                                  \
+      "Consumer Durable and Name have to be equal if both are provided")                           \
+    X(CONSUMER_REPLICAS_NEGATIVE, 400, 10133, "replicas count cannot be negative")                 \
+    X(CONSUMER_DUPLICATE_FILTER_SUBJECTS, 400, 10136,                                              \
+      "consumer cannot have both FilterSubject and FilterSubjects specified")                      \
+    X(CONSUMER_OVERLAPPING_FILTERS, 400, 10138, "consumer subject filters cannot overlap")         \
+    X(CONSUMER_EMPTY_FILTER, 400, 10139, "consumer filter in FilterSubjects cannot be empty")      \
+    X(CONSUMER_INACTIVE_THRESHOLD_EXCESS, 400, 10153,                                              \
+      "consumer inactive threshold exceeds system limit of %s")
 
 enum nb_jserr_id {
 #define NB__JSERR_ENUM(name, code, err_code, text) NB_JSERR_##name,
