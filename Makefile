@@ -83,6 +83,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 INTEROP_BIN := $(BUILD)/tests/interop/interop
 LOADGEN_BIN := $(BUILD)/tests/bench/loadgen
 NATSLOAD_BIN := $(BUILD)/tests/bench/natsload
+JSREADY_BIN := $(BUILD)/tests/bench/jsready
 CLIENT_BIN := $(BUILD)/tests/client/client-e2e
 CRASHPUB_BIN := $(BUILD)/tests/crash/crashpub
 
@@ -326,7 +327,12 @@ FUZZ_SECONDS ?= 30
 fuzz:
 	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS)
 
-bench: $(NATSCTL) $(LOADGEN_BIN) $(NATSLOAD_BIN)
+$(JSREADY_BIN): tests/bench/jsready.c
+	$(quiet) CC $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS_BASE) $(WARN) -O2 -o $@ $<
+
+bench: $(NATSCTL) $(LOADGEN_BIN) $(NATSLOAD_BIN) $(JSREADY_BIN)
 	$(Q)tests/bench/bench.sh $(abspath $(NATSCTL)) $(abspath $(LOADGEN_BIN)) $(abspath $(NATSLOAD_BIN))
 
 # The name issue 2 asked for; the same run.

@@ -20,7 +20,7 @@
 # While `natsctl server -js` does not start (JetStream still missing), only nats-server is
 # measured and the section says "skipped: natsctl has no JetStream".
 #
-# Environment: BENCH_REPS=3, BENCH_SCALE=1 (multiplies message counts and the restart size),
+# Environment: JSREADY (default: tests/bench/jsready next to NATSCTL's build), BENCH_REPS=3, BENCH_SCALE=1 (multiplies message counts and the restart size),
 # BENCH_JS_RESTART_MIB=1024. Exit status: 0, or 1 when any run failed (the section lists them).
 set -euo pipefail
 
@@ -29,6 +29,7 @@ if [[ $# != 1 || ! -x $1 ]]; then
     exit 2
 fi
 natsctl=$(realpath "$1")
+jsready=${JSREADY:-$(dirname "$natsctl")/tests/bench/jsready}
 cd "$(dirname "$0")/../.."
 ref=$PWD/.deps/nats-server/usr/sbin/nats-server
 reps=${BENCH_REPS:-3}
@@ -166,20 +167,18 @@ beside_run() {
     rm -rf "$work/store"
 }
 
-# Starts SIDE on the store and sets ready_s to the seconds from exec until STREAM.INFO.JSB reports
-# $2 messages (at most about 300 s), or to n/a.
+# Starts SIDE on the store at port $srv_port and sets ready_s to the seconds from exec until
+# STREAM.INFO.JSB reports $2 messages, or to n/a. jsready polls every millisecond from one process,
+# so the measurement costs far less than what it measures.
 ready_after() {
-    local side=$1 want=$2 t0 i got=
+    local side=$1 want=$2 out
+    local -a cmd=("$ref" -a 127.0.0.1)
+    [[ $side == natsctl ]] && cmd=("$natsctl" server)
     ready_s=n/a
-    t0=$(date +%s.%N)
-    start_js "$side" "$work/store" || return 0
-    for ((i = 0; i < 30000; i++)); do
-        got=$(api STREAM.INFO.JSB | jq -r '.state.messages // empty' 2>/dev/null || true)
-        [[ $got == "$want" ]] && break
-        sleep 0.01
-    done
-    [[ $got == "$want" ]] || return 0
-    ready_s=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
+    out=$("$jsready" "$srv_port" JSB "$want" -- "${cmd[@]}" -js -sd "$work/store" -p "$srv_port" \
+        2>>"$work/$side.log") || return 0
+    read -r ready_s srv_pid <<<"$out"
+    url=nats://127.0.0.1:$srv_port
 }
 
 # Fills a file stream with restart_mib MiB of 1 KiB messages, then times a restart after a clean
