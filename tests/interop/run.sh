@@ -26,6 +26,7 @@ start_server userpass --user "$INTEROP_USER" --pass "$INTEROP_PASS" && run_group
 # failure to start still counts.
 if start_server js -js -sd "$work/js/store"; then
     run_group js "$URL"
+    run_group jsc "$URL"
 elif grep -q 'JetStream is not available' "$work/js/log"; then
     failed=$((failed - 1))
     echo "$suite: js group skipped: this $server has no JetStream yet" >&2
