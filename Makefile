@@ -85,6 +85,7 @@ LOADGEN_BIN := $(BUILD)/tests/bench/loadgen
 NATSLOAD_BIN := $(BUILD)/tests/bench/natsload
 CLIENT_BIN := $(BUILD)/tests/client/client-e2e
 CRASHPUB_BIN := $(BUILD)/tests/crash/crashpub
+CONSPUB_BIN := $(BUILD)/tests/crash/conspub
 
 NATSCTL := $(BUILD)/natsctl
 # The libraries and tests always build against glibc (cmocka, libnats and the sanitizers need it);
@@ -98,7 +99,7 @@ LIBPROTO := $(BUILD)/libproto.a
 LIBBROKER := $(BUILD)/libbroker.a
 LIBCLI := $(BUILD)/libcli.a
 
-.PHONY: all help deps run test check unit cross-check bats bats-reference bats-clients-reference interop completions man client-e2e client-e2e-nats-server interop-nats-server js-client js-client-nats-server fuzz bench bench-core crash-test crash-test-nats-server \
+.PHONY: all help deps run test check unit cross-check bats bats-reference bats-clients-reference interop completions man client-e2e client-e2e-nats-server interop-nats-server js-client js-client-nats-server fuzz bench bench-core crash-test crash-test-nats-server consumer-crash-test consumer-crash-test-nats-server \
 	format format-check clean distclean asan-test
 
 all: $(NATSCTL)
@@ -234,6 +235,11 @@ $(CRASHPUB_BIN): tests/crash/crashpub.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $< $$(pkg-config --cflags --libs libnats) -lpthread
 
+$(CONSPUB_BIN): tests/crash/conspub.c
+	$(quiet) CC $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $< $$(pkg-config --cflags --libs libnats) -lpthread
+
 $(LOADGEN_BIN): tests/bench/loadgen.c
 	$(quiet) CC $@
 	$(Q)mkdir -p $(@D)
@@ -302,6 +308,14 @@ crash-test: $(NATSCTL) $(CRASHPUB_BIN)
 
 crash-test-nats-server:
 	$(Q)$(MAKE) --no-print-directory crash-test CRASH_SERVER=nats-server
+
+# A durable consumer under kill -9: at-least-once, nothing lost, no redelivery of a confirmed
+# ack (CRASH_SERVER=natsctl|nats-server). Not in TEST_SUITES yet.
+consumer-crash-test: $(NATSCTL) $(CONSPUB_BIN)
+	$(Q)CRASH_SERVER=$(CRASH_SERVER) tests/crash/consumer-crash.sh $(abspath $(NATSCTL)) $(abspath $(CONSPUB_BIN))
+
+consumer-crash-test-nats-server:
+	$(Q)$(MAKE) --no-print-directory consumer-crash-test CRASH_SERVER=nats-server
 
 # The committed scripts in completions/ are generated; a bats test fails when they drift.
 completions: $(NATSCTL)
