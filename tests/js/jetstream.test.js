@@ -21,8 +21,12 @@ before(async () => {
   js = nc.jetstream({ timeout: 2000 });
 });
 
+// A consumer of a test that timed out (an ordered consumer retries for ever) keeps the event loop
+// alive, so the process ends on its own a moment after the close.
 after(async () => {
-  await nc.close();
+  const grace = new Promise((resolve) => setTimeout(resolve, 2000).unref());
+  await Promise.race([nc.close(), grace]);
+  setTimeout(() => process.exit(), 500).unref();
 });
 
 // A stream on "<prefix>.>" holding messages 1..n on "<prefix>.x".
