@@ -86,6 +86,7 @@ NATSLOAD_BIN := $(BUILD)/tests/bench/natsload
 JSREADY_BIN := $(BUILD)/tests/bench/jsready
 CLIENT_BIN := $(BUILD)/tests/client/client-e2e
 CRASHPUB_BIN := $(BUILD)/tests/crash/crashpub
+CONSPUB_BIN := $(BUILD)/tests/crash/conspub
 
 NATSCTL := $(BUILD)/natsctl
 # The libraries and tests always build against glibc (cmocka, libnats and the sanitizers need it);
@@ -99,7 +100,7 @@ LIBPROTO := $(BUILD)/libproto.a
 LIBBROKER := $(BUILD)/libbroker.a
 LIBCLI := $(BUILD)/libcli.a
 
-.PHONY: all help deps run test check unit cross-check bats bats-reference bats-clients-reference interop completions man client-e2e client-e2e-nats-server interop-nats-server fuzz bench bench-core crash-test crash-test-nats-server \
+.PHONY: all help deps run test check unit cross-check bats bats-reference bats-clients-reference interop completions man client-e2e client-e2e-nats-server interop-nats-server js-client js-client-nats-server fuzz bench bench-core crash-test crash-test-nats-server consumer-crash-test consumer-crash-test-nats-server \
 	format format-check clean distclean asan-test
 
 all: $(NATSCTL)
@@ -112,6 +113,7 @@ help:
 	@echo 'make test        install, build and run every test (also under ASan+UBSan, and the fuzzers)'
 	@echo 'make check       unit tests only        make bats      CLI tests only'
 	@echo 'make interop     libnats tests against SERVER=natsctl|nats-server'
+	@echo 'make js-client   nats.js tests against SERVER=natsctl|nats-server (needs node, npm)'
 	@echo 'make crash-test  JetStream under kill -9 and a full disk (CRASH_SERVER=natsctl|nats-server)'
 	@echo 'make fuzz        run each fuzzer for FUZZ_SECONDS'
 	@echo 'make bench       natsctl server vs nats-server side by side, writes docs/benchmarks.md'
@@ -234,6 +236,11 @@ $(CRASHPUB_BIN): tests/crash/crashpub.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $< $$(pkg-config --cflags --libs libnats) -lpthread
 
+$(CONSPUB_BIN): tests/crash/conspub.c
+	$(quiet) CC $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $< $$(pkg-config --cflags --libs libnats) -lpthread
+
 $(LOADGEN_BIN): tests/bench/loadgen.c
 	$(quiet) CC $@
 	$(Q)mkdir -p $(@D)
@@ -281,6 +288,18 @@ client-e2e-nats-server:
 	$(Q)$(MAKE) --no-print-directory client-e2e SERVER=nats-server
 
 
+# nats.js (npm nats, pinned in tests/js/package-lock.json) against SERVER=natsctl|nats-server.
+# Not in TEST_SUITES: it needs node and the npm registry (tests/js/install.sh).
+JS_CLIENT_STAMP := tests/js/node_modules/.package-lock.json
+$(JS_CLIENT_STAMP): tests/js/package.json tests/js/package-lock.json
+	$(Q)tests/js/install.sh
+
+js-client: $(NATSCTL) $(JS_CLIENT_STAMP)
+	$(Q)NATSCTL=$(abspath $(NATSCTL)) tests/js/run.sh $(SERVER)
+
+js-client-nats-server:
+	$(Q)$(MAKE) --no-print-directory js-client SERVER=nats-server
+
 # The file store under kill -9 (CRASH_SERVER=natsctl|nats-server), and full on a small tmpfs
 # (needs root; skips otherwise). Each skips while natsctl's server has no JetStream.
 CRASH_SERVER ?= natsctl
@@ -290,6 +309,14 @@ crash-test: $(NATSCTL) $(CRASHPUB_BIN)
 
 crash-test-nats-server:
 	$(Q)$(MAKE) --no-print-directory crash-test CRASH_SERVER=nats-server
+
+# A durable consumer under kill -9: at-least-once, nothing lost, no redelivery of a confirmed
+# ack (CRASH_SERVER=natsctl|nats-server). Not in TEST_SUITES yet.
+consumer-crash-test: $(NATSCTL) $(CONSPUB_BIN)
+	$(Q)CRASH_SERVER=$(CRASH_SERVER) tests/crash/consumer-crash.sh $(abspath $(NATSCTL)) $(abspath $(CONSPUB_BIN))
+
+consumer-crash-test-nats-server:
+	$(Q)$(MAKE) --no-print-directory consumer-crash-test CRASH_SERVER=nats-server
 
 # The committed scripts in completions/ are generated; a bats test fails when they drift.
 completions: $(NATSCTL)

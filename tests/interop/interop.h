@@ -83,5 +83,6 @@ int interop_run_slow(void);
 int interop_run_token(void);
 int interop_run_userpass(void);
 int interop_run_js(void);
+int interop_run_jsc(void);
 
 #endif

@@ -26,6 +26,14 @@ start_server userpass --user "$INTEROP_USER" --pass "$INTEROP_PASS" && run_group
 # failure to start still counts.
 if start_server js -js -sd "$work/js/store"; then
     run_group js "$URL"
+    # Consumers come after streams in natsctl: while its server refuses them with this text, the
+    # jsc group is skipped (said on stderr); once it takes them, every failure counts.
+    before=("$passed" "$failed")
+    run_group jsc "$URL"
+    if grep -q 'consumers are not available in natsctl yet' "$work/jsc.out"; then
+        passed=${before[0]} failed=${before[1]}
+        echo "$suite: jsc group skipped: this $server has no consumers yet" >&2
+    fi
 elif grep -q 'JetStream is not available' "$work/js/log"; then
     failed=$((failed - 1))
     echo "$suite: js group skipped: this $server has no JetStream yet" >&2
