@@ -162,6 +162,16 @@ struct nb_msg {
 int nb_server_publish(struct nb_server *srv, const struct nb_msg *msg);
 
 /*
+ * Delivers msg to the subscriptions of the literal subject to, as the server: they receive msg's
+ * own subject and reply, as JetStream delivers a stored message to a consumer's inbox. Returns how
+ * many subscriptions got it, or NB_ECONFIG for an invalid subject.
+ */
+int nb_server_deliver(struct nb_server *srv, const char *to, size_t to_len,
+                      const struct nb_msg *msg);
+/* Whether any subscription (client, route or internal) matches the literal subject. */
+bool nb_server_has_interest(struct nb_server *srv, const char *subject, size_t len);
+
+/*
  * Internal subscriptions: a callback that takes part in matching, queue groups and no-responders
  * as a client subscription does. The callback runs on the loop thread, after the delivery that
  * matched it has finished, so it may publish, subscribe and unsubscribe freely.

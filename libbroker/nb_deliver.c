@@ -396,8 +396,15 @@ finish(struct nb_server *srv, const struct nb_msg *msg)
 size_t
 nb__publish(struct nb_server *srv, struct nb_conn *from, const struct nb_msg *msg)
 {
+    return nb__publish_to(srv, from, msg->subject, msg->subject_len, msg);
+}
+
+size_t
+nb__publish_to(struct nb_server *srv, struct nb_conn *from, const char *to, size_t to_len,
+               const struct nb_msg *msg)
+{
     struct nb_delivery *d = &srv->delivery;
-    const struct nb_result *r = nb_sublist_match(srv->sublist, msg->subject, msg->subject_len);
+    const struct nb_result *r = nb_sublist_match(srv->sublist, to, to_len);
     size_t delivered = 0;
     d->depth++;
     if (r) {
@@ -439,6 +446,20 @@ nb_server_publish(struct nb_server *srv, const struct nb_msg *msg)
     if (!np_subject_valid_literal(msg->subject, msg->subject_len) || msg->hdr_len > msg->len)
         return NB_ECONFIG;
     return (int)nb__publish(srv, NULL, msg);
+}
+
+int
+nb_server_deliver(struct nb_server *srv, const char *to, size_t to_len, const struct nb_msg *msg)
+{
+    if (!np_subject_valid_literal(to, to_len) || msg->hdr_len > msg->len) return NB_ECONFIG;
+    return (int)nb__publish_to(srv, NULL, to, to_len, msg);
+}
+
+bool
+nb_server_has_interest(struct nb_server *srv, const char *subject, size_t len)
+{
+    const struct nb_result *r = nb_sublist_match(srv->sublist, subject, len);
+    return r && (r->npsubs || r->nqgroups);
 }
 
 int

@@ -49,6 +49,12 @@ struct nb_delivery {
  * once). A client that asked for no-responders and reached nobody gets the 503 status here.
  */
 size_t nb__publish(struct nb_server *srv, struct nb_conn *from, const struct nb_msg *msg);
+/*
+ * Like nb__publish, but matches subscriptions against to while the receivers see msg's own subject
+ * (a stream message delivered to a consumer's inbox keeps the subject it was stored under).
+ */
+size_t nb__publish_to(struct nb_server *srv, struct nb_conn *from, const char *to, size_t to_len,
+                      const struct nb_msg *msg);
 /* Frees the scratch and drops internal deliveries still queued. */
 void nb__delivery_release(struct nb_delivery *d);
 

@@ -8,6 +8,7 @@
  * has finished; one sync serves every PubAck held at the end of a loop iteration (group commit).
  */
 #include "nb_js.h"
+#include "nb_consumer.h"
 #include "nb_srv.h"
 #include "np_time.h"
 
@@ -116,7 +117,7 @@ sync_dir(const char *dir)
 }
 
 int
-nb__write_file_atomic(const char *dir, const char *name, const char *data, size_t len)
+nb__write_file_atomic(const char *dir, const char *name, const char *data, size_t len, bool durable)
 {
     char tmp[4096], path[4096];
     snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name);
@@ -124,10 +125,10 @@ nb__write_file_atomic(const char *dir, const char *name, const char *data, size_
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return -errno;
     int rc = write_all(fd, data, len);
-    if (rc == 0 && fsync(fd) != 0) rc = -errno;
+    if (rc == 0 && durable && fsync(fd) != 0) rc = -errno;
     close(fd);
     if (rc == 0 && rename(tmp, path) != 0) rc = -errno;
-    if (rc == 0) rc = sync_dir(dir);
+    if (rc == 0 && durable) rc = sync_dir(dir);
     if (rc) unlink(tmp);
     return rc;
 }
@@ -330,6 +331,49 @@ nb__js_before_flush(struct nb_server *srv)
     if (js->held && !js->sync_running) start_sync(js);
 }
 
+static void
+consumer_events(struct nb_js *js, bool save)
+{
+    uv_update_time(js->srv->loop);
+    uint64_t now = nb__now_ms(js->srv);
+    for (struct nb_stream *st = js->streams; st; st = st->next) {
+        if (!st->consumers) continue;
+        nb__consumers_tick(st, now);
+        if (save) nb__consumers_save(st);
+    }
+}
+
+void
+nb__js_tick(struct nb_server *srv)
+{
+    if (!srv->js) return;
+    consumer_events(srv->js, true);
+    nb__flush_output(srv);
+}
+
+/*
+ * Output produced in a timer callback would otherwise wait for the flusher, which runs only once
+ * the next poll returns: up to the next timer or network event.
+ */
+static void
+on_event_timer(uv_timer_t *t)
+{
+    struct nb_js *js = t->data;
+    js->event_due = 0;
+    consumer_events(js, false);
+    nb__flush_output(js->srv);
+}
+
+void
+nb__js_wake_at(struct nb_js *js, uint64_t due_ms)
+{
+    if (!js->sync_timer_open || (js->event_due && js->event_due <= due_ms)) return;
+    uv_update_time(js->srv->loop);
+    uint64_t now = nb__now_ms(js->srv);
+    js->event_due = due_ms > now ? due_ms : now;
+    uv_timer_start(&js->event_timer, on_event_timer, js->event_due - now, 0);
+}
+
 /* ---- loading ------------------------------------------------------------------------------------- */
 
 static char *
@@ -472,6 +516,11 @@ nb__js_start(struct nb_server *srv, char *err, size_t cap)
         return rc;
     }
     log_start(js);
+    uv_timer_init(srv->loop, &js->sync_timer);
+    uv_timer_init(srv->loop, &js->event_timer);
+    js->sync_timer.data = js->event_timer.data = js;
+    js->sync_timer_open = true;
+    srv->open_handles += 2;
     rc = load_streams(js);
     if (rc == 0)
         rc = nb_server_subscribe(srv, "$JS.API.>", NULL, nb__jsapi_handle, js, &js->api_sub);
@@ -479,10 +528,6 @@ nb__js_start(struct nb_server *srv, char *err, size_t cap)
         snprintf(err, cap, "cannot start JetStream: %s", nb_strerror(rc));
         return rc;
     }
-    uv_timer_init(srv->loop, &js->sync_timer);
-    js->sync_timer.data = js;
-    js->sync_timer_open = true;
-    srv->open_handles++;
     if (srv->cfg.js_sync_interval_ms > 0) {
         uint64_t every = (uint64_t)srv->cfg.js_sync_interval_ms;
         uv_timer_start(&js->sync_timer, on_sync_timer, every, every);
@@ -531,6 +576,7 @@ nb__js_stop(struct nb_server *srv)
     if (js->sync_timer_open) {
         js->sync_timer_open = false;
         uv_close((uv_handle_t *)&js->sync_timer, on_closed);
+        uv_close((uv_handle_t *)&js->event_timer, on_closed);
     }
 }
 

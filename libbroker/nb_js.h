@@ -23,6 +23,7 @@
 struct nb_server;
 struct nb_stream;
 struct nb_dedupe;
+struct nb_consumer;
 
 /*
  * A PubAck held back until the message it confirms has been written (the store buffers appends
@@ -41,7 +42,9 @@ struct nb_js {
     struct np_map names; /* stream name -> struct nb_stream * */
     struct nb_stream *streams;
     struct nb_isub *api_sub;
-    uv_timer_t sync_timer; /* fsync of file streams every sync_interval */
+    uv_timer_t sync_timer;  /* fsync of file streams every sync_interval */
+    uv_timer_t event_timer; /* the next consumer deadline (redelivery, pull expiry, heartbeat) */
+    uint64_t event_due;     /* when event_timer fires, 0 when it is idle */
     bool sync_timer_open;
     bool sync_running;                     /* a worker is syncing */
     struct nb_held_ack *held, **held_tail; /* waiting for the next sync (always mode) */
@@ -70,10 +73,11 @@ struct nb_stream {
     struct nb_dedupe *dedupe; /* Nats-Msg-Id within the duplicate window */
     char *last_msg_id;        /* the Nats-Msg-Id of the newest message, NULL when it had none */
     uv_timer_t age_timer;     /* removes messages older than max_age */
-    bool counted;             /* the server's stop waits for age_timer to close */
-    bool dirty;               /* written since the last sync */
-    bool trim_due;            /* limits to apply once the buffered appends are written */
-    uint64_t unflushed_from;  /* the first append of this iteration */
+    struct nb_consumer *consumers;
+    bool counted;            /* the server's stop waits for age_timer to close */
+    bool dirty;              /* written since the last sync */
+    bool trim_due;           /* limits to apply once the buffered appends are written */
+    uint64_t unflushed_from; /* the first append of this iteration */
     bool in_flush_list;
     struct nb_stream *flush_next;
     struct nb_held_ack *acks, **acks_tail; /* PubAcks waiting for the buffered appends */
@@ -87,6 +91,10 @@ int nb__js_start(struct nb_server *srv, char *err, size_t cap);
 void nb__js_stop(struct nb_server *srv);
 /* Syncs and closes every stream (a clean shutdown) and frees JetStream. */
 void nb__js_free(struct nb_server *srv);
+/* The server's 100 ms ticker: consumers' inactivity and heartbeats, and their saved state. */
+void nb__js_tick(struct nb_server *srv);
+/* Makes sure the consumers' deadlines are looked at no later than due_ms (loop time). */
+void nb__js_wake_at(struct nb_js *js, uint64_t due_ms);
 /* Called once per loop iteration before output is flushed: starts the sync held PubAcks wait for. */
 void nb__js_before_flush(struct nb_server *srv);
 
@@ -160,10 +168,14 @@ void nb__js_release_acks(struct nb_js *js, struct nb_held_ack *a, bool send);
 /* Adds a new or loaded stream to the set; removes one (the caller closes it). */
 void nb__js_add_stream(struct nb_js *js, struct nb_stream *st);
 void nb__js_remove_stream(struct nb_js *js, struct nb_stream *st);
-/* Files: "dir/name" (malloc'd or NULL); mkdir -p; replace dir/name atomically and durably; rm -r. */
+/*
+ * Files: "dir/name" (malloc'd or NULL); mkdir -p; replace dir/name atomically (temp file and
+ * rename; durable: fsync'd before and after, for what must survive a power cut); rm -r.
+ */
 char *nb__path_join(const char *dir, const char *name);
 int nb__mkdir_p(const char *path);
-int nb__write_file_atomic(const char *dir, const char *name, const char *data, size_t len);
+int nb__write_file_atomic(const char *dir, const char *name, const char *data, size_t len,
+                          bool durable);
 void nb__remove_tree(const char *path);
 /* The stream capturing messages on the literal subject, or NULL. */
 struct nb_stream *nb__js_stream_for(struct nb_js *js, const char *subject, size_t len);

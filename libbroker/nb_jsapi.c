@@ -3,6 +3,7 @@
  * handlers, and nats-server's response shapes (spec 1.2-1.4, 1.9). Every request with a reply
  * subject gets exactly one answer; a malformed one gets an error, never silence.
  */
+#include "nb_consumer.h"
 #include "nb_js.h"
 #include "nb_srv.h"
 #include "np.h"
@@ -502,33 +503,255 @@ api_direct_get(struct req *r)
     send_direct(r, st, &m);
 }
 
-/* ---- consumers (until they exist) ---------------------------------------------------------------- */
+/* ---- consumers ---------------------------------------------------------------------------------- */
 
 static void
-api_consumer_names(struct req *r)
+send_err_raw(struct req *r, int code, int err_code, const char *text)
 {
-    if (!find_stream(r, 2)) return;
-    bool list = tok_is(r, 1, "LIST");
-    cJSON *o = response(r);
-    bool ok = o && nb__json_u64(o, "total", 0) && nb__json_u64(o, "offset", 0) &&
-              nb__json_u64(o, "limit", list ? LIST_LIMIT : NAMES_LIMIT) &&
-              cJSON_AddArrayToObject(o, "consumers");
-    if (!ok) cJSON_Delete(o);
-    send_json(r, ok ? o : NULL);
+    struct nb_jserr err = {.code = code, .err_code = err_code};
+    snprintf(err.description, sizeof err.description, "%s", text);
+    send_error(r, &err);
+}
+
+/* Answers with an error and returns false, for checks that refuse a request. */
+static bool
+refuse(struct req *r, int code, int err_code, const char *text)
+{
+    send_err_raw(r, code, err_code, text);
+    return false;
+}
+
+/* Sends ConsumerInfo of c with the response type, its fields after "type". */
+static void
+send_consumer(struct req *r, struct nb_consumer *c)
+{
+    cJSON *o = response(r), *info = nb__consumer_info(c);
+    if (!o || !info) {
+        cJSON_Delete(o);
+        cJSON_Delete(info);
+        return send_err_id(r, NB_JSERR_CONSUMER_CREATE, "out of memory");
+    }
+    while (info->child) {
+        cJSON *item = cJSON_DetachItemViaPointer(info, info->child);
+        cJSON_AddItemToObject(o, item->string, item);
+    }
+    cJSON_Delete(info);
+    send_json(r, o);
+}
+
+/* The consumer named by token i of stream st; answers 10014 and returns NULL when there is none. */
+static struct nb_consumer *
+find_consumer(struct req *r, struct nb_stream *st, int i)
+{
+    struct nb_consumer *c =
+        i < r->ntok ? nb__consumer_find(st, r->tok[i].ptr, r->tok[i].len) : NULL;
+    if (!c) send_err_id(r, NB_JSERR_CONSUMER_NOT_FOUND, NULL);
+    return c;
+}
+
+static bool
+str_eq(const char *s, struct np_str t)
+{
+    return s && strlen(s) == t.len && memcmp(s, t.ptr, t.len) == 0;
+}
+
+/* The consumer name the create subject asks for (spec 1.5); answers and fails when it is wrong. */
+static bool
+resolve_name(struct req *r, struct nb_consumer_config *cfg, char **name)
+{
+    bool durable_api = tok_is(r, 1, "DURABLE");
+    *name = NULL;
+    if (durable_api) {
+        if (!cfg->durable_name)
+            return refuse(r, 400, 10018,
+                          "consumer expected to be durable but a durable name was not set");
+        if (!str_eq(cfg->durable_name, r->tok[4]))
+            return refuse(r, 400, 10017,
+                          "consumer name in subject does not match durable name in request");
+        *name = strndup(r->tok[4].ptr, r->tok[4].len);
+    } else if (r->ntok == 3) {
+        if (cfg->durable_name)
+            return refuse(r, 400, 10020,
+                          "consumer expected to be ephemeral but a durable name was set in "
+                          "request");
+        if (cfg->name) {
+            *name = strdup(cfg->name);
+        } else {
+            char gen[9];
+            np_rand_fill(&r->js->srv->rng, gen, 8,
+                         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
+            gen[8] = '\0';
+            *name = strdup(gen);
+        }
+    } else {
+        if ((cfg->durable_name && !str_eq(cfg->durable_name, r->tok[3])) ||
+            (cfg->name && !str_eq(cfg->name, r->tok[3])))
+            return refuse(r, 400, 10017,
+                          "consumer name in subject does not match durable name in request");
+        if (r->ntok > 4) {
+            const char *f = r->tok[4].ptr;
+            size_t flen = (size_t)(r->msg->subject + r->msg->subject_len - f);
+            if (cfg->nfilter_subjects)
+                return refuse(r, 400, 10137,
+                              "consumer with multiple subject filters cannot use subject "
+                              "based API");
+            if (!cfg->filter_subject || strlen(cfg->filter_subject) != flen ||
+                memcmp(cfg->filter_subject, f, flen) != 0)
+                return refuse(r, 400, 10131,
+                              "Consumer create request did not match filtered subject from "
+                              "create subject");
+        }
+        *name = strndup(r->tok[3].ptr, r->tok[3].len);
+    }
+    if (!*name || !nb_js_name_valid(*name)) {
+        free(*name);
+        *name = NULL;
+        send_err_id(r, NB_JSERR_CONSUMER_CREATE, "consumer name is invalid");
+        return false;
+    }
+    return true;
+}
+
+static bool
+filters_overlap(const struct nb_consumer_config *a, const struct nb_consumer_config *b)
+{
+    const char *fa = a->filter_subject ? a->filter_subject : ">";
+    const char *fb = b->filter_subject ? b->filter_subject : ">";
+    return np_subject_intersect(fa, strlen(fa), fb, strlen(fb));
+}
+
+/* Work queues: one consumer per message, so filters may not overlap (spec 2.2). */
+static bool
+workqueue_ok(struct req *r, struct nb_stream *st, const struct nb_consumer_config *cfg)
+{
+    if (st->cfg.retention != NB_RETENTION_WORKQUEUE) return true;
+    for (struct nb_consumer *c = st->consumers; c; c = nb__consumer_next(c)) {
+        const struct nb_consumer_config *o = nb__consumer_config(c);
+        if (strcmp(o->name, cfg->name) == 0) continue;
+        if (!o->filter_subject || !cfg->filter_subject)
+            return refuse(r, 400, 10099,
+                          "multiple non-filtered consumers not allowed on workqueue stream");
+        if (filters_overlap(o, cfg))
+            return refuse(r, 400, 10100, "filtered consumer not unique on workqueue stream");
+    }
+    return true;
+}
+
+static void
+create_or_update(struct req *r, struct nb_stream *st, struct nb_consumer_config *cfg)
+{
+    const char *action = get_str(r->json, "action");
+    struct nb_consumer *c = nb__consumer_find(st, cfg->name, strlen(cfg->name));
+    struct nb_jserr err = {0};
+    if (!c) {
+        if (action && strcmp(action, "update") == 0)
+            return send_err_raw(r, 400, 10149, "consumer does not exist");
+        if (!workqueue_ok(r, st, cfg)) return;
+        if (nb__consumer_create(st, cfg, &c, &err) != 0) return send_error(r, &err);
+        return send_consumer(r, c);
+    }
+    const struct nb_consumer_config *old = nb__consumer_config(c);
+    if (nb_consumercfg_equal(old, cfg)) return send_consumer(r, c);
+    if (action && strcmp(action, "create") == 0)
+        return send_err_raw(r, 400, 10148, "consumer already exists");
+    if (nb_consumercfg_check_update(old, cfg, &err) != 0) return send_error(r, &err);
+    bool moved = (old->deliver_subject && cfg->deliver_subject &&
+                  strcmp(old->deliver_subject, cfg->deliver_subject) != 0);
+    if (moved && nb__consumer_bound(c)) return send_err_id(r, NB_JSERR_CONSUMER_NAME_EXIST, NULL);
+    if (nb__consumer_update(c, cfg, &err) != 0) return send_error(r, &err);
+    send_consumer(r, c);
+}
+
+static void
+api_consumer_create(struct req *r)
+{
+    int stream_tok = tok_is(r, 1, "DURABLE") ? 3 : 2;
+    if (tok_is(r, 1, "DURABLE") && (r->ntok != 5 || !tok_is(r, 2, "CREATE")))
+        return send_err_id(r, NB_JSERR_BAD_REQUEST, NULL);
+    struct nb_stream *st = find_stream(r, stream_tok);
+    if (!st) return;
+    const cJSON *config = cJSON_GetObjectItemCaseSensitive(r->json, "config");
+    if (!cJSON_IsObject(config)) return send_err_raw(r, 400, 10078, "consumer config required");
+    const char *sname = get_str(r->json, "stream_name");
+    if (sname && !str_eq(sname, r->tok[stream_tok]))
+        return send_err_id(r, NB_JSERR_STREAM_MISMATCH, NULL);
+    struct nb_consumer_config cfg;
+    struct nb_jserr err = {0};
+    if (nb_consumercfg_from_json(&cfg, config, &st->cfg, &err) != 0) return send_error(r, &err);
+    char *name;
+    if (resolve_name(r, &cfg, &name)) {
+        free(cfg.name);
+        cfg.name = name;
+        create_or_update(r, st, &cfg);
+    }
+    nb_consumercfg_release(&cfg);
 }
 
 static void
 api_consumer_info(struct req *r)
 {
-    if (find_stream(r, 2)) send_err_id(r, NB_JSERR_CONSUMER_NOT_FOUND, NULL);
+    struct nb_stream *st = find_stream(r, 2);
+    struct nb_consumer *c = st ? find_consumer(r, st, 3) : NULL;
+    if (c) send_consumer(r, c);
 }
 
 static void
-api_consumer_unsupported(struct req *r)
+api_consumer_delete(struct req *r)
 {
-    struct nb_jserr err = {.code = 400, .err_code = 10003};
-    snprintf(err.description, sizeof err.description, "consumers are not available in natsctl yet");
-    send_error(r, &err);
+    struct nb_stream *st = find_stream(r, 2);
+    struct nb_consumer *c = st ? find_consumer(r, st, 3) : NULL;
+    if (!c) return;
+    uint64_t floor = nb__consumer_floor(c);
+    nb__consumer_delete(c, true);
+    /* What only this consumer still wanted leaves an interest stream with it. */
+    nb__consumers_release(st, floor + 1);
+    send_success(r, NULL, 0);
+}
+
+static int
+cmp_consumers(const void *a, const void *b)
+{
+    const struct nb_consumer *const *x = a, *const *y = b;
+    return strcmp(nb__consumer_config(*x)->name, nb__consumer_config(*y)->name);
+}
+
+static void
+api_consumer_names(struct req *r)
+{
+    struct nb_stream *st = find_stream(r, 2);
+    if (!st) return;
+    bool list = tok_is(r, 1, "LIST");
+    uint64_t offset;
+    if (!get_u64(r->json, "offset", &offset)) return send_err_id(r, NB_JSERR_BAD_REQUEST, NULL);
+    size_t n = 0, limit = list ? LIST_LIMIT : NAMES_LIMIT;
+    for (struct nb_consumer *c = st->consumers; c; c = nb__consumer_next(c))
+        n++;
+    struct nb_consumer **all = malloc((n + 1) * sizeof *all);
+    if (!all) return;
+    n = 0;
+    for (struct nb_consumer *c = st->consumers; c; c = nb__consumer_next(c))
+        all[n++] = c;
+    qsort(all, n, sizeof *all, cmp_consumers);
+    cJSON *o = response(r), *arr = NULL;
+    bool ok = o && nb__json_u64(o, "total", n) && nb__json_u64(o, "offset", offset) &&
+              nb__json_u64(o, "limit", limit) && (arr = cJSON_AddArrayToObject(o, "consumers"));
+    for (size_t i = offset; ok && i < n && i < offset + limit; i++) {
+        cJSON *item = list ? nb__consumer_info(all[i])
+                           : cJSON_CreateString(nb__consumer_config(all[i])->name);
+        ok = item && cJSON_AddItemToArray(arr, item);
+    }
+    free(all);
+    if (!ok) cJSON_Delete(o);
+    send_json(r, ok ? o : NULL);
+}
+
+/* Pull requests to a consumer that does not exist get no answer, as from nats-server. */
+static void
+api_consumer_next(struct req *r)
+{
+    struct nb_stream *st = np_map_get(&r->js->names, r->tok[3].ptr, r->tok[3].len);
+    struct nb_consumer *c = st ? nb__consumer_find(st, r->tok[4].ptr, r->tok[4].len) : NULL;
+    if (c) nb__consumer_pull(c, r->msg);
 }
 
 /* ---- dispatch ------------------------------------------------------------------------------------ */
@@ -555,9 +778,10 @@ static const struct route routes[] = {
     {"CONSUMER", "NAMES", NULL, 3, 3, "consumer_names_response", api_consumer_names},
     {"CONSUMER", "LIST", NULL, 3, 3, "consumer_list_response", api_consumer_names},
     {"CONSUMER", "INFO", NULL, 4, 4, "consumer_info_response", api_consumer_info},
-    {"CONSUMER", "MSG", "NEXT", 5, 5, NULL, NULL},
-    {"CONSUMER", "DELETE", NULL, 4, 4, "consumer_delete_response", api_consumer_unsupported},
-    {"CONSUMER", NULL, NULL, 3, MAX_TOKENS, "consumer_create_response", api_consumer_unsupported},
+    {"CONSUMER", "MSG", "NEXT", 5, 5, NULL, api_consumer_next},
+    {"CONSUMER", "DELETE", NULL, 4, 4, "consumer_delete_response", api_consumer_delete},
+    {"CONSUMER", "DURABLE", NULL, 5, 5, "consumer_create_response", api_consumer_create},
+    {"CONSUMER", "CREATE", NULL, 3, MAX_TOKENS, "consumer_create_response", api_consumer_create},
 };
 
 static const struct route *

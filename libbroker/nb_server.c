@@ -145,6 +145,7 @@ on_tick(uv_timer_t *h)
     uint64_t now = nb__now_ms(srv);
     for (struct nb_conn *c = srv->conns; c; c = c->next)
         nb__conn_tick(c, now);
+    nb__js_tick(srv);
     /* A stall never outlasts its limit: the receiver then has to keep up or be cut. */
     for (struct nb_conn *c = srv->stall_list; c; c = c->stall_next) {
         if (now >= c->stall_until_ms) {

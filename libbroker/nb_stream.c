@@ -5,6 +5,7 @@
  * Limits are enforced after every store and again when the stream loads, so evictions by limits
  * need not be written to disk at once (NB_RM_LIMIT); deletes a user asked for are (NB_RM_DURABLE).
  */
+#include "nb_consumer.h"
 #include "nb_js.h"
 #include "nb_srv.h"
 #include "np.h"
@@ -80,6 +81,7 @@ remove_first(struct nb_stream *st)
 {
     struct nb_store_state s;
     nb_store_state(st->store, &s);
+    if (st->consumers) nb__consumers_removing(st, s.first_seq);
     nb_store_remove(st->store, s.first_seq, NB_RM_LIMIT);
 }
 
@@ -90,6 +92,7 @@ trim_subject(struct nb_stream *st, const char *subject, size_t len)
     struct nb_store_subject ss;
     nb_store_subject_state(st->store, subject, len, &ss);
     while (ss.count > (uint64_t)st->cfg.max_msgs_per_subject) {
+        if (st->consumers) nb__consumers_removing(st, ss.first);
         if (nb_store_remove(st->store, ss.first, NB_RM_LIMIT) != 0) break;
         nb_store_subject_state(st->store, subject, len, &ss);
     }
@@ -119,6 +122,7 @@ expire_aged(struct nb_stream *st)
     int64_t cutoff = nb__js_now_ns() - st->cfg.max_age;
     struct nb_store_msg m;
     while (nb_store_next(st->store, 0, NULL, &m) == 0 && m.ts <= cutoff) {
+        if (st->consumers) nb__consumers_removing(st, m.seq);
         if (nb_store_remove(st->store, m.seq, NB_RM_LIMIT) != 0) break;
     }
     arm_age_timer(st);
@@ -341,6 +345,7 @@ after_store(struct nb_stream *st, const struct nb_msg *msg, const struct expect 
     if (ex->msg_id.len && st->dedupe)
         nb__dedupe_add(st->dedupe, ex->msg_id.ptr, ex->msg_id.len, seq, nb__js_now_ns());
     set_last_msg_id(st, ex->msg_id);
+    if (st->consumers) nb__consumers_appended(st, seq, msg->subject, msg->subject_len);
     uint64_t purged;
     int rc = 0;
     if (ex->rollup.len && ex->rollup.ptr[0] == 's') {
@@ -352,6 +357,7 @@ after_store(struct nb_stream *st, const struct nb_msg *msg, const struct expect 
     }
     /* The purge writes the rollup message first; when that failed, the message is gone too. */
     if (rc) nb__stream_undone(st);
+    if (ex->rollup.len && st->consumers) nb__consumers_purged(st);
     if (st->cfg.storage == NB_STORE_FILE) {
         /* Evicting before the new message is written could lose both if the write fails. */
         if (!st->trim_due) st->unflushed_from = seq;
@@ -362,6 +368,7 @@ after_store(struct nb_stream *st, const struct nb_msg *msg, const struct expect 
     trim_subject(st, msg->subject, msg->subject_len);
     if (st->cfg.discard == NB_DISCARD_OLD) trim_head(st);
     if (st->cfg.max_age > 0 && !uv_is_active((uv_handle_t *)&st->age_timer)) arm_age_timer(st);
+    if (st->consumers) nb__consumers_kick(st);
 }
 
 static bool
@@ -390,8 +397,9 @@ publish(struct nb_stream *st, const struct nb_msg *msg, struct outcome *o)
     if (!check_expectations(st, msg, &ex, o)) return;
     if (st->cfg.max_msg_size >= 0 && msg->len > (uint64_t)st->cfg.max_msg_size)
         return (void)fail(o, NB_JSERR_STREAM_MESSAGE_EXCEEDS_MAX, NULL);
-    if (st->cfg.retention == NB_RETENTION_INTEREST) {
-        /* No consumer has interest yet: the sequence is used, the message is not kept. */
+    if (st->cfg.retention == NB_RETENTION_INTEREST &&
+        !nb__consumers_want(st, UINT64_MAX, msg->subject, msg->subject_len)) {
+        /* No consumer has interest: the sequence is used, the message is not kept. */
         if (nb_store_skip(st->store, nb__js_now_ns(), &o->seq) != 0) {
             nb__stream_undone(st);
             fail(o, NB_JSERR_INSUFFICIENT_RESOURCES, NULL);
@@ -538,6 +546,8 @@ nb__stream_flush(struct nb_stream *st, struct nb_held_ack **ready)
     } else {
         apply_due_limits(st);
         *ready = st->acks;
+        /* Consumers see a message only once it is written: it can no longer be undone. */
+        if (st->consumers) nb__consumers_kick(st);
     }
     st->acks = NULL;
     st->acks_tail = &st->acks;
@@ -589,7 +599,7 @@ write_meta(struct nb_stream *st)
     char *text = ok ? cJSON_PrintUnformatted(meta) : NULL;
     cJSON_Delete(meta);
     if (!text) return NB_ENOMEM;
-    int rc = nb__write_file_atomic(st->dir, "meta.json", text, strlen(text));
+    int rc = nb__write_file_atomic(st->dir, "meta.json", text, strlen(text), true);
     free(text);
     return rc;
 }
@@ -681,6 +691,7 @@ nb__stream_open(struct nb_js *js, const struct nb_stream_config *cfg, int64_t cr
     nb_store_state(st->store, &s);
     if (s.msgs && nb_store_get(st->store, s.last_seq, &last) == 0)
         set_last_msg_id(st, stored_msg_id(&last));
+    if (load) nb__consumers_load(st);
     enforce_all_limits(st);
     *out = st;
     return 0;
@@ -731,6 +742,7 @@ free_stream(uv_handle_t *h)
 void
 nb__stream_close(struct nb_stream *st, bool remove)
 {
+    nb__consumers_close(st, remove);
     unsubscribe_all(st);
     if (st->store) {
         if (remove)
@@ -811,7 +823,10 @@ state_json(struct nb_stream *st, const char *filter, bool deleted)
         ok = lost && nb__json_u64(lost, "msgs", s.lost_msgs) &&
              nb__json_u64(lost, "bytes", s.lost_bytes);
     }
-    if (ok) ok = cJSON_AddNumberToObject(o, "consumer_count", 0) != NULL;
+    size_t consumers = 0;
+    for (struct nb_consumer *c = st->consumers; c; c = nb__consumer_next(c))
+        consumers++;
+    if (ok) ok = nb__json_u64(o, "consumer_count", consumers);
     if (!ok) {
         cJSON_Delete(o);
         return NULL;
@@ -854,6 +869,7 @@ nb__stream_purge(struct nb_stream *st, const char *filter, uint64_t upto, uint64
         return -1;
     }
     int rc = nb_store_purge(st->store, filter, upto, keep, purged);
+    if (st->consumers) nb__consumers_purged(st);
     if (rc) {
         nb__stream_undone(st);
         nb_jserr_setf(err, NB_JSERR_STREAM_PURGE_FAILED, "%s", nb_strerror(rc));
