@@ -1349,6 +1349,28 @@ log_ack(struct nb_consumer *c, uint64_t sseq, bool upto)
     fclose(f);
 }
 
+/*
+ * A logged ack past the saved cursor: deliveries happened after the last state rewrite. Everything
+ * up to seq was delivered (deliveries go in stream order), so the messages before it become pending
+ * again (redelivered after ack_wait) and seq itself is delivered, about to be acked.
+ */
+static void
+catch_up(struct nb_consumer *c, uint64_t seq)
+{
+    struct nb_store_msg m;
+    uint64_t now = now_ms(c);
+    while (c->sseq <= seq && nb_store_next(c->st->store, c->sseq, store_filter(c), &m) == 0 &&
+           m.seq <= seq) {
+        c->sseq = m.seq + 1;
+        if (!matches(c, m.subject, m.subject_len)) continue;
+        struct pend *p = pend_add(c, m.seq, c->dseq++);
+        if (!p) return;
+        p->due_ms = now + wait_ms_for(c, 1);
+        t_insert(c, p);
+    }
+    if (c->sseq <= seq) c->sseq = seq + 1;
+}
+
 static void
 replay_log(struct nb_consumer *c, const char *dir)
 {
@@ -1359,6 +1381,7 @@ replay_log(struct nb_consumer *c, const char *dir)
     while (fgets(line, sizeof line, f)) {
         bool upto = line[0] == '<';
         uint64_t seq = strtoull(line + (upto ? 2 : 0), NULL, 10);
+        if (seq >= c->sseq) catch_up(c, seq);
         struct pend *p = pend_find(c, seq);
         if (upto)
             ack_upto(c, seq);
