@@ -369,6 +369,7 @@ bench-core: bench
 # suite has both sides), everything again under ASan+UBSan, then the fuzzers for a bounded time.
 # Each suite prints how long it took, so a slow one shows in CI's log.
 TEST_SUITES := all check bats bats-reference bats-clients-reference interop interop-nats-server crash-test \
+	consumer-crash-test js-client \
 	client-e2e client-e2e-nats-server asan-test fuzz
 test: deps
 	$(Q)for suite in $(TEST_SUITES); do \
