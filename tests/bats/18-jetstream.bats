@@ -163,3 +163,29 @@ create() {
     [ "$status" -ne 0 ]
     [[ $stderr == *"cannot create the JetStream store $BATS_TEST_TMPDIR/file/x/jetstream/\$G/streams: Not a directory"* ]]
 }
+
+@test "a copy of a stopped server's store_dir restores every stream and durable consumer" {
+    js_serve
+    create ORDERS '{"name":"ORDERS","subjects":["orders.>"]}'
+    create KV_b '{"name":"KV_b","subjects":["$KV.b.>"],"max_msgs_per_subject":1}'
+    hpub orders.a 'X: 1' one >/dev/null
+    hpub orders.b 'X: 1' two >/dev/null
+    hpub '$KV.b.k' 'X: 1' v >/dev/null
+    api '$JS.API.CONSUMER.DURABLE.CREATE.ORDERS.D' \
+        '{"stream_name":"ORDERS","config":{"durable_name":"D","ack_policy":"explicit"}}' >/dev/null
+    # one message fetched and acknowledged, the other left pending
+    run raw 'SUB _in 2\r\nPUB $JS.API.CONSUMER.MSG.NEXT.ORDERS.D _in 1\r\n1\r\n'
+    local ack
+    ack=$(awk '/^HMSG orders.a 2 /{print $4; exit}' <<<"$output")
+    [ -n "$ack" ]
+    raw "PUB $ack _r 4\r\n+ACK\r\n" >/dev/null
+    stop_server
+    cp -a "$STORE" "$BATS_TEST_TMPDIR/copy"
+    STORE=$BATS_TEST_TMPDIR/copy
+    js_serve
+    [ "$(api '$JS.API.STREAM.NAMES' | jq -c .streams)" = '["KV_b","ORDERS"]' ]
+    [ "$(api '$JS.API.STREAM.INFO.ORDERS' | jq .state.messages)" = 2 ]
+    run api '$JS.API.CONSUMER.INFO.ORDERS.D'
+    [ "$(jq .ack_floor.stream_seq <<<"$output")" = 1 ]
+    [ "$(jq .num_pending <<<"$output")" = 1 ]
+}
