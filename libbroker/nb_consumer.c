@@ -450,6 +450,29 @@ request_sent(struct nb_consumer *c, struct waiting *w, size_t bytes)
     if (w->sent >= w->batch) drop_request(c, w);
 }
 
+static void
+q_push_front(struct nb_consumer *c, struct pend *p)
+{
+    p->queued = true;
+    p->qnext = c->q_head;
+    c->q_head = p;
+    if (!c->q_tail) c->q_tail = p;
+}
+
+/*
+ * A pull request's byte budget (max_bytes) cannot take m: the request ends with 409 and the
+ * message waits for the next one.
+ */
+static bool
+over_budget(struct nb_consumer *c, struct waiting *w, const struct nb_store_msg *m)
+{
+    uint64_t size = m->subject_len + m->hdr_len + m->data_len;
+    if (!w->max_bytes || w->sent_bytes + size <= w->max_bytes) return false;
+    send_pull_status(c, w, 409, "Message Size Exceeds MaxBytes", true);
+    drop_request(c, w);
+    return true;
+}
+
 /* Delivers one message; returns false when nothing more can go out now. */
 static bool
 deliver_next(struct nb_consumer *c)
@@ -469,6 +492,10 @@ deliver_next(struct nb_consumer *c)
             pend_drop(c, p);
             continue;
         }
+        if (w && over_budget(c, w, &m)) {
+            q_push_front(c, p);
+            return true;
+        }
         if (p->dc == 1) c->nredelivered++;
         p->dc++;
         p->dseq = c->dseq++;
@@ -482,7 +509,14 @@ deliver_next(struct nb_consumer *c)
     if (acks_required(c) && c->cfg.max_ack_pending > 0 &&
         np_map_count(&c->pend) >= (size_t)c->cfg.max_ack_pending)
         return false;
+    uint64_t was_sseq = c->sseq;
+    size_t was_ilps = c->ilps;
     if (!next_new(c, &m)) return false;
+    if (w && over_budget(c, w, &m)) {
+        c->sseq = was_sseq; /* not delivered: the next request gets it */
+        c->ilps = was_ilps;
+        return true;
+    }
     if (c->npc) c->npc--;
     uint64_t dseq = c->dseq++;
     if (acks_required(c)) {

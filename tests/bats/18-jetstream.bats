@@ -189,3 +189,15 @@ create() {
     [ "$(jq .ack_floor.stream_seq <<<"$output")" = 1 ]
     [ "$(jq .num_pending <<<"$output")" = 1 ]
 }
+
+@test "a pull request's max_bytes ends it with 409 before a message that would exceed it, which waits" {
+    js_serve
+    create BIG '{"name":"BIG","subjects":["big"]}'
+    hpub big 'X: 1' 0123456789012345678901234567890123456789 >/dev/null
+    api '$JS.API.CONSUMER.DURABLE.CREATE.BIG.D' \
+        '{"stream_name":"BIG","config":{"durable_name":"D","ack_policy":"explicit"}}' >/dev/null
+    run raw 'SUB _in 2\r\nPUB $JS.API.CONSUMER.MSG.NEXT.BIG.D _in 26\r\n{"batch":5,"max_bytes":20}\r\n'
+    [[ $output == *$'HMSG _in 2 '*$'\nNATS/1.0 409 Message Size Exceeds MaxBytes\nNats-Pending-Messages: 5\nNats-Pending-Bytes: 20\n'* ]]
+    run raw 'SUB _in 2\r\nPUB $JS.API.CONSUMER.MSG.NEXT.BIG.D _in 1\r\n1\r\n'
+    [[ $output == *'HMSG big 2 $JS.ACK.BIG.D.1.1.1.'* ]]
+}
