@@ -17,6 +17,7 @@
  * (pause_until, priority_*) are refused when set rather than silently ignored.
  */
 #include "nb_consumercfg.h"
+#include "nb_jsjson.h"
 #include "np.h"
 #include "np_time.h"
 
@@ -34,8 +35,6 @@
 #define MIN_HEARTBEAT_NS     (100 * NS_PER_MS)
 #define DEFAULT_MAX_WAITING  512
 #define DEFAULT_MAX_ACK_PEND 1000
-#define TWO_POW_63           9223372036854775808.0
-#define TWO_POW_64           18446744073709551616.0
 
 static const char *const deliver_names[] = {
     "all", "last", "new", "by_start_sequence", "by_start_time", "last_per_subject",
@@ -106,107 +105,15 @@ fail(struct nb_jserr *err, enum nb_jserr_id id)
 }
 
 static bool
-bad_json(struct nb_jserr *err, const char *what, const char *key)
-{
-    nb_jserr_setf(err, NB_JSERR_INVALID_JSON, "%s %s", key, what);
-    return false;
-}
-
-static bool
-no_memory(struct nb_jserr *err)
-{
-    return fail(err, NB_JSERR_INSUFFICIENT_RESOURCES);
-}
-
-/* The member key of obj, or NULL when it is absent or null. */
-static const cJSON *
-member(const cJSON *obj, const char *key)
-{
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
-    return cJSON_IsNull(item) ? NULL : item;
-}
-
-/* Whether d is an integer that fits an int64; cJSON keeps numbers as doubles only. */
-static bool
-double_to_int64(double d, int64_t *out)
-{
-    if (!(d >= -TWO_POW_63 && d < TWO_POW_63)) return false;
-    int64_t v = (int64_t)d;
-    if ((double)v != d) return false;
-    *out = v;
-    return true;
-}
-
-static bool
-get_int(const cJSON *obj, const char *key, int64_t *out, struct nb_jserr *err)
-{
-    const cJSON *item = member(obj, key);
-    if (!item) return true;
-    if (!cJSON_IsNumber(item) || !double_to_int64(item->valuedouble, out))
-        return bad_json(err, "must be an integer in range", key);
-    return true;
-}
-
-static bool
-get_uint(const cJSON *obj, const char *key, uint64_t *out, struct nb_jserr *err)
-{
-    const cJSON *item = member(obj, key);
-    if (!item) return true;
-    double d = cJSON_IsNumber(item) ? item->valuedouble : -1;
-    if (!(d >= 0 && d < TWO_POW_64) || (double)(uint64_t)d != d)
-        return bad_json(err, "must be an unsigned integer in range", key);
-    *out = (uint64_t)d;
-    return true;
-}
-
-static bool
-get_bool(const cJSON *obj, const char *key, bool *out, struct nb_jserr *err)
-{
-    const cJSON *item = member(obj, key);
-    if (!item) return true;
-    if (!cJSON_IsBool(item)) return bad_json(err, "must be a boolean", key);
-    *out = cJSON_IsTrue(item);
-    return true;
-}
-
-/* A string member copied into *out; absent and "" both leave NULL, as Go's omitempty reads. */
-static bool
-get_string(const cJSON *obj, const char *key, char **out, struct nb_jserr *err)
-{
-    const cJSON *item = member(obj, key);
-    if (!item) return true;
-    if (!cJSON_IsString(item)) return bad_json(err, "must be a string", key);
-    if (!item->valuestring[0]) return true;
-    *out = strdup(item->valuestring);
-    return *out ? true : no_memory(err);
-}
-
-/* An enum member; absent keeps the default, anything but a known name is a 10025. */
-static bool
-get_enum(const cJSON *obj, const char *key, const char *const *names, size_t n, int *out,
-         struct nb_jserr *err)
-{
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
-    if (!item) return true;
-    for (size_t i = 0; cJSON_IsString(item) && i < n; i++) {
-        if (strcmp(item->valuestring, names[i]) == 0) {
-            *out = (int)i;
-            return true;
-        }
-    }
-    return bad_json(err, "has an unknown value", key);
-}
-
-static bool
 get_enums(const cJSON *obj, struct nb_consumer_config *cfg, struct nb_jserr *err)
 {
     int deliver = NB_DELIVER_ALL, ack = NB_ACK_NONE, replay = NB_REPLAY_INSTANT;
     const cJSON *dp = cJSON_GetObjectItemCaseSensitive(obj, "deliver_policy");
     bool undefined = cJSON_IsString(dp) && strcmp(dp->valuestring, "undefined") == 0;
     if ((!undefined &&
-         !get_enum(obj, "deliver_policy", deliver_names, COUNT(deliver_names), &deliver, err)) ||
-        !get_enum(obj, "ack_policy", ack_names, COUNT(ack_names), &ack, err) ||
-        !get_enum(obj, "replay_policy", replay_names, COUNT(replay_names), &replay, err))
+         !nb__jj_enum(obj, "deliver_policy", deliver_names, COUNT(deliver_names), &deliver, err)) ||
+        !nb__jj_enum(obj, "ack_policy", ack_names, COUNT(ack_names), &ack, err) ||
+        !nb__jj_enum(obj, "replay_policy", replay_names, COUNT(replay_names), &replay, err))
         return false;
     cfg->deliver_policy = (enum nb_deliver_policy)deliver;
     cfg->ack_policy = (enum nb_ack_policy)ack;
@@ -218,106 +125,50 @@ static bool
 get_scalars(const cJSON *obj, struct nb_consumer_config *cfg, struct nb_jserr *err)
 {
     for (size_t i = 0; i < COUNT(int_fields); i++)
-        if (!get_int(obj, int_fields[i].key, FIELD(cfg, int64_t, int_fields[i].offset), err))
+        if (!nb__jj_int(obj, int_fields[i].key, INT64_MIN, INT64_MAX,
+                        FIELD(cfg, int64_t, int_fields[i].offset), err))
             return false;
     for (size_t i = 0; i < COUNT(bool_fields); i++)
-        if (!get_bool(obj, bool_fields[i].key, FIELD(cfg, bool, bool_fields[i].offset), err))
+        if (!nb__jj_bool(obj, bool_fields[i].key, FIELD(cfg, bool, bool_fields[i].offset), err))
             return false;
     for (size_t i = 0; i < COUNT(str_fields); i++)
-        if (!get_string(obj, str_fields[i].key, FIELD(cfg, char *, str_fields[i].offset), err))
+        if (!nb__jj_string(obj, str_fields[i].key, true, FIELD(cfg, char *, str_fields[i].offset),
+                           err))
             return false;
     int64_t replicas = 0;
-    if (!get_int(obj, "num_replicas", &replicas, err)) return false;
+    if (!nb__jj_int(obj, "num_replicas", INT64_MIN, INT64_MAX, &replicas, err)) return false;
     /* Only the sign and "more than one" matter to the checks; this keeps any int64 in an int. */
     cfg->num_replicas = replicas < 0 ? -1 : replicas > 1 ? 2 : (int)replicas;
-    return get_uint(obj, "opt_start_seq", &cfg->opt_start_seq, err) &&
-           get_uint(obj, "rate_limit_bps", &cfg->rate_limit_bps, err);
+    return nb__jj_uint(obj, "opt_start_seq", &cfg->opt_start_seq, err) &&
+           nb__jj_uint(obj, "rate_limit_bps", &cfg->rate_limit_bps, err);
 }
 
 static bool
 get_start_time(const cJSON *obj, struct nb_consumer_config *cfg, struct nb_jserr *err)
 {
-    const cJSON *item = member(obj, "opt_start_time");
+    const cJSON *item = nb__jj_member(obj, "opt_start_time");
     if (!item) return true;
     if (!cJSON_IsString(item) ||
         np_time_parse(item->valuestring, strlen(item->valuestring), &cfg->opt_start_time) != 0)
-        return bad_json(err, "must be an RFC 3339 time", "opt_start_time");
+        return nb__jj_bad(err, "must be an RFC 3339 time", "opt_start_time");
     return true;
 }
 
 static bool
 get_backoff(const cJSON *obj, struct nb_consumer_config *cfg, struct nb_jserr *err)
 {
-    const cJSON *arr = member(obj, "backoff");
+    const cJSON *arr = nb__jj_member(obj, "backoff");
     if (!arr) return true;
-    if (!cJSON_IsArray(arr)) return bad_json(err, "must be an array of integers", "backoff");
+    if (!cJSON_IsArray(arr)) return nb__jj_bad(err, "must be an array of integers", "backoff");
     size_t n = (size_t)cJSON_GetArraySize(arr);
     if (n == 0) return true;
     cfg->backoff = calloc(n, sizeof *cfg->backoff);
-    if (!cfg->backoff) return no_memory(err);
+    if (!cfg->backoff) return nb__jj_nomem(err);
     for (const cJSON *v = arr->child; v; v = v->next) {
-        if (!cJSON_IsNumber(v) || !double_to_int64(v->valuedouble, &cfg->backoff[cfg->nbackoff]))
-            return bad_json(err, "must be an array of integers", "backoff");
+        if (!cJSON_IsNumber(v) || !nb__jj_to_int64(v->valuedouble, &cfg->backoff[cfg->nbackoff]))
+            return nb__jj_bad(err, "must be an array of integers", "backoff");
         cfg->nbackoff++;
     }
-    return true;
-}
-
-static bool
-get_filters(const cJSON *obj, struct nb_consumer_config *cfg, struct nb_jserr *err)
-{
-    const cJSON *arr = member(obj, "filter_subjects");
-    if (!arr) return true;
-    if (!cJSON_IsArray(arr)) return bad_json(err, "must be an array of strings", "filter_subjects");
-    size_t n = (size_t)cJSON_GetArraySize(arr);
-    if (n == 0) return true;
-    cfg->filter_subjects = calloc(n, sizeof *cfg->filter_subjects);
-    if (!cfg->filter_subjects) return no_memory(err);
-    for (const cJSON *s = arr->child; s; s = s->next) {
-        if (!cJSON_IsString(s))
-            return bad_json(err, "must be an array of strings", "filter_subjects");
-        cfg->filter_subjects[cfg->nfilter_subjects] = strdup(s->valuestring);
-        if (!cfg->filter_subjects[cfg->nfilter_subjects]) return no_memory(err);
-        cfg->nfilter_subjects++;
-    }
-    return true;
-}
-
-static bool
-get_metadata(const cJSON *obj, struct nb_consumer_config *cfg, struct nb_jserr *err)
-{
-    const cJSON *md = member(obj, "metadata");
-    if (!md) return true;
-    if (!cJSON_IsObject(md)) return bad_json(err, "must be an object of strings", "metadata");
-    for (const cJSON *c = md->child; c; c = c->next)
-        if (!cJSON_IsString(c)) return bad_json(err, "must be an object of strings", "metadata");
-    if (!md->child) return true;
-    /* A key given twice keeps its last value, as Go's decoder into a map does. */
-    cfg->metadata = cJSON_CreateObject();
-    if (!cfg->metadata) return no_memory(err);
-    for (const cJSON *c = md->child; c; c = c->next) {
-        cJSON *v = cJSON_CreateString(c->valuestring);
-        if (!v) return no_memory(err);
-        if (cJSON_GetObjectItemCaseSensitive(cfg->metadata, c->string)) {
-            cJSON_ReplaceItemInObjectCaseSensitive(cfg->metadata, c->string, v);
-        } else if (!cJSON_AddItemToObject(cfg->metadata, c->string, v)) {
-            cJSON_Delete(v);
-            return no_memory(err);
-        }
-    }
-    return true;
-}
-
-/* Whether a JSON value carries nothing: null, false, 0, "", or containers of such values. */
-static bool
-blank(const cJSON *item)
-{
-    if (cJSON_IsNull(item) || cJSON_IsFalse(item)) return true;
-    if (cJSON_IsNumber(item)) return item->valuedouble == 0;
-    if (cJSON_IsString(item)) return item->valuestring[0] == '\0';
-    if (!cJSON_IsArray(item) && !cJSON_IsObject(item)) return false;
-    for (const cJSON *c = item->child; c; c = c->next)
-        if (!blank(c)) return false;
     return true;
 }
 
@@ -333,10 +184,10 @@ check_unsupported(const cJSON *obj, struct nb_jserr *err)
 {
     for (size_t i = 0; i < COUNT(unsupported_fields); i++) {
         const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, unsupported_fields[i]);
-        if (item && !blank(item)) return unsupported(err, unsupported_fields[i]);
+        if (item && !nb__jj_blank(item)) return unsupported(err, unsupported_fields[i]);
     }
     const cJSON *pp = cJSON_GetObjectItemCaseSensitive(obj, "priority_policy");
-    if (pp && !blank(pp) && !(cJSON_IsString(pp) && strcmp(pp->valuestring, "none") == 0))
+    if (pp && !nb__jj_blank(pp) && !(cJSON_IsString(pp) && strcmp(pp->valuestring, "none") == 0))
         return unsupported(err, "priority_policy");
     return true;
 }
@@ -346,7 +197,9 @@ decode(const cJSON *obj, struct nb_consumer_config *cfg, struct nb_jserr *err)
 {
     return get_enums(obj, cfg, err) && get_scalars(obj, cfg, err) &&
            get_start_time(obj, cfg, err) && get_backoff(obj, cfg, err) &&
-           get_filters(obj, cfg, err) && get_metadata(obj, cfg, err) && check_unsupported(obj, err);
+           nb__jj_strings(obj, "filter_subjects", &cfg->filter_subjects, &cfg->nfilter_subjects,
+                          err) &&
+           nb__jj_metadata(obj, &cfg->metadata, err) && check_unsupported(obj, err);
 }
 
 /* -------------------------------------------------------------------------------------------- */

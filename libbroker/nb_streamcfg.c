@@ -13,6 +13,7 @@
  * reach $JS.> but not $JS.API.>, such as "*.b", stays allowed, as in nats-server).
  */
 #include "nb_streamcfg.h"
+#include "nb_jsjson.h"
 #include "np.h"
 
 #include <inttypes.h>
@@ -23,8 +24,6 @@
 #define NAME_MAX_LEN      255
 #define MIN_WINDOW_NS     100000000LL    /* max_age and duplicate_window: 100 ms at least */
 #define DEFAULT_WINDOW_NS 120000000000LL /* 2 min */
-#define TWO_POW_63        9223372036854775808.0
-#define TWO_POW_64        18446744073709551616.0
 #define JS_API_SUBJECTS   "$JS.API.>"
 #define JS_TOKEN          "$JS"
 #define JS_PREFIX         "$JS."
@@ -81,13 +80,6 @@ static const char *const unsupported_fields[] = {
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 static bool
-bad_json(struct nb_jserr *err, const char *what, const char *key)
-{
-    nb_jserr_setf(err, NB_JSERR_INVALID_JSON, "%s %s", key, what);
-    return false;
-}
-
-static bool
 invalid(struct nb_jserr *err, const char *text)
 {
     nb_jserr_set(err, NB_JSERR_STREAM_INVALID_CONFIG, text);
@@ -95,110 +87,11 @@ invalid(struct nb_jserr *err, const char *text)
 }
 
 static bool
-no_memory(struct nb_jserr *err)
-{
-    nb_jserr_set(err, NB_JSERR_INSUFFICIENT_RESOURCES, NULL);
-    return false;
-}
-
-/* The member key of obj, or NULL when it is absent or null. */
-static const cJSON *
-member(const cJSON *obj, const char *key)
-{
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
-    return cJSON_IsNull(item) ? NULL : item;
-}
-
-/* Whether d is an integer in [min, max]; cJSON keeps numbers as doubles only. */
-static bool
-double_to_int64(double d, int64_t min, int64_t max, int64_t *out)
-{
-    if (!(d >= -TWO_POW_63 && d < TWO_POW_63)) return false;
-    int64_t v = (int64_t)d;
-    if ((double)v != d || v < min || v > max) return false;
-    *out = v;
-    return true;
-}
-
-static bool
-get_int(const cJSON *obj, const char *key, int64_t min, int64_t max, int64_t *out,
-        struct nb_jserr *err)
-{
-    const cJSON *item = member(obj, key);
-    if (!item) return true;
-    if (!cJSON_IsNumber(item) || !double_to_int64(item->valuedouble, min, max, out))
-        return bad_json(err, "must be an integer in range", key);
-    return true;
-}
-
-static bool
-get_uint(const cJSON *obj, const char *key, uint64_t *out, struct nb_jserr *err)
-{
-    const cJSON *item = member(obj, key);
-    if (!item) return true;
-    double d = cJSON_IsNumber(item) ? item->valuedouble : -1;
-    if (!(d >= 0 && d < TWO_POW_64) || (double)(uint64_t)d != d)
-        return bad_json(err, "must be an unsigned integer in range", key);
-    *out = (uint64_t)d;
-    return true;
-}
-
-static bool
-get_bool(const cJSON *obj, const char *key, bool *out, struct nb_jserr *err)
-{
-    const cJSON *item = member(obj, key);
-    if (!item) return true;
-    if (!cJSON_IsBool(item)) return bad_json(err, "must be a boolean", key);
-    *out = cJSON_IsTrue(item);
-    return true;
-}
-
-/* A string member copied into *out (NULL when absent). */
-static bool
-get_string(const cJSON *obj, const char *key, char **out, struct nb_jserr *err)
-{
-    const cJSON *item = member(obj, key);
-    if (!item) return true;
-    if (!cJSON_IsString(item)) return bad_json(err, "must be a string", key);
-    *out = strdup(item->valuestring);
-    return *out ? true : no_memory(err);
-}
-
-/* An enum member; absent keeps the default, anything but a known name is a 10025. */
-static bool
-get_enum(const cJSON *obj, const char *key, const char *const *names, size_t n, int *out,
-         struct nb_jserr *err)
-{
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
-    if (!item) return true;
-    for (size_t i = 0; cJSON_IsString(item) && i < n; i++) {
-        if (strcmp(item->valuestring, names[i]) == 0) {
-            *out = (int)i;
-            return true;
-        }
-    }
-    return bad_json(err, "has an unknown value", key);
-}
-
-/* Whether a JSON value carries nothing: null, false, 0, "", or containers of such values. */
-static bool
-blank(const cJSON *item)
-{
-    if (cJSON_IsNull(item) || cJSON_IsFalse(item)) return true;
-    if (cJSON_IsNumber(item)) return item->valuedouble == 0;
-    if (cJSON_IsString(item)) return item->valuestring[0] == '\0';
-    if (!cJSON_IsArray(item) && !cJSON_IsObject(item)) return false;
-    for (const cJSON *c = item->child; c; c = c->next)
-        if (!blank(c)) return false;
-    return true;
-}
-
-static bool
 check_unsupported(const cJSON *obj, struct nb_jserr *err)
 {
     for (size_t i = 0; i < COUNT(unsupported_fields); i++) {
         const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, unsupported_fields[i]);
-        if (item && !blank(item)) {
+        if (item && !nb__jj_blank(item)) {
             nb_jserr_setf(err, NB_JSERR_STREAM_INVALID_CONFIG, "%s is not supported by natsctl",
                           unsupported_fields[i]);
             return false;
@@ -208,58 +101,15 @@ check_unsupported(const cJSON *obj, struct nb_jserr *err)
 }
 
 static bool
-get_subjects(const cJSON *obj, struct nb_stream_config *cfg, struct nb_jserr *err)
-{
-    const cJSON *arr = member(obj, "subjects");
-    if (!arr) return true;
-    if (!cJSON_IsArray(arr)) return bad_json(err, "must be an array of strings", "subjects");
-    size_t n = (size_t)cJSON_GetArraySize(arr);
-    if (n == 0) return true;
-    cfg->subjects = calloc(n, sizeof *cfg->subjects);
-    if (!cfg->subjects) return no_memory(err);
-    for (const cJSON *s = arr->child; s; s = s->next) {
-        if (!cJSON_IsString(s)) return bad_json(err, "must be an array of strings", "subjects");
-        cfg->subjects[cfg->nsubjects] = strdup(s->valuestring);
-        if (!cfg->subjects[cfg->nsubjects]) return no_memory(err);
-        cfg->nsubjects++;
-    }
-    return true;
-}
-
-static bool
-get_metadata(const cJSON *obj, struct nb_stream_config *cfg, struct nb_jserr *err)
-{
-    const cJSON *md = member(obj, "metadata");
-    if (!md) return true;
-    if (!cJSON_IsObject(md)) return bad_json(err, "must be an object of strings", "metadata");
-    for (const cJSON *c = md->child; c; c = c->next)
-        if (!cJSON_IsString(c)) return bad_json(err, "must be an object of strings", "metadata");
-    if (!md->child) return true;
-    /* A key given twice keeps its last value, as Go's decoder into a map does. */
-    cfg->metadata = cJSON_CreateObject();
-    if (!cfg->metadata) return no_memory(err);
-    for (const cJSON *c = md->child; c; c = c->next) {
-        cJSON *v = cJSON_CreateString(c->valuestring);
-        if (!v) return no_memory(err);
-        if (cJSON_GetObjectItemCaseSensitive(cfg->metadata, c->string)) {
-            cJSON_ReplaceItemInObjectCaseSensitive(cfg->metadata, c->string, v);
-        } else if (!cJSON_AddItemToObject(cfg->metadata, c->string, v)) {
-            cJSON_Delete(v);
-            return no_memory(err);
-        }
-    }
-    return true;
-}
-
-static bool
 get_consumer_limits(const cJSON *obj, struct nb_stream_config *cfg, struct nb_jserr *err)
 {
-    const cJSON *cl = member(obj, "consumer_limits");
+    const cJSON *cl = nb__jj_member(obj, "consumer_limits");
     if (!cl) return true;
-    if (!cJSON_IsObject(cl)) return bad_json(err, "must be an object", "consumer_limits");
-    if (!get_int(cl, "inactive_threshold", INT64_MIN, INT64_MAX, &cfg->consumer_inactive_threshold,
-                 err) ||
-        !get_int(cl, "max_ack_pending", INT64_MIN, INT64_MAX, &cfg->consumer_max_ack_pending, err))
+    if (!cJSON_IsObject(cl)) return nb__jj_bad(err, "must be an object", "consumer_limits");
+    if (!nb__jj_int(cl, "inactive_threshold", INT64_MIN, INT64_MAX,
+                    &cfg->consumer_inactive_threshold, err) ||
+        !nb__jj_int(cl, "max_ack_pending", INT64_MIN, INT64_MAX, &cfg->consumer_max_ack_pending,
+                    err))
         return false;
     if (cfg->consumer_inactive_threshold < 0)
         return invalid(err, "consumer limits inactive threshold can not be negative");
@@ -278,7 +128,7 @@ get_compression(const cJSON *obj, struct nb_jserr *err)
         if (v[0] == '\0' || strcmp(v, "none") == 0) return true;
         if (strcmp(v, "s2") == 0) return invalid(err, "s2 compression is not supported by natsctl");
     }
-    return bad_json(err, "has an unknown value", "compression");
+    return nb__jj_bad(err, "has an unknown value", "compression");
 }
 
 static bool
@@ -286,27 +136,28 @@ get_scalars(const cJSON *obj, struct nb_stream_config *cfg, struct nb_jserr *err
 {
     for (size_t i = 0; i < COUNT(int_fields); i++) {
         const struct int_field *f = &int_fields[i];
-        if (!get_int(obj, f->key, f->min, f->max, (int64_t *)((char *)cfg + f->offset), err))
+        if (!nb__jj_int(obj, f->key, f->min, f->max, (int64_t *)((char *)cfg + f->offset), err))
             return false;
     }
     for (size_t i = 0; i < COUNT(bool_fields); i++) {
-        if (!get_bool(obj, bool_fields[i].key, (bool *)((char *)cfg + bool_fields[i].offset), err))
+        if (!nb__jj_bool(obj, bool_fields[i].key, (bool *)((char *)cfg + bool_fields[i].offset),
+                         err))
             return false;
     }
     int64_t replicas = 0;
-    if (!get_int(obj, "num_replicas", INT64_MIN, INT64_MAX, &replicas, err)) return false;
+    if (!nb__jj_int(obj, "num_replicas", INT64_MIN, INT64_MAX, &replicas, err)) return false;
     /* Only the sign and "more than one" matter to check_replicas; this keeps any int64 in an int. */
     cfg->num_replicas = replicas < 0 ? -1 : replicas > 1 ? 2 : (int)replicas;
-    return get_uint(obj, "first_seq", &cfg->first_seq, err);
+    return nb__jj_uint(obj, "first_seq", &cfg->first_seq, err);
 }
 
 static bool
 get_enums(const cJSON *obj, struct nb_stream_config *cfg, struct nb_jserr *err)
 {
     int retention = NB_RETENTION_LIMITS, discard = NB_DISCARD_OLD, storage = NB_STORE_FILE;
-    if (!get_enum(obj, "retention", retention_names, COUNT(retention_names), &retention, err) ||
-        !get_enum(obj, "discard", discard_names, COUNT(discard_names), &discard, err) ||
-        !get_enum(obj, "storage", storage_names, COUNT(storage_names), &storage, err))
+    if (!nb__jj_enum(obj, "retention", retention_names, COUNT(retention_names), &retention, err) ||
+        !nb__jj_enum(obj, "discard", discard_names, COUNT(discard_names), &discard, err) ||
+        !nb__jj_enum(obj, "storage", storage_names, COUNT(storage_names), &storage, err))
         return false;
     cfg->retention = (enum nb_retention)retention;
     cfg->discard = (enum nb_discard)discard;
@@ -317,11 +168,12 @@ get_enums(const cJSON *obj, struct nb_stream_config *cfg, struct nb_jserr *err)
 static bool
 decode(const cJSON *obj, struct nb_stream_config *cfg, struct nb_jserr *err)
 {
-    return get_string(obj, "name", &cfg->name, err) &&
-           get_string(obj, "description", &cfg->description, err) && get_subjects(obj, cfg, err) &&
-           get_enums(obj, cfg, err) && get_scalars(obj, cfg, err) && get_metadata(obj, cfg, err) &&
-           get_consumer_limits(obj, cfg, err) && get_compression(obj, err) &&
-           check_unsupported(obj, err);
+    return nb__jj_string(obj, "name", false, &cfg->name, err) &&
+           nb__jj_string(obj, "description", false, &cfg->description, err) &&
+           nb__jj_strings(obj, "subjects", &cfg->subjects, &cfg->nsubjects, err) &&
+           get_enums(obj, cfg, err) && get_scalars(obj, cfg, err) &&
+           nb__jj_metadata(obj, &cfg->metadata, err) && get_consumer_limits(obj, cfg, err) &&
+           get_compression(obj, err) && check_unsupported(obj, err);
 }
 
 /* -------------------------------------------------------------------------------------------- */
@@ -409,9 +261,9 @@ static bool
 default_subjects(struct nb_stream_config *cfg, struct nb_jserr *err)
 {
     cfg->subjects = calloc(1, sizeof *cfg->subjects);
-    if (!cfg->subjects) return no_memory(err);
+    if (!cfg->subjects) return nb__jj_nomem(err);
     cfg->subjects[0] = strdup(cfg->name);
-    if (!cfg->subjects[0]) return no_memory(err);
+    if (!cfg->subjects[0]) return nb__jj_nomem(err);
     cfg->nsubjects = 1;
     return true;
 }
