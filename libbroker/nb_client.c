@@ -534,6 +534,7 @@ client_input(struct nb_conn *conn, const char *data, size_t len)
 {
     struct nb_client *c = nb__client_of(conn);
     size_t off = 0;
+    uint64_t acks_before = nb__js_acks_produced(conn->srv->js);
     while (off < len && !conn->closing) {
         struct np_op op;
         ssize_t n = np_parse(&c->parser, data + off, len - off, &op);
@@ -550,6 +551,8 @@ client_input(struct nb_conn *conn, const char *data, size_t len)
          */
         if (nb__js_acks_waiting(conn->srv->js) >= EARLY_ACKS) nb__flush_output(conn->srv);
     }
+    /* A stream publisher gets one read per iteration, so others are not kept waiting behind it. */
+    if (nb__js_acks_produced(conn->srv->js) != acks_before) nb__conn_yield(conn);
 }
 
 /* ---- life cycle ---------------------------------------------------------------------------------- */

@@ -216,6 +216,40 @@ nb__resume_stalled(struct nb_server *srv)
     }
 }
 
+void
+nb__conn_yield(struct nb_conn *c)
+{
+    if (c->yielded || c->stalled || c->closing) return;
+    c->yielded = 1;
+    c->yield_next = c->srv->yield_list;
+    c->srv->yield_list = c;
+    uv_read_stop((uv_stream_t *)&c->tcp);
+}
+
+void
+nb__resume_yielded(struct nb_server *srv)
+{
+    struct nb_conn *c = srv->yield_list;
+    srv->yield_list = NULL;
+    while (c) {
+        struct nb_conn *next = c->yield_next;
+        c->yielded = 0;
+        c->yield_next = NULL;
+        if (!c->closing && !c->stalled) uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+        c = next;
+    }
+}
+
+static void
+unyield(struct nb_conn *c)
+{
+    struct nb_conn **pp = &c->srv->yield_list;
+    while (*pp && *pp != c)
+        pp = &(*pp)->yield_next;
+    if (*pp) *pp = c->yield_next;
+    c->yielded = 0;
+}
+
 static void
 unstall(struct nb_conn *c)
 {
@@ -274,6 +308,7 @@ nb__conn_teardown(struct nb_conn *c)
     if (c->handle_closed) return;
     c->handle_closed = 1;
     if (c->stalled) unstall(c);
+    if (c->yielded) unyield(c);
     c->proto->teardown(c);
     /* A pending write request is cancelled by the close; its callback sees UV_ECANCELED. */
     uv_close((uv_handle_t *)&c->tcp, on_closed);

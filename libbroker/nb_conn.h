@@ -71,6 +71,7 @@ struct nb_conn {
     struct nb_conn *flush_next;  /* pending-flush list, valid while in_flush_list */
     struct nb_conn *close_next;  /* deferred-teardown list, valid while in_close_list */
     struct nb_conn *stall_next;  /* the server's stalled list, valid while stalled */
+    struct nb_conn *yield_next;  /* the server's yielded list, valid while yielded */
     uint64_t id;                 /* cid or rid */
     struct nb_outq out;
     uv_write_t wreq;
@@ -91,6 +92,7 @@ struct nb_conn {
     unsigned in_close_list : 1;
     unsigned lingering : 1; /* closing: FIN sent, input discarded until the peer closes */
     unsigned stalled : 1;   /* reads paused because a receiver of its messages is backed up */
+    unsigned yielded : 1;   /* reads paused until the next loop iteration (nb__conn_yield) */
     unsigned headers : 1;   /* the peer takes messages with headers (HMSG) */
 };
 
@@ -125,6 +127,13 @@ void nb__conn_teardown(struct nb_conn *c);
 void nb__conn_stall(struct nb_conn *c);
 /* Resumes every stalled publisher; called when a backed-up receiver drains or goes away. */
 void nb__resume_stalled(struct nb_server *srv);
+/*
+ * Stops reading c for the rest of this loop iteration: libuv reads a busy socket up to 32 times
+ * per iteration, and a publisher whose messages cost disk writes and PubAcks would keep the loop
+ * from every other client for that long. nb__resume_yielded() restarts them once output is flushed.
+ */
+void nb__conn_yield(struct nb_conn *c);
+void nb__resume_yielded(struct nb_server *srv);
 /* Logs "<addr> - <cid|rid>:<id> - ["<ident>" - ]<text>", nats-server's prefix for a connection. */
 void nb__conn_log(const struct nb_conn *c, enum nb_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -279,6 +279,7 @@ nb__js_ack(struct nb_stream *st, uint64_t seq, const char *reply, size_t reply_l
 {
     struct nb_js *js = st->js;
     js->acks_waiting++;
+    js->acks_total++;
     if (st->cfg.storage != NB_STORE_FILE) {
         nb__js_reply(js, reply, reply_len, body, len);
         return;

@@ -51,7 +51,15 @@ struct nb_js {
     struct nb_stream *flush_list;          /* streams with appends to write this iteration */
     uint64_t api_total, api_errors;
     size_t acks_waiting; /* PubAcks produced since output was last flushed */
+    uint64_t acks_total; /* PubAcks produced since the start */
 };
+
+/* How many PubAcks were produced so far (0 without JetStream). */
+static inline uint64_t
+nb__js_acks_produced(const struct nb_js *js)
+{
+    return js ? js->acks_total : 0;
+}
 
 /* How many PubAcks wait for the next flush of output (0 without JetStream). */
 static inline size_t

@@ -136,6 +136,7 @@ on_check(uv_check_t *h)
     struct nb_server *srv = h->data;
     nb__flush_output(srv);
     process_closes(srv);
+    if (srv->yield_list) nb__resume_yielded(srv);
 }
 
 static void

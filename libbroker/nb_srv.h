@@ -34,6 +34,7 @@ struct nb_server {
     struct nb_conn *flush_list;
     struct nb_conn *close_list;
     struct nb_conn *stall_list; /* publishers whose reads are paused (fast-producer stall) */
+    struct nb_conn *yield_list; /* publishers that yielded the rest of this iteration */
     struct nb_chunk_pool pool;
     struct nb_delivery delivery; /* scratch and queues of the message path */
     char server_id[57];

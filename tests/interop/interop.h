@@ -42,6 +42,14 @@ natsConnection *interop_connect_opts(natsOptions *opts);
 /* interop_connect_opts(interop_opts()). */
 natsConnection *interop_connect(void);
 
+/* A connection with its JetStream context, for the js and jsc groups (API wait 2 s). */
+struct interop_js {
+    natsConnection *nc;
+    jsCtx *js;
+};
+struct interop_js interop_js_open(void);
+void interop_js_close(struct interop_js *j);
+
 /* A synchronous subscription whose interest the server has confirmed (a flush round trip). */
 natsSubscription *interop_subscribe(natsConnection *nc, const char *subject);
 

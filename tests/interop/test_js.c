@@ -13,31 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define API_WAIT_MS 2000
-#define MS          1000000LL /* nanoseconds, the unit of the API's durations */
-
-struct js {
-    natsConnection *nc;
-    jsCtx *js;
-};
-
-static struct js
-js_open(void)
-{
-    struct js j = {.nc = interop_connect()};
-    jsOptions o;
-    assert_status(jsOptions_Init(&o), NATS_OK);
-    o.Wait = API_WAIT_MS;
-    assert_status(natsConnection_JetStream(&j.js, j.nc, &o), NATS_OK);
-    return j;
-}
-
-static void
-js_close(struct js *j)
-{
-    jsCtx_Destroy(j->js);
-    natsConnection_Destroy(j->nc);
-}
+#define MS 1000000LL /* nanoseconds, the unit of the API's durations */
 
 /* A config of one subject; the caller may change it before js_create. */
 static jsStreamConfig
@@ -52,7 +28,7 @@ stream_cfg(const char *name, const char **subject)
 }
 
 static void
-js_create(struct js *j, jsStreamConfig *cfg)
+js_create(struct interop_js *j, jsStreamConfig *cfg)
 {
     jsStreamInfo *si = NULL;
     jsErrCode jerr = 0;
@@ -63,14 +39,14 @@ js_create(struct js *j, jsStreamConfig *cfg)
 }
 
 static void
-js_drop(struct js *j, const char *name)
+js_drop(struct interop_js *j, const char *name)
 {
     assert_status(js_DeleteStream(j->js, name, NULL, NULL), NATS_OK);
 }
 
 /* The stream's state as the server reports it now. */
 static jsStreamState
-js_state(struct js *j, const char *name)
+js_state(struct interop_js *j, const char *name)
 {
     jsStreamInfo *si = NULL;
     assert_status(js_GetStreamInfo(&si, j->js, name, NULL, NULL), NATS_OK);
@@ -83,7 +59,7 @@ js_state(struct js *j, const char *name)
 }
 
 static void
-expect_state(struct js *j, const char *name, uint64_t msgs, uint64_t first, uint64_t last)
+expect_state(struct interop_js *j, const char *name, uint64_t msgs, uint64_t first, uint64_t last)
 {
     jsStreamState st = js_state(j, name);
     assert_int_equal(st.Msgs, msgs);
@@ -93,7 +69,8 @@ expect_state(struct js *j, const char *name, uint64_t msgs, uint64_t first, uint
 
 /* Publishes with a PubAck and returns its sequence; the ack must name the stream. */
 static uint64_t
-js_pub(struct js *j, const char *subject, const char *data, jsPubOptions *po, const char *stream)
+js_pub(struct interop_js *j, const char *subject, const char *data, jsPubOptions *po,
+       const char *stream)
 {
     jsPubAck *pa = NULL;
     jsErrCode jerr = 0;
@@ -117,7 +94,7 @@ expect_last_error(const char *want)
 
 /* A refused publish: no PubAck, this error code and, if want_text is set, that description. */
 static void
-expect_pub_refused(struct js *j, const char *subject, const char *data, jsPubOptions *po,
+expect_pub_refused(struct interop_js *j, const char *subject, const char *data, jsPubOptions *po,
                    jsErrCode want, const char *want_text)
 {
     jsPubAck *pa = NULL;
@@ -131,7 +108,8 @@ expect_pub_refused(struct js *j, const char *subject, const char *data, jsPubOpt
 
 /* Fails unless the stored message at seq has this subject and payload. */
 static void
-expect_stored(struct js *j, const char *stream, uint64_t seq, const char *subject, const char *data)
+expect_stored(struct interop_js *j, const char *stream, uint64_t seq, const char *subject,
+              const char *data)
 {
     natsMsg *m = NULL;
     assert_status(js_GetMsg(&m, j->js, stream, seq, NULL, NULL), NATS_OK);
@@ -149,7 +127,7 @@ expect_stored(struct js *j, const char *stream, uint64_t seq, const char *subjec
 }
 
 static void
-expect_gone(struct js *j, const char *stream, uint64_t seq)
+expect_gone(struct interop_js *j, const char *stream, uint64_t seq)
 {
     natsMsg *m = NULL;
     jsErrCode jerr = 0;
@@ -162,7 +140,7 @@ static void
 test_create_info_delete(void **state)
 {
     (void)state;
-    struct js j = js_open();
+    struct interop_js j = interop_js_open();
     const char *subj[] = {"cid.>"};
     const char *other[] = {"cid.*"};
     jsStreamConfig cfg = stream_cfg("CID", subj);
@@ -189,14 +167,14 @@ test_create_info_delete(void **state)
     assert_status(js_GetStreamInfo(&si, j.js, "CID", NULL, &jerr), NATS_NOT_FOUND);
     assert_int_equal(jerr, JSStreamNotFoundErr);
     assert_status(js_DeleteStream(j.js, "CID", NULL, &jerr), NATS_NOT_FOUND);
-    js_close(&j);
+    interop_js_close(&j);
 }
 
 static void
 test_update(void **state)
 {
     (void)state;
-    struct js j = js_open();
+    struct interop_js j = interop_js_open();
     const char *subj[] = {"upd.a"};
     const char *two[] = {"upd.a", "upd.b"};
     jsStreamConfig cfg = stream_cfg("UPD", subj);
@@ -222,7 +200,7 @@ test_update(void **state)
     assert_status(js_UpdateStream(&si, j.js, &missing, NULL, &jerr), NATS_NOT_FOUND);
     assert_int_equal(jerr, JSStreamNotFoundErr);
     js_drop(&j, "UPD");
-    js_close(&j);
+    interop_js_close(&j);
 }
 
 static int
@@ -237,7 +215,7 @@ static void
 test_names_and_list(void **state)
 {
     (void)state;
-    struct js j = js_open();
+    struct interop_js j = interop_js_open();
     const char *a[] = {"names.a.>"};
     const char *b[] = {"names.b.*"};
     jsStreamConfig ca = stream_cfg("NAMES_A", a);
@@ -264,14 +242,14 @@ test_names_and_list(void **state)
     assert_true(only_a);
     js_drop(&j, "NAMES_A");
     js_drop(&j, "NAMES_B");
-    js_close(&j);
+    interop_js_close(&j);
 }
 
 /* Publishes with acks into a stream of the given storage and reads every message back. */
 static void
 publish_and_read(jsStorageType storage, const char *name)
 {
-    struct js j = js_open();
+    struct interop_js j = interop_js_open();
     const char *subj[] = {"pub.>"};
     jsStreamConfig cfg = stream_cfg(name, subj);
     cfg.Storage = storage;
@@ -292,7 +270,7 @@ publish_and_read(jsStorageType storage, const char *name)
     assert_int_equal(st.NumSubjects, 3);
     assert_true(st.Bytes > 20 * strlen("payload-10"));
     js_drop(&j, name);
-    js_close(&j);
+    interop_js_close(&j);
 }
 
 static void
@@ -313,7 +291,7 @@ static void
 test_publish_async(void **state)
 {
     (void)state;
-    struct js j = js_open();
+    struct interop_js j = interop_js_open();
     const char *subj[] = {"async.x"};
     jsStreamConfig cfg = stream_cfg("ASYNC", subj);
     js_create(&j, &cfg);
@@ -330,14 +308,14 @@ test_publish_async(void **state)
     expect_stored(&j, "ASYNC", 1, "async.x", "a0");
     expect_stored(&j, "ASYNC", 500, "async.x", "a499");
     js_drop(&j, "ASYNC");
-    js_close(&j);
+    interop_js_close(&j);
 }
 
 static void
 test_msg_id_duplicates(void **state)
 {
     (void)state;
-    struct js j = js_open();
+    struct interop_js j = interop_js_open();
     const char *subj[] = {"dup.x"};
     jsStreamConfig cfg = stream_cfg("DUP", subj);
     js_create(&j, &cfg);
@@ -358,14 +336,14 @@ test_msg_id_duplicates(void **state)
     expect_state(&j, "DUP", 2, 1, 2);
     expect_stored(&j, "DUP", 1, "dup.x", "first");
     js_drop(&j, "DUP");
-    js_close(&j);
+    interop_js_close(&j);
 }
 
 static void
 test_duplicate_window(void **state)
 {
     (void)state;
-    struct js j = js_open();
+    struct interop_js j = interop_js_open();
     const char *subj[] = {"dupw.x"};
     jsStreamConfig cfg = stream_cfg("DUPW", subj);
     cfg.Duplicates = 200 * MS;
@@ -382,14 +360,14 @@ test_duplicate_window(void **state)
     usleep(700 * 1000); /* the window, and the server's sweep of it, have passed */
     assert_int_equal(js_pub(&j, "dupw.x", "3", &po, "DUPW"), 2);
     js_drop(&j, "DUPW");
-    js_close(&j);
+    interop_js_close(&j);
 }
 
 static void
 test_expected_headers(void **state)
 {
     (void)state;
-    struct js j = js_open();
+    struct interop_js j = interop_js_open();
     const char *subj[] = {"exp.>"};
     jsStreamConfig cfg = stream_cfg("EXP", subj);
     js_create(&j, &cfg);
@@ -424,14 +402,14 @@ test_expected_headers(void **state)
     po.ExpectLastSubjectSeq = 3;
     assert_int_equal(js_pub(&j, "exp.a", "4", &po, "EXP"), 4);
     js_drop(&j, "EXP");
-    js_close(&j);
+    interop_js_close(&j);
 }
 
 static void
 test_limit_max_msgs_and_bytes(void **state)
 {
     (void)state;
-    struct js j = js_open();
+    struct interop_js j = interop_js_open();
     const char *subj[] = {"lim.n"};
     jsStreamConfig cfg = stream_cfg("LIM_N", subj);
     cfg.MaxMsgs = 5;
@@ -455,14 +433,14 @@ test_limit_max_msgs_and_bytes(void **state)
     assert_int_equal(st.LastSeq, 30);
     assert_int_equal(st.FirstSeq, 30 - st.Msgs + 1);
     js_drop(&j, "LIM_B");
-    js_close(&j);
+    interop_js_close(&j);
 }
 
 static void
 test_limit_max_age(void **state)
 {
     (void)state;
-    struct js j = js_open();
+    struct interop_js j = interop_js_open();
     const char *subj[] = {"age.x"};
     jsStreamConfig cfg = stream_cfg("AGE", subj);
     cfg.MaxAge = 300 * MS;
@@ -480,14 +458,14 @@ test_limit_max_age(void **state)
     expect_state(&j, "AGE", 0, 4, 3);
     assert_int_equal(js_pub(&j, "age.x", "new", NULL, "AGE"), 4);
     js_drop(&j, "AGE");
-    js_close(&j);
+    interop_js_close(&j);
 }
 
 static void
 test_limit_max_msg_size(void **state)
 {
     (void)state;
-    struct js j = js_open();
+    struct interop_js j = interop_js_open();
     const char *subj[] = {"size.x"};
     jsStreamConfig cfg = stream_cfg("SIZE", subj);
     cfg.MaxMsgSize = 16;
@@ -497,14 +475,14 @@ test_limit_max_msg_size(void **state)
                        "message size exceeds maximum allowed");
     expect_state(&j, "SIZE", 1, 1, 1);
     js_drop(&j, "SIZE");
-    js_close(&j);
+    interop_js_close(&j);
 }
 
 static void
 test_limit_per_subject(void **state)
 {
     (void)state;
-    struct js j = js_open();
+    struct interop_js j = interop_js_open();
     const char *subj[] = {"per.*"};
     jsStreamConfig cfg = stream_cfg("PER", subj);
     cfg.MaxMsgsPerSubject = 2;
@@ -522,14 +500,14 @@ test_limit_per_subject(void **state)
     expect_stored(&j, "PER", 5, "per.b", "per.b");
     expect_stored(&j, "PER", 7, "per.a", "per.a");
     js_drop(&j, "PER");
-    js_close(&j);
+    interop_js_close(&j);
 }
 
 static void
 test_discard_new(void **state)
 {
     (void)state;
-    struct js j = js_open();
+    struct interop_js j = interop_js_open();
     const char *subj[] = {"dnew.x"};
     jsStreamConfig cfg = stream_cfg("DNEW", subj);
     cfg.MaxMsgs = 3;
@@ -552,14 +530,14 @@ test_discard_new(void **state)
     expect_pub_refused(&j, "dnew.x", data, NULL, JSStreamStoreFailedErr, "maximum bytes exceeded");
     expect_state(&j, "DNEW", 3, 1, 3);
     js_drop(&j, "DNEW");
-    js_close(&j);
+    interop_js_close(&j);
 }
 
 /* Stream PURGE_<tag> holds purge.<tag>.a at 1, 3, 5 and purge.<tag>.b at 2, 4, 6. */
-static struct js
+static struct interop_js
 purge_fixture(const char *stream, const char **subj)
 {
-    struct js j = js_open();
+    struct interop_js j = interop_js_open();
     jsStreamConfig cfg = stream_cfg(stream, subj);
     js_create(&j, &cfg);
     char subject[64];
@@ -572,7 +550,8 @@ purge_fixture(const char *stream, const char **subj)
 }
 
 static void
-purge_with(struct js *j, const char *stream, const char *subject, uint64_t seq, uint64_t keep)
+purge_with(struct interop_js *j, const char *stream, const char *subject, uint64_t seq,
+           uint64_t keep)
 {
     jsOptions o;
     jsOptions_Init(&o);
@@ -587,12 +566,12 @@ test_purge_all(void **state)
 {
     (void)state;
     const char *subj[] = {"purge.all.>"};
-    struct js j = purge_fixture("PURGE_ALL", subj);
+    struct interop_js j = purge_fixture("PURGE_ALL", subj);
     assert_status(js_PurgeStream(j.js, "PURGE_ALL", NULL, NULL), NATS_OK);
     expect_state(&j, "PURGE_ALL", 0, 7, 6);
     assert_int_equal(js_pub(&j, "purge.all.a", "after", NULL, "PURGE_ALL"), 7);
     js_drop(&j, "PURGE_ALL");
-    js_close(&j);
+    interop_js_close(&j);
 }
 
 static void
@@ -600,7 +579,7 @@ test_purge_subject(void **state)
 {
     (void)state;
     const char *subj[] = {"purge.subj.>"};
-    struct js j = purge_fixture("PURGE_SUBJ", subj);
+    struct interop_js j = purge_fixture("PURGE_SUBJ", subj);
     purge_with(&j, "PURGE_SUBJ", "purge.subj.a", 0, 0);
     expect_state(&j, "PURGE_SUBJ", 3, 2, 6);
     natsMsg *m = NULL;
@@ -610,7 +589,7 @@ test_purge_subject(void **state)
     assert_int_equal(jerr, JSNoMessageFoundErr);
     expect_stored(&j, "PURGE_SUBJ", 4, "purge.subj.b", "purge.subj.b");
     js_drop(&j, "PURGE_SUBJ");
-    js_close(&j);
+    interop_js_close(&j);
 }
 
 static void
@@ -618,7 +597,7 @@ test_purge_seq_and_keep(void **state)
 {
     (void)state;
     const char *subj[] = {"purge.seq.>"};
-    struct js j = purge_fixture("PURGE_SEQ", subj);
+    struct interop_js j = purge_fixture("PURGE_SEQ", subj);
     purge_with(&j, "PURGE_SEQ", NULL, 3, 0); /* below 3, not 3 itself */
     expect_state(&j, "PURGE_SEQ", 4, 3, 6);
     purge_with(&j, "PURGE_SEQ", "purge.seq.b", 0, 1); /* b keeps only its newest, 6 */
@@ -634,7 +613,7 @@ test_purge_seq_and_keep(void **state)
     assert_true(js_PurgeStream(j.js, "PURGE_SEQ", &o, NULL) != NATS_OK);
     expect_state(&j, "PURGE_SEQ", 1, 6, 6);
     js_drop(&j, "PURGE_SEQ");
-    js_close(&j);
+    interop_js_close(&j);
 }
 
 static void
@@ -642,7 +621,7 @@ test_get_msg(void **state)
 {
     (void)state;
     const char *subj[] = {"get.>"};
-    struct js j = purge_fixture("GET", subj);
+    struct interop_js j = purge_fixture("GET", subj);
     expect_stored(&j, "GET", 2, "get.b", "get.b");
     natsMsg *m = NULL;
     assert_status(js_GetLastMsg(&m, j.js, "GET", "get.a", NULL, NULL), NATS_OK);
@@ -656,7 +635,7 @@ test_get_msg(void **state)
     assert_status(js_GetMsg(&m, j.js, "GET_NONE", 1, NULL, &jerr), NATS_ERR);
     assert_int_equal(jerr, JSStreamNotFoundErr);
     js_drop(&j, "GET");
-    js_close(&j);
+    interop_js_close(&j);
 }
 
 static void
@@ -664,7 +643,7 @@ test_delete_and_erase(void **state)
 {
     (void)state;
     const char *subj[] = {"del.>"};
-    struct js j = purge_fixture("DEL", subj);
+    struct interop_js j = purge_fixture("DEL", subj);
     assert_status(js_DeleteMsg(j.js, "DEL", 2, NULL, NULL), NATS_OK);
     assert_status(js_EraseMsg(j.js, "DEL", 4, NULL, NULL), NATS_OK);
     expect_gone(&j, "DEL", 2);
@@ -689,7 +668,7 @@ test_delete_and_erase(void **state)
     expect_last_error("message delete not permitted");
     expect_stored(&j, "DENY", 1, "deny.x", "stays");
     js_drop(&j, "DENY");
-    js_close(&j);
+    interop_js_close(&j);
 }
 
 static void
@@ -717,7 +696,7 @@ static void
 test_kv(void **state)
 {
     (void)state;
-    struct js j = js_open();
+    struct interop_js j = interop_js_open();
     kvConfig kc;
     kvConfig_Init(&kc);
     kc.Bucket = "interop";
@@ -752,7 +731,7 @@ test_kv(void **state)
     expect_kv_missing(kv, "never");
     kvStore_Destroy(kv);
     assert_status(js_DeleteKeyValue(j.js, "interop"), NATS_OK);
-    js_close(&j);
+    interop_js_close(&j);
 }
 
 int

@@ -13,34 +13,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#define API_WAIT_MS 2000
-#define MS          1000000LL /* nanoseconds, the unit of the API's durations */
-
-struct js {
-    natsConnection *nc;
-    jsCtx *js;
-};
-
-static struct js
-js_open(void)
-{
-    struct js j = {.nc = interop_connect()};
-    jsOptions o;
-    assert_status(jsOptions_Init(&o), NATS_OK);
-    o.Wait = API_WAIT_MS;
-    assert_status(natsConnection_JetStream(&j.js, j.nc, &o), NATS_OK);
-    return j;
-}
+#define MS 1000000LL /* nanoseconds, the unit of the API's durations */
 
 static void
-js_close(struct js *j)
-{
-    jsCtx_Destroy(j->js);
-    natsConnection_Destroy(j->nc);
-}
-
-static void
-stream_create(struct js *j, const char *name, const char *subject, jsRetentionPolicy retention)
+stream_create(struct interop_js *j, const char *name, const char *subject,
+              jsRetentionPolicy retention)
 {
     const char *subjects[] = {subject};
     jsStreamConfig cfg;
@@ -55,14 +32,14 @@ stream_create(struct js *j, const char *name, const char *subject, jsRetentionPo
 }
 
 static void
-stream_drop(struct js *j, const char *name)
+stream_drop(struct interop_js *j, const char *name)
 {
     assert_status(js_DeleteStream(j->js, name, NULL, NULL), NATS_OK);
 }
 
 /* Publishes "m<seq>" and checks the PubAck gave it that sequence. */
 static void
-pub_seq(struct js *j, const char *subject, uint64_t seq)
+pub_seq(struct interop_js *j, const char *subject, uint64_t seq)
 {
     char data[32];
     snprintf(data, sizeof data, "m%llu", (unsigned long long)seq);
@@ -75,7 +52,8 @@ pub_seq(struct js *j, const char *subject, uint64_t seq)
 
 /* A stream on "<prefix>.>" holding messages 1..n, all on "<prefix>.x". */
 static void
-fixture(struct js *j, const char *name, const char *prefix, jsRetentionPolicy retention, int n)
+fixture(struct interop_js *j, const char *name, const char *prefix, jsRetentionPolicy retention,
+        int n)
 {
     char subject[64], all[64];
     snprintf(subject, sizeof subject, "%s.x", prefix);
@@ -131,7 +109,7 @@ sub_drop(natsSubscription *sub)
 
 /* A durable pull consumer on stream, configured by cfg (its Durable is set here). */
 static natsSubscription *
-pull_sub(struct js *j, const char *stream, const char *durable, jsConsumerConfig *cfg)
+pull_sub(struct interop_js *j, const char *stream, const char *durable, jsConsumerConfig *cfg)
 {
     cfg->Durable = durable;
     jsConsumerInfo *ci = NULL;
@@ -207,7 +185,7 @@ expect_fetch(natsSubscription *sub, int batch, int64_t timeout_ms, const uint64_
 }
 
 static jsConsumerInfo *
-consumer_info(struct js *j, const char *stream, const char *name)
+consumer_info(struct interop_js *j, const char *stream, const char *name)
 {
     jsConsumerInfo *ci = NULL;
     assert_status(js_GetConsumerInfo(&ci, j->js, stream, name, NULL, NULL), NATS_OK);
@@ -215,7 +193,7 @@ consumer_info(struct js *j, const char *stream, const char *name)
 }
 
 static void
-expect_ack_state(struct js *j, const char *stream, const char *name, uint64_t floor,
+expect_ack_state(struct interop_js *j, const char *stream, const char *name, uint64_t floor,
                  int64_t pending)
 {
     jsConsumerInfo *ci = consumer_info(j, stream, name);
@@ -228,7 +206,8 @@ expect_ack_state(struct js *j, const char *stream, const char *name, uint64_t fl
 
 /* An ephemeral push subscription on subject with this deliver policy and no acks. */
 static natsSubscription *
-push_policy(struct js *j, const char *subject, jsDeliverPolicy policy, uint64_t seq, int64_t time)
+push_policy(struct interop_js *j, const char *subject, jsDeliverPolicy policy, uint64_t seq,
+            int64_t time)
 {
     jsSubOptions so;
     jsSubOptions_Init(&so);
@@ -244,7 +223,7 @@ push_policy(struct js *j, const char *subject, jsDeliverPolicy policy, uint64_t 
 }
 
 static void
-expect_policy(struct js *j, jsDeliverPolicy policy, uint64_t seq, int64_t time,
+expect_policy(struct interop_js *j, jsDeliverPolicy policy, uint64_t seq, int64_t time,
               const uint64_t *want, size_t n)
 {
     natsSubscription *sub = push_policy(j, "dp.>", policy, seq, time);
@@ -256,7 +235,7 @@ static void
 test_deliver_policies(void **state)
 {
     (void)state;
-    struct js j = js_open();
+    struct interop_js j = interop_js_open();
     stream_create(&j, "DP", "dp.>", js_LimitsPolicy);
     const char *subjects[] = {"dp.a", "dp.b", "dp.a", "dp.b", "dp.a"};
     for (uint64_t i = 0; i < 5; i++) {
@@ -287,14 +266,14 @@ test_deliver_policies(void **state)
     assert_true(md.Timestamp > third_time);
     sub_drop(sub);
     stream_drop(&j, "DP");
-    js_close(&j);
+    interop_js_close(&j);
 }
 
 static void
 test_consumer_crud(void **state)
 {
     (void)state;
-    struct js j = js_open();
+    struct interop_js j = interop_js_open();
     fixture(&j, "CRUD", "crud", js_LimitsPolicy, 2);
     jsConsumerConfig cfg = consumer_cfg(js_AckExplicit, 700);
     cfg.MaxDeliver = 4;
@@ -332,14 +311,14 @@ test_consumer_crud(void **state)
     assert_status(js_DeleteConsumer(j.js, "CRUD", "B", NULL, &jerr), NATS_NOT_FOUND);
     assert_int_equal(jerr, JSConsumerNotFoundErr);
     stream_drop(&j, "CRUD");
-    js_close(&j);
+    interop_js_close(&j);
 }
 
 static void
 test_ack_policies(void **state)
 {
     (void)state;
-    struct js j = js_open();
+    struct interop_js j = interop_js_open();
     fixture(&j, "ACKP", "ackp", js_LimitsPolicy, 5);
     jsConsumerConfig none = consumer_cfg(js_AckNone, 300);
     natsSubscription *sub = pull_sub(&j, "ACKP", "NONE", &none);
@@ -366,14 +345,14 @@ test_ack_policies(void **state)
     natsMsgList_Destroy(&l);
     natsSubscription_Destroy(sub);
     stream_drop(&j, "ACKP");
-    js_close(&j);
+    interop_js_close(&j);
 }
 
 static void
 test_redelivery_after_ack_wait(void **state)
 {
     (void)state;
-    struct js j = js_open();
+    struct interop_js j = interop_js_open();
     fixture(&j, "REDEL", "redel", js_LimitsPolicy, 1);
     jsConsumerConfig cfg = consumer_cfg(js_AckExplicit, 300);
     natsSubscription *sub = pull_sub(&j, "REDEL", "R", &cfg);
@@ -395,12 +374,12 @@ test_redelivery_after_ack_wait(void **state)
     assert_int_equal(redelivered, 0);
     natsSubscription_Destroy(sub);
     stream_drop(&j, "REDEL");
-    js_close(&j);
+    interop_js_close(&j);
 }
 
 /* A pull consumer of stream NAK filtered to one subject that holds one message, seq. */
 static natsSubscription *
-nak_sub(struct js *j, const char *name, const char *subject, int64_t ack_wait_ms)
+nak_sub(struct interop_js *j, const char *name, const char *subject, int64_t ack_wait_ms)
 {
     jsConsumerConfig cfg = consumer_cfg(js_AckExplicit, ack_wait_ms);
     cfg.FilterSubject = subject;
@@ -411,7 +390,7 @@ static void
 test_nak_and_delay(void **state)
 {
     (void)state;
-    struct js j = js_open();
+    struct interop_js j = interop_js_open();
     stream_create(&j, "NAK", "nak.>", js_LimitsPolicy);
     pub_seq(&j, "nak.a", 1);
     pub_seq(&j, "nak.b", 2);
@@ -437,14 +416,14 @@ test_nak_and_delay(void **state)
     natsMsg_Destroy(m);
     natsSubscription_Destroy(sub);
     stream_drop(&j, "NAK");
-    js_close(&j);
+    interop_js_close(&j);
 }
 
 static void
 test_in_progress_and_term(void **state)
 {
     (void)state;
-    struct js j = js_open();
+    struct interop_js j = interop_js_open();
     stream_create(&j, "NAK", "nak.>", js_LimitsPolicy);
     pub_seq(&j, "nak.c", 1);
     pub_seq(&j, "nak.d", 2);
@@ -473,14 +452,14 @@ test_in_progress_and_term(void **state)
     expect_ack_state(&j, "NAK", "D", 2, 0);
     natsSubscription_Destroy(sub);
     stream_drop(&j, "NAK");
-    js_close(&j);
+    interop_js_close(&j);
 }
 
 static void
 test_max_deliver(void **state)
 {
     (void)state;
-    struct js j = js_open();
+    struct interop_js j = interop_js_open();
     fixture(&j, "MAXD", "maxd", js_LimitsPolicy, 1);
     jsConsumerConfig cfg = consumer_cfg(js_AckExplicit, 200);
     cfg.MaxDeliver = 2;
@@ -494,14 +473,14 @@ test_max_deliver(void **state)
     assert_int_equal(delivered, 2);
     natsSubscription_Destroy(sub);
     stream_drop(&j, "MAXD");
-    js_close(&j);
+    interop_js_close(&j);
 }
 
 static void
 test_max_ack_pending(void **state)
 {
     (void)state;
-    struct js j = js_open();
+    struct interop_js j = interop_js_open();
     fixture(&j, "MAP", "map", js_LimitsPolicy, 5);
     jsConsumerConfig cfg = consumer_cfg(js_AckExplicit, 1000);
     cfg.MaxAckPending = 2;
@@ -516,14 +495,14 @@ test_max_ack_pending(void **state)
     natsMsgList_Destroy(&l);
     natsSubscription_Destroy(sub);
     stream_drop(&j, "MAP");
-    js_close(&j);
+    interop_js_close(&j);
 }
 
 static void
 test_pull_batches(void **state)
 {
     (void)state;
-    struct js j = js_open();
+    struct interop_js j = interop_js_open();
     fixture(&j, "BATCH", "batch", js_LimitsPolicy, 7);
     jsConsumerConfig cfg = consumer_cfg(js_AckExplicit, 1000);
     natsSubscription *sub = pull_sub(&j, "BATCH", "B", &cfg);
@@ -536,7 +515,7 @@ test_pull_batches(void **state)
     assert_int_equal(l.Count, 0);
     natsSubscription_Destroy(sub);
     stream_drop(&j, "BATCH");
-    js_close(&j);
+    interop_js_close(&j);
 }
 
 /*
@@ -562,7 +541,7 @@ expect_status(natsSubscription *inbox, const char *want)
 }
 
 static void
-pull_request(struct js *j, const char *body)
+pull_request(struct interop_js *j, const char *body)
 {
     assert_status(natsConnection_PublishRequestString(j->nc, "$JS.API.CONSUMER.MSG.NEXT.STATUS.S",
                                                       "inbox.status", body),
@@ -573,7 +552,7 @@ static void
 test_pull_status_messages(void **state)
 {
     (void)state;
-    struct js j = js_open();
+    struct interop_js j = interop_js_open();
     fixture(&j, "STATUS", "status", js_LimitsPolicy, 1);
     jsConsumerConfig cfg = consumer_cfg(js_AckExplicit, 1000);
     cfg.Durable = "S";
@@ -598,7 +577,7 @@ test_pull_status_messages(void **state)
     interop_expect_none(inbox, 100);
     natsSubscription_Destroy(inbox);
     stream_drop(&j, "STATUS");
-    js_close(&j);
+    interop_js_close(&j);
 }
 
 /*
@@ -606,7 +585,7 @@ test_pull_status_messages(void **state)
  * cycle), bound to by later subscriptions.
  */
 static void
-add_push_durable(struct js *j, const char *stream, const char *name, const char *deliver,
+add_push_durable(struct interop_js *j, const char *stream, const char *name, const char *deliver,
                  const char *group)
 {
     jsConsumerConfig cfg = consumer_cfg(js_AckExplicit, 1000);
@@ -619,7 +598,7 @@ add_push_durable(struct js *j, const char *stream, const char *name, const char 
 }
 
 static natsSubscription *
-bind_push(struct js *j, const char *stream, const char *name, const char *queue)
+bind_push(struct interop_js *j, const char *stream, const char *name, const char *queue)
 {
     jsSubOptions so;
     jsSubOptions_Init(&so);
@@ -646,7 +625,7 @@ static void
 test_durable_push_resume(void **state)
 {
     (void)state;
-    struct js j = js_open();
+    struct interop_js j = interop_js_open();
     fixture(&j, "RESUME", "resume", js_LimitsPolicy, 3);
     add_push_durable(&j, "RESUME", "D", "deliver.resume", NULL);
     natsSubscription *sub = bind_push(&j, "RESUME", "D", NULL);
@@ -660,7 +639,7 @@ test_durable_push_resume(void **state)
     sub_drop(sub);
     expect_ack_state(&j, "RESUME", "D", 5, 0);
     stream_drop(&j, "RESUME");
-    js_close(&j);
+    interop_js_close(&j);
 }
 
 /* Reads from either member until a short quiet spell; counts each stream sequence per member. */
@@ -688,7 +667,7 @@ static void
 test_queue_push(void **state)
 {
     (void)state;
-    struct js j = js_open();
+    struct interop_js j = interop_js_open();
     enum { N = 20 };
     stream_create(&j, "QUEUE", "queue.>", js_LimitsPolicy);
     add_push_durable(&j, "QUEUE", "Q", "deliver.queue", "workers");
@@ -709,12 +688,12 @@ test_queue_push(void **state)
     for (int k = 0; k < 2; k++)
         sub_drop(members[k]);
     stream_drop(&j, "QUEUE");
-    js_close(&j);
+    interop_js_close(&j);
 }
 
 /* Polls the stream until it holds msgs messages from first on, for up to 2 s. */
 static void
-await_msgs(struct js *j, const char *stream, uint64_t msgs, uint64_t first)
+await_msgs(struct interop_js *j, const char *stream, uint64_t msgs, uint64_t first)
 {
     uint64_t got = 0, got_first = 0;
     for (int64_t end = interop_now_ms() + 2000; interop_now_ms() < end; usleep(20 * 1000)) {
@@ -733,7 +712,7 @@ static void
 test_workqueue(void **state)
 {
     (void)state;
-    struct js j = js_open();
+    struct interop_js j = interop_js_open();
     fixture(&j, "WQ", "wq", js_WorkQueuePolicy, 3);
     jsConsumerConfig cfg = consumer_cfg(js_AckExplicit, 1000);
     natsSubscription *sub = pull_sub(&j, "WQ", "W", &cfg);
@@ -752,14 +731,14 @@ test_workqueue(void **state)
     assert_null(ci);
     natsSubscription_Destroy(sub);
     stream_drop(&j, "WQ");
-    js_close(&j);
+    interop_js_close(&j);
 }
 
 static void
 test_interest(void **state)
 {
     (void)state;
-    struct js j = js_open();
+    struct interop_js j = interop_js_open();
     fixture(&j, "INT", "int", js_InterestPolicy, 2);
     await_msgs(&j, "INT", 0, 0); /* nobody is interested: not kept */
     jsConsumerConfig a = consumer_cfg(js_AckExplicit, 1000), b = a;
@@ -780,11 +759,11 @@ test_interest(void **state)
     await_msgs(&j, "INT", 0, 0); /* the last one still interested is gone */
     natsSubscription_Destroy(sa);
     stream_drop(&j, "INT");
-    js_close(&j);
+    interop_js_close(&j);
 }
 
 static natsSubscription *
-ordered_sub(struct js *j, const char *subject, jsDeliverPolicy policy, uint64_t seq)
+ordered_sub(struct interop_js *j, const char *subject, jsDeliverPolicy policy, uint64_t seq)
 {
     jsSubOptions so;
     jsSubOptions_Init(&so);
@@ -813,7 +792,7 @@ static void
 test_ordered_deleted(void **state)
 {
     (void)state;
-    struct js j = js_open();
+    struct interop_js j = interop_js_open();
     fixture(&j, "ORD", "ord", js_LimitsPolicy, 8);
     assert_status(js_DeleteMsg(j.js, "ORD", 1, NULL, NULL), NATS_OK);
     assert_status(js_DeleteMsg(j.js, "ORD", 4, NULL, NULL), NATS_OK);
@@ -834,11 +813,11 @@ test_ordered_deleted(void **state)
     expect_ordered(sub, later + 1, 1, &cseq);
     sub_drop(sub);
     stream_drop(&j, "ORD");
-    js_close(&j);
+    interop_js_close(&j);
 }
 
 static kvStore *
-kv_bucket(struct js *j, const char *name, int64_t history)
+kv_bucket(struct interop_js *j, const char *name, int64_t history)
 {
     kvConfig kc;
     kvConfig_Init(&kc);
@@ -881,7 +860,7 @@ static void
 test_kv_watch(void **state)
 {
     (void)state;
-    struct js j = js_open();
+    struct interop_js j = interop_js_open();
     kvStore *kv = kv_bucket(&j, "watch", 5);
     assert_status(kvStore_PutString(NULL, kv, "a", "1"), NATS_OK);
     assert_status(kvStore_PutString(NULL, kv, "b", "1"), NATS_OK);
@@ -908,14 +887,14 @@ test_kv_watch(void **state)
     kvWatcher_Destroy(all);
     kvStore_Destroy(kv);
     assert_status(js_DeleteKeyValue(j.js, "watch"), NATS_OK);
-    js_close(&j);
+    interop_js_close(&j);
 }
 
 static void
 test_kv_history(void **state)
 {
     (void)state;
-    struct js j = js_open();
+    struct interop_js j = interop_js_open();
     kvStore *kv = kv_bucket(&j, "hist", 3);
     const char *values[] = {"v1", "v2", "v3", "v4"};
     for (int i = 0; i < 4; i++) {
@@ -939,7 +918,7 @@ test_kv_history(void **state)
     assert_status(kvStore_History(&l, kv, "none", NULL), NATS_NOT_FOUND);
     kvStore_Destroy(kv);
     assert_status(js_DeleteKeyValue(j.js, "hist"), NATS_OK);
-    js_close(&j);
+    interop_js_close(&j);
 }
 
 int

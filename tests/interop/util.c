@@ -197,3 +197,21 @@ interop_raw_drain(int fd, int timeout_ms, int *eof)
         total += read_some(fd, sink, sizeof(sink), deadline, eof);
     return total;
 }
+
+struct interop_js
+interop_js_open(void)
+{
+    struct interop_js j = {.nc = interop_connect()};
+    jsOptions o;
+    assert_status(jsOptions_Init(&o), NATS_OK);
+    o.Wait = 2000;
+    assert_status(natsConnection_JetStream(&j.js, j.nc, &o), NATS_OK);
+    return j;
+}
+
+void
+interop_js_close(struct interop_js *j)
+{
+    jsCtx_Destroy(j->js);
+    natsConnection_Destroy(j->nc);
+}
