@@ -29,6 +29,13 @@ mount -t sysfs sys "$root/sys"
 mount --bind /dev "$root/dev"
 mount -t devpts devpts "$root/dev/pts"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# The host's own certificate authorities (a network that inspects TLS, as this one does) are part of
+# its network setup like resolv.conf: ca-certificates adds them to the root's bundle when deps.sh
+# installs it, and node is pointed at that bundle, as the host's node is.
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+    mkdir -p "$root/usr/local/share/ca-certificates"
+    cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+fi
 # debootstrap writes no /etc/hosts, while every installed Debian system has one (the installer
 # writes it): without it "localhost" does not resolve and the client's hostname test cannot pass.
 [[ -e $root/etc/hosts ]] || printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' \
@@ -38,7 +45,8 @@ rm -rf "$root/root/natsctl"
 git clone -q "$repo" "$root/root/natsctl"
 
 # A minimal root has no make: installing it is the one step before the README's commands.
-chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root CI=true bash -c '
+chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root CI=true \
+    NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt bash -c '
     set -euo pipefail
     command -v make >/dev/null || { apt-get update -qq && apt-get install -y -qq make </dev/null; }
     cd /root/natsctl
