@@ -231,15 +231,10 @@ $(CLIENT_BIN): $(CLIENT_SRC) $(LIBPROTO)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $(CLIENT_SRC) $(LIBPROTO) $(PKG_LIBS) -lcmocka -lm
 
-$(CRASHPUB_BIN): tests/crash/crashpub.c
+$(CRASHPUB_BIN) $(CONSPUB_BIN): $(BUILD)/tests/crash/%: tests/crash/%.c tests/crash/crashlib.c tests/crash/crashlib.h
 	$(quiet) CC $@
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $< $$(pkg-config --cflags --libs libnats) -lpthread
-
-$(CONSPUB_BIN): tests/crash/conspub.c
-	$(quiet) CC $@
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $< $$(pkg-config --cflags --libs libnats) -lpthread
+	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $< tests/crash/crashlib.c $$(pkg-config --cflags --libs libnats) -lpthread
 
 $(LOADGEN_BIN): tests/bench/loadgen.c
 	$(quiet) CC $@

@@ -17,7 +17,6 @@
  * Exit status: 0 when the command did what it checks, 1 on a failed check, 2 on usage errors.
  */
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,66 +24,19 @@
 
 #include <nats/nats.h>
 
+#include "crashlib.h"
+
 #define WAIT_MS  3000
 #define MAX_DATA 300
 #define DURABLE  "C"
 
-static int
-fail(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("conspub: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    return 1;
-}
+const char *crash_prog = "conspub";
 
-/* Index idx's payload: its number, then bytes derived from it; 16 to 271 bytes long. */
+/* 16 to 271 bytes. */
 static int
 payload(uint64_t idx, char *buf)
 {
-    int len = 16 + (int)((idx * 7919u) % 256u);
-    int head = snprintf(buf, MAX_DATA, "idx=%" PRIu64 ";", idx);
-    for (int i = head; i < len; i++)
-        buf[i] = (char)('a' + (idx + (uint64_t)i * 13u) % 26u);
-    return len;
-}
-
-static natsStatus
-connect_js(const char *url, natsConnection **nc, jsCtx **js)
-{
-    natsOptions *o = NULL;
-    natsStatus s = natsOptions_Create(&o);
-    if (s == NATS_OK) s = natsOptions_SetURL(o, url);
-    if (s == NATS_OK) s = natsOptions_SetTimeout(o, 2000);
-    if (s == NATS_OK) s = natsOptions_SetAllowReconnect(o, false);
-    if (s == NATS_OK) s = natsConnection_Connect(nc, o);
-    natsOptions_Destroy(o);
-    jsOptions jo;
-    jsOptions_Init(&jo);
-    jo.Wait = WAIT_MS;
-    if (s == NATS_OK) s = natsConnection_JetStream(js, *nc, &jo);
-    return s;
-}
-
-static natsStatus
-add_stream(jsCtx *js, const char *stream)
-{
-    char subject[300];
-    snprintf(subject, sizeof subject, "%s.>", stream);
-    const char *subjects[] = {subject};
-    jsStreamConfig cfg;
-    jsStreamConfig_Init(&cfg);
-    cfg.Name = stream;
-    cfg.Subjects = subjects;
-    cfg.SubjectsLen = 1;
-    cfg.Storage = js_FileStorage;
-    jsStreamInfo *si = NULL;
-    natsStatus s = js_AddStream(&si, js, &cfg, NULL, NULL);
-    jsStreamInfo_Destroy(si);
-    return s;
+    return crash_payload(idx, 16, 256, buf, MAX_DATA);
 }
 
 /* Publishes the indexes the stream does not hold yet, asynchronously, then waits for the acks. */
@@ -114,7 +66,7 @@ fill_stream(jsCtx *js, const char *stream, uint64_t n)
 static int
 cmd_setup(jsCtx *js, const char *stream, uint64_t n)
 {
-    natsStatus s = add_stream(js, stream);
+    natsStatus s = crash_add_stream(js, stream, NULL);
     if (s == NATS_OK) s = fill_stream(js, stream, n);
     jsConsumerConfig cfg;
     jsConsumerConfig_Init(&cfg);
@@ -124,7 +76,7 @@ cmd_setup(jsCtx *js, const char *stream, uint64_t n)
     jsConsumerInfo *ci = NULL;
     if (s == NATS_OK) s = js_AddConsumer(&ci, js, stream, &cfg, NULL, NULL);
     jsConsumerInfo_Destroy(ci);
-    return s == NATS_OK ? 0 : fail("setup %s: %s", stream, nats_GetLastError(NULL));
+    return s == NATS_OK ? 0 : crash_fail("setup %s: %s", stream, nats_GetLastError(NULL));
 }
 
 /* Checks the delivery's content and sequence; *idx and *delivered tell which one it was. */
@@ -132,7 +84,7 @@ static int
 check_delivery(natsMsg *m, uint64_t *idx, uint64_t *delivered)
 {
     jsMsgMetaData *md = NULL;
-    if (natsMsg_GetMetaData(&md, m) != NATS_OK) return fail("a delivery without metadata");
+    if (natsMsg_GetMetaData(&md, m) != NATS_OK) return crash_fail("a delivery without metadata");
     uint64_t seq = md->Sequence.Stream;
     *delivered = md->NumDelivered;
     jsMsgMetaData_Destroy(md);
@@ -141,7 +93,7 @@ check_delivery(natsMsg *m, uint64_t *idx, uint64_t *delivered)
     const char *data = natsMsg_GetData(m);
     int ok = sscanf(data ? data : "", "idx=%" SCNu64 ";", idx) == 1 && *idx == seq &&
              len == payload(*idx, want) && memcmp(data, want, (size_t)len) == 0;
-    return ok ? 0 : fail("seq %" PRIu64 ": content is not message %" PRIu64, seq, seq);
+    return ok ? 0 : crash_fail("seq %" PRIu64 ": content is not message %" PRIu64, seq, seq);
 }
 
 struct counts {
@@ -197,7 +149,7 @@ static int
 cmd_consume(jsCtx *js, const char *stream, const char *path, unsigned pace_us)
 {
     FILE *log = fopen(path, "a");
-    if (!log) return fail("cannot append to %s", path);
+    if (!log) return crash_fail("cannot append to %s", path);
     jsSubOptions so;
     jsSubOptions_Init(&so);
     so.Stream = stream;
@@ -208,7 +160,7 @@ cmd_consume(jsCtx *js, const char *stream, const char *path, unsigned pace_us)
     if (js_PullSubscribe(&sub, js, NULL, DURABLE, NULL, &so, NULL) == NATS_OK)
         rc = consume_loop(js, sub, stream, log, pace_us, &c);
     natsSubscription_Destroy(sub);
-    if (fclose(log) != 0) return fail("cannot write %s", path);
+    if (fclose(log) != 0) return crash_fail("cannot write %s", path);
     if (rc > 0) return 1;
     printf("received %" PRIu64 " acked %" PRIu64 " %s\n", c.received, c.acked,
            rc == 0 ? "done" : "lost-server");
@@ -220,14 +172,14 @@ cmd_state(jsCtx *js, const char *stream, uint64_t n)
 {
     jsConsumerInfo *ci = NULL;
     if (js_GetConsumerInfo(&ci, js, stream, DURABLE, NULL, NULL) != NATS_OK)
-        return fail("consumer info: %s", nats_GetLastError(NULL));
+        return crash_fail("consumer info: %s", nats_GetLastError(NULL));
     uint64_t floor = ci->AckFloor.Stream, pending = ci->NumPending;
     int64_t ack_pending = ci->NumAckPending;
     jsConsumerInfo_Destroy(ci);
     if (floor != n || pending != 0 || ack_pending != 0)
-        return fail("consumer: ack floor %" PRIu64 " of %" PRIu64 ", %" PRIu64 " pending, %" PRId64
-                    " waiting for an ack",
-                    floor, n, pending, ack_pending);
+        return crash_fail("consumer: ack floor %" PRIu64 " of %" PRIu64 ", %" PRIu64
+                          " pending, %" PRId64 " waiting for an ack",
+                          floor, n, pending, ack_pending);
     printf("ack floor %" PRIu64 "\n", floor);
     return 0;
 }
@@ -260,9 +212,9 @@ main(int argc, char **argv)
     if (argc < 3) return usage();
     natsConnection *nc = NULL;
     jsCtx *js = NULL;
-    natsStatus s = connect_js(argv[2], &nc, &js);
+    natsStatus s = crash_connect(argv[2], WAIT_MS, &nc, &js);
     int rc = s == NATS_OK ? dispatch(argc, argv, js)
-                          : fail("cannot connect to %s: %s", argv[2], natsStatus_GetText(s));
+                          : crash_fail("cannot connect to %s: %s", argv[2], natsStatus_GetText(s));
     jsCtx_Destroy(js);
     natsConnection_Destroy(nc);
     nats_CloseAndWait(2000);

@@ -16,12 +16,13 @@
  * Exit status: 0 when the command did what it checks, 1 on a failed check, 2 on usage errors.
  */
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <nats/nats.h>
+
+#include "crashlib.h"
 
 #define WAIT_MS  5000
 #define MAX_DATA 1100
@@ -30,64 +31,21 @@ struct ack {
     uint64_t idx, seq;
 };
 
-static int
-fail(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("crashpub: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    return 1;
-}
+const char *crash_prog = "crashpub";
 
-/* Index i's payload: its number, then bytes derived from it; 32 to 1055 bytes long. */
+/* 32 to 1055 bytes. */
 static int
 payload(uint64_t idx, char *buf)
 {
-    int len = 32 + (int)((idx * 7919u) % 1024u);
-    int head = snprintf(buf, MAX_DATA, "idx=%" PRIu64 ";", idx);
-    for (int i = head; i < len; i++)
-        buf[i] = (char)('a' + (idx + (uint64_t)i * 13u) % 26u);
-    return len;
-}
-
-static natsStatus
-connect_js(const char *url, natsConnection **nc, jsCtx **js)
-{
-    natsOptions *o = NULL;
-    natsStatus s = natsOptions_Create(&o);
-    if (s == NATS_OK) s = natsOptions_SetURL(o, url);
-    if (s == NATS_OK) s = natsOptions_SetTimeout(o, 2000);
-    if (s == NATS_OK) s = natsOptions_SetAllowReconnect(o, false);
-    if (s == NATS_OK) s = natsConnection_Connect(nc, o);
-    natsOptions_Destroy(o);
-    jsOptions jo;
-    jsOptions_Init(&jo);
-    jo.Wait = WAIT_MS;
-    if (s == NATS_OK) s = natsConnection_JetStream(js, *nc, &jo);
-    return s;
+    return crash_payload(idx, 32, 1024, buf, MAX_DATA);
 }
 
 static int
 cmd_create(jsCtx *js, const char *stream)
 {
-    char subject[300];
-    snprintf(subject, sizeof subject, "%s.>", stream);
-    const char *subjects[] = {subject};
-    jsStreamConfig cfg;
-    jsStreamConfig_Init(&cfg);
-    cfg.Name = stream;
-    cfg.Subjects = subjects;
-    cfg.SubjectsLen = 1;
-    cfg.Storage = js_FileStorage;
-    jsStreamInfo *si = NULL;
     jsErrCode jerr = 0;
-    natsStatus s = js_AddStream(&si, js, &cfg, NULL, &jerr);
-    jsStreamInfo_Destroy(si);
-    if (s != NATS_OK)
-        return fail("create %s: %s (err_code %d)", stream, nats_GetLastError(NULL), jerr);
+    if (crash_add_stream(js, stream, &jerr) != NATS_OK)
+        return crash_fail("create %s: %s (err_code %d)", stream, nats_GetLastError(NULL), jerr);
     return 0;
 }
 
@@ -114,7 +72,7 @@ static int
 cmd_publish(jsCtx *js, const char *stream, uint64_t first, const char *log, uint64_t limit)
 {
     FILE *f = fopen(log, "a");
-    if (!f) return fail("cannot append to %s", log);
+    if (!f) return crash_fail("cannot append to %s", log);
     uint64_t acked = 0, seq = 0;
     jsErrCode jerr = 0;
     natsStatus s = NATS_OK;
@@ -125,7 +83,7 @@ cmd_publish(jsCtx *js, const char *stream, uint64_t first, const char *log, uint
         fflush(f);
         acked++;
     }
-    if (fclose(f) != 0) return fail("cannot write %s", log);
+    if (fclose(f) != 0) return crash_fail("cannot write %s", log);
     printf("acked %" PRIu64 " stop %d %s\n", acked, (int)jerr, natsStatus_GetText(s));
     if (s != NATS_OK)
         fprintf(stderr, "crashpub: publish stopped: %s %s\n", natsStatus_GetText(s),
@@ -137,7 +95,7 @@ static int
 load_log(const char *log, struct ack **out, size_t *n)
 {
     FILE *f = fopen(log, "r");
-    if (!f) return fail("cannot read %s", log);
+    if (!f) return crash_fail("cannot read %s", log);
     size_t cap = 1024, len = 0;
     struct ack *a = malloc(cap * sizeof *a);
     uint64_t idx, seq;
@@ -151,7 +109,7 @@ load_log(const char *log, struct ack **out, size_t *n)
         if (a) a[len++] = (struct ack){idx, seq};
     }
     fclose(f);
-    if (!a) return fail("out of memory");
+    if (!a) return crash_fail("out of memory");
     *out = a;
     *n = len;
     return 0;
@@ -163,9 +121,9 @@ check_increasing(const struct ack *a, size_t n)
 {
     for (size_t i = 1; i < n; i++)
         if (a[i].seq <= a[i - 1].seq)
-            return fail("sequence %" PRIu64 " (index %" PRIu64
-                        ") reused or out of order after %" PRIu64,
-                        a[i].seq, a[i].idx, a[i - 1].seq);
+            return crash_fail("sequence %" PRIu64 " (index %" PRIu64
+                              ") reused or out of order after %" PRIu64,
+                              a[i].seq, a[i].idx, a[i - 1].seq);
     return 0;
 }
 
@@ -177,15 +135,15 @@ read_stored(jsCtx *js, const char *stream, uint64_t seq, uint64_t *idx)
     jsErrCode jerr = 0;
     natsStatus s = js_GetMsg(&m, js, stream, seq, NULL, &jerr);
     if (s != NATS_OK)
-        return fail("seq %" PRIu64 " missing: %s (err_code %d)", seq, nats_GetLastError(NULL),
-                    jerr);
+        return crash_fail("seq %" PRIu64 " missing: %s (err_code %d)", seq, nats_GetLastError(NULL),
+                          jerr);
     char want[MAX_DATA];
     int len = natsMsg_GetDataLength(m);
     const char *data = natsMsg_GetData(m);
     int ok = sscanf(data ? data : "", "idx=%" SCNu64 ";", idx) == 1 && len == payload(*idx, want) &&
              memcmp(data, want, (size_t)len) == 0 && natsMsg_GetSequence(m) == seq;
     natsMsg_Destroy(m);
-    return ok ? 0 : fail("seq %" PRIu64 ": content is not a publisher's message", seq);
+    return ok ? 0 : crash_fail("seq %" PRIu64 ": content is not a publisher's message", seq);
 }
 
 /*
@@ -203,16 +161,19 @@ verify_range(jsCtx *js, const char *stream, const struct ack *a, size_t n, uint6
     for (uint64_t seq = from; seq <= last; seq++) {
         if (read_stored(js, stream, seq, &idx) != 0) return 1;
         if (seq > from && idx <= prev)
-            return fail("seq %" PRIu64 " holds index %" PRIu64 " again or out of order", seq, idx);
+            return crash_fail("seq %" PRIu64 " holds index %" PRIu64 " again or out of order", seq,
+                              idx);
         prev = idx;
         for (; k < n && a[k].seq == seq; k++, checked++)
             if (a[k].idx != idx)
-                return fail("acked index %" PRIu64 " at seq %" PRIu64 ", stored is index %" PRIu64,
-                            a[k].idx, seq, idx);
+                return crash_fail("acked index %" PRIu64 " at seq %" PRIu64
+                                  ", stored is index %" PRIu64,
+                                  a[k].idx, seq, idx);
     }
     if (k < n)
-        return fail("acked seq %" PRIu64 " (index %" PRIu64 ") lost: the stream ends at %" PRIu64,
-                    a[k].seq, a[k].idx, last);
+        return crash_fail("acked seq %" PRIu64 " (index %" PRIu64
+                          ") lost: the stream ends at %" PRIu64,
+                          a[k].seq, a[k].idx, last);
     printf("verified %" PRIu64 " acked, last %" PRIu64 "\n", checked, last);
     return 0;
 }
@@ -227,14 +188,14 @@ cmd_verify(jsCtx *js, const char *stream, const char *log, uint64_t from)
     jsErrCode jerr = 0;
     int rc = check_increasing(a, n);
     if (rc == 0 && js_GetStreamInfo(&si, js, stream, NULL, &jerr) != NATS_OK)
-        rc = fail("stream info: %s (err_code %d)", nats_GetLastError(NULL), jerr);
+        rc = crash_fail("stream info: %s (err_code %d)", nats_GetLastError(NULL), jerr);
     if (rc == 0 && si->State.Msgs != si->State.LastSeq - si->State.FirstSeq + 1 &&
         si->State.Msgs != 0)
-        rc = fail("stream has holes: %" PRIu64 " messages in %" PRIu64 "..%" PRIu64, si->State.Msgs,
-                  si->State.FirstSeq, si->State.LastSeq);
+        rc = crash_fail("stream has holes: %" PRIu64 " messages in %" PRIu64 "..%" PRIu64,
+                        si->State.Msgs, si->State.FirstSeq, si->State.LastSeq);
     if (rc == 0 && n > 0 && si->State.FirstSeq > a[0].seq)
-        rc = fail("acked seq %" PRIu64 " lost: the stream starts at %" PRIu64, a[0].seq,
-                  si->State.FirstSeq);
+        rc = crash_fail("acked seq %" PRIu64 " lost: the stream starts at %" PRIu64, a[0].seq,
+                        si->State.FirstSeq);
     if (rc == 0) rc = verify_range(js, stream, a, n, from, si->State.LastSeq);
     jsStreamInfo_Destroy(si);
     free(a);
@@ -254,7 +215,7 @@ cmd_core(natsConnection *nc)
              memcmp(natsMsg_GetData(m), "still-serving", 13) == 0;
     natsMsg_Destroy(m);
     natsSubscription_Destroy(sub);
-    return ok ? 0 : fail("core pub/sub failed: %s", natsStatus_GetText(s));
+    return ok ? 0 : crash_fail("core pub/sub failed: %s", natsStatus_GetText(s));
 }
 
 static int
@@ -280,7 +241,7 @@ dispatch(int argc, char **argv, natsConnection *nc, jsCtx *js)
     if (strcmp(cmd, "delete") == 0 && argc == 4)
         return js_DeleteStream(js, argv[3], NULL, NULL) == NATS_OK
                    ? 0
-                   : fail("delete %s: %s", argv[3], nats_GetLastError(NULL));
+                   : crash_fail("delete %s: %s", argv[3], nats_GetLastError(NULL));
     return usage();
 }
 
@@ -290,9 +251,9 @@ main(int argc, char **argv)
     if (argc < 3) return usage();
     natsConnection *nc = NULL;
     jsCtx *js = NULL;
-    natsStatus s = connect_js(argv[2], &nc, &js);
+    natsStatus s = crash_connect(argv[2], WAIT_MS, &nc, &js);
     int rc = s == NATS_OK ? dispatch(argc, argv, nc, js)
-                          : fail("cannot connect to %s: %s", argv[2], natsStatus_GetText(s));
+                          : crash_fail("cannot connect to %s: %s", argv[2], natsStatus_GetText(s));
     jsCtx_Destroy(js);
     natsConnection_Destroy(nc);
     nats_CloseAndWait(2000);
