@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,15 +18,27 @@
 #include <xxhash.h>
 
 #define SNAP_MAGIC   "NBSNAP\r\n"
-#define SNAP_VERSION 1u
+#define SNAP_VERSION 2u
 #define SNAP_TMP     NB_SNAP_NAME ".tmp"
-#define HDR_LEN      48u /* magic, version, subjects, blocks, last_seq, first_ts, last_ts */
-#define BLK_LEN      56u /* first, size, inode, tail hash, live_bytes, last_ts, slots, flags */
-#define SLOT_LEN     8u  /* subject number (0: deleted), record offset */
-#define BLK_XREF     1u
+/* magic, version, byte order, subject ids, pad, blocks, first_seq, last_seq, first_ts, last_ts */
+#define HDR_LEN  64u
+#define SUBJ_LEN 26u /* length, count, first, last; then the name */
+/* first, size, inode, tail hash, live_bytes, last_ts, slots, live, flags, pad */
+#define BLK_LEN  64u
+#define BLK_XREF 1u
+/* Slots are stored as the host lays them out; a snapshot from another byte order is not used. */
+#define BYTE_ORDER_MARK UINT32_C(0x01020304)
 /* A segment's last bytes, hashed: they hold at least its last record's checksum. */
 #define TAIL_LEN 4096u
 #define MAX_SEQ  ((UINT64_C(1) << 61) - 1)
+
+_Static_assert(sizeof(struct nb__slot) == 8, "slots are mapped from the snapshot as 8 bytes");
+
+static size_t
+pad8(size_t n)
+{
+    return (n + 7) & ~(size_t)7;
+}
 
 static int
 tail_hash(int fd, uint64_t size, uint64_t *out)
@@ -45,30 +58,35 @@ tail_hash(int fd, uint64_t size, uint64_t *out)
 static size_t
 snap_len(const struct nb_store *st)
 {
-    size_t len = HDR_LEN + 8, it = 0;
-    void *v;
-    while (np_map_next(&st->subjects, &it, NULL, NULL, &v))
-        len += 2 + ((const struct nb__subj *)v)->len;
+    size_t subjects = 0;
+    for (uint32_t id = 1; id < st->nsubjv; id++)
+        subjects += st->subjv[id] ? SUBJ_LEN + st->subjv[id]->len : 2;
+    size_t len = HDR_LEN + pad8(subjects) + 8;
     for (size_t i = 0; i < st->nblks; i++)
-        len += BLK_LEN + (size_t)st->blks[i]->n * SLOT_LEN;
+        len += BLK_LEN + (size_t)st->blks[i]->n * sizeof(struct nb__slot);
     return len;
 }
 
-/* Numbers the subjects from 1 in the order written. */
+/* Every subject id in order, a free one as a zero length, so that the slots' ids stay valid. */
 static size_t
-put_subjects(struct nb_store *st, char *p)
+put_subjects(const struct nb_store *st, char *p)
 {
-    size_t it = 0, pos = 0;
-    uint32_t id = 0;
-    void *v;
-    while (np_map_next(&st->subjects, &it, NULL, NULL, &v)) {
-        struct nb__subj *s = v;
-        s->id = ++id;
-        nb__put16(p + pos, (uint16_t)s->len);
-        memcpy(p + pos + 2, s->name, s->len);
-        pos += 2 + s->len;
+    size_t pos = 0;
+    for (uint32_t id = 1; id < st->nsubjv; id++) {
+        const struct nb__subj *s = st->subjv[id];
+        nb__put16(p + pos, (uint16_t)(s ? s->len : 0));
+        if (!s) {
+            pos += 2;
+            continue;
+        }
+        nb__put64(p + pos + 2, s->count);
+        nb__put64(p + pos + 10, s->first);
+        nb__put64(p + pos + 18, s->last);
+        memcpy(p + pos + SUBJ_LEN, s->name, s->len);
+        pos += SUBJ_LEN + s->len;
     }
-    return pos;
+    memset(p + pos, 0, pad8(pos) - pos);
+    return pad8(pos);
 }
 
 static int
@@ -86,12 +104,10 @@ put_block(const struct nb__blk *b, char *p)
     nb__put64(p + 32, b->live_bytes);
     nb__put64(p + 40, (uint64_t)b->last_ts);
     nb__put32(p + 48, b->n);
-    nb__put32(p + 52, b->xref ? BLK_XREF : 0);
-    char *q = p + BLK_LEN;
-    for (uint32_t k = 0; k < b->n; k++, q += SLOT_LEN) {
-        nb__put32(q, b->subj[k] ? b->subj[k]->id : 0);
-        nb__put32(q + 4, b->subj[k] ? b->off[k] : 0);
-    }
+    nb__put32(p + 52, (uint32_t)b->live);
+    nb__put32(p + 56, b->xref ? BLK_XREF : 0);
+    nb__put32(p + 60, 0);
+    if (b->n) memcpy(p + BLK_LEN, b->slot, (size_t)b->n * sizeof *b->slot);
     return 0;
 }
 
@@ -118,18 +134,22 @@ nb__snap_write(struct nb_store *st)
     size_t len = snap_len(st);
     char *buf = malloc(len);
     if (!buf) return NB_ENOMEM;
+    uint32_t mark = BYTE_ORDER_MARK;
     memcpy(buf, SNAP_MAGIC, 8);
     nb__put32(buf + 8, SNAP_VERSION);
-    nb__put32(buf + 12, (uint32_t)np_map_count(&st->subjects));
-    nb__put64(buf + 16, st->nblks);
-    nb__put64(buf + 24, st->last_seq);
-    nb__put64(buf + 32, (uint64_t)st->first_ts);
-    nb__put64(buf + 40, (uint64_t)st->last_ts);
+    memcpy(buf + 12, &mark, 4);
+    nb__put32(buf + 16, st->nsubjv ? st->nsubjv : 1);
+    nb__put32(buf + 20, 0);
+    nb__put64(buf + 24, st->nblks);
+    nb__put64(buf + 32, st->msgs ? st->first_seq : st->last_seq + 1);
+    nb__put64(buf + 40, st->last_seq);
+    nb__put64(buf + 48, (uint64_t)st->first_ts);
+    nb__put64(buf + 56, (uint64_t)st->last_ts);
     char *p = buf + HDR_LEN + put_subjects(st, buf + HDR_LEN);
     int rc = 0;
     for (size_t i = 0; i < st->nblks && rc == 0; i++) {
         rc = put_block(st->blks[i], p);
-        p += BLK_LEN + (size_t)st->blks[i]->n * SLOT_LEN;
+        p += BLK_LEN + (size_t)st->blks[i]->n * sizeof(struct nb__slot);
     }
     nb__put64(buf + len - 8, XXH3_64bits(buf, len - 8));
     if (rc == 0) rc = write_atomic(st, buf, len);
@@ -154,46 +174,59 @@ take(struct reader *r, size_t n)
     return q;
 }
 
-/* Reads the whole snapshot into *buf. Returns 0, or 1 when there is none usable. */
+/*
+ * Maps the whole snapshot, privately: the blocks use its slot arrays in place, and a change to
+ * one copies only the page it touches. Returns 0, or 1 when there is none usable.
+ */
 static int
-read_snap(struct nb_store *st, char **buf, size_t *len)
+map_snap(struct nb_store *st)
 {
     int fd = openat(st->dirfd, NB_SNAP_NAME, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return 1;
     struct stat sb;
-    char *b = NULL;
-    size_t got = 0, want = 0;
-    if (fstat(fd, &sb) == 0 && sb.st_size >= HDR_LEN + 8 && (uint64_t)sb.st_size < SIZE_MAX)
-        b = malloc(want = (size_t)sb.st_size);
-    while (b && got < want) {
-        ssize_t r = read(fd, b + got, want - got);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) break;
-        got += (size_t)r;
-    }
+    void *map = MAP_FAILED;
+    if (fstat(fd, &sb) == 0 && sb.st_size >= HDR_LEN + 8 && sb.st_size % 8 == 0 &&
+        (uint64_t)sb.st_size < SIZE_MAX)
+        map = mmap(NULL, (size_t)sb.st_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
     close(fd);
-    if (!b || got < want) {
-        free(b);
-        return 1;
-    }
-    *buf = b;
-    *len = want;
+    if (map == MAP_FAILED) return 1;
+    st->snap_map = map;
+    st->snap_len = (size_t)sb.st_size;
     return 0;
 }
 
-/* The subject table; duplicates would only share an entry. Returns 1, 0 if invalid, or an error. */
-static int
-load_subjects(struct nb_store *st, struct reader *r, struct nb__subj **subj, uint32_t nsubj)
+void
+nb__snap_unmap(struct nb_store *st)
 {
-    for (uint32_t i = 0; i < nsubj; i++) {
+    if (st->snap_map) munmap(st->snap_map, st->snap_len);
+    st->snap_map = NULL;
+    st->snap_len = 0;
+}
+
+/* The subject table, ids in order. Returns 1, 0 if invalid, or an error. */
+static int
+load_subjects(struct nb_store *st, struct reader *r, uint32_t nsubjv, uint64_t last_seq)
+{
+    for (uint32_t id = 1; id < nsubjv; id++) {
         const char *h = take(r, 2);
         size_t len = h ? (size_t)nb__get_le(h, 2) : 0;
-        const char *name = len ? take(r, len) : NULL;
-        if (!name) return 0;
-        int rc = nb__subj_ref(st, name, len, &subj[i]);
+        if (!h) return 0;
+        if (!len) {
+            nb__subj_free_id(st, id);
+            continue;
+        }
+        const char *q = take(r, SUBJ_LEN - 2 + len);
+        if (!q || np_map_get(&st->subjects, q + SUBJ_LEN - 2, len)) return 0;
+        struct nb__subj *s;
+        int rc = nb__subj_add(st, id, q + SUBJ_LEN - 2, len, &s);
         if (rc) return rc;
+        s->count = nb__get_le(q, 8);
+        s->first = nb__get_le(q + 8, 8);
+        s->last = nb__get_le(q + 16, 8);
+        if (!s->count || !s->first || s->first > s->last || s->last > last_seq) return 0;
     }
-    return 1;
+    size_t at = (size_t)(r->p - (const char *)st->snap_map);
+    return take(r, pad8(at) - at) != NULL; /* the blocks' slots start 8-byte aligned */
 }
 
 /*
@@ -215,39 +248,19 @@ seg_matches(struct nb_store *st, struct nb__blk *b, const char *h, bool last)
            tail == nb__get_le(h + 24, 8);
 }
 
-/* Fills b's slots and the subjects' state. Returns whether every slot is sane. */
-static bool
-load_slots(struct nb_store *st, struct nb__blk *b, const char *q, struct nb__subj **subj,
-           uint32_t nsubj, uint32_t n)
-{
-    for (uint32_t k = 0; k < n; k++, q += SLOT_LEN) {
-        uint32_t id = (uint32_t)nb__get_le(q, 4), off = (uint32_t)nb__get_le(q + 4, 4);
-        struct nb__subj *s = id && id <= nsubj ? subj[id - 1] : NULL;
-        if (id > nsubj || (s && (uint64_t)off + NB_REC_MIN > b->size)) return false;
-        b->subj[k] = s;
-        b->off[k] = off;
-        if (!s) continue;
-        uint64_t seq = b->first + k;
-        if (s->count++ == 0) s->first = seq;
-        s->last = seq;
-        b->live++;
-        if (st->msgs++ == 0) st->first_seq = seq;
-    }
-    b->n = n;
-    return true;
-}
-
-/* One block, checked against its segment. Returns 1, 0 if it does not match, or an error. */
+/* One block, checked against its segment; its slots stay in the mapping. Returns 1, 0, or an error. */
 static int
-load_block(struct nb_store *st, struct reader *r, struct nb__subj **subj, uint32_t nsubj,
-           const uint64_t *segs, size_t nsegs, size_t i, uint64_t last_seq, bool last)
+load_block(struct nb_store *st, struct reader *r, const uint64_t *segs, size_t nsegs, size_t i,
+           uint64_t last_seq, bool last)
 {
     const char *h = take(r, BLK_LEN);
     if (!h || nb__get_le(h, 8) != segs[i]) return 0;
-    uint32_t n = (uint32_t)nb__get_le(h + 48, 4), flags = (uint32_t)nb__get_le(h + 52, 4);
-    const char *slots = take(r, (size_t)n * SLOT_LEN);
+    uint32_t n = (uint32_t)nb__get_le(h + 48, 4), live = (uint32_t)nb__get_le(h + 52, 4),
+             flags = (uint32_t)nb__get_le(h + 56, 4);
+    const char *slots = take(r, (size_t)n * sizeof(struct nb__slot));
     uint64_t end = segs[i] + n; /* one past the block's last sequence */
-    if (!slots || flags & ~BLK_XREF || end - 1 > last_seq || (i + 1 < nsegs && end > segs[i + 1]))
+    if (!slots || live > n || flags & ~BLK_XREF || end - 1 > last_seq ||
+        (i + 1 < nsegs && end > segs[i + 1]))
         return 0;
     struct nb__blk *b = nb__blk_new(st, segs[i]);
     if (!b) return NB_ENOMEM;
@@ -255,49 +268,56 @@ load_block(struct nb_store *st, struct reader *r, struct nb__subj **subj, uint32
     b->live_bytes = nb__get_le(h + 32, 8);
     b->last_ts = (int64_t)nb__get_le(h + 40, 8);
     b->xref = flags & BLK_XREF;
-    int rc = nb__blk_reserve(b, true, false, n);
-    if (rc) return rc;
-    if (b->live_bytes > b->size || !seg_matches(st, b, h, last) ||
-        !load_slots(st, b, slots, subj, nsubj, n))
-        return 0;
+    b->slot = (struct nb__slot *)(uintptr_t)slots;
+    b->n = b->cap = n;
+    b->live = live;
+    b->mapped = true;
+    st->nmapped++;
+    if (b->live_bytes > b->size || !seg_matches(st, b, h, last)) return 0;
+    st->msgs += live;
     st->bytes += b->live_bytes;
     return 1;
 }
 
-static bool
-subjects_used(struct nb__subj *const *subj, uint32_t nsubj)
+static uint64_t
+subject_msgs(const struct nb_store *st)
 {
-    for (uint32_t i = 0; i < nsubj; i++)
-        if (!subj[i]->count) return false;
-    return true;
+    uint64_t n = 0;
+    for (uint32_t id = 1; id < st->nsubjv; id++)
+        n += st->subjv[id] ? st->subjv[id]->count : 0;
+    return n;
 }
 
 /* Returns 1 with the index built, 0 when the snapshot cannot be trusted, or an error. */
 static int
-load(struct nb_store *st, const char *buf, size_t len, const uint64_t *segs, size_t nsegs)
+load(struct nb_store *st, const uint64_t *segs, size_t nsegs)
 {
+    const char *buf = st->snap_map;
+    size_t len = st->snap_len;
+    uint32_t mark = BYTE_ORDER_MARK;
     if (memcmp(buf, SNAP_MAGIC, 8) != 0 || nb__get_le(buf + 8, 4) != SNAP_VERSION ||
+        memcmp(buf + 12, &mark, 4) != 0 ||
         XXH3_64bits(buf, len - 8) != nb__get_le(buf + len - 8, 8))
         return 0;
-    uint32_t nsubj = (uint32_t)nb__get_le(buf + 12, 4);
-    uint64_t nblk = nb__get_le(buf + 16, 8), last_seq = nb__get_le(buf + 24, 8);
+    uint32_t nsubjv = (uint32_t)nb__get_le(buf + 16, 4);
+    uint64_t nblk = nb__get_le(buf + 24, 8), first_seq = nb__get_le(buf + 32, 8),
+             last_seq = nb__get_le(buf + 40, 8);
     struct reader r = {buf + HDR_LEN, len - HDR_LEN - 8};
     /* Every listed segment exists, and a newer one can only have been started later. */
-    if (nsubj > r.left / 3 || !nblk || nblk > nsegs || last_seq > MAX_SEQ ||
-        segs[nblk - 1] - 1 > last_seq || (nblk < nsegs && last_seq >= segs[nblk]))
+    if (nsubjv > r.left / 2 + 1 || !nblk || nblk > nsegs || last_seq > MAX_SEQ ||
+        first_seq > last_seq + 1 || segs[nblk - 1] - 1 > last_seq ||
+        (nblk < nsegs && last_seq >= segs[nblk]))
         return 0;
-    struct nb__subj **subj = malloc((nsubj ? nsubj : 1) * sizeof *subj);
-    if (!subj) return NB_ENOMEM;
-    int rc = load_subjects(st, &r, subj, nsubj);
+    int rc = load_subjects(st, &r, nsubjv, last_seq);
     for (size_t i = 0; i < nblk && rc > 0; i++)
-        rc = load_block(st, &r, subj, nsubj, segs, nsegs, i, last_seq, i + 1 == nblk);
-    if (rc > 0 && (r.left || !subjects_used(subj, nsubj))) rc = 0;
-    free(subj);
+        rc = load_block(st, &r, segs, nsegs, i, last_seq, i + 1 == nblk);
+    if (rc > 0 && (r.left || subject_msgs(st) != st->msgs || (st->msgs && first_seq > last_seq)))
+        rc = 0;
     if (rc <= 0) return rc;
+    st->first_seq = st->msgs ? first_seq : last_seq + 1;
     st->last_seq = last_seq;
-    st->first_ts = (int64_t)nb__get_le(buf + 32, 8);
-    st->last_ts = (int64_t)nb__get_le(buf + 40, 8);
-    if (!st->msgs) st->first_seq = last_seq + 1;
+    st->first_ts = (int64_t)nb__get_le(buf + 48, 8);
+    st->last_ts = (int64_t)nb__get_le(buf + 56, 8);
     return 1;
 }
 
@@ -305,12 +325,10 @@ int
 nb__snap_load(struct nb_store *st, const uint64_t *segs, size_t nsegs)
 {
     (void)unlinkat(st->dirfd, SNAP_TMP, 0); /* left by a crash while writing */
-    char *buf;
-    size_t len;
-    if (read_snap(st, &buf, &len) != 0) return 0;
+    if (map_snap(st) != 0) return 0;
     uint64_t first = st->first_seq;
-    int rc = load(st, buf, len, segs, nsegs);
-    free(buf);
+    int rc = load(st, segs, nsegs);
     if (rc <= 0) nb__index_reset(st, first);
+    if (!st->nmapped) nb__snap_unmap(st);
     return rc;
 }

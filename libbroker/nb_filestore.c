@@ -168,8 +168,8 @@ undo_buffered(struct nb_store *st, struct nb__blk *b)
 {
     uint64_t end = b->size + st->wlen;
     for (uint32_t k = b->n; k-- > st->wmark.n;) {
-        if (b->subj[k]) nb__index_remove(st, b, k, end - b->off[k]);
-        end = b->off[k];
+        if (b->slot[k].sid) nb__index_remove(st, b, k, end - b->slot[k].off);
+        end = b->slot[k].off;
     }
     nb__index_cut(st, b, &st->wmark);
     st->wlen = 0;
@@ -208,7 +208,7 @@ nb__file_append(struct nb_store *st, const char *subject, size_t subject_len, co
     struct nb__blk *b;
     struct nb__subj *s;
     int rc = make_room(st, len, &b);
-    if (rc || (rc = nb__blk_reserve(b, true, false, b->n + 1)) ||
+    if (rc || (rc = nb__blk_reserve(st, b, false, b->n + 1)) ||
         (rc = grow(&st->wbuf, &st->wcap, st->wlen + len)) ||
         (rc = nb__subj_ref(st, subject, subject_len, &s)))
         return rc;
@@ -220,7 +220,7 @@ nb__file_append(struct nb_store *st, const char *subject, size_t subject_len, co
                              .data = data,
                              .data_len = data_len};
     rec_put(st->wbuf + st->wlen, st->last_seq + 1, ts, &m);
-    b->off[b->n] = (uint32_t)(b->size + st->wlen);
+    b->slot[b->n].off = (uint32_t)(b->size + st->wlen);
     st->wlen += len;
     nb__index_add(st, b, s, len, ts);
     return 0;
@@ -262,11 +262,11 @@ int
 nb__file_load(struct nb_store *st, const struct nb__blk *b, uint32_t slot, struct nb_store_msg *out)
 {
     const char *p;
-    int rc = rec_at(st, b, b->off[slot], 4, &p);
+    int rc = rec_at(st, b, b->slot[slot].off, 4, &p);
     if (rc) return rc;
     size_t len = (uint32_t)nb__get_le(p, 4) & ~F_HDRS;
     if (len < NB_REC_MIN) return -EIO;
-    rc = rec_at(st, b, b->off[slot], len, &p);
+    rc = rec_at(st, b, b->slot[slot].off, len, &p);
     struct rec r;
     if (rc || rec_parse(p, len, &r) || r.tomb || r.seq != b->first + slot) return rc ? rc : -EIO;
     *out = (struct nb_store_msg){r.seq,  r.ts,          r.subject, r.hdr,
@@ -377,7 +377,7 @@ scan_rec(struct nb_store *st, struct scan *sc, struct nb__blk *b, const struct r
     }
     *why = "sequence out of order";
     if (r->seq < next || r->seq >= limit || r->seq - b->first >= sc->max_span) return 1;
-    int rc = nb__blk_reserve(b, true, false, (uint32_t)(r->seq - b->first + 1));
+    int rc = nb__blk_reserve(st, b, false, (uint32_t)(r->seq - b->first + 1));
     if (rc) return rc;
     if (r->tomb) {
         nb__index_extend(st, b, r->seq, r->ts);
@@ -389,7 +389,7 @@ scan_rec(struct nb_store *st, struct scan *sc, struct nb__blk *b, const struct r
         return rc;
     sc->last = s;
     if (r->seq > next) nb__index_extend(st, b, r->seq - 1, b->last_ts);
-    b->off[b->n] = (uint32_t)off;
+    b->slot[b->n].off = (uint32_t)off;
     nb__index_add(st, b, s, r->len, r->ts);
     return 0;
 }
@@ -641,7 +641,7 @@ compact_copy(const struct nb_store *st, const struct nb__blk *b, const char *map
         bool keep;
         if (!r.tomb) {
             uint64_t slot = r.seq - b->first;
-            keep = slot < b->n && b->subj[slot];
+            keep = slot < b->n && b->slot[slot].sid;
             if (keep) off[slot] = (uint32_t)pos;
         } else {
             keep = older && (r.head ? r.seq > oldest : r.seq >= oldest && r.seq < b->first);
@@ -650,7 +650,7 @@ compact_copy(const struct nb_store *st, const struct nb__blk *b, const char *map
         if (keep) memcpy(out + pos, map + p, r.len);
         pos += keep ? r.len : 0;
     }
-    if (b->n && !b->subj[b->n - 1])
+    if (b->n && !b->slot[b->n - 1].sid)
         pos += tomb_put(out + pos, (b->first + b->n - 1) | F_TOMB, b->last_ts);
     return pos;
 }
@@ -680,7 +680,7 @@ compact(struct nb_store *st, struct nb__blk *b)
     if (map != MAP_FAILED) munmap((void *)map, (size_t)b->size);
     if (rc == 0) {
         for (uint32_t k = 0; k < b->n; k++)
-            if (b->subj[k]) b->off[k] = off[k];
+            if (b->slot[k].sid) b->slot[k].off = off[k];
         close(b->fd);
         b->fd = fd;
         b->size = len;

@@ -18,7 +18,7 @@ nb__mem_append(struct nb_store *st, const char *subject, size_t subject_len, con
         if (!b) return NB_ENOMEM;
     }
     struct nb__subj *s;
-    if (nb__blk_reserve(b, false, true, b->n + 1) || nb__subj_ref(st, subject, subject_len, &s))
+    if (nb__blk_reserve(st, b, true, b->n + 1) || nb__subj_ref(st, subject, subject_len, &s))
         return NB_ENOMEM;
     struct nb__mrec *r = malloc(sizeof *r + hdr_len + data_len);
     if (!r) {

@@ -36,21 +36,29 @@ nb__blk_new(struct nb_store *st, uint64_t first)
     return b;
 }
 
+/* A mapped block's slots leave the snapshot mapping; the last one to leave unmaps it. */
+static void
+blk_unmap(struct nb_store *st, struct nb__blk *b)
+{
+    b->slot = NULL;
+    b->mapped = false;
+    if (--st->nmapped == 0) nb__snap_unmap(st);
+}
+
 int
-nb__blk_reserve(struct nb__blk *b, bool with_off, bool with_mem, uint32_t need)
+nb__blk_reserve(struct nb_store *st, struct nb__blk *b, bool with_mem, uint32_t need)
 {
     if (need <= b->cap) return 0;
     uint32_t cap = b->cap ? b->cap : 64;
     while (cap < need)
         cap = cap > UINT32_MAX / 2 ? need : cap * 2;
-    struct nb__subj **subj = realloc(b->subj, cap * sizeof *subj);
-    if (!subj) return NB_ENOMEM;
-    b->subj = subj;
-    if (with_off) {
-        uint32_t *off = realloc(b->off, cap * sizeof *off);
-        if (!off) return NB_ENOMEM;
-        b->off = off;
+    struct nb__slot *slot = realloc(b->mapped ? NULL : b->slot, cap * sizeof *slot);
+    if (!slot) return NB_ENOMEM;
+    if (b->mapped) {
+        memcpy(slot, b->slot, b->n * sizeof *slot);
+        blk_unmap(st, b);
     }
+    b->slot = slot;
     if (with_mem) {
         struct nb__mrec **mem = realloc(b->mem, cap * sizeof *mem);
         if (!mem) return NB_ENOMEM;
@@ -61,11 +69,13 @@ nb__blk_reserve(struct nb__blk *b, bool with_off, bool with_mem, uint32_t need)
 }
 
 void
-nb__blk_free(struct nb__blk *b)
+nb__blk_free(struct nb_store *st, struct nb__blk *b)
 {
     if (!b) return;
-    free(b->subj);
-    free(b->off);
+    if (b->mapped)
+        blk_unmap(st, b);
+    else
+        free(b->slot);
     free(b->mem);
     free(b);
 }
@@ -104,8 +114,8 @@ scan_fwd(const struct nb_store *st, uint64_t from, uint64_t to, const struct nb_
         if (b->first > to) break;
         uint64_t seq = from > b->first ? from : b->first;
         for (; seq - b->first < b->n && seq <= to; seq++) {
-            const struct nb__subj *x = b->subj[seq - b->first];
-            if (x && (!s || x == s)) return seq;
+            uint32_t sid = b->slot[seq - b->first].sid;
+            if (sid && (!s || sid == s->id)) return seq;
         }
     }
     return 0;
@@ -120,28 +130,75 @@ scan_back(const struct nb_store *st, uint64_t from, const struct nb__subj *s)
         uint64_t end = b->first + b->n; /* exclusive */
         uint64_t seq = from < end ? from : end;
         for (; seq > b->first; seq--)
-            if (b->subj[seq - 1 - b->first] == s) return seq - 1;
+            if (b->slot[seq - 1 - b->first].sid == s->id) return seq - 1;
     }
     return 0;
+}
+
+/* Makes room for ids below need; id 0 stays NULL, the mark of a deleted slot. */
+static int
+subjv_grow(struct nb_store *st, uint32_t need)
+{
+    if (need <= st->subjv_cap) return 0;
+    uint32_t cap = st->subjv_cap ? st->subjv_cap : 64;
+    while (cap < need)
+        cap = cap > UINT32_MAX / 2 ? need : cap * 2;
+    struct nb__subj **v = realloc(st->subjv, cap * sizeof *v);
+    if (!v) return NB_ENOMEM;
+    memset(v + st->subjv_cap, 0, (cap - st->subjv_cap) * sizeof *v);
+    st->subjv = v;
+    st->subjv_cap = cap;
+    if (!st->nsubjv) st->nsubjv = 1;
+    return 0;
+}
+
+int
+nb__subj_add(struct nb_store *st, uint32_t id, const char *subject, size_t len,
+             struct nb__subj **out)
+{
+    if (id == 0 || id == UINT32_MAX) return NB_ENOMEM;
+    struct nb__subj *s = malloc(sizeof *s + len);
+    if (!s) return NB_ENOMEM;
+    memcpy(s->name, subject, len);
+    if (subjv_grow(st, id + 1) != 0 || np_map_put(&st->subjects, s->name, len, s) != 0) {
+        free(s);
+        return NB_ENOMEM;
+    }
+    s->len = len;
+    s->count = s->first = s->last = 0;
+    s->id = id;
+    st->subjv[id] = s;
+    if (id >= st->nsubjv) st->nsubjv = id + 1;
+    *out = s;
+    return 0;
+}
+
+void
+nb__subj_free_id(struct nb_store *st, uint32_t id)
+{
+    if (st->nfree == st->free_cap) {
+        uint32_t cap = st->free_cap ? st->free_cap * 2 : 16;
+        uint32_t *v = realloc(st->free_ids, cap * sizeof *v);
+        if (!v) return; /* the id is only lost for reuse */
+        st->free_ids = v;
+        st->free_cap = cap;
+    }
+    st->free_ids[st->nfree++] = id;
 }
 
 int
 nb__subj_ref(struct nb_store *st, const char *subject, size_t len, struct nb__subj **out)
 {
     struct nb__subj *s = np_map_get(&st->subjects, subject, len);
-    if (!s) {
-        s = malloc(sizeof *s + len);
-        if (!s) return NB_ENOMEM;
-        memcpy(s->name, subject, len);
-        s->len = len;
-        s->count = s->first = s->last = 0;
-        if (np_map_put(&st->subjects, s->name, len, s) != 0) {
-            free(s);
-            return NB_ENOMEM;
-        }
+    if (s) {
+        *out = s;
+        return 0;
     }
-    *out = s;
-    return 0;
+    bool reuse = st->nfree > 0;
+    uint32_t id = reuse ? st->free_ids[st->nfree - 1] : st->nsubjv ? st->nsubjv : 1;
+    int rc = nb__subj_add(st, id, subject, len, out);
+    if (rc == 0 && reuse) st->nfree--;
+    return rc;
 }
 
 void
@@ -149,6 +206,8 @@ nb__subj_unref_unused(struct nb_store *st, struct nb__subj *s)
 {
     if (s->count) return;
     np_map_del(&st->subjects, s->name, s->len);
+    st->subjv[s->id] = NULL;
+    nb__subj_free_id(st, s->id);
     free(s);
 }
 
@@ -157,7 +216,7 @@ nb__index_add(struct nb_store *st, struct nb__blk *b, struct nb__subj *s, uint64
 {
     uint64_t seq = b->first + b->n;
     st->gen++;
-    b->subj[b->n++] = s;
+    b->slot[b->n++].sid = s->id;
     b->live++;
     b->last_ts = st->last_ts = ts;
     if (st->kind == NB_STORE_FILE) b->live_bytes += size;
@@ -176,9 +235,8 @@ nb__index_extend(struct nb_store *st, struct nb__blk *b, uint64_t seq, int64_t t
 {
     st->gen++;
     while (b->first + b->n <= seq) {
-        if (b->off) b->off[b->n] = 0;
         if (b->mem) b->mem[b->n] = NULL;
-        b->subj[b->n++] = NULL;
+        b->slot[b->n++] = (struct nb__slot){0, 0};
     }
     b->last_ts = st->last_ts = ts;
     if (seq > st->last_seq) st->last_seq = seq;
@@ -210,7 +268,7 @@ nb__index_cut(struct nb_store *st, struct nb__blk *b, const struct nb__wmark *m)
 static int
 load(struct nb_store *st, const struct nb__blk *b, uint32_t slot, struct nb_store_msg *out)
 {
-    const struct nb__subj *s = b->subj[slot];
+    const struct nb__subj *s = nb__slot_subj(st, b, slot);
     if (st->kind == NB_STORE_MEMORY) {
         nb__mem_load(b, slot, out);
         out->subject = s->name;
@@ -247,10 +305,10 @@ refresh_first(struct nb_store *st, uint64_t from)
 void
 nb__index_remove(struct nb_store *st, struct nb__blk *b, uint32_t slot, uint64_t size)
 {
-    struct nb__subj *s = b->subj[slot];
+    struct nb__subj *s = nb__slot_subj(st, b, slot);
     uint64_t seq = b->first + slot;
     st->gen++;
-    b->subj[slot] = NULL;
+    b->slot[slot].sid = 0;
     b->live--;
     if (st->kind == NB_STORE_FILE)
         b->live_bytes -= size;
@@ -273,7 +331,7 @@ nb__remove_seq(struct nb_store *st, uint64_t seq)
 {
     uint32_t slot;
     struct nb__blk *b = nb__blk_find(st, seq, &slot);
-    if (!b || !b->subj[slot]) return NB_STORE_ENOTFOUND;
+    if (!b || !nb__slot_subj(st, b, slot)) return NB_STORE_ENOTFOUND;
     uint64_t size;
     int rc = slot_size(st, b, slot, &size);
     if (rc) return rc;
@@ -290,7 +348,7 @@ nb__drop_blk(struct nb_store *st, size_t i)
     if (st->kind == NB_STORE_FILE) nb__file_drop(st, b);
     for (uint32_t k = 0; b->mem && k < b->n; k++)
         nb__mem_free_slot(b, k);
-    nb__blk_free(b);
+    nb__blk_free(st, b);
     memmove(st->blks + i, st->blks + i + 1, (st->nblks - i - 1) * sizeof *st->blks);
     st->nblks--;
 }
@@ -319,6 +377,9 @@ clear_subjects(struct nb_store *st)
     while (np_map_next(&st->subjects, &it, NULL, NULL, &v))
         free(v);
     np_map_release(&st->subjects);
+    if (st->subjv) memset(st->subjv, 0, st->subjv_cap * sizeof *st->subjv);
+    st->nsubjv = st->subjv ? 1 : 0;
+    st->nfree = 0;
 }
 
 /* Forgets the index without touching any file: a rejected snapshot gives way to a full scan. */
@@ -327,7 +388,7 @@ nb__index_reset(struct nb_store *st, uint64_t first)
 {
     for (size_t i = 0; i < st->nblks; i++) {
         if (st->blks[i]->fd >= 0) close(st->blks[i]->fd);
-        nb__blk_free(st->blks[i]);
+        nb__blk_free(st, st->blks[i]);
     }
     st->nblks = 0;
     clear_subjects(st);
@@ -354,6 +415,9 @@ store_free(struct nb_store *st)
     free(st->wbuf);
     free(st->rbuf);
     free(st->pending);
+    free(st->subjv);
+    free(st->free_ids);
+    nb__snap_unmap(st);
     free(st);
 }
 
@@ -451,8 +515,7 @@ nb_store_skip(struct nb_store *st, int64_t ts, uint64_t *seq)
         b = nb__blk_new(st, next);
         if (!b) return NB_ENOMEM;
     }
-    int rc = nb__blk_reserve(b, st->kind == NB_STORE_FILE, st->kind == NB_STORE_MEMORY,
-                             (uint32_t)(next - b->first + 1));
+    int rc = nb__blk_reserve(st, b, st->kind == NB_STORE_MEMORY, (uint32_t)(next - b->first + 1));
     if (rc == 0 && st->kind == NB_STORE_FILE) rc = nb__file_tombstones(st, 0, &next, 1, ts);
     if (rc) return rc;
     nb__index_extend(st, b, next, ts);
@@ -465,7 +528,7 @@ nb_store_get(struct nb_store *st, uint64_t seq, struct nb_store_msg *out)
 {
     uint32_t slot;
     const struct nb__blk *b = nb__blk_find(st, seq, &slot);
-    if (!b || !b->subj[slot]) return NB_STORE_ENOTFOUND;
+    if (!b || !nb__slot_subj(st, b, slot)) return NB_STORE_ENOTFOUND;
     return load(st, b, slot, out);
 }
 
@@ -507,7 +570,7 @@ next_match(const struct nb_store *st, uint64_t from, struct matcher *m)
         uint32_t slot;
         const struct nb__blk *b = nb__blk_find(st, seq, &slot);
         for (; slot < b->n; slot++, seq++)
-            if (b->subj[slot] && matches(m, b->subj[slot])) return seq;
+            if (b->slot[slot].sid && matches(m, nb__slot_subj(st, b, slot))) return seq;
     }
     return 0;
 }
@@ -584,7 +647,7 @@ nb_store_remove(struct nb_store *st, uint64_t seq, enum nb_rm how)
     if (frc) return frc;
     uint32_t slot;
     const struct nb__blk *b = nb__blk_find(st, seq, &slot);
-    if (!b || !b->subj[slot]) return NB_STORE_ENOTFOUND;
+    if (!b || !nb__slot_subj(st, b, slot)) return NB_STORE_ENOTFOUND;
     if (st->kind == NB_STORE_FILE) {
         /* Read first: a record that cannot be read must not lose its tombstone. */
         uint64_t size;
@@ -712,7 +775,7 @@ nb_store_deleted(const struct nb_store *st, uint64_t *seqs, size_t cap)
         const struct nb__blk *b = st->blks[i];
         if (b->first > next) put_deleted(seqs, cap, &k, next, b->first);
         for (uint64_t seq = b->first > next ? b->first : next; seq - b->first < b->n; seq++)
-            if (!b->subj[seq - b->first]) put_deleted(seqs, cap, &k, seq, seq + 1);
+            if (!b->slot[seq - b->first].sid) put_deleted(seqs, cap, &k, seq, seq + 1);
         next = b->first + b->n > next ? b->first + b->n : next;
     }
     return k;

@@ -2,7 +2,7 @@
  * The store's shared index and the two backends behind it (private to nb_store*.c).
  *
  * Both kinds keep the same in-memory index: blocks of dense sequences, each with a slot per
- * sequence pointing at the message's subject entry (NULL: deleted), plus the per-subject map.
+ * sequence holding the message's subject id (0: deleted), plus the per-subject map.
  * Only where a message's bytes live differs: a malloc'd record (memory) or an offset in a
  * segment file (file), so the two kinds cannot drift apart in behaviour.
  */
@@ -17,7 +17,7 @@
 
 struct nb__subj {
     uint64_t count, first, last;
-    uint32_t id; /* file: this subject's number in the snapshot being written */
+    uint32_t id; /* its place in st->subjv, which slots refer to; reused once it is freed */
     size_t len;
     char name[]; /* the map's key points here */
 };
@@ -29,21 +29,30 @@ struct nb__mrec {
     char bytes[]; /* hdr then data */
 };
 
+/*
+ * A sequence's place in its block. It has the same 8 bytes in memory and in the index snapshot, so
+ * that an open maps the snapshot's slot arrays (copy-on-write) instead of rebuilding them.
+ */
+struct nb__slot {
+    uint32_t sid; /* the message's subject id, 0 = deleted */
+    uint32_t off; /* file: the record's offset in the segment */
+};
+
 struct nb__blk {
-    uint64_t first;         /* sequence of slot 0 (a file segment's name) */
-    uint32_t n, cap;        /* slots in use (first .. first + n - 1), allocated */
-    uint64_t live;          /* slots holding a message */
-    uint64_t size;          /* file: bytes in the segment file */
-    uint64_t live_bytes;    /* file: record bytes of the live messages */
-    int64_t last_ts;        /* timestamp of slot n - 1 (a message or a skip) */
-    struct nb__subj **subj; /* per slot; NULL = deleted */
-    uint32_t *off;          /* file: record offset per slot */
-    struct nb__mrec **mem;  /* memory: record per slot */
-    int fd;                 /* file: the segment, or -1 */
-    bool dirty;             /* file: written since the last nb_store_take_dirty() */
-    bool xref;              /* file: holds tombstones for sequences of older segments */
-    bool compacted;         /* file: rewritten by the running checkpoint */
-    uint64_t clean_live;    /* file: live_bytes when last compacted (redoing it gains nothing) */
+    uint64_t first;        /* sequence of slot 0 (a file segment's name) */
+    uint32_t n, cap;       /* slots in use (first .. first + n - 1), allocated */
+    uint64_t live;         /* slots holding a message */
+    uint64_t size;         /* file: bytes in the segment file */
+    uint64_t live_bytes;   /* file: record bytes of the live messages */
+    int64_t last_ts;       /* timestamp of slot n - 1 (a message or a skip) */
+    struct nb__slot *slot; /* per sequence */
+    struct nb__mrec **mem; /* memory: record per slot */
+    bool mapped;           /* file: slot points into the store's snapshot mapping */
+    int fd;                /* file: the segment, or -1 */
+    bool dirty;            /* file: written since the last nb_store_take_dirty() */
+    bool xref;             /* file: holds tombstones for sequences of older segments */
+    bool compacted;        /* file: rewritten by the running checkpoint */
+    uint64_t clean_live;   /* file: live_bytes when last compacted (redoing it gains nothing) */
 };
 
 struct nb_store {
@@ -54,6 +63,10 @@ struct nb_store {
     int64_t first_ts, last_ts;
     uint64_t lost_msgs, lost_bytes;
     struct np_map subjects;
+    struct nb__subj **subjv; /* by id; [0] and free ids are NULL */
+    uint32_t nsubjv, subjv_cap;
+    uint32_t *free_ids; /* ids to reuse, so that subject churn does not grow subjv */
+    uint32_t nfree, free_cap;
 
     /* file stores only */
     char *dir;
@@ -74,16 +87,21 @@ struct nb_store {
     const struct nb__blk *rblk;
     uint64_t *pending; /* NB_RM_LIMIT removals not yet durable */
     size_t npending, pending_cap;
+    void *snap_map; /* the snapshot an open mapped, while mapped blocks use it */
+    size_t snap_len, nmapped;
     /* Bumped by every change of the index or of a segment: the snapshot is current at snap_gen. */
     uint64_t gen, snap_gen;
 };
 
 /* Shared index (nb_store.c). */
 struct nb__blk *nb__blk_new(struct nb_store *st, uint64_t first);
-int nb__blk_reserve(struct nb__blk *b, bool with_off, bool with_mem, uint32_t need);
+int nb__blk_reserve(struct nb_store *st, struct nb__blk *b, bool with_mem, uint32_t need);
 struct nb__blk *nb__blk_find(const struct nb_store *st, uint64_t seq, uint32_t *slot);
-void nb__blk_free(struct nb__blk *b);
+void nb__blk_free(struct nb_store *st, struct nb__blk *b);
 int nb__subj_ref(struct nb_store *st, const char *subject, size_t len, struct nb__subj **out);
+int nb__subj_add(struct nb_store *st, uint32_t id, const char *subject, size_t len,
+                 struct nb__subj **out);
+void nb__subj_free_id(struct nb_store *st, uint32_t id);
 void nb__subj_unref_unused(struct nb_store *st, struct nb__subj *s);
 void nb__index_add(struct nb_store *st, struct nb__blk *b, struct nb__subj *s, uint64_t size,
                    int64_t ts);
@@ -94,6 +112,14 @@ int nb__remove_seq(struct nb_store *st, uint64_t seq);
 void nb__drop_blk(struct nb_store *st, size_t i);
 void nb__reap(struct nb_store *st);
 void nb__index_reset(struct nb_store *st, uint64_t first);
+
+/* The subject of slot k of b, or NULL when it is deleted. */
+static inline struct nb__subj *
+nb__slot_subj(const struct nb_store *st, const struct nb__blk *b, uint32_t k)
+{
+    uint32_t id = b->slot[k].sid;
+    return id < st->nsubjv ? st->subjv[id] : NULL;
+}
 
 /* Memory backend (nb_memstore.c). */
 int nb__mem_append(struct nb_store *st, const char *subject, size_t subject_len, const char *hdr,
@@ -156,5 +182,6 @@ int nb__file_close(struct nb_store *st, bool unlink_all);
 #define NB_SNAP_NAME "index.snap"
 int nb__snap_write(struct nb_store *st);
 int nb__snap_load(struct nb_store *st, const uint64_t *segs, size_t nsegs);
+void nb__snap_unmap(struct nb_store *st);
 
 #endif
