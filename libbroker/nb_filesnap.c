@@ -3,6 +3,7 @@
  * that an open rebuilds the index without reading every record, and trusted only while each
  * segment it lists is still the file it describes. Anything doubtful means a full scan instead.
  */
+#define _GNU_SOURCE /* O_TMPFILE */
 #include "nb.h"
 #include "nb_store_int.h"
 
@@ -128,8 +129,20 @@ write_atomic(struct nb_store *st, const char *buf, size_t len)
     return fsync(st->dirfd) != 0 ? -errno : 0;
 }
 
-int
-nb__snap_write(struct nb_store *st)
+/* A snapshot on its way to the disk off the loop thread (nb_store_checkpoint_begin()). */
+struct nb_store_snap {
+    struct nb_store *st; /* NULL once the store is closed: the file is dropped */
+    int dirfd, fd;       /* a copy of the store's directory; the unnamed file */
+    char *buf;
+    size_t len;
+    uint64_t gen;    /* the index generation the copy holds */
+    bool written;    /* the file holds the copy, synced */
+    bool superseded; /* a newer snapshot was written on the loop thread meanwhile */
+};
+
+/* The whole snapshot of the index, in a malloc'd buffer. */
+static int
+build(struct nb_store *st, char **out, size_t *out_len)
 {
     size_t len = snap_len(st);
     char *buf = malloc(len);
@@ -152,10 +165,108 @@ nb__snap_write(struct nb_store *st)
         p += BLK_LEN + (size_t)st->blks[i]->n * sizeof(struct nb__slot);
     }
     nb__put64(buf + len - 8, XXH3_64bits(buf, len - 8));
-    if (rc == 0) rc = write_atomic(st, buf, len);
+    if (rc) {
+        free(buf);
+        return rc;
+    }
+    *out = buf;
+    *out_len = len;
+    return 0;
+}
+
+int
+nb__snap_write(struct nb_store *st)
+{
+    char *buf;
+    size_t len;
+    int rc = build(st, &buf, &len);
+    if (rc) return rc;
+    rc = write_atomic(st, buf, len);
     free(buf);
-    if (rc == 0) st->snap_gen = st->gen;
-    return rc;
+    if (rc) return rc;
+    st->snap_gen = st->gen;
+    if (st->snap_job) st->snap_job->superseded = true;
+    return 0;
+}
+
+/* ---- the snapshot written off the loop thread ---------------------------------------------- */
+
+/* Naming an unnamed file goes through /proc (linkat with AT_EMPTY_PATH needs privileges). */
+static bool
+can_name_unnamed(void)
+{
+    static int ok = -1;
+    if (ok < 0) ok = access("/proc/self/fd", X_OK) == 0;
+    return ok;
+}
+
+int
+nb__snap_begin(struct nb_store *st, struct nb_store_snap **out)
+{
+    int fd =
+        can_name_unnamed() ? openat(st->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644) : -1;
+    if (fd < 0) return nb__snap_write(st); /* no unnamed files here: the old way */
+    struct nb_store_snap *snap = calloc(1, sizeof *snap);
+    int rc = snap ? build(st, &snap->buf, &snap->len) : NB_ENOMEM;
+    if (rc == 0 && (snap->dirfd = fcntl(st->dirfd, F_DUPFD_CLOEXEC, 0)) < 0) {
+        rc = -errno;
+        free(snap->buf);
+    }
+    if (rc) {
+        close(fd);
+        free(snap);
+        return rc;
+    }
+    snap->st = st;
+    snap->fd = fd;
+    snap->gen = st->gen;
+    st->snap_job = snap;
+    *out = snap;
+    return 0;
+}
+
+void
+nb_store_snap_write(struct nb_store_snap *snap)
+{
+    snap->written = nb__write_all(snap->fd, snap->buf, snap->len) == 0 && fsync(snap->fd) == 0;
+    free(snap->buf);
+    snap->buf = NULL;
+}
+
+/* Links the written file as the temporary name, then renames it over the snapshot. */
+static bool
+name_snapshot(struct nb_store_snap *snap)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", snap->fd);
+    (void)unlinkat(snap->dirfd, SNAP_TMP, 0);
+    if (linkat(AT_FDCWD, path, snap->dirfd, SNAP_TMP, AT_SYMLINK_FOLLOW) != 0) return false;
+    if (renameat(snap->dirfd, SNAP_TMP, snap->dirfd, NB_SNAP_NAME) == 0) return true;
+    (void)unlinkat(snap->dirfd, SNAP_TMP, 0);
+    return false;
+}
+
+void
+nb_store_snap_end(struct nb_store_snap *snap)
+{
+    struct nb_store *st = snap->st;
+    if (st) st->snap_job = NULL;
+    /* The rename reaches the disk with the directory's next sync; until then the old one holds. */
+    if (st && snap->written && !snap->superseded && name_snapshot(snap)) {
+        st->snap_gen = snap->gen;
+        st->dir_dirty = true;
+    }
+    close(snap->fd);
+    close(snap->dirfd);
+    free(snap->buf);
+    free(snap);
+}
+
+void
+nb__snap_orphan(struct nb_store *st)
+{
+    if (st->snap_job) st->snap_job->st = NULL;
+    st->snap_job = NULL;
 }
 
 /* Bounds-checked reading of the snapshot: any overrun marks it invalid. */

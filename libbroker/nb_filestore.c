@@ -713,8 +713,6 @@ nb__file_checkpoint(struct nb_store *st)
     for (size_t i = 0; i < st->nblks; i++)
         st->blks[i]->compacted = false;
     if (rc == 0) nb__reap(st);
-    /* Only now does the disk hold exactly the index: no buffered append, no pending removal. */
-    if (rc == 0 && st->gen != st->snap_gen) rc = nb__snap_write(st);
     return rc;
 }
 

@@ -204,6 +204,8 @@ struct sync_job {
     uv_work_t req;
     struct nb_js *js;
     struct nb_held_ack *acks;
+    struct nb_store_snap **snaps;
+    size_t nsnaps;
     size_t nfds;
     int fds[MAX_SYNC_FDS];
 };
@@ -216,6 +218,16 @@ sync_work(uv_work_t *req)
         fsync(job->fds[i]);
         close(job->fds[i]);
     }
+    for (size_t i = 0; i < job->nsnaps; i++)
+        nb_store_snap_write(job->snaps[i]);
+}
+
+static void
+end_snaps(struct nb_store_snap **snaps, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        nb_store_snap_end(snaps[i]);
+    free(snaps);
 }
 
 void
@@ -237,6 +249,7 @@ sync_done(uv_work_t *req, int status)
     struct nb_js *js = job->js;
     js->sync_running = false;
     nb__js_release_acks(js, job->acks, !js->srv->stopping);
+    end_snaps(job->snaps, job->nsnaps);
     free(job);
     nb__server_handle_closed(js->srv);
 }
@@ -259,9 +272,28 @@ start_sync(struct nb_js *js)
     job->acks = js->held;
     js->held = NULL;
     js->held_tail = &js->held;
+    job->snaps = js->snaps;
+    job->nsnaps = js->nsnaps;
+    js->snaps = NULL;
+    js->nsnaps = js->snaps_cap = 0;
     js->sync_running = true;
     js->srv->open_handles++; /* a stop waits for the worker */
     uv_queue_work(js->srv->loop, &job->req, sync_work, sync_done);
+}
+
+/* A stream's checkpoint; its index snapshot, when one is due, goes with the next sync job. */
+static void
+checkpoint(struct nb_js *js, struct nb_stream *st)
+{
+    struct nb_store_snap *snap;
+    if (js->nsnaps == js->snaps_cap) {
+        size_t cap = js->snaps_cap ? js->snaps_cap * 2 : 8;
+        struct nb_store_snap **v = realloc(js->snaps, cap * sizeof *v);
+        if (!v) return; /* the next timer tries again */
+        js->snaps = v;
+        js->snaps_cap = cap;
+    }
+    if (nb_store_checkpoint_begin(st->store, &snap) == 0 && snap) js->snaps[js->nsnaps++] = snap;
 }
 
 static void
@@ -269,7 +301,7 @@ on_sync_timer(uv_timer_t *t)
 {
     struct nb_js *js = t->data;
     for (struct nb_stream *st = js->streams; st; st = st->next)
-        nb_store_checkpoint(st->store);
+        checkpoint(js, st);
     start_sync(js);
 }
 
@@ -566,6 +598,9 @@ nb__js_stop(struct nb_server *srv)
     nb__js_release_acks(js, js->held, false);
     js->held = NULL;
     js->held_tail = &js->held;
+    end_snaps(js->snaps, js->nsnaps); /* not written: the close below writes a fresh one */
+    js->snaps = NULL;
+    js->nsnaps = js->snaps_cap = 0;
     while (js->streams) {
         struct nb_stream *st = js->streams;
         nb__js_remove_stream(js, st);

@@ -48,7 +48,9 @@ struct nb_js {
     bool sync_timer_open;
     bool sync_running;                     /* a worker is syncing */
     struct nb_held_ack *held, **held_tail; /* waiting for the next sync (always mode) */
-    struct nb_stream *flush_list;          /* streams with appends to write this iteration */
+    struct nb_store_snap **snaps;          /* index snapshots waiting for the next sync */
+    size_t nsnaps, snaps_cap;
+    struct nb_stream *flush_list; /* streams with appends to write this iteration */
     uint64_t api_total, api_errors;
     size_t acks_waiting; /* PubAcks produced since output was last flushed */
     uint64_t acks_total; /* PubAcks produced since the start */

@@ -418,6 +418,7 @@ store_free(struct nb_store *st)
     free(st->subjv);
     free(st->free_ids);
     nb__snap_unmap(st);
+    nb__snap_orphan(st);
     free(st);
 }
 
@@ -781,11 +782,30 @@ nb_store_deleted(const struct nb_store *st, uint64_t *seqs, size_t cap)
     return k;
 }
 
-int
-nb_store_checkpoint(struct nb_store *st)
+/* After it, the disk holds exactly the index: no buffered append, no pending removal. */
+static int
+checkpoint_files(struct nb_store *st)
 {
     int rc = nb_store_flush(st);
     return rc == 0 && st->kind == NB_STORE_FILE ? nb__file_checkpoint(st) : rc;
+}
+
+int
+nb_store_checkpoint(struct nb_store *st)
+{
+    int rc = checkpoint_files(st);
+    if (rc == 0 && st->kind == NB_STORE_FILE && st->gen != st->snap_gen) rc = nb__snap_write(st);
+    return rc;
+}
+
+int
+nb_store_checkpoint_begin(struct nb_store *st, struct nb_store_snap **snap)
+{
+    *snap = NULL;
+    int rc = checkpoint_files(st);
+    if (rc == 0 && st->kind == NB_STORE_FILE && st->gen != st->snap_gen && !st->snap_job)
+        rc = nb__snap_begin(st, snap);
+    return rc;
 }
 
 int

@@ -168,6 +168,21 @@ size_t nb_store_deleted(const struct nb_store *st, uint64_t *seqs, size_t cap);
  */
 int nb_store_checkpoint(struct nb_store *st);
 /*
+ * A checkpoint whose index snapshot is written off the loop thread (8 B per message: a large
+ * stream would stall the loop for the write and its fsync). nb_store_checkpoint_begin() does what
+ * nb_store_checkpoint() does, except that a due snapshot is only copied into *snap, with an
+ * unnamed file for it; *snap is NULL when none is due, when the previous one is still on its way
+ * (the next checkpoint writes it), or when this file system cannot make unnamed files (then the
+ * snapshot was written at once). nb_store_snap_write() writes and syncs the copy, from any thread,
+ * touching nothing else. nb_store_snap_end(), back on the loop thread, names the file
+ * `index.snap`, or drops it when it was not written, when the store was closed meanwhile, or when
+ * a newer snapshot was written first; then it frees the copy.
+ */
+struct nb_store_snap;
+int nb_store_checkpoint_begin(struct nb_store *st, struct nb_store_snap **snap);
+void nb_store_snap_write(struct nb_store_snap *snap);
+void nb_store_snap_end(struct nb_store_snap *snap);
+/*
  * Flushes, then hands out the files written since the last call, as new descriptors (dup) that
  * the caller fsyncs and then closes, off the loop thread. Returns how many were stored in fds (at
  * most cap, which must fit an int), or the negative code of a failed flush; a memory store

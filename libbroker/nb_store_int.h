@@ -89,6 +89,7 @@ struct nb_store {
     size_t npending, pending_cap;
     void *snap_map; /* the snapshot an open mapped, while mapped blocks use it */
     size_t snap_len, nmapped;
+    struct nb_store_snap *snap_job; /* a snapshot being written off the loop thread */
     /* Bumped by every change of the index or of a segment: the snapshot is current at snap_gen. */
     uint64_t gen, snap_gen;
 };
@@ -181,6 +182,8 @@ int nb__file_close(struct nb_store *st, bool unlink_all);
 /* Index snapshot of a file store (nb_filesnap.c). */
 #define NB_SNAP_NAME "index.snap"
 int nb__snap_write(struct nb_store *st);
+int nb__snap_begin(struct nb_store *st, struct nb_store_snap **out);
+void nb__snap_orphan(struct nb_store *st);
 int nb__snap_load(struct nb_store *st, const uint64_t *segs, size_t nsegs);
 void nb__snap_unmap(struct nb_store *st);
 

@@ -1048,6 +1048,68 @@ test_snapshot_subject_churn(void **state)
     check_same_as_scan(f, true);
 }
 
+static ino_t
+snap_inode(struct fx *f)
+{
+    char path[256];
+    struct stat sb;
+    snap_path(path, sizeof path, f->dir);
+    assert_int_equal(stat(path, &sb), 0);
+    return sb.st_ino;
+}
+
+/* A snapshot written off the loop thread, as the server does at its sync timer. */
+static struct nb_store_snap *
+snap_begin(struct fx *f)
+{
+    struct nb_store_snap *snap, *again;
+    assert_int_equal(nb_store_checkpoint_begin(f->st, &snap), 0);
+    assert_non_null(snap);
+    assert_int_equal(nb_store_checkpoint_begin(f->st, &again), 0);
+    assert_null(again); /* one at a time */
+    return snap;
+}
+
+/*
+ * It is named at its end and is then current (a checkpoint has nothing to write); it is dropped,
+ * leaving the newer file in place, when a snapshot was written meanwhile or the store closed.
+ */
+static void
+test_snapshot_async(void **state)
+{
+    struct fx *f = *state;
+    make_history(f);
+    put(f->st, "k", "before the async snapshot", 7000);
+    struct nb_store_snap *snap = snap_begin(f);
+    nb_store_snap_write(snap);
+    nb_store_snap_end(snap);
+    ino_t named = snap_inode(f);
+    assert_int_equal(nb_store_checkpoint(f->st), 0);
+    assert_true(snap_inode(f) == named);
+
+    put(f->st, "k", "superseded", 7001);
+    snap = snap_begin(f);
+    put(f->st, "k", "newer", 7002);
+    assert_int_equal(nb_store_checkpoint(f->st), 0);
+    ino_t newer = snap_inode(f);
+    nb_store_snap_write(snap);
+    nb_store_snap_end(snap);
+    assert_true(snap_inode(f) == newer);
+
+    put(f->st, "k", "orphaned", 7003);
+    snap = snap_begin(f);
+    reopen(f); /* the close writes its own snapshot */
+    assert_true(f->rec.snapshot);
+    newer = snap_inode(f);
+    nb_store_snap_write(snap);
+    nb_store_snap_end(snap);
+    assert_true(snap_inode(f) == newer);
+    char tmp[300];
+    snprintf(tmp, sizeof tmp, "%s/index.snap.tmp", f->dir);
+    assert_int_equal(access(tmp, F_OK), -1);
+    check_same_as_scan(f, true);
+}
+
 static void
 flip_byte(const char *path, off_t at)
 {
@@ -1213,6 +1275,7 @@ main(void)
         FILE_ONLY(test_snapshot_tail),
         FILE_ONLY(test_snapshot_mapped_changes),
         FILE_ONLY(test_snapshot_subject_churn),
+        FILE_ONLY(test_snapshot_async),
         FILE_ONLY(test_snapshot_bad_byte),
         FILE_ONLY(test_snapshot_seg_shorter),
         FILE_ONLY(test_snapshot_seg_changed),
