@@ -230,13 +230,43 @@ end_snaps(struct nb_store_snap **snaps, size_t n)
     free(snaps);
 }
 
+/* Enough recycled PubAcks for a few windows of publishers, without holding on to a burst. */
+#define MAX_FREE_ACKS 4096
+
+static struct nb_held_ack *
+alloc_ack(struct nb_js *js, size_t len)
+{
+    struct nb_held_ack *a = js->free_acks;
+    if (len <= NB_HELD_ACK_DATA && a) {
+        js->free_acks = a->next;
+        js->nfree_acks--;
+        return a;
+    }
+    bool pooled = len <= NB_HELD_ACK_DATA;
+    a = malloc(sizeof *a + (pooled ? NB_HELD_ACK_DATA : len));
+    if (a) a->pooled = pooled;
+    return a;
+}
+
+void
+nb__js_free_ack(struct nb_js *js, struct nb_held_ack *a)
+{
+    if (!a->pooled || js->nfree_acks == MAX_FREE_ACKS) {
+        free(a);
+        return;
+    }
+    a->next = js->free_acks;
+    js->free_acks = a;
+    js->nfree_acks++;
+}
+
 void
 nb__js_release_acks(struct nb_js *js, struct nb_held_ack *a, bool send)
 {
     while (a) {
         struct nb_held_ack *next = a->next;
         if (send) nb__js_reply(js, a->data, a->reply_len, a->data + a->reply_len, a->body_len);
-        free(a);
+        nb__js_free_ack(js, a);
         a = next;
     }
 }
@@ -316,9 +346,12 @@ nb__js_ack(struct nb_stream *st, uint64_t seq, const char *reply, size_t reply_l
         nb__js_reply(js, reply, reply_len, body, len);
         return;
     }
-    struct nb_held_ack *a = malloc(sizeof *a + reply_len + len);
+    struct nb_held_ack *a = alloc_ack(js, reply_len + len);
     if (!a) return; /* the publisher times out and retries: at least once still holds */
-    *a = (struct nb_held_ack){.seq = seq, .reply_len = reply_len, .body_len = len};
+    a->next = NULL;
+    a->seq = seq;
+    a->reply_len = reply_len;
+    a->body_len = len;
     memcpy(a->data, reply, reply_len);
     memcpy(a->data + reply_len, body, len);
     *st->acks_tail = a;
@@ -621,6 +654,11 @@ nb__js_free(struct nb_server *srv)
 {
     struct nb_js *js = srv->js;
     if (!js) return;
+    while (js->free_acks) {
+        struct nb_held_ack *a = js->free_acks;
+        js->free_acks = a->next;
+        free(a);
+    }
     np_map_release(&js->names);
     free(js->streams_dir);
     free(js);

@@ -33,8 +33,11 @@ struct nb_held_ack {
     struct nb_held_ack *next;
     uint64_t seq; /* the message it confirms */
     size_t reply_len, body_len;
+    bool pooled; /* NB_HELD_ACK_DATA bytes, recycled through the stream set's free list */
     char data[]; /* reply, then body */
 };
+/* Room for a PubAck of any usual reply subject; a larger one is allocated on its own. */
+#define NB_HELD_ACK_DATA 256u
 
 struct nb_js {
     struct nb_server *srv;
@@ -48,7 +51,9 @@ struct nb_js {
     bool sync_timer_open;
     bool sync_running;                     /* a worker is syncing */
     struct nb_held_ack *held, **held_tail; /* waiting for the next sync (always mode) */
-    struct nb_store_snap **snaps;          /* index snapshots waiting for the next sync */
+    struct nb_held_ack *free_acks;         /* recycled held PubAcks: no malloc per publish */
+    size_t nfree_acks;
+    struct nb_store_snap **snaps; /* index snapshots waiting for the next sync */
     size_t nsnaps, snaps_cap;
     struct nb_stream *flush_list; /* streams with appends to write this iteration */
     uint64_t api_total, api_errors;
@@ -81,8 +86,10 @@ struct nb_stream {
     struct nb_isub **subs; /* one capture subscription per subject */
     size_t nsubs;
     struct nb_dedupe *dedupe; /* Nats-Msg-Id within the duplicate window */
-    char *last_msg_id;        /* the Nats-Msg-Id of the newest message, NULL when it had none */
-    uv_timer_t age_timer;     /* removes messages older than max_age */
+    char *last_msg_id;        /* the newest message's Nats-Msg-Id, NUL-terminated */
+    size_t last_msg_id_len;   /* 0 when it had none */
+    size_t last_msg_id_cap;
+    uv_timer_t age_timer; /* removes messages older than max_age */
     struct nb_consumer *consumers;
     bool counted;            /* the server's stop waits for age_timer to close */
     bool dirty;              /* written since the last sync */
@@ -175,6 +182,7 @@ void nb__js_ack(struct nb_stream *st, uint64_t seq, const char *reply, size_t re
 void nb__js_flush_soon(struct nb_stream *st);
 /* Sends the PubAcks in the list (or frees them unsent) and frees the list. */
 void nb__js_release_acks(struct nb_js *js, struct nb_held_ack *a, bool send);
+void nb__js_free_ack(struct nb_js *js, struct nb_held_ack *a);
 /* Adds a new or loaded stream to the set; removes one (the caller closes it). */
 void nb__js_add_stream(struct nb_js *js, struct nb_stream *st);
 void nb__js_remove_stream(struct nb_js *js, struct nb_stream *st);

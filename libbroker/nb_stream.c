@@ -236,11 +236,25 @@ nb__stream_seq_at_time(struct nb_stream *st, int64_t ts)
     return lo > s.last_seq ? 0 : lo;
 }
 
+/* Kept in a reused buffer: a publish with a message id allocates nothing. */
 static void
 set_last_msg_id(struct nb_stream *st, struct np_str id)
 {
-    free(st->last_msg_id);
-    st->last_msg_id = id.len ? strndup(id.ptr, id.len) : NULL;
+    if (id.len >= st->last_msg_id_cap) {
+        size_t cap = id.len < 64 ? 64 : id.len + 1;
+        char *p = realloc(st->last_msg_id, cap);
+        if (!p) {
+            free(st->last_msg_id);
+            st->last_msg_id = NULL;
+            st->last_msg_id_len = st->last_msg_id_cap = 0;
+            return;
+        }
+        st->last_msg_id = p;
+        st->last_msg_id_cap = cap;
+    }
+    if (id.len) memcpy(st->last_msg_id, id.ptr, id.len);
+    st->last_msg_id[id.len] = '\0';
+    st->last_msg_id_len = id.len;
 }
 
 /* ---- publish ------------------------------------------------------------------------------------- */
@@ -274,10 +288,11 @@ check_expectations(struct nb_stream *st, const struct nb_msg *msg, const struct 
         }
     }
     if (ex->has_last_msg_id) {
-        const char *last = st->last_msg_id ? st->last_msg_id : "";
-        if (strlen(last) != ex->last_msg_id.len ||
-            memcmp(last, ex->last_msg_id.ptr, ex->last_msg_id.len) != 0)
-            return fail(o, NB_JSERR_STREAM_WRONG_LAST_MSG_ID, last);
+        if (st->last_msg_id_len != ex->last_msg_id.len ||
+            (ex->last_msg_id.len &&
+             memcmp(st->last_msg_id, ex->last_msg_id.ptr, ex->last_msg_id.len) != 0))
+            return fail(o, NB_JSERR_STREAM_WRONG_LAST_MSG_ID,
+                        st->last_msg_id_len ? st->last_msg_id : "");
     }
     if (ex->rollup.len) {
         if (!st->cfg.allow_rollup_hdrs || st->cfg.deny_purge)
@@ -478,7 +493,7 @@ fail_acks(struct nb_stream *st, struct nb_held_ack *a)
         struct nb_held_ack *next = a->next;
         struct nb_msg m = {.reply = a->data, .reply_len = a->reply_len};
         send_error(st, &m, &err);
-        free(a);
+        nb__js_free_ack(st->js, a);
         a = next;
     }
 }
@@ -522,11 +537,14 @@ apply_due_limits(struct nb_stream *st)
     struct nb_store_msg m;
     uint64_t seq = st->unflushed_from;
     while (st->cfg.max_msgs_per_subject > 0 && nb_store_next(st->store, seq, NULL, &m) == 0) {
-        char *subject = strndup(m.subject, m.subject_len);
+        /* A copy: the view dies with the next store call. Usual subjects need no allocation. */
+        char small[256];
+        char *subject = m.subject_len < sizeof small ? small : malloc(m.subject_len);
         if (!subject) break;
+        memcpy(subject, m.subject, m.subject_len);
         seq = m.seq + 1;
-        trim_subject(st, subject, strlen(subject));
-        free(subject);
+        trim_subject(st, subject, m.subject_len);
+        if (subject != small) free(subject);
     }
     if (st->cfg.discard == NB_DISCARD_OLD) trim_head(st);
     if (st->cfg.max_age > 0 && !uv_is_active((uv_handle_t *)&st->age_timer)) arm_age_timer(st);
