@@ -2,9 +2,9 @@
  * The client side of consumer-crash.sh, on libnats' JetStream API: a stream of N messages with
  * contents derived from their index, and a durable pull consumer (explicit acks, 1 s ack wait)
  * that reads it while the server is killed under it. The log is the consumer's word for what
- * happened: "R IDX DELIVERED" when a message arrived (written before it is acked) and "A IDX" once
- * AckSync came back OK, i.e. the server confirmed the ack. Both are flushed at once, so a killed
- * server never leaves a confirmed ack unrecorded.
+ * happened: "R IDX DELIVERED" when a message arrived (written before it is acked), "S IDX" just
+ * before its ack is sent, and "A IDX" once AckSync came back OK, i.e. the server confirmed the
+ * ack. All are flushed at once, so a killed server never leaves a confirmed ack unrecorded.
  *
  *   conspub setup URL STREAM N             the stream with messages 1..N (seq == index) and the
  *                                          durable "C"; an existing stream is kept
@@ -110,6 +110,8 @@ handle(natsMsg *m, FILE *log, unsigned pace_us, struct counts *c)
     fflush(log);
     c->received++;
     if (pace_us > 0) usleep(pace_us);
+    fprintf(log, "S %" PRIu64 "\n", idx);
+    fflush(log);
     if (natsMsg_AckSync(m, NULL, NULL) != NATS_OK) return -1;
     fprintf(log, "A %" PRIu64 "\n", idx);
     fflush(log);
