@@ -63,6 +63,11 @@ struct nb_consumer {
     uint64_t fc_bytes;
     char fc_subject[96]; /* the outstanding flow-control request, "" when none */
     bool dirty;          /* durable state changed since it was saved */
+    /* replay original: until the cursor passes replay_until, deliveries keep the stored gaps */
+    bool replaying;
+    uint64_t replay_until;
+    int64_t replay_last_ts; /* the stored time of the last delivery, 0 before the first */
+    uint64_t replay_due_ms; /* when the held next delivery may go, 0 when none is held */
 };
 
 /* ---- small helpers ------------------------------------------------------------------------------ */
@@ -473,6 +478,40 @@ over_budget(struct nb_consumer *c, struct waiting *w, const struct nb_store_msg 
     return true;
 }
 
+/*
+ * replay_policy original (nats-server's loopAndGatherMsgs): a delivery waits for the gap between
+ * its stored time and the previous delivery's, counted from when it was first picked. The wait is
+ * an event timer, not a sleep; the message stays where it was until the timer comes. Returns
+ * whether m must wait; otherwise m's time becomes the reference for the next one.
+ */
+static bool
+replay_hold(struct nb_consumer *c, const struct nb_store_msg *m)
+{
+    if (!c->replaying) return false;
+    int64_t gap = c->replay_last_ts ? m->ts - c->replay_last_ts : 0;
+    uint64_t now = now_ms(c);
+    if (gap > 1000000 && !c->replay_due_ms)
+        c->replay_due_ms = now + (uint64_t)(gap + 999999) / 1000000;
+    if (c->replay_due_ms > now) {
+        nb__js_wake_at(c->st->js, c->replay_due_ms);
+        return true;
+    }
+    c->replay_due_ms = 0;
+    c->replay_last_ts = m->ts;
+    return false;
+}
+
+/* At creation and at a restart, as nats-server when a consumer's delivery loop starts. */
+static void
+replay_start(struct nb_consumer *c)
+{
+    if (c->cfg.replay_policy != NB_REPLAY_ORIGINAL) return;
+    struct nb_store_state s;
+    nb_store_state(c->st->store, &s);
+    c->replaying = true;
+    c->replay_until = s.last_seq;
+}
+
 /* Delivers one message; returns false when nothing more can go out now. */
 static bool
 deliver_next(struct nb_consumer *c)
@@ -496,6 +535,10 @@ deliver_next(struct nb_consumer *c)
             q_push_front(c, p);
             return true;
         }
+        if (replay_hold(c, &m)) {
+            q_push_front(c, p);
+            return false;
+        }
         if (p->dc == 1) c->nredelivered++;
         p->dc++;
         p->dseq = c->dseq++;
@@ -512,10 +555,11 @@ deliver_next(struct nb_consumer *c)
     uint64_t was_sseq = c->sseq;
     size_t was_ilps = c->ilps;
     if (!next_new(c, &m)) return false;
-    if (w && over_budget(c, w, &m)) {
-        c->sseq = was_sseq; /* not delivered: the next request gets it */
+    bool budget = w && over_budget(c, w, &m);
+    if (budget || replay_hold(c, &m)) {
+        c->sseq = was_sseq; /* not delivered: the next request or the replay timer gets it */
         c->ilps = was_ilps;
-        return true;
+        return budget;
     }
     if (c->npc) c->npc--;
     uint64_t dseq = c->dseq++;
@@ -537,6 +581,29 @@ deliver_next(struct nb_consumer *c)
     return true;
 }
 
+/*
+ * no_wait requests end once nothing more can go out now (nats-server's processWaiting after a
+ * run): 408 with what is left of the batch when they got something, 404 when they got nothing and
+ * have no expiry to wait for. A delivery held by replay original is as good as on its way.
+ */
+static void
+end_no_wait(struct nb_consumer *c)
+{
+    if (c->replay_due_ms) return;
+    struct waiting *w = c->w_head;
+    while (w) {
+        struct waiting *next = w->next;
+        if (w->no_wait && w->sent) {
+            send_pull_status(c, w, 408, "Request Timeout", true);
+            drop_request(c, w);
+        } else if (w->no_wait && !w->expires_ms) {
+            send_pull_status(c, w, 404, "No Messages", false);
+            drop_request(c, w);
+        }
+        w = next;
+    }
+}
+
 static void
 kick(struct nb_consumer *c)
 {
@@ -546,6 +613,10 @@ kick(struct nb_consumer *c)
             break;
         }
     }
+    /* As nats-server, replay ends once the consumer waits with the stream's start-time last
+     * message behind it: later messages go out as they come. */
+    if (c->replaying && !c->replay_due_ms && c->sseq > c->replay_until) c->replaying = false;
+    end_no_wait(c);
 }
 
 void
@@ -827,18 +898,6 @@ pull_request(struct nb_consumer *c, const char *reply, size_t reply_len, const c
         c->w_tail = w;
         c->nwaiting++;
         kick(c);
-        /* no_wait: answered now unless it also has an expiry and got nothing yet. */
-        for (struct waiting *x = c->w_head; x; x = x->next) {
-            if (x != w || !w->no_wait) continue;
-            if (w->sent)
-                send_pull_status(c, w, 408, "Request Timeout", true);
-            else if (!w->expires_ms)
-                send_pull_status(c, w, 404, "No Messages", false);
-            else
-                return;
-            drop_request(c, w);
-            return;
-        }
         return;
     }
     free(w);
@@ -1066,6 +1125,7 @@ consumer_new(struct nb_stream *st, const struct nb_consumer_config *cfg, int64_t
     }
     c->last_seen_ms = now_ms(c);
     c->last_hb_ms = now_ms(c);
+    replay_start(c);
     c->next = st->consumers;
     st->consumers = c;
     return c;
