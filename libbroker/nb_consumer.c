@@ -307,10 +307,14 @@ send_heartbeat(struct nb_consumer *c, const char *to, size_t to_len)
     send_status(c, to, to_len, NULL, 0, hdr, (size_t)n);
 }
 
+/*
+ * The advisories dead-letter handling listens for, as nats-server 2.9 marshals them: MAX_DELIVERIES
+ * (max_deliver reached) and MSG_TERMINATED (+TERM, which also names the consumer sequence dseq).
+ */
 static void
-advisory(struct nb_consumer *c, const char *kind, uint64_t sseq, uint64_t dc)
+advisory(struct nb_consumer *c, const char *kind, uint64_t sseq, uint64_t dseq, uint64_t dc)
 {
-    char subject[600], body[700], id[23];
+    char subject[600], body[700], id[23], cseq[48] = "";
     np_rand_fill(&server_of(c)->rng, id, 22,
                  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
     id[22] = '\0';
@@ -318,12 +322,14 @@ advisory(struct nb_consumer *c, const char *kind, uint64_t sseq, uint64_t dc)
     np_time_format(nb__js_now_ns(), ts, sizeof ts);
     snprintf(subject, sizeof subject, "$JS.EVENT.ADVISORY.CONSUMER.%s.%s.%s", kind, c->st->cfg.name,
              c->cfg.name);
+    bool term = strcmp(kind, "MSG_TERMINATED") == 0;
+    if (term) snprintf(cseq, sizeof cseq, ",\"consumer_seq\":%" PRIu64, dseq);
     int n = snprintf(body, sizeof body,
                      "{\"type\":\"io.nats.jetstream.advisory.v1.%s\",\"id\":\"%s\",\"timestamp\":"
-                     "\"%s\",\"stream\":\"%s\",\"consumer\":\"%s\",\"stream_seq\":%" PRIu64
+                     "\"%s\",\"stream\":\"%s\",\"consumer\":\"%s\"%s,\"stream_seq\":%" PRIu64
                      ",\"deliveries\":%" PRIu64 "}",
-                     strcmp(kind, "MAX_DELIVERIES") == 0 ? "max_deliver" : "terminated", id, ts,
-                     c->st->cfg.name, c->cfg.name, sseq, dc);
+                     term ? "terminated" : "max_deliver", id, ts, c->st->cfg.name, c->cfg.name,
+                     cseq, sseq, dc);
     struct nb_msg m = {
         .subject = subject, .subject_len = strlen(subject), .data = body, .len = (size_t)n};
     nb_server_publish(server_of(c), &m);
@@ -730,21 +736,30 @@ is_cmd(const char *data, size_t len, const char *cmd)
     return len >= n && memcmp(data, cmd, n) == 0 && (len == n || data[n] == ' ');
 }
 
+struct ack_info {
+    uint64_t dc, sseq, dseq;
+};
+
+static bool
+parse_u64(struct np_str t, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < t.len; i++) {
+        if (t.ptr[i] < '0' || t.ptr[i] > '9') return false;
+        v = v * 10 + (uint64_t)(t.ptr[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
 /* Parses the numbers of $JS.ACK.<stream>.<consumer>.<dc>.<sseq>.<dseq>.<ts>.<pending>. */
 static bool
-ack_sseq(const struct nb_msg *msg, uint64_t *sseq)
+parse_ack(const struct nb_msg *msg, struct ack_info *a)
 {
     struct np_str tok[12];
     int n = np_subject_tokens(msg->subject, msg->subject_len, tok, 12);
-    if (n != 9) return false;
-    uint64_t v = 0;
-    for (size_t i = 0; i < tok[5].len; i++) {
-        char ch = tok[5].ptr[i];
-        if (ch < '0' || ch > '9') return false;
-        v = v * 10 + (uint64_t)(ch - '0');
-    }
-    *sseq = v;
-    return true;
+    return n == 9 && parse_u64(tok[4], &a->dc) && parse_u64(tok[5], &a->sseq) &&
+           parse_u64(tok[6], &a->dseq);
 }
 
 static void pull_request(struct nb_consumer *c, const char *reply, size_t reply_len,
@@ -755,18 +770,22 @@ static void
 on_ack(struct nb_server *srv, const struct nb_msg *msg, void *ud)
 {
     struct nb_consumer *c = ud;
-    uint64_t sseq;
-    if (!ack_sseq(msg, &sseq)) return;
+    struct ack_info a;
+    if (!parse_ack(msg, &a)) return;
+    uint64_t sseq = a.sseq;
     const char *d = msg->data + msg->hdr_len;
     size_t len = msg->len - msg->hdr_len;
     struct pend *p = pend_find(c, sseq);
-    bool next = is_cmd(d, len, "+NXT"), settled = false;
-    if (len == 0 || is_cmd(d, len, "+ACK") || is_cmd(d, len, "+OK") || next) {
-        settled = true;
+    bool next = is_cmd(d, len, "+NXT"), term = is_cmd(d, len, "+TERM"), settled = false;
+    if (len == 0 || is_cmd(d, len, "+ACK") || is_cmd(d, len, "+OK") || next || term) {
+        /* +TERM settles like an ack; as nats-server, its advisory goes out even when the
+         * message was no longer pending */
+        settled = !term || p || c->cfg.ack_policy == NB_ACK_ALL;
         if (c->cfg.ack_policy == NB_ACK_ALL)
             ack_upto(c, sseq);
         else if (p)
             ack_one(c, p);
+        if (term) advisory(c, "MSG_TERMINATED", sseq, a.dseq, a.dc);
     } else if (is_cmd(d, len, "-NAK")) {
         if (p) nak(c, p, nak_delay_ms(d + 4, len - 4));
     } else if (is_cmd(d, len, "+WPI")) {
@@ -774,13 +793,6 @@ on_ack(struct nb_server *srv, const struct nb_msg *msg, void *ud)
             t_unlink(c, p);
             p->due_ms = now_ms(c) + wait_ms_for(c, p->dc);
             t_insert(c, p);
-        }
-    } else if (is_cmd(d, len, "+TERM")) {
-        settled = p != NULL;
-        if (p) {
-            uint64_t dc = p->dc;
-            ack_one(c, p);
-            advisory(c, "MSG_TERMINATED", sseq, dc);
         }
     } else {
         return;
@@ -920,7 +932,7 @@ expire_pending(struct nb_consumer *c, uint64_t now)
             uint64_t sseq = p->sseq, dc = p->dc;
             pend_drop(c, p);
             move_floor(c);
-            advisory(c, "MAX_DELIVERIES", sseq, dc);
+            advisory(c, "MAX_DELIVERIES", sseq, 0, dc);
             continue;
         }
         q_push(c, p);
