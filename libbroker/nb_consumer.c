@@ -9,12 +9,12 @@
  * expiries, heartbeats and the inactivity of ephemerals.
  */
 #include "nb_consumer.h"
+#include "nb_consumerstore.h"
 #include "nb_srv.h"
 #include "np.h"
 #include "np_time.h"
 #include "np_units.h"
 
-#include <dirent.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +63,11 @@ struct nb_consumer {
     uint64_t fc_bytes;
     char fc_subject[96]; /* the outstanding flow-control request, "" when none */
     bool dirty;          /* durable state changed since it was saved */
+    /* replay original: until the cursor passes replay_until, deliveries keep the stored gaps */
+    bool replaying;
+    uint64_t replay_until;
+    int64_t replay_last_ts; /* the stored time of the last delivery, 0 before the first */
+    uint64_t replay_due_ms; /* when the held next delivery may go, 0 when none is held */
 };
 
 /* ---- small helpers ------------------------------------------------------------------------------ */
@@ -302,10 +307,14 @@ send_heartbeat(struct nb_consumer *c, const char *to, size_t to_len)
     send_status(c, to, to_len, NULL, 0, hdr, (size_t)n);
 }
 
+/*
+ * The advisories dead-letter handling listens for, as nats-server 2.9 marshals them: MAX_DELIVERIES
+ * (max_deliver reached) and MSG_TERMINATED (+TERM, which also names the consumer sequence dseq).
+ */
 static void
-advisory(struct nb_consumer *c, const char *kind, uint64_t sseq, uint64_t dc)
+advisory(struct nb_consumer *c, const char *kind, uint64_t sseq, uint64_t dseq, uint64_t dc)
 {
-    char subject[600], body[700], id[23];
+    char subject[600], body[700], id[23], cseq[48] = "";
     np_rand_fill(&server_of(c)->rng, id, 22,
                  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
     id[22] = '\0';
@@ -313,12 +322,14 @@ advisory(struct nb_consumer *c, const char *kind, uint64_t sseq, uint64_t dc)
     np_time_format(nb__js_now_ns(), ts, sizeof ts);
     snprintf(subject, sizeof subject, "$JS.EVENT.ADVISORY.CONSUMER.%s.%s.%s", kind, c->st->cfg.name,
              c->cfg.name);
+    bool term = strcmp(kind, "MSG_TERMINATED") == 0;
+    if (term) snprintf(cseq, sizeof cseq, ",\"consumer_seq\":%" PRIu64, dseq);
     int n = snprintf(body, sizeof body,
                      "{\"type\":\"io.nats.jetstream.advisory.v1.%s\",\"id\":\"%s\",\"timestamp\":"
-                     "\"%s\",\"stream\":\"%s\",\"consumer\":\"%s\",\"stream_seq\":%" PRIu64
+                     "\"%s\",\"stream\":\"%s\",\"consumer\":\"%s\"%s,\"stream_seq\":%" PRIu64
                      ",\"deliveries\":%" PRIu64 "}",
-                     strcmp(kind, "MAX_DELIVERIES") == 0 ? "max_deliver" : "terminated", id, ts,
-                     c->st->cfg.name, c->cfg.name, sseq, dc);
+                     term ? "terminated" : "max_deliver", id, ts, c->st->cfg.name, c->cfg.name,
+                     cseq, sseq, dc);
     struct nb_msg m = {
         .subject = subject, .subject_len = strlen(subject), .data = body, .len = (size_t)n};
     nb_server_publish(server_of(c), &m);
@@ -473,6 +484,40 @@ over_budget(struct nb_consumer *c, struct waiting *w, const struct nb_store_msg 
     return true;
 }
 
+/*
+ * replay_policy original (nats-server's loopAndGatherMsgs): a delivery waits for the gap between
+ * its stored time and the previous delivery's, counted from when it was first picked. The wait is
+ * an event timer, not a sleep; the message stays where it was until the timer comes. Returns
+ * whether m must wait; otherwise m's time becomes the reference for the next one.
+ */
+static bool
+replay_hold(struct nb_consumer *c, const struct nb_store_msg *m)
+{
+    if (!c->replaying) return false;
+    int64_t gap = c->replay_last_ts ? m->ts - c->replay_last_ts : 0;
+    uint64_t now = now_ms(c);
+    if (gap > 1000000 && !c->replay_due_ms)
+        c->replay_due_ms = now + (uint64_t)(gap + 999999) / 1000000;
+    if (c->replay_due_ms > now) {
+        nb__js_wake_at(c->st->js, c->replay_due_ms);
+        return true;
+    }
+    c->replay_due_ms = 0;
+    c->replay_last_ts = m->ts;
+    return false;
+}
+
+/* At creation and at a restart, as nats-server when a consumer's delivery loop starts. */
+static void
+replay_start(struct nb_consumer *c)
+{
+    if (c->cfg.replay_policy != NB_REPLAY_ORIGINAL) return;
+    struct nb_store_state s;
+    nb_store_state(c->st->store, &s);
+    c->replaying = true;
+    c->replay_until = s.last_seq;
+}
+
 /* Delivers one message; returns false when nothing more can go out now. */
 static bool
 deliver_next(struct nb_consumer *c)
@@ -496,6 +541,10 @@ deliver_next(struct nb_consumer *c)
             q_push_front(c, p);
             return true;
         }
+        if (replay_hold(c, &m)) {
+            q_push_front(c, p);
+            return false;
+        }
         if (p->dc == 1) c->nredelivered++;
         p->dc++;
         p->dseq = c->dseq++;
@@ -512,10 +561,11 @@ deliver_next(struct nb_consumer *c)
     uint64_t was_sseq = c->sseq;
     size_t was_ilps = c->ilps;
     if (!next_new(c, &m)) return false;
-    if (w && over_budget(c, w, &m)) {
-        c->sseq = was_sseq; /* not delivered: the next request gets it */
+    bool budget = w && over_budget(c, w, &m);
+    if (budget || replay_hold(c, &m)) {
+        c->sseq = was_sseq; /* not delivered: the next request or the replay timer gets it */
         c->ilps = was_ilps;
-        return true;
+        return budget;
     }
     if (c->npc) c->npc--;
     uint64_t dseq = c->dseq++;
@@ -537,6 +587,29 @@ deliver_next(struct nb_consumer *c)
     return true;
 }
 
+/*
+ * no_wait requests end once nothing more can go out now (nats-server's processWaiting after a
+ * run): 408 with what is left of the batch when they got something, 404 when they got nothing and
+ * have no expiry to wait for. A delivery held by replay original is as good as on its way.
+ */
+static void
+end_no_wait(struct nb_consumer *c)
+{
+    if (c->replay_due_ms) return;
+    struct waiting *w = c->w_head;
+    while (w) {
+        struct waiting *next = w->next;
+        if (w->no_wait && w->sent) {
+            send_pull_status(c, w, 408, "Request Timeout", true);
+            drop_request(c, w);
+        } else if (w->no_wait && !w->expires_ms) {
+            send_pull_status(c, w, 404, "No Messages", false);
+            drop_request(c, w);
+        }
+        w = next;
+    }
+}
+
 static void
 kick(struct nb_consumer *c)
 {
@@ -546,6 +619,10 @@ kick(struct nb_consumer *c)
             break;
         }
     }
+    /* As nats-server, replay ends once the consumer waits with the stream's start-time last
+     * message behind it: later messages go out as they come. */
+    if (c->replaying && !c->replay_due_ms && c->sseq > c->replay_until) c->replaying = false;
+    end_no_wait(c);
 }
 
 void
@@ -659,43 +736,55 @@ is_cmd(const char *data, size_t len, const char *cmd)
     return len >= n && memcmp(data, cmd, n) == 0 && (len == n || data[n] == ' ');
 }
 
+struct ack_info {
+    uint64_t dc, sseq, dseq;
+};
+
+static bool
+parse_u64(struct np_str t, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < t.len; i++) {
+        if (t.ptr[i] < '0' || t.ptr[i] > '9') return false;
+        v = v * 10 + (uint64_t)(t.ptr[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
 /* Parses the numbers of $JS.ACK.<stream>.<consumer>.<dc>.<sseq>.<dseq>.<ts>.<pending>. */
 static bool
-ack_sseq(const struct nb_msg *msg, uint64_t *sseq)
+parse_ack(const struct nb_msg *msg, struct ack_info *a)
 {
     struct np_str tok[12];
     int n = np_subject_tokens(msg->subject, msg->subject_len, tok, 12);
-    if (n != 9) return false;
-    uint64_t v = 0;
-    for (size_t i = 0; i < tok[5].len; i++) {
-        char ch = tok[5].ptr[i];
-        if (ch < '0' || ch > '9') return false;
-        v = v * 10 + (uint64_t)(ch - '0');
-    }
-    *sseq = v;
-    return true;
+    return n == 9 && parse_u64(tok[4], &a->dc) && parse_u64(tok[5], &a->sseq) &&
+           parse_u64(tok[6], &a->dseq);
 }
 
 static void pull_request(struct nb_consumer *c, const char *reply, size_t reply_len,
                          const char *body, size_t len);
-static void log_ack(struct nb_consumer *c, uint64_t sseq, bool upto);
 
 static void
 on_ack(struct nb_server *srv, const struct nb_msg *msg, void *ud)
 {
     struct nb_consumer *c = ud;
-    uint64_t sseq;
-    if (!ack_sseq(msg, &sseq)) return;
+    struct ack_info a;
+    if (!parse_ack(msg, &a)) return;
+    uint64_t sseq = a.sseq;
     const char *d = msg->data + msg->hdr_len;
     size_t len = msg->len - msg->hdr_len;
     struct pend *p = pend_find(c, sseq);
-    bool next = is_cmd(d, len, "+NXT"), settled = false;
-    if (len == 0 || is_cmd(d, len, "+ACK") || is_cmd(d, len, "+OK") || next) {
-        settled = true;
+    bool next = is_cmd(d, len, "+NXT"), term = is_cmd(d, len, "+TERM"), settled = false;
+    if (len == 0 || is_cmd(d, len, "+ACK") || is_cmd(d, len, "+OK") || next || term) {
+        /* +TERM settles like an ack; as nats-server, its advisory goes out even when the
+         * message was no longer pending */
+        settled = !term || p || c->cfg.ack_policy == NB_ACK_ALL;
         if (c->cfg.ack_policy == NB_ACK_ALL)
             ack_upto(c, sseq);
         else if (p)
             ack_one(c, p);
+        if (term) advisory(c, "MSG_TERMINATED", sseq, a.dseq, a.dc);
     } else if (is_cmd(d, len, "-NAK")) {
         if (p) nak(c, p, nak_delay_ms(d + 4, len - 4));
     } else if (is_cmd(d, len, "+WPI")) {
@@ -704,13 +793,6 @@ on_ack(struct nb_server *srv, const struct nb_msg *msg, void *ud)
             p->due_ms = now_ms(c) + wait_ms_for(c, p->dc);
             t_insert(c, p);
         }
-    } else if (is_cmd(d, len, "+TERM")) {
-        settled = p != NULL;
-        if (p) {
-            uint64_t dc = p->dc;
-            ack_one(c, p);
-            advisory(c, "MSG_TERMINATED", sseq, dc);
-        }
     } else {
         return;
     }
@@ -718,7 +800,7 @@ on_ack(struct nb_server *srv, const struct nb_msg *msg, void *ud)
         pull_request(c, msg->reply, msg->reply_len, d + 4, len > 4 ? len - 4 : 0);
     } else if (msg->reply_len) {
         /* The confirmation promises the ack outlives a crash: it is logged first. */
-        if (settled) log_ack(c, sseq, c->cfg.ack_policy == NB_ACK_ALL);
+        if (settled) nb__cstore_log_ack(c, sseq, c->cfg.ack_policy == NB_ACK_ALL);
         struct nb_msg empty = {.subject = msg->reply, .subject_len = msg->reply_len};
         nb_server_publish(srv, &empty);
     }
@@ -827,18 +909,6 @@ pull_request(struct nb_consumer *c, const char *reply, size_t reply_len, const c
         c->w_tail = w;
         c->nwaiting++;
         kick(c);
-        /* no_wait: answered now unless it also has an expiry and got nothing yet. */
-        for (struct waiting *x = c->w_head; x; x = x->next) {
-            if (x != w || !w->no_wait) continue;
-            if (w->sent)
-                send_pull_status(c, w, 408, "Request Timeout", true);
-            else if (!w->expires_ms)
-                send_pull_status(c, w, 404, "No Messages", false);
-            else
-                return;
-            drop_request(c, w);
-            return;
-        }
         return;
     }
     free(w);
@@ -861,7 +931,7 @@ expire_pending(struct nb_consumer *c, uint64_t now)
             uint64_t sseq = p->sseq, dc = p->dc;
             pend_drop(c, p);
             move_floor(c);
-            advisory(c, "MAX_DELIVERIES", sseq, dc);
+            advisory(c, "MAX_DELIVERIES", sseq, 0, dc);
             continue;
         }
         q_push(c, p);
@@ -1066,12 +1136,11 @@ consumer_new(struct nb_stream *st, const struct nb_consumer_config *cfg, int64_t
     }
     c->last_seen_ms = now_ms(c);
     c->last_hb_ms = now_ms(c);
+    replay_start(c);
     c->next = st->consumers;
     st->consumers = c;
     return c;
 }
-
-static void save_config(struct nb_consumer *c);
 
 int
 nb__consumer_create(struct nb_stream *st, const struct nb_consumer_config *cfg,
@@ -1083,7 +1152,7 @@ nb__consumer_create(struct nb_stream *st, const struct nb_consumer_config *cfg,
         nb_jserr_set(err, NB_JSERR_CONSUMER_CREATE, "out of memory");
         return -1;
     }
-    save_config(c);
+    nb__cstore_save_config(c);
     c->dirty = true;
     *out = c;
     return 0;
@@ -1128,12 +1197,10 @@ nb__consumer_update(struct nb_consumer *c, const struct nb_consumer_config *cfg,
     }
     nb_consumercfg_release(&c->cfg);
     c->cfg = copy;
-    save_config(c);
+    nb__cstore_save_config(c);
     kick(c);
     return 0;
 }
-
-static void remove_files(struct nb_consumer *c);
 
 void
 nb__consumer_delete(struct nb_consumer *c, bool forget)
@@ -1147,7 +1214,7 @@ nb__consumer_delete(struct nb_consumer *c, bool forget)
     }
     for (struct waiting *w = c->w_head; w; w = w->next)
         send_pull_status(c, w, 409, "Consumer Deleted", false);
-    if (forget) remove_files(c);
+    if (forget) nb__cstore_remove(c);
     free_consumer(c);
 }
 
@@ -1259,128 +1326,80 @@ nb__consumers_close(struct nb_stream *st, bool forget)
         nb__consumer_delete(st->consumers, forget);
 }
 
-/* ---- durable state ------------------------------------------------------------------------------- */
-
-/*
- * A durable consumer of a file stream keeps <stream dir>/obs/<name>/: meta.json (configuration and
- * creation time, written when they change) and state.json (cursor, ack floor and pending
- * deliveries, rewritten by the ticker at most every 100 ms when it changed). An ack that asked for
- * a confirmation is appended to acks.log before it is confirmed, so a confirmed ack is never
- * redelivered after a crash; the ticker's rewrite of state.json empties the log.
- */
-static bool
-persistent(const struct nb_consumer *c)
-{
-    return c->st->dir && c->cfg.durable_name && !c->cfg.mem_storage;
-}
-
-static char *
-consumer_dir(const struct nb_consumer *c)
-{
-    size_t n = strlen(c->st->dir) + strlen(c->cfg.name) + 8;
-    char *p = malloc(n);
-    if (p) snprintf(p, n, "%s/obs/%s", c->st->dir, c->cfg.name);
-    return p;
-}
-
-static void
-save_config(struct nb_consumer *c)
-{
-    if (!persistent(c)) return;
-    char *dir = consumer_dir(c);
-    cJSON *meta = cJSON_CreateObject(), *cfg = nb_consumercfg_to_json(&c->cfg);
-    bool ok = dir && meta && cfg && nb__mkdir_p(dir) == 0 &&
-              cJSON_AddItemToObject(meta, "config", cfg) &&
-              nb__json_time(meta, "created", c->created_ns);
-    if (!ok) cJSON_Delete(cfg);
-    char *text = ok ? cJSON_PrintUnformatted(meta) : NULL;
-    if (text && nb__write_file_atomic(dir, "meta.json", text, strlen(text), true) != 0) ok = false;
-    if (!ok)
-        nb__log(server_of(c), NB_LOG_ERROR, "JetStream could not save consumer '%s > %s'",
-                c->st->cfg.name, c->cfg.name);
-    free(text);
-    cJSON_Delete(meta);
-    free(dir);
-}
-
-static void
-remove_files(struct nb_consumer *c)
-{
-    if (!persistent(c)) return;
-    char *dir = consumer_dir(c);
-    if (dir) nb__remove_tree(dir);
-    free(dir);
-}
-
-static cJSON *
-state_json(const struct nb_consumer *c)
-{
-    cJSON *o = cJSON_CreateObject(), *arr = o ? cJSON_AddArrayToObject(o, "pending") : NULL;
-    bool ok = arr && nb__json_u64(o, "sseq", c->sseq) && nb__json_u64(o, "dseq", c->dseq) &&
-              nb__json_u64(o, "ilps", c->ilps) && nb__json_u64(o, "redelivered", c->nredelivered);
-    for (const struct pend *p = c->s_head; ok && p; p = p->snext) {
-        char t[72];
-        snprintf(t, sizeof t, "[%" PRIu64 ",%" PRIu64 ",%" PRIu64 "]", p->sseq, p->dseq, p->dc);
-        cJSON *v = cJSON_CreateRaw(t);
-        ok = v && cJSON_AddItemToArray(arr, v);
-    }
-    if (ok && c->nlps) {
-        cJSON *l = cJSON_AddArrayToObject(o, "lps");
-        for (size_t i = 0; ok && l && i < c->nlps; i++) {
-            char t[24];
-            snprintf(t, sizeof t, "%" PRIu64, c->lps[i]);
-            cJSON *v = cJSON_CreateRaw(t);
-            ok = v && cJSON_AddItemToArray(l, v);
-        }
-        ok = ok && l;
-    }
-    if (!ok) {
-        cJSON_Delete(o);
-        return NULL;
-    }
-    return o;
-}
-
-static void
-save_state(struct nb_consumer *c)
-{
-    if (!persistent(c) || !c->dirty) return;
-    char *dir = consumer_dir(c);
-    cJSON *o = state_json(c);
-    char *text = o ? cJSON_PrintUnformatted(o) : NULL;
-    int rc = dir && text ? nb__write_file_atomic(dir, "state.json", text, strlen(text), false)
-                         : NB_ENOMEM;
-    if (rc == 0) {
-        char log[4200];
-        snprintf(log, sizeof log, "%s/acks.log", dir);
-        remove(log);
-        c->dirty = false;
-    }
-    free(text);
-    cJSON_Delete(o);
-    free(dir);
-}
+/* ---- durable state (nb_consumerstore.c saves and restores it) ---------------------------------- */
 
 void
 nb__consumers_save(struct nb_stream *st)
 {
     for (struct nb_consumer *c = st->consumers; c; c = c->next)
-        save_state(c);
+        if (c->dirty && nb__cstore_save_state(c)) c->dirty = false;
 }
 
-/* Appends a confirmed ack to acks.log, so it outlives a crash before the next state rewrite. */
-static void
-log_ack(struct nb_consumer *c, uint64_t sseq, bool upto)
+struct nb_stream *
+nb__consumer_stream(const struct nb_consumer *c)
 {
-    if (!persistent(c)) return;
-    char *dir = consumer_dir(c), path[4200];
-    if (!dir) return;
-    snprintf(path, sizeof path, "%s/acks.log", dir);
-    free(dir);
-    FILE *f = fopen(path, "a");
-    if (!f) return;
-    fprintf(f, "%s%" PRIu64 "\n", upto ? "<=" : "", sseq);
-    fclose(f);
+    return c->st;
+}
+
+int64_t
+nb__consumer_created(const struct nb_consumer *c)
+{
+    return c->created_ns;
+}
+
+void
+nb__consumer_cursor(const struct nb_consumer *c, struct nb_consumer_cursor *out)
+{
+    *out = (struct nb_consumer_cursor){.sseq = c->sseq,
+                                       .dseq = c->dseq,
+                                       .ilps = c->ilps,
+                                       .redelivered = c->nredelivered,
+                                       .lps = c->lps,
+                                       .nlps = c->nlps};
+}
+
+bool
+nb__consumer_each_pending(const struct nb_consumer *c,
+                          bool (*fn)(void *ud, uint64_t sseq, uint64_t dseq, uint64_t dc), void *ud)
+{
+    for (const struct pend *p = c->s_head; p; p = p->snext)
+        if (!fn(ud, p->sseq, p->dseq, p->dc)) return false;
+    return true;
+}
+
+struct nb_consumer *
+nb__consumer_restore(struct nb_stream *st, const struct nb_consumer_config *cfg, int64_t created_ns)
+{
+    return consumer_new(st, cfg, created_ns);
+}
+
+void
+nb__consumer_restore_cursor(struct nb_consumer *c, const struct nb_consumer_cursor *cur)
+{
+    c->sseq = cur->sseq;
+    c->dseq = cur->dseq;
+    c->ilps = cur->ilps;
+    c->nredelivered = cur->redelivered;
+    free(c->lps);
+    c->lps = cur->lps;
+    c->nlps = cur->nlps;
+}
+
+bool
+nb__consumer_restore_pending(struct nb_consumer *c, uint64_t sseq, uint64_t dseq, uint64_t dc)
+{
+    struct pend *p = pend_add(c, sseq, dseq);
+    if (!p) return false;
+    p->dc = dc;
+    p->due_ms = now_ms(c) + wait_ms_for(c, dc); /* redelivered one ack_wait after the restart */
+    t_insert(c, p);
+    return true;
+}
+
+bool
+nb__consumer_start(struct nb_consumer *c)
+{
+    return set_start(c);
 }
 
 /*
@@ -1405,128 +1424,25 @@ catch_up(struct nb_consumer *c, uint64_t seq)
     if (c->sseq <= seq) c->sseq = seq + 1;
 }
 
-static void
-replay_log(struct nb_consumer *c, const char *dir)
+void
+nb__consumer_restore_ack(struct nb_consumer *c, uint64_t seq, bool upto)
 {
-    char path[4200], line[64];
-    if (snprintf(path, sizeof path, "%s/acks.log", dir) >= (int)sizeof path) return;
-    FILE *f = fopen(path, "r");
-    if (!f) return;
-    while (fgets(line, sizeof line, f)) {
-        bool upto = line[0] == '<';
-        uint64_t seq = strtoull(line + (upto ? 2 : 0), NULL, 10);
-        if (seq >= c->sseq) catch_up(c, seq);
-        struct pend *p = pend_find(c, seq);
-        if (upto)
-            ack_upto(c, seq);
-        else if (p)
-            ack_one(c, p);
-    }
-    fclose(f);
+    if (seq >= c->sseq) catch_up(c, seq);
+    struct pend *p = pend_find(c, seq);
+    if (upto)
+        ack_upto(c, seq);
+    else if (p)
+        ack_one(c, p);
 }
 
-static uint64_t
-json_u64(const cJSON *o, const char *key)
+void
+nb__consumer_restored(struct nb_consumer *c)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsNumber(v) && v->valuedouble > 0 ? (uint64_t)v->valuedouble : 0;
-}
-
-static void
-load_state(struct nb_consumer *c, const cJSON *o)
-{
-    c->sseq = json_u64(o, "sseq");
-    c->dseq = json_u64(o, "dseq");
-    c->ilps = json_u64(o, "ilps");
-    c->nredelivered = json_u64(o, "redelivered");
-    const cJSON *l = cJSON_GetObjectItemCaseSensitive(o, "lps"), *v;
-    size_t n = (size_t)cJSON_GetArraySize(l);
-    if (n && (c->lps = calloc(n, sizeof *c->lps))) {
-        cJSON_ArrayForEach(v, l) c->lps[c->nlps++] = (uint64_t)v->valuedouble;
-    }
-    uint64_t now = now_ms(c);
-    cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(o, "pending"))
-    {
-        struct pend *p = pend_add(c, (uint64_t)cJSON_GetArrayItem(v, 0)->valuedouble,
-                                  (uint64_t)cJSON_GetArrayItem(v, 1)->valuedouble);
-        if (!p) break;
-        p->dc = (uint64_t)cJSON_GetArrayItem(v, 2)->valuedouble;
-        p->due_ms = now + wait_ms_for(c, p->dc); /* redelivered one ack_wait after the restart */
-        t_insert(c, p);
-    }
-}
-
-static char *
-read_text(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    struct np_buf b = {0};
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        if (np_buf_add(&b, chunk, n) != 0) break;
-    fclose(f);
-    return b.ptr;
-}
-
-static void
-load_consumer(struct nb_stream *st, const char *obs, const char *name)
-{
-    char path[4200];
-    if (snprintf(path, sizeof path, "%s/%s/meta.json", obs, name) >= (int)sizeof path) return;
-    char *text = read_text(path);
-    cJSON *meta = text ? cJSON_Parse(text) : NULL;
-    free(text);
-    const cJSON *created = cJSON_GetObjectItemCaseSensitive(meta, "created");
-    struct nb_consumer_config cfg;
-    struct nb_jserr err = {0};
-    int64_t created_ns = 0;
-    if (!meta || !cJSON_IsString(created) ||
-        np_time_parse(created->valuestring, strlen(created->valuestring), &created_ns) != 0 ||
-        nb_consumercfg_from_json(&cfg, cJSON_GetObjectItemCaseSensitive(meta, "config"), &st->cfg,
-                                 &err) != 0) {
-        nb__log(st->js->srv, NB_LOG_ERROR, "JetStream could not restore consumer '%s > %s'",
-                st->cfg.name, name);
-        cJSON_Delete(meta);
-        return;
-    }
-    cJSON_Delete(meta);
-    struct nb_consumer *c = consumer_new(st, &cfg, created_ns);
-    nb_consumercfg_release(&cfg);
-    if (!c) return;
-    if (snprintf(path, sizeof path, "%s/%s/state.json", obs, name) >= (int)sizeof path)
-        path[0] = '\0';
-    text = read_text(path);
-    cJSON *state = text ? cJSON_Parse(text) : NULL;
-    free(text);
-    if (state && json_u64(state, "dseq")) {
-        load_state(c, state);
-    } else {
-        set_start(c);
-    }
-    cJSON_Delete(state);
-    if (snprintf(path, sizeof path, "%s/%s", obs, name) < (int)sizeof path) replay_log(c, path);
     struct nb_store_state s;
-    nb_store_state(st->store, &s);
+    nb_store_state(c->st->store, &s);
     /* A stream that came back shorter than the consumer's position pulls the cursor back. */
     if (c->sseq > s.last_seq + 1) c->sseq = s.last_seq + 1;
     c->npc = (c->nlps > c->ilps ? c->nlps - c->ilps : 0) + count_from(c, c->sseq);
     move_floor(c);
     c->dirty = true;
-}
-
-void
-nb__consumers_load(struct nb_stream *st)
-{
-    if (!st->dir) return;
-    char obs[4200];
-    snprintf(obs, sizeof obs, "%s/obs", st->dir);
-    DIR *d = opendir(obs);
-    if (!d) return;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] != '.') load_consumer(st, obs, e->d_name);
-    }
-    closedir(d);
 }

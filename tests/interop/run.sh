@@ -6,7 +6,7 @@
 # JetStream). Each test group runs in its own process under a time limit (tests/lib/suite.sh).
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/suite.sh"
-suite_init interop 20 "$@"
+suite_init interop 30 "$@"
 
 export INTEROP_TOKEN=interop-s3cret-token INTEROP_USER=alice INTEROP_PASS=interop-pa55
 

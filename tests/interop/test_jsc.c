@@ -816,6 +816,138 @@ test_ordered_deleted(void **state)
     interop_js_close(&j);
 }
 
+/* Receives the next message on sub within 2 s and returns when it arrived. */
+static int64_t
+arrival_of(natsSubscription *sub, uint64_t seq)
+{
+    natsMsg *m = NULL;
+    assert_status(natsSubscription_NextMsg(&m, sub, 2000), NATS_OK);
+    int64_t at = interop_now_ms();
+    assert_int_equal(meta_of(m).Sequence.Stream, seq);
+    natsMsg_Destroy(m);
+    return at;
+}
+
+/* An ephemeral push subscription with no acks and this replay policy, from the first message. */
+static natsSubscription *
+push_replay(struct interop_js *j, const char *subject, jsReplayPolicy replay)
+{
+    jsSubOptions so;
+    jsSubOptions_Init(&so);
+    so.Config.AckPolicy = js_AckNone;
+    so.Config.ReplayPolicy = replay;
+    natsSubscription *sub = NULL;
+    assert_status(js_SubscribeSync(&sub, j->js, subject, NULL, &so, NULL), NATS_OK);
+    return sub;
+}
+
+/*
+ * replay_policy original keeps the stored gaps (about 300 ms here) between deliveries, push and
+ * pull, until the consumer has caught up with the stream; instant delivers everything at once.
+ * Lower bounds only, with room for a slow machine.
+ */
+static void
+test_replay_original(void **state)
+{
+    (void)state;
+    struct interop_js j = interop_js_open();
+    stream_create(&j, "REPLAY", "replay.>", js_LimitsPolicy);
+    for (uint64_t seq = 1; seq <= 3; seq++) {
+        if (seq > 1) usleep(300 * 1000);
+        pub_seq(&j, "replay.x", seq);
+    }
+    natsSubscription *sub = push_replay(&j, "replay.>", js_ReplayInstant);
+    int64_t t1 = arrival_of(sub, 1), t2 = arrival_of(sub, 2), t3 = arrival_of(sub, 3);
+    assert_true(t3 - t1 < 200);
+    sub_drop(sub);
+    sub = push_replay(&j, "replay.>", js_ReplayOriginal);
+    t1 = arrival_of(sub, 1);
+    t2 = arrival_of(sub, 2);
+    t3 = arrival_of(sub, 3);
+    assert_true(t2 - t1 >= 200 && t3 - t2 >= 200);
+    /* caught up: a message published 600 ms later arrives at once, not 600 ms after it */
+    usleep(600 * 1000);
+    int64_t start = interop_now_ms();
+    pub_seq(&j, "replay.x", 4);
+    assert_true(arrival_of(sub, 4) - start < 300);
+    sub_drop(sub);
+    jsConsumerConfig cfg = consumer_cfg(js_AckExplicit, 5000);
+    cfg.ReplayPolicy = js_ReplayOriginal;
+    cfg.FilterSubject = "replay.x";
+    sub = pull_sub(&j, "REPLAY", "P", &cfg);
+    start = interop_now_ms();
+    natsMsgList l;
+    assert_int_equal(fetch(sub, 3, 3000, &l), 3);
+    natsMsgList_Destroy(&l);
+    assert_true(interop_now_ms() - start >= 400);
+    natsSubscription_Destroy(sub);
+    stream_drop(&j, "REPLAY");
+    interop_js_close(&j);
+}
+
+/*
+ * The next advisory on sub must be {"type":"io.nats.jetstream.advisory.v1.<kind>","id":...,
+ * "timestamp":...,<rest>, byte for byte as nats-server 2.9 marshals it (no domain when none).
+ */
+static void
+expect_advisory(natsSubscription *sub, const char *kind, const char *rest)
+{
+    natsMsg *m = NULL;
+    assert_status(natsSubscription_NextMsg(&m, sub, 3000), NATS_OK);
+    char body[512], head[128];
+    snprintf(body, sizeof body, "%.*s", natsMsg_GetDataLength(m), natsMsg_GetData(m));
+    natsMsg_Destroy(m);
+    snprintf(head, sizeof head, "{\"type\":\"io.nats.jetstream.advisory.v1.%s\",\"id\":\"", kind);
+    assert_true(strncmp(body, head, strlen(head)) == 0);
+    const char *ts = strstr(body, "\",\"timestamp\":\"");
+    assert_non_null(ts);
+    const char *after = strchr(ts + strlen("\",\"timestamp\":\""), '"');
+    assert_non_null(after);
+    assert_string_equal(after + 1, rest);
+}
+
+/* Dead-letter handling listens for these: max_deliver reached, and +TERM. */
+static void
+test_advisories(void **state)
+{
+    (void)state;
+    struct interop_js j = interop_js_open();
+    stream_create(&j, "ADV", "adv.>", js_LimitsPolicy);
+    pub_seq(&j, "adv.a", 1);
+    pub_seq(&j, "adv.b", 2);
+    natsSubscription *maxd =
+        interop_subscribe(j.nc, "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.ADV.M");
+    natsSubscription *term =
+        interop_subscribe(j.nc, "$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.ADV.T");
+    jsConsumerConfig cfg = consumer_cfg(js_AckExplicit, 200);
+    cfg.MaxDeliver = 2;
+    cfg.FilterSubject = "adv.a";
+    natsSubscription *sub = pull_sub(&j, "ADV", "M", &cfg);
+    natsMsg_Destroy(fetch_one(sub, 1, 1, 1000));
+    natsMsg_Destroy(fetch_one(sub, 1, 2, 2000));
+    /* nats-server notices the limit when it would deliver again: a waiting fetch */
+    expect_fetch_none(sub, 600);
+    expect_advisory(maxd, "max_deliver",
+                    ",\"stream\":\"ADV\",\"consumer\":\"M\",\"stream_seq\":1,\"deliveries\":2}");
+    interop_expect_none(maxd, 100);
+    natsSubscription_Destroy(sub);
+    cfg = consumer_cfg(js_AckExplicit, 1000);
+    cfg.FilterSubject = "adv.b";
+    sub = pull_sub(&j, "ADV", "T", &cfg);
+    natsMsg *m = fetch_one(sub, 2, 1, 1000);
+    assert_status(natsMsg_Term(m, NULL), NATS_OK);
+    natsMsg_Destroy(m);
+    expect_advisory(term, "terminated",
+                    ",\"stream\":\"ADV\",\"consumer\":\"T\",\"consumer_seq\":1,\"stream_seq\":2,"
+                    "\"deliveries\":1}");
+    interop_expect_none(term, 100);
+    natsSubscription_Destroy(sub);
+    natsSubscription_Destroy(maxd);
+    natsSubscription_Destroy(term);
+    stream_drop(&j, "ADV");
+    interop_js_close(&j);
+}
+
 static kvStore *
 kv_bucket(struct interop_js *j, const char *name, int64_t history)
 {
@@ -940,6 +1072,8 @@ interop_run_jsc(void)
         cmocka_unit_test(test_workqueue),
         cmocka_unit_test(test_interest),
         cmocka_unit_test(test_ordered_deleted),
+        cmocka_unit_test(test_replay_original),
+        cmocka_unit_test(test_advisories),
         cmocka_unit_test(test_kv_watch),
         cmocka_unit_test(test_kv_history),
     };

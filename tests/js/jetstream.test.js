@@ -6,7 +6,7 @@
 
 const { test, before, after } = require("node:test");
 const assert = require("node:assert/strict");
-const { connect, StringCodec, AckPolicy } = require("nats");
+const { connect, StringCodec, AckPolicy, DeliverPolicy, RetentionPolicy } = require("nats");
 
 const sc = StringCodec();
 const LIMIT = { timeout: 15000 };
@@ -119,6 +119,194 @@ test("nak redelivers at once, term stops it, ack_wait redelivers", LIMIT, async 
   await late.ackAck();
   assert.equal(await c.next({ expires: 1000 }), null);
   await jsm.streams.delete("JSNAK");
+});
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+// Waits up to 2 s for the stream to hold msgs messages from first on (acks remove them on their
+// own time in nats-server).
+async function awaitMsgs(stream, msgs, first) {
+  let state;
+  for (const end = Date.now() + 2000; Date.now() < end; await sleep(20)) {
+    state = (await jsm.streams.info(stream)).state;
+    if (state.messages === msgs && (msgs === 0 || state.first_seq === first)) return;
+  }
+  const got = `${state.messages} from ${state.first_seq}`;
+  assert.fail(`${stream} holds ${got}, want ${msgs} from ${first}`);
+}
+
+// Fetches (and acks) exactly the messages a consumer must deliver and returns their stream
+// sequences; a batch of exactly n ends as soon as the n-th arrives.
+async function fetchSeqs(c, n) {
+  const seqs = [];
+  if (n === 0) return seqs;
+  for await (const m of await c.fetch({ max_messages: n, expires: 1000 })) {
+    assert.equal(sc.decode(m.data), `m${m.seq}`);
+    seqs.push(m.seq);
+    m.ack();
+  }
+  return seqs;
+}
+
+test("every deliver policy through consumers.get and fetch", LIMIT, async () => {
+  await jsm.streams.add({ name: "JSDP", subjects: ["jsdp.>"] });
+  const subjects = ["a", "b", "a", "b", "a"];
+  for (let i = 1; i <= 5; i++) {
+    if (i === 3) await sleep(20); // a start time between 2 and 3, at the millisecond
+    assert.equal((await js.publish(`jsdp.${subjects[i - 1]}`, sc.encode(`m${i}`))).seq, i);
+  }
+  const third = (await jsm.streams.getMessage("JSDP", { seq: 3 })).time.toISOString();
+  const policies = [
+    ["ALL", { deliver_policy: DeliverPolicy.All }, [1, 2, 3, 4, 5]],
+    ["LAST", { deliver_policy: DeliverPolicy.Last }, [5]],
+    ["NEW", { deliver_policy: DeliverPolicy.New }, []],
+    ["SEQ", { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: 3 }, [3, 4, 5]],
+    ["TIME", { deliver_policy: DeliverPolicy.StartTime, opt_start_time: third }, [3, 4, 5]],
+    // nats-server 2.9 wants a filter with last_per_subject (10094)
+    ["LPS", { deliver_policy: DeliverPolicy.LastPerSubject, filter_subject: "jsdp.*" }, [4, 5]],
+  ];
+  const consumers = {};
+  for (const [name, cfg, want] of policies) {
+    consumers[name] = await durable("JSDP", name, { ack_policy: AckPolicy.None, ...cfg });
+    assert.deepEqual(await fetchSeqs(consumers[name], want.length), want, name);
+    assert.equal((await consumers[name].info()).num_pending, 0, name);
+  }
+  assert.equal((await js.publish("jsdp.b", sc.encode("m6"))).seq, 6);
+  for (const [name] of policies) assert.deepEqual(await fetchSeqs(consumers[name], 1), [6], name);
+  await jsm.streams.delete("JSDP");
+});
+
+test("ack, nak, nak with a delay, working and term", LIMIT, async () => {
+  await jsm.streams.add({ name: "JSACK", subjects: ["jsack.>"] });
+  const kinds = ["ack", "nak", "delay", "term"];
+  for (let i = 1; i <= kinds.length; i++) {
+    assert.equal((await js.publish(`jsack.${kinds[i - 1]}`, sc.encode(`m${i}`))).seq, i);
+  }
+  const one = (kind) => durable("JSACK", kind, { filter_subject: `jsack.${kind}` });
+  const ack = await one("ack");
+  const m1 = await ack.next({ expires: 1000 });
+  expectSeq(m1, 1);
+  assert.equal(await m1.ackAck(), true);
+  let info = await ack.info();
+  assert.equal(info.num_ack_pending, 0);
+  assert.equal(info.ack_floor.stream_seq, 1);
+
+  const nak = await one("nak");
+  const m2 = await nak.next({ expires: 1000 });
+  let start = Date.now();
+  m2.nak();
+  const again = await nak.next({ expires: 1000 });
+  assert.ok(Date.now() - start < 700, "a nak redelivers at once, not after ack_wait");
+  expectSeq(again, 2, 2);
+  assert.equal(again.redelivered, true);
+  assert.equal(again.info.deliverySequence, 2);
+  assert.equal(await again.ackAck(), true);
+
+  const delay = await one("delay");
+  const m3 = await delay.next({ expires: 1000 });
+  start = Date.now();
+  m3.nak(500);
+  const later = await delay.next({ expires: 2000 });
+  assert.ok(Date.now() - start >= 450, "nak(500) waits 500 ms");
+  expectSeq(later, 3, 2);
+  assert.equal(await later.ackAck(), true);
+
+  const term = await one("term");
+  const m4 = await term.next({ expires: 1000 });
+  m4.term();
+  await nc.flush();
+  info = await term.info();
+  assert.equal(info.num_ack_pending, 0);
+  assert.equal(info.ack_floor.stream_seq, 4);
+  await jsm.streams.delete("JSACK");
+});
+
+test("working() holds off redelivery for another ack_wait", LIMIT, async () => {
+  await fixture("JSWPI", "jswpi", 1);
+  const c = await durable("JSWPI", "W", { ack_wait: 600_000_000 });
+  const start = Date.now();
+  const m = await c.next({ expires: 1000 });
+  expectSeq(m, 1);
+  await sleep(400);
+  m.working(); // the deadline moves from 600 ms to about 1000 ms
+  const again = await c.next({ expires: 2000 });
+  assert.ok(Date.now() - start >= 900, `redelivered after ${Date.now() - start} ms`);
+  expectSeq(again, 1, 2);
+  await again.ackAck();
+  await jsm.streams.delete("JSWPI");
+});
+
+test("ack_wait redelivers with the delivery count until max_deliver", LIMIT, async () => {
+  await fixture("JSMAXD", "jsmaxd", 1);
+  const c = await durable("JSMAXD", "M", { ack_wait: 300_000_000, max_deliver: 3 });
+  for (let n = 1; n <= 3; n++) {
+    const m = await c.next({ expires: 2000 });
+    expectSeq(m, 1, n);
+    assert.equal(m.info.deliverySequence, n);
+    assert.equal(m.redelivered, n > 1);
+  }
+  assert.equal(await c.next({ expires: 1000 }), null);
+  const info = await c.info();
+  assert.equal(info.delivered.consumer_seq, 3);
+  assert.equal(info.num_ack_pending, 0);
+  await jsm.streams.delete("JSMAXD");
+});
+
+test("work-queue and interest retention remove what was acked", LIMIT, async () => {
+  const wq = RetentionPolicy.Workqueue;
+  await jsm.streams.add({ name: "JSWQ", subjects: ["jswq.>"], retention: wq });
+  for (let i = 1; i <= 3; i++) await js.publish("jswq.x", sc.encode(`m${i}`));
+  const w = await durable("JSWQ", "W");
+  const got = [];
+  for await (const m of await w.fetch({ max_messages: 3, expires: 1000 })) got.push(m);
+  assert.deepEqual(got.map((m) => m.seq), [1, 2, 3]);
+  await got[0].ackAck();
+  await got[1].ackAck();
+  await awaitMsgs("JSWQ", 1, 3);
+  await jsm.streams.delete("JSWQ");
+
+  const interest = RetentionPolicy.Interest;
+  await jsm.streams.add({ name: "JSINT", subjects: ["jsint.>"], retention: interest });
+  await js.publish("jsint.x", sc.encode("m1")); // nobody is interested yet: not kept
+  await awaitMsgs("JSINT", 0, 0);
+  const a = await durable("JSINT", "A");
+  const b = await durable("JSINT", "B");
+  for (let i = 2; i <= 3; i++) await js.publish("jsint.x", sc.encode(`m${i}`));
+  for await (const m of await a.fetch({ max_messages: 2, expires: 1000 })) await m.ackAck();
+  await awaitMsgs("JSINT", 2, 2); // B still wants both
+  const fromB = await b.next({ expires: 1000 });
+  expectSeq(fromB, 2);
+  assert.equal(await fromB.ackAck(), true);
+  await awaitMsgs("JSINT", 1, 3);
+  await jsm.streams.delete("JSINT");
+});
+
+test("pull batches: partial at expiry; no_wait ends quietly, empty or not", LIMIT, async () => {
+  await fixture("JSBATCH", "jsbatch", 4);
+  const c = await durable("JSBATCH", "B");
+  assert.deepEqual(await fetchSeqs(c, 3), [1, 2, 3]);
+  const start = Date.now();
+  const partial = [];
+  for await (const m of await c.fetch({ max_messages: 3, expires: 1000 })) {
+    partial.push(m.seq);
+    m.ack();
+  }
+  assert.deepEqual(partial, [4]);
+  assert.ok(Date.now() - start >= 900, "a partial batch waits for its expiry");
+  // the legacy fetch with no_wait: what is there (408 ends it), then nothing (404 ends it)
+  await js.publish("jsbatch.x", sc.encode("m5"));
+  const some = [];
+  for await (const m of js.fetch("JSBATCH", "B", { batch: 5, no_wait: true })) some.push(m.seq);
+  assert.deepEqual(some, [5]);
+  await fixture("JSEMPTY", "jsempty", 0);
+  await durable("JSEMPTY", "E");
+  const none = [];
+  for await (const m of js.fetch("JSEMPTY", "E", { batch: 5, no_wait: true })) none.push(m.seq);
+  assert.deepEqual(none, []);
+  await jsm.streams.delete("JSBATCH");
+  await jsm.streams.delete("JSEMPTY");
 });
 
 test("ordered consumer reads everything around a deleted message", LIMIT, async () => {
