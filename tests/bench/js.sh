@@ -421,9 +421,10 @@ report_consume() {
             "$(cell "$(median srv_cpu_s redeliver nats-server)" cpu)"
     done | sed 's/^| first |/| first delivery |/; s/^| redeliver |/| redelivery after expiry |/'
     echo
-    echo "Pending cost (jscons, one run): median µs of $ops operations of each kind with 1,000 and with"
-    echo "$pending_big messages pending on a pull consumer, on messages picked at random: CONSUMER.INFO,"
-    echo "a -NAK (as a request) plus the fetch that brings the message back, an ack sent as a request."
+    echo "Pending cost (jscons, one run): µs per operation, median/p99 of $ops of each kind, with 1,000 and"
+    echo "with $pending_big messages pending on a durable pull consumer, on messages picked at random:"
+    echo "CONSUMER.INFO, a -NAK (as a request) plus the fetch that brings the message back, an ack sent"
+    echo "as a request. The ratios are of the medians."
     echo
     echo "| operation | natsctl 1k | natsctl ${pending_big} | ratio | nats-server 1k | nats-server ${pending_big} | ratio |"
     echo "|---|---|---|---|---|---|---|"
@@ -433,8 +434,13 @@ report_consume() {
         a2=$(median "$k" "pending$pending_big" natsctl)
         b1=$(median "$k" pending1000 nats-server)
         b2=$(median "$k" "pending$pending_big" nats-server)
-        printf '| %s | %s | %s | %s | %s | %s | %s |\n' "${k%_us}" "$(cell "$a1")" "$(cell "$a2")" \
-            "$(ratio "$a2" "$a1")" "$(cell "$b1")" "$(cell "$b2")" "$(ratio "$b2" "$b1")"
+        printf '| %s | %s/%s | %s/%s | %s | %s/%s | %s/%s | %s |\n' "${k%_us}" \
+            "$(cell "$a1")" "$(cell "$(median "${k%_us}_p99_us" pending1000 natsctl)")" \
+            "$(cell "$a2")" "$(cell "$(median "${k%_us}_p99_us" "pending$pending_big" natsctl)")" \
+            "$(ratio "$a2" "$a1")" \
+            "$(cell "$b1")" "$(cell "$(median "${k%_us}_p99_us" pending1000 nats-server)")" \
+            "$(cell "$b2")" "$(cell "$(median "${k%_us}_p99_us" "pending$pending_big" nats-server)")" \
+            "$(ratio "$b2" "$b1")"
     done | sed 's/^| nak |/| nak + redelivery |/'
 }
 
