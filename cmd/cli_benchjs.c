@@ -13,11 +13,11 @@
 #define ACK_BODY "+ACK"
 
 static void
-fail(struct cli_bjs *j, long err_code, const char *why)
+fail(struct cli_bjs *j, const char *why)
 {
     if (j->failed) return;
     j->failed = true;
-    j->on_error(j, 0, err_code, why);
+    j->on_error(j, why);
 }
 
 /* Asks for what is still missing, at most a batch, on a request slot that has none in flight. */
@@ -34,7 +34,7 @@ pull(struct cli_bjs_pull *p)
     int rc = np_client_publish(j->nc, subj, p->reply, (struct np_str){0},
                                (struct np_str){body, (size_t)len});
     if (rc != 0) {
-        fail(j, 0, np_client_strerror(rc));
+        fail(j, np_client_strerror(rc));
         return;
     }
     p->left = n;
@@ -61,7 +61,7 @@ deliver(struct cli_bjs *j, const struct np_msg *m)
     if (j->ack && m->reply.len) {
         int rc = publish_to(j, m->reply, (struct np_str){ACK_BODY, sizeof ACK_BODY - 1});
         if (rc != 0) {
-            fail(j, 0, np_client_strerror(rc));
+            fail(j, np_client_strerror(rc));
             return;
         }
         j->acks++;
@@ -74,7 +74,7 @@ refused(struct cli_bjs *j, const struct np_msg *m)
 {
     char why[200];
     snprintf(why, sizeof why, "the server ended the reading: status %d", m->status);
-    fail(j, 0, why);
+    fail(j, why);
 }
 
 static void
@@ -123,11 +123,9 @@ on_pushed(struct np_client *nc, const struct np_msg *m, void *ud)
     }
 }
 
-/* An API answer: 0 for success, else its err_code (-1 without one) with the reason in why. */
-static long
-api_answer(int status, const struct np_msg *m, cJSON **doc, char *why, size_t cap)
+long
+cli_bjs_api_error(int status, const struct np_msg *m, char *why, size_t cap)
 {
-    *doc = NULL;
     if (status == NP_CLIENT_ENO_RESPONDERS) {
         snprintf(why, cap, "the server has no JetStream (no responders on $JS.API)");
         return -1;
@@ -136,18 +134,30 @@ api_answer(int status, const struct np_msg *m, cJSON **doc, char *why, size_t ca
         snprintf(why, cap, "%s", np_client_strerror(status));
         return -1;
     }
-    *doc = cJSON_ParseWithLength(m->data.ptr, m->data.len);
-    const cJSON *err = cJSON_GetObjectItemCaseSensitive(*doc, "error");
+    cJSON *doc = cJSON_ParseWithLength(m->data.ptr, m->data.len);
+    const cJSON *err = cJSON_GetObjectItemCaseSensitive(doc, "error");
     const cJSON *code = cJSON_GetObjectItemCaseSensitive(err, "err_code");
     const cJSON *text = cJSON_GetObjectItemCaseSensitive(err, "description");
-    if (*doc && !err) return 0;
-    long rc = cJSON_IsNumber(code) ? (long)code->valuedouble : -1;
+    long rc = !doc ? -1 : !err ? 0 : cJSON_IsNumber(code) ? (long)code->valuedouble : -1;
     snprintf(why, cap, "%s (err_code %ld)",
-             !*doc                  ? "the answer is not JSON"
+             !doc                   ? "the answer is not JSON"
              : cJSON_IsString(text) ? text->valuestring
                                     : "error",
              rc);
+    cJSON_Delete(doc);
     return rc;
+}
+
+/* The consumer's name, given by the server to an ephemeral. */
+static bool
+read_name(struct cli_bjs *j, const struct np_msg *m)
+{
+    cJSON *doc = cJSON_ParseWithLength(m->data.ptr, m->data.len);
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(doc, "name");
+    bool ok = cJSON_IsString(name);
+    if (ok) snprintf(j->consumer, sizeof j->consumer, "%s", name->valuestring);
+    cJSON_Delete(doc);
+    return ok;
 }
 
 static void
@@ -155,16 +165,12 @@ on_created(struct np_client *nc, int status, const struct np_msg *m, void *ud)
 {
     struct cli_bjs *j = ud;
     char why[300];
-    cJSON *doc;
     (void)nc;
-    long err = api_answer(status, m, &doc, why, sizeof why);
-    const cJSON *name = cJSON_GetObjectItemCaseSensitive(doc, "name");
-    if (err == 0 && !cJSON_IsString(name)) {
+    long err = cli_bjs_api_error(status, m, why, sizeof why);
+    if (err == 0 && !read_name(j, m)) {
         snprintf(why, sizeof why, "the CONSUMER.CREATE answer names no consumer");
         err = -1;
     }
-    if (err == 0) snprintf(j->consumer, sizeof j->consumer, "%s", name->valuestring);
-    cJSON_Delete(doc);
     if (err != 0) {
         j->failed = true;
         j->on_ready(j, status, err > 0 ? err : 0, why);

@@ -17,8 +17,13 @@
 #define CLI_BJS_PULLS 2
 
 struct cli_bjs;
-/* status 0, or an NP_CLIENT_E* code; err_code the API's (0 when none); why says it in one line. */
+/*
+ * Creation's outcome: why is NULL when the consumer exists; otherwise status is 0 (the API
+ * refused, err_code its code when it gave one) or an NP_CLIENT_E* code.
+ */
 typedef void (*cli_bjs_fn)(struct cli_bjs *j, int status, long err_code, const char *why);
+/* The server ended the reading (409 and the like), or an ack or a pull could not be sent. */
+typedef void (*cli_bjs_err_fn)(struct cli_bjs *j, const char *why);
 typedef void (*cli_bjs_msg_fn)(struct cli_bjs *j, const struct np_msg *m);
 
 struct cli_bjs {
@@ -26,8 +31,8 @@ struct cli_bjs {
     const char *stream, *filter; /* filter: NULL for the whole stream */
     bool push, ack;              /* ack: explicit policy, each message acked before on_msg */
     uint64_t batch, want, expires_ms;
-    cli_bjs_fn on_ready; /* the consumer exists (status 0) or could not be created */
-    cli_bjs_fn on_error; /* the server ended the reading (409 and the like) */
+    cli_bjs_fn on_ready;
+    cli_bjs_err_fn on_error;
     cli_bjs_msg_fn on_msg;
     void *ud;
     uint64_t received, acks;
@@ -46,5 +51,10 @@ struct cli_bjs {
 int cli_bjs_start(struct cli_bjs *j);
 /* Deletes the consumer; cb gets the answer. Returns NP_CLIENT_ECLOSED when there is none. */
 int cli_bjs_delete(struct cli_bjs *j, np_reply_cb cb, void *ud);
+/*
+ * An API answer (shared with the publish side): 0 for success, else its err_code (-1 without
+ * one), with the reason in why.
+ */
+long cli_bjs_api_error(int status, const struct np_msg *m, char *why, size_t cap);
 
 #endif

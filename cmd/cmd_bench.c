@@ -896,32 +896,6 @@ js_failed(struct bench *b, const char *why)
     finish(b);
 }
 
-/* An API answer: 0 for success, else its err_code (-1 without one) with the reason in why. */
-static long
-api_error(int status, const struct np_msg *m, char *why, size_t cap)
-{
-    if (status == NP_CLIENT_ENO_RESPONDERS) {
-        snprintf(why, cap, "the server has no JetStream (no responders on $JS.API)");
-        return -1;
-    }
-    if (status != 0) {
-        snprintf(why, cap, "%s", np_client_strerror(status));
-        return -1;
-    }
-    cJSON *doc = cJSON_ParseWithLength(m->data.ptr, m->data.len);
-    const cJSON *err = cJSON_GetObjectItemCaseSensitive(doc, "error");
-    const cJSON *code = cJSON_GetObjectItemCaseSensitive(err, "err_code");
-    const cJSON *text = cJSON_GetObjectItemCaseSensitive(err, "description");
-    long rc = !doc ? -1 : !err ? 0 : cJSON_IsNumber(code) ? (long)code->valuedouble : -1;
-    snprintf(why, cap, "%s (err_code %ld)",
-             !doc                   ? "the answer is not JSON"
-             : cJSON_IsString(text) ? text->valuestring
-                                    : "error",
-             rc);
-    cJSON_Delete(doc);
-    return rc;
-}
-
 static int
 js_api(struct bench *b, const char *op, const char *body, np_reply_cb cb)
 {
@@ -938,7 +912,7 @@ on_stream_ready(struct np_client *nc, int status, const struct np_msg *m, void *
     char why[300];
     (void)nc;
     if (b->finishing) return;
-    if (api_error(status, m, why, sizeof why) != 0) {
+    if (cli_bjs_api_error(status, m, why, sizeof why) != 0) {
         js_failed(b, why);
         return;
     }
@@ -952,7 +926,7 @@ on_created(struct np_client *nc, int status, const struct np_msg *m, void *ud)
     char why[300];
     (void)nc;
     if (b->finishing) return;
-    if (api_error(status, m, why, sizeof why) != 0) {
+    if (cli_bjs_api_error(status, m, why, sizeof why) != 0) {
         js_failed(b, why);
         return;
     }
@@ -983,7 +957,7 @@ on_info(struct np_client *nc, int status, const struct np_msg *m, void *ud)
     char why[300];
     (void)nc;
     if (b->finishing) return;
-    long err = api_error(status, m, why, sizeof why);
+    long err = cli_bjs_api_error(status, m, why, sizeof why);
     if (err == 0) {
         if (!b->o.purge)
             start_run(b);
@@ -1018,7 +992,7 @@ on_deleted(struct np_client *nc, int status, const struct np_msg *m, void *ud)
     struct bench *b = ud;
     char why[300];
     (void)nc;
-    if (api_error(status, m, why, sizeof why) != 0)
+    if (cli_bjs_api_error(status, m, why, sizeof why) != 0)
         cli_error(b->cmd, "cannot delete stream %s: %s", b->o.stream, why);
     finish(b);
 }
@@ -1035,11 +1009,9 @@ on_consumed(struct cli_bjs *j, const struct np_msg *m)
 }
 
 static void
-on_consume_error(struct cli_bjs *j, int status, long err_code, const char *why)
+on_consume_error(struct cli_bjs *j, const char *why)
 {
     struct bench *b = j->ud;
-    (void)status;
-    (void)err_code;
     client_failed(&b->c[0], why);
 }
 
@@ -1084,7 +1056,7 @@ on_consumer_deleted(struct np_client *nc, int status, const struct np_msg *m, vo
     struct bench *b = ud;
     char why[300];
     (void)nc;
-    if (api_error(status, m, why, sizeof why) != 0)
+    if (cli_bjs_api_error(status, m, why, sizeof why) != 0)
         cli_error(b->cmd, "cannot delete consumer %s: %s", b->bjs.consumer, why);
     finish(b);
 }
