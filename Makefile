@@ -84,6 +84,7 @@ INTEROP_BIN := $(BUILD)/tests/interop/interop
 LOADGEN_BIN := $(BUILD)/tests/bench/loadgen
 NATSLOAD_BIN := $(BUILD)/tests/bench/natsload
 JSREADY_BIN := $(BUILD)/tests/bench/jsready
+JSCONS_BIN := $(BUILD)/tests/bench/jscons
 CLIENT_BIN := $(BUILD)/tests/client/client-e2e
 CRASHPUB_BIN := $(BUILD)/tests/crash/crashpub
 CONSPUB_BIN := $(BUILD)/tests/crash/conspub
@@ -241,7 +242,7 @@ $(LOADGEN_BIN): tests/bench/loadgen.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS_BASE) $(INC_ALL) $(WARN) -O2 -o $@ $< -lpthread -lm
 
-$(NATSLOAD_BIN): tests/bench/natsload.c
+$(NATSLOAD_BIN) $(JSCONS_BIN): $(BUILD)/tests/bench/%: tests/bench/%.c
 	$(quiet) CC $@
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS_BASE) $(INC_ALL) $(WARN) -O2 -o $@ $< -lnats -lpthread
@@ -354,7 +355,7 @@ $(JSREADY_BIN): tests/bench/jsready.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS_BASE) $(WARN) -O2 -o $@ $<
 
-bench: $(NATSCTL) $(LOADGEN_BIN) $(NATSLOAD_BIN) $(JSREADY_BIN)
+bench: $(NATSCTL) $(LOADGEN_BIN) $(NATSLOAD_BIN) $(JSREADY_BIN) $(JSCONS_BIN)
 	$(Q)tests/bench/bench.sh $(abspath $(NATSCTL)) $(abspath $(LOADGEN_BIN)) $(abspath $(NATSLOAD_BIN))
 
 # The name issue 2 asked for; the same run.

@@ -178,6 +178,7 @@ cli_report_text(const struct cli_report *r, FILE *f)
     if (r->js)
         fprintf(f, "PubAcks: %llu acked, %llu refused\n", (unsigned long long)r->acked,
                 (unsigned long long)r->refused);
+    if (r->consume) fprintf(f, "Acks: %llu sent\n", (unsigned long long)r->acks);
     text_warnings(r, f);
     return fflush(f) == 0 && !ferror(f) ? 0 : -errno;
 }
@@ -270,6 +271,7 @@ json_body(const struct cli_report *r, cJSON *doc)
     cJSON_AddNumberToObject(doc, "out_of_order", (double)r->out_of_order);
     cJSON_AddNumberToObject(doc, "errors", (double)r->errors);
     cJSON_AddNumberToObject(doc, "slow_consumers", (double)r->slow_consumers);
+    if (r->consume) cJSON_AddNumberToObject(doc, "acks", (double)r->acks);
     if (!r->js) return;
     cJSON_AddNumberToObject(doc, "acked", (double)r->acked);
     cJSON_AddNumberToObject(doc, "refused", (double)r->refused);

@@ -46,6 +46,8 @@ struct cli_report {
     uint64_t lost, duplicates, out_of_order, errors, slow_consumers;
     bool js;                 /* publishes into a stream: the PubAck counts below apply */
     uint64_t acked, refused; /* positive PubAcks, and error PubAcks (message not stored) */
+    bool consume;            /* reads a stream through a consumer: acks below applies */
+    uint64_t acks;           /* acks sent (explicit policy) */
 };
 
 /* The aggregate of one role: rates over the span from the earliest start to the latest end. */

@@ -19,6 +19,7 @@
  * about. The stream (capturing the subject) is created when missing and then deleted at the end.
  */
 #include "cli.h"
+#include "cli_benchjs.h"
 #include "cli_check.h"
 #include "cli_conn.h"
 #include "cli_embed.h"
@@ -57,9 +58,14 @@ enum {
     OPT_SYNC,
     OPT_WINDOW,
     OPT_PURGE,
+    OPT_PULL,
+    OPT_PUSH,
+    OPT_BATCH,
+    OPT_ACK,
 };
 
 static const char *const storage_values[] = {"file", "memory", NULL};
+static const char *const ack_values[] = {"explicit", "none", NULL};
 
 /* The order of enum mode; also the completion candidates of the first argument. */
 const char *const cmd_bench_modes[] = {"pub", "sub", "pubsub", "request", "reply", "queue", NULL};
@@ -89,17 +95,24 @@ const struct cli_opt cmd_bench_opts[] = {
     {OPT_NO_PROGRESS, NULL, "no-progress", NULL, NULL, "no progress line on stderr", NULL},
     {OPT_EMBEDDED, NULL, "embedded", NULL, NULL,
      "start a broker in this process on a free port and measure against it", NULL},
-    {OPT_JS, NULL, "js", NULL, NULL, "pub: publish into a JetStream stream and wait for PubAcks",
-     NULL},
+    {OPT_JS, NULL, "js", NULL, NULL,
+     "pub: publish into a JetStream stream and wait for PubAcks; sub: consume from one", NULL},
     {OPT_STORAGE, NULL, "storage", NULL, "file|memory",
      "--js: storage of a stream the bench creates (default file)", storage_values},
     {OPT_STREAM, NULL, "stream", NULL, "NAME",
-     "--js: the stream (default benchstream; created if missing, then deleted)", NULL},
+     "--js: the stream (default benchstream); pub creates a missing one, deleted at the end", NULL},
     {OPT_SYNC, NULL, "sync", NULL, NULL, "--js: wait for each PubAck before the next publish",
      NULL},
     {OPT_WINDOW, NULL, "window", NULL, "N",
      "--js: PubAcks awaited at once per publisher (default 256)", NULL},
     {OPT_PURGE, NULL, "purge", NULL, NULL, "--js: purge an existing stream before the run", NULL},
+    {OPT_PULL, NULL, "pull", NULL, NULL, "sub --js: through a pull consumer (the default)", NULL},
+    {OPT_PUSH, NULL, "push", NULL, NULL, "sub --js: through a push consumer", NULL},
+    {OPT_BATCH, NULL, "batch", NULL, "N",
+     "sub --js --pull: messages per pull request, two requests in flight (default 100)", NULL},
+    {OPT_ACK, NULL, "ack", NULL, "explicit|none",
+     "sub --js: the consumer's ack policy; explicit acks every message (default explicit)",
+     ack_values},
     CLI_GLOBAL_OPT_ROWS,
     {0, NULL, NULL, NULL, NULL, NULL, NULL},
 };
@@ -127,10 +140,17 @@ const char cmd_bench_details[] =
     "  natsctl bench pubsub --pub 1 --sub 4 --throughput 50000 --duration 10s --json\n"
     "  natsctl bench request --embedded --clients 2 --msgs 20000 --csv rr.csv\n"
     "  natsctl bench pub --js --storage memory --window 256 --size 1KiB --msgs 100000 orders\n"
+    "  natsctl bench sub --js --stream ORDERS --pull --batch 100 --msgs 100000\n"
     "\n"
     "JetStream (pub --js): natscli's `bench js pub sync|async`. --sync waits for every PubAck;\n"
     "otherwise up to --window publishes await their PubAck at once (natscli's --batch waits for\n"
-    "whole batches instead). Rates count acknowledged messages; latency is publish to PubAck.\n";
+    "whole batches instead). Rates count acknowledged messages; latency is publish to PubAck.\n"
+    "\n"
+    "JetStream (sub --js): natscli's consume modes. --msgs messages are read from the existing\n"
+    "--stream (a SUBJECT filters it) through an ephemeral consumer, deliver all, deleted at the\n"
+    "end: --pull (the default) keeps two requests of --batch messages outstanding, --push\n"
+    "subscribes to a deliver subject. --ack explicit (the default) acks every message without\n"
+    "waiting, and the run ends at the PONG after the last ack; --ack none acks nothing.\n";
 
 /*
  * Windows bound how far publishers run ahead of the server. With subscribers in the run they stay
@@ -154,14 +174,18 @@ const char cmd_bench_details[] =
 #define DEFAULT_STREAM   "benchstream"
 #define DEFAULT_WINDOW   256
 #define MAX_WINDOW       65536
+#define DEFAULT_BATCH    100
+#define MAX_BATCH        10000
+#define PULL_EXPIRES_MS  5000
 
 struct opts {
     enum mode mode;
     const char *subject, *csv, *stream, *storage;
-    long long clients, pubs, subs, msgs, size, multi_max, window;
+    long long clients, pubs, subs, msgs, size, multi_max, window, batch;
     uint64_t duration_ms;
     double throughput;
     bool multisubject, json, no_progress, embedded, msgs_given, js, purge;
+    bool pull, push, ack_none, batch_given, ack_given, subject_given;
 };
 
 /* Which sequence numbers of one publisher a subscriber (or a queue group) has seen. */
@@ -219,6 +243,8 @@ struct bench {
     FILE *csv; /* opened before the run, so a bad path costs no run */
     int rc;
     bool stream_created;
+    bool consume;       /* sub --js */
+    struct cli_bjs bjs; /* its consumer */
 };
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -260,6 +286,21 @@ on_js_opt(struct bench *b, int id, const char *arg)
         return cli_parse_int(arg, 1, MAX_WINDOW, &o->window) ? 0 : cli_bad_value(b->cmd, id, arg);
     case OPT_PURGE:
         o->purge = true;
+        return 0;
+    case OPT_PULL:
+        o->pull = true;
+        return 0;
+    case OPT_PUSH:
+        o->push = true;
+        return 0;
+    case OPT_BATCH:
+        o->batch_given = true;
+        return cli_parse_int(arg, 1, MAX_BATCH, &o->batch) ? 0 : cli_bad_value(b->cmd, id, arg);
+    case OPT_ACK:
+        if (strcmp(arg, "explicit") != 0 && strcmp(arg, "none") != 0)
+            return cli_bad_value(b->cmd, id, arg);
+        o->ack_given = true;
+        o->ack_none = strcmp(arg, "none") == 0;
         return 0;
     }
     return CLI_EXIT_FAIL;
@@ -320,6 +361,25 @@ on_opt(void *ud, int id, const char *arg)
     return on_js_opt(b, id, arg);
 }
 
+/* The consumer flags belong to sub --js, and a consumer is either pull or push. */
+static int
+check_consume(struct bench *b)
+{
+    struct opts *o = &b->o;
+    b->consume = o->js && o->mode == M_SUB;
+    bool flags = o->pull || o->push || o->batch_given || o->ack_given;
+    if (flags && !b->consume)
+        return cli_usage(b->cmd, "--pull, --push, --batch and --ack work with sub --js only");
+    if (!b->consume) return 0;
+    if (o->pull && o->push) return cli_usage(b->cmd, "--pull and --push exclude each other");
+    if (o->push && o->batch_given) return cli_usage(b->cmd, "--batch works with --pull only");
+    if (o->clients > 1) return cli_usage(b->cmd, "sub --js reads with one client (--clients 1)");
+    if (o->duration_ms)
+        return cli_usage(b->cmd, "sub --js reads --msgs messages, not a --duration");
+    o->pull = !o->push;
+    return 0;
+}
+
 static int
 parse_mode(void *ud, int nargs, char **args)
 {
@@ -334,6 +394,7 @@ parse_mode(void *ud, int nargs, char **args)
         return cli_usage(b->cmd, "unknown mode '%s': pub, sub, pubsub, request, reply or queue",
                          args[0]);
     b->o.subject = nargs == 2 ? args[1] : DEFAULT_SUBJ;
+    b->o.subject_given = nargs == 2;
     char why[160];
     /* room for ".<n>" (--multisubject), an inbox reply, the header and total sizes */
     size_t others = 21 + 1 + 64 + cli_pub_args(0, 1 << 20, 64u << 20);
@@ -341,9 +402,12 @@ parse_mode(void *ud, int nargs, char **args)
         return cli_usage(b->cmd, "%s", why);
     if (b->o.embedded && (b->o.mode == M_SUB || b->o.mode == M_REPLY))
         return cli_usage(b->cmd, "--embedded needs a mode that sends: pub, pubsub, queue, request");
-    if (b->o.js && b->o.mode != M_PUB) return cli_usage(b->cmd, "--js works with pub only");
+    if (b->o.js && b->o.mode != M_PUB && b->o.mode != M_SUB)
+        return cli_usage(b->cmd, "--js works with pub and sub only");
     if (b->o.js && b->o.embedded)
         return cli_usage(b->cmd, "--js needs a JetStream server; the embedded broker has none");
+    int rc = check_consume(b);
+    if (rc != 0) return rc;
     bool sends = b->o.mode != M_SUB && b->o.mode != M_REPLY;
     if (sends && !b->o.msgs_given && !b->o.duration_ms) b->o.duration_ms = DEFAULT_DURATION;
     return 0;
@@ -803,7 +867,10 @@ start_run(struct bench *b)
     b->started = true;
     b->start_ns = b->last_activity_ns = now_ns();
     /* receive-only modes depend on another process: say when it may start */
-    if (b->o.mode == M_SUB || b->o.mode == M_REPLY)
+    if (b->consume)
+        fprintf(stderr, "Consuming %lld messages of stream %s through a %s consumer\n", b->o.msgs,
+                b->o.stream, b->o.push ? "push" : "pull");
+    else if (b->o.mode == M_SUB || b->o.mode == M_REPLY)
         fprintf(stderr, "Waiting for %s on %s with %zu clients\n",
                 b->o.mode == M_SUB ? "messages" : "requests", b->o.subject, b->n);
     for (size_t i = 0; i < b->n; i++) {
@@ -829,32 +896,6 @@ js_failed(struct bench *b, const char *why)
     finish(b);
 }
 
-/* An API answer: 0 for success, else its err_code (-1 without one) with the reason in why. */
-static long
-api_error(int status, const struct np_msg *m, char *why, size_t cap)
-{
-    if (status == NP_CLIENT_ENO_RESPONDERS) {
-        snprintf(why, cap, "the server has no JetStream (no responders on $JS.API)");
-        return -1;
-    }
-    if (status != 0) {
-        snprintf(why, cap, "%s", np_client_strerror(status));
-        return -1;
-    }
-    cJSON *doc = cJSON_ParseWithLength(m->data.ptr, m->data.len);
-    const cJSON *err = cJSON_GetObjectItemCaseSensitive(doc, "error");
-    const cJSON *code = cJSON_GetObjectItemCaseSensitive(err, "err_code");
-    const cJSON *text = cJSON_GetObjectItemCaseSensitive(err, "description");
-    long rc = !doc ? -1 : !err ? 0 : cJSON_IsNumber(code) ? (long)code->valuedouble : -1;
-    snprintf(why, cap, "%s (err_code %ld)",
-             !doc                   ? "the answer is not JSON"
-             : cJSON_IsString(text) ? text->valuestring
-                                    : "error",
-             rc);
-    cJSON_Delete(doc);
-    return rc;
-}
-
 static int
 js_api(struct bench *b, const char *op, const char *body, np_reply_cb cb)
 {
@@ -871,7 +912,7 @@ on_stream_ready(struct np_client *nc, int status, const struct np_msg *m, void *
     char why[300];
     (void)nc;
     if (b->finishing) return;
-    if (api_error(status, m, why, sizeof why) != 0) {
+    if (cli_bjs_api_error(status, m, why, sizeof why) != 0) {
         js_failed(b, why);
         return;
     }
@@ -885,7 +926,7 @@ on_created(struct np_client *nc, int status, const struct np_msg *m, void *ud)
     char why[300];
     (void)nc;
     if (b->finishing) return;
-    if (api_error(status, m, why, sizeof why) != 0) {
+    if (cli_bjs_api_error(status, m, why, sizeof why) != 0) {
         js_failed(b, why);
         return;
     }
@@ -916,7 +957,7 @@ on_info(struct np_client *nc, int status, const struct np_msg *m, void *ud)
     char why[300];
     (void)nc;
     if (b->finishing) return;
-    long err = api_error(status, m, why, sizeof why);
+    long err = cli_bjs_api_error(status, m, why, sizeof why);
     if (err == 0) {
         if (!b->o.purge)
             start_run(b);
@@ -934,10 +975,15 @@ on_info(struct np_client *nc, int status, const struct np_msg *m, void *ud)
     if (rc != 0) js_failed(b, "cannot send CREATE");
 }
 
+static void consume_setup(struct bench *b);
+
 static void
 js_setup(struct bench *b)
 {
-    if (js_api(b, "INFO", "", on_info) != 0) js_failed(b, "cannot send INFO");
+    if (b->consume)
+        consume_setup(b);
+    else if (js_api(b, "INFO", "", on_info) != 0)
+        js_failed(b, "cannot send INFO");
 }
 
 static void
@@ -946,15 +992,107 @@ on_deleted(struct np_client *nc, int status, const struct np_msg *m, void *ud)
     struct bench *b = ud;
     char why[300];
     (void)nc;
-    if (api_error(status, m, why, sizeof why) != 0)
+    if (cli_bjs_api_error(status, m, why, sizeof why) != 0)
         cli_error(b->cmd, "cannot delete stream %s: %s", b->o.stream, why);
     finish(b);
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* sub --js: the consumer, created before the run and deleted after it                           */
+/* ---------------------------------------------------------------------------------------------- */
+
+static void
+on_consumed(struct cli_bjs *j, const struct np_msg *m)
+{
+    struct bench *b = j->ud;
+    on_sub_msg(b->c[0].nc, m, &b->c[0]);
+}
+
+static void
+on_consume_error(struct cli_bjs *j, const char *why)
+{
+    struct bench *b = j->ud;
+    client_failed(&b->c[0], why);
+}
+
+/* A push consumer may deliver everything before its CREATE is answered: the end waits for it. */
+static void
+on_consumer(struct cli_bjs *j, int status, long err_code, const char *why)
+{
+    struct bench *b = j->ud;
+    if (b->finishing) return;
+    if (why) {
+        cli_error(b->cmd, "stream %s: %s", b->o.stream, why);
+        b->rc = err_code > 0 || status == 0 ? CLI_EXIT_REJECTED : CLI_EXIT_FAIL;
+        finish(b);
+        return;
+    }
+    start_run(b);
+    if (b->c[0].done) end_run(b);
+}
+
+static void
+consume_setup(struct bench *b)
+{
+    b->bjs = (struct cli_bjs){.nc = b->c[0].nc,
+                              .stream = b->o.stream,
+                              .filter = b->o.subject_given ? b->o.subject : NULL,
+                              .push = b->o.push,
+                              .ack = !b->o.ack_none,
+                              .batch = (uint64_t)b->o.batch,
+                              .want = (uint64_t)b->o.msgs,
+                              .expires_ms = PULL_EXPIRES_MS,
+                              .on_ready = on_consumer,
+                              .on_error = on_consume_error,
+                              .on_msg = on_consumed,
+                              .ud = b};
+    int rc = cli_bjs_start(&b->bjs);
+    if (rc != 0) js_failed(b, np_client_strerror(rc));
+}
+
+static void
+on_consumer_deleted(struct np_client *nc, int status, const struct np_msg *m, void *ud)
+{
+    struct bench *b = ud;
+    char why[300];
+    (void)nc;
+    if (cli_bjs_api_error(status, m, why, sizeof why) != 0)
+        cli_error(b->cmd, "cannot delete consumer %s: %s", b->bjs.consumer, why);
+    finish(b);
+}
+
+/* The run ends once the server has taken every ack: the flush's PONG comes after all of them. */
+static void
+on_acks_taken(struct np_client *nc, int status, void *ud)
+{
+    struct bench *b = ud;
+    (void)nc;
+    if (b->finishing) return;
+    if (status != 0) {
+        b->c[0].failed = true;
+        cli_error(b->cmd, "the acks were not confirmed: %s", np_client_strerror(status));
+    }
+    b->c[0].last_ns = now_ns();
+    if (cli_bjs_delete(&b->bjs, on_consumer_deleted, b) != 0) finish(b);
+}
+
+static void
+consume_end(struct bench *b)
+{
+    if (!b->started) return; /* on_consumer comes back */
+    int rc = b->bjs.ack ? np_client_flush(b->c[0].nc, on_acks_taken, b)
+                        : cli_bjs_delete(&b->bjs, on_consumer_deleted, b);
+    if (rc != 0) finish(b);
 }
 
 /* The end of a run that was not interrupted: the stream the bench created goes first. */
 static void
 end_run(struct bench *b)
 {
+    if (b->consume) {
+        consume_end(b);
+        return;
+    }
     if (!b->stream_created || b->interrupted || js_api(b, "DELETE", "", on_deleted) != 0) {
         finish(b);
         return;
@@ -1047,7 +1185,8 @@ on_connect(struct np_client *nc, int status, void *ud)
     c->up = true;
     note_broker(b, nc);
     if (too_big(b, nc)) return;
-    if ((c->role != CLI_ROLE_PUB || b->o.js) && client_subscribe(c) < 0) {
+    /* the consumer's subscriptions come with it, once everyone is connected */
+    if (!b->consume && (c->role != CLI_ROLE_PUB || b->o.js) && client_subscribe(c) < 0) {
         client_failed(c, "subscribe failed");
         return;
     }
@@ -1232,7 +1371,7 @@ build_clients(struct bench *b, struct cli_report_client *rc, struct cli_hist *al
     for (size_t i = 0; i < b->n; i++) {
         struct client *c = &b->c[i];
         uint64_t msgs = c->role == CLI_ROLE_PUB ? b->o.js ? c->acked : c->sent : c->msgs;
-        uint64_t bytes = b->o.js ? msgs * (uint64_t)b->o.size : c->bytes;
+        uint64_t bytes = b->o.js && !b->consume ? msgs * (uint64_t)b->o.size : c->bytes;
         rc[i] = (struct cli_report_client){.role = c->role,
                                            .id = c->id,
                                            .msgs = msgs,
@@ -1277,11 +1416,17 @@ fill_params(const struct bench *b, struct cli_report_param *p, size_t *n)
     p[k++] = cli_report_num("receivers", (double)(b->n - senders));
     p[k++] = o->duration_ms ? cli_report_num("duration_ms", (double)o->duration_ms)
                             : cli_report_num("msgs", (double)o->msgs);
-    p[k++] = cli_report_num("size", (double)o->size);
+    if (!b->consume) p[k++] = cli_report_num("size", (double)o->size);
     p[k++] = (struct cli_report_param){.key = "subject", .value = o->subject};
     if (o->throughput) p[k++] = cli_report_num("throughput", o->throughput);
     if (o->multisubject) p[k++] = (struct cli_report_param){.key = "multisubject", .value = "yes"};
-    if (o->js) {
+    if (b->consume) {
+        p[k++] = (struct cli_report_param){.key = "stream", .value = o->stream};
+        p[k++] = (struct cli_report_param){.key = "consumer", .value = o->push ? "push" : "pull"};
+        p[k++] =
+            (struct cli_report_param){.key = "ack", .value = o->ack_none ? "none" : "explicit"};
+        if (o->pull) p[k++] = cli_report_num("batch", (double)o->batch);
+    } else if (o->js) {
         p[k++] = (struct cli_report_param){.key = "stream", .value = o->stream};
         p[k++] = (struct cli_report_param){.key = "storage", .value = o->storage};
         p[k++] = cli_report_num("window", (double)o->window);
@@ -1323,7 +1468,9 @@ report(struct bench *b)
     fill_params(b, params, &r.nparams);
     build_clients(b, clients, &all);
     if (cli_hist_count(&all)) r.latency = &all;
-    if (b->o.js)
+    r.consume = b->consume;
+    r.acks = b->bjs.acks;
+    if (b->o.js && !b->consume)
         count_acks(b, &r);
     else if (!b->interrupted)
         count_losses(b, &r);
@@ -1528,6 +1675,7 @@ cmd_bench(int argc, char **argv, const struct cli_cmd *self)
     b->o.stream = DEFAULT_STREAM;
     b->o.storage = "file";
     b->o.window = DEFAULT_WINDOW;
+    b->o.batch = DEFAULT_BATCH;
     cli_env_init(&b->env, self);
     int rc = cli_conn_parse(self, &b->env, argc, argv, on_opt, parse_mode, b);
     if (rc == 0) rc = build_headers(b);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # natsctl bench pub --js: PubAcks counted exactly (acked, refused, never answered), synchronous and
 # windowed publishing, file and memory streams, the stream created and deleted by the bench or
-# kept when it existed, and the refusals. The server is natsctl server -js, or nats-server -js with
+# kept when it existed, and the refusals. natsctl bench sub --js: pull and push consumers with
+# explicit or no acks read exactly --msgs messages, and the consumer is gone afterwards. The server is natsctl server -js, or nats-server -js with
 # JS_SERVER=nats-server (WIRE_SERVER is honoured too); while natsctl's server has no -js the tests
 # that need it skip.
 
@@ -109,7 +110,7 @@ api() {
 @test "pub --js usage errors" {
     run --separate-stderr "$NATSCTL" bench pubsub --js
     [ "$status" -eq 2 ]
-    [[ $stderr == *"--js works with pub only"* ]]
+    [[ $stderr == *"--js works with pub and sub only"* ]]
     run --separate-stderr "$NATSCTL" bench pub --js --embedded
     [ "$status" -eq 2 ]
     run --separate-stderr "$NATSCTL" bench pub --js --stream a.b
@@ -117,5 +118,92 @@ api() {
     run --separate-stderr "$NATSCTL" bench pub --js --storage disk
     [ "$status" -eq 2 ]
     run --separate-stderr "$NATSCTL" bench pub --js --window 0
+    [ "$status" -eq 2 ]
+}
+
+# fill STREAM N SIZE: a file stream on fill.<stream> holding N messages.
+fill() {
+    api "STREAM.CREATE.$1" "{\"name\":\"$1\",\"subjects\":[\"fill.$1\"]}" | jq -e ".config.name == \"$1\""
+    "$NATSCTL" bench pub --js -s "$URL" --stream "$1" --msgs "$2" --size "$3" --json "fill.$1" | jq -e ".acked == $2"
+}
+
+# consumed MSGS ACKS: the run read MSGS messages and sent ACKS acks, lost none, and left no consumer.
+consumed() {
+    [ "$(jq -c '[.aggregate.sub.msgs, .acks, .lost, .errors, .duplicates]' <<<"$output")" = "[$1,$2,0,0,0]" ]
+    [ "$(api CONSUMER.NAMES.S | jq -r '.total')" = 0 ]
+}
+
+@test "sub --js --pull with explicit acks reads exactly --msgs and acks each" {
+    js_serve
+    fill S 3000 16
+    run --separate-stderr "$NATSCTL" bench sub --js -s "$URL" --stream S --pull --batch 64 --msgs 2500 --json
+    [ "$status" -eq 0 ]
+    consumed 2500 2500
+    [ "$(jq -c '.params | [.stream, .consumer, .ack, .batch]' <<<"$output")" = '["S","pull","explicit",64]' ]
+    [ "$(jq -r '.aggregate.sub.bytes' <<<"$output")" = 40000 ]
+    [ "$(api STREAM.INFO.S | jq -r '.state.messages')" = 3000 ]
+}
+
+@test "sub --js --push with acks none reads 1 KiB messages without acking" {
+    js_serve
+    fill S 2000 1KiB
+    run --separate-stderr "$NATSCTL" bench sub --js -s "$URL" --stream S --push --ack none --msgs 2000 --json
+    [ "$status" -eq 0 ]
+    consumed 2000 0
+    [ "$(jq -c '.params | [.consumer, .ack, .batch]' <<<"$output")" = '["push","none",null]' ]
+    [ "$(jq -r '.aggregate.sub.bytes' <<<"$output")" = 2048000 ]
+}
+
+@test "sub --js --push with explicit acks stops at --msgs of a longer stream" {
+    js_serve
+    fill S 3000 16
+    run --separate-stderr "$NATSCTL" bench sub --js -s "$URL" --stream S --push --msgs 1500 --json
+    [ "$status" -eq 0 ]
+    consumed 1500 1500
+    [ "$(jq -r '.params.consumer' <<<"$output")" = push ]
+}
+
+@test "the human report of sub --js states the acks" {
+    js_serve
+    fill S 500 16
+    run --separate-stderr "$NATSCTL" bench sub --js -s "$URL" --stream S --msgs 500
+    [ "$status" -eq 0 ]
+    [[ ${lines[0]} == "bench sub ack=explicit batch=100 consumer=pull msgs=500 "*"stream=S "* ]]
+    [[ $output == *"Acks: 500 sent"* ]]
+    [[ $output != *WARNING* ]]
+}
+
+@test "sub --js asking for more than the stream holds ends with the loss counted" {
+    js_serve
+    fill S 100 16
+    run --separate-stderr "$NATSCTL" bench sub --js -s "$URL" --timeout 1s --stream S --msgs 150 --json
+    [ "$status" -eq 1 ]
+    [ "$(jq -c '[.aggregate.sub.msgs, .lost]' <<<"$output")" = '[100,50]' ]
+}
+
+@test "sub --js on a missing stream says so" {
+    js_serve
+    run --separate-stderr "$NATSCTL" bench sub --js -s "$URL" --stream NOPE --msgs 10
+    [ "$status" -eq 6 ]
+    [[ $stderr == *"stream NOPE: stream not found (err_code 10059)"* ]]
+    [ "$output" = "" ]
+}
+
+@test "sub --js usage errors" {
+    run --separate-stderr "$NATSCTL" bench sub --js --pull --push
+    [ "$status" -eq 2 ]
+    [[ $stderr == *"--pull and --push exclude each other"* ]]
+    run --separate-stderr "$NATSCTL" bench sub --js --push --batch 10
+    [ "$status" -eq 2 ]
+    run --separate-stderr "$NATSCTL" bench sub --pull
+    [ "$status" -eq 2 ]
+    [[ $stderr == *"work with sub --js only"* ]]
+    run --separate-stderr "$NATSCTL" bench pub --js --ack none
+    [ "$status" -eq 2 ]
+    run --separate-stderr "$NATSCTL" bench sub --js --ack all
+    [ "$status" -eq 2 ]
+    run --separate-stderr "$NATSCTL" bench sub --js --batch 0
+    [ "$status" -eq 2 ]
+    run --separate-stderr "$NATSCTL" bench sub --js --clients 2
     [ "$status" -eq 2 ]
 }
