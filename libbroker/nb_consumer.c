@@ -22,6 +22,7 @@
 
 #define FC_WINDOW       (2u * 1024 * 1024) /* bytes delivered between flow-control requests */
 #define MAX_ACK_SUBJECT 640
+#define RUN_CLOCK       256 /* deliveries of a run that share one reading of the clocks */
 
 struct pend {
     uint64_t sseq, dseq, dc; /* dc: deliveries so far */
@@ -62,7 +63,16 @@ struct nb_consumer {
     uint64_t last_hb_ms;   /* push: the last delivery or heartbeat */
     uint64_t fc_bytes;
     char fc_subject[96]; /* the outstanding flow-control request, "" when none */
-    bool dirty;          /* durable state changed since it was saved */
+    char *ack_prefix;    /* "$JS.ACK.<stream>.<consumer>.", built once: it starts every reply */
+    size_t ack_prefix_len;
+    /* A run of deliveries (kick): the push target's interest and the clocks, read once per run
+     * or per RUN_CLOCK deliveries rather than per message; nothing can change the interest
+     * during a run, since what the deliveries trigger runs after it. */
+    bool run_bound;
+    unsigned run_left;
+    uint64_t run_ms;
+    int64_t run_ns;
+    bool dirty; /* durable state changed since it was saved */
     /* replay original: until the cursor passes replay_until, deliveries keep the stored gaps */
     bool replaying;
     uint64_t replay_until;
@@ -131,6 +141,8 @@ key_of(uint64_t seq, char key[8])
 static struct pend *
 pend_find(struct nb_consumer *c, uint64_t sseq)
 {
+    /* Acks mostly come in delivery order: the oldest pending one needs no lookup. */
+    if (c->s_head && c->s_head->sseq == sseq) return c->s_head;
     char key[8];
     key_of(sseq, key);
     return np_map_get(&c->pend, key, 8);
@@ -350,19 +362,32 @@ headers_only(const struct nb_store_msg *m, struct np_buf *b)
 }
 
 /* Sends one stored message to to, with the $JS.ACK reply that names this delivery. */
+/*
+ * "<prefix><delivered>.<stream seq>.<consumer seq>.<timestamp>.<pending>" into buf: the reply of
+ * every delivery, so it is built without printf. A timestamp before 1970 shows as 0.
+ */
+static size_t
+ack_reply(const struct nb_consumer *c, char *buf, uint64_t dc, uint64_t sseq, uint64_t dseq,
+          int64_t ts)
+{
+    uint64_t fields[5] = {dc, sseq, dseq, ts > 0 ? (uint64_t)ts : 0, c->npc};
+    memcpy(buf, c->ack_prefix, c->ack_prefix_len);
+    size_t n = c->ack_prefix_len;
+    for (size_t i = 0; i < 5; i++) {
+        if (i) buf[n++] = '.';
+        n += np_enc_u64(buf + n, fields[i]);
+    }
+    return n;
+}
+
 static bool
 send_msg(struct nb_consumer *c, const char *to, size_t to_len, const struct nb_store_msg *m,
          uint64_t dc, uint64_t dseq)
 {
     char reply[MAX_ACK_SUBJECT];
-    int rn = snprintf(reply, sizeof reply,
-                      "$JS.ACK.%s.%s.%" PRIu64 ".%" PRIu64 ".%" PRIu64 ".%" PRId64 ".%" PRIu64,
-                      c->st->cfg.name, c->cfg.name, dc, m->seq, dseq, m->ts, c->npc);
-    if (rn < 0 || (size_t)rn >= sizeof reply) return false;
-    struct nb_msg out = {.subject = m->subject,
-                         .subject_len = m->subject_len,
-                         .reply = reply,
-                         .reply_len = (size_t)rn};
+    size_t rn = ack_reply(c, reply, dc, m->seq, dseq, m->ts);
+    struct nb_msg out = {
+        .subject = m->subject, .subject_len = m->subject_len, .reply = reply, .reply_len = rn};
     struct np_buf b = {0};
     if (c->cfg.headers_only) {
         if (!headers_only(m, &b)) {
@@ -390,8 +415,8 @@ send_msg(struct nb_consumer *c, const char *to, size_t to_len, const struct nb_s
     nb_server_deliver(server_of(c), to, to_len, &out);
     np_buf_release(&b);
     c->fc_bytes += out.len;
-    c->last_delivered_ns = nb__js_now_ns();
-    c->last_hb_ms = now_ms(c);
+    c->last_delivered_ns = c->run_ns;
+    c->last_hb_ms = c->run_ms;
     return true;
 }
 
@@ -443,9 +468,16 @@ drop_request(struct nb_consumer *c, struct waiting *w)
 static bool
 can_push(struct nb_consumer *c)
 {
-    if (c->fc_subject[0]) return false;
-    return nb_server_has_interest(server_of(c), c->cfg.deliver_subject,
-                                  strlen(c->cfg.deliver_subject));
+    return !c->fc_subject[0] && c->run_bound;
+}
+
+static void
+run_clock(struct nb_consumer *c)
+{
+    if (c->run_left--) return;
+    c->run_left = RUN_CLOCK - 1;
+    c->run_ms = now_ms(c);
+    c->run_ns = nb__js_coarse_ns();
 }
 
 static void request_flow_control(struct nb_consumer *c);
@@ -457,7 +489,7 @@ request_sent(struct nb_consumer *c, struct waiting *w, size_t bytes)
 {
     w->sent++;
     w->sent_bytes += bytes;
-    w->last_sent_ms = now_ms(c);
+    w->last_sent_ms = c->run_ms;
     if (w->sent >= w->batch) drop_request(c, w);
 }
 
@@ -532,6 +564,7 @@ deliver_next(struct nb_consumer *c)
     size_t to_len = w ? w->reply_len : strlen(c->cfg.deliver_subject);
     struct nb_store_msg m;
     struct pend *p;
+    run_clock(c);
     while ((p = q_pop(c))) {
         if (nb_store_get(c->st->store, p->sseq, &m) != 0) {
             pend_drop(c, p);
@@ -548,7 +581,7 @@ deliver_next(struct nb_consumer *c)
         if (p->dc == 1) c->nredelivered++;
         p->dc++;
         p->dseq = c->dseq++;
-        p->due_ms = now_ms(c) + wait_ms_for(c, p->dc);
+        p->due_ms = c->run_ms + wait_ms_for(c, p->dc);
         t_insert(c, p);
         send_msg(c, to, to_len, &m, p->dc, p->dseq);
         if (w) request_sent(c, w, m.subject_len + m.hdr_len + m.data_len);
@@ -572,7 +605,7 @@ deliver_next(struct nb_consumer *c)
     if (acks_required(c)) {
         p = pend_add(c, m.seq, dseq);
         if (p) {
-            p->due_ms = now_ms(c) + wait_ms_for(c, 1);
+            p->due_ms = c->run_ms + wait_ms_for(c, 1);
             t_insert(c, p);
         }
     }
@@ -613,6 +646,8 @@ end_no_wait(struct nb_consumer *c)
 static void
 kick(struct nb_consumer *c)
 {
+    c->run_bound = nb__consumer_bound(c);
+    c->run_left = 0;
     while (deliver_next(c)) {
         if (c->cfg.flow_control && c->fc_bytes >= FC_WINDOW) {
             request_flow_control(c);
@@ -682,7 +717,7 @@ ack_one(struct nb_consumer *c, struct pend *p)
 {
     uint64_t sseq = p->sseq;
     pend_drop(c, p);
-    c->last_ack_ns = nb__js_now_ns();
+    c->last_ack_ns = nb__js_coarse_ns();
     move_floor(c);
     retire(c, sseq);
 }
@@ -753,13 +788,16 @@ parse_u64(struct np_str t, uint64_t *out)
 }
 
 /* Parses the numbers of $JS.ACK.<stream>.<consumer>.<dc>.<sseq>.<dseq>.<ts>.<pending>. */
+/* The subscription guarantees the prefix: only the five numbers after it are read. */
 static bool
-parse_ack(const struct nb_msg *msg, struct ack_info *a)
+parse_ack(const struct nb_consumer *c, const struct nb_msg *msg, struct ack_info *a)
 {
-    struct np_str tok[12];
-    int n = np_subject_tokens(msg->subject, msg->subject_len, tok, 12);
-    return n == 9 && parse_u64(tok[4], &a->dc) && parse_u64(tok[5], &a->sseq) &&
-           parse_u64(tok[6], &a->dseq);
+    struct np_str tok[6];
+    if (msg->subject_len <= c->ack_prefix_len) return false;
+    int n = np_subject_tokens(msg->subject + c->ack_prefix_len,
+                              msg->subject_len - c->ack_prefix_len, tok, 6);
+    return n == 5 && parse_u64(tok[0], &a->dc) && parse_u64(tok[1], &a->sseq) &&
+           parse_u64(tok[2], &a->dseq);
 }
 
 static void pull_request(struct nb_consumer *c, const char *reply, size_t reply_len,
@@ -770,7 +808,7 @@ on_ack(struct nb_server *srv, const struct nb_msg *msg, void *ud)
 {
     struct nb_consumer *c = ud;
     struct ack_info a;
-    if (!parse_ack(msg, &a)) return;
+    if (!parse_ack(c, msg, &a)) return;
     uint64_t sseq = a.sseq;
     const char *d = msg->data + msg->hdr_len;
     size_t len = msg->len - msg->hdr_len;
@@ -1097,7 +1135,13 @@ static int
 subscribe_acks(struct nb_consumer *c)
 {
     char subject[600];
-    snprintf(subject, sizeof subject, "$JS.ACK.%s.%s.>", c->st->cfg.name, c->cfg.name);
+    int n = snprintf(subject, sizeof subject, "$JS.ACK.%s.%s.", c->st->cfg.name, c->cfg.name);
+    /* Names are bounded by the config checks, so that the numbers always fit after them. */
+    if (n < 0 || (size_t)n + 5 * (NP_U64_DIGITS + 1) > MAX_ACK_SUBJECT ||
+        !(c->ack_prefix = strndup(subject, (size_t)n)))
+        return NB_ENOMEM;
+    c->ack_prefix_len = (size_t)n;
+    strcat(subject, ">");
     int rc = nb_server_subscribe(server_of(c), subject, NULL, on_ack, c, &c->ack_sub);
     if (rc || !c->cfg.flow_control) return rc;
     snprintf(subject, sizeof subject, "$JS.FC.%s.%s.*", c->st->cfg.name, c->cfg.name);
@@ -1115,6 +1159,7 @@ free_consumer(struct nb_consumer *c)
     while (c->w_head)
         drop_request(c, c->w_head);
     free(c->lps);
+    free(c->ack_prefix);
     nb_consumercfg_release(&c->cfg);
     free(c);
 }

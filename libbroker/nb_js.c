@@ -35,6 +35,14 @@ nb__js_now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+int64_t
+nb__js_coarse_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 bool
 nb__json_u64(cJSON *obj, const char *key, uint64_t n)
 {

@@ -240,6 +240,9 @@ size_t np_enc_info(char *dst, size_t cap, struct np_str json);
 size_t np_enc_connect(char *dst, size_t cap, struct np_str json);
 /* "-ERR '<text>'\r\n". */
 size_t np_enc_err(char *dst, size_t cap, struct np_str text);
+/* v in decimal at dst, which has room for NP_U64_DIGITS; returns the length. */
+#define NP_U64_DIGITS 20
+size_t np_enc_u64(char *dst, uint64_t v);
 
 #define NP_PING    "PING\r\n"
 #define NP_PONG    "PONG\r\n"

@@ -257,3 +257,12 @@ np_enc_err(char *dst, size_t cap, struct np_str text)
     PUT_LIT(&o, "'\r\n");
     return line_len(&o, cap);
 }
+
+size_t
+np_enc_u64(char *dst, uint64_t v)
+{
+    char buf[U64_DIGITS];
+    struct np_str d = u64_dec(buf, v);
+    memcpy(dst, d.ptr, d.len);
+    return d.len;
+}
