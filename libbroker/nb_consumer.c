@@ -22,7 +22,8 @@
 
 #define FC_WINDOW       (2u * 1024 * 1024) /* bytes delivered between flow-control requests */
 #define MAX_ACK_SUBJECT 640
-#define RUN_CLOCK       256 /* deliveries of a run that share one reading of the clocks */
+#define RUN_CLOCK       256  /* deliveries of a run that share one reading of the clocks */
+#define MAX_FREE_PENDS  1024 /* recycled pending records: no allocation per delivery */
 
 struct pend {
     uint64_t sseq, dseq, dc; /* dc: deliveries so far */
@@ -72,7 +73,10 @@ struct nb_consumer {
     unsigned run_left;
     uint64_t run_ms;
     int64_t run_ns;
-    bool dirty; /* durable state changed since it was saved */
+    bool dirty;              /* durable state changed since it was saved */
+    struct nb_cstore *cs;    /* where the durable state goes, NULL when it has none */
+    struct pend *free_pends; /* linked by snext */
+    size_t nfree_pends;
     /* replay original: until the cursor passes replay_until, deliveries keep the stored gaps */
     bool replaying;
     uint64_t replay_until;
@@ -233,17 +237,35 @@ move_floor(struct nb_consumer *c)
     }
 }
 
+static void
+pend_free(struct nb_consumer *c, struct pend *p)
+{
+    if (c->nfree_pends == MAX_FREE_PENDS) {
+        free(p);
+        return;
+    }
+    p->snext = c->free_pends;
+    c->free_pends = p;
+    c->nfree_pends++;
+}
+
 static struct pend *
 pend_add(struct nb_consumer *c, uint64_t sseq, uint64_t dseq)
 {
-    struct pend *p = calloc(1, sizeof *p);
-    if (!p) return NULL;
+    struct pend *p = c->free_pends;
+    if (p) {
+        c->free_pends = p->snext;
+        c->nfree_pends--;
+        memset(p, 0, sizeof *p);
+    } else if (!(p = calloc(1, sizeof *p))) {
+        return NULL;
+    }
     p->sseq = sseq;
     p->dseq = dseq;
     p->dc = 1;
     key_of(sseq, p->key);
     if (np_map_put(&c->pend, p->key, 8, p) != 0) {
-        free(p);
+        pend_free(c, p);
         return NULL;
     }
     p->sprev = c->s_tail;
@@ -272,7 +294,8 @@ pend_drop(struct nb_consumer *c, struct pend *p)
     else
         c->s_tail = p->sprev;
     if (p->dc > 1 && c->nredelivered) c->nredelivered--;
-    free(p);
+    if (c->cs) nb__cstore_note_removal(c->cs, p->sseq);
+    pend_free(c, p);
     c->dirty = true;
 }
 
@@ -583,6 +606,7 @@ deliver_next(struct nb_consumer *c)
         p->dseq = c->dseq++;
         p->due_ms = c->run_ms + wait_ms_for(c, p->dc);
         t_insert(c, p);
+        if (c->cs) nb__cstore_note_delivery(c->cs, p->sseq, p->dseq, p->dc);
         send_msg(c, to, to_len, &m, p->dc, p->dseq);
         if (w) request_sent(c, w, m.subject_len + m.hdr_len + m.data_len);
         c->dirty = true;
@@ -607,6 +631,7 @@ deliver_next(struct nb_consumer *c)
         if (p) {
             p->due_ms = c->run_ms + wait_ms_for(c, 1);
             t_insert(c, p);
+            if (c->cs) nb__cstore_note_delivery(c->cs, p->sseq, dseq, 1);
         }
     }
     uint64_t sseq = m.seq;
@@ -838,7 +863,7 @@ on_ack(struct nb_server *srv, const struct nb_msg *msg, void *ud)
         pull_request(c, msg->reply, msg->reply_len, d + 4, len > 4 ? len - 4 : 0);
     } else if (msg->reply_len) {
         /* The confirmation promises the ack outlives a crash: it is logged first. */
-        if (settled) nb__cstore_log_ack(c, sseq, c->cfg.ack_policy == NB_ACK_ALL);
+        if (settled && c->cs) nb__cstore_sync(c->cs, c);
         struct nb_msg empty = {.subject = msg->reply, .subject_len = msg->reply_len};
         nb_server_publish(srv, &empty);
     }
@@ -1151,10 +1176,17 @@ subscribe_acks(struct nb_consumer *c)
 static void
 free_consumer(struct nb_consumer *c)
 {
+    nb__cstore_free(c->cs);
+    c->cs = NULL;
     if (c->ack_sub) nb_server_unsubscribe(server_of(c), c->ack_sub);
     if (c->fc_sub) nb_server_unsubscribe(server_of(c), c->fc_sub);
     while (c->s_head)
         pend_drop(c, c->s_head);
+    while (c->free_pends) {
+        struct pend *p = c->free_pends;
+        c->free_pends = p->snext;
+        free(p);
+    }
     np_map_release(&c->pend);
     while (c->w_head)
         drop_request(c, c->w_head);
@@ -1175,7 +1207,7 @@ consumer_new(struct nb_stream *st, const struct nb_consumer_config *cfg, int64_t
         free(c);
         return NULL;
     }
-    if (subscribe_acks(c) != 0) {
+    if (nb__cstore_new(c, &c->cs) != 0 || subscribe_acks(c) != 0) {
         free_consumer(c);
         return NULL;
     }
@@ -1377,13 +1409,19 @@ void
 nb__consumers_save(struct nb_stream *st)
 {
     for (struct nb_consumer *c = st->consumers; c; c = c->next)
-        if (c->dirty && nb__cstore_save_state(c)) c->dirty = false;
+        if (c->dirty && (!c->cs || nb__cstore_save_state(c->cs, c))) c->dirty = false;
 }
 
 struct nb_stream *
 nb__consumer_stream(const struct nb_consumer *c)
 {
     return c->st;
+}
+
+struct nb_cstore *
+nb__consumer_cstore(const struct nb_consumer *c)
+{
+    return c->cs;
 }
 
 int64_t
@@ -1425,9 +1463,11 @@ nb__consumer_restore_cursor(struct nb_consumer *c, const struct nb_consumer_curs
     c->dseq = cur->dseq;
     c->ilps = cur->ilps;
     c->nredelivered = cur->redelivered;
-    free(c->lps);
-    c->lps = cur->lps;
-    c->nlps = cur->nlps;
+    if (cur->lps != c->lps) {
+        free(c->lps);
+        c->lps = cur->lps;
+        c->nlps = cur->nlps;
+    }
 }
 
 bool
@@ -1438,6 +1478,22 @@ nb__consumer_restore_pending(struct nb_consumer *c, uint64_t sseq, uint64_t dseq
     p->dc = dc;
     p->due_ms = now_ms(c) + wait_ms_for(c, dc); /* redelivered one ack_wait after the restart */
     t_insert(c, p);
+    return true;
+}
+
+bool
+nb__consumer_restore_delivery(struct nb_consumer *c, uint64_t sseq, uint64_t dseq, uint64_t dc)
+{
+    struct pend *p = pend_find(c, sseq);
+    if (p) {
+        if (p->dc == 1 && dc > 1) c->nredelivered++;
+        p->dseq = dseq;
+        p->dc = dc;
+    } else if (!nb__consumer_restore_pending(c, sseq, dseq, dc)) {
+        return false;
+    }
+    if (c->sseq <= sseq) c->sseq = sseq + 1;
+    if (c->dseq <= dseq) c->dseq = dseq + 1;
     return true;
 }
 

@@ -1,21 +1,44 @@
 /*
  * The durable state of consumers. A durable consumer of a file stream keeps <stream dir>/obs/<name>/:
- * meta.json (configuration and creation time, written when they change) and state.json (cursor,
- * ack floor and pending deliveries, rewritten by the ticker at most every 100 ms when it changed).
- * An ack that asked for a confirmation is appended to acks.log before it is confirmed, so a
- * confirmed ack is never redelivered after a crash; the ticker's rewrite of state.json empties the
- * log.
+ * meta.json (configuration and creation time, written when they change), state.json (cursor, ack
+ * floor and pending deliveries: a snapshot) and state.log (the changes since that snapshot).
+ *
+ * Rewriting the whole state every time it changed cost O(pending) per tick: with 100,000 pending
+ * messages, tens of milliseconds of the loop every 100 ms. Changes are therefore noted as they
+ * happen (a delivery: "D sseq dseq dc"; a removal from pending: "A sseq") and appended to the log
+ * once per tick with the cursor ("C sseq dseq ilps redelivered"), so a tick costs what changed. The
+ * snapshot is rewritten only when the log has grown past twice its size (and at least LOG_MIN),
+ * and at the first save after a load. Both carry a generation ("gen" in state.json, "G n" as the
+ * log's first line): a log whose generation is not the snapshot's predates it and is ignored, so a
+ * crash between writing the snapshot and truncating the log cannot replay stale records. An ack
+ * that asked for a confirmation is appended before it is confirmed, so a confirmed ack is never
+ * redelivered after a crash.
  */
 #include "nb_consumerstore.h"
 #include "nb_srv.h"
 #include "np.h"
+#include "np_buf.h"
 #include "np_time.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#define LOG_MIN (1u << 20) /* the log may reach this much before a snapshot, whatever its size */
+
+struct nb_cstore {
+    char *dir;
+    int log_fd; /* state.log, opened for appending; -1 until the first snapshot */
+    uint64_t gen;
+    size_t log_bytes, snap_bytes;
+    bool snapshot_due;
+    struct np_buf notes; /* records not yet appended */
+};
 
 static bool
 persistent(const struct nb_consumer *c)
@@ -32,6 +55,59 @@ consumer_dir(const struct nb_consumer *c)
     char *p = malloc(n);
     if (p) snprintf(p, n, "%s/obs/%s", dir, name);
     return p;
+}
+
+int
+nb__cstore_new(const struct nb_consumer *c, struct nb_cstore **out)
+{
+    *out = NULL;
+    if (!persistent(c)) return 0;
+    struct nb_cstore *cs = calloc(1, sizeof *cs);
+    if (!cs || !(cs->dir = consumer_dir(c))) {
+        free(cs);
+        return NB_ENOMEM;
+    }
+    cs->log_fd = -1;
+    cs->snapshot_due = true;
+    *out = cs;
+    return 0;
+}
+
+void
+nb__cstore_free(struct nb_cstore *cs)
+{
+    if (!cs) return;
+    if (cs->log_fd >= 0) close(cs->log_fd);
+    np_buf_release(&cs->notes);
+    free(cs->dir);
+    free(cs);
+}
+
+/* A record of up to four numbers, without printf: deliveries and acks note one each. */
+static void
+note(struct nb_cstore *cs, char kind, const uint64_t *v, size_t n)
+{
+    char line[2 + 4 * (NP_U64_DIGITS + 1)];
+    size_t len = 0;
+    line[len++] = kind;
+    for (size_t i = 0; i < n; i++) {
+        line[len++] = ' ';
+        len += np_enc_u64(line + len, v[i]);
+    }
+    line[len++] = '\n';
+    if (np_buf_add(&cs->notes, line, len) != 0) cs->snapshot_due = true; /* the state is whole */
+}
+
+void
+nb__cstore_note_delivery(struct nb_cstore *cs, uint64_t sseq, uint64_t dseq, uint64_t dc)
+{
+    note(cs, 'D', (uint64_t[]){sseq, dseq, dc}, 3);
+}
+
+void
+nb__cstore_note_removal(struct nb_cstore *cs, uint64_t sseq)
+{
+    note(cs, 'A', &sseq, 1);
 }
 
 /* ---- saving -------------------------------------------------------------------------------------- */
@@ -76,13 +152,14 @@ add_pending(void *ud, uint64_t sseq, uint64_t dseq, uint64_t dc)
 }
 
 static cJSON *
-state_json(const struct nb_consumer *c)
+state_json(const struct nb_consumer *c, uint64_t gen)
 {
     struct nb_consumer_cursor cur;
     nb__consumer_cursor(c, &cur);
     cJSON *o = cJSON_CreateObject(), *arr = o ? cJSON_AddArrayToObject(o, "pending") : NULL;
-    bool ok = arr && nb__json_u64(o, "sseq", cur.sseq) && nb__json_u64(o, "dseq", cur.dseq) &&
-              nb__json_u64(o, "ilps", cur.ilps) && nb__json_u64(o, "redelivered", cur.redelivered);
+    bool ok = arr && nb__json_u64(o, "gen", gen) && nb__json_u64(o, "sseq", cur.sseq) &&
+              nb__json_u64(o, "dseq", cur.dseq) && nb__json_u64(o, "ilps", cur.ilps) &&
+              nb__json_u64(o, "redelivered", cur.redelivered);
     ok = ok && nb__consumer_each_pending(c, add_pending, arr);
     if (ok && cur.nlps) {
         cJSON *l = cJSON_AddArrayToObject(o, "lps");
@@ -101,55 +178,77 @@ state_json(const struct nb_consumer *c)
     return o;
 }
 
-bool
-nb__cstore_save_state(const struct nb_consumer *c)
+/* A new log holding only its generation, in place of the old one. */
+static int
+start_log(struct nb_cstore *cs)
 {
-    if (!persistent(c)) return false;
-    char *dir = consumer_dir(c);
-    cJSON *o = state_json(c);
+    char path[4200], head[32];
+    snprintf(path, sizeof path, "%s/state.log", cs->dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) return -errno;
+    int n = snprintf(head, sizeof head, "G %" PRIu64 "\n", cs->gen);
+    if (write(fd, head, (size_t)n) != n) {
+        close(fd);
+        return -EIO;
+    }
+    if (cs->log_fd >= 0) close(cs->log_fd);
+    cs->log_fd = fd;
+    cs->log_bytes = (size_t)n;
+    return 0;
+}
+
+static bool
+snapshot(struct nb_cstore *cs, const struct nb_consumer *c)
+{
+    cJSON *o = state_json(c, cs->gen + 1);
     char *text = o ? cJSON_PrintUnformatted(o) : NULL;
-    int rc = dir && text ? nb__write_file_atomic(dir, "state.json", text, strlen(text), false)
-                         : NB_ENOMEM;
+    int rc =
+        text ? nb__write_file_atomic(cs->dir, "state.json", text, strlen(text), false) : NB_ENOMEM;
     if (rc == 0) {
-        char log[4200];
-        snprintf(log, sizeof log, "%s/acks.log", dir);
-        remove(log);
+        cs->gen++;
+        cs->snap_bytes = strlen(text);
+        cs->notes.len = 0;
+        cs->snapshot_due = start_log(cs) != 0;
     }
     free(text);
     cJSON_Delete(o);
-    free(dir);
     return rc == 0;
 }
 
-void
-nb__cstore_log_ack(const struct nb_consumer *c, uint64_t sseq, bool upto)
+/* Appends the noted records in one write; a failed one leaves them for a snapshot. */
+static bool
+append(struct nb_cstore *cs)
 {
-    if (!persistent(c)) return;
-    char *dir = consumer_dir(c), path[4200];
-    if (!dir) return;
-    snprintf(path, sizeof path, "%s/acks.log", dir);
-    free(dir);
-    FILE *f = fopen(path, "a");
-    if (!f) return;
-    fprintf(f, "%s%" PRIu64 "\n", upto ? "<=" : "", sseq);
-    fclose(f);
+    if (!cs->notes.len) return true;
+    ssize_t w = write(cs->log_fd, cs->notes.ptr, cs->notes.len);
+    if (w != (ssize_t)cs->notes.len) {
+        cs->snapshot_due = true; /* a partial record is ignored at load, after what was whole */
+        return false;
+    }
+    cs->log_bytes += cs->notes.len;
+    cs->notes.len = 0;
+    return true;
+}
+
+bool
+nb__cstore_save_state(struct nb_cstore *cs, const struct nb_consumer *c)
+{
+    size_t limit = cs->snap_bytes * 2 > LOG_MIN ? cs->snap_bytes * 2 : LOG_MIN;
+    if (cs->snapshot_due || cs->log_fd < 0 || cs->log_bytes + cs->notes.len > limit)
+        return snapshot(cs, c);
+    struct nb_consumer_cursor cur;
+    nb__consumer_cursor(c, &cur);
+    note(cs, 'C', (uint64_t[]){cur.sseq, cur.dseq, cur.ilps, cur.redelivered}, 4);
+    return append(cs) || snapshot(cs, c);
+}
+
+void
+nb__cstore_sync(struct nb_cstore *cs, const struct nb_consumer *c)
+{
+    if (cs->snapshot_due || cs->log_fd < 0 || !append(cs)) snapshot(cs, c);
 }
 
 /* ---- loading ------------------------------------------------------------------------------------- */
-
-static void
-replay_log(struct nb_consumer *c, const char *dir)
-{
-    char path[4200], line[64];
-    if (snprintf(path, sizeof path, "%s/acks.log", dir) >= (int)sizeof path) return;
-    FILE *f = fopen(path, "r");
-    if (!f) return;
-    while (fgets(line, sizeof line, f)) {
-        bool upto = line[0] == '<';
-        nb__consumer_restore_ack(c, strtoull(line + (upto ? 2 : 0), NULL, 10), upto);
-    }
-    fclose(f);
-}
 
 static uint64_t
 json_u64(const cJSON *o, const char *key)
@@ -178,6 +277,55 @@ load_state(struct nb_consumer *c, const cJSON *o)
                                           (uint64_t)cJSON_GetArrayItem(v, 2)->valuedouble))
             break;
     }
+}
+
+/* Up to max numbers after a record's letter; returns how many were read. */
+static size_t
+numbers(const char *p, const char *end, uint64_t *v, size_t max)
+{
+    size_t n = 0;
+    while (n < max && p < end && *p == ' ') {
+        char *next;
+        v[n] = strtoull(p + 1, &next, 10);
+        if (next == p + 1) break;
+        p = next;
+        n++;
+    }
+    return p == end ? n : 0;
+}
+
+static void
+apply_record(struct nb_consumer *c, const char *p, const char *end)
+{
+    uint64_t v[4];
+    size_t n = numbers(p + 1, end, v, 4);
+    if (p[0] == 'D' && n == 3) {
+        nb__consumer_restore_delivery(c, v[0], v[1], v[2]);
+    } else if (p[0] == 'A' && n == 1) {
+        nb__consumer_restore_ack(c, v[0], false);
+    } else if (p[0] == 'C' && n == 4) {
+        struct nb_consumer_cursor cur;
+        nb__consumer_cursor(c, &cur);
+        cur.sseq = v[0];
+        cur.dseq = v[1];
+        cur.ilps = v[2];
+        cur.redelivered = v[3];
+        nb__consumer_restore_cursor(c, &cur);
+    }
+}
+
+/*
+ * Applies state.log when it continues the snapshot of generation gen. A last line without its
+ * newline was torn by a crash while being written: it is left out.
+ */
+static void
+replay_log(struct nb_consumer *c, const char *text, uint64_t gen)
+{
+    const char *p = text, *nl = strchr(p, '\n');
+    uint64_t v;
+    if (!nl || p[0] != 'G' || numbers(p + 1, nl, &v, 1) != 1 || v != gen) return;
+    for (p = nl + 1; (nl = strchr(p, '\n')); p = nl + 1)
+        if (nl > p) apply_record(c, p, nl);
 }
 
 static char *
@@ -224,13 +372,20 @@ load_consumer(struct nb_stream *st, const char *obs, const char *name)
     text = read_text(path);
     cJSON *state = text ? cJSON_Parse(text) : NULL;
     free(text);
+    uint64_t gen = json_u64(state, "gen");
     if (state && json_u64(state, "dseq")) {
         load_state(c, state);
     } else {
         nb__consumer_start(c);
     }
     cJSON_Delete(state);
-    if (snprintf(path, sizeof path, "%s/%s", obs, name) < (int)sizeof path) replay_log(c, path);
+    if (snprintf(path, sizeof path, "%s/%s/state.log", obs, name) < (int)sizeof path &&
+        (text = read_text(path))) {
+        replay_log(c, text, gen);
+        free(text);
+    }
+    struct nb_cstore *cs = nb__consumer_cstore(c);
+    if (cs) cs->gen = gen;
     nb__consumer_restored(c);
 }
 

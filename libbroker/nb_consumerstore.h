@@ -24,18 +24,32 @@ struct nb_consumer_cursor {
 
 /* ---- the store, for nb_consumer.c ---- */
 
+/* The durable state of one consumer: where it is saved, and the changes not yet written. */
+struct nb_cstore;
+
+/* Sets *out to the store of c, or to NULL when c keeps no state (not durable, or of a memory
+ * stream). Returns 0 or NB_ENOMEM. */
+int nb__cstore_new(const struct nb_consumer *c, struct nb_cstore **out);
+void nb__cstore_free(struct nb_cstore *cs);
 /* Writes meta.json (configuration and creation time) of a durable consumer; logs a failure. */
 void nb__cstore_save_config(const struct nb_consumer *c);
 /* Removes the consumer's directory (it was deleted). */
 void nb__cstore_remove(const struct nb_consumer *c);
-/* Rewrites state.json and empties acks.log. Whether it was written (false: not durable too). */
-bool nb__cstore_save_state(const struct nb_consumer *c);
-/* Appends an ack to acks.log, so a confirmed ack outlives a crash before the next rewrite. */
-void nb__cstore_log_ack(const struct nb_consumer *c, uint64_t sseq, bool upto);
+/* A delivery (first or again) or a removal from pending, remembered until the next write. */
+void nb__cstore_note_delivery(struct nb_cstore *cs, uint64_t sseq, uint64_t dseq, uint64_t dc);
+void nb__cstore_note_removal(struct nb_cstore *cs, uint64_t sseq);
+/*
+ * Writes what changed with the cursor: appended to state.log, or a rewrite of state.json when the
+ * log has outgrown it. Whether it was written.
+ */
+bool nb__cstore_save_state(struct nb_cstore *cs, const struct nb_consumer *c);
+/* Appends the noted changes now, before an ack is confirmed: it must outlive a crash. */
+void nb__cstore_sync(struct nb_cstore *cs, const struct nb_consumer *c);
 
 /* ---- the consumer, for nb_consumerstore.c ---- */
 
 struct nb_stream *nb__consumer_stream(const struct nb_consumer *c);
+struct nb_cstore *nb__consumer_cstore(const struct nb_consumer *c);
 int64_t nb__consumer_created(const struct nb_consumer *c);
 void nb__consumer_cursor(const struct nb_consumer *c, struct nb_consumer_cursor *out);
 /* Calls fn for each pending delivery in stream order while it returns true; false if one did not. */
@@ -46,7 +60,8 @@ bool nb__consumer_each_pending(const struct nb_consumer *c,
 /*
  * Restoring a saved consumer: nb__consumer_restore, then either nb__consumer_restore_cursor and
  * nb__consumer_restore_pending for each saved delivery, or nb__consumer_start when no state was
- * saved; then nb__consumer_restore_ack for each logged ack, and nb__consumer_restored at the end.
+ * saved; then, for each record of state.log, nb__consumer_restore_delivery, _ack or _cursor (with
+ * the consumer's own lps), and nb__consumer_restored at the end.
  */
 struct nb_consumer *nb__consumer_restore(struct nb_stream *st, const struct nb_consumer_config *cfg,
                                          int64_t created_ns);
@@ -56,6 +71,9 @@ bool nb__consumer_restore_pending(struct nb_consumer *c, uint64_t sseq, uint64_t
 /* Positions a consumer that has no saved state by its deliver policy. false: no memory. */
 bool nb__consumer_start(struct nb_consumer *c);
 void nb__consumer_restore_ack(struct nb_consumer *c, uint64_t sseq, bool upto);
+/* A logged delivery: sseq is pending with that delivery, and the cursor is past it. */
+bool nb__consumer_restore_delivery(struct nb_consumer *c, uint64_t sseq, uint64_t dseq,
+                                   uint64_t dc);
 void nb__consumer_restored(struct nb_consumer *c);
 
 #endif

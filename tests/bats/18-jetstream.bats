@@ -201,3 +201,37 @@ create() {
     run raw 'SUB _in 2\r\nPUB $JS.API.CONSUMER.MSG.NEXT.BIG.D _in 1\r\n1\r\n'
     [[ $output == *'HMSG big 2 $JS.ACK.BIG.D.1.1.1.'* ]]
 }
+
+@test "a durable consumer's deliveries and acks since its last snapshot survive kill -9 (state.log)" {
+    js_serve
+    create LOG '{"name":"LOG","subjects":["log"]}'
+    for i in 1 2 3 4 5 6; do hpub log 'X: 1' "m$i" >/dev/null; done
+    api '$JS.API.CONSUMER.DURABLE.CREATE.LOG.D' \
+        '{"stream_name":"LOG","config":{"durable_name":"D","ack_policy":"explicit","ack_wait":30000000000}}' >/dev/null
+    sleep 0.3 # the first save after creation is the snapshot; what follows goes to the log
+    run raw 'SUB _in 2\r\nPUB $JS.API.CONSUMER.MSG.NEXT.LOG.D _in 11\r\n{"batch":6}\r\n'
+    local acks
+    mapfile -t acks < <(awk '/^HMSG log 2 /{print $4}' <<<"$output")
+    [ "${#acks[@]}" = 6 ]
+    raw "PUB ${acks[0]} 0\r\n\r\nPUB ${acks[1]} 0\r\n\r\nPUB ${acks[2]} 0\r\n\r\n" >/dev/null
+    sleep 0.3 # a tick appends the deliveries, the acks and the cursor
+    kill -9 "$SERVER_PID"
+    wait "$SERVER_PID" || true
+    SERVER_PID=
+    js_serve
+    run api '$JS.API.CONSUMER.INFO.LOG.D'
+    [ "$(jq .ack_floor.stream_seq <<<"$output")" = 3 ]
+    [ "$(jq .num_ack_pending <<<"$output")" = 3 ]
+    [ "$(jq .delivered.stream_seq <<<"$output")" = 6 ]
+    [ "$(jq .num_pending <<<"$output")" = 0 ]
+    # A confirmed ack is written before its confirmation: kill -9 right after it keeps it.
+    run raw "PUB ${acks[3]} _r 0\r\n\r\n"
+    [[ $output == *'MSG _r 1 0'* ]]
+    kill -9 "$SERVER_PID"
+    wait "$SERVER_PID" || true
+    SERVER_PID=
+    js_serve
+    run api '$JS.API.CONSUMER.INFO.LOG.D'
+    [ "$(jq .ack_floor.stream_seq <<<"$output")" = 4 ]
+    [ "$(jq .num_ack_pending <<<"$output")" = 2 ]
+}
