@@ -1096,6 +1096,7 @@ cmp_u64(const void *a, const void *b)
 static uint64_t
 count_from(struct nb_consumer *c, uint64_t seq)
 {
+    if (!c->cfg.nfilter_subjects) return nb_store_count(c->st->store, seq, c->cfg.filter_subject);
     struct nb_store_msg m;
     uint64_t n = 0;
     while (nb_store_next(c->st->store, seq, store_filter(c), &m) == 0) {

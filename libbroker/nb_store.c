@@ -592,6 +592,54 @@ nb_store_next(struct nb_store *st, uint64_t start, const char *filter, struct nb
     return seq ? nb_store_get(st, seq, out) : NB_STORE_ENOTFOUND;
 }
 
+/* Live slots from seq on whose subject passes m (every one when m is NULL). */
+static uint64_t
+count_slots(const struct nb_store *st, uint64_t from, struct matcher *m)
+{
+    uint64_t n = 0;
+    for (size_t i = blk_index(st, from); i < st->nblks; i++) {
+        const struct nb__blk *b = st->blks[i];
+        if (!m && b->first >= from) {
+            n += b->live;
+            continue;
+        }
+        for (uint64_t seq = from > b->first ? from : b->first; seq - b->first < b->n; seq++) {
+            const struct nb__subj *s = nb__slot_subj(st, b, (uint32_t)(seq - b->first));
+            n += s && (!m || matches(m, s));
+        }
+    }
+    return n;
+}
+
+static bool
+add_count(void *ud, const char *subject, size_t len, const struct nb_store_subject *s)
+{
+    (void)subject;
+    (void)len;
+    *(uint64_t *)ud += s->count;
+    return true;
+}
+
+uint64_t
+nb_store_count(const struct nb_store *st, uint64_t from, const char *filter)
+{
+    struct matcher m;
+    matcher_init(&m, filter);
+    if (from < st->first_seq) from = st->first_seq;
+    if (!st->msgs || from > st->last_seq) return 0;
+    if (!m.filter) return from == st->first_seq ? st->msgs : count_slots(st, from, NULL);
+    if (!np_subject_has_wildcard(m.filter, m.flen)) {
+        const struct nb__subj *s = np_map_get(&st->subjects, m.filter, m.flen);
+        if (!s || from > s->last) return 0;
+        if (from <= s->first) return s->count;
+    } else if (from == st->first_seq) {
+        uint64_t n = 0;
+        nb_store_each_subject(st, filter, add_count, &n);
+        return n;
+    }
+    return count_slots(st, from, &m);
+}
+
 int
 nb_store_last_for(struct nb_store *st, const char *subject, size_t subject_len,
                   struct nb_store_msg *out)

@@ -124,6 +124,11 @@ int nb_store_get(struct nb_store *st, uint64_t seq, struct nb_store_msg *out);
  */
 int nb_store_next(struct nb_store *st, uint64_t start, const char *filter,
                   struct nb_store_msg *out);
+/*
+ * How many messages have a sequence >= from and a subject matching filter (NULL or ">": all),
+ * from the index alone: no message is read, and whole blocks or subjects count at once.
+ */
+uint64_t nb_store_count(const struct nb_store *st, uint64_t from, const char *filter);
 /* Loads the newest message on the literal subject. Returns 0, NB_STORE_ENOTFOUND or an error. */
 int nb_store_last_for(struct nb_store *st, const char *subject, size_t subject_len,
                       struct nb_store_msg *out);

@@ -1048,6 +1048,27 @@ test_snapshot_subject_churn(void **state)
     check_same_as_scan(f, true);
 }
 
+/* nb_store_count against a count of what nb_store_next returns, for filters and starts. */
+static void
+test_count(void **state)
+{
+    struct fx *f = *state;
+    make_history(f);
+    static const char *const filters[] = {NULL, ">", "h.0", "h.*", "k", "none", "h.>", "*"};
+    struct nb_store_state st;
+    nb_store_state(f->st, &st);
+    for (size_t i = 0; i < sizeof filters / sizeof *filters; i++) {
+        for (uint64_t from = 0; from <= st.last_seq + 2; from++) {
+            uint64_t want = 0;
+            struct nb_store_msg m;
+            for (uint64_t seq = from; nb_store_next(f->st, seq, filters[i], &m) == 0;
+                 seq = m.seq + 1)
+                want++;
+            assert_int_equal(nb_store_count(f->st, from, filters[i]), want);
+        }
+    }
+}
+
 static ino_t
 snap_inode(struct fx *f)
 {
@@ -1273,6 +1294,7 @@ main(void)
         FILE_ONLY(test_roll_flush_fails),
         FILE_ONLY(test_snapshot_exact),
         FILE_ONLY(test_snapshot_tail),
+        FILE_ONLY(test_count),
         FILE_ONLY(test_snapshot_mapped_changes),
         FILE_ONLY(test_snapshot_subject_churn),
         FILE_ONLY(test_snapshot_async),
