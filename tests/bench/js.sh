@@ -13,6 +13,8 @@
 # 3. Core traffic beside a stream publisher: request-reply round trips (natsctl bench request and
 #    reply, 16 B) alone, then while `bench pub --js` fills a file stream with 1 KiB messages as fast
 #    as its window allows, on the same server: whether disk I/O stalls the loop for other clients.
+#    A server that stores faster also takes more of the two cores from the clients measuring, so
+#    a third row holds the publisher at BENCH_JS_BESIDE_RATE (20000) msgs/s on both servers.
 # 4. Restart: a file stream of BENCH_JS_RESTART_MIB (1024) MiB of 1 KiB messages, then the time
 #    from exec until STREAM.INFO answers with every message, after a clean stop (SIGTERM) and
 #    after kill -9.
@@ -32,9 +34,9 @@
 #
 # Environment: JSREADY and JSCONS (default: tests/bench/jsready and jscons next to NATSCTL's
 # build), BENCH_REPS=3, BENCH_SCALE=1 (multiplies message counts and the restart size),
-# BENCH_JS_RESTART_MIB=1024, BENCH_JS_OPS=2000 (operations per kind in 7), BENCH_JS_ONLY=publish
-# (1-4) or consume (5-7) to run one half. Exit status: 0, or 1 when any run failed (the section
-# lists them).
+# BENCH_JS_RESTART_MIB=1024, BENCH_JS_OPS=2000 (operations per kind in 7),
+# BENCH_JS_BESIDE_RATE=20000 (the held publisher in 3), BENCH_JS_ONLY=publish (1-4) or consume
+# (5-7) to run one half. Exit status: 0, or 1 when any run failed (the section lists them).
 set -euo pipefail
 
 if [[ $# != 1 || ! -x $1 ]]; then
@@ -57,6 +59,7 @@ scale=${BENCH_SCALE:-1}
 restart_mib=$(awk -v m="${BENCH_JS_RESTART_MIB:-1024}" -v s="$scale" \
     'BEGIN { v = int(m * s); print v < 1 ? 1 : v }')
 ticks=$(getconf CLK_TCK)
+beside_rate=${BENCH_JS_BESIDE_RATE:-20000}
 
 work=$(mktemp -d /tmp/bench-js.XXXXXX)
 mkdir -p "$work/ports" "$work/res"
@@ -195,6 +198,13 @@ beside_run() {
     pub_pid=$!
     sleep 0.5
     reqrep beside "$side" "$n"
+    kill -INT "$pub_pid" 2>/dev/null || true
+    wait "$pub_pid" 2>/dev/null || true
+    "$natsctl" bench pub --js -s "$url" --stream JSB --window 256 --size 1024 --duration 60s \
+        --throughput "$beside_rate" jsb.x >/dev/null 2>&1 &
+    pub_pid=$!
+    sleep 0.5
+    reqrep beside_rate "$side" "$n"
     kill -INT "$pub_pid" 2>/dev/null || true
     wait "$pub_pid" 2>/dev/null || true
     stop_server || record_failure beside "$side" 1 "the server died during the run"
@@ -368,11 +378,12 @@ report_publish() {
     echo
     echo "| | natsctl p50/p99 µs | nats-server p50/p99 µs |"
     echo "|---|---|---|"
-    for scen in alone beside; do
+    for scen in alone beside beside_rate; do
         printf '| %s | %s/%s | %s/%s |\n' "$scen" \
             "$(cell "$(median p50_us "$scen" natsctl)")" "$(cell "$(median p99_us "$scen" natsctl)")" \
             "$(cell "$(median p50_us "$scen" nats-server)")" "$(cell "$(median p99_us "$scen" nats-server)")"
-    done | sed 's/^| alone |/| alone |/; s/^| beside |/| beside a stream publisher |/'
+    done | sed "s/^| alone |/| alone |/; s/^| beside |/| beside a stream publisher |/;
+        s/^| beside_rate |/| beside a publisher at $beside_rate msgs\/s |/"
     echo
     echo "Restart with $restart_mib MiB of 1 KiB messages in a file stream: seconds from exec until"
     echo "STREAM.INFO answers with every message."
