@@ -284,8 +284,8 @@ client-e2e-nats-server:
 	$(Q)$(MAKE) --no-print-directory client-e2e SERVER=nats-server
 
 
-# nats.js (npm nats, pinned in tests/js/package-lock.json) against SERVER=natsctl|nats-server.
-# Not in TEST_SUITES: it needs node and the npm registry (tests/js/install.sh).
+# nats.js (npm nats, pinned in tests/js/package-lock.json) against SERVER=natsctl|nats-server;
+# tests/js/install.sh installs node and nats.js (the npm registry is needed once).
 JS_CLIENT_STAMP := tests/js/node_modules/.package-lock.json
 $(JS_CLIENT_STAMP): tests/js/package.json tests/js/package-lock.json
 	$(Q)tests/js/install.sh
@@ -307,7 +307,7 @@ crash-test-nats-server:
 	$(Q)$(MAKE) --no-print-directory crash-test CRASH_SERVER=nats-server
 
 # A durable consumer under kill -9: at-least-once, nothing lost, no redelivery of a confirmed
-# ack (CRASH_SERVER=natsctl|nats-server). Not in TEST_SUITES yet.
+# ack (CRASH_SERVER=natsctl|nats-server).
 consumer-crash-test: $(NATSCTL) $(CONSPUB_BIN)
 	$(Q)CRASH_SERVER=$(CRASH_SERVER) tests/crash/consumer-crash.sh $(abspath $(NATSCTL)) $(abspath $(CONSPUB_BIN))
 
@@ -365,7 +365,7 @@ bench-core: bench
 # suite has both sides), everything again under ASan+UBSan, then the fuzzers for a bounded time.
 # Each suite prints how long it took, so a slow one shows in CI's log.
 TEST_SUITES := all check bats bats-reference bats-clients-reference interop interop-nats-server crash-test \
-	consumer-crash-test js-client \
+	consumer-crash-test js-client js-client-nats-server \
 	client-e2e client-e2e-nats-server asan-test fuzz
 test: deps
 	$(Q)for suite in $(TEST_SUITES); do \
