@@ -580,6 +580,69 @@ test_pull_status_messages(void **state)
     interop_js_close(&j);
 }
 
+/* The sequence of the one message a pull request got on inbox. */
+static uint64_t
+pulled_seq(natsSubscription *inbox)
+{
+    natsMsg *m = NULL;
+    assert_status(natsSubscription_NextMsg(&m, inbox, 2000), NATS_OK);
+    uint64_t seq = meta_of(m).Sequence.Stream;
+    natsMsg_Destroy(m);
+    return seq;
+}
+
+/*
+ * Waiting pull requests are served in the order they came; one past max_waiting is refused with
+ * 409; an ephemeral consumer goes away after its inactive_threshold.
+ */
+static void
+test_pull_waiting(void **state)
+{
+    (void)state;
+    struct interop_js j = interop_js_open();
+    fixture(&j, "WAIT", "wait", js_LimitsPolicy, 0);
+    jsConsumerConfig cfg = consumer_cfg(js_AckExplicit, 1000);
+    cfg.Durable = "W";
+    cfg.MaxWaiting = 2;
+    jsConsumerInfo *ci = NULL;
+    assert_status(js_AddConsumer(&ci, j.js, "WAIT", &cfg, NULL, NULL), NATS_OK);
+    jsConsumerInfo_Destroy(ci);
+    natsSubscription *in[3];
+    char inbox[32];
+    for (int i = 0; i < 3; i++) {
+        snprintf(inbox, sizeof inbox, "inbox.wait.%d", i);
+        in[i] = interop_subscribe(j.nc, inbox);
+        assert_status(natsConnection_PublishRequestString(j.nc, "$JS.API.CONSUMER.MSG.NEXT.WAIT.W",
+                                                          inbox,
+                                                          "{\"batch\":1,\"expires\":3000000000}"),
+                      NATS_OK);
+        assert_status(natsConnection_Flush(j.nc), NATS_OK);
+    }
+    expect_status(in[2], "409 Exceeded MaxWaiting -");
+    pub_seq(&j, "wait.x", 1);
+    pub_seq(&j, "wait.x", 2);
+    assert_int_equal(pulled_seq(in[0]), 1);
+    assert_int_equal(pulled_seq(in[1]), 2);
+    for (int i = 0; i < 3; i++)
+        natsSubscription_Destroy(in[i]);
+
+    jsConsumerConfig eph = consumer_cfg(js_AckExplicit, 1000);
+    eph.InactiveThreshold = 300 * MS;
+    assert_status(js_AddConsumer(&ci, j.js, "WAIT", &eph, NULL, NULL), NATS_OK);
+    char name[64];
+    snprintf(name, sizeof name, "%s", ci->Name);
+    jsConsumerInfo_Destroy(ci);
+    natsStatus s = NATS_OK;
+    for (int tries = 0; tries < 40 && s == NATS_OK; tries++) {
+        nats_Sleep(100);
+        s = js_GetConsumerInfo(&ci, j.js, "WAIT", name, NULL, NULL);
+        if (s == NATS_OK) jsConsumerInfo_Destroy(ci);
+    }
+    assert_status(s, NATS_NOT_FOUND);
+    stream_drop(&j, "WAIT");
+    interop_js_close(&j);
+}
+
 /*
  * A durable push consumer delivering to deliver (outside the stream's subjects, which would be a
  * cycle), bound to by later subscriptions.
@@ -1057,25 +1120,16 @@ int
 interop_run_jsc(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_deliver_policies),
-        cmocka_unit_test(test_consumer_crud),
-        cmocka_unit_test(test_ack_policies),
-        cmocka_unit_test(test_redelivery_after_ack_wait),
-        cmocka_unit_test(test_nak_and_delay),
-        cmocka_unit_test(test_in_progress_and_term),
-        cmocka_unit_test(test_max_deliver),
-        cmocka_unit_test(test_max_ack_pending),
-        cmocka_unit_test(test_pull_batches),
-        cmocka_unit_test(test_pull_status_messages),
-        cmocka_unit_test(test_durable_push_resume),
-        cmocka_unit_test(test_queue_push),
-        cmocka_unit_test(test_workqueue),
-        cmocka_unit_test(test_interest),
-        cmocka_unit_test(test_ordered_deleted),
-        cmocka_unit_test(test_replay_original),
-        cmocka_unit_test(test_advisories),
-        cmocka_unit_test(test_kv_watch),
-        cmocka_unit_test(test_kv_history),
+        cmocka_unit_test(test_deliver_policies), cmocka_unit_test(test_consumer_crud),
+        cmocka_unit_test(test_ack_policies),     cmocka_unit_test(test_redelivery_after_ack_wait),
+        cmocka_unit_test(test_nak_and_delay),    cmocka_unit_test(test_in_progress_and_term),
+        cmocka_unit_test(test_max_deliver),      cmocka_unit_test(test_max_ack_pending),
+        cmocka_unit_test(test_pull_batches),     cmocka_unit_test(test_pull_status_messages),
+        cmocka_unit_test(test_pull_waiting),     cmocka_unit_test(test_durable_push_resume),
+        cmocka_unit_test(test_queue_push),       cmocka_unit_test(test_workqueue),
+        cmocka_unit_test(test_interest),         cmocka_unit_test(test_ordered_deleted),
+        cmocka_unit_test(test_replay_original),  cmocka_unit_test(test_advisories),
+        cmocka_unit_test(test_kv_watch),         cmocka_unit_test(test_kv_history),
     };
     return cmocka_run_group_tests_name("jsc", tests, NULL, NULL);
 }
