@@ -359,21 +359,27 @@ seg_matches(struct nb_store *st, struct nb__blk *b, const char *h, bool last)
            tail == nb__get_le(h + 24, 8);
 }
 
-/* One block, checked against its segment; its slots stay in the mapping. Returns 1, 0, or an error. */
+/*
+ * One block, checked against its segment, segs[*j]; its slots stay in the mapping. A block older
+ * than every segment (emptied and unlinked after the snapshot) is loaded without a file and
+ * counted in *gone; only the oldest blocks can be such, and not the last. Returns 1, 0 when the
+ * snapshot cannot be trusted, or an error.
+ */
 static int
-load_block(struct nb_store *st, struct reader *r, const uint64_t *segs, size_t nsegs, size_t i,
-           uint64_t last_seq, bool last)
+load_block(struct nb_store *st, struct reader *r, const uint64_t *segs, size_t nsegs, size_t *j,
+           size_t *gone, uint64_t last_seq, bool last)
 {
     const char *h = take(r, BLK_LEN);
-    if (!h || nb__get_le(h, 8) != segs[i]) return 0;
+    uint64_t first = h ? nb__get_le(h, 8) : 0;
+    bool missing = h && *j == 0 && first < segs[0] && !last;
+    if (!h || (!missing && (*j >= nsegs || first != segs[*j]))) return 0;
     uint32_t n = (uint32_t)nb__get_le(h + 48, 4), live = (uint32_t)nb__get_le(h + 52, 4),
              flags = (uint32_t)nb__get_le(h + 56, 4);
     const char *slots = take(r, (size_t)n * sizeof(struct nb__slot));
-    uint64_t end = segs[i] + n; /* one past the block's last sequence */
-    if (!slots || live > n || flags & ~BLK_XREF || end - 1 > last_seq ||
-        (i + 1 < nsegs && end > segs[i + 1]))
-        return 0;
-    struct nb__blk *b = nb__blk_new(st, segs[i]);
+    uint64_t end = first + n; /* one past the block's last sequence */
+    uint64_t next = missing ? segs[0] : *j + 1 < nsegs ? segs[*j + 1] : UINT64_MAX;
+    if (!slots || live > n || flags & ~BLK_XREF || end - 1 > last_seq || end > next) return 0;
+    struct nb__blk *b = nb__blk_new(st, first);
     if (!b) return NB_ENOMEM;
     b->size = nb__get_le(h + 8, 8);
     b->live_bytes = nb__get_le(h + 32, 8);
@@ -384,7 +390,9 @@ load_block(struct nb_store *st, struct reader *r, const uint64_t *segs, size_t n
     b->live = live;
     b->mapped = true;
     st->nmapped++;
-    if (b->live_bytes > b->size || !seg_matches(st, b, h, last)) return 0;
+    if (b->live_bytes > b->size || (!missing && !seg_matches(st, b, h, last))) return 0;
+    *gone += missing;
+    *j += !missing;
     st->msgs += live;
     st->bytes += b->live_bytes;
     return 1;
@@ -414,22 +422,24 @@ load(struct nb_store *st, const uint64_t *segs, size_t nsegs)
     uint64_t nblk = nb__get_le(buf + 24, 8), first_seq = nb__get_le(buf + 32, 8),
              last_seq = nb__get_le(buf + 40, 8);
     struct reader r = {buf + HDR_LEN, len - HDR_LEN - 8};
-    /* Every listed segment exists, and a newer one can only have been started later. */
-    if (nsubjv > r.left / 2 + 1 || !nblk || nblk > nsegs || last_seq > MAX_SEQ ||
-        first_seq > last_seq + 1 || segs[nblk - 1] - 1 > last_seq ||
-        (nblk < nsegs && last_seq >= segs[nblk]))
+    if (nsubjv > r.left / 2 + 1 || !nblk || last_seq > MAX_SEQ || first_seq > last_seq + 1)
         return 0;
     int rc = load_subjects(st, &r, nsubjv, last_seq);
+    size_t j = 0, gone = 0;
     for (size_t i = 0; i < nblk && rc > 0; i++)
-        rc = load_block(st, &r, segs, nsegs, i, last_seq, i + 1 == nblk);
-    if (rc > 0 && (r.left || subject_msgs(st) != st->msgs || (st->msgs && first_seq > last_seq)))
+        rc = load_block(st, &r, segs, nsegs, &j, &gone, last_seq, i + 1 == nblk);
+    /* The listed segments are the oldest present; a newer one can only have been started later. */
+    if (rc > 0 && (r.left || subject_msgs(st) != st->msgs || (st->msgs && first_seq > last_seq) ||
+                   (j < nsegs && last_seq >= segs[j])))
         rc = 0;
     if (rc <= 0) return rc;
     st->first_seq = st->msgs ? first_seq : last_seq + 1;
     st->last_seq = last_seq;
     st->first_ts = (int64_t)nb__get_le(buf + 48, 8);
     st->last_ts = (int64_t)nb__get_le(buf + 56, 8);
-    return 1;
+    if (!gone) return 1;
+    nb__index_forget_head(st, gone);
+    return 2;
 }
 
 int

@@ -568,7 +568,7 @@ recover(struct nb_store *st, struct nb_store_recovery *rec, uint64_t first)
     if (rc == 0 && !n) rc = nb__file_new_blk(st, first, &b);
     if (rc == 0) nb__reap(st);
     /* Nothing was added to what the snapshot holds: it need not be written again. */
-    if (loaded > 0 && st->gen == gen) st->snap_gen = gen;
+    if (loaded == 1 && st->gen == gen) st->snap_gen = gen;
     return rc;
 }
 

@@ -398,6 +398,37 @@ nb__index_reset(struct nb_store *st, uint64_t first)
     st->first_ts = st->last_ts = 0;
 }
 
+/*
+ * Forgets the n oldest blocks, whose segments were emptied and unlinked after the snapshot that
+ * listed them: their messages leave the index, and subjects that kept messages start later.
+ */
+void
+nb__index_forget_head(struct nb_store *st, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct nb__blk *b = st->blks[i];
+        for (uint32_t k = 0; k < b->n; k++) {
+            struct nb__subj *s = nb__slot_subj(st, b, k);
+            if (s && s->count) s->count--;
+        }
+        st->msgs -= b->live;
+        st->bytes -= b->live_bytes;
+        nb__blk_free(st, b);
+    }
+    memmove(st->blks, st->blks + n, (st->nblks - n) * sizeof *st->blks);
+    st->nblks -= n;
+    st->gen++;
+    uint64_t from = st->nblks ? st->blks[0]->first : st->last_seq + 1;
+    for (uint32_t id = 1; id < st->nsubjv; id++) {
+        struct nb__subj *s = st->subjv[id];
+        if (s && !s->count)
+            nb__subj_unref_unused(st, s);
+        else if (s && s->first < from)
+            s->first = scan_fwd(st, from, s->last, s);
+    }
+    if (st->first_seq < from) refresh_first(st, from);
+}
+
 static void
 free_index(struct nb_store *st)
 {

@@ -113,6 +113,7 @@ int nb__remove_seq(struct nb_store *st, uint64_t seq);
 void nb__drop_blk(struct nb_store *st, size_t i);
 void nb__reap(struct nb_store *st);
 void nb__index_reset(struct nb_store *st, uint64_t first);
+void nb__index_forget_head(struct nb_store *st, size_t n);
 
 /* The subject of slot k of b, or NULL when it is deleted. */
 static inline struct nb__subj *
@@ -184,6 +185,11 @@ int nb__file_close(struct nb_store *st, bool unlink_all);
 int nb__snap_write(struct nb_store *st);
 int nb__snap_begin(struct nb_store *st, struct nb_store_snap **out);
 void nb__snap_orphan(struct nb_store *st);
+/*
+ * Builds the index from the snapshot when it can be trusted for segs (the segment files present,
+ * ascending). Returns 1, 2 when it was trusted but listed segments that are gone (it needs
+ * rewriting), 0 when it cannot be trusted (nothing loaded), or an error.
+ */
 int nb__snap_load(struct nb_store *st, const uint64_t *segs, size_t nsegs);
 void nb__snap_unmap(struct nb_store *st);
 
