@@ -26,7 +26,8 @@ endif
 
 PKGS := libuv libcjson libedit
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# tgetent() (the shell's check of TERM) comes from the terminal library libedit uses.
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(shell pkg-config --libs tinfo 2>/dev/null)
 CJSON_CFLAGS = $(shell pkg-config --cflags libcjson 2>/dev/null)
 UV_CFLAGS = $(shell pkg-config --cflags libuv libcjson 2>/dev/null)
 
