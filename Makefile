@@ -96,7 +96,7 @@ STATIC_DIR := $(BUILD)/static
 STATIC_OBJ := $(addprefix $(STATIC_DIR)/,$(PROTO_SRC:.c=.o) $(BROKER_SRC:.c=.o) $(CLI_SRC:.c=.o) \
 	$(CMD_SRC:.c=.o))
 MUSL := .deps/musl
-MUSL_LIBS := $(MUSL)/lib/libuv.a $(MUSL)/lib/libcjson.a
+MUSL_LIBS := $(MUSL)/lib/libuv.a $(MUSL)/lib/libcjson.a $(MUSL)/lib/libedit.a $(MUSL)/lib/libtinfo.a
 LIBPROTO := $(BUILD)/libproto.a
 LIBBROKER := $(BUILD)/libbroker.a
 LIBCLI := $(BUILD)/libcli.a
