@@ -115,7 +115,8 @@ exchange(int fd, const struct target *t, int64_t deadline, char **reply, size_t 
             return -ETIMEDOUT;
         }
         ssize_t r = read(fd, buf + *len, MAX_REPLY - *len);
-        if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR) || *len + (size_t)(r > 0 ? r : 0) >= MAX_REPLY) {
+        if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR) ||
+            *len + (size_t)(r > 0 ? r : 0) >= MAX_REPLY) {
             if (r > 0) *len += (size_t)r;
             break;
         }

@@ -8,6 +8,7 @@
 #include "cli_line.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -143,6 +144,15 @@ end(struct cli_line *l)
     el_set(l->el, EL_UNBUFFERED, 0);
 }
 
+/* el_gets() also returns -1 for an edit that leaves the line empty; only a hung-up or closed
+ * terminal is the end of input. */
+static bool
+input_gone(void)
+{
+    struct pollfd p = {.fd = STDIN_FILENO, .events = POLLIN};
+    return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR | POLLNVAL));
+}
+
 static void
 on_key(uv_poll_t *h, int status, int events)
 {
@@ -151,7 +161,7 @@ on_key(uv_poll_t *h, int status, int events)
     (void)events;
     if (status < 0 || !l->editing) return;
     const char *buf = el_gets(l->el, &count);
-    if (count < 0 || (count == 1 && buf && buf[0] == 4)) {
+    if ((count < 0 && input_gone()) || (count == 1 && buf && buf[0] == 4)) {
         end(l);
         l->on_line(l->ud, NULL);
         return;
@@ -227,6 +237,7 @@ cli_line_hide(struct cli_line *l)
     if (!l->editing || l->hidden) return;
     l->hidden = true;
     fputs("\r\033[K", stdout);
+    fflush(stdout);
 }
 
 void

@@ -18,9 +18,9 @@ struct cli_words {
 };
 
 enum {
-    CLI_WORDS_END = 0,            /* no command left */
-    CLI_WORDS_CMD = 1,            /* one command (possibly without words: an empty line) */
-    CLI_WORDS_UNTERMINATED = -1,  /* a quote or a trailing backslash is not closed */
+    CLI_WORDS_END = 0,           /* no command left */
+    CLI_WORDS_CMD = 1,           /* one command (possibly without words: an empty line) */
+    CLI_WORDS_UNTERMINATED = -1, /* a quote or a trailing backslash is not closed */
     CLI_WORDS_NOMEM = -2,
 };
 

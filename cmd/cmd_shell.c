@@ -41,7 +41,8 @@ enum {
 const struct cli_opt cmd_shell_opts[] = {
     {OPT_COMMANDS, "c", "commands", NULL, "'CMD; CMD...'",
      "run these commands instead of reading them, then exit", NULL},
-    {OPT_EMBEDDED, NULL, "embedded", NULL, NULL, "start a broker inside the shell and use it", NULL},
+    {OPT_EMBEDDED, NULL, "embedded", NULL, NULL, "start a broker inside the shell and use it",
+     NULL},
     {OPT_MONITOR, NULL, "monitor", NULL, "URL",
      "monitoring endpoint for :stats (default http://SERVER-HOST:8222)", NULL},
     CLI_GLOBAL_OPT_ROWS,
@@ -111,7 +112,7 @@ struct shell {
     uv_timer_t tick;
     unsigned ticks;
     uv_signal_t sigint, sigwinch;
-    uv_idle_t settle;  /* with settle_check: see swallow_sigint */
+    uv_idle_t settle; /* with settle_check: see swallow_sigint */
     uv_check_t settle_check;
     int swallow_sigint; /* loop turns left in which a Ctrl-C was a foreground command's */
     /* :subjects refreshing in place */
@@ -124,8 +125,7 @@ struct shell {
     bool hist;
 };
 
-static void
-notice(struct shell *sh, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void notice(struct shell *sh, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* A status line on stderr, printed above the prompt. */
 static void
@@ -146,10 +146,10 @@ prompt_update(struct shell *sh)
     char p[600];
     char *shown = cli_redact_servers(sh->server);
     snprintf(p, sizeof p, "%s%s> ", shown ? shown : "natsctl",
-             !sh->nc           ? " (not connected)"
+             !sh->nc            ? " (not connected)"
              : sh->reconnecting ? " (reconnecting)"
-             : !sh->connected  ? " (connecting)"
-                               : "");
+             : !sh->connected   ? " (connecting)"
+                                : "");
     free(shown);
     if (sh->interactive) cli_line_set_prompt(&sh->line, p);
 }
@@ -364,8 +364,9 @@ on_bg_opt(void *ud, int id, const char *arg)
     } else if (strcmp(name, "timestamp") == 0) {
         o->timestamps = true;
     } else if (strcmp(name, "echo") != 0) {
-        return cli_usage(o->cmd, "--%s is not available in the shell's background %s (run it as "
-                                 "'natsctl %s' outside the shell)",
+        return cli_usage(o->cmd,
+                         "--%s is not available in the shell's background %s (run it as "
+                         "'natsctl %s' outside the shell)",
                          name, o->cmd->name, o->cmd->name);
     }
     return 0;
@@ -646,8 +647,9 @@ monitor_url(struct shell *sh, char *out, size_t cap)
 static int
 meta_stats(struct shell *sh)
 {
-    static const char *const fields[] = {"connections", "subscriptions", "in_msgs", "out_msgs",
-                                         "in_bytes",    "out_bytes",     "slow_consumers"};
+    static const char *const fields[] = {"connections",   "subscriptions", "in_msgs",
+                                         "out_msgs",      "in_bytes",      "out_bytes",
+                                         "slow_consumers"};
     char base[600], url[700], err[256];
     int status;
     char *body;
@@ -662,7 +664,9 @@ meta_stats(struct shell *sh)
     free(body);
     if (!doc) {
         cli_error(sh->cmd, ":stats: %s: %s", url,
-                  status == 200 ? "not JSON" : status == 501 ? "HTTP 501 (not implemented)" : "HTTP error");
+                  status == 200   ? "not JSON"
+                  : status == 501 ? "HTTP 501 (not implemented)"
+                                  : "HTTP error");
         if (status != 200) fprintf(stderr, "natsctl shell: (HTTP status %d)\n", status);
         return CLI_EXIT_FAIL;
     }
@@ -677,7 +681,8 @@ meta_stats(struct shell *sh)
 static void
 shell_help(void)
 {
-    printf("Commands (as on the command line, without 'natsctl'; 'help CMD' or :help CMD for more):\n");
+    printf("Commands (as on the command line, without 'natsctl'; 'help CMD' or :help CMD for "
+           "more):\n");
     for (size_t i = 0; i < cli_ncommands; i++) {
         const struct cli_cmd *c = &cli_commands[i];
         if (!(c->flags & CLI_HIDDEN) && c->fn != cmd_shell)
@@ -860,9 +865,9 @@ run_text(struct shell *sh, const char *text)
 /* Completion                                                                                      */
 /* ---------------------------------------------------------------------------------------------- */
 
-static const char *const meta_names[] = {":subs",     ":unsub", ":set",   ":connect",
-                                         ":sniff",    ":subjects", ":top", ":stats",
-                                         ":history",  ":help",  ":quit",  NULL};
+static const char *const meta_names[] = {":subs",    ":unsub",    ":set",  ":connect",
+                                         ":sniff",   ":subjects", ":top",  ":stats",
+                                         ":history", ":help",     ":quit", NULL};
 static const char *const set_names[] = {"raw", "pretty", "json", "timestamps", NULL};
 static const char *const on_off[] = {"on", "off", NULL};
 

@@ -122,10 +122,10 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_blanks),     cmocka_unit_test(test_single_quotes),
+        cmocka_unit_test(test_blanks),        cmocka_unit_test(test_single_quotes),
         cmocka_unit_test(test_double_quotes), cmocka_unit_test(test_backslash),
-        cmocka_unit_test(test_separators), cmocka_unit_test(test_comments),
-        cmocka_unit_test(test_no_expansion), cmocka_unit_test(test_unterminated),
+        cmocka_unit_test(test_separators),    cmocka_unit_test(test_comments),
+        cmocka_unit_test(test_no_expansion),  cmocka_unit_test(test_unterminated),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
