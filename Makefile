@@ -26,7 +26,8 @@ endif
 
 PKGS := libuv libcjson libedit
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# tgetent() (the shell's check of TERM) comes from the terminal library libedit uses.
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(shell pkg-config --libs tinfo 2>/dev/null)
 CJSON_CFLAGS = $(shell pkg-config --cflags libcjson 2>/dev/null)
 UV_CFLAGS = $(shell pkg-config --cflags libuv libcjson 2>/dev/null)
 
@@ -96,7 +97,7 @@ STATIC_DIR := $(BUILD)/static
 STATIC_OBJ := $(addprefix $(STATIC_DIR)/,$(PROTO_SRC:.c=.o) $(BROKER_SRC:.c=.o) $(CLI_SRC:.c=.o) \
 	$(CMD_SRC:.c=.o))
 MUSL := .deps/musl
-MUSL_LIBS := $(MUSL)/lib/libuv.a $(MUSL)/lib/libcjson.a
+MUSL_LIBS := $(MUSL)/lib/libuv.a $(MUSL)/lib/libcjson.a $(MUSL)/lib/libedit.a $(MUSL)/lib/libtinfo.a
 LIBPROTO := $(BUILD)/libproto.a
 LIBBROKER := $(BUILD)/libbroker.a
 LIBCLI := $(BUILD)/libcli.a

@@ -130,6 +130,7 @@ int cmd_reply(int argc, char **argv, const struct cli_cmd *self);
 int cmd_sub(int argc, char **argv, const struct cli_cmd *self);
 int cmd_help(int argc, char **argv, const struct cli_cmd *self);
 int cmd_server(int argc, char **argv, const struct cli_cmd *self);
+int cmd_shell(int argc, char **argv, const struct cli_cmd *self);
 int cmd_version(int argc, char **argv, const struct cli_cmd *self);
 int cmd_context(int argc, char **argv, const struct cli_cmd *self);
 int cmd_rtt(int argc, char **argv, const struct cli_cmd *self);

@@ -17,6 +17,8 @@ extern const struct cli_opt cmd_reply_opts[];
 extern const char cmd_reply_details[];
 extern const struct cli_opt cmd_request_opts[];
 extern const char cmd_request_details[];
+extern const struct cli_opt cmd_shell_opts[];
+extern const char cmd_shell_details[];
 extern const struct cli_opt cmd_sub_opts[];
 extern const char cmd_sub_details[];
 extern const struct cli_opt cmd_context_opts[];
@@ -121,6 +123,8 @@ const struct cli_cmd cli_commands[] = {
      cmd_server_details, CLI_LONG_RUNNING, server_words},
     {"server check", cmd_server_check, "check a server for a monitoring system (Nagios codes)",
      "connection [options]", cmd_check_opts, cmd_check_details, CLI_OWN_EXITS, cmd_check_kinds},
+    {"shell", cmd_shell, "explore subjects and run commands interactively",
+     "[-c 'CMD; ...'] [options]", cmd_shell_opts, cmd_shell_details, 0, NULL},
     {"stream", cmd_stream, "manage JetStream streams", "SUBCOMMAND [NAME] [options]", NULL,
      cmd_stream_details, 0, cmd_stream_subcommands},
     {"stream add", cmd_stream_add, "create a stream", "NAME [options]", cmd_stream_add_opts,

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Builds libuv and cJSON with musl for natsctl's static binary, into .deps/musl/{include,lib}.
+# Builds libuv, cJSON, libedit and ncurses' terminal library (libtinfo) with musl for natsctl's
+# static binary, into .deps/musl/{include,lib}.
 #
-# Debian ships both libraries compiled against glibc only, so this fetches the Debian source of
-# the versions installed here (libuv1-dev, libcjson-dev: the same upstream release and the same
+# Debian ships these libraries compiled against glibc only, so this fetches the Debian source of
+# the versions installed here (libuv1-dev, libcjson-dev, libedit-dev, libncurses-dev: the same
+# upstream release and the same
 # security patches) through apt, whose signed indexes vouch for the files, and compiles them with
 # musl-gcc. Nothing is installed on the system; a private apt list directory under .deps/src holds
 # the deb-src index. Needs musl-tools, dpkg-dev and cmake (scripts/deps.sh installs them) and
@@ -22,7 +24,7 @@ stamp=$out/.stamp
 want_stamp=$(sha256sum "$root/scripts/static-deps.sh" | cut -d' ' -f1)
 
 if [[ -f $stamp && $(cat "$stamp") == "$want_stamp" && -f $out/lib/libuv.a && -f $out/lib/libcjson.a &&
-      -f $out/include/xxhash.h ]]; then
+      -f $out/lib/libedit.a && -f $out/lib/libtinfo.a && -f $out/include/xxhash.h ]]; then
     exit 0
 fi
 
@@ -30,7 +32,7 @@ if [[ ! -f /usr/include/xxhash.h ]]; then
     echo "natsctl: /usr/include/xxhash.h is missing; run 'make deps' (or build with STATIC=0)" >&2
     exit 1
 fi
-for tool in musl-gcc dpkg-source cmake; do
+for tool in musl-gcc dpkg-source cmake make tic infocmp; do
     if ! command -v "$tool" >/dev/null; then
         echo "natsctl: $tool is missing; run 'make deps' (or build with STATIC=0)" >&2
         exit 1
@@ -45,7 +47,7 @@ fi
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 security=${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 
-echo "static deps: building libuv and cJSON with musl into .deps/musl" >&2
+echo "static deps: building libuv, cJSON, libedit and libtinfo with musl into .deps/musl" >&2
 
 # Built into $new and moved into place only once complete.
 new=$root/.deps/musl.new
@@ -97,6 +99,8 @@ fetch_source() {
 
 fetch_source libuv1 libuv1-dev
 fetch_source cjson libcjson-dev
+fetch_source ncurses libncurses-dev
+fetch_source libedit libedit-dev
 
 # CMAKE_C_FLAGS_RELEASE replaces CMake's "-O3 -DNDEBUG" as a whole, so -DNDEBUG is spelled
 # out: without it libuv's internal asserts ship enabled.
@@ -113,6 +117,44 @@ quietly musl-gcc "${flags[@]}" -c "$src/cjson/cJSON.c" -o "$src/cjson/cJSON.o"
 quietly ar rcs "$new/lib/libcjson.a" "$src/cjson/cJSON.o"
 cp "$src/cjson/cJSON.h" "$new/include/cjson/"
 
+# ncurses: only the terminal library (libtinfo) that libedit needs, wide-character build. A static
+# binary cannot rely on the build machine's terminfo layout, so the search path names every place
+# Debian, Fedora, Arch and Alpine use, and the common terminals are compiled in (--with-fallbacks,
+# generated here with the host's tic/infocmp) for systems without a terminfo database at all.
+nc=$src/ncurses
+(
+    cd "$nc"
+    quietly env CC=musl-gcc CFLAGS="${flags[*]}" ./configure --prefix="$src/ncurses-inst" \
+        --without-shared --with-normal --without-debug --without-profile --without-cxx \
+        --without-cxx-binding --without-ada --without-progs --without-tests --without-manpages \
+        --enable-widec --with-termlib --disable-db-install --without-gpm --disable-home-terminfo \
+        --enable-pc-files=no \
+        --with-terminfo-dirs=/etc/terminfo:/lib/terminfo:/usr/share/terminfo:/usr/lib/terminfo \
+        --with-default-terminfo-dir=/usr/share/terminfo \
+        --with-fallbacks=xterm-256color,xterm,vt100,linux,screen,screen-256color,tmux-256color,tmux
+    quietly make -j "$(nproc)" libs
+    quietly make install.libs install.includes
+)
+cp "$src/ncurses-inst/lib/libtinfow.a" "$new/lib/libtinfo.a"
+
+# libedit's configure looks for -ltinfo (found above). musl does not define __STDC_ISO_10646__
+# although its wchar_t holds Unicode code points, which libedit insists on. The Debian patches
+# leave the autotools outputs older than their inputs; touching them stops make from wanting
+# automake.
+ed=$src/libedit
+(
+    cd "$ed"
+    touch aclocal.m4 && touch configure config.h.in && find . -name Makefile.in -exec touch {} +
+    quietly env CC=musl-gcc CFLAGS="${flags[*]}" \
+        CPPFLAGS="-D__STDC_ISO_10646__=201103L -I$src/ncurses-inst/include/ncursesw -I$src/ncurses-inst/include" \
+        LDFLAGS="-L$new/lib" ./configure --prefix="$src/libedit-inst" --disable-shared \
+        --enable-static --disable-examples
+    quietly make -j "$(nproc)"
+    quietly make install
+)
+cp "$src/libedit-inst/lib/libedit.a" "$new/lib/"
+cp "$src/libedit-inst/include/histedit.h" "$new/include/"
+
 # xxhash is used header-only (XXH_INLINE_ALL), so the system's header serves musl as it is.
 cp /usr/include/xxhash.h "$new/include/"
 
@@ -120,5 +162,5 @@ echo "$want_stamp" >"$new/.stamp"
 rm -rf "$out"
 mv "$new" "$out"
 
-built=$(cd "$src" && ls libuv1_*.dsc cjson_*.dsc | sed 's/\.dsc$//' | tr '\n' ' ')
+built=$(cd "$src" && ls libuv1_*.dsc cjson_*.dsc ncurses_*.dsc libedit_*.dsc | sed 's/\.dsc$//' | tr '\n' ' ')
 echo "static deps: built ${built% } with musl into .deps/musl" >&2

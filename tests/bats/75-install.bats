@@ -54,7 +54,7 @@ COMP_WORDS=(natsctl s); COMP_CWORD=1
 complete -p '$bin' 2>/dev/null || echo "by name: \$(complete -p natsctl)"
 RC
     run bash --norc --noprofile -i <"$BATS_TEST_TMPDIR/rc"
-    [[ $output == *"installed: server stream sub subscribe"* ]]
+    [[ $output == *"installed: server shell stream sub subscribe"* ]]
     [[ $output == *"by name: complete -o default -F _natsctl natsctl"* ]]
 }
 
@@ -63,7 +63,7 @@ RC
         source <('$NATSCTL' completion bash)
         COMP_WORDS=('$NATSCTL' s); COMP_CWORD=1; _natsctl; echo \"\${COMPREPLY[*]}\"
         COMP_WORDS=('$NATSCTL' bench p); COMP_CWORD=2; _natsctl; echo \"\${COMPREPLY[*]}\""
-    [ "${lines[0]}" = "server stream sub subscribe" ]
+    [ "${lines[0]}" = "server shell stream sub subscribe" ]
     [ "${lines[1]}" = "pub pubsub" ]
 }
 

@@ -1,0 +1,243 @@
+#!/usr/bin/env bats
+# natsctl shell: scripts (-c and stdin) with exact stdout and exit codes, and the interactive shell
+# driven in a real terminal through tmux (send-keys, capture-pane): background output above a
+# half-typed line, completion, history, Ctrl-C and Ctrl-D, :subjects and :stats.
+
+load helpers
+
+setup() {
+    client_setup
+    client_serve
+    export XDG_STATE_HOME=$BATS_TEST_TMPDIR/state
+    unset NATSCTL_HISTFILE
+    TMUX_SOCK=natsctl-test-$$-$BATS_TEST_NUMBER
+}
+
+teardown() {
+    tmux -L "$TMUX_SOCK" kill-server 2>/dev/null || true
+    if [[ -n ${MON_PID:-} ]]; then
+        kill "$MON_PID" 2>/dev/null || true
+        wait "$MON_PID" 2>/dev/null || true
+    fi
+    client_teardown
+}
+
+shell() {
+    "$NATSCTL" shell -s "$URL" "$@"
+}
+
+# tmux_shell [TERM] [shell args...]: the shell in a 150x40 terminal; EXIT=<code> shows once it ends.
+tmux_shell() {
+    local term=${1:-xterm-256color}
+    shift || true
+    tmux -L "$TMUX_SOCK" new-session -d -s t -x 150 -y 40 \
+        "env TERM=$term XDG_STATE_HOME=$XDG_STATE_HOME $NATSCTL shell -s $URL $*; echo EXIT=\$?; sleep 60"
+    wait_screen "$URL>"
+}
+
+keys() {
+    tmux -L "$TMUX_SOCK" send-keys -t t "$@"
+}
+
+screen() {
+    tmux -L "$TMUX_SOCK" capture-pane -p -t t
+}
+
+# wait_screen TEXT: waits up to 10 s for TEXT on the screen.
+wait_screen() {
+    local i
+    for ((i = 0; i < 200; i++)); do
+        screen | grep -qF -- "$1" && return 0
+        sleep 0.05
+    done
+    echo "timed out waiting for '$1' on the screen:" >&2
+    screen >&2
+    return 1
+}
+
+# The line the cursor is on (capture-pane drops trailing blanks).
+cursor_line() {
+    local y
+    y=$(tmux -L "$TMUX_SOCK" display-message -p -t t '#{cursor_y}')
+    screen | sed -n "$((y + 1))p"
+}
+
+@test "shell -c runs commands in order and prints only the data on stdout" {
+    run --separate-stderr shell -c 'sub demo.>; pub demo.a hi; pub demo.b "two words"; pub demo.c '\''a;b'\'''
+    [ "$status" = 0 ]
+    [ "$output" = $'hi\ntwo words\na;b' ]
+}
+
+@test "shell -c repeats a command after a number" {
+    run --separate-stderr shell -c 'sub r; 3 pub r again'
+    [ "$status" = 0 ]
+    [ "$output" = $'again\nagain\nagain' ]
+}
+
+@test "a script on stdin stops at the first failure with its exit code" {
+    run --separate-stderr shell <<'EOF2'
+# comments and blank lines are skipped
+
+sub s.*
+pub s.one 1
+pub 'bad subject' x
+pub s.two 2
+EOF2
+    [ "$status" = 2 ]
+    [ "$output" = "1" ]
+    [[ $stderr == *"invalid subject"* ]]
+}
+
+@test "a script with an unknown command or an open quote fails with 2" {
+    run --separate-stderr shell -c 'nosuch'
+    [ "$status" = 2 ]
+    [[ $stderr == *"'nosuch' is not a command"* ]]
+    run --separate-stderr shell -c "pub x 'open"
+    [ "$status" = 2 ]
+    [[ $stderr == *"unterminated"* ]]
+}
+
+@test "shell exits 3 when the server cannot be reached" {
+    run --separate-stderr "$NATSCTL" shell -s nats://127.0.0.1:1 -c 'pub x y'
+    [ "$status" = 3 ]
+    [ -z "$output" ]
+}
+
+@test "shell --embedded needs no server" {
+    run --separate-stderr "$NATSCTL" shell --embedded -c 'sub e; pub e inside'
+    [ "$status" = 0 ]
+    [ "$output" = "inside" ]
+}
+
+@test ":subjects counts what was published, subject by subject" {
+    run --separate-stderr shell -c ':sniff; pub a.b 1; pub a.b 22; pub a.c 333; pub d x; :subjects; :subjects a.*'
+    [ "$status" = 0 ]
+    [[ $(grep -E '^a ' <<<"$output" | head -1 | awk '{print $2}') = 3 ]]
+    [[ $(grep -E '^  b ' <<<"$output" | head -1 | awk '{print $2, $4}') = "2 2" ]]
+    [[ $(grep -E '^  c ' <<<"$output" | head -1 | awk '{print $2, $4}') = "1 3" ]]
+    [[ $(grep -E '^d ' <<<"$output" | awk '{print $2}') = 1 ]]
+    # The filtered tree (the second one) leaves d out.
+    [ "$(grep -c '^SUBJECT' <<<"$output")" = 2 ]
+    [ "$(grep -c '^d ' <<<"$output")" = 1 ]
+}
+
+@test ":stats prints nats-server's figures from its monitoring port" {
+    [[ -x $NATS_SERVER_BIN ]] || skip "no nats-server in .deps"
+    local port=$((20000 + RANDOM % 20000)) mport=$((40000 + RANDOM % 20000))
+    "$NATS_SERVER_BIN" -a 127.0.0.1 -p "$port" -m "$mport" >"$BATS_TEST_TMPDIR/ns.log" 2>&1 3>&- &
+    MON_PID=$!
+    local i
+    for ((i = 0; i < 100; i++)); do
+        grep -q 'Server is ready' "$BATS_TEST_TMPDIR/ns.log" && break
+        sleep 0.05
+    done
+    run --separate-stderr "$NATSCTL" shell -s "nats://127.0.0.1:$port" --monitor "http://127.0.0.1:$mport" \
+        -c 'pub x y; :stats'
+    [ "$status" = 0 ]
+    for f in connections subscriptions in_msgs out_msgs in_bytes out_bytes slow_consumers; do
+        grep -qE "^$f +[0-9]+$" <<<"$output"
+    done
+    [ "$(awk '/^in_msgs/ {print $2}' <<<"$output")" -ge 1 ]
+}
+
+@test ":stats against natsctl's own monitoring port, when it serves /varz" {
+    stop_server
+    local mport=$((20000 + RANDOM % 30000))
+    client_serve -m "$mport"
+    run --separate-stderr shell --monitor "http://127.0.0.1:$mport/" -c ':stats'
+    if [[ $stderr == *"501"* ]]; then skip "natsctl server's /varz answers 501 here"; fi
+    [ "$status" = 0 ]
+    grep -qE '^connections +[0-9]+$' <<<"$output"
+}
+
+@test ":stats fails in bounded time when no monitoring port answers" {
+    run --separate-stderr timeout 10 "$NATSCTL" shell -s "$URL" --monitor http://127.0.0.1:1 -c ':stats'
+    [ "$status" = 3 ]
+    [[ $stderr == *":stats"* ]]
+}
+
+@test "a background sub prints a message from another process while a half-typed line survives" {
+    tmux_shell
+    keys 'sub live.>' Enter
+    wait_screen "[1] sub live.>"
+    keys 'pub half typed'
+    wait_screen "> pub half typed"
+    "$NATSCTL" pub -s "$URL" live.one from-outside
+    wait_screen "from-outside"
+    # The half-typed line is redrawn below the message, with the cursor after it.
+    [[ $(cursor_line) == *"> pub half typed" ]]
+    keys ' more' Enter
+    wait_screen "> pub half typed more"
+}
+
+@test "tab completes a command, a flag and a subject token seen earlier" {
+    tmux_shell
+    keys 'sub orders.>' Enter
+    wait_screen "[1] sub orders.>"
+    "$NATSCTL" pub -s "$URL" orders.paid x
+    wait_screen '"orders.paid"'
+    keys 'reques' Tab
+    wait_screen "> request"
+    keys C-u
+    keys 'sub --subj' Tab
+    wait_screen "> sub --subjects-only"
+    keys C-u
+    keys 'pub ord' Tab
+    wait_screen "> pub orders."
+    keys 'p' Tab
+    wait_screen "> pub orders.paid"
+}
+
+@test "history is written with mode 0600 and reloaded, without the line that carried a password" {
+    tmux_shell
+    keys 'pub hist.a first' Enter
+    keys 'pub --password hunter2 hist.b x' Enter
+    keys 'pub hist.c third' Enter
+    wait_screen "> pub hist.c third"
+    keys C-d
+    wait_screen "EXIT=0"
+    local file=$XDG_STATE_HOME/natsctl/history
+    [ "$(stat -c %a "$file")" = 600 ]
+    [ "$(stat -c %a "$(dirname "$file")")" = 700 ]
+    [ "$(cat "$file")" = $'pub hist.a first\npub hist.c third' ]
+    tmux -L "$TMUX_SOCK" kill-server
+    tmux_shell
+    keys Up
+    wait_screen "> pub hist.c third"
+    keys Up
+    wait_screen "> pub hist.a first"
+}
+
+@test "Ctrl-C clears the line and stops a foreground command; Ctrl-D exits" {
+    tmux_shell
+    keys 'pub some half line'
+    wait_screen "> pub some half line"
+    keys C-c
+    wait_screen "pub some half line^C"
+    [[ $(cursor_line) == "$URL>" ]]
+    keys 'pub slow x --count 100000 --sleep 100ms' Enter
+    wait_screen "100000"
+    keys C-c
+    wait_screen "^C"
+    local i
+    for ((i = 0; i < 100; i++)); do
+        [[ $(cursor_line) == "$URL>" ]] && break
+        sleep 0.05
+    done
+    [[ $(cursor_line) == "$URL>" ]]
+    ! screen | grep -q EXIT=
+    keys C-d
+    wait_screen "EXIT=0"
+}
+
+@test "the shell works on a terminal the terminfo database does not know" {
+    tmux_shell unknown-term
+    keys 'sub t' Enter
+    wait_screen "[1] sub t"
+    keys 'pub half'
+    "$NATSCTL" pub -s "$URL" t on-unknown-term
+    wait_screen "on-unknown-term"
+    [[ $(cursor_line) == *"> pub half" ]]
+    keys C-u C-d
+    wait_screen "EXIT=0"
+}
