@@ -17,7 +17,8 @@
 struct cinfo {
     struct nb_client *client; /* open: its subscriptions can be listed; NULL when closed */
     uint64_t cid, start_ms, last_ms, pending, in_msgs, out_msgs, in_bytes, out_bytes;
-    int64_t stop_ns; /* 0 while open */
+    int64_t stop_ns;  /* 0 while open */
+    uint64_t stop_ms; /* the loop time of the close */
     int64_t rtt_ns;
     uint64_t sort_key;
     uint32_t nsubs;
@@ -101,6 +102,7 @@ nb__monitor_closed(struct nb_client *c)
     cc->info.version = keep_str(&at, c->version);
     cc->info.reason = (int)c->conn.close_reason;
     cc->info.stop_ns = nb__mon_now_ns();
+    cc->info.stop_ms = uv_now(srv->loop);
     cc->info.pending = 0;
     size_t slot = (mon->closed_head + mon->nclosed) % NB_CLOSED_MAX;
     if (mon->nclosed == NB_CLOSED_MAX) {
@@ -172,8 +174,7 @@ sort_key(const struct cinfo *ci, const char *sort, uint64_t now_ms)
     if (strcmp(sort, "idle") == 0)
         return ci->last_ms - ci->start_ms; /* as nats-server computes it */
     if (strcmp(sort, "stop") == 0) return (uint64_t)ci->stop_ns;
-    if (strcmp(sort, "uptime") == 0)
-        return (ci->stop_ns ? (uint64_t)ci->stop_ns / 1000000 : now_ms) - ci->start_ms;
+    if (strcmp(sort, "uptime") == 0) return (ci->stop_ns ? ci->stop_ms : now_ms) - ci->start_ms;
     return ci->cid;
 }
 
@@ -279,9 +280,7 @@ write_conn(struct nb_server *srv, struct nb_jw *w, const struct cinfo *ci,
            const struct connz_opts *o, uint64_t now_ms)
 {
     char text[48];
-    int64_t stop_ms = ci->stop_ns
-                          ? (ci->stop_ns - srv->start_ns) / 1000000 + (int64_t)srv->start_loop_ms
-                          : (int64_t)now_ms;
+    int64_t stop_ms = (int64_t)(ci->stop_ns ? ci->stop_ms : now_ms);
     nb_jw_obj(w, NULL);
     nb_jw_u64(w, "cid", ci->cid);
     nb_jw_str(w, "kind", "Client");

@@ -188,7 +188,7 @@ write_consumers(struct nb_stream *st, struct nb_jw *w)
 }
 
 static void
-write_stream(struct nb_stream *st, struct nb_jw *w, const struct jsz_opts *o)
+write_stream(struct nb_stream *st, struct nb_jw *w, const struct jsz_opts *o, const char *name)
 {
     cJSON *info = nb__stream_info(st, NULL, false);
     if (!info) {
@@ -198,6 +198,9 @@ write_stream(struct nb_stream *st, struct nb_jw *w, const struct jsz_opts *o)
     nb_jw_obj(w, NULL);
     nb_jw_str(w, "name", st->cfg.name);
     nb_jw_time(w, "created", st->created_ns);
+    nb_jw_obj(w, "cluster"); /* a single server leads every stream */
+    nb_jw_str(w, "leader", name);
+    nb_jw_end_obj(w);
     if (o->config) nb_jw_cjson(w, "config", cJSON_GetObjectItemCaseSensitive(info, "config"));
     nb_jw_cjson(w, "state", cJSON_GetObjectItemCaseSensitive(info, "state"));
     if (o->consumers) write_consumers(st, w);
@@ -216,7 +219,7 @@ write_account(struct nb_server *srv, struct nb_jw *w, const struct jsz_opts *o)
     if (o->streams && srv->js->streams) {
         nb_jw_arr(w, "stream_detail");
         for (struct nb_stream *st = srv->js->streams; st; st = st->next)
-            write_stream(st, w, o);
+            write_stream(st, w, o, srv->cfg.server_name ? srv->cfg.server_name : srv->server_id);
         nb_jw_end_arr(w);
     }
     nb_jw_end_obj(w);
