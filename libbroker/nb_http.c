@@ -7,8 +7,8 @@
  *   for it to the last byte of its answer written, at most cfg.http_timeout_ms, then the connection
  *   is closed (an idle keep-alive connection too);
  * - at most HTTP_CONNS_MAX connections are open; the ones beyond are closed at once;
- * - an idle connection holds no buffer: the head buffer exists while a request is being read and
- *   the answer while it is being written.
+ * - an idle connection holds no buffer: the head buffer exists while a request is being read (1 KiB,
+ *   grown to HTTP_HEAD_MAX for a longer head) and the answer while it is being written.
  * One timer sweeps the deadlines of every connection, so a connection costs no timer of its own.
  *
  * libuv runs close callbacks in no order a stop can rely on, so the listener's object is freed by
@@ -23,9 +23,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HTTP_HEAD_MAX  8192
-#define HTTP_CONNS_MAX 1024
-#define HTTP_LINGER_MS 2000 /* how long a refused request's unread bytes are drained */
+#define HTTP_HEAD_FIRST 1024 /* most requests fit; the buffer grows to HTTP_HEAD_MAX if not */
+#define HTTP_HEAD_MAX   8192
+#define HTTP_CONNS_MAX  1024
+#define HTTP_LINGER_MS  2000 /* how long a refused request's unread bytes are drained */
 
 struct http_conn {
     uv_tcp_t tcp;
@@ -36,8 +37,8 @@ struct http_conn {
     struct nb_http *owner;
     struct http_conn *next, *prev;
     uint64_t deadline_ms;
-    char *head; /* HTTP_HEAD_MAX bytes while a request is read, NULL in between */
-    size_t len;
+    char *head; /* while a request is read, NULL in between */
+    size_t len, cap;
     struct np_buf out; /* the answer being written */
     bool close_after;  /* the answer is the last one */
 };
@@ -219,6 +220,7 @@ consume_head(struct http_conn *hc, size_t n)
     }
     free(hc->head);
     hc->head = NULL;
+    hc->cap = 0;
 }
 
 static void on_http_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
@@ -249,11 +251,17 @@ on_http_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     struct http_conn *hc = h->data;
     (void)suggested;
-    if (!hc->head && !(hc->head = malloc(HTTP_HEAD_MAX))) {
-        *buf = uv_buf_init(NULL, 0); /* libuv reports UV_ENOBUFS to the read callback */
-        return;
+    if (hc->len == hc->cap) {
+        size_t cap = hc->cap ? HTTP_HEAD_MAX : HTTP_HEAD_FIRST;
+        char *p = hc->cap < HTTP_HEAD_MAX ? realloc(hc->head, cap) : NULL;
+        if (!p) {
+            *buf = uv_buf_init(NULL, 0); /* libuv reports UV_ENOBUFS to the read callback */
+            return;
+        }
+        hc->head = p;
+        hc->cap = cap;
     }
-    *buf = uv_buf_init(hc->head + hc->len, (unsigned)(HTTP_HEAD_MAX - hc->len));
+    *buf = uv_buf_init(hc->head + hc->len, (unsigned)(hc->cap - hc->len));
 }
 
 static void
