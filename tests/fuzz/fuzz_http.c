@@ -23,8 +23,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void
 check_params(const struct nb_httpreq *req)
 {
-    static const char *const names[] = {"subs", "sort", "limit", "offset", "cid", "state",
-                                        "test", "callback", "acc", ""};
+    static const char *const names[] = {"subs",  "sort", "limit",    "offset", "cid",
+                                        "state", "test", "callback", "acc",    ""};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         for (size_t cap = 1; cap <= 9; cap += 4) {
             char *out = malloc(cap); /* exact size: ASan sees one byte too many */
