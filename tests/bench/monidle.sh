@@ -68,6 +68,7 @@ fail() {
 # Starts httpidle against MPORT and waits (at most 30 s) until its connections are open.
 besiege() {
     coproc IDLE { exec "$httpidle" -p "$1" -n "$idle_conns" 2>"$work/idle.err"; }
+    # shellcheck disable=SC2153 # IDLE_PID is set by coproc
     idle_pid=$IDLE_PID
     local line=
     read -r -t 30 line <&"${IDLE[0]}" || true

@@ -21,7 +21,7 @@ if [[ $# -lt 1 || ! -x $1 ]]; then
     exit 2
 fi
 natsctl=$(realpath "$1")
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 2
 ref=${2:-$PWD/.deps/nats-server/usr/sbin/nats-server}
 [[ -x $ref ]] || { echo "monitor-test: no nats-server at $ref (run scripts/deps.sh)" >&2; exit 2; }
 for tool in curl jq; do
@@ -67,7 +67,7 @@ free_port() {
 # start SIDE: starts SIDE's server and sets url_SIDE and mon_SIDE. A port that looked free may be
 # taken by the time the server binds it, so a few are tried.
 start() {
-    local side=$1 dir=$work/$1 mport i try pid url= cmd=("$ref")
+    local side=$1 dir=$work/$1 mport i try pid url="" cmd=("$ref")
     [[ $side == natsctl ]] && cmd=("$natsctl" server)
     for ((try = 0; try < 5; try++)); do
         [[ -n $url ]] && break
@@ -187,6 +187,7 @@ shape() {
         walkt("")' | sort -u
 }
 
+# shellcheck disable=SC2016 # $G is the account's name, not a variable
 # Fields natsctl must answer with, per endpoint (beyond matching types where both have a field).
 declare -A required_fields=(
     [/varz]=".server_id .server_name .version .proto .go .host .port .max_connections .ping_interval .ping_max .http_host .http_port .auth_timeout .max_control_line .max_payload .max_pending .tls_timeout .write_deadline .start .now .uptime .mem .cores .cpu .connections .total_connections .routes .remotes .leafnodes .in_msgs .out_msgs .in_bytes .out_bytes .slow_consumers .subscriptions .http_req_stats .config_load_time .jetstream.config.max_memory .jetstream.stats.api.total"
@@ -204,7 +205,7 @@ declare -A required_fields=(
 )
 
 compare() {
-    local path=$1 ours theirs line p t ours_t missing=() mismatched=0
+    local path=$1 p t ours_t missing=() mismatched=0
     get natsctl "$path" | shape >"$work/ours" || { bad "$path: natsctl's answer is not JSON"; return; }
     get nats-server "$path" | shape >"$work/theirs" || { bad "$path: nats-server's answer is not JSON"; return; }
     while IFS=$'\t' read -r p t; do
@@ -234,6 +235,7 @@ for side in natsctl nats-server; do
     streams "$side"
 done
 
+# shellcheck disable=SC2016 # $G is the account's name, not a variable
 for path in /varz '/connz?subs=detail' '/connz?subs=1' '/connz?state=closed' '/connz?state=all&sort=uptime' \
     /subsz '/subsz?subs=1' /routez /jsz '/jsz?accounts=true&streams=true&consumers=true&config=true' \
     /healthz '/healthz?js-enabled-only=true' /accountz '/accountz?acc=$G'; do
