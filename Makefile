@@ -86,6 +86,7 @@ LOADGEN_BIN := $(BUILD)/tests/bench/loadgen
 NATSLOAD_BIN := $(BUILD)/tests/bench/natsload
 JSREADY_BIN := $(BUILD)/tests/bench/jsready
 JSCONS_BIN := $(BUILD)/tests/bench/jscons
+HTTPIDLE_BIN := $(BUILD)/tests/bench/httpidle
 CLIENT_BIN := $(BUILD)/tests/client/client-e2e
 CRASHPUB_BIN := $(BUILD)/tests/crash/crashpub
 CONSPUB_BIN := $(BUILD)/tests/crash/conspub
@@ -102,7 +103,7 @@ LIBPROTO := $(BUILD)/libproto.a
 LIBBROKER := $(BUILD)/libbroker.a
 LIBCLI := $(BUILD)/libcli.a
 
-.PHONY: all help deps run test check unit cross-check bats bats-reference bats-clients-reference interop completions man client-e2e client-e2e-nats-server interop-nats-server js-client js-client-nats-server fuzz bench bench-core crash-test crash-test-nats-server consumer-crash-test consumer-crash-test-nats-server \
+.PHONY: all help deps run test check unit cross-check monitor-test bats bats-reference bats-clients-reference interop completions man client-e2e client-e2e-nats-server interop-nats-server js-client js-client-nats-server fuzz bench bench-core crash-test crash-test-nats-server consumer-crash-test consumer-crash-test-nats-server \
 	format format-check clean distclean asan-test
 
 all: $(NATSCTL)
@@ -115,6 +116,7 @@ help:
 	@echo 'make test        install, build and run every test (also under ASan+UBSan, and the fuzzers)'
 	@echo 'make check       unit tests only        make bats      CLI tests only'
 	@echo 'make interop     libnats tests against SERVER=natsctl|nats-server'
+	@echo 'make monitor-test the monitoring endpoints against nats-server'"'"'s'
 	@echo 'make js-client   nats.js tests against SERVER=natsctl|nats-server (needs node, npm)'
 	@echo 'make crash-test  JetStream under kill -9 and a full disk (CRASH_SERVER=natsctl|nats-server)'
 	@echo 'make fuzz        run each fuzzer for FUZZ_SECONDS'
@@ -277,6 +279,10 @@ interop: $(NATSCTL) $(INTEROP_BIN)
 interop-nats-server:
 	$(Q)$(MAKE) --no-print-directory interop SERVER=nats-server
 
+# The monitoring endpoints' JSON against nats-server's, and their counters after known traffic.
+monitor-test: $(NATSCTL)
+	$(Q)tests/monitor/compare.sh $(NATSCTL)
+
 # The client connection (libproto/client/) end to end, against SERVER=natsctl|nats-server.
 client-e2e: $(NATSCTL) $(CLIENT_BIN)
 	$(Q)NATSCTL=$(abspath $(NATSCTL)) tests/client/run.sh $(SERVER) $(abspath $(CLIENT_BIN))
@@ -356,7 +362,12 @@ $(JSREADY_BIN): tests/bench/jsready.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS_BASE) $(WARN) -O2 -o $@ $<
 
-bench: $(NATSCTL) $(LOADGEN_BIN) $(NATSLOAD_BIN) $(JSREADY_BIN) $(JSCONS_BIN)
+$(HTTPIDLE_BIN): tests/bench/httpidle.c
+	$(quiet) CC $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS_BASE) $(WARN) -O2 -o $@ $<
+
+bench: $(NATSCTL) $(LOADGEN_BIN) $(NATSLOAD_BIN) $(JSREADY_BIN) $(JSCONS_BIN) $(HTTPIDLE_BIN)
 	$(Q)tests/bench/bench.sh $(abspath $(NATSCTL)) $(abspath $(LOADGEN_BIN)) $(abspath $(NATSLOAD_BIN))
 
 # The name issue 2 asked for; the same run.
@@ -365,8 +376,8 @@ bench-core: bench
 # The whole suite: plain build, every suite against natsctl (and the reference server where the
 # suite has both sides), everything again under ASan+UBSan, then the fuzzers for a bounded time.
 # Each suite prints how long it took, so a slow one shows in CI's log.
-TEST_SUITES := all check bats bats-reference bats-clients-reference interop interop-nats-server crash-test \
-	consumer-crash-test js-client js-client-nats-server \
+TEST_SUITES := all check bats bats-reference bats-clients-reference monitor-test interop \
+	interop-nats-server crash-test consumer-crash-test js-client js-client-nats-server \
 	client-e2e client-e2e-nats-server asan-test fuzz
 test: deps
 	$(Q)for suite in $(TEST_SUITES); do \

@@ -55,8 +55,8 @@ const struct cli_opt cmd_server_opts[] = {
     {OPT_PORT, "p", "port", NULL, "PORT", "client port (default 4222; -1 or 0 picks a free one)",
      NULL},
     {OPT_NAME, "n", "name", "server_name", "NAME", "server name (default: the server id)", NULL},
-    {OPT_HTTP_PORT, "m", "http_port", "http-port", "PORT", "monitoring port (answers 501 for now)",
-     NULL},
+    {OPT_HTTP_PORT, "m", "http_port", "http-port", "PORT",
+     "HTTP monitoring port: /varz, /connz, /subsz, /jsz, /healthz...", NULL},
     {OPT_CONFIG, "c", "config", NULL, "FILE", "configuration file in nats-server syntax", NULL},
     {OPT_CHECK, "t", NULL, NULL, NULL, "test the configuration and exit", NULL},
     {OPT_LOG, "l", "log", NULL, "FILE", "write the log to FILE instead of stderr", NULL},
@@ -378,6 +378,21 @@ conf_warn(void *ud, const char *msg)
     run->warnings = w;
 }
 
+/*
+ * NATSCTL_HTTP_TIMEOUT_MS shortens (or lengthens) the monitoring port's per-request deadline, for
+ * tests that check a slow HTTP client is dropped without waiting the default 10 s. nats-server has
+ * no such option, so it is not a flag or a configuration key.
+ */
+static void
+http_timeout_from_env(struct nb_config *cfg)
+{
+    const char *v = getenv("NATSCTL_HTTP_TIMEOUT_MS");
+    char *end;
+    if (!v || !*v) return;
+    long long ms = strtoll(v, &end, 10);
+    if (*end == '\0' && ms > 0) cfg->http_timeout_ms = ms;
+}
+
 static int
 apply_flags(struct nb_config *cfg, const struct server_flags *f)
 {
@@ -392,6 +407,7 @@ apply_flags(struct nb_config *cfg, const struct server_flags *f)
     if (f->port_set) cfg->port = f->port < 0 ? 0 : (int)f->port;
     if (f->http_port_set) cfg->http_port = f->http_port < 0 ? 0 : (int)f->http_port;
     if (f->max_payload_set) cfg->max_payload = f->max_payload;
+    http_timeout_from_env(cfg);
     if (f->debug) cfg->debug = true;
     if (f->trace) cfg->trace = true;
     return rc ? CLI_EXIT_FAIL : 0;

@@ -60,7 +60,9 @@ struct nb_config {
     char *auth_token;
     char *auth_user;
     char *auth_pass;
-    int http_port;   /* monitoring port, 0 = off */
+    int http_port; /* monitoring port, 0 = off */
+    /* An HTTP request must arrive and its answer be written within this (also the keep-alive). */
+    int64_t http_timeout_ms;
     bool jetstream;  /* streams and the $JS.API */
     char *store_dir; /* where file streams live; NULL: nats-server's <tmp>/nats */
     int64_t js_max_memory, js_max_file; /* bytes all streams may use, -1 = no limit */

@@ -7,6 +7,7 @@
  */
 #include "nb_client.h"
 #include "nb_js.h"
+#include "nb_monitor.h"
 #include "nb_srv.h"
 
 #include <cJSON.h>
@@ -128,6 +129,7 @@ ping_check(struct nb_client *c, uint64_t now)
         return;
     }
     c->pings_out++;
+    c->ping_sent_ns = uv_hrtime();
     nb__conn_log(&c->conn, NB_LOG_TRACE, "->> [PING]");
     send_lit(c, NP_PING, sizeof NP_PING - 1);
 }
@@ -208,8 +210,21 @@ set_ident(struct nb_client *c, const struct np_connect *cc)
     c->conn.ident = strdup(ident);
 }
 
+/* Takes the client's name, lang and version out of cc, for /connz. */
 static void
-accept_connect(struct nb_client *c, const struct np_connect *cc)
+keep_names(struct nb_client *c, struct np_connect *cc)
+{
+    free(c->name);
+    free(c->lang);
+    free(c->version);
+    c->name = cc->name;
+    c->lang = cc->lang;
+    c->version = cc->version;
+    cc->name = cc->lang = cc->version = NULL;
+}
+
+static void
+accept_connect(struct nb_client *c, struct np_connect *cc)
 {
     c->connected = 1;
     c->verbose = cc->verbose;
@@ -219,6 +234,7 @@ accept_connect(struct nb_client *c, const struct np_connect *cc)
     c->no_responders = cc->no_responders;
     c->protocol = cc->protocol == 1;
     set_ident(c, cc);
+    keep_names(c, cc);
     ok(c);
 }
 
@@ -492,6 +508,7 @@ dispatch(struct nb_client *c, const struct np_op *op)
         send_lit(c, NP_PONG, sizeof NP_PONG - 1);
         break;
     case NP_OP_PONG:
+        if (c->pings_out) c->rtt_ns = (int64_t)(uv_hrtime() - c->ping_sent_ns);
         c->pings_out = 0;
         c->rtt_known = 1;
         break;
@@ -561,6 +578,7 @@ static void
 client_teardown(struct nb_conn *conn)
 {
     struct nb_client *c = nb__client_of(conn);
+    nb__monitor_closed(c);
     size_t it = 0;
     void *val;
     while (np_map_next(&c->subs, &it, NULL, NULL, &val))
@@ -574,6 +592,9 @@ client_destroy(struct nb_conn *conn)
     struct nb_client *c = nb__client_of(conn);
     conn->srv->stats.connections--;
     np_parser_release(&c->parser);
+    free(c->name);
+    free(c->lang);
+    free(c->version);
     free(c);
 }
 

@@ -20,9 +20,12 @@ struct nb_client {
     struct np_parser parser;
     struct np_map subs; /* sid -> struct nb_sub * */
     uint64_t next_ping_ms;
-    uint64_t auth_deadline_ms; /* 0 when no CONNECT is awaited */
-    uint32_t pings_out;        /* PINGs sent and not answered */
-    unsigned connected : 1;    /* CONNECT received */
+    uint64_t auth_deadline_ms;   /* 0 when no CONNECT is awaited */
+    uint32_t pings_out;          /* PINGs sent and not answered */
+    uint64_t ping_sent_ns;       /* uv_hrtime() of the last PING, for the round trip time */
+    int64_t rtt_ns;              /* the last measured round trip, 0 until one was */
+    char *name, *lang, *version; /* as the CONNECT said, NULL when it did not */
+    unsigned connected : 1;      /* CONNECT received */
     unsigned verbose : 1, pedantic : 1, echo : 1, no_responders : 1;
     unsigned protocol : 1;
     unsigned activity : 1;      /* a message, SUB or UNSUB arrived since the last ping check */

@@ -65,6 +65,7 @@ nb_config_init(struct nb_config *cfg)
     cfg->ping_interval_ms = 2 * 60 * 1000;
     cfg->ping_max = 2;
     cfg->write_deadline_ms = 10 * 1000;
+    cfg->http_timeout_ms = 10 * 1000;
     cfg->auth_timeout_ms = 2 * 1000;
     cfg->js_max_memory = cfg->js_max_file = -1;
     cfg->js_sync_interval_ms = 2 * 60 * 1000;

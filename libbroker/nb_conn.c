@@ -346,6 +346,7 @@ on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
         nb__conn_close(c, nread == UV_EOF ? NB_CLOSE_CLIENT_CLOSED : NB_CLOSE_READ_ERROR, false);
         return;
     }
+    c->last_ms = nb__now_ms(c->srv);
     c->proto->input(c, buf->base, (size_t)nread);
 }
 
@@ -360,10 +361,12 @@ peer_addr(struct nb_conn *c)
     if (ss.ss_family == AF_INET6) {
         const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
         uv_ip6_name(a, c->ip, sizeof c->ip);
+        c->port = ntohs(a->sin6_port);
         snprintf(c->addr, sizeof c->addr, "[%s]:%u", c->ip, ntohs(a->sin6_port));
     } else {
         const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
         uv_ip4_name(a, c->ip, sizeof c->ip);
+        c->port = ntohs(a->sin_port);
         snprintf(c->addr, sizeof c->addr, "%s:%u", c->ip, ntohs(a->sin_port));
     }
 }
@@ -375,6 +378,7 @@ nb__conn_accept(struct nb_conn *c, struct nb_server *srv, const struct nb_proto 
     c->srv = srv;
     c->proto = proto;
     c->id = srv->next_id++;
+    c->start_ms = c->last_ms = nb__now_ms(srv);
     uv_tcp_init(srv->loop, &c->tcp);
     c->tcp.data = c;
     c->next = srv->conns;

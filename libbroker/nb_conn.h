@@ -80,7 +80,9 @@ struct nb_conn {
     uint64_t close_deadline_ms; /* a closing connection's output is abandoned after this */
     uint64_t stall_until_ms;
     uint64_t in_msgs, out_msgs, in_bytes, out_bytes;
+    uint64_t start_ms, last_ms; /* loop times of the accept and of the last read, for /connz */
     enum nb_close_reason close_reason;
+    uint16_t port; /* the peer's */
     char ip[46];
     char addr[56]; /* "ip:port" ("[ip]:port" for IPv6), as nats-server's log lines show it */
     char *ident;   /* what the peer said it is ("v1.2:c:name"), NULL until it said */

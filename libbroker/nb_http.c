@@ -1,53 +1,64 @@
 /*
- * The monitoring port. Until the monitoring endpoints exist it answers /healthz like nats-server
- * ({"status":"ok"}) and every other path with 501, so that tools probing the port get a clear,
- * honest answer instead of a refused connection.
+ * The monitoring port: HTTP/1.1 GET and HEAD on the server's loop, answered by nb_monitor.c.
  *
- * Each HTTP connection reads one request head (at most 4 KiB), answers and closes.
+ * An HTTP client must never cost the broker's clients anything, however slow or hostile it is:
+ * - nothing blocks: requests are parsed from what has arrived, answers are written asynchronously;
+ * - every request is bounded in size (HTTP_HEAD_MAX) and in time: from the moment the server waits
+ *   for it to the last byte of its answer written, at most cfg.http_timeout_ms, then the connection
+ *   is closed (an idle keep-alive connection too);
+ * - at most HTTP_CONNS_MAX connections are open; the ones beyond are closed at once;
+ * - an idle connection holds no buffer: the head buffer exists while a request is being read (1 KiB,
+ *   grown to HTTP_HEAD_MAX for a longer head) and the answer while it is being written.
+ * One timer sweeps the deadlines of every connection, so a connection costs no timer of its own.
  *
- * libuv runs close callbacks in no order a stop can rely on (newest first, in practice), so the
- * listener's object is freed by whichever close callback comes last: the listener's own or that
- * of the last open connection.
+ * libuv runs close callbacks in no order a stop can rely on, so the listener's object is freed by
+ * whichever close callback comes last: the listener's, the sweeper's or that of the last connection.
  */
 #include "nb_http.h"
+#include "nb_httpreq.h"
+#include "nb_monitor.h"
 #include "nb_srv.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define HTTP_HEAD_MAX 4096
+#define HTTP_HEAD_FIRST 1024 /* most requests fit; the buffer grows to HTTP_HEAD_MAX if not */
+#define HTTP_HEAD_MAX   8192
+#define HTTP_CONNS_MAX  1024
+#define HTTP_LINGER_MS  2000 /* how long a refused request's unread bytes are drained */
 
 struct http_conn {
     uv_tcp_t tcp;
-    uv_write_t wreq;
+    union {
+        uv_write_t write;
+        uv_shutdown_t shutdown;
+    } req;
     struct nb_http *owner;
     struct http_conn *next, *prev;
-    size_t len;
-    char head[HTTP_HEAD_MAX];
+    uint64_t deadline_ms;
+    char *head; /* while a request is read, NULL in between */
+    size_t len, cap;
+    struct np_buf out; /* the answer being written */
+    bool close_after;  /* the answer is the last one */
 };
 
-/* The listener and its open connections, so a stop can close them all. */
 struct nb_http {
     uv_tcp_t listener;
+    uv_timer_t sweeper;
     struct nb_server *srv;
     struct http_conn *conns;
+    size_t nconns;
+    uint64_t timeout_ms;
+    int handles; /* listener and sweeper, until closed */
     bool stopping;
-    bool listener_closed;
 };
-
-static const char healthz[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                              "Content-Length: 15\r\nConnection: close\r\n\r\n{\"status\":\"ok\"}";
-static const char not_impl[] = "HTTP/1.1 501 Not Implemented\r\nContent-Type: text/plain\r\n"
-                               "Content-Length: 32\r\nConnection: close\r\n\r\n"
-                               "monitoring is not available yet\n";
-static const char bad_req[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n"
-                              "Connection: close\r\n\r\n";
 
 /* The last close callback of a stopping monitoring port frees it and tells the server. */
 static void
 maybe_free(struct nb_http *http)
 {
-    if (!http->listener_closed || http->conns) return;
+    if (http->handles || http->conns) return;
     struct nb_server *srv = http->srv;
     free(http);
     srv->http = NULL;
@@ -64,24 +75,175 @@ on_http_closed(uv_handle_t *h)
     else
         http->conns = hc->next;
     if (hc->next) hc->next->prev = hc->prev;
+    http->nconns--;
+    free(hc->head);
+    np_buf_release(&hc->out);
     free(hc);
     maybe_free(http);
 }
 
 static void
-on_http_written(uv_write_t *req, int status)
+close_conn(struct http_conn *hc)
 {
-    (void)status;
-    uv_close((uv_handle_t *)req->handle, on_http_closed);
+    if (!uv_is_closing((uv_handle_t *)&hc->tcp)) uv_close((uv_handle_t *)&hc->tcp, on_http_closed);
+}
+
+static const char *
+status_text(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 400:
+        return "Bad Request";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 503:
+        return "Service Unavailable";
+    case 505:
+        return "HTTP Version Not Supported";
+    default:
+        return "Internal Server Error";
+    }
+}
+
+static void process(struct http_conn *hc);
+
+/* Drains what a refused client still sends, so closing does not reset the answer away. */
+static void
+on_linger_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    static char sink[4096]; /* read and dropped: its content is never looked at */
+    (void)h;
+    (void)suggested;
+    *buf = uv_buf_init(sink, sizeof sink);
 }
 
 static void
-respond(struct http_conn *hc, const char *text, size_t len)
+on_linger_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
+    (void)buf;
+    if (nread < 0) close_conn(stream->data);
+}
+
+static void
+on_shutdown(uv_shutdown_t *req, int status)
+{
+    struct http_conn *hc = req->handle->data;
+    if (status < 0 || hc->owner->stopping ||
+        uv_read_start((uv_stream_t *)&hc->tcp, on_linger_alloc, on_linger_read) != 0)
+        close_conn(hc);
+}
+
+static void
+on_written(uv_write_t *req, int status)
+{
+    struct http_conn *hc = req->handle->data;
+    struct nb_http *http = hc->owner;
+    np_buf_release(&hc->out);
+    if (status < 0 || uv_is_closing((uv_handle_t *)&hc->tcp)) {
+        close_conn(hc);
+        return;
+    }
+    if (hc->close_after) {
+        uint64_t linger = http->timeout_ms < HTTP_LINGER_MS ? http->timeout_ms : HTTP_LINGER_MS;
+        hc->deadline_ms = uv_now(http->srv->loop) + linger;
+        if (uv_shutdown(&hc->req.shutdown, (uv_stream_t *)&hc->tcp, on_shutdown) != 0)
+            close_conn(hc);
+        return;
+    }
+    hc->deadline_ms = uv_now(http->srv->loop) + http->timeout_ms;
+    process(hc); /* a pipelined request may already be there */
+}
+
+static void
+write_answer(struct http_conn *hc, int status, const char *type, const struct np_buf *body,
+             bool head_only)
+{
+    char hdr[256];
+    size_t blen = body->len;
+    int n = snprintf(hdr, sizeof hdr,
+                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s"
+                     "Connection: %s\r\n\r\n",
+                     status, status_text(status), type, blen,
+                     status == 405 ? "Allow: GET, HEAD\r\n" : "",
+                     hc->close_after ? "close" : "keep-alive");
     uv_read_stop((uv_stream_t *)&hc->tcp);
-    uv_buf_t buf = uv_buf_init((char *)text, (unsigned)len);
-    if (uv_write(&hc->wreq, (uv_stream_t *)&hc->tcp, &buf, 1, on_http_written) != 0)
-        uv_close((uv_handle_t *)&hc->tcp, on_http_closed);
+    if (np_buf_add(&hc->out, hdr, (size_t)n) != 0 ||
+        (!head_only && blen && np_buf_add(&hc->out, body->ptr, blen) != 0)) {
+        close_conn(hc);
+        return;
+    }
+    uv_buf_t buf = uv_buf_init(hc->out.ptr, (unsigned)hc->out.len);
+    if (uv_write(&hc->req.write, (uv_stream_t *)&hc->tcp, &buf, 1, on_written) != 0) close_conn(hc);
+}
+
+static void
+answer_text(struct http_conn *hc, int status, const char *text)
+{
+    struct np_buf body = {0};
+    np_buf_adds(&body, text);
+    write_answer(hc, status, "text/plain; charset=utf-8", &body, false);
+    np_buf_release(&body);
+}
+
+static void
+answer(struct http_conn *hc, const struct nb_httpreq *req)
+{
+    struct nb_mon_answer ans;
+    hc->close_after = !req->keep_alive;
+    if (req->method == NB_HTTP_OTHER) {
+        answer_text(hc, 405, "405 method not allowed\n");
+        return;
+    }
+    if (nb__monitor_serve(hc->owner->srv, req, &ans) != 0) {
+        hc->close_after = true;
+        answer_text(hc, 503, "out of memory\n");
+        return;
+    }
+    write_answer(hc, ans.status, ans.content_type, &ans.body, req->method == NB_HTTP_HEAD);
+    np_buf_release(&ans.body);
+}
+
+/* Frees the head buffer when no byte of a next request is in it: an idle connection holds none. */
+static void
+consume_head(struct http_conn *hc, size_t n)
+{
+    hc->len -= n;
+    if (hc->len) {
+        memmove(hc->head, hc->head + n, hc->len);
+        return;
+    }
+    free(hc->head);
+    hc->head = NULL;
+    hc->cap = 0;
+}
+
+static void on_http_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void on_http_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
+
+/* Answers the request in the head buffer, or waits for the rest of it. */
+static void
+process(struct http_conn *hc)
+{
+    struct nb_httpreq req;
+    int rc = hc->len ? nb_httpreq_parse(&req, hc->head, hc->len, HTTP_HEAD_MAX) : NB_HTTPREQ_MORE;
+    if (rc == NB_HTTPREQ_MORE) {
+        if (uv_read_start((uv_stream_t *)&hc->tcp, on_http_alloc, on_http_read) != 0)
+            close_conn(hc);
+        return;
+    }
+    if (rc != 0) {
+        hc->close_after = true;
+        answer_text(hc, rc, rc == 431 ? "request head too large\n" : "bad request\n");
+        return;
+    }
+    answer(hc, &req);
+    consume_head(hc, req.head_len);
 }
 
 static void
@@ -89,26 +251,17 @@ on_http_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     struct http_conn *hc = h->data;
     (void)suggested;
-    *buf = uv_buf_init(hc->head + hc->len, (unsigned)(HTTP_HEAD_MAX - hc->len));
-}
-
-static bool
-path_is(const struct http_conn *hc, const char *path)
-{
-    size_t n = strlen(path);
-    if (strncmp(hc->head, "GET ", 4) != 0 || strncmp(hc->head + 4, path, n) != 0) return false;
-    char next = hc->head[4 + n];
-    return next == ' ' || next == '?';
-}
-
-/* Looks for the blank line that ends the request head, from where the last read ended. */
-static bool
-head_complete(const struct http_conn *hc, size_t from)
-{
-    for (size_t i = from; i + 4 <= hc->len; i++) {
-        if (memcmp(hc->head + i, "\r\n\r\n", 4) == 0) return true;
+    if (hc->len == hc->cap) {
+        size_t cap = hc->cap ? HTTP_HEAD_MAX : HTTP_HEAD_FIRST;
+        char *p = hc->cap < HTTP_HEAD_MAX ? realloc(hc->head, cap) : NULL;
+        if (!p) {
+            *buf = uv_buf_init(NULL, 0); /* libuv reports UV_ENOBUFS to the read callback */
+            return;
+        }
+        hc->head = p;
+        hc->cap = cap;
     }
-    return false;
+    *buf = uv_buf_init(hc->head + hc->len, (unsigned)(hc->cap - hc->len));
 }
 
 static void
@@ -117,19 +270,13 @@ on_http_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     struct http_conn *hc = stream->data;
     (void)buf;
     if (nread < 0) {
-        uv_close((uv_handle_t *)stream, on_http_closed);
+        close_conn(hc);
         return;
     }
-    size_t scan_from = hc->len > 3 ? hc->len - 3 : 0;
+    if (nread == 0) return;
     hc->len += (size_t)nread;
-    bool full = hc->len == HTTP_HEAD_MAX;
-    if (!head_complete(hc, scan_from) && !full) return;
-    if (full)
-        respond(hc, bad_req, sizeof bad_req - 1);
-    else if (path_is(hc, "/healthz"))
-        respond(hc, healthz, sizeof healthz - 1);
-    else
-        respond(hc, not_impl, sizeof not_impl - 1);
+    uv_read_stop(stream);
+    process(hc);
 }
 
 static void
@@ -143,20 +290,32 @@ on_http_connection(uv_stream_t *listener, int status)
     hc->next = http->conns;
     if (hc->next) hc->next->prev = hc;
     http->conns = hc;
+    http->nconns++;
     uv_tcp_init(http->srv->loop, &hc->tcp);
     hc->tcp.data = hc;
-    if (uv_accept(listener, (uv_stream_t *)&hc->tcp) != 0) {
-        uv_close((uv_handle_t *)&hc->tcp, on_http_closed);
+    hc->deadline_ms = uv_now(http->srv->loop) + http->timeout_ms;
+    if (uv_accept(listener, (uv_stream_t *)&hc->tcp) != 0 || http->nconns > HTTP_CONNS_MAX) {
+        close_conn(hc);
         return;
     }
-    uv_read_start((uv_stream_t *)&hc->tcp, on_http_alloc, on_http_read);
+    process(hc);
 }
 
 static void
-on_listener_closed(uv_handle_t *h)
+on_sweep(uv_timer_t *t)
+{
+    struct nb_http *http = t->data;
+    uint64_t now = uv_now(http->srv->loop);
+    for (struct http_conn *hc = http->conns; hc; hc = hc->next) {
+        if (now >= hc->deadline_ms) close_conn(hc);
+    }
+}
+
+static void
+on_handle_closed(uv_handle_t *h)
 {
     struct nb_http *http = h->data;
-    http->listener_closed = true;
+    http->handles--;
     maybe_free(http);
 }
 
@@ -165,11 +324,21 @@ nb__http_start(struct nb_server *srv, const struct sockaddr *addr)
 {
     struct nb_http *http = calloc(1, sizeof *http);
     if (!http) return NB_ENOMEM;
+    if (!srv->mon && !(srv->mon = nb__monitor_new())) {
+        free(http);
+        return NB_ENOMEM;
+    }
     http->srv = srv;
+    http->timeout_ms = srv->cfg.http_timeout_ms > 0 ? (uint64_t)srv->cfg.http_timeout_ms : 10000;
     uv_tcp_init(srv->loop, &http->listener);
-    http->listener.data = http;
+    uv_timer_init(srv->loop, &http->sweeper);
+    http->listener.data = http->sweeper.data = http;
+    http->handles = 2;
     srv->http = http;
     srv->open_handles++;
+    uint64_t every = http->timeout_ms / 4;
+    every = every < 10 ? 10 : every > 1000 ? 1000 : every;
+    uv_timer_start(&http->sweeper, on_sweep, every, every);
     int rc = uv_tcp_bind(&http->listener, addr, 0);
     if (rc == 0) rc = uv_listen((uv_stream_t *)&http->listener, 128, on_http_connection);
     return rc;
@@ -180,9 +349,8 @@ nb__http_stop(struct nb_http *http)
 {
     if (http->stopping) return;
     http->stopping = true;
-    for (struct http_conn *hc = http->conns; hc; hc = hc->next) {
-        if (!uv_is_closing((uv_handle_t *)&hc->tcp))
-            uv_close((uv_handle_t *)&hc->tcp, on_http_closed);
-    }
-    uv_close((uv_handle_t *)&http->listener, on_listener_closed);
+    for (struct http_conn *hc = http->conns; hc; hc = hc->next)
+        close_conn(hc);
+    uv_close((uv_handle_t *)&http->listener, on_handle_closed);
+    uv_close((uv_handle_t *)&http->sweeper, on_handle_closed);
 }

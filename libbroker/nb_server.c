@@ -10,6 +10,7 @@
 #include "nb_client.h"
 #include "nb_http.h"
 #include "nb_js.h"
+#include "nb_monitor.h"
 #include "nb_srv.h"
 
 #include <errno.h>
@@ -195,6 +196,8 @@ nb_server_start(struct nb_server *srv)
 {
     struct sockaddr_storage addr;
     srv->start_error[0] = '\0';
+    srv->start_ns = nb__mon_now_ns();
+    srv->start_loop_ms = nb__now_ms(srv);
     int rc = resolve(srv->loop, srv->cfg.host, srv->cfg.port, &addr);
     if (rc) return start_failed(srv, "client connections", srv->cfg.port, rc);
     /* All three handles exist from here on, so nb_server_stop() has one shape to undo. */
@@ -310,6 +313,7 @@ nb_server_free(struct nb_server *srv)
 {
     if (!srv) return;
     nb__js_free(srv);
+    nb__monitor_free(srv->mon);
     if (srv->sublist) nb_sublist_free(srv->sublist);
     nb__delivery_release(&srv->delivery);
     nb__pool_release(&srv->pool);

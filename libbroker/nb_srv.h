@@ -20,15 +20,17 @@
 
 struct nb_http;
 struct nb_js;
+struct nb_monitor;
 
 struct nb_server {
     uv_loop_t *loop;
     struct nb_config cfg;
     uv_tcp_t listener;
-    uv_check_t flusher;   /* flushes pending output once per loop iteration */
-    uv_timer_t ticker;    /* pings, timeouts and deadlines for every connection */
-    struct nb_http *http; /* the monitoring port, NULL when off */
-    struct nb_js *js;     /* streams and the JetStream API, NULL when off */
+    uv_check_t flusher;     /* flushes pending output once per loop iteration */
+    uv_timer_t ticker;      /* pings, timeouts and deadlines for every connection */
+    struct nb_http *http;   /* the monitoring port, NULL when off */
+    struct nb_monitor *mon; /* what the monitoring endpoints keep, NULL when the port is off */
+    struct nb_js *js;       /* streams and the JetStream API, NULL when off */
     struct nb_sublist *sublist;
     struct nb_conn *conns; /* every connection, newest first */
     struct nb_conn *flush_list;
@@ -47,7 +49,9 @@ struct nb_server {
     void (*stop_done)(struct nb_server *, void *);
     void *stop_ud;
     struct nb_stats stats;
-    char start_error[300]; /* why nb_server_start() failed, "" when it did not */
+    int64_t start_ns;       /* wall clock at the start, for /varz */
+    uint64_t start_loop_ms; /* loop time at the start: loop times become wall times from it */
+    char start_error[300];  /* why nb_server_start() failed, "" when it did not */
 };
 
 uint64_t nb__now_ms(const struct nb_server *srv);

@@ -51,6 +51,8 @@ struct nb_sublist_stats {
     uint64_t count; /* subscriptions stored */
     uint64_t inserts, removes, matches, cache_hits;
     uint64_t cache_entries;
+    uint64_t max_fanout; /* the most receivers of one cached result */
+    double avg_fanout;   /* receivers per cached result */
 };
 
 struct nb_sublist;

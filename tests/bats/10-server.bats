@@ -185,12 +185,12 @@ log_re='^\[[0-9]+\] [0-9]{4}/[0-9]{2}/[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]
 
 http_get() {
     exec 7<>"/dev/tcp/127.0.0.1/$1"
-    printf 'GET %s HTTP/1.1\r\nHost: x\r\n\r\n' "$2" >&7
+    printf 'GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' "$2" >&7
     timeout 5 cat <&7
     exec 7<&-
 }
 
-@test "-m answers /healthz like nats-server and 501 for monitoring it does not have yet" {
+@test "-m serves /healthz and /varz like nats-server and names the port in the ports file" {
     local mport=$((20000 + RANDOM % 30000))
     start_server -m "$mport"
     run cat "$(dirname "$SERVER_LOG")/natsctl_$SERVER_PID.ports"
@@ -199,7 +199,8 @@ http_get() {
     [[ ${lines[0]} == "HTTP/1.1 200 OK"* ]]
     [[ $output == *'{"status":"ok"}' ]]
     run http_get "$mport" /varz
-    [[ ${lines[0]} == "HTTP/1.1 501 Not Implemented"* ]]
+    [[ ${lines[0]} == "HTTP/1.1 200 OK"* ]]
+    [[ $output == *"\"http_port\": $mport,"* ]]
 }
 
 # The memory target of docs/benchmarks.md (a tenth of nats-server's 11 MiB) as a regression test.

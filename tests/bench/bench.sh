@@ -6,7 +6,8 @@
 # NATSLOAD (tests/bench/natsload.c, on libnats) is only used by client-compare.sh, whose section
 # (natsctl bench against the official C client, both driving nats-server) follows the core
 # sections; then the JetStream section of tests/bench/js.sh (natsctl server -js against
-# nats-server -js, or nats-server alone while natsctl has no JetStream).
+# nats-server -js, or nats-server alone while natsctl has no JetStream), and tests/bench/monidle.sh
+# (pub/sub throughput beside 1,000 idle HTTP connections to the monitoring port).
 #
 # Every run gets a fresh server on 127.0.0.1 with a random port (read back from its ports file), so
 # no run inherits another's memory or caches. For each scenario the two servers alternate, and the
@@ -665,6 +666,7 @@ write_report() {
         report_memory
         cat "$work/clients.md"
         cat "$work/js.md"
+        cat "$work/monidle.md"
         report_raw
     } >"$tmp"
     mv "$tmp" "$out"
@@ -688,6 +690,12 @@ if [[ ${BENCH_JS:-1} == 0 ]]; then
 elif ! BENCH_SCALE=$scale BENCH_REPS=$reps tests/bench/js.sh "$natsctl" >"$work/js.md"; then
     failures=$((failures + 1))
     echo "- JetStream: tests/bench/js.sh failed (its section lists the runs)" >>"$work/failures"
+fi
+log "monitoring: pub/sub beside 1,000 idle HTTP connections"
+if ! BENCH_SCALE=$scale BENCH_REPS=$reps tests/bench/monidle.sh "$natsctl" "$loadgen" \
+    "$(dirname "$loadgen")/httpidle" >"$work/monidle.md"; then
+    failures=$((failures + 1))
+    echo "- monitoring: tests/bench/monidle.sh failed (its section lists the runs)" >>"$work/failures"
 fi
 write_report
 log "wrote $out in $((SECONDS - start)) s, $failures failed run(s)"

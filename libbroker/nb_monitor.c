@@ -1,0 +1,372 @@
+/*
+ * The monitoring endpoints' router and what they share: query parameters decoded as Go decodes
+ * them, times and durations as Go prints them, and the small endpoints (/, /healthz, /routez,
+ * /accountz). natsctl has one account, $G, no routes and no system account, and says so in
+ * nats-server's shapes.
+ */
+#include "nb_monitor.h"
+#include "nb_client.h"
+#include "nb_srv.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct nb_monitor *
+nb__monitor_new(void)
+{
+    return calloc(1, sizeof(struct nb_monitor));
+}
+
+/* ---- query parameters ---------------------------------------------------------------------------- */
+
+static void
+bad_param(struct np_buf *err, const char *type, const char *name, const char *fn, const char *val,
+          const char *why)
+{
+    char text[256];
+    snprintf(text, sizeof text, "Error decoding %s for '%s': strconv.%s: parsing \"%.64s\": %s",
+             type, name, fn, val, why);
+    np_buf_adds(err, text);
+}
+
+void
+nb__mon_str(const struct nb_httpreq *req, const char *name, char *out, size_t cap)
+{
+    if (nb_httpreq_param(req->query, req->query_len, name, out, cap) < 0) out[0] = '\0';
+}
+
+int
+nb__mon_bool(const struct nb_httpreq *req, const char *name, bool *out, struct np_buf *err)
+{
+    static const char *const yes[] = {"1", "t", "T", "TRUE", "true", "True"};
+    static const char *const no[] = {"0", "f", "F", "FALSE", "false", "False"};
+    char v[64];
+    nb__mon_str(req, name, v, sizeof v);
+    if (!v[0]) return 0;
+    for (size_t i = 0; i < 6; i++) {
+        if (strcmp(v, yes[i]) == 0 || strcmp(v, no[i]) == 0) {
+            *out = strcmp(v, yes[i]) == 0;
+            return 0;
+        }
+    }
+    bad_param(err, "boolean", name, "ParseBool", v, "invalid syntax");
+    return 400;
+}
+
+/* Parses v as Go's strconv does for a base-10 integer; returns 0, EINVAL or ERANGE. */
+static int
+parse_int(const char *v, bool is_signed, int64_t *i, uint64_t *u)
+{
+    const char *p = v;
+    bool neg = false;
+    if (is_signed && (*p == '-' || *p == '+')) neg = *p++ == '-';
+    if (!*p) return EINVAL;
+    uint64_t n = 0;
+    bool range = false;
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9') return EINVAL;
+        if (n > (UINT64_MAX - (uint64_t)(*p - '0')) / 10) range = true;
+        n = n * 10 + (uint64_t)(*p - '0');
+    }
+    if (range) return ERANGE;
+    if (!is_signed) {
+        *u = n;
+        return 0;
+    }
+    if (n > (uint64_t)INT64_MAX + neg) return ERANGE;
+    *i = neg ? (int64_t)(0 - n) : (int64_t)n;
+    return 0;
+}
+
+int
+nb__mon_int(const struct nb_httpreq *req, const char *name, int64_t *out, struct np_buf *err)
+{
+    char v[64];
+    uint64_t unused;
+    nb__mon_str(req, name, v, sizeof v);
+    if (!v[0]) return 0;
+    int rc = parse_int(v, true, out, &unused);
+    if (rc == 0) return 0;
+    bad_param(err, "int", name, "Atoi", v, rc == ERANGE ? "value out of range" : "invalid syntax");
+    return 400;
+}
+
+int
+nb__mon_u64(const struct nb_httpreq *req, const char *name, uint64_t *out, struct np_buf *err)
+{
+    char v[64];
+    int64_t unused;
+    nb__mon_str(req, name, v, sizeof v);
+    if (!v[0]) return 0;
+    int rc = parse_int(v, false, &unused, out);
+    if (rc == 0) return 0;
+    bad_param(err, "uint64", name, "ParseUint", v,
+              rc == ERANGE ? "value out of range" : "invalid syntax");
+    return 400;
+}
+
+/* ---- times --------------------------------------------------------------------------------------- */
+
+int64_t
+nb__mon_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t
+nb__mon_wall_ns(const struct nb_server *srv, uint64_t loop_ms)
+{
+    return srv->start_ns + ((int64_t)loop_ms - (int64_t)srv->start_loop_ms) * 1000000;
+}
+
+void
+nb__mon_uptime(int64_t ns, char *buf, size_t cap)
+{
+    int64_t s = ns > 0 ? ns / 1000000000 : 0;
+    int64_t m = s / 60, h = m / 60, d = h / 24, y = d / 365;
+    if (y)
+        snprintf(buf, cap, "%" PRId64 "y%" PRId64 "d%" PRId64 "h%" PRId64 "m%" PRId64 "s", y,
+                 d % 365, h % 24, m % 60, s % 60);
+    else if (d)
+        snprintf(buf, cap, "%" PRId64 "d%" PRId64 "h%" PRId64 "m%" PRId64 "s", d, h % 24, m % 60,
+                 s % 60);
+    else if (h)
+        snprintf(buf, cap, "%" PRId64 "h%" PRId64 "m%" PRId64 "s", h, m % 60, s % 60);
+    else if (m)
+        snprintf(buf, cap, "%" PRId64 "m%" PRId64 "s", m, s % 60);
+    else
+        snprintf(buf, cap, "%" PRId64 "s", s);
+}
+
+/* "int.frac" of v / unit with the fraction's trailing zeros dropped, then the suffix. */
+static int
+fixed(char *buf, size_t cap, int64_t v, int64_t unit, int digits, const char *suffix)
+{
+    int64_t frac = v % unit;
+    if (!frac) return snprintf(buf, cap, "%" PRId64 "%s", v / unit, suffix);
+    while (frac % 10 == 0) {
+        frac /= 10;
+        digits--;
+    }
+    return snprintf(buf, cap, "%" PRId64 ".%0*" PRId64 "%s", v / unit, digits, frac, suffix);
+}
+
+void
+nb__mon_duration(int64_t ns, char *buf, size_t cap)
+{
+    if (ns <= 0)
+        snprintf(buf, cap, "0s");
+    else if (ns < 1000)
+        snprintf(buf, cap, "%" PRId64 "ns", ns);
+    else if (ns < 1000000)
+        fixed(buf, cap, ns, 1000, 3, "µs");
+    else if (ns < 1000000000)
+        fixed(buf, cap, ns, 1000000, 6, "ms");
+    else if (ns < 60 * (int64_t)1000000000)
+        fixed(buf, cap, ns, 1000000000, 9, "s");
+    else {
+        int64_t m = ns / (60 * (int64_t)1000000000);
+        int n = m >= 60 ? snprintf(buf, cap, "%" PRId64 "h%" PRId64 "m", m / 60, m % 60)
+                        : snprintf(buf, cap, "%" PRId64 "m", m);
+        if (n > 0 && (size_t)n < cap)
+            fixed(buf + n, cap - (size_t)n, ns % (60 * (int64_t)1000000000), 1000000000, 9, "s");
+    }
+}
+
+void
+nb__mon_head(struct nb_server *srv, struct nb_jw *w)
+{
+    nb_jw_str(w, "server_id", srv->server_id);
+    nb_jw_time(w, "now", nb__mon_now_ns());
+}
+
+/* ---- the small endpoints ------------------------------------------------------------------------- */
+
+static int
+healthz(struct nb_server *srv, const struct nb_httpreq *req, struct nb_jw *w, struct np_buf *err)
+{
+    static const char *const params[] = {"js-enabled", "js-enabled-only", "js-server-only"};
+    (void)srv;
+    for (size_t i = 0; i < 3; i++) {
+        bool unused = false;
+        if (nb__mon_bool(req, params[i], &unused, err)) return 400;
+    }
+    /* Streams are ready once the server listens: there is no meta leader to wait for. */
+    nb_jw_obj(w, NULL);
+    nb_jw_str(w, "status", "ok");
+    nb_jw_end_obj(w);
+    return 200;
+}
+
+static int
+routez(struct nb_server *srv, const struct nb_httpreq *req, struct nb_jw *w, struct np_buf *err)
+{
+    bool subs = false;
+    char v[16];
+    nb__mon_str(req, "subs", v, sizeof v);
+    if (strcmp(v, "detail") != 0 && nb__mon_bool(req, "subs", &subs, err)) return 400;
+    nb_jw_obj(w, NULL);
+    nb__mon_head(srv, w);
+    nb_jw_i64(w, "num_routes", 0);
+    nb_jw_arr(w, "routes");
+    nb_jw_end_arr(w);
+    nb_jw_end_obj(w);
+    return 200;
+}
+
+static void
+account_detail(struct nb_server *srv, struct nb_jw *w)
+{
+    struct nb_sublist_stats ss;
+    nb_sublist_stats(srv->sublist, &ss);
+    nb_jw_obj(w, "account_detail");
+    nb_jw_str(w, "account_name", "$G");
+    nb_jw_time(w, "update_time", srv->start_ns);
+    nb_jw_bool(w, "expired", false);
+    nb_jw_bool(w, "complete", true);
+    nb_jw_bool(w, "jetstream_enabled", srv->js != NULL);
+    nb_jw_i64(w, "leafnode_connections", 0);
+    nb_jw_u64(w, "client_connections", srv->stats.connections);
+    nb_jw_u64(w, "subscriptions", ss.count);
+    nb_jw_obj(w, "sublist_stats");
+    nb_jw_u64(w, "num_subscriptions", ss.count);
+    nb_jw_u64(w, "num_cache", ss.cache_entries);
+    nb_jw_u64(w, "num_inserts", ss.inserts);
+    nb_jw_u64(w, "num_removes", ss.removes);
+    nb_jw_u64(w, "num_matches", ss.matches);
+    nb_jw_f64(w, "cache_hit_rate", ss.matches ? (double)ss.cache_hits / (double)ss.matches : 0);
+    nb_jw_u64(w, "max_fanout", ss.max_fanout);
+    nb_jw_f64(w, "avg_fanout", ss.avg_fanout);
+    nb_jw_end_obj(w);
+    nb_jw_end_obj(w);
+}
+
+static int
+accountz(struct nb_server *srv, const struct nb_httpreq *req, struct nb_jw *w, struct np_buf *err)
+{
+    char acc[256];
+    nb__mon_str(req, "acc", acc, sizeof acc);
+    if (acc[0] && strcmp(acc, "$G") != 0) {
+        np_buf_adds(err, "Account ");
+        np_buf_adds(err, acc);
+        np_buf_adds(err, " does not exist");
+        return 400;
+    }
+    nb_jw_obj(w, NULL);
+    nb__mon_head(srv, w);
+    if (acc[0]) {
+        account_detail(srv, w);
+    } else {
+        nb_jw_arr(w, "accounts");
+        nb_jw_str(w, NULL, "$G");
+        nb_jw_end_arr(w);
+    }
+    nb_jw_end_obj(w);
+    return 200;
+}
+
+static const char index_html[] =
+    "<html lang=\"en\">\n<head><title>natsctl monitoring</title></head>\n<body>\n"
+    "<h1>natsctl " NB_VERSION "</h1>\n"
+    "<a href=./varz>General</a><br/>\n<a href=./jsz>JetStream</a><br/>\n"
+    "<a href=./connz>Connections</a><br/>\n<a href=./accountz>Accounts</a><br/>\n"
+    "<a href=./subsz>Subscriptions</a><br/>\n<a href=./routez>Routes</a><br/>\n"
+    "<a href=./healthz>Health Probe</a>\n</body>\n</html>\n";
+
+/* ---- routing ------------------------------------------------------------------------------------- */
+
+struct route {
+    const char *path;
+    enum nb_mon_path stat;
+    nb_mon_fn fn; /* NULL: the index page */
+    bool compact; /* /healthz answers on one line, as nats-server's */
+};
+
+static const struct route routes[] = {
+    {"/", NB_MON_ROOT, NULL, false},
+    {"/varz", NB_MON_VARZ, nb__mon_varz, false},
+    {"/connz", NB_MON_CONNZ, nb__mon_connz, false},
+    {"/routez", NB_MON_ROUTEZ, routez, false},
+    {"/subsz", NB_MON_SUBSZ, nb__mon_subsz, false},
+    {"/subscriptionsz", NB_MON_SUBSZ, nb__mon_subsz, false},
+    {"/accountz", NB_MON_ACCOUNTZ, accountz, false},
+    {"/jsz", NB_MON_JSZ, nb__mon_jsz, false},
+    {"/healthz", NB_MON_HEALTHZ, healthz, true},
+};
+
+static const struct route *
+find_route(const struct nb_httpreq *req)
+{
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        size_t n = strlen(routes[i].path);
+        if (req->path_len == n && memcmp(req->path, routes[i].path, n) == 0) return &routes[i];
+    }
+    return NULL;
+}
+
+/* JSONP only for a plain JavaScript name: a callback is echoed into the page that asked for it. */
+static bool
+jsonp_name(const char *cb)
+{
+    for (const char *p = cb; *p; p++) {
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$.", *p))
+            return false;
+    }
+    return cb[0] != '\0';
+}
+
+static int
+set_text(struct nb_mon_answer *ans, int status, const char *type, const char *text)
+{
+    ans->status = status;
+    ans->content_type = type;
+    return np_buf_adds(&ans->body, text) == 0 ? 0 : NB_ENOMEM;
+}
+
+static int
+run_endpoint(struct nb_server *srv, const struct route *r, const struct nb_httpreq *req,
+             struct nb_mon_answer *ans)
+{
+    char cb[128];
+    struct np_buf err = {0};
+    struct nb_jw w;
+    nb__mon_str(req, "callback", cb, sizeof cb);
+    bool jsonp = jsonp_name(cb);
+    if (jsonp && (np_buf_adds(&ans->body, cb) != 0 || np_buf_adds(&ans->body, "(") != 0))
+        return NB_ENOMEM;
+    nb_jw_init(&w, &ans->body, !r->compact);
+    ans->status = r->fn(srv, req, &w, &err);
+    ans->content_type = jsonp ? "application/javascript" : "application/json";
+    int rc = nb_jw_failed(&w) ? NB_ENOMEM : 0;
+    if (ans->status == 400) {
+        np_buf_release(&ans->body);
+        rc = set_text(ans, 400, "text/plain; charset=utf-8", err.ptr ? err.ptr : "bad request");
+    } else if (jsonp && rc == 0) {
+        rc = np_buf_adds(&ans->body, ")") == 0 ? 0 : NB_ENOMEM;
+    }
+    np_buf_release(&err);
+    return rc;
+}
+
+int
+nb__monitor_serve(struct nb_server *srv, const struct nb_httpreq *req, struct nb_mon_answer *ans)
+{
+    memset(ans, 0, sizeof *ans);
+    const struct route *r = find_route(req);
+    int rc;
+    if (!r) {
+        rc = set_text(ans, 404, "text/plain; charset=utf-8", "404 page not found\n");
+    } else {
+        srv->mon->req_stats[r->stat]++;
+        rc = r->fn ? run_endpoint(srv, r, req, ans)
+                   : set_text(ans, 200, "text/html; charset=utf-8", index_html);
+    }
+    if (rc) np_buf_release(&ans->body);
+    return rc;
+}
