@@ -208,7 +208,8 @@ cli_line_start(struct cli_line *l, uv_loop_t *loop, const char *prompt)
     el_set(l->el, EL_EDITOR, "emacs");
     el_set(l->el, EL_PROMPT, prompt_of);
     el_set(l->el, EL_HIST, history, l->hist);
-    el_set(l->el, EL_ADDFN, "natsctl-complete", "complete a word", on_tab);
+    /* The wide call keeps these static names; the narrow el_set copies them and never frees. */
+    el_wset(l->el, EL_ADDFN, L"natsctl-complete", L"complete a word", on_tab);
     el_set(l->el, EL_BIND, "^I", "natsctl-complete", NULL);
     el_source(l->el, NULL);
     if (uv_poll_init(loop, &l->poll, STDIN_FILENO) != 0) return -1;
