@@ -18,6 +18,7 @@
 #include "cli_history.h"
 #include "cli_http.h"
 #include "cli_line.h"
+#include "cli_names.h"
 #include "cli_out.h"
 #include "cli_sniff.h"
 #include "cli_words.h"
@@ -103,6 +104,7 @@ struct shell {
     struct cli_embed embed;
     struct cli_line line;
     struct cli_sniff sniff;
+    struct cli_names streams; /* for completion */
     struct job *jobs;
     int next_id;
     enum cli_out_mode mode; /* for new background subs */
@@ -477,6 +479,7 @@ on_connect(struct np_client *c, int status, void *ud)
         sh->nc = NULL;
     } else {
         sh->connected = true;
+        cli_names_refresh(&sh->streams, sh->nc);
     }
     prompt_update(sh);
 }
@@ -776,6 +779,8 @@ run_foreground(struct shell *sh, const struct cli_cmd *cmd, int used, int argc, 
     int rc = cmd->fn(argc - (used - 1), argv + (used - 1), cmd);
     fflush(stdout);
     clearerr(stdout);
+    if (strncmp(cmd->name, "stream ", 7) == 0 || strncmp(cmd->name, "kv ", 3) == 0)
+        cli_names_refresh(&sh->streams, sh->connected ? sh->nc : NULL);
     if (sh->interactive) {
         uint64_t ns = uv_hrtime() - start;
         if (ns >= 500000000u) fprintf(stderr, "(%.2fs)\n", (double)ns / 1e9);
@@ -931,14 +936,37 @@ complete_options(struct comp *k, const struct cli_cmd *cmd)
     }
 }
 
+/* Whether a command's first argument names an existing stream (its synopsis says so). */
+static bool
+takes_stream(const struct cli_cmd *cmd)
+{
+    return strncmp(cmd->usage, "STREAM", 6) == 0 ||
+           (strncmp(cmd->name, "stream ", 7) == 0 && strncmp(cmd->usage, "NAME", 4) == 0 &&
+            strcmp(cmd->name, "stream add") != 0);
+}
+
+static void
+offer_name(void *ud, const char *name)
+{
+    offer(ud, name);
+}
+
 /* Arguments of a command: its enum values, a following option's values, stream names, subjects. */
 static void
 complete_args(struct shell *sh, struct comp *k, const struct cli_cmd *cmd, char **words, int n,
               int used)
 {
     const struct cli_opt *prev = n > used ? option_row(cmd, words[n - 1]) : NULL;
+    if (prev && prev->long_name && strcmp(prev->long_name, "stream") == 0) {
+        cli_names_complete(&sh->streams, k->word, offer_name, k);
+        return;
+    }
     if (prev && prev->arg_name) {
         offer_list(k, prev->values);
+        return;
+    }
+    if (n == used && takes_stream(cmd)) {
+        cli_names_complete(&sh->streams, k->word, offer_name, k);
         return;
     }
     if (k->word[0] == '-') {
@@ -1271,6 +1299,7 @@ cmd_shell(int argc, char **argv, const struct cli_cmd *self)
             uv_loop_close(&sh->loop);
         }
         cli_sniff_release(&sh->sniff);
+        cli_names_release(&sh->streams);
         if (sh->embed_up) cli_embed_stop(&sh->embed);
     }
     free(sh->server);

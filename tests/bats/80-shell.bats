@@ -188,6 +188,23 @@ EOF2
     wait_screen "> pub orders.paid"
 }
 
+@test "tab completes stream names from the server, refreshed after a stream command" {
+    stop_server
+    client_serve -js -sd "$BATS_TEST_TMPDIR/store"
+    "$NATSCTL" stream add ORDERS --subjects 'orders.>' --defaults -s "$URL" >/dev/null
+    tmux_shell
+    keys 'stream info OR' Tab
+    wait_screen "> stream info ORDERS"
+    keys C-u
+    keys 'stream add INVOICES --subjects inv.> --defaults' Enter
+    wait_screen "INVOICES"
+    keys 'consumer ls IN' Tab
+    wait_screen "> consumer ls INVOICES"
+    keys C-u
+    keys 'sub --stream OR' Tab
+    wait_screen "> sub --stream ORDERS"
+}
+
 @test "history is written with mode 0600 and reloaded, without the line that carried a password" {
     tmux_shell
     keys 'pub hist.a first' Enter
