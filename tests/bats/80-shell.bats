@@ -205,6 +205,21 @@ EOF2
     wait_screen "> sub --stream ORDERS"
 }
 
+@test "a firehose is counted exactly, shown throttled, and leaves memory bounded" {
+    tmux_shell
+    keys 'sub fire.>' Enter
+    wait_screen "[1] sub fire.>"
+    "$NATSCTL" bench pub -s "$URL" --msgs 300000 --size 16 fire.x >/dev/null 2>&1
+    keys ':subs' Enter
+    wait_screen " 300000"
+    wait_screen "messages not shown"
+    local pid rss
+    pid=$(pgrep -n -f "$NATSCTL shell -s $URL")
+    rss=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
+    # kB; a shell that queued what it did not show would hold about 10 MB more per 100k lines
+    [ "$rss" -lt 16384 ]
+}
+
 @test "history is written with mode 0600 and reloaded, without the line that carried a password" {
     tmux_shell
     keys 'pub hist.a first' Enter
