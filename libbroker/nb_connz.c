@@ -403,8 +403,10 @@ write_stats(struct nb_server *srv, struct nb_jw *w)
     nb_jw_u64(w, "num_removes", ss.removes);
     nb_jw_u64(w, "num_matches", ss.matches);
     nb_jw_f64(w, "cache_hit_rate", ss.matches ? (double)ss.cache_hits / (double)ss.matches : 0);
-    nb_jw_u64(w, "max_fanout", ss.max_fanout);
-    nb_jw_f64(w, "avg_fanout", ss.avg_fanout);
+    struct nb_sublist_fanout fo;
+    nb_sublist_fanout(srv->sublist, &fo);
+    nb_jw_u64(w, "max_fanout", fo.max);
+    nb_jw_f64(w, "avg_fanout", fo.avg);
 }
 
 struct subs_page {

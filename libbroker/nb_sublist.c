@@ -673,13 +673,18 @@ nb_sublist_stats(const struct nb_sublist *sl, struct nb_sublist_stats *st)
         .cache_hits = sl->cache_hits,
         .cache_entries = sl->ncache,
     };
-    /* As nats-server: over the cached results, a queue group counting as one receiver. */
+}
+
+void
+nb_sublist_fanout(const struct nb_sublist *sl, struct nb_sublist_fanout *out)
+{
     uint64_t total = 0;
+    out->max = 0;
     for (uint32_t i = 0; i < sl->ncache; i++) {
         const struct nb_result *r = &sl->centries[i]->res;
         uint64_t fanout = (uint64_t)r->npsubs + r->nqgroups;
         total += fanout;
-        if (fanout > st->max_fanout) st->max_fanout = fanout;
+        if (fanout > out->max) out->max = fanout;
     }
-    st->avg_fanout = sl->ncache ? (double)total / sl->ncache : 0;
+    out->avg = sl->ncache ? (double)total / sl->ncache : 0;
 }

@@ -51,8 +51,12 @@ struct nb_sublist_stats {
     uint64_t count; /* subscriptions stored */
     uint64_t inserts, removes, matches, cache_hits;
     uint64_t cache_entries;
-    uint64_t max_fanout; /* the most receivers of one cached result */
-    double avg_fanout;   /* receivers per cached result */
+};
+
+/* Over the cached results, as nats-server reports them (a queue group counts as one receiver). */
+struct nb_sublist_fanout {
+    uint64_t max; /* the most receivers of one cached result */
+    double avg;   /* receivers per cached result */
 };
 
 struct nb_sublist;
@@ -76,5 +80,7 @@ int nb_sublist_remove(struct nb_sublist *sl, struct nb_sub *sub);
  */
 const struct nb_result *nb_sublist_match(struct nb_sublist *sl, const char *subject, size_t len);
 void nb_sublist_stats(const struct nb_sublist *sl, struct nb_sublist_stats *st);
+/* Walks the cache (up to its 1,024 entries): for the monitoring port, not for hot paths. */
+void nb_sublist_fanout(const struct nb_sublist *sl, struct nb_sublist_fanout *out);
 
 #endif
