@@ -101,7 +101,7 @@ nb__monitor_closed(struct nb_client *c)
     cc->info.lang = keep_str(&at, c->lang);
     cc->info.version = keep_str(&at, c->version);
     cc->info.reason = (int)c->conn.close_reason;
-    cc->info.stop_ns = nb__mon_now_ns();
+    cc->info.stop_ns = nb__wall_ns();
     cc->info.stop_ms = uv_now(srv->loop);
     cc->info.pending = 0;
     size_t slot = (mon->closed_head + mon->nclosed) % NB_CLOSED_MAX;
@@ -392,23 +392,6 @@ nb__mon_connz(struct nb_server *srv, const struct nb_httpreq *req, struct nb_jw 
 
 /* ---- /subsz -------------------------------------------------------------------------------------- */
 
-static void
-write_stats(struct nb_server *srv, struct nb_jw *w)
-{
-    struct nb_sublist_stats ss;
-    nb_sublist_stats(srv->sublist, &ss);
-    nb_jw_u64(w, "num_subscriptions", ss.count);
-    nb_jw_u64(w, "num_cache", ss.cache_entries);
-    nb_jw_u64(w, "num_inserts", ss.inserts);
-    nb_jw_u64(w, "num_removes", ss.removes);
-    nb_jw_u64(w, "num_matches", ss.matches);
-    nb_jw_f64(w, "cache_hit_rate", ss.matches ? (double)ss.cache_hits / (double)ss.matches : 0);
-    struct nb_sublist_fanout fo;
-    nb_sublist_fanout(srv->sublist, &fo);
-    nb_jw_u64(w, "max_fanout", fo.max);
-    nb_jw_f64(w, "avg_fanout", fo.avg);
-}
-
 struct subs_page {
     const char *test; /* NULL: every subscription */
     size_t lo, hi;    /* the page, in the order of listing */
@@ -470,12 +453,12 @@ nb__mon_subsz(struct nb_server *srv, const struct nb_httpreq *req, struct nb_jw 
     nb_jw_obj(w, NULL);
     /* nats-server answers with the statistics alone when the page is empty. */
     if (pg.hi == pg.lo) {
-        write_stats(srv, w);
+        nb__mon_sublist_stats(srv, w);
         nb_jw_end_obj(w);
         return 200;
     }
     nb__mon_head(srv, w);
-    write_stats(srv, w);
+    nb__mon_sublist_stats(srv, w);
     nb_jw_u64(w, "total", pg.hi - pg.lo);
     nb_jw_i64(w, "offset", offset);
     nb_jw_i64(w, "limit", limit);

@@ -354,7 +354,7 @@ advisory(struct nb_consumer *c, const char *kind, uint64_t sseq, uint64_t dseq, 
                  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
     id[22] = '\0';
     char ts[NP_TIME_MAX];
-    np_time_format(nb__js_now_ns(), ts, sizeof ts);
+    np_time_format(nb__wall_ns(), ts, sizeof ts);
     snprintf(subject, sizeof subject, "$JS.EVENT.ADVISORY.CONSUMER.%s.%s.%s", kind, c->st->cfg.name,
              c->cfg.name);
     bool term = strcmp(kind, "MSG_TERMINATED") == 0;
@@ -1224,7 +1224,7 @@ int
 nb__consumer_create(struct nb_stream *st, const struct nb_consumer_config *cfg,
                     struct nb_consumer **out, struct nb_jserr *err)
 {
-    struct nb_consumer *c = consumer_new(st, cfg, nb__js_now_ns());
+    struct nb_consumer *c = consumer_new(st, cfg, nb__wall_ns());
     if (!c || !set_start(c)) {
         if (c) nb__consumer_delete(c, true);
         nb_jserr_set(err, NB_JSERR_CONSUMER_CREATE, "out of memory");

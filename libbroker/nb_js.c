@@ -28,14 +28,6 @@
 /* ---- small helpers ------------------------------------------------------------------------------ */
 
 int64_t
-nb__js_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-int64_t
 nb__js_coarse_ns(void)
 {
     struct timespec ts;

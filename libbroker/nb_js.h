@@ -163,7 +163,6 @@ void nb__dedupe_expire(struct nb_dedupe *d, int64_t ts);
 
 /* ---- helpers shared by the JetStream modules (nb_js.c) ------------------------------------------ */
 
-int64_t nb__js_now_ns(void);
 /* The wall clock to a few milliseconds, for activity stamps read by humans (consumer info). */
 int64_t nb__js_coarse_ns(void);
 /* Adds key: n to obj as an exact 64-bit number (cJSON's doubles would round it). */

@@ -112,14 +112,6 @@ nb__mon_u64(const struct nb_httpreq *req, const char *name, uint64_t *out, struc
 /* ---- times --------------------------------------------------------------------------------------- */
 
 int64_t
-nb__mon_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-int64_t
 nb__mon_wall_ns(const struct nb_server *srv, uint64_t loop_ms)
 {
     return srv->start_ns + ((int64_t)loop_ms - (int64_t)srv->start_loop_ms) * 1000000;
@@ -183,7 +175,7 @@ void
 nb__mon_head(struct nb_server *srv, struct nb_jw *w)
 {
     nb_jw_str(w, "server_id", srv->server_id);
-    nb_jw_time(w, "now", nb__mon_now_ns());
+    nb_jw_time(w, "now", nb__wall_ns());
 }
 
 /* ---- the small endpoints ------------------------------------------------------------------------- */
@@ -220,6 +212,23 @@ routez(struct nb_server *srv, const struct nb_httpreq *req, struct nb_jw *w, str
     return 200;
 }
 
+void
+nb__mon_sublist_stats(struct nb_server *srv, struct nb_jw *w)
+{
+    struct nb_sublist_stats ss;
+    struct nb_sublist_fanout fo;
+    nb_sublist_stats(srv->sublist, &ss);
+    nb_sublist_fanout(srv->sublist, &fo);
+    nb_jw_u64(w, "num_subscriptions", ss.count);
+    nb_jw_u64(w, "num_cache", ss.cache_entries);
+    nb_jw_u64(w, "num_inserts", ss.inserts);
+    nb_jw_u64(w, "num_removes", ss.removes);
+    nb_jw_u64(w, "num_matches", ss.matches);
+    nb_jw_f64(w, "cache_hit_rate", ss.matches ? (double)ss.cache_hits / (double)ss.matches : 0);
+    nb_jw_u64(w, "max_fanout", fo.max);
+    nb_jw_f64(w, "avg_fanout", fo.avg);
+}
+
 static void
 account_detail(struct nb_server *srv, struct nb_jw *w)
 {
@@ -235,16 +244,7 @@ account_detail(struct nb_server *srv, struct nb_jw *w)
     nb_jw_u64(w, "client_connections", srv->stats.connections);
     nb_jw_u64(w, "subscriptions", ss.count);
     nb_jw_obj(w, "sublist_stats");
-    nb_jw_u64(w, "num_subscriptions", ss.count);
-    nb_jw_u64(w, "num_cache", ss.cache_entries);
-    nb_jw_u64(w, "num_inserts", ss.inserts);
-    nb_jw_u64(w, "num_removes", ss.removes);
-    nb_jw_u64(w, "num_matches", ss.matches);
-    nb_jw_f64(w, "cache_hit_rate", ss.matches ? (double)ss.cache_hits / (double)ss.matches : 0);
-    struct nb_sublist_fanout fo;
-    nb_sublist_fanout(srv->sublist, &fo);
-    nb_jw_u64(w, "max_fanout", fo.max);
-    nb_jw_f64(w, "avg_fanout", fo.avg);
+    nb__mon_sublist_stats(srv, w);
     nb_jw_end_obj(w);
     nb_jw_end_obj(w);
 }

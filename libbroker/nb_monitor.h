@@ -94,12 +94,13 @@ void nb__mon_str(const struct nb_httpreq *req, const char *name, char *out, size
 
 /* The wall-clock time of a loop time (uv_now): connection times are kept in loop time. */
 int64_t nb__mon_wall_ns(const struct nb_server *srv, uint64_t loop_ms);
-int64_t nb__mon_now_ns(void);
 /* nats-server's uptime text: "1y2d3h4m5s", leading zero units left out, seconds always. */
 void nb__mon_uptime(int64_t ns, char *buf, size_t cap);
 /* Go's time.Duration text: "0s", "850ns", "996µs", "2.507553ms", "1m2.5s". */
 void nb__mon_duration(int64_t ns, char *buf, size_t cap);
 /* The server's id and now, which most endpoints start with. */
 void nb__mon_head(struct nb_server *srv, struct nb_jw *w);
+/* The sublist's figures as /subsz and /accountz's sublist_stats show them. */
+void nb__mon_sublist_stats(struct nb_server *srv, struct nb_jw *w);
 
 #endif

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define TICK_MS 100
 
@@ -24,6 +25,14 @@ uint64_t
 nb__now_ms(const struct nb_server *srv)
 {
     return uv_now(srv->loop);
+}
+
+int64_t
+nb__wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 uint64_t
@@ -196,7 +205,7 @@ nb_server_start(struct nb_server *srv)
 {
     struct sockaddr_storage addr;
     srv->start_error[0] = '\0';
-    srv->start_ns = nb__mon_now_ns();
+    srv->start_ns = nb__wall_ns();
     srv->start_loop_ms = nb__now_ms(srv);
     int rc = resolve(srv->loop, srv->cfg.host, srv->cfg.port, &addr);
     if (rc) return start_failed(srv, "client connections", srv->cfg.port, rc);

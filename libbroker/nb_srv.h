@@ -55,6 +55,8 @@ struct nb_server {
 };
 
 uint64_t nb__now_ms(const struct nb_server *srv);
+/* The wall clock in Unix ns (stored message times, API and monitoring timestamps). */
+int64_t nb__wall_ns(void);
 /* A cheap pseudo-random number, for queue member choice and jitter. */
 uint64_t nb__rand(struct nb_server *srv);
 void nb__log(const struct nb_server *srv, enum nb_log_level level, const char *fmt, ...)

@@ -119,7 +119,7 @@ static void
 expire_aged(struct nb_stream *st)
 {
     if (st->cfg.max_age <= 0) return;
-    int64_t cutoff = nb__js_now_ns() - st->cfg.max_age;
+    int64_t cutoff = nb__wall_ns() - st->cfg.max_age;
     struct nb_store_msg m;
     while (nb_store_next(st->store, 0, NULL, &m) == 0 && m.ts <= cutoff) {
         if (st->consumers) nb__consumers_removing(st, m.seq);
@@ -142,7 +142,7 @@ arm_age_timer(struct nb_stream *st)
         uv_timer_stop(&st->age_timer);
         return;
     }
-    int64_t due_ns = m.ts + st->cfg.max_age - nb__js_now_ns();
+    int64_t due_ns = m.ts + st->cfg.max_age - nb__wall_ns();
     uint64_t due_ms = due_ns <= 0 ? 0 : (uint64_t)(due_ns / 1000000) + 1;
     uv_timer_start(&st->age_timer, on_age_timer, due_ms, 0);
 }
@@ -206,7 +206,7 @@ load_dedupe(struct nb_stream *st)
     if (st->dedupe) return 0;
     st->dedupe = nb__dedupe_new();
     if (!st->dedupe) return -1;
-    int64_t since = nb__js_now_ns() - st->cfg.duplicate_window;
+    int64_t since = nb__wall_ns() - st->cfg.duplicate_window;
     struct nb_store_msg m;
     uint64_t seq = nb__stream_seq_at_time(st, since);
     while (seq && nb_store_next(st->store, seq, NULL, &m) == 0) {
@@ -341,7 +341,7 @@ store_msg(struct nb_stream *st, const struct nb_msg *msg, struct outcome *o)
     uint64_t size = nb_store_record_size(st->store, msg->subject_len, hlen, dlen);
     if (!check_room(st, msg, size, o)) return false;
     int rc = nb_store_append(st->store, msg->subject, msg->subject_len, msg->data, hlen,
-                             msg->data + hlen, dlen, nb__js_now_ns(), &o->seq);
+                             msg->data + hlen, dlen, nb__wall_ns(), &o->seq);
     /* The record is only buffered: nb__stream_flush() writes it before its PubAck goes out. */
     if (rc != 0) {
         nb__log(st->js->srv, NB_LOG_ERROR, "JetStream failed to store a message in '$G > %s': %s",
@@ -358,7 +358,7 @@ static void
 after_store(struct nb_stream *st, const struct nb_msg *msg, const struct expect *ex, uint64_t seq)
 {
     if (ex->msg_id.len && st->dedupe)
-        nb__dedupe_add(st->dedupe, ex->msg_id.ptr, ex->msg_id.len, seq, nb__js_now_ns());
+        nb__dedupe_add(st->dedupe, ex->msg_id.ptr, ex->msg_id.len, seq, nb__wall_ns());
     set_last_msg_id(st, ex->msg_id);
     if (st->consumers) nb__consumers_appended(st, seq, msg->subject, msg->subject_len);
     uint64_t purged;
@@ -391,7 +391,7 @@ is_duplicate(struct nb_stream *st, const struct expect *ex, struct outcome *o)
 {
     if (!ex->msg_id.len) return false;
     if (load_dedupe(st) != 0) return false;
-    nb__dedupe_expire(st->dedupe, nb__js_now_ns() - st->cfg.duplicate_window);
+    nb__dedupe_expire(st->dedupe, nb__wall_ns() - st->cfg.duplicate_window);
     o->seq = nb__dedupe_find(st->dedupe, ex->msg_id.ptr, ex->msg_id.len);
     o->duplicate = o->seq != 0;
     return o->duplicate;
@@ -415,7 +415,7 @@ publish(struct nb_stream *st, const struct nb_msg *msg, struct outcome *o)
     if (st->cfg.retention == NB_RETENTION_INTEREST &&
         !nb__consumers_want(st, UINT64_MAX, msg->subject, msg->subject_len)) {
         /* No consumer has interest: the sequence is used, the message is not kept. */
-        if (nb_store_skip(st->store, nb__js_now_ns(), &o->seq) != 0) {
+        if (nb_store_skip(st->store, nb__wall_ns(), &o->seq) != 0) {
             nb__stream_undone(st);
             fail(o, NB_JSERR_INSUFFICIENT_RESOURCES, NULL);
         }
@@ -686,7 +686,7 @@ nb__stream_open(struct nb_js *js, const struct nb_stream_config *cfg, int64_t cr
                 struct nb_stream **out, struct nb_jserr *err)
 {
     bool load = created_ns != 0;
-    struct nb_stream *st = stream_new(js, cfg, load ? created_ns : nb__js_now_ns());
+    struct nb_stream *st = stream_new(js, cfg, load ? created_ns : nb__wall_ns());
     if (!st) {
         nb_jserr_set(err, NB_JSERR_STREAM_CREATE, "out of memory");
         return -1;
@@ -742,7 +742,7 @@ nb__stream_update(struct nb_stream *st, const struct nb_stream_config *cfg, stru
     np_map_put(&st->js->names, st->cfg.name, strlen(st->cfg.name), st);
     nb_streamcfg_release(&old);
     if (st->cfg.duplicate_window != old.duplicate_window && st->dedupe)
-        nb__dedupe_expire(st->dedupe, nb__js_now_ns() - st->cfg.duplicate_window);
+        nb__dedupe_expire(st->dedupe, nb__wall_ns() - st->cfg.duplicate_window);
     enforce_all_limits(st);
     return 0;
 }

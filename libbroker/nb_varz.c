@@ -100,7 +100,7 @@ write_runtime(struct nb_server *srv, struct nb_jw *w)
 {
     char up[48];
     size_t rss = 0;
-    int64_t now = nb__mon_now_ns();
+    int64_t now = nb__wall_ns();
     uv_resident_set_memory(&rss);
     nb__mon_uptime(now - srv->start_ns, up, sizeof up);
     nb_jw_time(w, "start", srv->start_ns);
