@@ -666,11 +666,10 @@ meta_stats(struct shell *sh)
     cJSON *doc = status == 200 ? cJSON_Parse(body) : NULL;
     free(body);
     if (!doc) {
-        cli_error(sh->cmd, ":stats: %s: %s", url,
-                  status == 200   ? "not JSON"
-                  : status == 501 ? "HTTP 501 (not implemented)"
-                                  : "HTTP error");
-        if (status != 200) fprintf(stderr, "natsctl shell: (HTTP status %d)\n", status);
+        if (status == 200)
+            cli_error(sh->cmd, ":stats: %s: not JSON", url);
+        else
+            cli_error(sh->cmd, ":stats: %s: HTTP status %d", url, status);
         return CLI_EXIT_FAIL;
     }
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
@@ -821,13 +820,23 @@ run_words(struct shell *sh, int argc, char **argv)
 
 static int settle(struct shell *sh);
 
-/* A leading number repeats the command: "3 pub x hi". */
+/*
+ * A leading number repeats the command ("3 pub x hi"): sets *times and returns the words it took
+ * (0 or 1). At least after words must follow it: the command (1), or none while it is being
+ * typed and completed (0).
+ */
+static int
+repeat_prefix(const struct cli_words *w, int after, long long *times)
+{
+    *times = 1;
+    return w->n > after && cli_parse_int(w->v[0], 1, 1000000, times) ? 1 : 0;
+}
+
 static int
 run_command(struct shell *sh, struct cli_words *w)
 {
-    long long times = 1;
-    int skip = 0;
-    if (w->n > 1 && cli_parse_int(w->v[0], 1, 1000000, &times)) skip = 1;
+    long long times;
+    int skip = repeat_prefix(w, 1, &times);
     int rc = CLI_EXIT_OK;
     for (long long i = 0; i < times && rc == CLI_EXIT_OK && !sh->quit; i++) {
         /* Commands reorder their argv while parsing, so each run gets a fresh copy. */
@@ -1011,7 +1020,7 @@ on_complete(void *ud, const char *line, size_t word, struct cli_cands *c)
     while (cli_words_next(&text, &w) == CLI_WORDS_CMD && *text) {
     }
     long long times;
-    int skip = w.n > 0 && cli_parse_int(w.v[0], 1, 1000000, &times);
+    int skip = repeat_prefix(&w, 0, &times);
     char **words = w.v ? w.v + skip : NULL;
     int n = w.n - skip, used;
     if (n <= 0) {
