@@ -10,6 +10,7 @@
  */
 #include "nb_consumer.h"
 #include "nb_consumerstore.h"
+#include "nb_deliver.h"
 #include "nb_srv.h"
 #include "np.h"
 #include "np_time.h"
@@ -1168,7 +1169,7 @@ subscribe_acks(struct nb_consumer *c)
         return NB_ENOMEM;
     c->ack_prefix_len = (size_t)n;
     strcat(subject, ">");
-    int rc = nb_server_subscribe(server_of(c), subject, NULL, on_ack, c, &c->ack_sub);
+    int rc = nb__subscribe_acks(server_of(c), subject, on_ack, c, &c->ack_sub);
     if (rc || !c->cfg.flow_control) return rc;
     snprintf(subject, sizeof subject, "$JS.FC.%s.%s.*", c->st->cfg.name, c->cfg.name);
     return nb_server_subscribe(server_of(c), subject, NULL, on_flow_control, c, &c->fc_sub);

@@ -31,6 +31,9 @@ struct nb_isub {
     void *ud;
     uint32_t queued; /* deliveries waiting for the callback */
     bool dead;       /* unsubscribed: freed when nothing is queued for it any more */
+    bool acks;       /* also in nb_delivery.acks, under its subject without the '>' */
+    bool sole;       /* nothing else matches its prefix, as of sublist generation gen */
+    uint64_t gen;
 };
 
 /* A message copied for an internal subscription's callback. */
@@ -393,9 +396,69 @@ finish(struct nb_server *srv, const struct nb_msg *msg)
     d->ndeferred = 0;
 }
 
+/* ---- acks ---------------------------------------------------------------------------------------- */
+
+#define ACK_FAMILY "$JS.ACK."
+
+/* The ack subscription that alone receives msg, or NULL when msg must be matched. */
+static struct nb_isub *
+ack_receiver(struct nb_server *srv, const struct nb_msg *msg)
+{
+    struct nb_delivery *d = &srv->delivery;
+    size_t fam = sizeof ACK_FAMILY - 1;
+    if (d->depth || np_map_count(&d->acks) == 0 || msg->subject_len <= fam ||
+        memcmp(msg->subject, ACK_FAMILY, fam) != 0)
+        return NULL;
+    /* The prefix ends after the stream and consumer tokens. */
+    const char *s = msg->subject + fam, *end = msg->subject + msg->subject_len;
+    const char *dot = memchr(s, '.', (size_t)(end - s));
+    dot = dot ? memchr(dot + 1, '.', (size_t)(end - dot - 1)) : NULL;
+    if (!dot) return NULL;
+    size_t plen = (size_t)(dot + 1 - msg->subject);
+    struct nb_isub *is = np_map_get(&d->acks, msg->subject, plen);
+    if (!is) return NULL;
+    uint64_t gen = nb_sublist_generation(srv->sublist);
+    if (is->gen != gen) {
+        is->sole = nb_sublist_sole(srv->sublist, msg->subject, plen, &is->sub);
+        is->gen = gen;
+    }
+    return is->sole ? is : NULL;
+}
+
+/* What nb__publish_to() does for a match of is alone, minus the copy: no walk is in progress. */
+static size_t
+deliver_ack(struct nb_server *srv, struct nb_isub *is, const struct nb_msg *msg)
+{
+    struct nb_delivery *d = &srv->delivery;
+    d->depth++;
+    is->sub.delivered++;
+    is->cb(srv, msg, is->ud);
+    if (d->queued) run_queued(srv);
+    d->depth--;
+    return 1;
+}
+
+int
+nb__subscribe_acks(struct nb_server *srv, const char *subject, nb_msg_fn cb, void *ud,
+                   struct nb_isub **out)
+{
+    size_t len = strlen(subject), fam = sizeof ACK_FAMILY - 1;
+    if (len < fam + 2 || memcmp(subject, ACK_FAMILY, fam) != 0 ||
+        memcmp(subject + len - 2, ".>", 2) != 0)
+        return NB_ECONFIG;
+    int rc = nb_server_subscribe(srv, subject, NULL, cb, ud, out);
+    if (rc) return rc;
+    struct nb_isub *is = *out;
+    /* Without the map entry acks are still delivered, only through the match. */
+    if (np_map_put(&srv->delivery.acks, is->sub.subject, len - 1, is) == 0) is->acks = true;
+    return 0;
+}
+
 size_t
 nb__publish(struct nb_server *srv, struct nb_conn *from, const struct nb_msg *msg)
 {
+    struct nb_isub *ack = ack_receiver(srv, msg);
+    if (ack) return deliver_ack(srv, ack, msg);
     return nb__publish_to(srv, from, msg->subject, msg->subject_len, msg);
 }
 
@@ -429,6 +492,7 @@ nb__delivery_release(struct nb_delivery *d)
     d->queued = d->queued_tail = NULL;
     queue_reset(d);
     free(d->chunks);
+    np_map_release(&d->acks);
     while (d->isubs)
         isub_free(d, d->isubs);
     free(d->deferred_unsubs);
@@ -498,5 +562,6 @@ nb_server_unsubscribe(struct nb_server *srv, struct nb_isub *is)
     if (is->dead) return;
     is->dead = true;
     nb_sublist_remove(srv->sublist, &is->sub);
+    if (is->acks) np_map_del(&srv->delivery.acks, is->sub.subject, is->sub.subject_len - 1);
     if (is->queued == 0) isub_free(&srv->delivery, is);
 }

@@ -7,6 +7,7 @@
 
 #include "nb.h"
 #include "np.h"
+#include "np_map.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -40,6 +41,7 @@ struct nb_delivery {
     struct nb_queued *queued, *queued_tail; /* internal deliveries waiting for their callback */
     struct nb_qchunk *chunks;               /* the memory of queued deliveries */
     struct nb_isub *isubs;                  /* every internal subscription, to free at the end */
+    struct np_map acks;                     /* ack prefix -> struct nb_isub *, see below */
     unsigned depth;                         /* nesting of nb__publish() calls */
 };
 
@@ -55,6 +57,14 @@ size_t nb__publish(struct nb_server *srv, struct nb_conn *from, const struct nb_
  */
 size_t nb__publish_to(struct nb_server *srv, struct nb_conn *from, const char *to, size_t to_len,
                       const struct nb_msg *msg);
+/*
+ * Subscribes cb to subject, "$JS.ACK.<stream>.<consumer>.>", as an internal subscription that acks
+ * can also reach directly: each ack subject is used once, so its match can never come from the
+ * cache. While the sublist says that nothing else can match the subject's prefix, nb__publish()
+ * hands an ack straight to cb, without a match or a copy. Returns as nb_server_subscribe().
+ */
+int nb__subscribe_acks(struct nb_server *srv, const char *subject, nb_msg_fn cb, void *ud,
+                       struct nb_isub **out);
 /* Frees the scratch and drops internal deliveries still queued. */
 void nb__delivery_release(struct nb_delivery *d);
 

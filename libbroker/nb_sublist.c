@@ -675,6 +675,31 @@ nb_sublist_stats(const struct nb_sublist *sl, struct nb_sublist_stats *st)
     };
 }
 
+uint64_t
+nb_sublist_generation(const struct nb_sublist *sl)
+{
+    return sl->inserts + sl->removes;
+}
+
+/* Wildcards are checked at every level of the prefix: a '*' or '>' there could match below it. */
+bool
+nb_sublist_sole(const struct nb_sublist *sl, const char *prefix, size_t len,
+                const struct nb_sub *sub)
+{
+    const struct node *n = sl->root;
+    const char *s = prefix, *end = prefix + len;
+    while (s < end) {
+        const char *dot = memchr(s, '.', (size_t)(end - s));
+        if (!dot || n->pwc || n->fwc) return false;
+        n = np_map_get(&n->children, s, (size_t)(dot - s));
+        if (!n) return false;
+        s = dot + 1;
+    }
+    const struct node *rest = n->fwc;
+    return rest && !n->pwc && np_map_count(&n->children) == 0 && rest->nplain == 1 &&
+           rest->plain.one == sub && !rest->queues;
+}
+
 void
 nb_sublist_fanout(const struct nb_sublist *sl, struct nb_sublist_fanout *out)
 {

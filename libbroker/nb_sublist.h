@@ -7,6 +7,7 @@
 #ifndef NB_SUBLIST_H
 #define NB_SUBLIST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -80,6 +81,15 @@ int nb_sublist_remove(struct nb_sublist *sl, struct nb_sub *sub);
  */
 const struct nb_result *nb_sublist_match(struct nb_sublist *sl, const char *subject, size_t len);
 void nb_sublist_stats(const struct nb_sublist *sl, struct nb_sublist_stats *st);
+/* Changes with every insert and remove: an answer computed from the trie holds while it does not. */
+uint64_t nb_sublist_generation(const struct nb_sublist *sl);
+/*
+ * Whether sub, a plain subscription on prefix followed by '>', is the only subscription that can
+ * match a subject starting with prefix (literal tokens, ending with '.'). Conservative: false
+ * whenever a wildcard elsewhere might match.
+ */
+bool nb_sublist_sole(const struct nb_sublist *sl, const char *prefix, size_t len,
+                     const struct nb_sub *sub);
 /* Walks the cache (up to its 1,024 entries): for the monitoring port, not for hot paths. */
 void nb_sublist_fanout(const struct nb_sublist *sl, struct nb_sublist_fanout *out);
 

@@ -195,6 +195,46 @@ test_callback_may_publish_and_unsubscribe(void **state)
     assert_int_equal(nb_server_publish(f->srv, &m), 1);
 }
 
+static uint64_t
+matches(struct nb_server *srv)
+{
+    struct nb_sublist_stats st;
+    nb_sublist_stats(srv->sublist, &st);
+    return st.matches;
+}
+
+/* An ack skips the match while its subscription is alone, and is matched again beside a sniffer. */
+static void
+test_acks_reach_their_subscription_directly(void **state)
+{
+    struct fixture *f = *state;
+    struct recorder acks = {.name = 'a', .publish_from_callback = true}, sniff = {.name = 's'},
+                    back = {.name = 'b'};
+    struct nb_isub *a, *s, *b;
+    assert_int_equal(nb__subscribe_acks(f->srv, "$JS.ACK.S.C", record, &acks, &a), NB_ECONFIG);
+    assert_int_equal(nb__subscribe_acks(f->srv, "$JS.ACK.S.C.>", record, &acks, &a), 0);
+    assert_int_equal(nb_server_subscribe(f->srv, "echo.back", NULL, record, &back, &b), 0);
+    struct nb_msg m = msg("$JS.ACK.S.C.1.2.2.0.0", "_INBOX.x", "+ACK");
+    uint64_t before = matches(f->srv);
+    assert_int_equal(nb_server_publish(f->srv, &m), 1);
+    assert_int_equal(acks.n, 1);
+    assert_string_equal(acks.seen[0], "$JS.ACK.S.C.1.2.2.0.0|_INBOX.x||+ACK");
+    assert_int_equal(back.n, 1); /* what the callback published was delivered after it */
+    assert_int_equal(matches(f->srv), before + 1);
+    assert_int_equal(nb_server_subscribe(f->srv, "$JS.>", NULL, record, &sniff, &s), 0);
+    assert_int_equal(nb_server_publish(f->srv, &m), 2);
+    assert_int_equal(sniff.n, 1);
+    assert_int_equal(acks.n, 2);
+    nb_server_unsubscribe(f->srv, s);
+    before = matches(f->srv);
+    assert_int_equal(nb_server_publish(f->srv, &m), 1);
+    assert_int_equal(matches(f->srv), before);
+    assert_int_equal(acks.n, 3);
+    nb_server_unsubscribe(f->srv, a);
+    assert_int_equal(nb_server_publish(f->srv, &m), 0);
+    assert_int_equal(acks.n, 3);
+}
+
 /* ---- routes -------------------------------------------------------------------------------------- */
 
 static void
@@ -408,6 +448,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_internal_queue_group_gets_each_message_once, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_callback_may_publish_and_unsubscribe, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_acks_reach_their_subscription_directly, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_route_gets_one_rmsg_per_message, setup, teardown),
         cmocka_unit_test_setup_teardown(test_route_queue_members_are_named, setup, teardown),
         cmocka_unit_test_setup_teardown(test_route_message_never_goes_to_another_route, setup,

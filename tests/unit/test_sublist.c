@@ -782,6 +782,39 @@ test_random_against_brute_force(void **state)
     nb_sublist_free(sl);
 }
 
+/* Each of these can match some subject under the prefix, so the ack subscription is not alone. */
+static void
+test_sole_receiver_of_a_prefix(void **state)
+{
+    (void)state;
+    static const char *const rivals[] = {">",         "$JS.>",         "*.ACK.S.C.1",
+                                         "$JS.*.S.>", "$JS.ACK.S.C.*", "$JS.ACK.S.C.1.>"};
+    static const char prefix[] = "$JS.ACK.S.C.";
+    struct nb_sublist *sl = nb_sublist_new();
+    struct nb_sub ack = mksub("$JS.ACK.S.C.>", NULL), unrelated = mksub("$JS.ACK.T.C.>", NULL);
+    assert_false(nb_sublist_sole(sl, prefix, strlen(prefix), &ack));
+    assert_int_equal(nb_sublist_insert(sl, &ack), 0);
+    assert_int_equal(nb_sublist_insert(sl, &unrelated), 0);
+    assert_true(nb_sublist_sole(sl, prefix, strlen(prefix), &ack));
+    assert_false(nb_sublist_sole(sl, prefix, strlen(prefix), &unrelated));
+    for (size_t i = 0; i < sizeof rivals / sizeof rivals[0]; i++) {
+        struct nb_sub rival = mksub(rivals[i], NULL);
+        uint64_t gen = nb_sublist_generation(sl);
+        assert_int_equal(nb_sublist_insert(sl, &rival), 0);
+        assert_true(nb_sublist_generation(sl) != gen);
+        assert_false(nb_sublist_sole(sl, prefix, strlen(prefix), &ack));
+        assert_int_equal(nb_sublist_remove(sl, &rival), 0);
+        assert_true(nb_sublist_sole(sl, prefix, strlen(prefix), &ack));
+    }
+    struct nb_sub twin = mksub("$JS.ACK.S.C.>", NULL), member = mksub("$JS.ACK.S.C.>", "q");
+    assert_int_equal(nb_sublist_insert(sl, &twin), 0);
+    assert_false(nb_sublist_sole(sl, prefix, strlen(prefix), &ack));
+    assert_int_equal(nb_sublist_remove(sl, &twin), 0);
+    assert_int_equal(nb_sublist_insert(sl, &member), 0);
+    assert_false(nb_sublist_sole(sl, prefix, strlen(prefix), &ack));
+    nb_sublist_free(sl);
+}
+
 int
 main(void)
 {
@@ -803,6 +836,7 @@ main(void)
         cmocka_unit_test(test_pruning),
         cmocka_unit_test(test_memory_per_subscription),
         cmocka_unit_test(test_random_against_brute_force),
+        cmocka_unit_test(test_sole_receiver_of_a_prefix),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
