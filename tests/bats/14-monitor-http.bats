@@ -117,3 +117,19 @@ raw() {
     [ "$(jq '.http_req_stats["/connz"]' <<<"$output")" = 2 ]
     [ "$(jq '.http_req_stats["/varz"]' <<<"$output")" = 1 ]
 }
+
+@test "-m -1 and http_port: -1 listen on a free port, logged and in the ports file as nats-server" {
+    stop_server
+    start_server -m -1
+    local mport
+    mport=$(grep -o 'Starting http monitor on 127.0.0.1:[0-9]*' "$SERVER_LOG" | sed 's/.*://')
+    [[ -n $mport ]]
+    [ "$(jq -r '.monitoring[0]' "$(dirname "$SERVER_LOG")"/*.ports)" = "http://127.0.0.1:$mport" ]
+    # nats-server reports the -1 it was given, not the port it picked.
+    [ "$(curl -s "http://127.0.0.1:$mport/varz" | jq .http_port)" = -1 ]
+    stop_server
+    printf 'http_port: -1\n' >"$BATS_TEST_TMPDIR/m.conf"
+    start_server -c "$BATS_TEST_TMPDIR/m.conf"
+    mport=$(jq -r '.monitoring[0]' "$(dirname "$SERVER_LOG")"/*.ports)
+    [ "$(curl -s "$mport/healthz")" = '{"status":"ok"}' ]
+}
