@@ -414,7 +414,7 @@ list_subs(struct nb_server *srv, struct subs_page *pg, struct nb_jw *w)
             size_t at = pg->seen++;
             if (!w || at < pg->lo || at >= pg->hi) continue;
             nb_jw_obj(w, NULL);
-            nb_jw_str(w, "account", "$G");
+            nb_jw_str(w, "account", NB_MON_GLOBAL_ACCOUNT);
             nb_jw_strn(w, "subject", s->subject, s->subject_len);
             if (s->queue) nb_jw_strn(w, "qgroup", s->queue, s->queue_len);
             nb_jw_strn(w, "sid", s->sid, s->sid_len);

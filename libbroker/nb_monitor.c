@@ -1,8 +1,8 @@
 /*
  * The monitoring endpoints' router and what they share: query parameters decoded as Go decodes
  * them, times and durations as Go prints them, and the small endpoints (/, /healthz, /routez,
- * /accountz). natsctl has one account, $G, no routes and no system account, and says so in
- * nats-server's shapes.
+ * /accountz). natsctl has one account for clients, $G, and no routes, and says so in nats-server's
+ * shapes; the system account it lists has nothing in it.
  */
 #include "nb_monitor.h"
 #include "nb_client.h"
@@ -212,6 +212,20 @@ routez(struct nb_server *srv, const struct nb_httpreq *req, struct nb_jw *w, str
     return 200;
 }
 
+static void
+write_sublist_stats(struct nb_jw *w, const struct nb_sublist_stats *ss,
+                    const struct nb_sublist_fanout *fo)
+{
+    nb_jw_u64(w, "num_subscriptions", ss->count);
+    nb_jw_u64(w, "num_cache", ss->cache_entries);
+    nb_jw_u64(w, "num_inserts", ss->inserts);
+    nb_jw_u64(w, "num_removes", ss->removes);
+    nb_jw_u64(w, "num_matches", ss->matches);
+    nb_jw_f64(w, "cache_hit_rate", ss->matches ? (double)ss->cache_hits / (double)ss->matches : 0);
+    nb_jw_u64(w, "max_fanout", fo->max);
+    nb_jw_f64(w, "avg_fanout", fo->avg);
+}
+
 void
 nb__mon_sublist_stats(struct nb_server *srv, struct nb_jw *w)
 {
@@ -219,32 +233,31 @@ nb__mon_sublist_stats(struct nb_server *srv, struct nb_jw *w)
     struct nb_sublist_fanout fo;
     nb_sublist_stats(srv->sublist, &ss);
     nb_sublist_fanout(srv->sublist, &fo);
-    nb_jw_u64(w, "num_subscriptions", ss.count);
-    nb_jw_u64(w, "num_cache", ss.cache_entries);
-    nb_jw_u64(w, "num_inserts", ss.inserts);
-    nb_jw_u64(w, "num_removes", ss.removes);
-    nb_jw_u64(w, "num_matches", ss.matches);
-    nb_jw_f64(w, "cache_hit_rate", ss.matches ? (double)ss.cache_hits / (double)ss.matches : 0);
-    nb_jw_u64(w, "max_fanout", fo.max);
-    nb_jw_f64(w, "avg_fanout", fo.avg);
+    write_sublist_stats(w, &ss, &fo);
 }
 
+/* The global account holds every client and subscription; the system account nothing. */
 static void
-account_detail(struct nb_server *srv, struct nb_jw *w)
+account_detail(struct nb_server *srv, struct nb_jw *w, bool sys)
 {
-    struct nb_sublist_stats ss;
-    nb_sublist_stats(srv->sublist, &ss);
+    struct nb_sublist_stats ss = {0};
+    struct nb_sublist_fanout fo = {0};
+    if (!sys) {
+        nb_sublist_stats(srv->sublist, &ss);
+        nb_sublist_fanout(srv->sublist, &fo);
+    }
     nb_jw_obj(w, "account_detail");
-    nb_jw_str(w, "account_name", "$G");
+    nb_jw_str(w, "account_name", sys ? NB_MON_SYSTEM_ACCOUNT : NB_MON_GLOBAL_ACCOUNT);
     nb_jw_time(w, "update_time", srv->start_ns);
+    if (sys) nb_jw_bool(w, "is_system", true);
     nb_jw_bool(w, "expired", false);
     nb_jw_bool(w, "complete", true);
-    nb_jw_bool(w, "jetstream_enabled", srv->js != NULL);
+    nb_jw_bool(w, "jetstream_enabled", !sys && srv->js != NULL);
     nb_jw_i64(w, "leafnode_connections", 0);
-    nb_jw_u64(w, "client_connections", srv->stats.connections);
+    nb_jw_u64(w, "client_connections", sys ? 0 : srv->stats.connections);
     nb_jw_u64(w, "subscriptions", ss.count);
     nb_jw_obj(w, "sublist_stats");
-    nb__mon_sublist_stats(srv, w);
+    write_sublist_stats(w, &ss, &fo);
     nb_jw_end_obj(w);
     nb_jw_end_obj(w);
 }
@@ -254,7 +267,8 @@ accountz(struct nb_server *srv, const struct nb_httpreq *req, struct nb_jw *w, s
 {
     char acc[256];
     nb__mon_str(req, "acc", acc, sizeof acc);
-    if (acc[0] && strcmp(acc, "$G") != 0) {
+    bool sys = strcmp(acc, NB_MON_SYSTEM_ACCOUNT) == 0;
+    if (acc[0] && !sys && strcmp(acc, NB_MON_GLOBAL_ACCOUNT) != 0) {
         np_buf_adds(err, "Account ");
         np_buf_adds(err, acc);
         np_buf_adds(err, " does not exist");
@@ -262,11 +276,13 @@ accountz(struct nb_server *srv, const struct nb_httpreq *req, struct nb_jw *w, s
     }
     nb_jw_obj(w, NULL);
     nb__mon_head(srv, w);
+    nb_jw_str(w, "system_account", NB_MON_SYSTEM_ACCOUNT);
     if (acc[0]) {
-        account_detail(srv, w);
+        account_detail(srv, w, sys);
     } else {
         nb_jw_arr(w, "accounts");
-        nb_jw_str(w, NULL, "$G");
+        nb_jw_str(w, NULL, NB_MON_GLOBAL_ACCOUNT);
+        nb_jw_str(w, NULL, NB_MON_SYSTEM_ACCOUNT);
         nb_jw_end_arr(w);
     }
     nb_jw_end_obj(w);

@@ -21,6 +21,14 @@ struct nb_server;
 struct nb_client;
 struct nb_closed;
 
+/*
+ * The accounts the endpoints show. Every client is in the global account. nats-server also creates
+ * a system account for its own traffic; natsctl has none that clients could use, but the endpoints
+ * report it (empty) as nats-server's default configuration does, so tools find the same shape.
+ */
+#define NB_MON_GLOBAL_ACCOUNT "$G"
+#define NB_MON_SYSTEM_ACCOUNT "$SYS"
+
 /* How many closed connections /connz?state=closed remembers, as nats-server's default. */
 #define NB_CLOSED_MAX 10000
 

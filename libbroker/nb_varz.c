@@ -139,6 +139,7 @@ write_counters(struct nb_server *srv, struct nb_jw *w)
     }
     nb_jw_end_obj(w);
     nb_jw_time(w, "config_load_time", srv->start_ns);
+    nb_jw_str(w, "system_account", NB_MON_SYSTEM_ACCOUNT);
 }
 
 int
@@ -213,8 +214,8 @@ write_account(struct nb_server *srv, struct nb_jw *w, const struct jsz_opts *o)
 {
     nb_jw_arr(w, "account_details");
     nb_jw_obj(w, NULL);
-    nb_jw_str(w, "name", "$G");
-    nb_jw_str(w, "id", "$G");
+    nb_jw_str(w, "name", NB_MON_GLOBAL_ACCOUNT);
+    nb_jw_str(w, "id", NB_MON_GLOBAL_ACCOUNT);
     write_js_stats(srv, w, true);
     if (o->streams && srv->js->streams) {
         nb_jw_arr(w, "stream_detail");

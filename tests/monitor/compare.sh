@@ -162,6 +162,20 @@ connz_params() {
     check "$side connz sort=bogus" "$(curl -s -o /dev/null -w '%{http_code}' "$(mon_of "$side")/connz?sort=bogus")" 400
 }
 
+# accounts SIDE: the accounts a default configuration has, $G for clients and the system account.
+# shellcheck disable=SC2016 # $G and $SYS are account names, not variables
+accounts() {
+    local side=$1 a
+    check "$side /varz system_account" "$(get "$side" /varz | jq -r .system_account)" '$SYS'
+    a=$(get "$side" /accountz)
+    check "$side /accountz" "$(jq -c '[.system_account, (.accounts | sort)]' <<<"$a")" '["$SYS",["$G","$SYS"]]'
+    a=$(get "$side" '/accountz?acc=$SYS')
+    check "$side /accountz?acc=\$SYS" \
+        "$(jq -c '.account_detail | [.account_name, .is_system, .client_connections, .jetstream_enabled]' <<<"$a")" \
+        '["$SYS",true,0,false]'
+    check "$side /accountz?acc=\$G is_system" "$(get "$side" '/accountz?acc=$G' | jq .account_detail.is_system)" null
+}
+
 mon_of() {
     local mon=mon_${1//-/_}
     echo "${!mon}"
@@ -190,7 +204,7 @@ shape() {
 # shellcheck disable=SC2016 # $G is the account's name, not a variable
 # Fields natsctl must answer with, per endpoint (beyond matching types where both have a field).
 declare -A required_fields=(
-    [/varz]=".server_id .server_name .version .proto .go .host .port .max_connections .ping_interval .ping_max .http_host .http_port .auth_timeout .max_control_line .max_payload .max_pending .tls_timeout .write_deadline .start .now .uptime .mem .cores .cpu .connections .total_connections .routes .remotes .leafnodes .in_msgs .out_msgs .in_bytes .out_bytes .slow_consumers .subscriptions .http_req_stats .config_load_time .jetstream.config.max_memory .jetstream.stats.api.total"
+    [/varz]=".server_id .server_name .version .proto .go .host .port .max_connections .ping_interval .ping_max .http_host .http_port .auth_timeout .max_control_line .max_payload .max_pending .tls_timeout .write_deadline .start .now .uptime .mem .cores .cpu .connections .total_connections .routes .remotes .leafnodes .in_msgs .out_msgs .in_bytes .out_bytes .slow_consumers .subscriptions .http_req_stats .config_load_time .system_account .jetstream.config.max_memory .jetstream.stats.api.total"
     ['/connz?subs=detail']=".server_id .now .num_connections .total .offset .limit .connections[].cid .connections[].kind .connections[].ip .connections[].port .connections[].start .connections[].last_activity .connections[].rtt .connections[].uptime .connections[].idle .connections[].pending_bytes .connections[].in_msgs .connections[].out_msgs .connections[].in_bytes .connections[].out_bytes .connections[].subscriptions .connections[].name .connections[].lang .connections[].version .connections[].subscriptions_list_detail[].subject .connections[].subscriptions_list_detail[].sid .connections[].subscriptions_list_detail[].msgs"
     ['/connz?state=closed']=".connections[].stop .connections[].reason"
     [/subsz]=".num_subscriptions .num_cache .num_inserts .num_removes .num_matches .cache_hit_rate .max_fanout .avg_fanout"
@@ -200,8 +214,9 @@ declare -A required_fields=(
     ['/jsz?accounts=true&streams=true&consumers=true&config=true']=".account_details[].name .account_details[].stream_detail[].name .account_details[].stream_detail[].state.messages .account_details[].stream_detail[].consumer_detail[].name"
     [/healthz]=".status"
     ['/healthz?js-enabled-only=true']=".status"
-    [/accountz]=".server_id .now .accounts"
-    ['/accountz?acc=$G']=".account_detail.account_name .account_detail.subscriptions .account_detail.sublist_stats.num_subscriptions"
+    [/accountz]=".server_id .now .system_account .accounts"
+    ['/accountz?acc=$G']=".system_account .account_detail.account_name .account_detail.subscriptions .account_detail.sublist_stats.num_subscriptions"
+    ['/accountz?acc=$SYS']=".system_account .account_detail.account_name .account_detail.is_system .account_detail.sublist_stats.num_subscriptions"
 )
 
 compare() {
@@ -232,13 +247,14 @@ for side in natsctl nats-server; do
     traffic "$side"
     counters "$side"
     connz_params "$side"
+    accounts "$side"
     streams "$side"
 done
 
 # shellcheck disable=SC2016 # $G is the account's name, not a variable
 for path in /varz '/connz?subs=detail' '/connz?subs=1' '/connz?state=closed' '/connz?state=all&sort=uptime' \
     /subsz '/subsz?subs=1' /routez /jsz '/jsz?accounts=true&streams=true&consumers=true&config=true' \
-    /healthz '/healthz?js-enabled-only=true' /accountz '/accountz?acc=$G'; do
+    /healthz '/healthz?js-enabled-only=true' /accountz '/accountz?acc=$G' '/accountz?acc=$SYS'; do
     compare "$path"
 done
 
