@@ -1,8 +1,9 @@
 /*
  * The monitoring endpoints' router and what they share: query parameters decoded as Go decodes
  * them, times and durations as Go prints them, and the small endpoints (/, /healthz, /routez,
- * /accountz). natsctl has one account for clients, $G, and no routes, and says so in nats-server's
- * shapes; the system account it lists has nothing in it.
+ * /leafz, /gatewayz, /accountz, /accstatz, /ipqueuesz). natsctl has one account for clients, $G,
+ * and no routes, leaf nodes or gateways, and says so in the shapes nats-server gives them when
+ * nothing is configured; the system account it lists has nothing in it.
  */
 #include "nb_monitor.h"
 #include "nb_client.h"
@@ -226,6 +227,87 @@ write_sublist_stats(struct nb_jw *w, const struct nb_sublist_stats *ss,
     nb_jw_f64(w, "avg_fanout", fo->avg);
 }
 
+static int
+leafz(struct nb_server *srv, const struct nb_httpreq *req, struct nb_jw *w, struct np_buf *err)
+{
+    bool subs = false;
+    if (nb__mon_bool(req, "subs", &subs, err)) return 400;
+    nb_jw_obj(w, NULL);
+    nb__mon_head(srv, w);
+    nb_jw_i64(w, "leafnodes", 0);
+    nb_jw_null(w, "leafs"); /* nats-server's list is nil, not empty, without leaf nodes */
+    nb_jw_end_obj(w);
+    return 200;
+}
+
+static int
+gatewayz(struct nb_server *srv, const struct nb_httpreq *req, struct nb_jw *w, struct np_buf *err)
+{
+    bool accs = false;
+    if (nb__mon_bool(req, "accs", &accs, err)) return 400;
+    nb_jw_obj(w, NULL);
+    nb__mon_head(srv, w);
+    nb_jw_obj(w, "outbound_gateways");
+    nb_jw_end_obj(w);
+    nb_jw_obj(w, "inbound_gateways");
+    nb_jw_end_obj(w);
+    nb_jw_end_obj(w);
+    return 200;
+}
+
+/* nats-server's internal queues with work in them; natsctl has no such queues. */
+static int
+ipqueuesz(struct nb_server *srv, const struct nb_httpreq *req, struct nb_jw *w, struct np_buf *err)
+{
+    bool all = false;
+    (void)srv;
+    if (nb__mon_bool(req, "all", &all, err)) return 400;
+    nb_jw_obj(w, NULL);
+    nb_jw_end_obj(w);
+    return 200;
+}
+
+static void
+account_stat(struct nb_jw *w, const char *name, const struct nb_stats *st)
+{
+    nb_jw_obj(w, NULL);
+    nb_jw_str(w, "acc", name);
+    nb_jw_u64(w, "conns", st->connections);
+    nb_jw_i64(w, "leafnodes", 0);
+    nb_jw_u64(w, "total_conns", st->connections);
+    nb_jw_obj(w, "sent");
+    nb_jw_u64(w, "msgs", st->out_msgs);
+    nb_jw_u64(w, "bytes", st->out_bytes);
+    nb_jw_end_obj(w);
+    nb_jw_obj(w, "received");
+    nb_jw_u64(w, "msgs", st->in_msgs);
+    nb_jw_u64(w, "bytes", st->in_bytes);
+    nb_jw_end_obj(w);
+    nb_jw_u64(w, "slow_consumers", st->slow_consumers);
+    nb_jw_end_obj(w);
+}
+
+/*
+ * Every client is in $G, so its figures are the server's; an account without connections is
+ * left out unless unused=1 asks for it, as in nats-server.
+ */
+static int
+accstatz(struct nb_server *srv, const struct nb_httpreq *req, struct nb_jw *w, struct np_buf *err)
+{
+    bool unused = false;
+    if (nb__mon_bool(req, "unused", &unused, err)) return 400;
+    struct nb_stats st;
+    nb_server_stats(srv, &st);
+    nb_jw_obj(w, NULL);
+    nb__mon_head(srv, w);
+    nb_jw_arr(w, "account_statz");
+    if (unused || st.connections) account_stat(w, NB_MON_GLOBAL_ACCOUNT, &st);
+    if (unused) account_stat(w, NB_MON_SYSTEM_ACCOUNT, &(struct nb_stats){0});
+    nb_jw_end_arr(w);
+    nb_jw_end_obj(w);
+    return 200;
+}
+
 void
 nb__mon_sublist_stats(struct nb_server *srv, struct nb_jw *w)
 {
@@ -289,33 +371,44 @@ accountz(struct nb_server *srv, const struct nb_httpreq *req, struct nb_jw *w, s
     return 200;
 }
 
+/* The links of nats-server's index page, in its order. */
 static const char index_html[] =
     "<html lang=\"en\">\n<head><title>natsctl monitoring</title></head>\n<body>\n"
     "<h1>natsctl " NB_VERSION "</h1>\n"
     "<a href=./varz>General</a><br/>\n<a href=./jsz>JetStream</a><br/>\n"
     "<a href=./connz>Connections</a><br/>\n<a href=./accountz>Accounts</a><br/>\n"
-    "<a href=./subsz>Subscriptions</a><br/>\n<a href=./routez>Routes</a><br/>\n"
-    "<a href=./healthz>Health Probe</a>\n</body>\n</html>\n";
+    "<a href=./accstatz>Account Stats</a><br/>\n<a href=./subsz>Subscriptions</a><br/>\n"
+    "<a href=./routez>Routes</a><br/>\n<a href=./leafz>LeafNodes</a><br/>\n"
+    "<a href=./gatewayz>Gateways</a><br/>\n<a href=./healthz>Health Probe</a>\n"
+    "</body>\n</html>\n";
 
 /* ---- routing ------------------------------------------------------------------------------------- */
 
 struct route {
     const char *path;
-    enum nb_mon_path stat;
+    int stat;     /* the enum nb_mon_path counted in http_req_stats, -1: not counted */
     nb_mon_fn fn; /* NULL: the index page */
     bool compact; /* /healthz answers on one line, as nats-server's */
 };
 
+/*
+ * nats-server 2.9.10's paths but /stacksz, a dump of Go's goroutines that natsctl has no
+ * counterpart for. Like nats-server, /ipqueuesz is not counted.
+ */
 static const struct route routes[] = {
     {"/", NB_MON_ROOT, NULL, false},
     {"/varz", NB_MON_VARZ, nb__mon_varz, false},
     {"/connz", NB_MON_CONNZ, nb__mon_connz, false},
     {"/routez", NB_MON_ROUTEZ, routez, false},
+    {"/gatewayz", NB_MON_GATEWAYZ, gatewayz, false},
+    {"/leafz", NB_MON_LEAFZ, leafz, false},
     {"/subsz", NB_MON_SUBSZ, nb__mon_subsz, false},
     {"/subscriptionsz", NB_MON_SUBSZ, nb__mon_subsz, false},
     {"/accountz", NB_MON_ACCOUNTZ, accountz, false},
+    {"/accstatz", NB_MON_ACCSTATZ, accstatz, false},
     {"/jsz", NB_MON_JSZ, nb__mon_jsz, false},
     {"/healthz", NB_MON_HEALTHZ, healthz, true},
+    {"/ipqueuesz", -1, ipqueuesz, false},
 };
 
 static const struct route *
@@ -381,7 +474,7 @@ nb__monitor_serve(struct nb_server *srv, const struct nb_httpreq *req, struct nb
     if (!r) {
         rc = set_text(ans, 404, "text/plain; charset=utf-8", "404 page not found\n");
     } else {
-        srv->mon->req_stats[r->stat]++;
+        if (r->stat >= 0) srv->mon->req_stats[r->stat]++;
         rc = r->fn ? run_endpoint(srv, r, req, ans)
                    : set_text(ans, 200, "text/html; charset=utf-8", index_html);
     }

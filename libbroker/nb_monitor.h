@@ -36,9 +36,12 @@ struct nb_closed;
 #define NB_MON_PATHS(X)                                                                            \
     X(ROOT, "/")                                                                                   \
     X(ACCOUNTZ, "/accountz")                                                                       \
+    X(ACCSTATZ, "/accstatz")                                                                       \
     X(CONNZ, "/connz")                                                                             \
+    X(GATEWAYZ, "/gatewayz")                                                                       \
     X(HEALTHZ, "/healthz")                                                                         \
     X(JSZ, "/jsz")                                                                                 \
+    X(LEAFZ, "/leafz")                                                                             \
     X(ROUTEZ, "/routez")                                                                           \
     X(SUBSZ, "/subsz")                                                                             \
     X(VARZ, "/varz")

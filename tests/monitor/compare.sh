@@ -176,6 +176,29 @@ accounts() {
     check "$side /accountz?acc=\$G is_system" "$(get "$side" '/accountz?acc=$G' | jq .account_detail.is_system)" null
 }
 
+# unclustered SIDE: the endpoints of what neither server has configured (leaf nodes, gateways),
+# the per-account figures after the known traffic, and the index page that links them.
+# shellcheck disable=SC2016 # $G and $SYS are account names, not variables
+unclustered() {
+    local side=$1 s
+    check "$side /leafz" "$(get "$side" '/leafz?subs=1' | jq -c '[.leafnodes, .leafs]')" '[0,null]'
+    check "$side /gatewayz" "$(get "$side" '/gatewayz?accs=1' | jq -c '[.outbound_gateways, .inbound_gateways]')" '[{},{}]'
+    check "$side /ipqueuesz" "$(get "$side" '/ipqueuesz?all=1' | jq -r type)" object
+    s=$(get "$side" /accstatz)
+    check "$side /accstatz accounts in use" "$(jq -c '[.account_statz[].acc]' <<<"$s")" '["$G"]'
+    check "$side /accstatz \$G" "$(jq -c '.account_statz[0] | [.conns, .leafnodes, .total_conns, .received.msgs, .received.bytes, .sent.msgs, .sent.bytes, .slow_consumers]' <<<"$s")" \
+        '[2,0,2,100,1000,100,1000,0]'
+    check "$side /accstatz?unused=1" "$(get "$side" '/accstatz?unused=1' | jq -c '[.account_statz[].acc] | sort')" '["$G","$SYS"]'
+    for s in '/leafz?subs=x' '/gatewayz?accs=x' '/accstatz?unused=x' '/ipqueuesz?all=x'; do
+        check "$side $s" "$(curl -s -w ' %{http_code}' "$(mon_of "$side")$s")" \
+            "Error decoding boolean for '$(sed 's/.*?\(.*\)=x/\1/' <<<"$s")': strconv.ParseBool: parsing \"x\": invalid syntax 400"
+    done
+    check "$side http_req_stats" "$(get "$side" /varz | jq -c '.http_req_stats | [has("/leafz"), has("/gatewayz"), has("/accstatz"), has("/ipqueuesz")]')" \
+        '[true,true,true,false]'
+    check "$side / links" "$(get "$side" / | grep -o 'href=\./[a-z]*' | tr '\n' ' ')" \
+        'href=./varz href=./jsz href=./connz href=./accountz href=./accstatz href=./subsz href=./routez href=./leafz href=./gatewayz href=./healthz '
+}
+
 mon_of() {
     local mon=mon_${1//-/_}
     echo "${!mon}"
@@ -213,6 +236,10 @@ declare -A required_fields=(
     [/jsz]=".server_id .now .config .memory .storage .reserved_memory .reserved_storage .accounts .ha_assets .api.total .api.errors .streams .consumers .messages .bytes"
     ['/jsz?accounts=true&streams=true&consumers=true&config=true']=".account_details[].name .account_details[].stream_detail[].name .account_details[].stream_detail[].state.messages .account_details[].stream_detail[].consumer_detail[].name"
     [/healthz]=".status"
+    ['/leafz?subs=1']=".server_id .now .leafnodes .leafs"
+    ['/gatewayz?accs=1']=".server_id .now .outbound_gateways .inbound_gateways"
+    [/accstatz]=".server_id .now .account_statz[].acc .account_statz[].conns .account_statz[].leafnodes .account_statz[].total_conns .account_statz[].sent.msgs .account_statz[].sent.bytes .account_statz[].received.msgs .account_statz[].received.bytes .account_statz[].slow_consumers"
+    ['/accstatz?unused=1']=".account_statz[].acc .account_statz[].received.msgs"
     ['/healthz?js-enabled-only=true']=".status"
     [/accountz]=".server_id .now .system_account .accounts"
     ['/accountz?acc=$G']=".system_account .account_detail.account_name .account_detail.subscriptions .account_detail.sublist_stats.num_subscriptions"
@@ -248,13 +275,16 @@ for side in natsctl nats-server; do
     counters "$side"
     connz_params "$side"
     accounts "$side"
+    unclustered "$side"
     streams "$side"
 done
 
 # shellcheck disable=SC2016 # $G is the account's name, not a variable
 for path in /varz '/connz?subs=detail' '/connz?subs=1' '/connz?state=closed' '/connz?state=all&sort=uptime' \
     /subsz '/subsz?subs=1' /routez /jsz '/jsz?accounts=true&streams=true&consumers=true&config=true' \
-    /healthz '/healthz?js-enabled-only=true' /accountz '/accountz?acc=$G' '/accountz?acc=$SYS'; do
+    /healthz '/healthz?js-enabled-only=true' /accountz '/accountz?acc=$G' '/accountz?acc=$SYS' \
+    /leafz '/leafz?subs=1' /gatewayz '/gatewayz?accs=1' /accstatz '/accstatz?unused=1' /ipqueuesz \
+    '/ipqueuesz?all=1'; do
     compare "$path"
 done
 
