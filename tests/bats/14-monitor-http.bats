@@ -125,6 +125,9 @@ raw() {
     [ "$output" = $'sort by stop only valid on closed connections\n400' ]
     run curl -s -w '\n%{http_code}' "http://127.0.0.1:$MPORT/subsz?test=a.*"
     [[ $output == 'invalid test subject'*$'\n400' ]]
+    # Without JetStream the server leads nothing.
+    run curl -s -w '\n%{http_code}' "http://127.0.0.1:$MPORT/jsz?leader-only=true"
+    [ "$output" = $'filtered response: not leader\n400' ]
 }
 
 @test "?callback= wraps the JSON for JSONP" {

@@ -212,6 +212,12 @@ streams() {
     "$natsctl" consumer add -s "$url" ORDERS C1 --pull --defaults >/dev/null 2>&1 ||
         "$natsctl" consumer add -s "$url" ORDERS C1 --pull >/dev/null || bad "$side: consumer add failed"
     "$natsctl" pub -s "$url" --count 5 orders.new hello >/dev/null || bad "$side: stream pub failed"
+    # acc names the account to detail; offset pages the accounts (here only $G, so 1 leaves none).
+    # shellcheck disable=SC2016 # $G is the account's name, not a variable
+    check "$side /jsz?acc=\$G" "$(get "$side" '/jsz?acc=$G' | jq -c '[.account_details[] | [.name, .stream_detail]]')" '[["$G",null]]'
+    check "$side /jsz?acc=\$G&streams=1" "$(get "$side" '/jsz?acc=$G&streams=1' | jq -c '[.account_details[].stream_detail[].name]')" '["ORDERS"]'
+    check "$side /jsz?accounts=1&offset=1" "$(get "$side" '/jsz?accounts=1&offset=1' | jq 'has("account_details")')" false
+    check "$side /jsz?acc=nope" "$(get "$side" '/jsz?acc=nope' | jq 'has("account_details")')" false
 }
 
 # shape: every path of a JSON document and its type, one "path<TAB>type" a line; an array's
@@ -234,6 +240,7 @@ declare -A required_fields=(
     ['/subsz?subs=1']=".server_id .now .total .offset .limit .subscriptions_list[].account .subscriptions_list[].subject .subscriptions_list[].sid .subscriptions_list[].msgs .subscriptions_list[].cid"
     [/routez]=".server_id .now .num_routes .routes"
     [/jsz]=".server_id .now .config .memory .storage .reserved_memory .reserved_storage .accounts .ha_assets .api.total .api.errors .streams .consumers .messages .bytes"
+    ['/jsz?acc=$G']=".account_details[].name .account_details[].memory .account_details[].api.total"
     ['/jsz?accounts=true&streams=true&consumers=true&config=true']=".account_details[].name .account_details[].stream_detail[].name .account_details[].stream_detail[].state.messages .account_details[].stream_detail[].consumer_detail[].name"
     [/healthz]=".status"
     ['/leafz?subs=1']=".server_id .now .leafnodes .leafs"
@@ -281,7 +288,7 @@ done
 
 # shellcheck disable=SC2016 # $G is the account's name, not a variable
 for path in /varz '/connz?subs=detail' '/connz?subs=1' '/connz?state=closed' '/connz?state=all&sort=uptime' \
-    /subsz '/subsz?subs=1' /routez /jsz '/jsz?accounts=true&streams=true&consumers=true&config=true' \
+    /subsz '/subsz?subs=1' /routez /jsz '/jsz?acc=$G' '/jsz?accounts=true&streams=true&consumers=true&config=true' \
     /healthz '/healthz?js-enabled-only=true' /accountz '/accountz?acc=$G' '/accountz?acc=$SYS' \
     /leafz '/leafz?subs=1' /gatewayz '/gatewayz?accs=1' /accstatz '/accstatz?unused=1' /ipqueuesz \
     '/ipqueuesz?all=1'; do
