@@ -160,6 +160,22 @@ connz_params() {
     c=$(get "$side" '/connz?state=closed&sort=reason')
     check "$side connz state=closed" "$(jq '.num_connections' <<<"$c")" 1
     check "$side connz sort=bogus" "$(curl -s -o /dev/null -w '%{http_code}' "$(mon_of "$side")/connz?sort=bogus")" 400
+    connz_filters "$side"
+}
+
+# connz_filters SIDE: acc, user and mqtt_client (no auth=1 needed: nats-server 2.9.10 never
+# enforced it). Every client is in $G, but a closed one in $G keeps no account name, so acc never
+# matches closed connections; none is MQTT or, here, sent a user name. The user and MQTT filters
+# leave total unfiltered, and an unknown account is answered before the server's id is set.
+# shellcheck disable=SC2016 # $G and $SYS are account names, not variables
+connz_filters() {
+    local side=$1 f='[.num_connections, .total]'
+    check "$side connz acc=\$G" "$(get "$side" '/connz?acc=$G' | jq -c "$f")" '[2,2]'
+    check "$side connz acc=\$G state=all" "$(get "$side" '/connz?acc=$G&state=all' | jq -c "$f")" '[2,2]'
+    check "$side connz acc=\$SYS" "$(get "$side" '/connz?acc=$SYS&state=all' | jq -c "$f + [.connections]")" '[0,0,[]]'
+    check "$side connz acc=nope" "$(get "$side" '/connz?acc=nope' | jq -c "[.server_id] + $f + [.connections]")" '["",0,0,null]'
+    check "$side connz user=nobody" "$(get "$side" '/connz?user=nobody&state=all&auth=1' | jq -c "$f")" '[0,3]'
+    check "$side connz mqtt_client" "$(get "$side" '/connz?mqtt_client=x' | jq -c "$f")" '[0,2]'
 }
 
 # accounts SIDE: the accounts a default configuration has, $G for clients and the system account.
