@@ -478,7 +478,7 @@ nb__mon_subsz(struct nb_server *srv, const struct nb_httpreq *req, struct nb_jw 
 {
     bool subs = false;
     int64_t offset = 0, limit = 0;
-    char test[512];
+    char test[512], acc[256];
     if (nb__mon_bool(req, "subs", &subs, err) || nb__mon_int(req, "offset", &offset, err) ||
         nb__mon_int(req, "limit", &limit, err))
         return 400;
@@ -490,8 +490,11 @@ nb__mon_subsz(struct nb_server *srv, const struct nb_httpreq *req, struct nb_jw 
     }
     if (offset < 0) offset = 0;
     if (limit <= 0) limit = 1024;
+    nb__mon_str(req, "acc", acc, sizeof acc);
+    /* Every client subscription is in $G: another account lists none. */
+    bool other = acc[0] && strcmp(acc, NB_MON_GLOBAL_ACCOUNT) != 0;
     struct subs_page pg = {.test = test[0] ? test : NULL};
-    if (subs) list_subs(srv, &pg, NULL); /* counts what passes the filter */
+    if (subs && !other) list_subs(srv, &pg, NULL); /* counts what passes the filter */
     size_t n = pg.seen;
     pg.lo = (uint64_t)offset < n ? (size_t)offset : n;
     pg.hi = (uint64_t)limit < n - pg.lo ? pg.lo + (size_t)limit : n;
@@ -499,12 +502,12 @@ nb__mon_subsz(struct nb_server *srv, const struct nb_httpreq *req, struct nb_jw 
     nb_jw_obj(w, NULL);
     /* nats-server answers with the statistics alone when the page is empty. */
     if (pg.hi == pg.lo) {
-        nb__mon_sublist_stats(srv, w);
+        nb__mon_sublist_stats(srv, acc[0] ? acc : NULL, w);
         nb_jw_end_obj(w);
         return 200;
     }
     nb__mon_head(srv, w);
-    nb__mon_sublist_stats(srv, w);
+    nb__mon_sublist_stats(srv, acc[0] ? acc : NULL, w);
     nb_jw_u64(w, "total", pg.hi - pg.lo);
     nb_jw_i64(w, "offset", offset);
     nb_jw_i64(w, "limit", limit);

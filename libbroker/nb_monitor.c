@@ -309,12 +309,14 @@ accstatz(struct nb_server *srv, const struct nb_httpreq *req, struct nb_jw *w, s
 }
 
 void
-nb__mon_sublist_stats(struct nb_server *srv, struct nb_jw *w)
+nb__mon_sublist_stats(struct nb_server *srv, const char *account, struct nb_jw *w)
 {
-    struct nb_sublist_stats ss;
-    struct nb_sublist_fanout fo;
-    nb_sublist_stats(srv->sublist, &ss);
-    nb_sublist_fanout(srv->sublist, &fo);
+    struct nb_sublist_stats ss = {0};
+    struct nb_sublist_fanout fo = {0};
+    if (!account || strcmp(account, NB_MON_GLOBAL_ACCOUNT) == 0) {
+        nb_sublist_stats(srv->sublist, &ss);
+        nb_sublist_fanout(srv->sublist, &fo);
+    }
     write_sublist_stats(w, &ss, &fo);
 }
 
@@ -322,14 +324,11 @@ nb__mon_sublist_stats(struct nb_server *srv, struct nb_jw *w)
 static void
 account_detail(struct nb_server *srv, struct nb_jw *w, bool sys)
 {
+    const char *name = sys ? NB_MON_SYSTEM_ACCOUNT : NB_MON_GLOBAL_ACCOUNT;
     struct nb_sublist_stats ss = {0};
-    struct nb_sublist_fanout fo = {0};
-    if (!sys) {
-        nb_sublist_stats(srv->sublist, &ss);
-        nb_sublist_fanout(srv->sublist, &fo);
-    }
+    if (!sys) nb_sublist_stats(srv->sublist, &ss);
     nb_jw_obj(w, "account_detail");
-    nb_jw_str(w, "account_name", sys ? NB_MON_SYSTEM_ACCOUNT : NB_MON_GLOBAL_ACCOUNT);
+    nb_jw_str(w, "account_name", name);
     nb_jw_time(w, "update_time", srv->start_ns);
     if (sys) nb_jw_bool(w, "is_system", true);
     nb_jw_bool(w, "expired", false);
@@ -339,7 +338,7 @@ account_detail(struct nb_server *srv, struct nb_jw *w, bool sys)
     nb_jw_u64(w, "client_connections", sys ? 0 : srv->stats.connections);
     nb_jw_u64(w, "subscriptions", ss.count);
     nb_jw_obj(w, "sublist_stats");
-    write_sublist_stats(w, &ss, &fo);
+    nb__mon_sublist_stats(srv, name, w);
     nb_jw_end_obj(w);
     nb_jw_end_obj(w);
 }

@@ -111,7 +111,10 @@ void nb__mon_uptime(int64_t ns, char *buf, size_t cap);
 void nb__mon_duration(int64_t ns, char *buf, size_t cap);
 /* The server's id and now, which most endpoints start with. */
 void nb__mon_head(struct nb_server *srv, struct nb_jw *w);
-/* The sublist's figures as /subsz and /accountz's sublist_stats show them. */
-void nb__mon_sublist_stats(struct nb_server *srv, struct nb_jw *w);
+/*
+ * The sublist's figures as /subsz and /accountz's sublist_stats show them, for account (NULL: all
+ * of them). Every subscription is in $G: another account's figures are zeros.
+ */
+void nb__mon_sublist_stats(struct nb_server *srv, const char *account, struct nb_jw *w);
 
 #endif

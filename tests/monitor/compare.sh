@@ -137,6 +137,12 @@ counters() {
     check "$side subber subscriptions_list" "$(jq -c '[.connections[] | select(.name == "subber")][0].subscriptions_list' <<<"$c")" '["foo.>"]'
     check "$side subsz test=foo.bar" "$(get "$side" '/subsz?subs=1&test=foo.bar' | jq -c '[.total, .subscriptions_list[0].subject, .subscriptions_list[0].msgs]')" '[1,"foo.>",100]'
     check "$side subsz qgroup" "$(get "$side" '/subsz?subs=1&test=q.x' | jq -r '.subscriptions_list[0].qgroup')" grp
+    # acc keeps one account's subscriptions: the clients' are in $G, none in $SYS or an unknown one.
+    # shellcheck disable=SC2016 # $G and $SYS are account names, not variables
+    check "$side subsz acc=\$G" "$(get "$side" '/subsz?subs=1&acc=$G&test=foo.bar' | jq -c '[.total, .subscriptions_list[0].account]')" '[1,"$G"]'
+    # shellcheck disable=SC2016
+    check "$side subsz acc=\$SYS" "$(get "$side" '/subsz?subs=1&acc=$SYS&test=foo.bar' | jq 'has("subscriptions_list")')" false
+    check "$side subsz acc=nope" "$(get "$side" '/subsz?subs=1&acc=nope' | jq -c '[.num_subscriptions, .num_inserts, has("subscriptions_list")]')" '[0,0,false]'
 }
 
 connz_params() {
