@@ -56,7 +56,7 @@ const struct cli_opt cmd_server_opts[] = {
      NULL},
     {OPT_NAME, "n", "name", "server_name", "NAME", "server name (default: the server id)", NULL},
     {OPT_HTTP_PORT, "m", "http_port", "http-port", "PORT",
-     "HTTP monitoring port: /varz, /connz, /subsz, /jsz, /healthz...", NULL},
+     "HTTP monitoring port (-1 picks a free one): /varz, /connz, /subsz, /jsz, /healthz...", NULL},
     {OPT_CONFIG, "c", "config", NULL, "FILE", "configuration file in nats-server syntax", NULL},
     {OPT_CHECK, "t", NULL, NULL, NULL, "test the configuration and exit", NULL},
     {OPT_LOG, "l", "log", NULL, "FILE", "write the log to FILE instead of stderr", NULL},
