@@ -211,9 +211,9 @@ unclustered() {
     check "$side /accstatz \$G" "$(jq -c '.account_statz[0] | [.conns, .leafnodes, .total_conns, .received.msgs, .received.bytes, .sent.msgs, .sent.bytes, .slow_consumers]' <<<"$s")" \
         '[2,0,2,100,1000,100,1000,0]'
     check "$side /accstatz?unused=1" "$(get "$side" '/accstatz?unused=1' | jq -c '[.account_statz[].acc] | sort')" '["$G","$SYS"]'
-    for s in '/leafz?subs=x' '/gatewayz?accs=x' '/accstatz?unused=x' '/ipqueuesz?all=x'; do
-        check "$side $s" "$(curl -s -w ' %{http_code}' "$(mon_of "$side")$s")" \
-            "Error decoding boolean for '$(sed 's/.*?\(.*\)=x/\1/' <<<"$s")': strconv.ParseBool: parsing \"x\": invalid syntax 400"
+    for s in leafz?subs gatewayz?accs accstatz?unused ipqueuesz?all; do
+        check "$side /$s=x" "$(curl -s -w ' %{http_code}' "$(mon_of "$side")/$s=x")" \
+            "Error decoding boolean for '${s#*\?}': strconv.ParseBool: parsing \"x\": invalid syntax 400"
     done
     check "$side http_req_stats" "$(get "$side" /varz | jq -c '.http_req_stats | [has("/leafz"), has("/gatewayz"), has("/accstatz"), has("/ipqueuesz")]')" \
         '[true,true,true,false]'
@@ -237,6 +237,7 @@ streams() {
     # acc names the account to detail; offset pages the accounts (here only $G, so 1 leaves none).
     # shellcheck disable=SC2016 # $G is the account's name, not a variable
     check "$side /jsz?acc=\$G" "$(get "$side" '/jsz?acc=$G' | jq -c '[.account_details[] | [.name, .stream_detail]]')" '[["$G",null]]'
+    # shellcheck disable=SC2016
     check "$side /jsz?acc=\$G&streams=1" "$(get "$side" '/jsz?acc=$G&streams=1' | jq -c '[.account_details[].stream_detail[].name]')" '["ORDERS"]'
     check "$side /jsz?accounts=1&offset=1" "$(get "$side" '/jsz?accounts=1&offset=1' | jq 'has("account_details")')" false
     check "$side /jsz?acc=nope" "$(get "$side" '/jsz?acc=nope' | jq 'has("account_details")')" false
