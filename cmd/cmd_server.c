@@ -56,7 +56,7 @@ const struct cli_opt cmd_server_opts[] = {
      NULL},
     {OPT_NAME, "n", "name", "server_name", "NAME", "server name (default: the server id)", NULL},
     {OPT_HTTP_PORT, "m", "http_port", "http-port", "PORT",
-     "HTTP monitoring port: /varz, /connz, /subsz, /jsz, /healthz...", NULL},
+     "HTTP monitoring port (-1 picks a free one): /varz, /connz, /subsz, /jsz, /healthz...", NULL},
     {OPT_CONFIG, "c", "config", NULL, "FILE", "configuration file in nats-server syntax", NULL},
     {OPT_CHECK, "t", NULL, NULL, NULL, "test the configuration and exit", NULL},
     {OPT_LOG, "l", "log", NULL, "FILE", "write the log to FILE instead of stderr", NULL},
@@ -405,7 +405,7 @@ apply_flags(struct nb_config *cfg, const struct server_flags *f)
     if (f->store_dir) rc |= nb_config_set_str(&cfg->store_dir, f->store_dir);
     if (f->jetstream) cfg->jetstream = true;
     if (f->port_set) cfg->port = f->port < 0 ? 0 : (int)f->port;
-    if (f->http_port_set) cfg->http_port = f->http_port < 0 ? 0 : (int)f->http_port;
+    if (f->http_port_set) cfg->http_port = (int)f->http_port;
     if (f->max_payload_set) cfg->max_payload = f->max_payload;
     http_timeout_from_env(cfg);
     if (f->debug) cfg->debug = true;
@@ -592,9 +592,10 @@ write_run_files(struct server_run *run, const struct server_flags *f, const char
     }
     if (f->ports_dir) {
         int n = snprintf(text, sizeof text, "{\"nats\":[\"%s\"]", url);
-        if (cfg->http_port > 0)
+        int http_port = nb_server_http_port(run->srv);
+        if (http_port > 0)
             n += snprintf(text + n, sizeof text - (size_t)n, ",\"monitoring\":[\"http://%s:%d\"]",
-                          url_host(cfg->host), cfg->http_port);
+                          url_host(cfg->host), http_port);
         snprintf(text + n, sizeof text - (size_t)n, "}");
         snprintf(run->ports_path, sizeof run->ports_path, "%s/natsctl_%d.ports", f->ports_dir,
                  (int)getpid());
@@ -668,9 +669,10 @@ static void
 log_ready(struct server_run *run, const struct nb_config *cfg, const char *url)
 {
     char hp[300];
-    if (cfg->http_port > 0) {
+    int http_port = nb_server_http_port(run->srv);
+    if (http_port > 0) {
         logf_run(run, NB_LOG_INFO, "Starting http monitor on %s",
-                 host_port(cfg->host, cfg->http_port, hp, sizeof hp));
+                 host_port(cfg->host, http_port, hp, sizeof hp));
     }
     logf_run(run, NB_LOG_INFO, "Listening for client connections on %s",
              host_port(cfg->host, nb_server_port(run->srv), hp, sizeof hp));

@@ -60,7 +60,7 @@ struct nb_config {
     char *auth_token;
     char *auth_user;
     char *auth_pass;
-    int http_port; /* monitoring port, 0 = off */
+    int http_port; /* monitoring port, 0 = off, -1 = any free port */
     /* An HTTP request must arrive and its answer be written within this (also the keep-alive). */
     int64_t http_timeout_ms;
     bool jetstream;  /* streams and the $JS.API */
@@ -125,6 +125,8 @@ int nb_server_start(struct nb_server *srv);
 const char *nb_server_start_error(const struct nb_server *srv);
 /* The port actually bound (useful with port 0), or -1 before start. */
 int nb_server_port(const struct nb_server *srv);
+/* The monitoring port actually bound (useful with http_port -1), or -1 before start or when off. */
+int nb_server_http_port(const struct nb_server *srv);
 /*
  * Stops: closes the listener, flushes what each client has pending (bounded by a short deadline),
  * closes every connection, and calls done once every handle is closed. The loop then has nothing

@@ -118,6 +118,18 @@ nb__monitor_closed(struct nb_client *c)
 
 enum sort_by { BY_CID, BY_KEY_DESC, BY_KEY_ASC, BY_REASON };
 
+/*
+ * The filters as nats-server 2.9.10 applies them to natsctl's clients, which are all in $G: a
+ * closed connection of $G keeps no account name there, so acc matches no closed connection; no
+ * client is MQTT, and natsctl keeps no user name (a client has none without users).
+ */
+enum acc_filter {
+    ACC_ANY,     /* no acc */
+    ACC_GLOBAL,  /* acc=$G: every open connection */
+    ACC_SYSTEM,  /* acc=$SYS: no connection, and total counts none */
+    ACC_UNKNOWN, /* answered before the server's id is filled in, without a list */
+};
+
 struct connz_opts {
     enum sort_by by;
     char sort[32];
@@ -125,6 +137,8 @@ struct connz_opts {
     int64_t offset, limit;
     uint64_t cid;
     bool open, closed;
+    enum acc_filter acc;
+    bool no_match; /* user or mqtt_client: no connection matches, but total still counts them */
 };
 
 static int
@@ -221,10 +235,30 @@ parse_state(struct connz_opts *o, const struct nb_httpreq *req, struct np_buf *e
     return 400;
 }
 
+/* A parameter with a value that is not empty (too long for cap counts as not empty). */
+static long
+param(const struct nb_httpreq *req, const char *name, char *out, size_t cap)
+{
+    long n = nb_httpreq_param(req->query, req->query_len, name, out, cap);
+    return n == -2 ? (long)cap : n < 0 ? 0 : n;
+}
+
+static void
+parse_filters(struct connz_opts *o, const struct nb_httpreq *req)
+{
+    char v[32];
+    long n = param(req, "acc", v, sizeof v);
+    o->acc = !n                                      ? ACC_ANY
+             : strcmp(v, NB_MON_GLOBAL_ACCOUNT) == 0 ? ACC_GLOBAL
+             : strcmp(v, NB_MON_SYSTEM_ACCOUNT) == 0 ? ACC_SYSTEM
+                                                     : ACC_UNKNOWN;
+    o->no_match = param(req, "user", v, sizeof v) || param(req, "mqtt_client", v, sizeof v);
+}
+
 static int
 parse_connz(struct connz_opts *o, const struct nb_httpreq *req, struct np_buf *err)
 {
-    char v[16], user[8], acc[8];
+    char v[16];
     memset(o, 0, sizeof *o);
     nb__mon_str(req, "sort", o->sort, sizeof o->sort);
     nb__mon_str(req, "subs", v, sizeof v);
@@ -238,12 +272,8 @@ parse_connz(struct connz_opts *o, const struct nb_httpreq *req, struct np_buf *e
         nb__mon_u64(req, "cid", &o->cid, err) || parse_state(o, req, err))
         return 400;
     if (parse_sort(o, err)) return 400;
-    nb__mon_str(req, "user", user, sizeof user);
-    nb__mon_str(req, "acc", acc, sizeof acc);
-    if (!o->auth && (user[0] || acc[0])) {
-        np_buf_adds(err, "filter by user or account only allowed with auth option");
-        return 400;
-    }
+    /* Without auth=1 too: nats-server 2.9.10's check for it never fires. */
+    parse_filters(o, req);
     if (o->offset < 0) o->offset = 0;
     if (o->limit <= 0) o->limit = 1024;
     if (o->cid) o->limit = 1;
@@ -319,12 +349,15 @@ gather(struct nb_server *srv, const struct connz_opts *o, struct cinfo *open_row
 {
     struct nb_monitor *mon = srv->mon;
     size_t n = 0, nopen = 0;
+    /* As in nats-server, a cid finds an open connection whatever the filters say. */
+    bool open_none = o->acc == ACC_SYSTEM || o->no_match;
     for (struct nb_conn *c = srv->conns; c && o->open; c = c->next) {
-        if (!nb__conn_is_client(c) || (o->cid && c->id != o->cid)) continue;
+        if (!nb__conn_is_client(c) || (o->cid ? c->id != o->cid : open_none)) continue;
         fill_open(&open_rows[nopen], nb__client_of(c));
         list[n++] = &open_rows[nopen++];
     }
-    for (size_t i = 0; i < mon->nclosed && o->closed; i++) {
+    bool closed_none = o->acc != ACC_ANY || o->no_match;
+    for (size_t i = 0; i < mon->nclosed && o->closed && !closed_none; i++) {
         struct nb_closed *cc = mon->closed[(mon->closed_head + i) % NB_CLOSED_MAX];
         if (!o->cid || cc->info.cid == o->cid) list[n++] = &cc->info;
     }
@@ -358,8 +391,21 @@ nb__mon_connz(struct nb_server *srv, const struct nb_httpreq *req, struct nb_jw 
 {
     struct connz_opts o;
     if (parse_connz(&o, req, err)) return 400;
+    if (o.acc == ACC_UNKNOWN) {
+        nb_jw_obj(w, NULL);
+        nb_jw_str(w, "server_id", "");
+        nb_jw_time(w, "now", nb__wall_ns());
+        nb_jw_i64(w, "num_connections", 0);
+        nb_jw_i64(w, "total", 0);
+        nb_jw_i64(w, "offset", o.offset);
+        nb_jw_i64(w, "limit", o.limit);
+        nb_jw_null(w, "connections");
+        nb_jw_end_obj(w);
+        return 200;
+    }
     size_t nopen = count_clients(srv), nclosed = srv->mon->nclosed;
-    size_t total = (o.open ? nopen : 0) + (o.closed ? nclosed : 0);
+    size_t total =
+        (o.open && o.acc != ACC_SYSTEM ? nopen : 0) + (o.closed && o.acc == ACC_ANY ? nclosed : 0);
     struct cinfo *open_rows = malloc((nopen + 1) * sizeof *open_rows);
     struct cinfo **list = malloc((nopen + nclosed + 1) * sizeof *list);
     if (!open_rows || !list) {
@@ -414,7 +460,7 @@ list_subs(struct nb_server *srv, struct subs_page *pg, struct nb_jw *w)
             size_t at = pg->seen++;
             if (!w || at < pg->lo || at >= pg->hi) continue;
             nb_jw_obj(w, NULL);
-            nb_jw_str(w, "account", "$G");
+            nb_jw_str(w, "account", NB_MON_GLOBAL_ACCOUNT);
             nb_jw_strn(w, "subject", s->subject, s->subject_len);
             if (s->queue) nb_jw_strn(w, "qgroup", s->queue, s->queue_len);
             nb_jw_strn(w, "sid", s->sid, s->sid_len);
@@ -432,7 +478,7 @@ nb__mon_subsz(struct nb_server *srv, const struct nb_httpreq *req, struct nb_jw 
 {
     bool subs = false;
     int64_t offset = 0, limit = 0;
-    char test[512];
+    char test[512], acc[256];
     if (nb__mon_bool(req, "subs", &subs, err) || nb__mon_int(req, "offset", &offset, err) ||
         nb__mon_int(req, "limit", &limit, err))
         return 400;
@@ -444,8 +490,11 @@ nb__mon_subsz(struct nb_server *srv, const struct nb_httpreq *req, struct nb_jw 
     }
     if (offset < 0) offset = 0;
     if (limit <= 0) limit = 1024;
+    nb__mon_str(req, "acc", acc, sizeof acc);
+    /* Every client subscription is in $G: another account lists none. */
+    bool other = acc[0] && strcmp(acc, NB_MON_GLOBAL_ACCOUNT) != 0;
     struct subs_page pg = {.test = test[0] ? test : NULL};
-    if (subs) list_subs(srv, &pg, NULL); /* counts what passes the filter */
+    if (subs && !other) list_subs(srv, &pg, NULL); /* counts what passes the filter */
     size_t n = pg.seen;
     pg.lo = (uint64_t)offset < n ? (size_t)offset : n;
     pg.hi = (uint64_t)limit < n - pg.lo ? pg.lo + (size_t)limit : n;
@@ -453,12 +502,12 @@ nb__mon_subsz(struct nb_server *srv, const struct nb_httpreq *req, struct nb_jw 
     nb_jw_obj(w, NULL);
     /* nats-server answers with the statistics alone when the page is empty. */
     if (pg.hi == pg.lo) {
-        nb__mon_sublist_stats(srv, w);
+        nb__mon_sublist_stats(srv, acc[0] ? acc : NULL, w);
         nb_jw_end_obj(w);
         return 200;
     }
     nb__mon_head(srv, w);
-    nb__mon_sublist_stats(srv, w);
+    nb__mon_sublist_stats(srv, acc[0] ? acc : NULL, w);
     nb_jw_u64(w, "total", pg.hi - pg.lo);
     nb_jw_i64(w, "offset", offset);
     nb_jw_i64(w, "limit", limit);

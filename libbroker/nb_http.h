@@ -9,7 +9,10 @@
 struct nb_server;
 struct nb_http;
 
-/* Listens for HTTP on addr. Returns 0 or a negative libuv code (the handle is closed by stop). */
+/*
+ * Listens for HTTP on addr and sets srv->http_port to the port bound. Returns 0 or a negative libuv
+ * code (the handle is closed by stop).
+ */
 int nb__http_start(struct nb_server *srv, const struct sockaddr *addr);
 /* Closes the listener and every open HTTP connection. */
 void nb__http_stop(struct nb_http *http);

@@ -218,6 +218,13 @@ nb_jw_bool(struct nb_jw *w, const char *key, bool v)
 }
 
 void
+nb_jw_null(struct nb_jw *w, const char *key)
+{
+    member(w, key);
+    puts_(w, "null");
+}
+
+void
 nb_jw_time(struct nb_jw *w, const char *key, int64_t unix_ns)
 {
     char t[NP_TIME_MAX];
@@ -243,7 +250,6 @@ nb_jw_cjson(struct nb_jw *w, const char *key, const cJSON *v)
     } else if (cJSON_IsNumber(v)) {
         nb_jw_f64(w, key, v->valuedouble);
     } else {
-        member(w, key);
-        puts_(w, "null");
+        nb_jw_null(w, key);
     }
 }

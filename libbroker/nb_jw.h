@@ -42,6 +42,8 @@ void nb_jw_i64(struct nb_jw *w, const char *key, int64_t v);
 /* Shortest text that reads back as v, as Go prints a float64 (2, 0.75, 1e-07). */
 void nb_jw_f64(struct nb_jw *w, const char *key, double v);
 void nb_jw_bool(struct nb_jw *w, const char *key, bool v);
+/* null: what Go writes for a nil slice or pointer, which some nats-server answers keep. */
+void nb_jw_null(struct nb_jw *w, const char *key);
 /* An RFC 3339 UTC time with nanoseconds, trailing zeros dropped, as Go's time.Time marshals. */
 void nb_jw_time(struct nb_jw *w, const char *key, int64_t unix_ns);
 /* Copies a cJSON value (objects from the JetStream modules, such as a StreamInfo's state). */

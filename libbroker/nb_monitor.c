@@ -1,8 +1,9 @@
 /*
  * The monitoring endpoints' router and what they share: query parameters decoded as Go decodes
  * them, times and durations as Go prints them, and the small endpoints (/, /healthz, /routez,
- * /accountz). natsctl has one account, $G, no routes and no system account, and says so in
- * nats-server's shapes.
+ * /leafz, /gatewayz, /accountz, /accstatz, /ipqueuesz). natsctl has one account for clients, $G,
+ * and no routes, leaf nodes or gateways, and says so in the shapes nats-server gives them when
+ * nothing is configured; the system account it lists has nothing in it.
  */
 #include "nb_monitor.h"
 #include "nb_client.h"
@@ -212,39 +213,132 @@ routez(struct nb_server *srv, const struct nb_httpreq *req, struct nb_jw *w, str
     return 200;
 }
 
-void
-nb__mon_sublist_stats(struct nb_server *srv, struct nb_jw *w)
+static void
+write_sublist_stats(struct nb_jw *w, const struct nb_sublist_stats *ss,
+                    const struct nb_sublist_fanout *fo)
 {
-    struct nb_sublist_stats ss;
-    struct nb_sublist_fanout fo;
-    nb_sublist_stats(srv->sublist, &ss);
-    nb_sublist_fanout(srv->sublist, &fo);
-    nb_jw_u64(w, "num_subscriptions", ss.count);
-    nb_jw_u64(w, "num_cache", ss.cache_entries);
-    nb_jw_u64(w, "num_inserts", ss.inserts);
-    nb_jw_u64(w, "num_removes", ss.removes);
-    nb_jw_u64(w, "num_matches", ss.matches);
-    nb_jw_f64(w, "cache_hit_rate", ss.matches ? (double)ss.cache_hits / (double)ss.matches : 0);
-    nb_jw_u64(w, "max_fanout", fo.max);
-    nb_jw_f64(w, "avg_fanout", fo.avg);
+    nb_jw_u64(w, "num_subscriptions", ss->count);
+    nb_jw_u64(w, "num_cache", ss->cache_entries);
+    nb_jw_u64(w, "num_inserts", ss->inserts);
+    nb_jw_u64(w, "num_removes", ss->removes);
+    nb_jw_u64(w, "num_matches", ss->matches);
+    nb_jw_f64(w, "cache_hit_rate", ss->matches ? (double)ss->cache_hits / (double)ss->matches : 0);
+    nb_jw_u64(w, "max_fanout", fo->max);
+    nb_jw_f64(w, "avg_fanout", fo->avg);
+}
+
+static int
+leafz(struct nb_server *srv, const struct nb_httpreq *req, struct nb_jw *w, struct np_buf *err)
+{
+    bool subs = false;
+    if (nb__mon_bool(req, "subs", &subs, err)) return 400;
+    nb_jw_obj(w, NULL);
+    nb__mon_head(srv, w);
+    nb_jw_i64(w, "leafnodes", 0);
+    nb_jw_null(w, "leafs"); /* nats-server's list is nil, not empty, without leaf nodes */
+    nb_jw_end_obj(w);
+    return 200;
+}
+
+static int
+gatewayz(struct nb_server *srv, const struct nb_httpreq *req, struct nb_jw *w, struct np_buf *err)
+{
+    bool accs = false;
+    if (nb__mon_bool(req, "accs", &accs, err)) return 400;
+    nb_jw_obj(w, NULL);
+    nb__mon_head(srv, w);
+    nb_jw_obj(w, "outbound_gateways");
+    nb_jw_end_obj(w);
+    nb_jw_obj(w, "inbound_gateways");
+    nb_jw_end_obj(w);
+    nb_jw_end_obj(w);
+    return 200;
+}
+
+/* nats-server's internal queues with work in them; natsctl has no such queues. */
+static int
+ipqueuesz(struct nb_server *srv, const struct nb_httpreq *req, struct nb_jw *w, struct np_buf *err)
+{
+    bool all = false;
+    (void)srv;
+    if (nb__mon_bool(req, "all", &all, err)) return 400;
+    nb_jw_obj(w, NULL);
+    nb_jw_end_obj(w);
+    return 200;
 }
 
 static void
-account_detail(struct nb_server *srv, struct nb_jw *w)
+account_stat(struct nb_jw *w, const char *name, const struct nb_stats *st)
 {
-    struct nb_sublist_stats ss;
-    nb_sublist_stats(srv->sublist, &ss);
+    nb_jw_obj(w, NULL);
+    nb_jw_str(w, "acc", name);
+    nb_jw_u64(w, "conns", st->connections);
+    nb_jw_i64(w, "leafnodes", 0);
+    nb_jw_u64(w, "total_conns", st->connections);
+    nb_jw_obj(w, "sent");
+    nb_jw_u64(w, "msgs", st->out_msgs);
+    nb_jw_u64(w, "bytes", st->out_bytes);
+    nb_jw_end_obj(w);
+    nb_jw_obj(w, "received");
+    nb_jw_u64(w, "msgs", st->in_msgs);
+    nb_jw_u64(w, "bytes", st->in_bytes);
+    nb_jw_end_obj(w);
+    nb_jw_u64(w, "slow_consumers", st->slow_consumers);
+    nb_jw_end_obj(w);
+}
+
+/*
+ * Every client is in $G, so its figures are the server's; an account without connections is
+ * left out unless unused=1 asks for it, as in nats-server.
+ */
+static int
+accstatz(struct nb_server *srv, const struct nb_httpreq *req, struct nb_jw *w, struct np_buf *err)
+{
+    bool unused = false;
+    if (nb__mon_bool(req, "unused", &unused, err)) return 400;
+    struct nb_stats st;
+    nb_server_stats(srv, &st);
+    nb_jw_obj(w, NULL);
+    nb__mon_head(srv, w);
+    nb_jw_arr(w, "account_statz");
+    if (unused || st.connections) account_stat(w, NB_MON_GLOBAL_ACCOUNT, &st);
+    if (unused) account_stat(w, NB_MON_SYSTEM_ACCOUNT, &(struct nb_stats){0});
+    nb_jw_end_arr(w);
+    nb_jw_end_obj(w);
+    return 200;
+}
+
+void
+nb__mon_sublist_stats(struct nb_server *srv, const char *account, struct nb_jw *w)
+{
+    struct nb_sublist_stats ss = {0};
+    struct nb_sublist_fanout fo = {0};
+    if (!account || strcmp(account, NB_MON_GLOBAL_ACCOUNT) == 0) {
+        nb_sublist_stats(srv->sublist, &ss);
+        nb_sublist_fanout(srv->sublist, &fo);
+    }
+    write_sublist_stats(w, &ss, &fo);
+}
+
+/* The global account holds every client and subscription; the system account nothing. */
+static void
+account_detail(struct nb_server *srv, struct nb_jw *w, bool sys)
+{
+    const char *name = sys ? NB_MON_SYSTEM_ACCOUNT : NB_MON_GLOBAL_ACCOUNT;
+    struct nb_sublist_stats ss = {0};
+    if (!sys) nb_sublist_stats(srv->sublist, &ss);
     nb_jw_obj(w, "account_detail");
-    nb_jw_str(w, "account_name", "$G");
+    nb_jw_str(w, "account_name", name);
     nb_jw_time(w, "update_time", srv->start_ns);
+    if (sys) nb_jw_bool(w, "is_system", true);
     nb_jw_bool(w, "expired", false);
     nb_jw_bool(w, "complete", true);
-    nb_jw_bool(w, "jetstream_enabled", srv->js != NULL);
+    nb_jw_bool(w, "jetstream_enabled", !sys && srv->js != NULL);
     nb_jw_i64(w, "leafnode_connections", 0);
-    nb_jw_u64(w, "client_connections", srv->stats.connections);
+    nb_jw_u64(w, "client_connections", sys ? 0 : srv->stats.connections);
     nb_jw_u64(w, "subscriptions", ss.count);
     nb_jw_obj(w, "sublist_stats");
-    nb__mon_sublist_stats(srv, w);
+    nb__mon_sublist_stats(srv, name, w);
     nb_jw_end_obj(w);
     nb_jw_end_obj(w);
 }
@@ -254,7 +348,8 @@ accountz(struct nb_server *srv, const struct nb_httpreq *req, struct nb_jw *w, s
 {
     char acc[256];
     nb__mon_str(req, "acc", acc, sizeof acc);
-    if (acc[0] && strcmp(acc, "$G") != 0) {
+    bool sys = strcmp(acc, NB_MON_SYSTEM_ACCOUNT) == 0;
+    if (acc[0] && !sys && strcmp(acc, NB_MON_GLOBAL_ACCOUNT) != 0) {
         np_buf_adds(err, "Account ");
         np_buf_adds(err, acc);
         np_buf_adds(err, " does not exist");
@@ -262,44 +357,57 @@ accountz(struct nb_server *srv, const struct nb_httpreq *req, struct nb_jw *w, s
     }
     nb_jw_obj(w, NULL);
     nb__mon_head(srv, w);
+    nb_jw_str(w, "system_account", NB_MON_SYSTEM_ACCOUNT);
     if (acc[0]) {
-        account_detail(srv, w);
+        account_detail(srv, w, sys);
     } else {
         nb_jw_arr(w, "accounts");
-        nb_jw_str(w, NULL, "$G");
+        nb_jw_str(w, NULL, NB_MON_GLOBAL_ACCOUNT);
+        nb_jw_str(w, NULL, NB_MON_SYSTEM_ACCOUNT);
         nb_jw_end_arr(w);
     }
     nb_jw_end_obj(w);
     return 200;
 }
 
+/* The links of nats-server's index page, in its order. */
 static const char index_html[] =
     "<html lang=\"en\">\n<head><title>natsctl monitoring</title></head>\n<body>\n"
     "<h1>natsctl " NB_VERSION "</h1>\n"
     "<a href=./varz>General</a><br/>\n<a href=./jsz>JetStream</a><br/>\n"
     "<a href=./connz>Connections</a><br/>\n<a href=./accountz>Accounts</a><br/>\n"
-    "<a href=./subsz>Subscriptions</a><br/>\n<a href=./routez>Routes</a><br/>\n"
-    "<a href=./healthz>Health Probe</a>\n</body>\n</html>\n";
+    "<a href=./accstatz>Account Stats</a><br/>\n<a href=./subsz>Subscriptions</a><br/>\n"
+    "<a href=./routez>Routes</a><br/>\n<a href=./leafz>LeafNodes</a><br/>\n"
+    "<a href=./gatewayz>Gateways</a><br/>\n<a href=./healthz>Health Probe</a>\n"
+    "</body>\n</html>\n";
 
 /* ---- routing ------------------------------------------------------------------------------------- */
 
 struct route {
     const char *path;
-    enum nb_mon_path stat;
+    int stat;     /* the enum nb_mon_path counted in http_req_stats, -1: not counted */
     nb_mon_fn fn; /* NULL: the index page */
     bool compact; /* /healthz answers on one line, as nats-server's */
 };
 
+/*
+ * nats-server 2.9.10's paths but /stacksz, a dump of Go's goroutines that natsctl has no
+ * counterpart for. Like nats-server, /ipqueuesz is not counted.
+ */
 static const struct route routes[] = {
     {"/", NB_MON_ROOT, NULL, false},
     {"/varz", NB_MON_VARZ, nb__mon_varz, false},
     {"/connz", NB_MON_CONNZ, nb__mon_connz, false},
     {"/routez", NB_MON_ROUTEZ, routez, false},
+    {"/gatewayz", NB_MON_GATEWAYZ, gatewayz, false},
+    {"/leafz", NB_MON_LEAFZ, leafz, false},
     {"/subsz", NB_MON_SUBSZ, nb__mon_subsz, false},
     {"/subscriptionsz", NB_MON_SUBSZ, nb__mon_subsz, false},
     {"/accountz", NB_MON_ACCOUNTZ, accountz, false},
+    {"/accstatz", NB_MON_ACCSTATZ, accstatz, false},
     {"/jsz", NB_MON_JSZ, nb__mon_jsz, false},
     {"/healthz", NB_MON_HEALTHZ, healthz, true},
+    {"/ipqueuesz", -1, ipqueuesz, false},
 };
 
 static const struct route *
@@ -365,7 +473,7 @@ nb__monitor_serve(struct nb_server *srv, const struct nb_httpreq *req, struct nb
     if (!r) {
         rc = set_text(ans, 404, "text/plain; charset=utf-8", "404 page not found\n");
     } else {
-        srv->mon->req_stats[r->stat]++;
+        if (r->stat >= 0) srv->mon->req_stats[r->stat]++;
         rc = r->fn ? run_endpoint(srv, r, req, ans)
                    : set_text(ans, 200, "text/html; charset=utf-8", index_html);
     }

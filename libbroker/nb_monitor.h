@@ -21,6 +21,14 @@ struct nb_server;
 struct nb_client;
 struct nb_closed;
 
+/*
+ * The accounts the endpoints show. Every client is in the global account. nats-server also creates
+ * a system account for its own traffic; natsctl has none that clients could use, but the endpoints
+ * report it (empty) as nats-server's default configuration does, so tools find the same shape.
+ */
+#define NB_MON_GLOBAL_ACCOUNT "$G"
+#define NB_MON_SYSTEM_ACCOUNT "$SYS"
+
 /* How many closed connections /connz?state=closed remembers, as nats-server's default. */
 #define NB_CLOSED_MAX 10000
 
@@ -28,9 +36,12 @@ struct nb_closed;
 #define NB_MON_PATHS(X)                                                                            \
     X(ROOT, "/")                                                                                   \
     X(ACCOUNTZ, "/accountz")                                                                       \
+    X(ACCSTATZ, "/accstatz")                                                                       \
     X(CONNZ, "/connz")                                                                             \
+    X(GATEWAYZ, "/gatewayz")                                                                       \
     X(HEALTHZ, "/healthz")                                                                         \
     X(JSZ, "/jsz")                                                                                 \
+    X(LEAFZ, "/leafz")                                                                             \
     X(ROUTEZ, "/routez")                                                                           \
     X(SUBSZ, "/subsz")                                                                             \
     X(VARZ, "/varz")
@@ -100,7 +111,10 @@ void nb__mon_uptime(int64_t ns, char *buf, size_t cap);
 void nb__mon_duration(int64_t ns, char *buf, size_t cap);
 /* The server's id and now, which most endpoints start with. */
 void nb__mon_head(struct nb_server *srv, struct nb_jw *w);
-/* The sublist's figures as /subsz and /accountz's sublist_stats show them. */
-void nb__mon_sublist_stats(struct nb_server *srv, struct nb_jw *w);
+/*
+ * The sublist's figures as /subsz and /accountz's sublist_stats show them, for account (NULL: all
+ * of them). Every subscription is in $G: another account's figures are zeros.
+ */
+void nb__mon_sublist_stats(struct nb_server *srv, const char *account, struct nb_jw *w);
 
 #endif

@@ -94,6 +94,7 @@ nb_server_new(struct nb_server **out, uv_loop_t *loop, const struct nb_config *c
     if (!srv) return NB_ENOMEM;
     srv->loop = loop;
     srv->port = -1;
+    srv->http_port = -1;
     srv->next_id = 1;
     seed_rand(&srv->rng);
     srv->sublist = nb_sublist_new();
@@ -182,8 +183,8 @@ resolve(uv_loop_t *loop, const char *host, int port, struct sockaddr_storage *ad
     return 0;
 }
 
-static int
-bound_port(uv_tcp_t *tcp)
+int
+nb__tcp_port(uv_tcp_t *tcp)
 {
     struct sockaddr_storage ss;
     int len = sizeof ss;
@@ -227,10 +228,12 @@ nb_server_start(struct nb_server *srv)
     rc = uv_tcp_bind(&srv->listener, (struct sockaddr *)&addr, 0);
     if (rc == 0) rc = uv_listen((uv_stream_t *)&srv->listener, 511, on_connection);
     if (rc) return start_failed(srv, "client connections", srv->cfg.port, rc);
-    srv->port = bound_port(&srv->listener);
-    if (srv->cfg.http_port > 0) {
+    srv->port = nb__tcp_port(&srv->listener);
+    if (srv->cfg.http_port != 0) {
+        /* -1 asks for any free port, as in nats-server; /varz still reports the -1 asked for. */
+        int want = srv->cfg.http_port < 0 ? 0 : srv->cfg.http_port;
         struct sockaddr_storage http_addr;
-        rc = resolve(srv->loop, srv->cfg.host, srv->cfg.http_port, &http_addr);
+        rc = resolve(srv->loop, srv->cfg.host, want, &http_addr);
         if (rc == 0) rc = nb__http_start(srv, (struct sockaddr *)&http_addr);
         if (rc) return start_failed(srv, "monitoring connections", srv->cfg.http_port, rc);
     }
@@ -252,6 +255,12 @@ int
 nb_server_port(const struct nb_server *srv)
 {
     return srv->port;
+}
+
+int
+nb_server_http_port(const struct nb_server *srv)
+{
+    return srv->http_port;
 }
 
 static void

@@ -44,6 +44,7 @@ struct nb_server {
     uint64_t next_id; /* the next cid (and rid: they share one sequence as in nats-server) */
     struct np_rand rng;
     int port;
+    int http_port;    /* the monitoring port bound, -1 when off */
     int open_handles; /* server handles not yet closed */
     bool started, housekeeping_open, stopping;
     void (*stop_done)(struct nb_server *, void *);
@@ -75,5 +76,7 @@ void nb__flush_output(struct nb_server *srv);
 void nb__server_conn_gone(struct nb_server *srv);
 /* Called when one of the server's own handles has closed, so a stop can finish. */
 void nb__server_handle_closed(struct nb_server *srv);
+/* The port a bound TCP handle listens on, -1 when it cannot be read. */
+int nb__tcp_port(uv_tcp_t *tcp);
 
 #endif

@@ -139,6 +139,7 @@ write_counters(struct nb_server *srv, struct nb_jw *w)
     }
     nb_jw_end_obj(w);
     nb_jw_time(w, "config_load_time", srv->start_ns);
+    nb_jw_str(w, "system_account", NB_MON_SYSTEM_ACCOUNT);
 }
 
 int
@@ -213,8 +214,8 @@ write_account(struct nb_server *srv, struct nb_jw *w, const struct jsz_opts *o)
 {
     nb_jw_arr(w, "account_details");
     nb_jw_obj(w, NULL);
-    nb_jw_str(w, "name", "$G");
-    nb_jw_str(w, "id", "$G");
+    nb_jw_str(w, "name", NB_MON_GLOBAL_ACCOUNT);
+    nb_jw_str(w, "id", NB_MON_GLOBAL_ACCOUNT);
     write_js_stats(srv, w, true);
     if (o->streams && srv->js->streams) {
         nb_jw_arr(w, "stream_detail");
@@ -252,21 +253,33 @@ nb__mon_jsz(struct nb_server *srv, const struct nb_httpreq *req, struct nb_jw *w
     struct jsz_opts o = {0};
     bool leader = false;
     int64_t offset = 0, limit = 0;
+    char acc[256];
     if (nb__mon_bool(req, "accounts", &o.accounts, err) ||
         nb__mon_bool(req, "streams", &o.streams, err) ||
         nb__mon_bool(req, "consumers", &o.consumers, err) ||
         nb__mon_bool(req, "config", &o.config, err) || nb__mon_int(req, "offset", &offset, err) ||
         nb__mon_int(req, "limit", &limit, err) || nb__mon_bool(req, "leader-only", &leader, err))
         return 400;
+    /* A single server with JetStream leads it; without, it leads nothing. */
+    if (leader && !srv->js) {
+        np_buf_adds(err, "filtered response: not leader");
+        return 400;
+    }
+    nb__mon_str(req, "acc", acc, sizeof acc);
     o.streams |= o.consumers;
     o.accounts |= o.streams;
+    /*
+     * acc picks the account to detail, whatever the paging; otherwise offset pages the accounts
+     * in name order, and $G is the only one with JetStream.
+     */
+    bool detail = strcmp(acc, NB_MON_GLOBAL_ACCOUNT) == 0 || (o.accounts && offset <= 0);
     nb_jw_obj(w, NULL);
     nb__mon_head(srv, w);
     if (!srv->js) nb_jw_bool(w, "disabled", true);
     write_js_config(srv, w);
     write_js_stats(srv, w, false);
     write_totals(srv, w);
-    if (srv->js && o.accounts) write_account(srv, w, &o);
+    if (srv->js && detail) write_account(srv, w, &o);
     nb_jw_end_obj(w);
     return 200;
 }

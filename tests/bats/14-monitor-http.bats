@@ -44,6 +44,28 @@ raw() {
     [ "$output" = 404 ]
     run curl -s "http://127.0.0.1:$MPORT/"
     [[ $output == *'href=./varz'* && $output == *'href=./connz'* ]]
+    [[ $output == *'href=./leafz'* && $output == *'href=./gatewayz'* && $output == *'href=./accstatz'* ]]
+}
+
+# shellcheck disable=SC2016 # $G and $SYS are account names, not variables
+@test "/leafz, /gatewayz, /accstatz and /ipqueuesz answer as a nats-server without them; /stacksz is 404" {
+    local m=http://127.0.0.1:$MPORT
+    run curl -s "$m/leafz?subs=1"
+    [ "$(jq -c '[.leafnodes, .leafs]' <<<"$output")" = '[0,null]' ]
+    run curl -s "$m/gatewayz"
+    [ "$(jq -c '[.outbound_gateways, .inbound_gateways]' <<<"$output")" = '[{},{}]' ]
+    # Without connections, an account is only listed with unused=1.
+    run curl -s "$m/accstatz"
+    [ "$(jq -c .account_statz <<<"$output")" = '[]' ]
+    run curl -s "$m/accstatz?unused=1"
+    [ "$(jq -c '[.account_statz[] | [.acc, .conns, .sent.msgs, .received.bytes]]' <<<"$output")" = '[["$G",0,0,0],["$SYS",0,0,0]]' ]
+    run curl -s -w ' %{http_code} %{content_type}' "$m/ipqueuesz?all=1"
+    [ "$output" = '{} 200 application/json' ]
+    run curl -s -w ' %{http_code}' "$m/accstatz?unused=maybe"
+    [ "$output" = "Error decoding boolean for 'unused': strconv.ParseBool: parsing \"maybe\": invalid syntax 400" ]
+    # A dump of Go's goroutines in nats-server: natsctl has nothing like it.
+    run curl -s -w ' %{http_code}' "$m/stacksz"
+    [ "$output" = $'404 page not found\n 404' ]
 }
 
 @test "methods other than GET and HEAD are 405 with Allow; HEAD has no body" {
@@ -103,6 +125,9 @@ raw() {
     [ "$output" = $'sort by stop only valid on closed connections\n400' ]
     run curl -s -w '\n%{http_code}' "http://127.0.0.1:$MPORT/subsz?test=a.*"
     [[ $output == 'invalid test subject'*$'\n400' ]]
+    # Without JetStream the server leads nothing.
+    run curl -s -w '\n%{http_code}' "http://127.0.0.1:$MPORT/jsz?leader-only=true"
+    [ "$output" = $'filtered response: not leader\n400' ]
 }
 
 @test "?callback= wraps the JSON for JSONP" {
@@ -113,7 +138,28 @@ raw() {
 @test "/varz counts the requests of each path" {
     curl -s -o /dev/null "http://127.0.0.1:$MPORT/connz"
     curl -s -o /dev/null "http://127.0.0.1:$MPORT/connz"
+    curl -s -o /dev/null "http://127.0.0.1:$MPORT/leafz"
+    curl -s -o /dev/null "http://127.0.0.1:$MPORT/ipqueuesz"
     run curl -s "http://127.0.0.1:$MPORT/varz"
     [ "$(jq '.http_req_stats["/connz"]' <<<"$output")" = 2 ]
     [ "$(jq '.http_req_stats["/varz"]' <<<"$output")" = 1 ]
+    [ "$(jq '.http_req_stats["/leafz"]' <<<"$output")" = 1 ]
+    # nats-server does not count /ipqueuesz.
+    [ "$(jq '.http_req_stats | has("/ipqueuesz")' <<<"$output")" = false ]
+}
+
+@test "-m -1 and http_port: -1 listen on a free port, logged and in the ports file as nats-server" {
+    stop_server
+    start_server -m -1
+    local mport
+    mport=$(grep -o 'Starting http monitor on 127.0.0.1:[0-9]*' "$SERVER_LOG" | sed 's/.*://')
+    [[ -n $mport ]]
+    [ "$(jq -r '.monitoring[0]' "$(dirname "$SERVER_LOG")"/*.ports)" = "http://127.0.0.1:$mport" ]
+    # nats-server reports the -1 it was given, not the port it picked.
+    [ "$(curl -s "http://127.0.0.1:$mport/varz" | jq .http_port)" = -1 ]
+    stop_server
+    printf 'http_port: -1\n' >"$BATS_TEST_TMPDIR/m.conf"
+    start_server -c "$BATS_TEST_TMPDIR/m.conf"
+    mport=$(jq -r '.monitoring[0]' "$(dirname "$SERVER_LOG")"/*.ports)
+    [ "$(curl -s "$mport/healthz")" = '{"status":"ok"}' ]
 }

@@ -137,6 +137,12 @@ counters() {
     check "$side subber subscriptions_list" "$(jq -c '[.connections[] | select(.name == "subber")][0].subscriptions_list' <<<"$c")" '["foo.>"]'
     check "$side subsz test=foo.bar" "$(get "$side" '/subsz?subs=1&test=foo.bar' | jq -c '[.total, .subscriptions_list[0].subject, .subscriptions_list[0].msgs]')" '[1,"foo.>",100]'
     check "$side subsz qgroup" "$(get "$side" '/subsz?subs=1&test=q.x' | jq -r '.subscriptions_list[0].qgroup')" grp
+    # acc keeps one account's subscriptions: the clients' are in $G, none in $SYS or an unknown one.
+    # shellcheck disable=SC2016 # $G and $SYS are account names, not variables
+    check "$side subsz acc=\$G" "$(get "$side" '/subsz?subs=1&acc=$G&test=foo.bar' | jq -c '[.total, .subscriptions_list[0].account]')" '[1,"$G"]'
+    # shellcheck disable=SC2016
+    check "$side subsz acc=\$SYS" "$(get "$side" '/subsz?subs=1&acc=$SYS&test=foo.bar' | jq 'has("subscriptions_list")')" false
+    check "$side subsz acc=nope" "$(get "$side" '/subsz?subs=1&acc=nope' | jq -c '[.num_subscriptions, .num_inserts, has("subscriptions_list")]')" '[0,0,false]'
 }
 
 connz_params() {
@@ -160,6 +166,59 @@ connz_params() {
     c=$(get "$side" '/connz?state=closed&sort=reason')
     check "$side connz state=closed" "$(jq '.num_connections' <<<"$c")" 1
     check "$side connz sort=bogus" "$(curl -s -o /dev/null -w '%{http_code}' "$(mon_of "$side")/connz?sort=bogus")" 400
+    connz_filters "$side"
+}
+
+# connz_filters SIDE: acc, user and mqtt_client (no auth=1 needed: nats-server 2.9.10 never
+# enforced it). Every client is in $G, but a closed one in $G keeps no account name, so acc never
+# matches closed connections; none is MQTT or, here, sent a user name. The user and MQTT filters
+# leave total unfiltered, and an unknown account is answered before the server's id is set.
+# shellcheck disable=SC2016 # $G and $SYS are account names, not variables
+connz_filters() {
+    local side=$1 f='[.num_connections, .total]'
+    check "$side connz acc=\$G" "$(get "$side" '/connz?acc=$G' | jq -c "$f")" '[2,2]'
+    check "$side connz acc=\$G state=all" "$(get "$side" '/connz?acc=$G&state=all' | jq -c "$f")" '[2,2]'
+    check "$side connz acc=\$SYS" "$(get "$side" '/connz?acc=$SYS&state=all' | jq -c "$f + [.connections]")" '[0,0,[]]'
+    check "$side connz acc=nope" "$(get "$side" '/connz?acc=nope' | jq -c "[.server_id] + $f + [.connections]")" '["",0,0,null]'
+    check "$side connz user=nobody" "$(get "$side" '/connz?user=nobody&state=all&auth=1' | jq -c "$f")" '[0,3]'
+    check "$side connz mqtt_client" "$(get "$side" '/connz?mqtt_client=x' | jq -c "$f")" '[0,2]'
+}
+
+# accounts SIDE: the accounts a default configuration has, $G for clients and the system account.
+# shellcheck disable=SC2016 # $G and $SYS are account names, not variables
+accounts() {
+    local side=$1 a
+    check "$side /varz system_account" "$(get "$side" /varz | jq -r .system_account)" '$SYS'
+    a=$(get "$side" /accountz)
+    check "$side /accountz" "$(jq -c '[.system_account, (.accounts | sort)]' <<<"$a")" '["$SYS",["$G","$SYS"]]'
+    a=$(get "$side" '/accountz?acc=$SYS')
+    check "$side /accountz?acc=\$SYS" \
+        "$(jq -c '.account_detail | [.account_name, .is_system, .client_connections, .jetstream_enabled]' <<<"$a")" \
+        '["$SYS",true,0,false]'
+    check "$side /accountz?acc=\$G is_system" "$(get "$side" '/accountz?acc=$G' | jq .account_detail.is_system)" null
+}
+
+# unclustered SIDE: the endpoints of what neither server has configured (leaf nodes, gateways),
+# the per-account figures after the known traffic, and the index page that links them.
+# shellcheck disable=SC2016 # $G and $SYS are account names, not variables
+unclustered() {
+    local side=$1 s
+    check "$side /leafz" "$(get "$side" '/leafz?subs=1' | jq -c '[.leafnodes, .leafs]')" '[0,null]'
+    check "$side /gatewayz" "$(get "$side" '/gatewayz?accs=1' | jq -c '[.outbound_gateways, .inbound_gateways]')" '[{},{}]'
+    check "$side /ipqueuesz" "$(get "$side" '/ipqueuesz?all=1' | jq -r type)" object
+    s=$(get "$side" /accstatz)
+    check "$side /accstatz accounts in use" "$(jq -c '[.account_statz[].acc]' <<<"$s")" '["$G"]'
+    check "$side /accstatz \$G" "$(jq -c '.account_statz[0] | [.conns, .leafnodes, .total_conns, .received.msgs, .received.bytes, .sent.msgs, .sent.bytes, .slow_consumers]' <<<"$s")" \
+        '[2,0,2,100,1000,100,1000,0]'
+    check "$side /accstatz?unused=1" "$(get "$side" '/accstatz?unused=1' | jq -c '[.account_statz[].acc] | sort')" '["$G","$SYS"]'
+    for s in leafz?subs gatewayz?accs accstatz?unused ipqueuesz?all; do
+        check "$side /$s=x" "$(curl -s -w ' %{http_code}' "$(mon_of "$side")/$s=x")" \
+            "Error decoding boolean for '${s#*\?}': strconv.ParseBool: parsing \"x\": invalid syntax 400"
+    done
+    check "$side http_req_stats" "$(get "$side" /varz | jq -c '.http_req_stats | [has("/leafz"), has("/gatewayz"), has("/accstatz"), has("/ipqueuesz")]')" \
+        '[true,true,true,false]'
+    check "$side / links" "$(get "$side" / | grep -o 'href=\./[a-z]*' | tr '\n' ' ')" \
+        'href=./varz href=./jsz href=./connz href=./accountz href=./accstatz href=./subsz href=./routez href=./leafz href=./gatewayz href=./healthz '
 }
 
 mon_of() {
@@ -175,6 +234,13 @@ streams() {
     "$natsctl" consumer add -s "$url" ORDERS C1 --pull --defaults >/dev/null 2>&1 ||
         "$natsctl" consumer add -s "$url" ORDERS C1 --pull >/dev/null || bad "$side: consumer add failed"
     "$natsctl" pub -s "$url" --count 5 orders.new hello >/dev/null || bad "$side: stream pub failed"
+    # acc names the account to detail; offset pages the accounts (here only $G, so 1 leaves none).
+    # shellcheck disable=SC2016 # $G is the account's name, not a variable
+    check "$side /jsz?acc=\$G" "$(get "$side" '/jsz?acc=$G' | jq -c '[.account_details[] | [.name, .stream_detail]]')" '[["$G",null]]'
+    # shellcheck disable=SC2016
+    check "$side /jsz?acc=\$G&streams=1" "$(get "$side" '/jsz?acc=$G&streams=1' | jq -c '[.account_details[].stream_detail[].name]')" '["ORDERS"]'
+    check "$side /jsz?accounts=1&offset=1" "$(get "$side" '/jsz?accounts=1&offset=1' | jq 'has("account_details")')" false
+    check "$side /jsz?acc=nope" "$(get "$side" '/jsz?acc=nope' | jq 'has("account_details")')" false
 }
 
 # shape: every path of a JSON document and its type, one "path<TAB>type" a line; an array's
@@ -190,18 +256,24 @@ shape() {
 # shellcheck disable=SC2016 # $G is the account's name, not a variable
 # Fields natsctl must answer with, per endpoint (beyond matching types where both have a field).
 declare -A required_fields=(
-    [/varz]=".server_id .server_name .version .proto .go .host .port .max_connections .ping_interval .ping_max .http_host .http_port .auth_timeout .max_control_line .max_payload .max_pending .tls_timeout .write_deadline .start .now .uptime .mem .cores .cpu .connections .total_connections .routes .remotes .leafnodes .in_msgs .out_msgs .in_bytes .out_bytes .slow_consumers .subscriptions .http_req_stats .config_load_time .jetstream.config.max_memory .jetstream.stats.api.total"
+    [/varz]=".server_id .server_name .version .proto .go .host .port .max_connections .ping_interval .ping_max .http_host .http_port .auth_timeout .max_control_line .max_payload .max_pending .tls_timeout .write_deadline .start .now .uptime .mem .cores .cpu .connections .total_connections .routes .remotes .leafnodes .in_msgs .out_msgs .in_bytes .out_bytes .slow_consumers .subscriptions .http_req_stats .config_load_time .system_account .jetstream.config.max_memory .jetstream.stats.api.total"
     ['/connz?subs=detail']=".server_id .now .num_connections .total .offset .limit .connections[].cid .connections[].kind .connections[].ip .connections[].port .connections[].start .connections[].last_activity .connections[].rtt .connections[].uptime .connections[].idle .connections[].pending_bytes .connections[].in_msgs .connections[].out_msgs .connections[].in_bytes .connections[].out_bytes .connections[].subscriptions .connections[].name .connections[].lang .connections[].version .connections[].subscriptions_list_detail[].subject .connections[].subscriptions_list_detail[].sid .connections[].subscriptions_list_detail[].msgs"
     ['/connz?state=closed']=".connections[].stop .connections[].reason"
     [/subsz]=".num_subscriptions .num_cache .num_inserts .num_removes .num_matches .cache_hit_rate .max_fanout .avg_fanout"
     ['/subsz?subs=1']=".server_id .now .total .offset .limit .subscriptions_list[].account .subscriptions_list[].subject .subscriptions_list[].sid .subscriptions_list[].msgs .subscriptions_list[].cid"
     [/routez]=".server_id .now .num_routes .routes"
     [/jsz]=".server_id .now .config .memory .storage .reserved_memory .reserved_storage .accounts .ha_assets .api.total .api.errors .streams .consumers .messages .bytes"
+    ['/jsz?acc=$G']=".account_details[].name .account_details[].memory .account_details[].api.total"
     ['/jsz?accounts=true&streams=true&consumers=true&config=true']=".account_details[].name .account_details[].stream_detail[].name .account_details[].stream_detail[].state.messages .account_details[].stream_detail[].consumer_detail[].name"
     [/healthz]=".status"
+    ['/leafz?subs=1']=".server_id .now .leafnodes .leafs"
+    ['/gatewayz?accs=1']=".server_id .now .outbound_gateways .inbound_gateways"
+    [/accstatz]=".server_id .now .account_statz[].acc .account_statz[].conns .account_statz[].leafnodes .account_statz[].total_conns .account_statz[].sent.msgs .account_statz[].sent.bytes .account_statz[].received.msgs .account_statz[].received.bytes .account_statz[].slow_consumers"
+    ['/accstatz?unused=1']=".account_statz[].acc .account_statz[].received.msgs"
     ['/healthz?js-enabled-only=true']=".status"
-    [/accountz]=".server_id .now .accounts"
-    ['/accountz?acc=$G']=".account_detail.account_name .account_detail.subscriptions .account_detail.sublist_stats.num_subscriptions"
+    [/accountz]=".server_id .now .system_account .accounts"
+    ['/accountz?acc=$G']=".system_account .account_detail.account_name .account_detail.subscriptions .account_detail.sublist_stats.num_subscriptions"
+    ['/accountz?acc=$SYS']=".system_account .account_detail.account_name .account_detail.is_system .account_detail.sublist_stats.num_subscriptions"
 )
 
 compare() {
@@ -232,13 +304,17 @@ for side in natsctl nats-server; do
     traffic "$side"
     counters "$side"
     connz_params "$side"
+    accounts "$side"
+    unclustered "$side"
     streams "$side"
 done
 
 # shellcheck disable=SC2016 # $G is the account's name, not a variable
 for path in /varz '/connz?subs=detail' '/connz?subs=1' '/connz?state=closed' '/connz?state=all&sort=uptime' \
-    /subsz '/subsz?subs=1' /routez /jsz '/jsz?accounts=true&streams=true&consumers=true&config=true' \
-    /healthz '/healthz?js-enabled-only=true' /accountz '/accountz?acc=$G'; do
+    /subsz '/subsz?subs=1' /routez /jsz '/jsz?acc=$G' '/jsz?accounts=true&streams=true&consumers=true&config=true' \
+    /healthz '/healthz?js-enabled-only=true' /accountz '/accountz?acc=$G' '/accountz?acc=$SYS' \
+    /leafz '/leafz?subs=1' /gatewayz '/gatewayz?accs=1' /accstatz '/accstatz?unused=1' /ipqueuesz \
+    '/ipqueuesz?all=1'; do
     compare "$path"
 done
 

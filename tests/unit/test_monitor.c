@@ -130,6 +130,7 @@ build_doc(struct nb_jw *w)
     nb_jw_f64(w, "h", 2);
     nb_jw_f64(w, "big", 1e20);
     nb_jw_bool(w, "t", true);
+    nb_jw_null(w, "nil");
     nb_jw_time(w, "now", 1700000000123000000);
     nb_jw_end_obj(w);
 }
@@ -153,6 +154,7 @@ test_json_layout(void **state)
                         "  \"h\": 2,\n"
                         "  \"big\": 100000000000000000000,\n"
                         "  \"t\": true,\n"
+                        "  \"nil\": null,\n"
                         "  \"now\": \"2023-11-14T22:13:20.123Z\"\n"
                         "}");
     np_buf_release(&b);

@@ -1,7 +1,8 @@
 /*
  * The server's life cycle as nb.h defines it: a failed start says which listener failed, and is
  * undone like a running server (stop, run the loop, free) with nothing left on the loop; the
- * shutdown line is logged only for a server that had started.
+ * shutdown line is logged only for a server that had started; a monitoring port of -1 gets a free
+ * port.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -109,12 +110,33 @@ test_busy_monitoring_port(void **state)
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+static void
+test_any_monitoring_port(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    struct logbook lb = {{0}};
+    assert_int_equal(uv_loop_init(&loop), 0);
+    struct nb_server *off = server(&loop, 0, 0, &lb);
+    struct nb_server *any = server(&loop, 0, -1, &lb);
+    assert_int_equal(nb_server_http_port(any), -1);
+    assert_int_equal(nb_server_start(off), 0);
+    assert_int_equal(nb_server_start(any), 0);
+    assert_int_equal(nb_server_http_port(off), -1);
+    assert_true(nb_server_http_port(any) > 0);
+    assert_int_not_equal(nb_server_http_port(any), nb_server_port(any));
+    stop_and_free(&loop, any);
+    stop_and_free(&loop, off);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_busy_client_port),
         cmocka_unit_test(test_busy_monitoring_port),
+        cmocka_unit_test(test_any_monitoring_port),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
