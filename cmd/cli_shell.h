@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "cli_embed.h"
 #include "cli_env.h"
+#include "cli_host.h"
 #include "cli_line.h"
 #include "cli_names.h"
 #include "cli_out.h"
@@ -62,6 +63,7 @@ struct shell {
     struct cli_line line;
     struct cli_sniff sniff;
     struct cli_names streams; /* for completion */
+    uint64_t names_asked;     /* loop time of the last refresh after a command */
     struct job *jobs;
     int next_id;
     enum cli_out_mode mode; /* for new background subs */
@@ -71,9 +73,9 @@ struct shell {
     uv_timer_t tick;
     unsigned ticks;
     uv_signal_t sigint, sigwinch;
-    uv_idle_t settle; /* with settle_check: see on_settled in cli_shell_repl.c */
-    uv_check_t settle_check;
-    int swallow_sigint; /* loop turns left in which a Ctrl-C was a foreground command's */
+    struct cli_host host; /* the loop's lending to foreground commands */
+    char *pending;        /* a line entered, to run after this turn of the loop */
+    bool running;         /* a line runs: Ctrl-C is its commands' */
     /* :subjects refreshing in place */
     bool view;
     char view_filter[256];
@@ -99,6 +101,8 @@ int cli_shell_repeat_prefix(const struct cli_words *w, int after, long long *tim
 int cli_shell_settle(struct shell *sh);
 void cli_shell_init_handles(struct shell *sh);
 int cli_shell_start_interactive(struct shell *sh);
+/* Turns the loop and runs the lines entered, until the shell ends. */
+void cli_shell_interact(struct shell *sh);
 int cli_shell_run_script(struct shell *sh);
 /* Stops everything; the loop then runs out of handles once the connection has drained. */
 void cli_shell_end(struct shell *sh);

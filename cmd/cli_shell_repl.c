@@ -1,7 +1,8 @@
 /*
  * Running the shell's lines. A line is split into sh-like words (cli_words) and each command goes
  * to a meta command, a background command (sub, reply) or a foreground command: the CLI's own
- * command function, which runs to completion with its own loop and connection.
+ * command function, which runs to completion with its own connection on the shell's loop
+ * (cli_host.h), so the background commands go on meanwhile.
  *
  * Interactive, lines come from the editor (cli_line) one at a time, between which the loop serves
  * the connection; in a script they come from -c or stdin, and after each command the shell waits
@@ -14,44 +15,42 @@
 #include <stdlib.h>
 #include <string.h>
 
-/*
- * A Ctrl-C during a foreground command also reaches the shell's signal pipe, read on the next
- * loop turn: the idle handle makes that turn poll without waiting, and after it the Ctrl-C is spent.
- */
-static void
-on_settled(uv_check_t *h)
+#define NAMES_BUDGET_MS 250
+
+static bool
+names_answered(void *ud)
 {
-    struct shell *sh = h->data;
-    if (--sh->swallow_sigint > 0) return;
-    uv_idle_stop(&sh->settle);
-    uv_check_stop(&sh->settle_check);
+    struct shell *sh = ud;
+    return !sh->streams.asking || uv_now(&sh->loop) - sh->names_asked >= NAMES_BUDGET_MS;
 }
 
+/* A stream or kv command may have added or removed a stream. A Tab typed ahead should know it
+ * once the prompt is back, so the answer is awaited, briefly. */
 static void
-on_idle(uv_idle_t *h)
+refresh_names(struct shell *sh)
 {
-    (void)h;
+    cli_names_refresh(&sh->streams, sh->connected ? sh->nc : NULL);
+    if (!sh->interactive) return;
+    uv_update_time(&sh->loop);
+    sh->names_asked = uv_now(&sh->loop);
+    cli_host_run(names_answered, sh);
 }
 
 static int
 run_foreground(struct shell *sh, const struct cli_cmd *cmd, int used, int argc, char **argv)
 {
     uint64_t start = uv_hrtime();
-    cli_line_pause(&sh->line);
     fflush(stdout);
+    cli_host_begin(&sh->host);
     int rc = cmd->fn(argc - (used - 1), argv + (used - 1), cmd);
     fflush(stdout);
     clearerr(stdout);
     if (strncmp(cmd->name, "stream ", 7) == 0 || strncmp(cmd->name, "kv ", 3) == 0)
-        cli_names_refresh(&sh->streams, sh->connected ? sh->nc : NULL);
-    if (sh->interactive) {
-        uint64_t ns = uv_hrtime() - start;
-        if (ns >= 500000000u) fprintf(stderr, "(%.2fs)\n", (double)ns / 1e9);
-        sh->swallow_sigint = 2;
-        uv_idle_start(&sh->settle, on_idle);
-        uv_check_start(&sh->settle_check, on_settled);
-        cli_line_resume(&sh->line);
-    }
+        refresh_names(sh);
+    uint64_t ns = uv_hrtime() - start;
+    /* The terminal echoed ^C where the cursor was: the prompt starts on a line of its own. */
+    if (sh->interactive && sh->host.interrupts) fputc('\n', stderr);
+    if (sh->interactive && ns >= 500000000u) fprintf(stderr, "(%.2fs)\n", (double)ns / 1e9);
     return rc;
 }
 
@@ -146,6 +145,8 @@ on_tick(uv_timer_t *t)
     if (sh->view) cli_shell_view_draw(sh);
 }
 
+/* Lines run between turns of the loop, not in the editor's callback: a foreground command
+ * turns the loop itself. The editor sleeps until the line is done. */
 static void
 on_line(void *ud, const char *line)
 {
@@ -158,10 +159,37 @@ on_line(void *ud, const char *line)
     if (!line[strspn(line, " \t")]) return;
     cli_line_remember(&sh->line, line);
     if (sh->hist) cli_history_append(sh->hist_path, line);
+    sh->pending = strdup(line);
+    cli_line_pause(&sh->line);
+}
+
+static void
+run_pending(struct shell *sh)
+{
+    char *line = sh->pending;
+    sh->pending = NULL;
+    sh->running = true;
     int rc = cli_shell_run_text(sh, line);
+    free(line);
     if (rc != 0 && rc != CLI_EXIT_INTERRUPTED) fprintf(stderr, "(exit %d)\n", rc);
     fflush(stdout);
-    if (sh->quit) cli_shell_end(sh);
+    /* A Ctrl-C to a command that ran a loop of its own (server) waits in the shell's signal
+     * pipe: this turn reads it while it still counts as the command's. */
+    cli_host_turn(&sh->host, UV_RUN_NOWAIT);
+    sh->running = false;
+    if (sh->quit)
+        cli_shell_end(sh);
+    else if (!sh->view)
+        cli_line_resume(&sh->line);
+}
+
+void
+cli_shell_interact(struct shell *sh)
+{
+    while (!sh->quit) {
+        cli_host_turn(&sh->host, UV_RUN_ONCE);
+        if (sh->pending) run_pending(sh);
+    }
 }
 
 static void
@@ -172,9 +200,13 @@ on_sigint(uv_signal_t *h, int signum)
     if (!sh->interactive) {
         sh->quit = true;
         sh->async_rc = CLI_EXIT_INTERRUPTED;
+        cli_host_interrupt(&sh->host);
         return;
     }
-    if (sh->swallow_sigint) return;
+    if (sh->running) {
+        cli_host_interrupt(&sh->host);
+        return;
+    }
     if (sh->view) {
         fputs("\n", stdout);
         cli_shell_view_end(sh);
@@ -221,9 +253,6 @@ cli_shell_init_handles(struct shell *sh)
     uv_signal_start(&sh->sigint, on_sigint, SIGINT);
     uv_signal_init(&sh->loop, &sh->sigwinch);
     uv_signal_start(&sh->sigwinch, on_sigwinch, SIGWINCH);
-    uv_idle_init(&sh->loop, &sh->settle);
-    uv_check_init(&sh->loop, &sh->settle_check);
-    sh->settle_check.data = sh;
 }
 
 static void
@@ -241,8 +270,6 @@ cli_shell_end(struct shell *sh)
     close_handle((uv_handle_t *)&sh->tick);
     close_handle((uv_handle_t *)&sh->sigint);
     close_handle((uv_handle_t *)&sh->sigwinch);
-    close_handle((uv_handle_t *)&sh->settle);
-    close_handle((uv_handle_t *)&sh->settle_check);
     if (sh->nc) {
         /* Drained, so messages already on their way are still printed. */
         if (!sh->connected || np_client_drain(sh->nc, NULL, NULL) != 0)
@@ -272,10 +299,10 @@ int
 cli_shell_settle(struct shell *sh)
 {
     while (sh->busy > 0 && !sh->quit)
-        uv_run(&sh->loop, UV_RUN_ONCE);
+        cli_host_turn(&sh->host, UV_RUN_ONCE);
     if (sh->nc && sh->connected && np_client_flush(sh->nc, on_synced, sh) == 0) sh->busy++;
     while (sh->busy > 0 && !sh->quit)
-        uv_run(&sh->loop, UV_RUN_ONCE);
+        cli_host_turn(&sh->host, UV_RUN_ONCE);
     int rc = sh->async_rc;
     sh->async_rc = 0;
     return rc;

@@ -2,10 +2,11 @@
  * natsctl shell: a REPL over one connection, in the manner of redis-cli (cli.md 11.5).
  *
  * Lines are split like sh words (cli_words) and dispatched through the command table, so every
- * command takes the same options as on the command line. Commands that own an event loop (pub,
- * request, stream ..., bench) run in the foreground on their own loop and connection, pointed at
- * the shell's server through NATS_URL. `sub` and `reply` run in the background on the shell's
- * connection and loop, each with an id; `:sniff` feeds the subject tree behind :subjects and :top.
+ * command takes the same options as on the command line. Client commands (pub, request,
+ * stream ..., bench) run in the foreground with their own connection, pointed at the shell's
+ * server through NATS_URL, on the shell's loop (cli_host.h). `sub` and `reply` run in the
+ * background on the shell's connection, each with an id; `:sniff` feeds the subject tree behind
+ * :subjects and :top. The modules are listed in cli_shell.h.
  *
  * Interactive (stdin a terminal): libedit through cli_line, output throttled, history kept.
  * Otherwise (a script on stdin, or -c): no prompt, no history, the first failure ends the shell
@@ -106,17 +107,21 @@ run_shell(struct shell *sh)
     char server[2048];
     int rc = first_server(sh, server, sizeof server);
     if (rc != 0) return rc;
+    sh->host.loop = &sh->loop;
+    cli_host_set(&sh->host);
     cli_shell_init_handles(sh);
     rc = cli_shell_connect(sh, server);
     if (rc == 0) rc = cli_shell_settle(sh);
     if (rc == 0 && !sh->connected) rc = CLI_EXIT_CONNECT;
     if (rc == 0 && sh->interactive) rc = cli_shell_start_interactive(sh);
     if (rc == 0 && sh->interactive)
-        uv_run(&sh->loop, UV_RUN_DEFAULT);
+        cli_shell_interact(sh);
     else if (rc == 0)
         rc = cli_shell_run_script(sh);
-    if (!sh->quit || !sh->interactive) cli_shell_end(sh);
+    cli_shell_end(sh);
+    cli_host_set(NULL);
     uv_run(&sh->loop, UV_RUN_DEFAULT);
+    free(sh->pending);
     /* Only now: the drain above still delivered messages to them. */
     while (sh->jobs) {
         struct job *j = sh->jobs;

@@ -62,6 +62,18 @@ cursor_line() {
     screen | sed -n "$((y + 1))p"
 }
 
+# wait_prompt: waits up to 10 s for an empty prompt on the cursor's line.
+wait_prompt() {
+    local i
+    for ((i = 0; i < 200; i++)); do
+        [[ $(cursor_line) == "$URL>" ]] && return 0
+        sleep 0.05
+    done
+    echo "timed out waiting for the prompt:" >&2
+    screen >&2
+    return 1
+}
+
 @test "shell -c runs commands in order and prints only the data on stdout" {
     run --separate-stderr shell -c 'sub demo.>; pub demo.a hi; pub demo.b "two words"; pub demo.c '\''a;b'\'''
     [ "$status" = 0 ]
@@ -271,4 +283,39 @@ EOF2
     [[ $(cursor_line) == *"> pub half" ]]
     keys C-u C-d
     wait_screen "EXIT=0"
+}
+
+@test "background subs keep printing while a request waits, and Ctrl-C stops the request" {
+    tmux_shell
+    keys 'sub svc' Enter
+    wait_screen "[1] sub svc"
+    keys 'request svc asking --timeout 30s' Enter
+    # The shell's own sub on svc sees the request while the request still waits for its answer.
+    wait_screen '"svc"'
+    "$NATSCTL" pub -s "$URL" svc from-outside
+    wait_screen "from-outside"
+    keys C-c
+    wait_prompt
+    ! screen | grep -qE 'EXIT=|[(]exit'
+}
+
+@test "Ctrl-C stops pub reading its body from the terminal, and nothing is published" {
+    tmux_shell
+    keys 'sub body.x' Enter
+    wait_screen "[1] sub body.x"
+    keys 'pub body.x' Enter
+    wait_screen "reading body from terminal"
+    keys 'never sent'
+    keys C-c
+    wait_prompt
+    keys ':subs' Enter
+    wait_screen "MSGS"
+    [ "$(screen | awk '$1 == 1 && $3 == "body.x" {print $5}')" = 0 ]
+    # Ctrl-D still ends the body, which is then published.
+    keys 'pub body.x' Enter
+    wait_screen "reading body from terminal"
+    keys 'typed body' Enter C-d
+    wait_screen '"body.x"'
+    wait_prompt
+    ! screen | grep -qE 'EXIT=|[(]exit'
 }
