@@ -115,8 +115,13 @@ int cli_shell_job_start(struct shell *sh, struct job *j);
 int cli_shell_job_subscribe(struct job *j);
 void cli_shell_job_stop(struct job *j, const char *why);
 void cli_shell_job_free(struct job *j);
-/* sub SUBJECT... and reply SUBJECT [BODY] with their options, in the background. */
+/*
+ * sub SUBJECT... and reply SUBJECT [BODY] with their options, in the background. Returns an exit
+ * code, or CLI_SHELL_FOREGROUND, having started nothing, when an option needs a connection of the
+ * command's own (--stream, --wait, -s, ...).
+ */
 int cli_shell_background(struct shell *sh, const struct cli_cmd *cmd, int argc, char **argv);
+#define CLI_SHELL_FOREGROUND (-2)
 int cli_shell_unsub(struct shell *sh, int argc, char **argv);
 int cli_shell_subs(struct shell *sh);
 /* Once a second: how many messages the display budget left out. */

@@ -205,6 +205,7 @@ struct bg_opts {
     uint64_t max;
     int mode; /* -1 the shell's, else an enum cli_out_mode */
     bool timestamps, headers_only;
+    bool own_conn; /* an option the shell's connection cannot serve (--stream, -s, ...) */
 };
 
 /* The options of sub and reply that make sense on the shell's connection, read from their rows. */
@@ -231,10 +232,8 @@ on_bg_opt(void *ud, int id, const char *arg)
     } else if (strcmp(name, "timestamp") == 0) {
         o->timestamps = true;
     } else if (strcmp(name, "echo") != 0) {
-        return cli_usage(o->cmd,
-                         "--%s is not available in the shell's background %s (run it as "
-                         "'natsctl %s' outside the shell)",
-                         name, o->cmd->name, o->cmd->name);
+        o->own_conn = true;
+        return CLI_EXIT_USAGE; /* stops parsing; the command runs in the foreground instead */
     }
     return 0;
 }
@@ -246,6 +245,7 @@ cli_shell_background(struct shell *sh, const struct cli_cmd *cmd, int argc, char
     int first = 0;
     bool reply = cmd->fn == cmd_reply;
     int rc = cli_opt_parse(cmd, argc, argv, on_bg_opt, &o, &first);
+    if (o.own_conn) return CLI_SHELL_FOREGROUND;
     if (rc != 0) return rc < 0 ? CLI_EXIT_OK : rc;
     int nargs = argc - first;
     if (nargs < 1 || (reply && nargs > 2))

@@ -74,8 +74,10 @@ run_words(struct shell *sh, int argc, char **argv)
         cli_error(sh->cmd, "already in the shell");
         return CLI_EXIT_USAGE;
     }
-    if (cmd->fn == cmd_sub || cmd->fn == cmd_reply)
-        return cli_shell_background(sh, cmd, argc, argv);
+    if (cmd->fn == cmd_sub || cmd->fn == cmd_reply) {
+        int rc = cli_shell_background(sh, cmd, argc, argv);
+        if (rc != CLI_SHELL_FOREGROUND) return rc;
+    }
     int rc = run_foreground(sh, cmd, used, argc, argv);
     if (rc == 0 && (cmd->fn == cmd_pub || cmd->fn == cmd_request) && argc > 1 && argv[1][0] != '-')
         cli_sniff_note(&sh->sniff, argv[1]);

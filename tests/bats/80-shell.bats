@@ -319,3 +319,22 @@ EOF2
     wait_prompt
     ! screen | grep -qE 'EXIT=|[(]exit'
 }
+
+@test "Ctrl-C stops a bench and a foreground sub; background subs print meanwhile" {
+    tmux_shell
+    keys 'sub bench.x' Enter
+    wait_screen "[1] sub bench.x"
+    keys 'bench pub bench.x --duration 60s --throughput 20 --size 16 --no-progress' Enter
+    # The bench's messages reach the background sub while the bench still runs.
+    wait_screen '"bench.x"'
+    keys C-c
+    wait_prompt
+    # A sub that needs a connection of its own (--wait) runs in the foreground.
+    keys 'sub fg.x --wait 60s' Enter
+    wait_screen "Subscribing on fg.x"
+    "$NATSCTL" pub -s "$URL" fg.x to-foreground
+    wait_screen "to-foreground"
+    keys C-c
+    wait_prompt
+    ! screen | grep -qE 'EXIT=|[(]exit'
+}
