@@ -220,8 +220,9 @@ on_sigint(uv_signal_t *h, int signum)
 static void
 on_sigwinch(uv_signal_t *h, int signum)
 {
-    (void)h;
+    struct shell *sh = h->data;
     (void)signum;
+    cli_line_resize(&sh->line);
 }
 
 static void
@@ -254,6 +255,7 @@ cli_shell_init_handles(struct shell *sh)
     sh->sigint.data = sh;
     uv_signal_start(&sh->sigint, on_sigint, SIGINT);
     uv_signal_init(&sh->loop, &sh->sigwinch);
+    sh->sigwinch.data = sh;
     uv_signal_start(&sh->sigwinch, on_sigwinch, SIGWINCH);
 }
 

@@ -338,3 +338,43 @@ EOF2
     wait_prompt
     ! screen | grep -qE 'EXIT=|[(]exit'
 }
+
+@test "a half-typed line wrapped over several rows is redrawn whole when a message prints" {
+    tmux -L "$TMUX_SOCK" new-session -d -s t -x 40 -y 30 \
+        "env TERM=xterm-256color XDG_STATE_HOME=$XDG_STATE_HOME $NATSCTL shell -s $URL; echo EXIT=\$?; sleep 60"
+    wait_screen "$URL>"
+    keys 'sub wrap.x' Enter
+    wait_screen "[1] sub wrap.x"
+    local digits typed i last
+    for ((i = 0; i < 9; i++)); do digits+=0123456789; done
+    # With the prompt, four rows of 40 columns.
+    typed="pub wrap.y $digits"
+    keys "$typed"
+    for ((i = 0; i < 200; i++)); do
+        [[ $(screen | tr -d '\n') == *"$typed"* ]] && break
+        sleep 0.05
+    done
+    "$NATSCTL" pub -s "$URL" wrap.x first-message
+    wait_screen "first-message"
+    # No row of the line as it was drawn is left above the message...
+    [ "$(screen | grep -A1 -F '[1] sub wrap.x' | tail -1)" = '[#1] Received on "wrap.x"' ]
+    # ...and below it the line is drawn again, whole, with the cursor at its end.
+    [ "$(screen | sed '1,/first-message/d' | tr -d '\n')" = "$URL> $typed" ]
+    last=$(cursor_line)
+    [ -n "$last" ]
+    [[ "$URL> $typed" == *"$last" ]]
+    # With the cursor on the first row, the rows below it go too.
+    keys C-a
+    for ((i = 0; i < 200; i++)); do
+        [[ "$URL> $typed" == "$(cursor_line)"* ]] && break
+        sleep 0.05
+    done
+    "$NATSCTL" pub -s "$URL" wrap.x second-message
+    wait_screen "second-message"
+    # (a message in pretty form ends with an empty line)
+    [ "$(screen | grep -A2 -F 'first-message' | tail -1)" = '[#2] Received on "wrap.x"' ]
+    [ "$(screen | sed '1,/second-message/d' | tr -d '\n')" = "$URL> $typed" ]
+    [[ "$URL> $typed" == "$(cursor_line)"* ]]
+    keys C-e C-u C-d
+    wait_screen "EXIT=0"
+}
