@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # natsctl shell: scripts (-c and stdin) with exact stdout and exit codes, and the interactive shell
 # driven in a real terminal through tmux (send-keys, capture-pane): background output above a
-# half-typed line, completion, history, Ctrl-C and Ctrl-D, :subjects and :stats.
+# half-typed line (also one that wraps), background output while a foreground command runs,
+# completion, history, Ctrl-C and Ctrl-D, :subjects and :stats. And the shape of its code.
 
 load helpers
 
@@ -72,6 +73,22 @@ wait_prompt() {
     echo "timed out waiting for the prompt:" >&2
     screen >&2
     return 1
+}
+
+@test "the shell's code is one concern per file, every file is built, no function is long" {
+    cd "$REPO"
+    # The subcommand keeps only its entry point; the rest lives in cmd/cli_shell_*.c.
+    [ "$(wc -l <cmd/cmd_shell.c)" -le 200 ]
+    local f built
+    built=$(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES -u SANITIZE -u BUILD \
+        make -s -n -B STATIC=0 build/natsctl)
+    for f in cmd/cli_shell*.c cmd/cli_host.c cmd/cli_line.c; do
+        [ "$(wc -l <"$f")" -le 400 ]
+        grep -qF -- "-c $f" <<<"$built"
+    done
+    # Functions short enough to see whole: from the name at column 0 to the closing brace.
+    awk '/^[a-z_][a-z0-9_]*\(/ { start = FNR } /^}/ && start { if (FNR - start > 40) bad = 1; start = 0 }
+        END { exit bad }' cmd/cmd_shell.c cmd/cli_shell*.c cmd/cli_host.c cmd/cli_line.c
 }
 
 @test "shell -c runs commands in order and prints only the data on stdout" {
