@@ -5,6 +5,7 @@
  * then runs out of handles and cli_conn_run() returns.
  */
 #include "cli_conn.h"
+#include "cli_host.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -172,6 +173,10 @@ cli_conn_output_failed(struct cli_conn *cc, int err)
 static void
 close_signals(struct cli_conn *cc)
 {
+    if (cc->hosted) {
+        cli_host_listen(NULL, NULL);
+        return;
+    }
     for (size_t i = 0; i < 2; i++) {
         if (!uv_is_closing((uv_handle_t *)&cc->sigs[i]))
             uv_close((uv_handle_t *)&cc->sigs[i], NULL);
@@ -212,10 +217,9 @@ cli_conn_finish(struct cli_conn *cc, int rc, bool drain)
 
 /* A signal while already finishing (a slow drain) abandons it. */
 static void
-on_signal(uv_signal_t *h, int signum)
+on_interrupt(void *ud)
 {
-    struct cli_conn *cc = h->data;
-    (void)signum;
+    struct cli_conn *cc = ud;
     if (cc->finishing) {
         cc->rc = CLI_EXIT_INTERRUPTED;
         if (cc->nc) np_client_close(cc->nc, on_closed, cc);
@@ -223,6 +227,13 @@ on_signal(uv_signal_t *h, int signum)
         cli_conn_finish(cc, cc->long_running ? CLI_EXIT_OK : CLI_EXIT_INTERRUPTED,
                         cc->long_running);
     }
+}
+
+static void
+on_signal(uv_signal_t *h, int signum)
+{
+    (void)signum;
+    on_interrupt(h->data);
 }
 
 static void
@@ -265,15 +276,18 @@ on_connect(struct np_client *c, int status, void *ud)
     }
 }
 
-static void
+/* Returns whether a Ctrl-C came already (hosted: while the command was getting ready). */
+static bool
 arm_signals(struct cli_conn *cc)
 {
     static const int signums[2] = {SIGINT, SIGTERM};
+    if (cc->hosted) return cli_host_listen(on_interrupt, cc);
     for (size_t i = 0; i < 2; i++) {
         uv_signal_init(cc->loop, &cc->sigs[i]);
         cc->sigs[i].data = cc;
         uv_signal_start(&cc->sigs[i], on_signal, signums[i]);
     }
+    return false;
 }
 
 struct np_client_opts
@@ -299,7 +313,7 @@ start(struct cli_conn *cc)
     o.max_reconnects = cc->long_running ? -1 : 0;
     o.on_event = on_event;
     o.ud = cc;
-    arm_signals(cc);
+    bool interrupted = arm_signals(cc);
     int rc = np_client_new(&cc->nc, cc->loop, &o);
     if (rc != 0) {
         cc->nc = NULL;
@@ -307,19 +321,31 @@ start(struct cli_conn *cc)
         return rc;
     }
     rc = np_client_connect(cc->nc, on_connect, cc);
-    if (rc != 0) np_client_close(cc->nc, on_closed, cc);
+    if (rc != 0)
+        np_client_close(cc->nc, on_closed, cc);
+    else if (interrupted)
+        on_interrupt(cc);
     return rc;
+}
+
+static bool
+closed(void *ud)
+{
+    struct cli_conn *cc = ud;
+    return cc->finishing && !cc->nc;
 }
 
 int
 cli_conn_run(struct cli_conn *cc)
 {
-    uv_loop_t loop;
-    if (uv_loop_init(&loop) != 0) {
+    uv_loop_t own;
+    cc->loop = cli_host_loop();
+    cc->hosted = cc->loop != NULL;
+    if (!cc->hosted && uv_loop_init(&own) != 0) {
         cli_error(cc->cmd, "cannot start the event loop");
         return CLI_EXIT_FAIL;
     }
-    cc->loop = &loop;
+    if (!cc->hosted) cc->loop = &own;
     cc->rc = CLI_EXIT_OK;
     int rc = start(cc);
     if (rc != 0) {
@@ -327,8 +353,12 @@ cli_conn_run(struct cli_conn *cc)
         cc->finishing = true;
         cc->rc = cli_exit_for(rc);
     }
-    uv_run(&loop, UV_RUN_DEFAULT);
-    uv_loop_close(&loop);
+    if (cc->hosted) {
+        cli_host_run(closed, cc);
+    } else {
+        uv_run(&own, UV_RUN_DEFAULT);
+        uv_loop_close(&own);
+    }
     cc->loop = NULL;
     return cc->rc;
 }

@@ -9,6 +9,9 @@
  * Bounded commands (pub, request) do not reconnect: a lost connection ends them with exit 3, and
  * Ctrl-C with 130. Long-running ones (sub, reply; cli_conn.long_running) reconnect forever with a
  * notice on stderr, and Ctrl-C drains them with exit 0; a second Ctrl-C during the drain gives 130.
+ *
+ * Inside the shell the loop is the shell's (cli_host.h): Ctrl-C comes from the host instead of a
+ * signal watcher of the command's, and SIGTERM is left to the shell.
  */
 #ifndef CLI_CONN_H
 #define CLI_CONN_H
@@ -29,14 +32,16 @@ struct cli_conn {
     void (*on_finish)(struct cli_conn *cc);
     void *ud;
 
-    uv_loop_t *loop;      /* set by cli_conn_run */
+    uv_loop_t *loop;      /* set by cli_conn_run: its own, or the host's (cli_host.h) */
     struct np_client *nc; /* set by cli_conn_run; NULL once closed */
     int rc;               /* private */
     bool finishing;       /* private */
+    bool hosted;          /* private: the host hands Ctrl-C over instead of sigs */
     uv_signal_t sigs[2];  /* private */
 };
 
-/* Connects and runs the loop until the command ends. Returns the exit code. */
+/* Connects and runs the loop (its own, or the host's: cli_host.h) until the command ends and
+ * everything it opened is closed. Returns the exit code. */
 int cli_conn_run(struct cli_conn *cc);
 /*
  * Ends the command with exit code rc: drain (deliver what is in flight, flush what was

@@ -3,6 +3,7 @@
  * time per caller; each carries a small heap record naming the callback, freed when it answers.
  */
 #include "cli_js.h"
+#include "cli_host.h"
 #include "np_b64.h"
 
 #include <errno.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define JS_API "$JS.API."
 
@@ -263,7 +265,7 @@ cli_js_ask(const char *question, char *line, size_t cap)
 {
     fputs(question, stderr);
     fflush(stderr);
-    if (!fgets(line, (int)cap, stdin)) return false;
+    if (cli_host_wait_input(STDIN_FILENO) != 0 || !fgets(line, (int)cap, stdin)) return false;
     line[strcspn(line, "\r\n")] = '\0';
     return true;
 }

@@ -5,13 +5,17 @@
  * el_gets(). Leaving unbuffered mode and entering it again is libedit's own way to end one line and
  * start the next (read_finish/read_prepare): cooked terminal, then raw with a fresh prompt.
  */
+#define _XOPEN_SOURCE 700 /* wcwidth */
 #include "cli_line.h"
 
 #include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
+#include <wchar.h>
+#include <wctype.h>
 
 /* From the terminal library (libtinfo); declared here to keep curses headers out of the build. */
 int tgetent(char *bp, const char *name);
@@ -232,13 +236,58 @@ cli_line_set_prompt(struct cli_line *l, const char *prompt)
     }
 }
 
+/* The columns libedit gives a character: ^X for a control, \U+XXXX for one it cannot print. */
+static size_t
+char_width(wchar_t c)
+{
+    if (c < 0x100 && iswcntrl((wint_t)c)) return 2;
+    if (!iswprint((wint_t)c)) return c > 0xffff ? 8 : 7;
+    int w = wcwidth(c);
+    return w > 0 ? (size_t)w : 0;
+}
+
+/* The column after s[0..n) drawn from column col of a terminal cols wide (a tab goes to the
+ * next multiple of 8 within its row, as libedit draws it). */
+static size_t
+advance(size_t col, size_t cols, const wchar_t *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        col += s[i] == '\t' ? 8 - col % cols % 8 : char_width(s[i]);
+    return col;
+}
+
+/* How many rows the cursor is below the prompt's first row: a line longer than the terminal is
+ * wide wraps, and all of its rows must go. */
+static int
+cursor_row(const struct cli_line *l)
+{
+    struct winsize ws;
+    wchar_t prompt[sizeof l->prompt];
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) != 0 || ws.ws_col == 0) return 0;
+    size_t n = 0;
+    for (const char *p = l->prompt; *p; p++)
+        prompt[n++] = (unsigned char)*p;
+    const LineInfoW *li = el_wline(l->el);
+    size_t col = advance(0, ws.ws_col, prompt, n);
+    col = advance(col, ws.ws_col, li->buffer, (size_t)(li->cursor - li->buffer));
+    return (int)(col / ws.ws_col);
+}
+
 void
 cli_line_hide(struct cli_line *l)
 {
     if (!l->editing || l->hidden) return;
     l->hidden = true;
-    fputs("\r\033[K", stdout);
+    int up = cursor_row(l);
+    if (up > 0) printf("\033[%dA", up);
+    fputs("\r\033[J", stdout);
     fflush(stdout);
+}
+
+void
+cli_line_resize(struct cli_line *l)
+{
+    if (l->started) el_resize(l->el);
 }
 
 void

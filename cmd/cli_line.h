@@ -44,8 +44,11 @@ struct cli_line {
 int cli_line_start(struct cli_line *l, uv_loop_t *loop, const char *prompt);
 /* Changes the prompt, redrawing it at once when it shows. */
 void cli_line_set_prompt(struct cli_line *l, const char *prompt);
-/* Erases the prompt and the line being typed, so output can be printed in their place. */
+/* Erases the prompt and the line being typed, all of its rows when it wraps, so output can be
+ * printed in their place. */
 void cli_line_hide(struct cli_line *l);
+/* The terminal changed size (SIGWINCH): libedit wraps lines at the new width. */
+void cli_line_resize(struct cli_line *l);
 /* Redraws the prompt and the line after output. */
 void cli_line_show(struct cli_line *l);
 /* Ctrl-C: shows ^C, drops the line being typed and starts an empty one. */

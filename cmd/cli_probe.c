@@ -5,21 +5,31 @@
  */
 #include "cli_probe.h"
 #include "cli_conn.h"
+#include "cli_host.h"
 
 #include <stdio.h>
 #include <string.h>
 
 struct probe_run {
     struct cli_probe *p;
-    uv_loop_t loop;
+    uv_loop_t own, *loop; /* its own, or the shell's (cli_host.h) */
     struct np_client *nc;
     uv_timer_t timer; /* the message's deadline */
     uint64_t t0, total;
     int done;
-    bool finished;
+    bool finished, closed, hosted;
     char inbox[64];
     char payload[100];
 };
+
+static void
+on_closed(struct np_client *c, int status, void *ud)
+{
+    struct probe_run *r = ud;
+    (void)c;
+    (void)status;
+    r->closed = true;
+}
 
 static void
 finish(struct probe_run *r, int status, const char *where)
@@ -31,8 +41,17 @@ finish(struct probe_run *r, int status, const char *where)
         r->p->where = where;
         if (!*r->p->why) snprintf(r->p->why, sizeof r->p->why, "%s", np_client_strerror(status));
     }
+    if (r->hosted) cli_host_listen(NULL, NULL);
     uv_close((uv_handle_t *)&r->timer, NULL);
-    np_client_close(r->nc, NULL, NULL);
+    np_client_close(r->nc, on_closed, r);
+}
+
+static void
+on_interrupt(void *ud)
+{
+    struct probe_run *r = ud;
+    r->p->interrupted = true;
+    finish(r, NP_CLIENT_ECLOSED, "interrupted");
 }
 
 static void
@@ -140,34 +159,58 @@ on_connect(struct np_client *c, int status, void *ud)
         after_pings(r);
 }
 
-int
-cli_probe_run(struct cli_probe *p)
+static bool
+closed(void *ud)
 {
-    struct probe_run r = {.p = p};
-    const struct cli_env *e = p->env;
-    struct np_client_opts o = cli_conn_client_opts(e);
-    p->status = 0;
-    p->where = NULL;
-    p->why[0] = '\0';
-    if (uv_loop_init(&r.loop) != 0) return p->status = NP_ENOMEM;
-    uv_timer_init(&r.loop, &r.timer);
-    r.timer.data = &r;
-    int rc = np_client_new(&r.nc, &r.loop, &o);
-    if (rc == 0) {
-        r.t0 = uv_hrtime();
-        rc = np_client_connect(r.nc, on_connect, &r);
-        if (rc != 0) {
-            cli_conn_why(e, r.nc, rc, p->why, sizeof p->why);
-            finish(&r, rc, "connect");
-        }
-    } else {
-        r.finished = true;
+    struct probe_run *r = ud;
+    return r->closed;
+}
+
+static void
+start(struct probe_run *r)
+{
+    struct cli_probe *p = r->p;
+    struct np_client_opts o = cli_conn_client_opts(p->env);
+    uv_timer_init(r->loop, &r->timer);
+    r->timer.data = r;
+    int rc = np_client_new(&r->nc, r->loop, &o);
+    if (rc != 0) {
+        r->finished = r->closed = true;
         p->status = rc;
         p->where = "connect";
         snprintf(p->why, sizeof p->why, "%s", np_client_strerror(rc));
-        uv_close((uv_handle_t *)&r.timer, NULL);
+        uv_close((uv_handle_t *)&r->timer, NULL);
+        return;
     }
-    uv_run(&r.loop, UV_RUN_DEFAULT);
-    uv_loop_close(&r.loop);
+    r->t0 = uv_hrtime();
+    rc = np_client_connect(r->nc, on_connect, r);
+    if (rc != 0) {
+        cli_conn_why(p->env, r->nc, rc, p->why, sizeof p->why);
+        finish(r, rc, "connect");
+    } else if (r->hosted && cli_host_listen(on_interrupt, r)) {
+        on_interrupt(r);
+    }
+}
+
+int
+cli_probe_run(struct cli_probe *p)
+{
+    struct probe_run r = {.p = p, .loop = cli_host_loop()};
+    p->status = 0;
+    p->where = NULL;
+    p->why[0] = '\0';
+    p->interrupted = false;
+    r.hosted = r.loop != NULL;
+    if (!r.hosted) {
+        r.loop = &r.own;
+        if (uv_loop_init(r.loop) != 0) return p->status = NP_ENOMEM;
+    }
+    start(&r);
+    if (r.hosted) {
+        cli_host_run(closed, &r);
+    } else {
+        uv_run(r.loop, UV_RUN_DEFAULT);
+        uv_loop_close(r.loop);
+    }
     return p->status;
 }

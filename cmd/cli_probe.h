@@ -1,7 +1,8 @@
 /*
  * One timed visit to a server, for rtt and server check: connect, then a number of PING/PONG
  * round trips one after the other, then optionally one message through a fresh inbox (publish,
- * receive, compare). Runs its own loop and returns when done; prints nothing.
+ * receive, compare). Runs its own loop, or the shell's (cli_host.h), and returns when done;
+ * prints nothing.
  */
 #ifndef CLI_PROBE_H
 #define CLI_PROBE_H
@@ -24,6 +25,7 @@ struct cli_probe {
     uint64_t rtt_ns;     /* the average of the round trips */
     uint64_t message_ns; /* publish to delivery */
     bool message_ok;     /* the message came back unchanged */
+    bool interrupted;    /* Ctrl-C in the shell ended it (status is then NP_CLIENT_ECLOSED) */
 };
 
 /* Runs the probe; returns p->status. */

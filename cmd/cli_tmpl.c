@@ -28,7 +28,7 @@
 #define RANDOM_MAX   (1024 * 1024)
 
 int
-cli_read_fd(struct np_buf *b, int fd)
+cli_read_some(struct np_buf *b, int fd)
 {
     for (;;) {
         if (np_buf_reserve(b, 65536) != 0) return -ENOMEM;
@@ -37,7 +37,17 @@ cli_read_fd(struct np_buf *b, int fd)
         if (n <= 0) return n < 0 ? -errno : 0;
         b->len += (size_t)n;
         b->ptr[b->len] = '\0';
+        return 1;
     }
+}
+
+int
+cli_read_fd(struct np_buf *b, int fd)
+{
+    int rc;
+    while ((rc = cli_read_some(b, fd)) > 0) {
+    }
+    return rc;
 }
 
 /* One expansion in progress: the context plus the instant, read on first use. */

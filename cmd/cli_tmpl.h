@@ -27,6 +27,8 @@
 
 /* Appends everything fd gives until end of file. Returns 0, -ENOMEM or a read's negative errno. */
 int cli_read_fd(struct np_buf *b, int fd);
+/* Appends what one read of fd gives. Returns 1, 0 at end of file, -ENOMEM or a negative errno. */
+int cli_read_some(struct np_buf *b, int fd);
 
 /* Fills ts with the current wall-clock time. */
 typedef void (*cli_clock_fn)(struct timespec *ts, void *ud);

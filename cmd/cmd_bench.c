@@ -25,6 +25,7 @@
 #include "cli_embed.h"
 #include "cli_env.h"
 #include "cli_hist.h"
+#include "cli_host.h"
 #include "cli_msg.h"
 #include "cli_out.h"
 #include "cli_report.h"
@@ -226,7 +227,9 @@ struct bench {
     struct cli_env env;
     struct cli_msg hdr; /* only the -H headers are used */
     struct np_str headers;
-    uv_loop_t loop;
+    uv_loop_t own_loop, *loop; /* its own, or the shell's (cli_host.h) */
+    bool hosted;
+    size_t open; /* clients not closed yet */
     struct client *c;
     size_t n, npubs;
     struct group *groups;
@@ -1222,9 +1225,10 @@ connect_client(struct bench *b, struct client *c)
     o.name = name;
     o.on_event = on_event;
     o.ud = c;
-    int rc = np_client_new(&c->nc, &b->loop, &o);
-    if (rc == 0) rc = np_client_connect(c->nc, on_connect, c);
-    return rc;
+    int rc = np_client_new(&c->nc, b->loop, &o);
+    if (rc != 0) return rc;
+    b->open++;
+    return np_client_connect(c->nc, on_connect, c);
 }
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -1292,12 +1296,27 @@ on_tick(uv_timer_t *t)
 }
 
 static void
-on_signal(uv_signal_t *h, int signum)
+on_interrupt(void *ud)
 {
-    struct bench *b = h->data;
-    (void)signum;
+    struct bench *b = ud;
     b->interrupted = true;
     finish(b);
+}
+
+static void
+on_signal(uv_signal_t *h, int signum)
+{
+    (void)signum;
+    on_interrupt(h->data);
+}
+
+static void
+on_client_closed(struct np_client *nc, int status, void *ud)
+{
+    struct bench *b = ud;
+    (void)nc;
+    (void)status;
+    b->open--;
 }
 
 static void
@@ -1308,14 +1327,15 @@ finish(struct bench *b)
     b->end_ns = now_ns();
     if (b->progress_drawn) fputs("\r\033[K", stderr);
     uv_close((uv_handle_t *)&b->tick, NULL);
-    for (size_t i = 0; i < 2; i++)
+    if (b->hosted) cli_host_listen(NULL, NULL);
+    for (size_t i = 0; i < 2 && !b->hosted; i++)
         uv_close((uv_handle_t *)&b->sigs[i], NULL);
     /* a drain sends what is still queued (a replier's last answers); Ctrl-C does not wait */
     for (size_t i = 0; i < b->n; i++) {
         struct np_client *nc = b->c[i].nc;
         b->c[i].nc = NULL;
-        if (nc && (b->interrupted || np_client_drain(nc, NULL, NULL) != 0))
-            np_client_close(nc, NULL, NULL);
+        if (nc && (b->interrupted || np_client_drain(nc, on_client_closed, b) != 0))
+            np_client_close(nc, on_client_closed, b);
     }
 }
 
@@ -1607,26 +1627,53 @@ start_embedded(struct bench *b)
     return 0;
 }
 
-static void
+/* Returns whether a Ctrl-C came already (hosted: while the run was being prepared). */
+static bool
 arm_loop(struct bench *b)
 {
     static const int signums[2] = {SIGINT, SIGTERM};
-    uv_timer_init(&b->loop, &b->tick);
+    uv_timer_init(b->loop, &b->tick);
     b->tick.data = b;
     uint64_t every = b->o.throughput ? PACED_TICK_MS : 10;
     uv_timer_start(&b->tick, on_tick, every, every);
+    if (b->hosted) return cli_host_listen(on_interrupt, b);
     for (size_t i = 0; i < 2; i++) {
-        uv_signal_init(&b->loop, &b->sigs[i]);
+        uv_signal_init(b->loop, &b->sigs[i]);
         b->sigs[i].data = b;
         uv_signal_start(&b->sigs[i], on_signal, signums[i]);
     }
+    return false;
+}
+
+static bool
+closed(void *ud)
+{
+    struct bench *b = ud;
+    return b->finishing && b->open == 0;
+}
+
+/* Runs the loop until the run is over and every client closed. */
+static void
+run_loop(struct bench *b)
+{
+    if (b->hosted) {
+        cli_host_run(closed, b);
+        return;
+    }
+    uv_run(b->loop, UV_RUN_DEFAULT);
+    uv_loop_close(b->loop);
 }
 
 static int
 run(struct bench *b)
 {
-    if (uv_loop_init(&b->loop) != 0) return CLI_EXIT_FAIL;
-    arm_loop(b);
+    b->loop = cli_host_loop();
+    b->hosted = b->loop != NULL;
+    if (!b->hosted) {
+        b->loop = &b->own_loop;
+        if (uv_loop_init(b->loop) != 0) return CLI_EXIT_FAIL;
+    }
+    if (arm_loop(b)) on_interrupt(b);
     b->pending_connects = b->n;
     b->progress = !b->o.no_progress && cli_stderr_is_tty();
     for (size_t i = 0; i < b->n && !b->finishing; i++) {
@@ -1637,8 +1684,7 @@ run(struct bench *b)
             finish(b);
         }
     }
-    uv_run(&b->loop, UV_RUN_DEFAULT);
-    uv_loop_close(&b->loop);
+    run_loop(b);
     if (b->embedded_up) cli_embed_stop(&b->emb);
     if (b->rc != 0) return b->rc;
     return report(b);

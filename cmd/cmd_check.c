@@ -198,13 +198,14 @@ judge_message(struct check *c, const struct cli_probe *p)
         OK(c, "round trip took %fs", secs);
 }
 
-/* Runs the probe and fills the result lists. */
-static void
+/* Runs the probe and fills the result lists. Returns false when Ctrl-C in the shell ended it. */
+static bool
 run_check(struct check *c)
 {
     struct cli_probe p = {.env = &c->env, .pings = 1, .message = true};
-    char *url = cli_redact_servers(c->env.server);
     int rc = cli_probe_run(&p);
+    if (p.interrupted) return false;
+    char *url = cli_redact_servers(c->env.server);
     if (rc != 0 && strcmp(p.where, "connect") == 0) {
         CRIT(c, "connection failed: %s", p.why);
     } else {
@@ -220,6 +221,7 @@ run_check(struct check *c)
         }
     }
     free(url);
+    return true;
 }
 
 /* Prints the Nagios line and returns its exit code. */
@@ -249,6 +251,6 @@ cmd_server_check(int argc, char **argv, const struct cli_cmd *self)
                *c.env.err ? c.env.err : "the check could not run (see stderr)");
         return CHECK_UNKNOWN;
     }
-    run_check(&c);
+    if (!run_check(&c)) return CLI_EXIT_INTERRUPTED;
     return report(&c);
 }

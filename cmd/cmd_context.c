@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "cli_ctx.h"
 #include "cli_env.h"
+#include "cli_host.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -298,7 +299,7 @@ confirm(const char *name)
     char line[16];
     fprintf(stderr, "Really delete context \"%s\"? [y/N] ", name);
     fflush(stderr);
-    if (!fgets(line, sizeof line, stdin)) return false;
+    if (cli_host_wait_input(STDIN_FILENO) != 0 || !fgets(line, sizeof line, stdin)) return false;
     return strcmp(line, "y\n") == 0 || strcmp(line, "yes\n") == 0;
 }
 

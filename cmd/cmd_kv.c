@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "cli_conn.h"
 #include "cli_env.h"
+#include "cli_host.h"
 #include "cli_js.h"
 #include "cli_jsc.h"
 #include "cli_out.h"
@@ -223,7 +224,8 @@ check_put(void *ud, int nargs, char **args)
     if (rc) return rc;
     bool from_stdin = nargs == 3 ? strcmp(args[2], "-") == 0 : cli_stdin_has_data();
     if (!from_stdin && nargs < 3) return cli_usage(k->cc.cmd, "no value: give VALUE or '-'");
-    rc = from_stdin ? cli_read_fd(&k->value, STDIN_FILENO) : np_buf_adds(&k->value, args[2]);
+    rc = from_stdin ? cli_host_read_fd(&k->value, STDIN_FILENO) : np_buf_adds(&k->value, args[2]);
+    if (rc == -EINTR) return CLI_EXIT_INTERRUPTED;
     if (rc != 0) {
         cli_error(k->cc.cmd, "cannot read the value: %s", strerror(-rc));
         return CLI_EXIT_FAIL;

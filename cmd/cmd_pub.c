@@ -10,6 +10,7 @@
 #include "cli_check.h"
 #include "cli_conn.h"
 #include "cli_env.h"
+#include "cli_host.h"
 #include "cli_js.h"
 #include "cli_msg.h"
 #include "cli_out.h"
@@ -440,7 +441,7 @@ static int
 read_body(struct pub *p)
 {
     if (cli_stdin_is_tty()) fputs("reading body from terminal, end with ^D\n", stderr);
-    return cli_read_fd(&p->body, STDIN_FILENO);
+    return cli_host_read_fd(&p->body, STDIN_FILENO);
 }
 
 /* Decides where the body comes from (cli.md 11.2). Returns 0 or an exit code. */
@@ -465,6 +466,7 @@ choose_body(struct pub *p)
         if (np_buf_adds(&p->body, arg) != 0) return CLI_EXIT_FAIL;
     } else if (from_stdin || (!p->empty && cli_stdin_is_tty())) {
         int rc = read_body(p);
+        if (rc == -EINTR) return CLI_EXIT_INTERRUPTED;
         if (rc != 0) {
             cli_error(p->cc.cmd, "cannot read stdin: %s", strerror(-rc));
             return CLI_EXIT_FAIL;

@@ -10,6 +10,7 @@
 #include "cli_check.h"
 #include "cli_conn.h"
 #include "cli_env.h"
+#include "cli_host.h"
 #include "cli_msg.h"
 #include "cli_out.h"
 
@@ -304,9 +305,10 @@ check_args(void *ud, int nargs, char **args)
     if (!templated && !cli_subject_check("subject", args[0], false, 0, why, sizeof why))
         return cli_usage(r->cc.cmd, "%s", why);
     bool from_stdin = nargs == 2 ? strcmp(args[1], "-") == 0 : cli_stdin_has_data();
-    int rc = from_stdin   ? cli_read_fd(&r->body, STDIN_FILENO)
+    int rc = from_stdin   ? cli_host_read_fd(&r->body, STDIN_FILENO)
              : nargs == 2 ? np_buf_adds(&r->body, args[1])
                           : 0;
+    if (rc == -EINTR) return CLI_EXIT_INTERRUPTED;
     if (rc != 0) {
         cli_error(r->cc.cmd, "cannot read the body: %s", strerror(-rc));
         return CLI_EXIT_FAIL;

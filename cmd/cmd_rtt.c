@@ -99,6 +99,7 @@ measure(struct rtt *r, const char *server, int width)
     char shown[512], avg[64];
     cli_redact_url(server, shown, sizeof shown);
     int rc = cli_probe_run(&p);
+    if (p.interrupted) return CLI_EXIT_INTERRUPTED;
     if (rc == 0)
         cli_format_duration_short(p.rtt_ns, avg, sizeof avg);
     else if (strcmp(p.where, "connect") == 0)
@@ -130,7 +131,7 @@ cmd_rtt(int argc, char **argv, const struct cli_cmd *self)
         int n = (int)cli_redact_url(*s, shown, sizeof shown) + 3;
         if (n > width) width = n;
     }
-    for (char **s = servers; rc != CLI_EXIT_USAGE && *s; s++) {
+    for (char **s = servers; rc != CLI_EXIT_USAGE && rc != CLI_EXIT_INTERRUPTED && *s; s++) {
         int one = measure(&r, *s, width);
         if (rc == CLI_EXIT_OK) rc = one;
     }

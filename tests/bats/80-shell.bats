@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # natsctl shell: scripts (-c and stdin) with exact stdout and exit codes, and the interactive shell
 # driven in a real terminal through tmux (send-keys, capture-pane): background output above a
-# half-typed line, completion, history, Ctrl-C and Ctrl-D, :subjects and :stats.
+# half-typed line (also one that wraps), background output while a foreground command runs,
+# completion, history, Ctrl-C and Ctrl-D, :subjects and :stats. And the shape of its code.
 
 load helpers
 
@@ -60,6 +61,34 @@ cursor_line() {
     local y
     y=$(tmux -L "$TMUX_SOCK" display-message -p -t t '#{cursor_y}')
     screen | sed -n "$((y + 1))p"
+}
+
+# wait_prompt: waits up to 10 s for an empty prompt on the cursor's line.
+wait_prompt() {
+    local i
+    for ((i = 0; i < 200; i++)); do
+        [[ $(cursor_line) == "$URL>" ]] && return 0
+        sleep 0.05
+    done
+    echo "timed out waiting for the prompt:" >&2
+    screen >&2
+    return 1
+}
+
+@test "the shell's code is one concern per file, every file is built, no function is long" {
+    cd "$REPO"
+    # The subcommand keeps only its entry point; the rest lives in cmd/cli_shell_*.c.
+    [ "$(wc -l <cmd/cmd_shell.c)" -le 200 ]
+    local f built
+    built=$(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES -u SANITIZE -u BUILD \
+        make -s -n -B STATIC=0 build/natsctl)
+    for f in cmd/cli_shell*.c cmd/cli_host.c cmd/cli_line.c; do
+        [ "$(wc -l <"$f")" -le 400 ]
+        grep -qF -- "-c $f" <<<"$built"
+    done
+    # Functions short enough to see whole: from the name at column 0 to the closing brace.
+    awk '/^[a-z_][a-z0-9_]*\(/ { start = FNR } /^}/ && start { if (FNR - start > 40) bad = 1; start = 0 }
+        END { exit bad }' cmd/cmd_shell.c cmd/cli_shell*.c cmd/cli_host.c cmd/cli_line.c
 }
 
 @test "shell -c runs commands in order and prints only the data on stdout" {
@@ -270,5 +299,99 @@ EOF2
     wait_screen "on-unknown-term"
     [[ $(cursor_line) == *"> pub half" ]]
     keys C-u C-d
+    wait_screen "EXIT=0"
+}
+
+@test "background subs keep printing while a request waits, and Ctrl-C stops the request" {
+    tmux_shell
+    keys 'sub svc' Enter
+    wait_screen "[1] sub svc"
+    keys 'request svc asking --timeout 30s' Enter
+    # The shell's own sub on svc sees the request while the request still waits for its answer.
+    wait_screen '"svc"'
+    "$NATSCTL" pub -s "$URL" svc from-outside
+    wait_screen "from-outside"
+    keys C-c
+    wait_prompt
+    ! screen | grep -qE 'EXIT=|[(]exit'
+}
+
+@test "Ctrl-C stops pub reading its body from the terminal, and nothing is published" {
+    tmux_shell
+    keys 'sub body.x' Enter
+    wait_screen "[1] sub body.x"
+    keys 'pub body.x' Enter
+    wait_screen "reading body from terminal"
+    keys 'never sent'
+    keys C-c
+    wait_prompt
+    keys ':subs' Enter
+    wait_screen "MSGS"
+    [ "$(screen | awk '$1 == 1 && $3 == "body.x" {print $5}')" = 0 ]
+    # Ctrl-D still ends the body, which is then published.
+    keys 'pub body.x' Enter
+    wait_screen "reading body from terminal"
+    keys 'typed body' Enter C-d
+    wait_screen '"body.x"'
+    wait_prompt
+    ! screen | grep -qE 'EXIT=|[(]exit'
+}
+
+@test "Ctrl-C stops a bench and a foreground sub; background subs print meanwhile" {
+    tmux_shell
+    keys 'sub bench.x' Enter
+    wait_screen "[1] sub bench.x"
+    keys 'bench pub bench.x --duration 60s --throughput 20 --size 16 --no-progress' Enter
+    # The bench's messages reach the background sub while the bench still runs.
+    wait_screen '"bench.x"'
+    keys C-c
+    wait_prompt
+    # A sub that needs a connection of its own (--wait) runs in the foreground.
+    keys 'sub fg.x --wait 60s' Enter
+    wait_screen "Subscribing on fg.x"
+    "$NATSCTL" pub -s "$URL" fg.x to-foreground
+    wait_screen "to-foreground"
+    keys C-c
+    wait_prompt
+    ! screen | grep -qE 'EXIT=|[(]exit'
+}
+
+@test "a half-typed line wrapped over several rows is redrawn whole when a message prints" {
+    tmux -L "$TMUX_SOCK" new-session -d -s t -x 40 -y 30 \
+        "env TERM=xterm-256color XDG_STATE_HOME=$XDG_STATE_HOME $NATSCTL shell -s $URL; echo EXIT=\$?; sleep 60"
+    wait_screen "$URL>"
+    keys 'sub wrap.x' Enter
+    wait_screen "[1] sub wrap.x"
+    local digits typed i last
+    for ((i = 0; i < 9; i++)); do digits+=0123456789; done
+    # With the prompt, four rows of 40 columns.
+    typed="pub wrap.y $digits"
+    keys "$typed"
+    for ((i = 0; i < 200; i++)); do
+        [[ $(screen | tr -d '\n') == *"$typed"* ]] && break
+        sleep 0.05
+    done
+    "$NATSCTL" pub -s "$URL" wrap.x first-message
+    wait_screen "first-message"
+    # No row of the line as it was drawn is left above the message...
+    [ "$(screen | grep -A1 -F '[1] sub wrap.x' | tail -1)" = '[#1] Received on "wrap.x"' ]
+    # ...and below it the line is drawn again, whole, with the cursor at its end.
+    [ "$(screen | sed '1,/first-message/d' | tr -d '\n')" = "$URL> $typed" ]
+    last=$(cursor_line)
+    [ -n "$last" ]
+    [[ "$URL> $typed" == *"$last" ]]
+    # With the cursor on the first row, the rows below it go too.
+    keys C-a
+    for ((i = 0; i < 200; i++)); do
+        [[ "$URL> $typed" == "$(cursor_line)"* ]] && break
+        sleep 0.05
+    done
+    "$NATSCTL" pub -s "$URL" wrap.x second-message
+    wait_screen "second-message"
+    # (a message in pretty form ends with an empty line)
+    [ "$(screen | grep -A2 -F 'first-message' | tail -1)" = '[#2] Received on "wrap.x"' ]
+    [ "$(screen | sed '1,/second-message/d' | tr -d '\n')" = "$URL> $typed" ]
+    [[ "$URL> $typed" == "$(cursor_line)"* ]]
+    keys C-e C-u C-d
     wait_screen "EXIT=0"
 }
