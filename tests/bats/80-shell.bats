@@ -171,9 +171,10 @@ EOF2
 
 @test ":stats against natsctl's own monitoring port" {
     stop_server
-    local mport=$((20000 + RANDOM % 30000))
-    client_serve -m "$mport"
-    run --separate-stderr shell --monitor "http://127.0.0.1:$mport/" -c ':stats'
+    client_serve -m -1
+    local mport
+    mport=$(jq -r '.monitoring[0]' "$(dirname "$SERVER_LOG")"/*.ports)
+    run --separate-stderr shell --monitor "$mport/" -c ':stats'
     [ "$status" = 0 ]
     grep -qE '^connections +[0-9]+$' <<<"$output"
 }
@@ -238,7 +239,13 @@ EOF2
     keys 'sub fire.>' Enter
     wait_screen "[1] sub fire.>"
     "$NATSCTL" bench pub -s "$URL" --msgs 300000 --size 16 fire.x >/dev/null 2>&1
-    keys ':subs' Enter
+    # The shell may still be reading the burst when the publisher is done: ask until it has all.
+    local i
+    for ((i = 0; i < 40; i++)); do
+        keys ':subs' Enter
+        screen | grep -qF " 300000" && break
+        sleep 0.25
+    done
     wait_screen " 300000"
     wait_screen "messages not shown"
     local pid rss
