@@ -651,7 +651,8 @@ static void
 add_push_durable(struct interop_js *j, const char *stream, const char *name, const char *deliver,
                  const char *group)
 {
-    jsConsumerConfig cfg = consumer_cfg(js_AckExplicit, 1000);
+    /* Long enough that a member waiting its turn under load never sees a redelivery. */
+    jsConsumerConfig cfg = consumer_cfg(js_AckExplicit, 30000);
     cfg.Durable = name;
     cfg.DeliverSubject = deliver;
     cfg.DeliverGroup = group;
