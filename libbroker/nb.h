@@ -39,6 +39,37 @@ enum nb_log_level { NB_LOG_ERROR, NB_LOG_WARN, NB_LOG_INFO, NB_LOG_DEBUG, NB_LOG
 typedef void (*nb_log_fn)(void *ud, enum nb_log_level level, const char *msg);
 
 /*
+ * One direction of a user's permissions (nats-server's SubjectPermission): subjects, wildcards
+ * allowed, as written in the configuration. A subscribe entry may name a queue group after the
+ * subject ("foo.> workers"). No allow entry means everything not denied is allowed.
+ */
+struct nb_subject_perms {
+    char **allow, **deny;
+    size_t nallow, ndeny;
+};
+
+/* What a user may do (nats-server's Permissions). */
+struct nb_permissions {
+    struct nb_subject_perms publish, subscribe;
+    /*
+     * With allow_responses a user may also publish to the reply subject of a message it received,
+     * up to responses_max times within responses_ttl_ms of receiving it (each < 0: no limit); its
+     * publish allow list then applies even when empty, as in nats-server.
+     */
+    bool allow_responses;
+    int64_t responses_max;
+    int64_t responses_ttl_ms;
+};
+
+/* An entry of authorization.users. */
+struct nb_user {
+    char *name;
+    char *password;               /* plain text or a bcrypt hash; NULL when the entry has none */
+    struct nb_permissions *perms; /* NULL: no restriction */
+    bool standard_refused;        /* allowed_connection_types leaves out plain client connections */
+};
+
+/*
  * Server options. nb_config_init() fills in nats-server 2.9.10's defaults, except host which is
  * 127.0.0.1 (a development broker should not be reachable from the network by accident). Strings
  * are owned by the struct (malloc'd) and freed by nb_config_release(); set them with
