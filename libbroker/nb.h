@@ -91,7 +91,10 @@ struct nb_config {
     char *auth_token;
     char *auth_user;
     char *auth_pass;
-    int http_port; /* monitoring port, 0 = off */
+    struct nb_user *users; /* authorization.users; nusers 0 = no users list */
+    size_t nusers;
+    char *no_auth_user; /* the user a client without credentials becomes, NULL = none */
+    int http_port;      /* monitoring port, 0 = off */
     /* An HTTP request must arrive and its answer be written within this (also the keep-alive). */
     int64_t http_timeout_ms;
     bool jetstream;  /* streams and the $JS.API */
@@ -119,7 +122,7 @@ struct nb_conf_error {
 
 /*
  * Loads a nats-server style configuration file over cfg. A nats-server option natsctl does not
- * implement is refused when it has security meaning (TLS, users, permissions, accounts...: starting
+ * implement is refused when it has security meaning (TLS, accounts, nkeys...: starting
  * without it would expose what it protects) and otherwise reported through warn (one call per key,
  * "file:line:column: text") and ignored; docs/protocol.md lists both classes. A key nats-server
  * does not know either is an error, as it is in nats-server. Returns 0, NB_ECONF_SYNTAX (a syntax
@@ -131,8 +134,8 @@ int nb_config_load(struct nb_config *cfg, const char *path, nb_conf_warn_fn warn
                    struct nb_conf_error *err);
 
 /*
- * Checks option consistency (e.g. max_payload <= max_pending) and refuses what cannot be honoured
- * (a bcrypt hash as password or token). Returns 0 or NB_ECONFIG with msg.
+ * Checks option consistency (e.g. max_payload <= max_pending, no_auth_user naming a user) as
+ * nats-server does when it starts. Returns 0 or NB_ECONFIG with msg.
  */
 int nb_config_validate(const struct nb_config *cfg, char *msg, size_t msg_cap);
 
