@@ -53,22 +53,28 @@ fit_key(struct nb_scache_entry *e, size_t len)
     return true;
 }
 
-/* The slot a new subject goes into: the next free one, or the oldest entry, taken out of the map. */
+/*
+ * The slot a new subject goes into: the next free one, or the oldest entry, taken out of the map
+ * before its key buffer may be replaced. A slot left without a key (no memory) holds nothing: its
+ * length says so until it is reused.
+ */
 static struct nb_scache_entry *
 claim(struct nb_scache *c, size_t len, uint32_t *index)
 {
-    bool full = c->count == c->max;
-    if (!full && !grow(c)) return NULL;
-    uint32_t i = full ? c->oldest : c->count;
-    struct nb_scache_entry *e = &c->entries[i];
-    if (!fit_key(e, len)) return NULL;
-    if (full) {
-        if (e->len) np_map_del(&c->map, e->key, e->len);
+    struct nb_scache_entry *e;
+    if (c->count == c->max) {
+        *index = c->oldest;
         c->oldest = (c->oldest + 1) % c->max;
-    } else {
-        c->count++;
+        e = &c->entries[*index];
+        if (e->len) np_map_del(&c->map, e->key, e->len);
+        e->len = 0;
+        return fit_key(e, len) ? e : NULL;
     }
-    *index = i;
+    if (!grow(c)) return NULL;
+    *index = c->count;
+    e = &c->entries[*index];
+    if (!fit_key(e, len)) return NULL;
+    c->count++;
     return e;
 }
 
@@ -86,7 +92,6 @@ nb__scache_put(struct nb_scache *c, const char *subject, size_t len)
     e->count = 0;
     e->time = 0;
     if (np_map_put(&c->map, e->key, len, index_value(i)) != 0) {
-        /* A slot the map does not know holds nothing: its length says so until it is reused. */
         e->len = 0;
         return NULL;
     }

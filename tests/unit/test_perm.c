@@ -294,6 +294,18 @@ test_scache(void **state)
     assert_int_equal(c.count, 0);
     struct nb_scache none = {0};
     assert_null(nb__scache_put(&none, "a", 1));
+    /* a longer subject in the oldest slot: the old key leaves the map before its buffer goes */
+    struct nb_scache two = {.max = 2};
+    nb__scache_put(&two, "a", 1);
+    nb__scache_put(&two, "bb", 2);
+    assert_non_null(nb__scache_put(&two, "cccc", 4));
+    assert_null(nb__scache_get(&two, "a", 1));
+    assert_non_null(nb__scache_get(&two, "bb", 2));
+    assert_non_null(nb__scache_get(&two, "cccc", 4));
+    assert_non_null(nb__scache_put(&two, "ddddddd", 7));
+    assert_null(nb__scache_get(&two, "bb", 2));
+    assert_non_null(nb__scache_get(&two, "cccc", 4));
+    nb__scache_release(&two);
 }
 
 int
