@@ -261,6 +261,14 @@ become(struct nb_client *c, const struct nb_auth_user *user, const char *name)
     c->perm = perm;
     c->user = copy;
     c->track_replies = perm && user->perms->responses;
+    /* A second CONNECT may change the user under subscriptions that already exist. */
+    size_t it = 0;
+    void *val;
+    while (np_map_next(&c->subs, &it, NULL, NULL, &val)) {
+        struct nb_sub *sub = val;
+        sub->filtered =
+            perm && nb__perm_filters(perm->set, (struct np_str){sub->subject, sub->subject_len});
+    }
     return true;
 }
 

@@ -257,6 +257,15 @@ responses_scenario() {
     [[ $OUT == *$'MSG r.1 1 2\nok\nMSG r.1 1 2\nok\nMSG r.3 1 2\nok\nPONG'* ]]
 }
 
+reconnect_scenario() {
+    say 'CONNECT {"verbose":false,"user":"a","pass":"a"}\r\nSUB foo.* 1\r\nPUB foo.no 1\r\nx\r\nPUB foo.yes 1\r\ny\r\nCONNECT {"verbose":false,"user":"admin","pass":"p"}\r\nPUB foo.no 1\r\nz\r\nCONNECT {"verbose":false,"user":"a","pass":"a"}\r\nPUB foo.no 1\r\nw\r\nPUB foo.yes 1\r\nv\r\nPING\r\n'
+}
+
+@test "a second CONNECT changes the user, and the permissions, under existing subscriptions" {
+    on_both "$(conf 'authorization { users = [\n  {user: a, password: a, permissions: {subscribe: {deny: "foo.no"}, publish: "foo.yes"}}\n  {user: admin, password: p}\n] }\n')" reconnect_scenario
+    [[ $OUT == *$'MSG foo.no 1 1\nz\n'*$'MSG foo.yes 1 1\nv\nPONG'* ]]
+}
+
 long_scenario() {
     local subject
     subject=a$(printf '.%s' $(seq 200))\"x\\
