@@ -13,6 +13,7 @@
 #include "nb_perm.h"
 #include "nb_scache.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -199,6 +200,34 @@ test_publish(void **state)
     nb__perm_set_free(set);
 }
 
+/*
+ * A warm connection's publish path holds on to the memory it has, while new subjects evict old
+ * ones (test_scache shows the key buffers are the same ones throughout).
+ */
+static void
+test_publish_memory_steady(void **state)
+{
+    (void)state;
+    struct nb_perm_set *set = compile(LIST("a.>"), LIST("a.secret"), NULL, NULL);
+    struct nb_perm_state st;
+    nb__perm_state_init(&st, set);
+    char subject[32];
+    for (int i = 0; i < 1000; i++) {
+        snprintf(subject, sizeof subject, "a.n%04d", i);
+        assert_true(may_pub(&st, subject, 0));
+    }
+    size_t before = mallinfo2().uordblks;
+    for (int round = 0; round < 100; round++) {
+        for (int i = 0; i < 1000; i++) {
+            snprintf(subject, sizeof subject, "a.n%04d", i % (round % 2 ? 100 : 1000));
+            may_pub(&st, subject, 0);
+        }
+    }
+    assert_int_equal(mallinfo2().uordblks, before);
+    nb__perm_state_release(&st);
+    nb__perm_set_free(set);
+}
+
 static void
 test_responses(void **state)
 {
@@ -312,9 +341,13 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_subscribe), cmocka_unit_test(test_subscribe_queues),
-        cmocka_unit_test(test_filters),   cmocka_unit_test(test_publish),
-        cmocka_unit_test(test_responses), cmocka_unit_test(test_scache),
+        cmocka_unit_test(test_subscribe),
+        cmocka_unit_test(test_subscribe_queues),
+        cmocka_unit_test(test_filters),
+        cmocka_unit_test(test_publish),
+        cmocka_unit_test(test_publish_memory_steady),
+        cmocka_unit_test(test_responses),
+        cmocka_unit_test(test_scache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
