@@ -282,7 +282,6 @@ accept_connect(struct nb_client *c, struct np_connect *cc)
     c->conn.headers = cc->headers;
     c->no_responders = cc->no_responders;
     c->protocol = cc->protocol == 1;
-    set_ident(c, cc);
     keep_names(c, cc);
     ok(c);
 }
@@ -391,6 +390,8 @@ op_connect(struct nb_client *c, const struct np_op *op)
         np_connect_release(&cc);
         return;
     }
+    /* nats-server names the client in its log lines from here on, refusals included. */
+    set_ident(c, &cc);
     struct nb_auth_result res;
     enum nb_auth_verdict v = nb__auth_check(srv->auth, &cc, &res);
     if (v == NB_AUTH_BCRYPT && start_bcrypt(c, &cc, &res)) return;

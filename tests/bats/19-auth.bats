@@ -79,7 +79,7 @@ send() {
 users_scenario() {
     jq -c '[.auth_required, .nonce]' <<<"$(info_json)"
     say 'CONNECT {"verbose":false,"user":"alice","pass":"secret"}\r\nPING\r\n'
-    say 'CONNECT {"verbose":false,"user":"alice","pass":"Secret"}\r\nPING\r\n'
+    say 'CONNECT {"verbose":false,"user":"alice","pass":"Secret","version":"1.2","lang":"c","name":"me"}\r\nPING\r\n'
     say 'CONNECT {"verbose":false,"user":"nobody","pass":"secret"}\r\nPING\r\n'
     say 'CONNECT {"verbose":false,"pass":"secret"}\r\nPING\r\n'
     say 'CONNECT {"verbose":false,"auth_token":"secret"}\r\nPING\r\n'
@@ -98,6 +98,7 @@ users_scenario() {
     on_both "$(conf "authorization {\n  users = [\n    {user: alice, password: secret}\n    {user: bob, password: \"$HASH_2A\"}\n    {user: carol, password: \"$HASH_2B\"}\n    {user: dave, password: \"$HASH_2Y\"}\n    {user: eve}\n    {user: web, password: w, allowed_connection_types: [\"WEBSOCKET\"]}\n  ]\n}\n")" users_scenario
     [[ $OUT == '[true,null]'$'\n''PONG'$'\n''--'$'\n'"-ERR 'Authorization Violation'"* ]]
     [[ $OUT == *'[WRN] Plaintext passwords detected, use nkeys or bcrypt'* ]]
+    [[ $OUT == *'[ERR] "v1.2:c:me" - authentication error - User "alice"'* ]]
     [[ $OUT == *'[ERR] authentication error - User "nobody"'* ]]
     [[ $OUT == *'[ERR] authentication error - User ""'* ]]
 }
@@ -176,11 +177,14 @@ publish_scenario() {
     for u in s l m d; do
         say "CONNECT {\"verbose\":true,\"user\":\"$u\",\"pass\":\"p\"}\r\nPUB a.b 0\r\n\r\nPUB b 0\r\n\r\nPUB c 0\r\n\r\nPUB a.secret 0\r\n\r\nPUB a.q.x 0\r\n\r\nPUB x.y 0\r\n\r\nPING\r\n"
     done
+    # a refused request gets no no-responders status; an allowed one that nobody takes does
+    say 'CONNECT {"verbose":false,"headers":true,"no_responders":true,"user":"s","pass":"p"}\r\nSUB _INBOX.s.* 1\r\nPUB c _INBOX.s.1 0\r\n\r\nPUB a.nobody _INBOX.s.2 0\r\n\r\nPING\r\n'
 }
 
 @test "publish permissions as a string, a list, and allow with deny (deny wins)" {
     on_both "$(conf 'authorization {\n  users = [\n    {user: s, password: p, permissions: {publish: "a.>"}}\n    {user: l, password: p, permissions: {pub: ["a.>", "b"]}}\n    {user: m, password: p, permissions: {publish: {allow: ["a.>", "x.y"], deny: ["a.secret", "a.*.x", "x.>"]}}}\n    {user: d, password: p, permissions: {publish: {deny: "x.>"}}}\n  ]\n}\n')" publish_scenario
     [[ $OUT == "+OK"$'\n'"+OK"$'\n'"-ERR 'Permissions Violation for Publish to \"b\"'"* ]]
+    [[ $OUT == *"-ERR 'Permissions Violation for Publish to \"c\"'"$'\nHMSG _INBOX.s.2 1 16 16\n'* ]]
 }
 
 subscribe_scenario() {
