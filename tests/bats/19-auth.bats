@@ -322,3 +322,14 @@ start_error() {
         [ "$status" -eq 2 ]
     done
 }
+
+varz_scenario() {
+    curl -s "127.0.0.1:$MPORT/varz" | jq -c '{auth_required, auth_timeout}'
+    jq -c '[.auth_required]' <<<"$(info_json)"
+}
+
+@test "/varz says auth is required where a client's INFO, under no_auth_user, does not" {
+    MPORT=$((20000 + RANDOM % 30000))
+    on_both "$(conf "http: $MPORT\nauthorization { users = [ {user: a, password: a} ], timeout: 1.5 }\nno_auth_user: a\n")" varz_scenario
+    [[ $OUT == $'{"auth_required":true,"auth_timeout":1.5}\n[null]\n'* ]]
+}
