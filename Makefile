@@ -28,6 +28,8 @@ PKGS := libuv libcjson libedit
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # tgetent() (the shell's check of TERM) comes from the terminal library libedit uses.
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(shell pkg-config --libs tinfo 2>/dev/null)
+# bcrypt for passwords comes from the system's crypt_r (libxcrypt on Debian's glibc).
+CRYPT_LIBS := -lcrypt
 CJSON_CFLAGS = $(shell pkg-config --cflags libcjson 2>/dev/null)
 UV_CFLAGS = $(shell pkg-config --cflags libuv libcjson 2>/dev/null)
 
@@ -98,7 +100,8 @@ STATIC_DIR := $(BUILD)/static
 STATIC_OBJ := $(addprefix $(STATIC_DIR)/,$(PROTO_SRC:.c=.o) $(BROKER_SRC:.c=.o) $(CLI_SRC:.c=.o) \
 	$(CMD_SRC:.c=.o))
 MUSL := .deps/musl
-MUSL_LIBS := $(MUSL)/lib/libuv.a $(MUSL)/lib/libcjson.a $(MUSL)/lib/libedit.a $(MUSL)/lib/libtinfo.a
+MUSL_LIBS := $(MUSL)/lib/libuv.a $(MUSL)/lib/libcjson.a $(MUSL)/lib/libedit.a $(MUSL)/lib/libtinfo.a \
+	$(MUSL)/lib/libcrypt.a
 LIBPROTO := $(BUILD)/libproto.a
 LIBBROKER := $(BUILD)/libbroker.a
 LIBCLI := $(BUILD)/libcli.a
@@ -214,7 +217,8 @@ $(STATIC_DIR)/natsctl: $(STATIC_OBJ) $(MUSL_LIBS)
 else
 $(NATSCTL): $(CMD_OBJ) $(LIBCLI) $(LIBBROKER) $(LIBPROTO)
 	$(quiet) LINK $@
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(CMD_OBJ) $(LIBCLI) $(LIBBROKER) $(LIBPROTO) $(PKG_LIBS) -lm
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(CMD_OBJ) $(LIBCLI) $(LIBBROKER) $(LIBPROTO) $(PKG_LIBS) \
+		$(CRYPT_LIBS) -lm
 endif
 
 # Tests use cmocka's macros, which do not survive every strict warning, so they get the base set.
@@ -223,7 +227,8 @@ TEST_CFLAGS = $(CFLAGS_BASE) $(INC_ALL) -Wall -Wextra $(if $(filter 1,$(WERROR))
 $(BUILD)/tests/unit/%: tests/unit/%.c $(LIBCLI) $(LIBBROKER) $(LIBPROTO)
 	$(quiet) CC $@
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $< $(LIBCLI) $(LIBBROKER) $(LIBPROTO) $(PKG_LIBS) -lcmocka -lm
+	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $< $(LIBCLI) $(LIBBROKER) $(LIBPROTO) $(PKG_LIBS) $(CRYPT_LIBS) \
+		-lcmocka -lm
 
 $(INTEROP_BIN): $(INTEROP_SRC)
 	$(quiet) CC $@

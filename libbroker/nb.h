@@ -39,6 +39,37 @@ enum nb_log_level { NB_LOG_ERROR, NB_LOG_WARN, NB_LOG_INFO, NB_LOG_DEBUG, NB_LOG
 typedef void (*nb_log_fn)(void *ud, enum nb_log_level level, const char *msg);
 
 /*
+ * One direction of a user's permissions (nats-server's SubjectPermission): subjects, wildcards
+ * allowed, as written in the configuration. A subscribe entry may name a queue group after the
+ * subject ("foo.> workers"). No allow entry means everything not denied is allowed.
+ */
+struct nb_subject_perms {
+    char **allow, **deny;
+    size_t nallow, ndeny;
+};
+
+/* What a user may do (nats-server's Permissions). */
+struct nb_permissions {
+    struct nb_subject_perms publish, subscribe;
+    /*
+     * With allow_responses a user may also publish to the reply subject of a message it received,
+     * up to responses_max times within responses_ttl_ms of receiving it (each < 0: no limit); its
+     * publish allow list then applies even when empty, as in nats-server.
+     */
+    bool allow_responses;
+    int64_t responses_max;
+    int64_t responses_ttl_ms;
+};
+
+/* An entry of authorization.users. */
+struct nb_user {
+    char *name;
+    char *password;               /* plain text or a bcrypt hash; NULL when the entry has none */
+    struct nb_permissions *perms; /* NULL: no restriction */
+    bool standard_refused;        /* allowed_connection_types leaves out plain client connections */
+};
+
+/*
  * Server options. nb_config_init() fills in nats-server 2.9.10's defaults, except host which is
  * 127.0.0.1 (a development broker should not be reachable from the network by accident). Strings
  * are owned by the struct (malloc'd) and freed by nb_config_release(); set them with
@@ -60,7 +91,10 @@ struct nb_config {
     char *auth_token;
     char *auth_user;
     char *auth_pass;
-    int http_port; /* monitoring port, 0 = off, -1 = any free port */
+    struct nb_user *users; /* authorization.users; nusers 0 = no users list */
+    size_t nusers;
+    char *no_auth_user; /* the user a client without credentials becomes, NULL = none */
+    int http_port;      /* monitoring port, 0 = off, -1 = any free port */
     /* An HTTP request must arrive and its answer be written within this (also the keep-alive). */
     int64_t http_timeout_ms;
     bool jetstream;  /* streams and the $JS.API */
@@ -88,7 +122,7 @@ struct nb_conf_error {
 
 /*
  * Loads a nats-server style configuration file over cfg. A nats-server option natsctl does not
- * implement is refused when it has security meaning (TLS, users, permissions, accounts...: starting
+ * implement is refused when it has security meaning (TLS, accounts, nkeys...: starting
  * without it would expose what it protects) and otherwise reported through warn (one call per key,
  * "file:line:column: text") and ignored; docs/protocol.md lists both classes. A key nats-server
  * does not know either is an error, as it is in nats-server. Returns 0, NB_ECONF_SYNTAX (a syntax
@@ -100,8 +134,8 @@ int nb_config_load(struct nb_config *cfg, const char *path, nb_conf_warn_fn warn
                    struct nb_conf_error *err);
 
 /*
- * Checks option consistency (e.g. max_payload <= max_pending) and refuses what cannot be honoured
- * (a bcrypt hash as password or token). Returns 0 or NB_ECONFIG with msg.
+ * Checks option consistency (e.g. max_payload <= max_pending, no_auth_user naming a user) as
+ * nats-server does when it starts. Returns 0 or NB_ECONFIG with msg.
  */
 int nb_config_validate(const struct nb_config *cfg, char *msg, size_t msg_cap);
 

@@ -4,8 +4,14 @@
  * A client is one allocation holding its connection (transport, nb_conn.c), its parser and its sid
  * table. Parsed operations are dispatched at once from the shared read buffer; a PUB becomes an
  * nb_msg view of that buffer and goes into the message path (nb_deliver.c) without a copy.
+ *
+ * A CONNECT whose secret is a bcrypt hash is checked on libuv's thread pool: bcrypt takes tens of
+ * milliseconds on purpose, and the loop serves every client. Meanwhile the client's reads are
+ * paused and the rest of its last read is held, so its operations still run in order, after the
+ * verdict, as they would behind a synchronous check.
  */
 #include "nb_client.h"
+#include "nb_auth.h"
 #include "nb_js.h"
 #include "nb_monitor.h"
 #include "nb_srv.h"
@@ -15,6 +21,7 @@
 #include <string.h>
 
 #define FIRST_PING_MS 2000
+#define USER_NA       "N/A" /* nats-server's name for a client without a user in its logs */
 /* PubAcks produced within one read before they are written early (see client_input). */
 #define EARLY_ACKS 64
 
@@ -140,6 +147,7 @@ client_tick(struct nb_conn *conn, uint64_t now)
     struct nb_client *c = nb__client_of(conn);
     if (c->auth_deadline_ms && now >= c->auth_deadline_ms) {
         nb__conn_send_err(conn, "Authentication Timeout");
+        nb__conn_log(conn, NB_LOG_DEBUG, "Authentication Timeout");
         nb__conn_close(conn, NB_CLOSE_AUTH_TIMEOUT, true);
         return;
     }
@@ -151,28 +159,7 @@ client_tick(struct nb_conn *conn, uint64_t now)
 static bool
 auth_required(const struct nb_server *srv)
 {
-    return srv->cfg.auth_token || srv->cfg.auth_user;
-}
-
-static bool
-str_equal(const char *a, const char *b)
-{
-    if (!a || !b) return false;
-    size_t la = strlen(a), lb = strlen(b);
-    /* Compare every byte whatever the length, so timing says little about the secret. */
-    unsigned char diff = (unsigned char)(la != lb);
-    for (size_t i = 0; i < lb; i++)
-        diff |= (unsigned char)(a[i < la ? i : 0] ^ b[i]);
-    return diff == 0;
-}
-
-static bool
-authenticate(const struct nb_server *srv, const struct np_connect *cc)
-{
-    const struct nb_config *cfg = &srv->cfg;
-    if (cfg->auth_user)
-        return str_equal(cc->user, cfg->auth_user) && str_equal(cc->pass, cfg->auth_pass);
-    return str_equal(cc->auth_token, cfg->auth_token);
+    return srv->auth->required;
 }
 
 static void
@@ -183,10 +170,42 @@ ok(struct nb_client *c)
     send_lit(c, NP_OK_LINE, sizeof NP_OK_LINE - 1);
 }
 
-static void
-auth_violation(struct nb_client *c)
+/* s as Go's %q writes it, malloc'd; NULL without memory. */
+static char *
+quoted(struct np_str s)
 {
-    nb__conn_log(&c->conn, NB_LOG_ERROR, "authentication error");
+    size_t n = np_enc_quoted(NULL, 0, s);
+    char *q = malloc(n + 1);
+    if (!q) return NULL;
+    np_enc_quoted(q, n, s);
+    q[n] = '\0';
+    return q;
+}
+
+/* nats-server's getAuthUser, as its violation log lines name a client: User "<name>". */
+static char *
+auth_user_text(const struct nb_client *c)
+{
+    const char *name = c->user && *c->user ? c->user : USER_NA;
+    char *q = quoted((struct np_str){name, strlen(name)});
+    size_t n = q ? strlen(q) + sizeof "User " : 0;
+    char *text = q ? malloc(n) : NULL;
+    if (text) snprintf(text, n, "User %s", q);
+    free(q);
+    return text;
+}
+
+/* With a users list nats-server names the user it went by, even an empty one. */
+static void
+auth_violation(struct nb_client *c, const char *name)
+{
+    if (c->conn.srv->auth->nusers) {
+        char *q = quoted((struct np_str){name ? name : "", name ? strlen(name) : 0});
+        nb__conn_log(&c->conn, NB_LOG_ERROR, "authentication error - User %s", q ? q : "");
+        free(q);
+    } else {
+        nb__conn_log(&c->conn, NB_LOG_ERROR, "authentication error");
+    }
     nb__conn_send_err(&c->conn, "Authorization Violation");
     nb__conn_close(&c->conn, NB_CLOSE_AUTH_FAILURE, true);
 }
@@ -223,6 +242,36 @@ keep_names(struct nb_client *c, struct np_connect *cc)
     cc->name = cc->lang = cc->version = NULL;
 }
 
+/* The client is user (NULL: not one of a users list) under name: it gets the user's permissions. */
+static bool
+become(struct nb_client *c, const struct nb_auth_user *user, const char *name)
+{
+    char *copy = name && *name ? strdup(name) : NULL;
+    struct nb_perm_state *perm = user && user->perms ? malloc(sizeof *perm) : NULL;
+    if ((name && *name && !copy) || (user && user->perms && !perm)) {
+        free(copy);
+        free(perm);
+        nb__conn_close(&c->conn, NB_CLOSE_NO_MEMORY, false);
+        return false;
+    }
+    if (c->perm) nb__perm_state_release(c->perm);
+    free(c->perm);
+    free(c->user);
+    if (perm) nb__perm_state_init(perm, user->perms);
+    c->perm = perm;
+    c->user = copy;
+    c->track_replies = perm && user->perms->responses;
+    /* A second CONNECT may change the user under subscriptions that already exist. */
+    size_t it = 0;
+    void *val;
+    while (np_map_next(&c->subs, &it, NULL, NULL, &val)) {
+        struct nb_sub *sub = val;
+        sub->filtered =
+            perm && nb__perm_filters(perm->set, (struct np_str){sub->subject, sub->subject_len});
+    }
+    return true;
+}
+
 static void
 accept_connect(struct nb_client *c, struct np_connect *cc)
 {
@@ -233,9 +282,97 @@ accept_connect(struct nb_client *c, struct np_connect *cc)
     c->conn.headers = cc->headers;
     c->no_responders = cc->no_responders;
     c->protocol = cc->protocol == 1;
-    set_ident(c, cc);
     keep_names(c, cc);
     ok(c);
+}
+
+/* After authentication, in nats-server's order: account fields, protocol, no_responders. */
+static void
+finish_connect(struct nb_client *c, struct np_connect *cc, bool authenticated,
+               const struct nb_auth_result *res)
+{
+    if (!authenticated || cc->has_account) {
+        auth_violation(c, res->name);
+    } else if (cc->protocol < 0 || cc->protocol > 1) {
+        nb__conn_send_err(&c->conn, "invalid client protocol");
+        nb__conn_close(&c->conn, NB_CLOSE_BAD_PROTOCOL, true);
+    } else if (cc->no_responders && !cc->headers) {
+        nb__conn_send_err(&c->conn, "no responders requires headers support");
+        nb__conn_close(&c->conn, NB_CLOSE_NO_RESPONDERS_HDR, true);
+    } else if (become(c, res->user, res->name ? res->name : cc->user)) {
+        accept_connect(c, cc);
+    }
+}
+
+/* A CONNECT waiting for its bcrypt verdict. The worker reads only hash and secret. */
+struct nb_auth_job {
+    uv_work_t req;
+    struct nb_client *client; /* NULL once the client is gone: the job then only frees itself */
+    struct np_connect cc;     /* the CONNECT, to apply once the verdict is in */
+    struct nb_auth_result res;
+    char *hash; /* a copy: the server may be gone before the worker is */
+    bool ok;
+};
+
+static void
+auth_work(uv_work_t *req)
+{
+    struct nb_auth_job *job = req->data;
+    job->ok = nb__auth_bcrypt(job->hash, job->res.secret);
+}
+
+static void client_input(struct nb_conn *conn, const char *data, size_t len);
+
+/* Runs what arrived behind the CONNECT, then reads again unless another check began. */
+static void
+resume_input(struct nb_client *c)
+{
+    char *held = c->held;
+    size_t len = c->held_len;
+    c->held = NULL;
+    c->held_len = 0;
+    if (held && !c->conn.closing) client_input(&c->conn, held, len);
+    free(held);
+    if (!c->auth && !c->conn.closing) nb__conn_resume(&c->conn);
+}
+
+static void
+auth_done(uv_work_t *req, int status)
+{
+    struct nb_auth_job *job = req->data;
+    struct nb_client *c = job->client;
+    if (c) {
+        c->auth = NULL;
+        finish_connect(c, &job->cc, status == 0 && job->ok, &job->res);
+        resume_input(c);
+    }
+    np_connect_release(&job->cc);
+    free(job->hash);
+    free(job);
+}
+
+/* Moves cc into a job on the thread pool. Returns false when it cannot (cc is then untouched). */
+static bool
+start_bcrypt(struct nb_client *c, struct np_connect *cc, const struct nb_auth_result *res)
+{
+    struct nb_auth_job *job = calloc(1, sizeof *job);
+    if (!job || !(job->hash = strdup(res->hash))) {
+        free(job);
+        return false;
+    }
+    job->req.data = job;
+    job->client = c;
+    job->res = *res;
+    if (uv_queue_work(c->conn.srv->loop, &job->req, auth_work, auth_done) != 0) {
+        free(job->hash);
+        free(job);
+        return false;
+    }
+    /* The views in res point into cc's strings, which move with it. */
+    job->cc = *cc;
+    np_connect_init(cc);
+    c->auth = job;
+    return true;
 }
 
 static void
@@ -250,18 +387,34 @@ op_connect(struct nb_client *c, const struct np_op *op)
     c->next_ping_ms = nb__now_ms(srv) + first + nb__rand(srv) % (first / 5 + 1);
     if (np_connect_parse(&cc, op->arg.ptr, op->arg.len) != 0) {
         nb__conn_close(&c->conn, NB_CLOSE_PROTOCOL, false);
-    } else if ((auth_required(srv) && !authenticate(srv, &cc)) || cc.has_account) {
-        auth_violation(c);
-    } else if (cc.protocol < 0 || cc.protocol > 1) {
-        nb__conn_send_err(&c->conn, "invalid client protocol");
-        nb__conn_close(&c->conn, NB_CLOSE_BAD_PROTOCOL, true);
-    } else if (cc.no_responders && !cc.headers) {
-        nb__conn_send_err(&c->conn, "no responders requires headers support");
-        nb__conn_close(&c->conn, NB_CLOSE_NO_RESPONDERS_HDR, true);
-    } else {
-        accept_connect(c, &cc);
+        np_connect_release(&cc);
+        return;
     }
+    /* nats-server names the client in its log lines from here on, refusals included. */
+    set_ident(c, &cc);
+    struct nb_auth_result res;
+    enum nb_auth_verdict v = nb__auth_check(srv->auth, &cc, &res);
+    if (v == NB_AUTH_BCRYPT && start_bcrypt(c, &cc, &res)) return;
+    /* Without the thread pool the check runs here: slower for everyone, but right. */
+    bool authenticated =
+        v == NB_AUTH_OK || (v == NB_AUTH_BCRYPT && nb__auth_bcrypt(res.hash, res.secret));
+    finish_connect(c, &cc, authenticated, &res);
     np_connect_release(&cc);
+}
+
+/* An operation before any CONNECT: only no_auth_user lets it through, as that user. */
+static bool
+default_user(struct nb_client *c)
+{
+    struct nb_auth_result res;
+    if (nb__auth_check(c->conn.srv->auth, NULL, &res) != NB_AUTH_OK) {
+        auth_violation(c, NULL);
+        return false;
+    }
+    if (!become(c, res.user, res.name)) return false;
+    c->connected = 1;
+    c->auth_deadline_ms = 0;
+    return true;
 }
 
 /* ---- PUB, SUB, UNSUB ----------------------------------------------------------------------------- */
@@ -280,13 +433,39 @@ reserved_reply(struct np_str reply)
     return has_prefix(reply, "_R_.") || has_prefix(reply, "$JS.ACK.") || has_prefix(reply, "_GR_.");
 }
 
+enum refusal { REFUSE_PUBLISH, REFUSE_REPLY, REFUSE_SUBSCRIBE };
+
+/*
+ * A permission refusal: "-ERR 'Permissions Violation for ...'" to the client and a "... Violation"
+ * line to the log, in nats-server's words and with Go's quoting. The connection stays.
+ */
 static void
-permission_error(struct nb_client *c, const char *what, struct np_str s)
+refuse(struct nb_client *c, enum refusal kind, struct np_str s, struct np_str queue,
+       struct np_str sid)
 {
-    char text[400];
-    int n = (int)(s.len > 300 ? 300 : s.len);
-    snprintf(text, sizeof text, "Permissions Violation for %s \"%.*s\"", what, n, s.ptr);
+    static const char *const what[] = {"Publish to", "Publish with Reply of", "Subscription to"};
+    char *qs = quoted(s), *qq = queue.len ? quoted(queue) : NULL, *user = auth_user_text(c);
+    size_t cap = (qs ? strlen(qs) : 0) + (qq ? strlen(qq) : 0) + 64;
+    char *text = qs && user && (qq || !queue.len) ? malloc(cap) : NULL;
+    if (!text) {
+        nb__conn_close(&c->conn, NB_CLOSE_NO_MEMORY, false);
+        goto out;
+    }
+    snprintf(text, cap, "Permissions Violation for %s %s%s%s", what[kind], qs,
+             qq ? " using queue " : "", qq ? qq : "");
     nb__conn_send_err(&c->conn, text);
+    if (kind == REFUSE_SUBSCRIBE)
+        nb__conn_log(&c->conn, NB_LOG_ERROR,
+                     "Subscription Violation - %s, Subject %s%s%s, SID %.*s", user, qs,
+                     qq ? ", Queue: " : "", qq ? qq : "", (int)sid.len, sid.ptr);
+    else
+        nb__conn_log(&c->conn, NB_LOG_ERROR, "Publish Violation - %s, %s %s", user,
+                     kind == REFUSE_REPLY ? "Reply" : "Subject", qs);
+out:
+    free(text);
+    free(qs);
+    free(qq);
+    free(user);
 }
 
 static void
@@ -306,12 +485,14 @@ op_pub(struct nb_client *c, const struct np_op *op)
     srv->stats.in_bytes += op->payload.len;
     if (c->pedantic && !np_subject_valid_literal(op->subject.ptr, op->subject.len))
         nb__conn_send_err(conn, "Invalid Publish Subject");
-    if (has_prefix(op->subject, "_GR_.")) {
-        permission_error(c, "Publish to", op->subject);
+    if (has_prefix(op->subject, "_GR_.") ||
+        (c->perm &&
+         !nb__perm_may_publish(c->perm, op->subject.ptr, op->subject.len, nb__now_ms(srv)))) {
+        refuse(c, REFUSE_PUBLISH, op->subject, (struct np_str){0}, (struct np_str){0});
         return;
     }
     if (reserved_reply(op->reply)) {
-        permission_error(c, "Publish with Reply of", op->reply);
+        refuse(c, REFUSE_REPLY, op->reply, (struct np_str){0}, (struct np_str){0});
         return;
     }
     ok(c);
@@ -332,6 +513,11 @@ op_sub(struct nb_client *c, const struct np_op *op)
 {
     struct nb_server *srv = c->conn.srv;
     c->activity = 1;
+    /* Permissions come first in nats-server: an invalid subject no allow entry covers is refused. */
+    if (c->perm && !nb__perm_may_subscribe(c->perm->set, op->subject, op->queue)) {
+        refuse(c, REFUSE_SUBSCRIBE, op->subject, op->queue, op->sid);
+        return;
+    }
     if (!np_subject_valid(op->subject.ptr, op->subject.len)) {
         nb__conn_send_err(&c->conn, "Invalid Subject");
         return;
@@ -346,6 +532,7 @@ op_sub(struct nb_client *c, const struct np_op *op)
         return;
     }
     struct nb_sub *sub = sub_new(c, op);
+    if (sub) sub->filtered = c->perm && nb__perm_filters(c->perm->set, op->subject);
     if (!sub || np_map_put(&c->subs, sub->sid, sub->sid_len, sub) != 0) {
         free(sub);
         nb__conn_close(&c->conn, NB_CLOSE_NO_MEMORY, false);
@@ -484,10 +671,9 @@ static void
 dispatch(struct nb_client *c, const struct np_op *op)
 {
     if (c->conn.srv->cfg.trace) trace_op(c, op);
-    if (!c->connected && op->type != NP_OP_CONNECT && auth_required(c->conn.srv)) {
-        auth_violation(c);
+    if (!c->connected && op->type != NP_OP_CONNECT && auth_required(c->conn.srv) &&
+        !default_user(c))
         return;
-    }
     switch (op->type) {
     case NP_OP_CONNECT:
         op_connect(c, op);
@@ -546,6 +732,20 @@ protocol_error(struct nb_client *c, int err)
     nb__conn_log(conn, NB_LOG_DEBUG, "protocol error: %s", np_strerror(err));
 }
 
+/* Keeps what follows a CONNECT under check (the read buffer is shared) and stops reading. */
+static void
+hold_input(struct nb_client *c, const char *data, size_t len)
+{
+    nb__conn_pause(&c->conn);
+    if (len == 0) return;
+    if (!(c->held = malloc(len))) {
+        nb__conn_close(&c->conn, NB_CLOSE_NO_MEMORY, false);
+        return;
+    }
+    memcpy(c->held, data, len);
+    c->held_len = len;
+}
+
 static void
 client_input(struct nb_conn *conn, const char *data, size_t len)
 {
@@ -561,6 +761,10 @@ client_input(struct nb_conn *conn, const char *data, size_t len)
         }
         off += (size_t)n;
         if (op.type != NP_OP_NONE) dispatch(c, &op);
+        if (c->auth) {
+            hold_input(c, data + off, len - off);
+            break;
+        }
         /*
          * A publisher with a window of outstanding PubAcks waits for them before it sends more:
          * writing them every so often while a long read is processed lets it refill the window in
@@ -584,6 +788,9 @@ client_teardown(struct nb_conn *conn)
     while (np_map_next(&c->subs, &it, NULL, NULL, &val))
         free_sub(c, val);
     np_map_release(&c->subs);
+    /* A check still running finishes on its own; only the job is left to free then. */
+    if (c->auth) c->auth->client = NULL;
+    c->auth = NULL;
 }
 
 static void
@@ -592,6 +799,10 @@ client_destroy(struct nb_conn *conn)
     struct nb_client *c = nb__client_of(conn);
     conn->srv->stats.connections--;
     np_parser_release(&c->parser);
+    if (c->perm) nb__perm_state_release(c->perm);
+    free(c->perm);
+    free(c->user);
+    free(c->held);
     free(c->name);
     free(c->lang);
     free(c->version);
@@ -614,7 +825,7 @@ send_info(struct nb_client *c)
         .host = srv->cfg.host,
         .port = srv->port,
         .headers = true,
-        .auth_required = auth_required(srv),
+        .auth_required = auth_required(srv) && !srv->auth->no_auth_user,
         .max_payload = srv->cfg.max_payload,
         .jetstream = srv->js != NULL,
         .client_id = c->conn.id,

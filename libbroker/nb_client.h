@@ -7,6 +7,7 @@
 #define NB_CLIENT_H
 
 #include "nb_conn.h"
+#include "nb_perm.h"
 #include "nb_sublist.h"
 #include "np.h"
 #include "np_map.h"
@@ -15,10 +16,17 @@
 #include <stdint.h>
 #include <uv.h>
 
+struct nb_auth_job;
+
 struct nb_client {
     struct nb_conn conn; /* first: a connection pointer of a client is a client pointer */
     struct np_parser parser;
-    struct np_map subs; /* sid -> struct nb_sub * */
+    struct np_map subs;         /* sid -> struct nb_sub * */
+    struct nb_perm_state *perm; /* its user's permissions; NULL: may do anything */
+    char *user;                 /* the user name it authenticated as or sent, for logs */
+    struct nb_auth_job *auth;   /* a bcrypt check in flight; its input waits in held */
+    char *held;                 /* input that arrived behind that CONNECT */
+    size_t held_len;
     uint64_t next_ping_ms;
     uint64_t auth_deadline_ms;   /* 0 when no CONNECT is awaited */
     uint32_t pings_out;          /* PINGs sent and not answered */
@@ -31,6 +39,7 @@ struct nb_client {
     unsigned activity : 1;      /* a message, SUB or UNSUB arrived since the last ping check */
     unsigned client_pinged : 1; /* the client sent a PING since the last ping check */
     unsigned rtt_known : 1;     /* the client has answered a PING */
+    unsigned track_replies : 1; /* allow_responses: reply subjects it receives become publishable */
 };
 
 /* Accepts a client connection from the listener; on failure the connection is dropped. */

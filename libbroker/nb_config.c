@@ -9,7 +9,7 @@
  *
  * A key natsctl does not implement falls in one of three classes, and the class decides between
  * starting and refusing to. Fail closed: a nats-server option that grants, restricts or protects
- * access (TLS, users, permissions, accounts, JWT operators...) is refused, because running without
+ * access (TLS, accounts, nkeys, JWT operators...) is refused, because running without
  * it would silently expose what the file meant to protect. A nats-server option without security
  * meaning (JetStream, clustering, log rotation...) is warned about and ignored, so a file written
  * for nats-server still starts. Anything else is an unknown field and an error, as in nats-server
@@ -21,6 +21,7 @@
  */
 #include "nb.h"
 #include "nb_conf.h"
+#include "nb_users.h"
 #include "np.h"
 #include "np_units.h"
 
@@ -39,6 +40,8 @@ struct loader {
     void *warn_ud;
     struct nb_conf_error *err;
     const cJSON *http_host; /* the last "http" value that named a host, checked at the end */
+    bool users_listed;      /* authorization has a users array, even an empty one */
+    struct nb_permissions *default_perms; /* authorization.default_permissions while it is read */
 };
 
 /* Applies the value v of key to the field at offset off of ld->cfg. */
@@ -80,6 +83,11 @@ nb_config_release(struct nb_config *cfg)
         free(*strs[i]);
         *strs[i] = NULL;
     }
+    nb__users_free(cfg->users, cfg->nusers);
+    cfg->users = NULL;
+    cfg->nusers = 0;
+    free(cfg->no_auth_user);
+    cfg->no_auth_user = NULL;
 }
 
 int
@@ -151,29 +159,22 @@ validate_limits(const struct nb_config *cfg, char *msg, size_t cap)
     return 0;
 }
 
-/* nats-server's test for a bcrypt hash: $2a$, $2b$, $2x$ or $2y$, then two digits and '$'. */
-static bool
-is_bcrypt(const char *s)
-{
-    return s && s[0] == '$' && s[1] == '2' && s[2] && strchr("abxy", s[2]) && s[3] == '$' &&
-           isdigit((unsigned char)s[4]) && isdigit((unsigned char)s[5]) && s[6] == '$';
-}
-
-/*
- * nats-server compares a client's secret with a bcrypt hash; natsctl compares strings, so the hash
- * itself would be accepted as the password. Refusing is the only safe reading.
- */
+/* nats-server's validateNoAuthUser, with its texts. */
 static int
-validate_secrets(const struct nb_config *cfg, char *msg, size_t cap)
+validate_no_auth_user(const struct nb_config *cfg, char *msg, size_t cap)
 {
-    const char *which = is_bcrypt(cfg->auth_pass)    ? "password"
-                        : is_bcrypt(cfg->auth_token) ? "token"
-                                                     : NULL;
-    if (!which) return 0;
+    const char *name = cfg->no_auth_user;
+    if (!name || !*name) return 0;
+    if (cfg->nusers == 0)
+        return invalid(msg, cap, "no_auth_user: \"%.60s\" present, but users are not defined",
+                       name);
+    for (size_t i = 0; i < cfg->nusers; i++) {
+        if (strcmp(cfg->users[i].name, name) == 0) return 0;
+    }
     return invalid(msg, cap,
-                   "the %s is a bcrypt hash: bcrypt is not supported by natsctl (refusing to start "
-                   "without it)",
-                   which);
+                   "no_auth_user: \"%.60s\" not present as user in authorization block or account "
+                   "configuration",
+                   name);
 }
 
 int
@@ -194,7 +195,7 @@ nb_config_validate(const struct nb_config *cfg, char *msg, size_t msg_cap)
     if (cfg->auth_timeout_ms <= 0) {
         return invalid(msg, msg_cap, "authorization timeout must be positive");
     }
-    return validate_secrets(cfg, msg, msg_cap);
+    return validate_no_auth_user(cfg, msg, msg_cap);
 }
 
 /* ---- reporting --------------------------------------------------------------------------------- */
@@ -458,6 +459,8 @@ apply_sync_interval(struct loader *ld, const char *key, const cJSON *v, size_t o
 /* ---- tables ------------------------------------------------------------------------------------ */
 
 static int apply_authorization(struct loader *ld, const char *key, const cJSON *v, size_t off);
+static int apply_users(struct loader *ld, const char *key, const cJSON *v, size_t off);
+static int apply_default_perms(struct loader *ld, const char *key, const cJSON *v, size_t off);
 static int apply_jetstream(struct loader *ld, const char *key, const cJSON *v, size_t off);
 
 #define AT(field) offsetof(struct nb_config, field)
@@ -487,6 +490,7 @@ static const struct option top_options[] = {
     /* verbose tracing adds the system account's traffic, and there is no system account */
     {"trace_verbose", apply_bool, AT(trace)},
     {"authorization", apply_authorization, 0},
+    {"no_auth_user", apply_string, AT(no_auth_user)},
     {"jetstream", apply_jetstream, 0},
     {"store_dir", apply_string, AT(store_dir)},
     {"storedir", apply_string, AT(store_dir)},
@@ -505,9 +509,16 @@ static const struct option jetstream_options[] = {
 };
 
 static const struct option auth_options[] = {
-    {"token", apply_string, AT(auth_token)},   {"user", apply_string, AT(auth_user)},
-    {"username", apply_string, AT(auth_user)}, {"password", apply_string, AT(auth_pass)},
-    {"pass", apply_string, AT(auth_pass)},     {"timeout", apply_auth_timeout, AT(auth_timeout_ms)},
+    {"token", apply_string, AT(auth_token)},
+    {"user", apply_string, AT(auth_user)},
+    {"username", apply_string, AT(auth_user)},
+    {"password", apply_string, AT(auth_pass)},
+    {"pass", apply_string, AT(auth_pass)},
+    {"timeout", apply_auth_timeout, AT(auth_timeout_ms)},
+    {"users", apply_users, 0},
+    {"default_permission", apply_default_perms, 0},
+    {"default_permissions", apply_default_perms, 0},
+    {"permissions", apply_default_perms, 0},
 };
 
 /* A nats-server key natsctl does not implement, and what it is, for the message. */
@@ -540,7 +551,6 @@ static const struct absent top_refused[] = {
     {"resolver_pinned_accounts", "an account resolver"},
     {"system_account", "the system account"},
     {"system", "the system account"},
-    {"no_auth_user", "a default user for clients without credentials"},
     /* mappings send messages to other subjects, so subscribers would get what they should not */
     {"mappings", "subject mappings"},
     {"maps", "subject mappings"},
@@ -594,10 +604,8 @@ static const struct absent block_refused[] = {
     {"no_auth_user", "a default user for clients without credentials"},
 };
 
-/* The authorization keys of nats-server (2.10's auth_callout too) beyond user, token, timeout. */
+/* The authorization keys of nats-server 2.10 that natsctl does not have. */
 static const struct absent auth_refused[] = {
-    {"users", "multiple users"},           {"permissions", "permissions"},
-    {"default_permission", "permissions"}, {"default_permissions", "permissions"},
     {"auth_callout", "auth callout"},
 };
 
@@ -705,6 +713,73 @@ apply_map(struct loader *ld, const cJSON *map, const struct scope *sc)
     return 0;
 }
 
+/* Where a users or permissions value went wrong, as a configuration error. */
+static int
+users_error(struct loader *ld, int rc, const struct nb_users_error *e)
+{
+    return rc == NB_ECONFIG ? reject(ld, e->at, "%s", e->msg) : rc;
+}
+
+static int
+apply_users(struct loader *ld, const char *key, const cJSON *v, size_t off)
+{
+    (void)key;
+    (void)off;
+    struct nb_users_error e;
+    struct nb_user *users = NULL;
+    size_t n = 0;
+    int rc = nb__users_parse(ld->doc, v, &users, &n, &e);
+    if (rc) return users_error(ld, rc, &e);
+    nb__users_free(ld->cfg->users, ld->cfg->nusers);
+    ld->cfg->users = users;
+    ld->cfg->nusers = n;
+    ld->users_listed = true;
+    return 0;
+}
+
+static int
+apply_default_perms(struct loader *ld, const char *key, const cJSON *v, size_t off)
+{
+    (void)key;
+    (void)off;
+    struct nb_users_error e;
+    struct nb_permissions *p = NULL;
+    int rc = nb__perms_parse(ld->doc, v, &p, &e);
+    if (rc) return users_error(ld, rc, &e);
+    nb__perms_free(ld->default_perms);
+    ld->default_perms = p;
+    return 0;
+}
+
+/* nats-server's applyDefaultPermissions: users that name no permissions get the defaults. */
+static int
+apply_defaults(struct loader *ld, const cJSON *v)
+{
+    struct nb_config *cfg = ld->cfg;
+    if (!ld->default_perms) return 0;
+    if (cfg->nusers == 0)
+        warn(ld, v, "default_permissions only apply to the users of a users list and are ignored");
+    for (size_t i = 0; i < cfg->nusers; i++) {
+        if (!cfg->users[i].perms && nb__perms_copy(ld->default_perms, &cfg->users[i].perms))
+            return NB_ENOMEM;
+    }
+    return 0;
+}
+
+/* The combinations nats-server refuses, with its texts. */
+static int
+check_auth_mix(struct loader *ld, const cJSON *v)
+{
+    const struct nb_config *cfg = ld->cfg;
+    if (cfg->auth_token && (cfg->auth_user || cfg->auth_pass))
+        return reject(ld, v, "Cannot have a user/pass and token");
+    if (ld->users_listed && cfg->auth_user)
+        return reject(ld, v, "Can not have a single user/pass and a users array");
+    if (ld->users_listed && cfg->auth_token)
+        return reject(ld, v, "Can not have a token and a users array");
+    return 0;
+}
+
 /* The block defines the credentials completely, as in nats-server: unset ones are cleared. */
 static int
 apply_authorization(struct loader *ld, const char *key, const cJSON *v, size_t off)
@@ -715,10 +790,15 @@ apply_authorization(struct loader *ld, const char *key, const cJSON *v, size_t o
     nb_config_set_str(&cfg->auth_token, NULL);
     nb_config_set_str(&cfg->auth_user, NULL);
     nb_config_set_str(&cfg->auth_pass, NULL);
+    nb__users_free(cfg->users, cfg->nusers);
+    cfg->users = NULL;
+    cfg->nusers = 0;
+    ld->users_listed = false;
     int rc = apply_map(ld, v, &auth_scope);
-    if (!rc && cfg->auth_token && (cfg->auth_user || cfg->auth_pass)) {
-        rc = bad(ld, key, v, "cannot have both a token and a user/password");
-    }
+    if (!rc) rc = check_auth_mix(ld, v);
+    if (!rc) rc = apply_defaults(ld, v);
+    nb__perms_free(ld->default_perms);
+    ld->default_perms = NULL;
     return rc;
 }
 
@@ -775,13 +855,18 @@ nb_config_copy(struct nb_config *dst, const struct nb_config *src)
 {
     *dst = *src;
     dst->host = dst->server_name = dst->auth_token = dst->auth_user = dst->auth_pass = NULL;
-    dst->store_dir = NULL;
+    dst->store_dir = dst->no_auth_user = NULL;
+    dst->users = NULL;
+    dst->nusers = 0;
     int rc = nb_config_set_str(&dst->host, src->host);
     rc |= nb_config_set_str(&dst->server_name, src->server_name);
     rc |= nb_config_set_str(&dst->auth_token, src->auth_token);
     rc |= nb_config_set_str(&dst->auth_user, src->auth_user);
     rc |= nb_config_set_str(&dst->auth_pass, src->auth_pass);
     rc |= nb_config_set_str(&dst->store_dir, src->store_dir);
+    rc |= nb_config_set_str(&dst->no_auth_user, src->no_auth_user);
+    if (!rc && !(rc = nb__users_copy(src->users, src->nusers, &dst->users)))
+        dst->nusers = src->nusers;
     if (!rc) return 0;
     nb_config_release(dst);
     return NB_ENOMEM;

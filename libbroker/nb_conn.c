@@ -70,11 +70,17 @@ nb__conn_send(struct nb_conn *c, const char *data, size_t len)
 void
 nb__conn_send_err(struct nb_conn *c, const char *text)
 {
-    char line[512];
-    size_t n = np_enc_err(line, sizeof line, (struct np_str){text, strlen(text)});
-    if (n > sizeof line) n = sizeof line;
+    struct np_str t = {text, strlen(text)};
+    char line[512], *p = line;
+    size_t n = np_enc_err(NULL, 0, t);
+    if (n > sizeof line && !(p = malloc(n))) {
+        nb__conn_close(c, NB_CLOSE_NO_MEMORY, false);
+        return;
+    }
+    np_enc_err(p, n, t);
     nb__conn_log(c, NB_LOG_TRACE, "->> [-ERR %s]", text);
-    nb__conn_send(c, line, n);
+    nb__conn_send(c, p, n);
+    if (p != line) free(p);
 }
 
 static void
@@ -211,7 +217,7 @@ nb__resume_stalled(struct nb_server *srv)
         struct nb_conn *next = c->stall_next;
         c->stalled = 0;
         c->stall_next = NULL;
-        if (!c->closing) uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+        if (!c->closing && !c->paused) uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
         c = next;
     }
 }
@@ -235,9 +241,25 @@ nb__resume_yielded(struct nb_server *srv)
         struct nb_conn *next = c->yield_next;
         c->yielded = 0;
         c->yield_next = NULL;
-        if (!c->closing && !c->stalled) uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+        if (!c->closing && !c->stalled && !c->paused)
+            uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
         c = next;
     }
+}
+
+void
+nb__conn_pause(struct nb_conn *c)
+{
+    c->paused = 1;
+    uv_read_stop((uv_stream_t *)&c->tcp);
+}
+
+void
+nb__conn_resume(struct nb_conn *c)
+{
+    c->paused = 0;
+    if (!c->closing && !c->stalled && !c->yielded)
+        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
 
 static void

@@ -95,6 +95,7 @@ struct nb_conn {
     unsigned lingering : 1; /* closing: FIN sent, input discarded until the peer closes */
     unsigned stalled : 1;   /* reads paused because a receiver of its messages is backed up */
     unsigned yielded : 1;   /* reads paused until the next loop iteration (nb__conn_yield) */
+    unsigned paused : 1;    /* reads paused by the protocol until it resumes them */
     unsigned headers : 1;   /* the peer takes messages with headers (HMSG) */
 };
 
@@ -109,7 +110,7 @@ int nb__conn_accept(struct nb_conn *c, struct nb_server *srv, const struct nb_pr
 void nb__conn_start(struct nb_conn *c);
 /* Queues raw protocol bytes and schedules a flush. */
 void nb__conn_send(struct nb_conn *c, const char *data, size_t len);
-/* Queues "-ERR '<text>'". */
+/* Queues "-ERR '<text>'", however long the text. */
 void nb__conn_send_err(struct nb_conn *c, const char *text);
 /* Starts closing c; with flush, pending output (e.g. an -ERR) is written first. */
 void nb__conn_close(struct nb_conn *c, enum nb_close_reason reason, bool flush);
@@ -136,6 +137,12 @@ void nb__resume_stalled(struct nb_server *srv);
  */
 void nb__conn_yield(struct nb_conn *c);
 void nb__resume_yielded(struct nb_server *srv);
+/*
+ * Stops reading c until nb__conn_resume(), whatever else would restart it: the protocol has input
+ * it cannot act on yet (a CONNECT whose credentials are being checked on another thread).
+ */
+void nb__conn_pause(struct nb_conn *c);
+void nb__conn_resume(struct nb_conn *c);
 /* Logs "<addr> - <cid|rid>:<id> - ["<ident>" - ]<text>", nats-server's prefix for a connection. */
 void nb__conn_log(const struct nb_conn *c, enum nb_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

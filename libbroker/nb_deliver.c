@@ -160,10 +160,14 @@ deliver_client(struct nb_conn *from, struct nb_sub *sub, const struct nb_msg *ms
     struct nb_client *cl = sub->owner;
     struct nb_conn *c = &cl->conn;
     if (c->closing || (c == from && !cl->echo)) return false;
+    if (sub->filtered && !nb__perm_may_deliver(cl->perm, msg->subject, msg->subject_len))
+        return false;
     if (!write_msg(c, sub, msg)) {
         nb__conn_close(c, NB_CLOSE_NO_MEMORY, false);
         return false;
     }
+    if (cl->track_replies && msg->reply_len)
+        nb__perm_reply_received(cl->perm, msg->reply, msg->reply_len, nb__now_ms(c->srv));
     if (from && c != from && c->out.pending > (uint64_t)c->srv->cfg.max_pending / 2 && !c->closing)
         nb__conn_stall(from);
     return true;

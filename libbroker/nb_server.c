@@ -7,6 +7,7 @@
  * messages it got. Connections that must close are torn down from the same place, never in the
  * middle of delivering a message.
  */
+#include "nb_auth.h"
 #include "nb_client.h"
 #include "nb_http.h"
 #include "nb_js.h"
@@ -99,7 +100,8 @@ nb_server_new(struct nb_server **out, uv_loop_t *loop, const struct nb_config *c
     seed_rand(&srv->rng);
     srv->sublist = nb_sublist_new();
     if (!srv->sublist || nb_config_copy(&srv->cfg, cfg) != 0 ||
-        (!srv->cfg.host && nb_config_set_str(&srv->cfg.host, "127.0.0.1") != 0)) {
+        (!srv->cfg.host && nb_config_set_str(&srv->cfg.host, "127.0.0.1") != 0) ||
+        nb__auth_new(&srv->cfg, &srv->auth) != 0) {
         nb_server_free(srv);
         return NB_ENOMEM;
     }
@@ -208,6 +210,8 @@ nb_server_start(struct nb_server *srv)
     srv->start_error[0] = '\0';
     srv->start_ns = nb__wall_ns();
     srv->start_loop_ms = nb__now_ms(srv);
+    if (nb__auth_has_plaintext(&srv->cfg))
+        nb__log(srv, NB_LOG_WARN, "Plaintext passwords detected, use nkeys or bcrypt");
     int rc = resolve(srv->loop, srv->cfg.host, srv->cfg.port, &addr);
     if (rc) return start_failed(srv, "client connections", srv->cfg.port, rc);
     /* All three handles exist from here on, so nb_server_stop() has one shape to undo. */
@@ -335,6 +339,7 @@ nb_server_free(struct nb_server *srv)
     if (srv->sublist) nb_sublist_free(srv->sublist);
     nb__delivery_release(&srv->delivery);
     nb__pool_release(&srv->pool);
+    nb__auth_free(srv->auth);
     nb_config_release(&srv->cfg);
     free(srv);
 }

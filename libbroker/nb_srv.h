@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+struct nb_auth;
 struct nb_http;
 struct nb_js;
 struct nb_monitor;
@@ -31,6 +32,7 @@ struct nb_server {
     struct nb_http *http;   /* the monitoring port, NULL when off */
     struct nb_monitor *mon; /* what the monitoring endpoints keep, NULL when the port is off */
     struct nb_js *js;       /* streams and the JetStream API, NULL when off */
+    struct nb_auth *auth;   /* credentials and users, from cfg */
     struct nb_sublist *sublist;
     struct nb_conn *conns; /* every connection, newest first */
     struct nb_conn *flush_list;

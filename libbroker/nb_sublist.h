@@ -26,6 +26,7 @@ struct nb_sub {
     const char *sid;
     uint32_t subject_len, queue_len, sid_len;
     uint8_t kind;       /* enum nb_recv_kind */
+    uint8_t filtered;   /* a client's: its messages pass the subscribe deny list (nb_perm.h) */
     uint64_t delivered; /* messages delivered so far */
     uint64_t max;       /* auto-unsubscribe after this many; 0 = no limit */
 };

@@ -3,6 +3,7 @@
  * objects are empty, as nats-server's are when they are not configured. Memory and CPU come from
  * libuv (RSS, getrusage); the CPU percentage is averaged since the previous /varz, as ps would.
  */
+#include "nb_auth.h"
 #include "nb_consumer.h"
 #include "nb_js.h"
 #include "nb_monitor.h"
@@ -157,7 +158,8 @@ nb__mon_varz(struct nb_server *srv, const struct nb_httpreq *req, struct nb_jw *
     nb_jw_str(w, "go", "natsctl-" NB_VERSION);
     nb_jw_str(w, "host", c->host);
     nb_jw_i64(w, "port", srv->port);
-    if (c->auth_token || c->auth_user) nb_jw_bool(w, "auth_required", true);
+    /* the server's view: with no_auth_user a client's INFO says otherwise, /varz does not */
+    if (srv->auth->required) nb_jw_bool(w, "auth_required", true);
     write_config(srv, w);
     write_runtime(srv, w);
     write_counters(srv, w);

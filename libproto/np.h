@@ -198,6 +198,12 @@ bool np_subject_match(const char *pattern, size_t plen, const char *subject, siz
  */
 bool np_subject_intersect(const char *a, size_t alen, const char *b, size_t blen);
 /*
+ * Returns true when every subject that matches sub (which may hold wildcards) also matches
+ * pattern: a subscription on sub can receive nothing that pattern does not allow. False for an
+ * invalid subject on either side.
+ */
+bool np_subject_subset(const char *sub, size_t slen, const char *pattern, size_t plen);
+/*
  * Splits s into at most max tokens. Returns the token count, or NP_ENOSPACE when s has more than
  * max tokens, or NP_ESUBJECT when a token is empty.
  */
@@ -240,6 +246,12 @@ size_t np_enc_info(char *dst, size_t cap, struct np_str json);
 size_t np_enc_connect(char *dst, size_t cap, struct np_str json);
 /* "-ERR '<text>'\r\n". */
 size_t np_enc_err(char *dst, size_t cap, struct np_str text);
+/*
+ * s between double quotes as Go's %q writes it (nats-server quotes subjects in errors and logs
+ * that way): '"' and '\\' escaped, control bytes and invalid UTF-8 as \xNN, \a \b \t \n \v \f \r
+ * by name, and non-printing code points as \uNNNN or \UNNNNNNNN.
+ */
+size_t np_enc_quoted(char *dst, size_t cap, struct np_str s);
 /* v in decimal at dst, which has room for NP_U64_DIGITS; returns the length. */
 #define NP_U64_DIGITS 20
 size_t np_enc_u64(char *dst, uint64_t v);

@@ -258,6 +258,99 @@ np_enc_err(char *dst, size_t cap, struct np_str text)
     return line_len(&o, cap);
 }
 
+/* Decodes one UTF-8 sequence at s[0..n) as Go does: 0 for invalid, overlong or surrogate bytes. */
+static size_t
+utf8_rune(const unsigned char *s, size_t n, uint32_t *cp)
+{
+    static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
+    size_t len = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc0 ? 2 : 0;
+    if (len == 0 || s[0] > 0xf4 || n < len) return 0;
+    uint32_t v = s[0] & (0x7fu >> len);
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80) return 0;
+        v = v << 6 | (s[i] & 0x3fu);
+    }
+    if (v < min[len] || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) return 0;
+    *cp = v;
+    return len;
+}
+
+/*
+ * Go's strconv.IsPrint for code points above ASCII, without Go's tables: controls, separators other
+ * than the ASCII space, the common format characters, private use, noncharacters and the unassigned
+ * planes are not printable. Unassigned code points inside the assigned planes, which Go also
+ * escapes, are taken as printable: a subject written with them is the rare exception.
+ */
+static bool
+rune_printable(uint32_t c)
+{
+    static const uint32_t hidden[][2] = {
+        {0x80, 0xa0},       {0xad, 0xad},       {0x600, 0x605},      {0x61c, 0x61c},
+        {0x6dd, 0x6dd},     {0x70f, 0x70f},     {0x1680, 0x1680},    {0x180e, 0x180e},
+        {0x2000, 0x200f},   {0x2028, 0x202f},   {0x205f, 0x206f},    {0x3000, 0x3000},
+        {0xe000, 0xf8ff},   {0xfeff, 0xfeff},   {0xfff9, 0xfffb},    {0xfffe, 0xffff},
+        {0x3134b, 0xdffff}, {0xe0000, 0xe00ff}, {0xe01f0, 0x10ffff},
+    };
+    for (size_t i = 0; i < sizeof hidden / sizeof hidden[0]; i++) {
+        if (c >= hidden[i][0] && c <= hidden[i][1]) return false;
+    }
+    return true;
+}
+
+/* Appends "\x", "\u" or "\U" and v in lowercase hex, digits wide. */
+static void
+put_hex(struct out *o, const char *esc, uint32_t v, int digits)
+{
+    static const char hex[] = "0123456789abcdef";
+    char buf[10];
+    memcpy(buf, esc, 2);
+    for (int i = 0; i < digits; i++)
+        buf[2 + i] = hex[(v >> (4 * (digits - 1 - i))) & 15];
+    put(o, buf, 2 + (size_t)digits);
+}
+
+/* One byte that is not part of a printable multi-byte rune. */
+static void
+put_quoted_byte(struct out *o, unsigned char ch)
+{
+    static const char named[] = "\\a\\b\\t\\n\\v\\f\\r";
+    if (ch == '"' || ch == '\\') {
+        char esc[2] = {'\\', (char)ch};
+        put(o, esc, 2);
+    } else if (ch >= 0x20 && ch < 0x7f) {
+        put(o, (const char *)&ch, 1);
+    } else if (ch >= 7 && ch <= 13) {
+        put(o, named + (ch - 7) * 2, 2);
+    } else {
+        put_hex(o, "\\x", ch, 2);
+    }
+}
+
+size_t
+np_enc_quoted(char *dst, size_t cap, struct np_str s)
+{
+    struct out o = {dst, cap, 0};
+    const unsigned char *p = (const unsigned char *)s.ptr;
+    PUT_LIT(&o, "\"");
+    for (size_t i = 0; i < s.len;) {
+        uint32_t cp;
+        size_t n = p[i] < 0x80 ? 0 : utf8_rune(p + i, s.len - i, &cp);
+        if (n == 0) {
+            put_quoted_byte(&o, p[i++]);
+            continue;
+        }
+        if (rune_printable(cp))
+            put(&o, (const char *)p + i, n);
+        else if (cp < 0x10000)
+            put_hex(&o, "\\u", cp, 4);
+        else
+            put_hex(&o, "\\U", cp, 8);
+        i += n;
+    }
+    PUT_LIT(&o, "\"");
+    return line_len(&o, cap);
+}
+
 size_t
 np_enc_u64(char *dst, uint64_t v)
 {

@@ -139,6 +139,32 @@ np_subject_intersect(const char *a, size_t alen, const char *b, size_t blen)
     }
 }
 
+/*
+ * Walks both in step: a '>' in pattern covers whatever tokens remain; otherwise a wildcard token in
+ * sub needs the same wildcard in pattern, and a literal token in sub a '*' or the same literal.
+ */
+bool
+np_subject_subset(const char *sub, size_t slen, const char *pattern, size_t plen)
+{
+    if (!np_subject_valid(sub, slen) || !np_subject_valid(pattern, plen)) return false;
+    size_t si = 0, pi = 0;
+    for (;;) {
+        size_t se = token_end(sub, slen, si);
+        size_t pe = token_end(pattern, plen, pi);
+        if (token_is(pattern, pi, pe, '>')) return true;
+        if (token_is(sub, si, se, '>')) return false;
+        if (token_is(sub, si, se, '*')) {
+            if (!token_is(pattern, pi, pe, '*')) return false;
+        } else if (!token_is(pattern, pi, pe, '*') &&
+                   (se - si != pe - pi || memcmp(sub + si, pattern + pi, se - si) != 0)) {
+            return false;
+        }
+        if (se == slen || pe == plen) return se == slen && pe == plen;
+        si = se + 1;
+        pi = pe + 1;
+    }
+}
+
 int
 np_subject_tokens(const char *s, size_t len, struct np_str *tokens, size_t max)
 {

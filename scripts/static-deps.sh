@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds libuv, cJSON, libedit and ncurses' terminal library (libtinfo) with musl for natsctl's
-# static binary, into .deps/musl/{include,lib}.
+# static binary, into .deps/musl/{include,lib}, and musl's own crypt (bcrypt for passwords), which
+# Debian's musl-dev leaves out of its libc.a.
 #
 # Debian ships these libraries compiled against glibc only, so this fetches the Debian source of
-# the versions installed here (libuv1-dev, libcjson-dev, libedit-dev, libncurses-dev: the same
+# the versions installed here (libuv1-dev, libcjson-dev, libedit-dev, libncurses-dev, musl-dev: the same
 # upstream release and the same
 # security patches) through apt, whose signed indexes vouch for the files, and compiles them with
 # musl-gcc. Nothing is installed on the system; a private apt list directory under .deps/src holds
@@ -24,7 +25,8 @@ stamp=$out/.stamp
 want_stamp=$(sha256sum "$root/scripts/static-deps.sh" | cut -d' ' -f1)
 
 if [[ -f $stamp && $(cat "$stamp") == "$want_stamp" && -f $out/lib/libuv.a && -f $out/lib/libcjson.a &&
-      -f $out/lib/libedit.a && -f $out/lib/libtinfo.a && -f $out/include/xxhash.h ]]; then
+      -f $out/lib/libedit.a && -f $out/lib/libtinfo.a && -f $out/lib/libcrypt.a &&
+      -f $out/include/xxhash.h ]]; then
     exit 0
 fi
 
@@ -47,7 +49,7 @@ fi
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 security=${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 
-echo "static deps: building libuv, cJSON, libedit and libtinfo with musl into .deps/musl" >&2
+echo "static deps: building libuv, cJSON, libedit, libtinfo and crypt with musl into .deps/musl" >&2
 
 # Built into $new and moved into place only once complete.
 new=$root/.deps/musl.new
@@ -101,6 +103,7 @@ fetch_source libuv1 libuv1-dev
 fetch_source cjson libcjson-dev
 fetch_source ncurses libncurses-dev
 fetch_source libedit libedit-dev
+fetch_source musl musl-dev
 
 # CMAKE_C_FLAGS_RELEASE replaces CMake's "-O3 -DNDEBUG" as a whole, so -DNDEBUG is spelled
 # out: without it libuv's internal asserts ship enabled.
@@ -155,6 +158,17 @@ ed=$src/libedit
 cp "$src/libedit-inst/lib/libedit.a" "$new/lib/"
 cp "$src/libedit-inst/include/histedit.h" "$new/include/"
 
+# crypt: Debian's build deletes musl's crypt sources first (debian/clean), so its libc.a has no
+# crypt_r, which natsctl needs for bcrypt; here they are compiled from the same source package. They
+# use musl's internal headers (src/include, src/internal), which wrap the public ones.
+mc=$src/musl
+for f in crypt crypt_r crypt_blowfish crypt_des crypt_md5 crypt_sha256 crypt_sha512; do
+    quietly musl-gcc "${flags[@]}" -I"$mc/src/include" -I"$mc/src/internal" \
+        -c "$mc/src/crypt/$f.c" -o "$mc/$f.o"
+done
+quietly ar rcs "$new/lib/libcrypt.a" "$mc"/crypt*.o
+cp "$mc/include/crypt.h" "$new/include/"
+
 # xxhash is used header-only (XXH_INLINE_ALL), so the system's header serves musl as it is.
 cp /usr/include/xxhash.h "$new/include/"
 
@@ -162,5 +176,6 @@ echo "$want_stamp" >"$new/.stamp"
 rm -rf "$out"
 mv "$new" "$out"
 
-built=$(cd "$src" && ls libuv1_*.dsc cjson_*.dsc ncurses_*.dsc libedit_*.dsc | sed 's/\.dsc$//' | tr '\n' ' ')
+built=$(cd "$src" && ls libuv1_*.dsc cjson_*.dsc ncurses_*.dsc libedit_*.dsc musl_*.dsc |
+    sed 's/\.dsc$//' | tr '\n' ' ')
 echo "static deps: built ${built% } with musl into .deps/musl" >&2

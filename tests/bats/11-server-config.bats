@@ -25,9 +25,9 @@ refused() {
     [ -z "$(ls "$BATS_TEST_TMPDIR"/*.ports 2>/dev/null)" ]
 }
 
-@test "authorization with a users list is refused instead of starting without auth" {
-    refused 'authorization {\n  users = [\n    {user: a, password: b}\n  ]\n}\n' \
-        authorization.users "multiple users" 2:3
+@test "an nkey user is refused instead of starting without it" {
+    refused 'authorization {\n  users = [\n    {nkey: UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4}\n  ]\n}\n' \
+        authorization.users.nkey "nkey users" 3:6
 }
 
 @test "a tls block is refused instead of serving plaintext" {
@@ -36,11 +36,9 @@ refused() {
 
 @test "every access-related nats-server option is refused" {
     refused 'accounts { A: {} }\n' accounts accounts 1:1
-    refused 'authorization { token: t, permissions { publish: a } }\n' \
-        authorization.permissions permissions 1:27
-    refused 'authorization { default_permissions { publish: a } }\n' \
-        authorization.default_permissions permissions 1:17
-    refused 'no_auth_user: guest\n' no_auth_user "a default user for clients without credentials" 1:1
+    refused 'accounts { A { users = [ {user: a, password: b} ] } }\n' accounts accounts 1:1
+    refused 'authorization { auth_callout { issuer: x } }\n' authorization.auth_callout \
+        "auth callout" 1:17
     refused 'system_account: SYS\n' system_account "the system account" 1:1
     refused 'operator: op.jwt\n' operator "JWT operator mode" 1:1
     refused 'resolver: MEMORY\n' resolver "an account resolver" 1:1
@@ -54,15 +52,18 @@ refused() {
     refused 'websocket {\n  tls { cert_file: x }\n}\n' websocket.tls TLS 2:3
 }
 
-@test "a bcrypt password or token is refused, from the file or from a flag" {
-    local hash='$2a$11$W2zko751KUvVy59mUTWmpOdWjpEm5qhcCZRd05GjI/sSOT.xtiHyG'
-    run --separate-stderr "$NATSCTL" server -p -1 --user a --pass "$hash"
-    [ "$status" -eq 2 ]
-    [ "$stderr" = "natsctl server: the password is a bcrypt hash: bcrypt is not supported by natsctl (refusing to start without it)" ]
+@test "a bcrypt password or token is taken as a hash, from the file or from a flag" {
+    local hash='$2a$10$LoRPzN3GtF2pNX5QgCBBHeUr6/zVN./RVGOu5U8SpHyg2sfzvfXji' # "bar"
+    start_server --user a --pass "$hash"
+    run session_body 'CONNECT {"verbose":false,"user":"a","pass":"bar"}\r\nPING\r\n'
+    [ "$output" = PONG ]
+    run session_body "CONNECT {\"verbose\":false,\"user\":\"a\",\"pass\":\"$hash\"}\r\nPING\r\n"
+    [ "$output" = "-ERR 'Authorization Violation'" ]
+    stop_server
     printf 'authorization { token: "%s" }\n' "$hash" >"$BATS_TEST_TMPDIR/b.conf"
-    run --separate-stderr "$NATSCTL" server -p -1 -c "$BATS_TEST_TMPDIR/b.conf"
-    [ "$status" -eq 2 ]
-    [[ $stderr == *"the token is a bcrypt hash"* ]]
+    start_server -c "$BATS_TEST_TMPDIR/b.conf"
+    run session_body 'CONNECT {"verbose":false,"auth_token":"bar"}\r\nPING\r\n'
+    [ "$output" = PONG ]
 }
 
 @test "an unknown field is an error with file, line and column, as in nats-server" {

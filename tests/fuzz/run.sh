@@ -73,7 +73,7 @@ run_target() {
     local libs=()
     [[ -f $out/libfuzz.a ]] && libs=("$out/libfuzz.a")
     if ! "$cc" "${base[@]}" "${pkg_cflags[@]}" -fsanitize=fuzzer,address,undefined "$src" \
-        "${libs[@]}" "${pkg_libs[@]}" -lm -o "$bin"; then
+        "${libs[@]}" "${pkg_libs[@]}" -lcrypt -lm -o "$bin"; then
         echo "fuzz: $name does not build" >&2
         return 1
     fi

@@ -90,6 +90,7 @@ int interop_run_limits(void);
 int interop_run_slow(void);
 int interop_run_token(void);
 int interop_run_userpass(void);
+int interop_run_users(void);
 int interop_run_js(void);
 int interop_run_jsc(void);
 

@@ -20,7 +20,8 @@ static const struct group groups[] = {
     {"pubsub", interop_run_pubsub}, {"request", interop_run_request},
     {"limits", interop_run_limits}, {"slow", interop_run_slow},
     {"token", interop_run_token},   {"userpass", interop_run_userpass},
-    {"js", interop_run_js},         {"jsc", interop_run_jsc},
+    {"users", interop_run_users},   {"js", interop_run_js},
+    {"jsc", interop_run_jsc},
 };
 
 static void

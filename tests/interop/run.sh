@@ -2,8 +2,8 @@
 # Runs the libnats interop suite against natsctl or the reference nats-server.
 # Usage: run.sh natsctl|nats-server INTEROP_BINARY
 #
-# One server per configuration (default, token auth, user/password auth, small max_pending,
-# JetStream). Each test group runs in its own process under a time limit (tests/lib/suite.sh).
+# One server per configuration (default, token auth, user/password auth, users with permissions,
+# small max_pending, JetStream). Each test group runs in its own process under a time limit (tests/lib/suite.sh).
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/suite.sh"
 suite_init interop 30 "$@"
@@ -21,6 +21,21 @@ fi
 start_server slow -c "$work/slow.conf" && run_group slow "$URL"
 start_server token --auth "$INTEROP_TOKEN" && run_group token "$URL"
 start_server userpass --user "$INTEROP_USER" --pass "$INTEROP_PASS" && run_group userpass "$URL"
+# bob's password is "s3cret" as bcrypt; tests/interop/test_users.c knows the rest.
+cat >"$work/users.conf" <<'EOF'
+authorization {
+  users = [
+    {user: alice, password: alice-pw}
+    {user: bob, password: "$2a$04$natsctlnatsctlnatsctluLJyx4YQDvLhPv5AbG0pl85Ji3Ev5zTq"}
+    {user: guest, permissions: {publish: "public.>", subscribe: ["public.>", "_INBOX.>"]}}
+    {user: svc, password: svc-pw, permissions: {
+      subscribe: {allow: "svc.>", deny: "svc.private"}, publish: {deny: ">"}, allow_responses: true}}
+    {user: worker, password: worker-pw, permissions: {subscribe: "jobs workers"}}
+  ]
+}
+no_auth_user: guest
+EOF
+start_server users -c "$work/users.conf" && run_group users "$URL"
 # JetStream with a file store in the work directory. Until natsctl's server has -js, its refusal
 # of the flag skips the group (said on stderr) instead of failing the whole suite; any other
 # failure to start still counts.

@@ -1001,30 +1001,29 @@ test_validate(void **state)
     nb_config_release(&cfg);
 }
 
-/* A bcrypt hash would be compared as plain text, so the hash itself would let anyone in. */
+/* no_auth_user must name a user of the users list, with nats-server's texts. */
 static void
-test_validate_bcrypt(void **state)
+test_validate_no_auth_user(void **state)
 {
     (void)state;
-    static const char hash[] = "$2a$11$W2zko751KUvVy59mUTWmpOdWjpEm5qhcCZRd05GjI/sSOT.xtiHyG";
     struct nb_config cfg;
     char msg[160];
     nb_config_init(&cfg);
-    nb_config_set_str(&cfg.auth_user, "alice");
-    nb_config_set_str(&cfg.auth_pass, hash);
+    nb_config_set_str(&cfg.no_auth_user, "guest");
     assert_int_equal(nb_config_validate(&cfg, msg, sizeof msg), NB_ECONFIG);
-    assert_string_equal(msg, "the password is a bcrypt hash: bcrypt is not supported by natsctl "
-                             "(refusing to start without it)");
-    nb_config_set_str(&cfg.auth_pass, "$2y$10$rest");
-    assert_int_equal(nb_config_validate(&cfg, NULL, 0), NB_ECONFIG);
-    nb_config_set_str(&cfg.auth_pass, "$2a$1x$rest"); /* not bcrypt's shape: a plain password */
+    assert_string_equal(msg, "no_auth_user: \"guest\" present, but users are not defined");
+    cfg.users = calloc(1, sizeof *cfg.users);
+    cfg.nusers = 1;
+    cfg.users[0].name = strdup("alice");
+    assert_int_equal(nb_config_validate(&cfg, msg, sizeof msg), NB_ECONFIG);
+    assert_string_equal(msg, "no_auth_user: \"guest\" not present as user in authorization block "
+                             "or account configuration");
+    nb_config_set_str(&cfg.no_auth_user, "alice");
+    assert_int_equal(nb_config_validate(&cfg, msg, sizeof msg), 0);
+    /* a bcrypt hash is a password like any other now */
+    nb_config_set_str(&cfg.auth_token,
+                      "$2a$11$W2zko751KUvVy59mUTWmpOdWjpEm5qhcCZRd05GjI/sSOT.xtiHyG");
     assert_int_equal(nb_config_validate(&cfg, NULL, 0), 0);
-    nb_config_set_str(&cfg.auth_user, NULL);
-    nb_config_set_str(&cfg.auth_pass, NULL);
-    nb_config_set_str(&cfg.auth_token, hash);
-    assert_int_equal(nb_config_validate(&cfg, msg, sizeof msg), NB_ECONFIG);
-    assert_string_equal(msg, "the token is a bcrypt hash: bcrypt is not supported by natsctl "
-                             "(refusing to start without it)");
     nb_config_release(&cfg);
 }
 
@@ -1260,6 +1259,194 @@ test_authorization_block(void **state)
     nb_config_release(&cfg);
 }
 
+static void
+assert_strs(char **v, size_t n, const char *const *want)
+{
+    size_t i = 0;
+    for (; want[i]; i++) {
+        assert_true(i < n);
+        assert_string_equal(v[i], want[i]);
+    }
+    assert_int_equal(n, i);
+}
+
+static void
+test_users_list(void **state)
+{
+    (void)state;
+    struct nb_config cfg;
+    struct warns w;
+    const char *text =
+        "authorization {\n"
+        "  users = [\n"
+        "    {user: alice, password: secret, permissions: {publish: \"a.>\",\n"
+        "      subscribe: {allow: [\"foo.>\", \"q.*  workers\"], deny: \"foo.no\"}}}\n"
+        "    {user: bob, password: $2a$10$LoRPzN3GtF2pNX5QgCBBHeUr6/zVN./RVGOu5U8SpHyg2sfzvfXji,\n"
+        "     permissions: {}}\n"
+        "    {user: carol}\n"
+        "    {USERNAME: dave, PASS: x, Permissions: {pub: [x, y], SUB: z,\n"
+        "      allow_responses: {max: 3, expires: \"5s\"}}}\n"
+        "    {user: eve, authorization: {publish_allow_responses: true, import: {deny: [n]}}}\n"
+        "    {user: fred, allowed_connection_types: [\"websocket\", MQTT]}\n"
+        "    {user: gina, clients: [standard]}\n"
+        "  ]\n"
+        "  default_permissions: { publish: \"def.>\", export: { allow: [] } }\n"
+        "  timeout: 3\n"
+        "}\n"
+        "no_auth_user: carol\n";
+    assert_int_equal(load(text, &cfg, &w, NULL), 0);
+    assert_int_equal(w.n, 0);
+    assert_int_equal(cfg.nusers, 7);
+    assert_string_equal(cfg.no_auth_user, "carol");
+    assert_int_equal(cfg.auth_timeout_ms, 3000);
+    struct nb_user *u = cfg.users;
+    assert_string_equal(u[0].name, "alice");
+    assert_string_equal(u[0].password, "secret");
+    assert_strs(u[0].perms->publish.allow, u[0].perms->publish.nallow,
+                (const char *const[]){"a.>", NULL});
+    assert_strs(u[0].perms->subscribe.allow, u[0].perms->subscribe.nallow,
+                (const char *const[]){"foo.>", "q.*  workers", NULL});
+    assert_strs(u[0].perms->subscribe.deny, u[0].perms->subscribe.ndeny,
+                (const char *const[]){"foo.no", NULL});
+    assert_false(u[0].perms->allow_responses);
+    /* an unquoted bcrypt hash is a string; empty permissions are permissions (no defaults) */
+    assert_string_equal(u[1].password,
+                        "$2a$10$LoRPzN3GtF2pNX5QgCBBHeUr6/zVN./RVGOu5U8SpHyg2sfzvfXji");
+    assert_int_equal(u[1].perms->publish.nallow + u[1].perms->subscribe.nallow, 0);
+    /* no permissions: the defaults */
+    assert_null(u[2].password);
+    assert_strs(u[2].perms->publish.allow, u[2].perms->publish.nallow,
+                (const char *const[]){"def.>", NULL});
+    assert_int_equal(u[2].perms->subscribe.nallow, 0);
+    assert_string_equal(u[3].name, "dave");
+    assert_strs(u[3].perms->publish.allow, u[3].perms->publish.nallow,
+                (const char *const[]){"x", "y", NULL});
+    assert_strs(u[3].perms->subscribe.allow, u[3].perms->subscribe.nallow,
+                (const char *const[]){"z", NULL});
+    assert_true(u[3].perms->allow_responses);
+    assert_int_equal(u[3].perms->responses_max, 3);
+    assert_int_equal(u[3].perms->responses_ttl_ms, 5000);
+    /* allow_responses: true takes nats-server's defaults, one reply within two minutes */
+    assert_true(u[4].perms->allow_responses);
+    assert_int_equal(u[4].perms->responses_max, 1);
+    assert_int_equal(u[4].perms->responses_ttl_ms, 120000);
+    assert_strs(u[4].perms->publish.deny, u[4].perms->publish.ndeny,
+                (const char *const[]){"n", NULL});
+    assert_true(u[5].standard_refused);
+    assert_false(u[6].standard_refused);
+    assert_false(u[0].standard_refused);
+    nb_config_release(&cfg);
+}
+
+static void
+test_users_details(void **state)
+{
+    (void)state;
+    struct nb_config cfg, copy;
+    struct warns w;
+    /* zero keeps the defaults, negative numbers lift the limits */
+    assert_int_equal(load("authorization { users = [ {user: a, permissions: {\n"
+                          "  allow_responses: {max: 0, ttl: \"0s\"}}}\n"
+                          "  {user: b, permissions: {allow_responses: {max_msgs: -1, "
+                          "expiration: \"-1s\"}}}\n"
+                          "  {user: c, permissions: {allow_responses: {max_responses: 2, "
+                          "expires: \"100us\"}}}\n"
+                          "  {user: d, permissions: {allow_responses: false}} ] }\n",
+                          &cfg, &w, NULL),
+                     0);
+    assert_int_equal(cfg.users[0].perms->responses_max, 1);
+    assert_int_equal(cfg.users[0].perms->responses_ttl_ms, 120000);
+    assert_int_equal(cfg.users[1].perms->responses_max, -1);
+    assert_int_equal(cfg.users[1].perms->responses_ttl_ms, -1);
+    assert_int_equal(cfg.users[2].perms->responses_max, 2);
+    assert_int_equal(cfg.users[2].perms->responses_ttl_ms, 1); /* less than 1 ms is still a limit */
+    assert_false(cfg.users[3].perms->allow_responses);
+    /* the copy is deep: it outlives the original */
+    assert_int_equal(nb_config_copy(&copy, &cfg), 0);
+    nb_config_release(&cfg);
+    assert_int_equal(copy.nusers, 4);
+    assert_string_equal(copy.users[2].name, "c");
+    assert_int_equal(copy.users[2].perms->responses_max, 2);
+    nb_config_release(&copy);
+    /* an empty users array is no users list, but still one for the mixing rules */
+    assert_int_equal(load("authorization { users = [] }\n", &cfg, &w, NULL), 0);
+    assert_int_equal(cfg.nusers, 0);
+    nb_config_release(&cfg);
+    /* default permissions without users apply to nobody, and say so */
+    assert_int_equal(
+        load("authorization {\n  token: t\n  permissions: {publish: a}\n}\n", &cfg, &w, NULL), 0);
+    assert_int_equal(w.n, 1);
+    assert_non_null(strstr(w.msg[0], "t.conf:1:1: default_permissions only apply to the users of a "
+                                     "users list and are ignored"));
+    nb_config_release(&cfg);
+    /* a later authorization block replaces the users of an earlier one */
+    assert_int_equal(load("authorization { users = [ {user: a} ] }\n"
+                          "authorization { token: t }\n",
+                          &cfg, &w, NULL),
+                     0);
+    assert_int_equal(cfg.nusers, 0);
+    assert_string_equal(cfg.auth_token, "t");
+    nb_config_release(&cfg);
+}
+
+static void
+test_users_errors(void **state)
+{
+    (void)state;
+    expect_error("authorization {\n  users: {user: x}\n}\n", 2, 3,
+                 "Expected users field to be an array, got a map");
+    expect_error("authorization {\n  users: [ \"x\" ]\n}\n", 2, 12,
+                 "Expected user entry to be a map/struct, got a string");
+    expect_error("authorization {\n  users: [{password: y}]\n}\n", 2, 11,
+                 "User entry requires a user");
+    expect_error("authorization {\n  users: [{user: x, password: y}, {user: x, password: z}]\n}\n",
+                 2, 35, "Duplicate user \"x\" detected");
+    expect_error("authorization {\n  users: [{user: x, bogus: 1}]\n}\n", 2, 21,
+                 "unknown field \"bogus\"");
+    expect_error("authorization {\n  users: [{user: 5}]\n}\n", 2, 12,
+                 "invalid 'user': expected a string");
+    expect_error("authorization {\n  users: [{user: x, permissions: \"foo\"}]\n}\n", 2, 21,
+                 "Expected permissions to be a map/struct, got a string");
+    expect_error("authorization {\n  users: [{user: x, permissions: {bogus: 1}}]\n}\n", 2, 35,
+                 "Unknown field \"bogus\" parsing permissions");
+    expect_error("authorization {\n  users: [{user: x, permissions: {publish: \"foo..bar\"}}]\n}\n",
+                 2, 35, "subject \"foo..bar\" is not a valid subject");
+    expect_error(
+        "authorization {\n  users: [{user: x, permissions: {sub: {allow: \"a b c\"}}}]\n}\n", 2, 41,
+        "subject \"a b c\" is not a valid subject");
+    expect_error(
+        "authorization {\n  users: [{user: x, permissions: {sub: {allow: \"a..b q\"}}}]\n}\n", 2,
+        41, "subject \"a..b\" is not a valid subject");
+    expect_error("authorization {\n  users: [{user: x, permissions: {sub: [a, 1]}}]\n}\n", 2, 44,
+                 "Subject in permissions array cannot be cast to string");
+    expect_error("authorization {\n  users: [{user: x, permissions: {sub: 1}}]\n}\n", 2, 35,
+                 "Expected subject permissions to be a subject, or array of subjects, got a "
+                 "number");
+    expect_error(
+        "authorization {\n  users: [{user: x, permissions: {pub: {allow: a, nope: b}}}]\n}\n", 2,
+        51,
+        "Unknown field name \"nope\" parsing subject permissions, only 'allow' or 'deny' "
+        "are permitted");
+    expect_error("authorization {\n  users: [{user: x, permissions: {allow_responses: yes2}}]\n}\n",
+                 2, 35, "error parsing response permissions, expected a boolean or a map");
+    expect_error("authorization {\n  users: [{user: x, permissions: {allow_responses: {expires: "
+                 "5}}}]\n}\n",
+                 2, 53, "error parsing expires, not a duration string");
+    expect_error("authorization {\n  users: [{user: x, permissions: {allow_responses: {expires: "
+                 "\"soon\"}}}]\n}\n",
+                 2, 53, "error parsing expires: invalid duration \"soon\"");
+    expect_error("authorization {\n  users: [{user: x, permissions: {allow_responses: {max: a}}}]"
+                 "\n}\n",
+                 2, 53, "error parsing max, expected an integer");
+    expect_error("authorization {\n  users: [{user: x, permissions: {allow_responses: {x: 1}}}]"
+                 "\n}\n",
+                 2, 53, "Unknown field \"x\" parsing permissions");
+    expect_error("authorization {\n  users: [{user: x, allowed_connection_types: [bogus]}]\n}\n", 2,
+                 48, "invalid connection types [\"bogus\"]");
+    expect_error("authorization {\n  default_permissions: {publish: [\"a b c\"]}\n}\n", 2, 35,
+                 "subject \"a b c\" is not a valid subject");
+}
+
 /* Loads text, which must fail with NB_ECONFIG at line:column of t.conf with exactly msg. */
 static void
 expect_error(const char *text, int line, int column, const char *msg)
@@ -1314,15 +1501,10 @@ test_refused_fields(void **state)
         {"resolver: MEMORY\n", 1, 1, "resolver", "an account resolver"},
         {"trusted_keys: [ OABC ]\n", 1, 1, "trusted_keys", "trusted operator keys"},
         {"system_account: SYS\n", 1, 1, "system_account", "the system account"},
-        {"no_auth_user: guest\n", 1, 1, "no_auth_user",
-         "a default user for clients without credentials"},
         {"mappings { a: b }\n", 1, 1, "mappings", "subject mappings"},
-        {"authorization {\n  users = [ {user: a, password: b} ]\n}\n", 2, 3, "authorization.users",
-         "multiple users"},
-        {"authorization {\n  token: t\n  permissions { publish: a }\n}\n", 3, 3,
-         "authorization.permissions", "permissions"},
-        {"authorization { default_permissions { publish: a } }\n", 1, 17,
-         "authorization.default_permissions", "permissions"},
+        {"authorization {\n  users = [\n    {nkey: "
+         "UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4}\n  ]\n}\n",
+         3, 6, "authorization.users.nkey", "nkey users"},
         {"authorization { auth_callout { issuer: x } }\n", 1, 17, "authorization.auth_callout",
          "auth callout"},
         {"cluster {\n  name: c\n  authorization { user: r, password: p }\n}\n", 3, 3,
@@ -1489,8 +1671,11 @@ test_bad_values(void **state)
         {"http: \"host:\"\n", 1, "invalid 'http': expected \"host:port\" or a port number"},
         {"http_port: 65536\n", 1, "invalid 'http_port': port must be from -1 to 65535"},
         {"authorization: 5\n", 1, "invalid 'authorization': expected a map { ... }"},
-        {"authorization { token: t, user: u }\n", 1,
-         "invalid 'authorization': cannot have both a token and a user/password"},
+        {"authorization { token: t, user: u }\n", 1, "Cannot have a user/pass and token"},
+        {"authorization {\n  user: u\n  users: []\n}\n", 1,
+         "Can not have a single user/pass and a users array"},
+        {"authorization {\n  users: [ {user: a} ]\n  token: t\n}\n", 1,
+         "Can not have a token and a users array"},
         {"authorization {\n  timeout: \"x\"\n}\n", 2,
          "invalid 'timeout': \"x\" is not a duration such as \"2m\" or \"1.5s\""},
         {"authorization {\n\n  timeout: 1k\n}\n", 3,
@@ -1585,7 +1770,7 @@ main(void)
         cmocka_unit_test(test_set_str),
         cmocka_unit_test(test_strerror),
         cmocka_unit_test(test_validate),
-        cmocka_unit_test(test_validate_bcrypt),
+        cmocka_unit_test(test_validate_no_auth_user),
         cmocka_unit_test(test_load_every_option),
         cmocka_unit_test(test_load_aliases),
         cmocka_unit_test(test_keys_case_insensitive),
@@ -1594,6 +1779,9 @@ main(void)
         cmocka_unit_test(test_listen_forms),
         cmocka_unit_test(test_http_forms),
         cmocka_unit_test(test_authorization_block),
+        cmocka_unit_test(test_users_list),
+        cmocka_unit_test(test_users_details),
+        cmocka_unit_test(test_users_errors),
         cmocka_unit_test(test_unknown_fields),
         cmocka_unit_test(test_refused_fields),
         cmocka_unit_test(test_ignored_fields),

@@ -178,6 +178,28 @@ test_info_connect_err(void **state)
     EXPECT_ENC("-ERR ''\r\n", np_enc_err, NONE);
 }
 
+/* Expected texts are what nats-server 2.9.10 wrote in its -ERR lines for these subjects. */
+static void
+test_quoted(void **state)
+{
+    (void)state;
+    EXPECT_ENC("\"foo.bar\"", np_enc_quoted, S("foo.bar"));
+    EXPECT_ENC("\"\"", np_enc_quoted, NONE);
+    EXPECT_ENC("\"a\\\"b\\\\c\"", np_enc_quoted, S("a\"b\\c"));
+    EXPECT_ENC("\"x\\x01\\x7f\\a\\b\\f\\v\\t\\n\\r\\x00\"", np_enc_quoted,
+               ((struct np_str){"x\x01\x7f\a\b\f\v\t\n\r", 11}));
+    /* valid UTF-8 stays, invalid bytes (a cut sequence, a surrogate) are escaped one by one */
+    EXPECT_ENC("\"\xc3\xa9\\xff\\xc3\"", np_enc_quoted, S("\xc3\xa9\xff\xc3"));
+    EXPECT_ENC("\"\xf0\x9f\x98\x80\\U000e0001\\xed\\xa0\\x80\"", np_enc_quoted,
+               S("\xf0\x9f\x98\x80\xf3\xa0\x80\x81\xed\xa0\x80"));
+    EXPECT_ENC("\"n\\u00a0b\\u200bc\\ufeff\\u0085\\ue000\"", np_enc_quoted,
+               S("n\xc2\xa0"
+                 "b\xe2\x80\x8b"
+                 "c\xef\xbb\xbf\xc2\x85\xee\x80\x80"));
+    /* overlong encodings are invalid */
+    EXPECT_ENC("\"\\xc0\\xaf\"", np_enc_quoted, S("\xc0\xaf"));
+}
+
 int
 main(void)
 {
@@ -192,6 +214,7 @@ main(void)
         cmocka_unit_test(test_numbers_match_printf),
         cmocka_unit_test(test_rmsg),
         cmocka_unit_test(test_info_connect_err),
+        cmocka_unit_test(test_quoted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -302,6 +302,51 @@ test_long_subject(void **state)
     assert_int_equal(np_subject_tokens(s, len, t, 1999), NP_ENOSPACE);
 }
 
+/* np_subject_subset(sub, pattern): whatever sub matches, pattern matches too. */
+static void
+test_subset(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *sub, *pattern;
+        bool subset;
+    } cases[] = {
+        {"foo", "foo", true},
+        {"foo", "bar", false},
+        {"foo", "*", true},
+        {"foo", ">", true},
+        {"foo.bar", "foo.*", true},
+        {"foo.bar", "foo.>", true},
+        {"foo.*", "foo.*", true},
+        {"foo.*", "foo.>", true},
+        {"foo.*", ">", true},
+        {"foo.*", "foo.bar", false},
+        {"foo.*", "*.bar", false},
+        {"foo.*.baz", "foo.>", true},
+        {"foo.*.baz", "*.*.baz", true},
+        /* nats-server 2.9.10 admits SUB foo.> under allow foo.*; foo.> is not within foo.* */
+        {"foo.>", "foo.*", false},
+        {"foo.>", "foo.>", true},
+        {"foo.>", "foo.*.>", false},
+        {"foo.*.>", "foo.*.>", true},
+        {">", "*", false},
+        {">", ">", true},
+        {"foo", "foo.>", false},
+        {"foo.bar", "foo", false},
+        {"foo", "foo.bar", false},
+        {"*", "foo", false},
+        {"foo..bar", ">", false},
+        {"foo", "foo..bar", false},
+        {"", ">", false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        bool got = np_subject_subset(cases[i].sub, strlen(cases[i].sub), cases[i].pattern,
+                                     strlen(cases[i].pattern));
+        if (got != cases[i].subset)
+            fail_msg("subset(%s, %s) = %d", cases[i].sub, cases[i].pattern, got);
+    }
+}
+
 int
 main(void)
 {
@@ -316,6 +361,7 @@ main(void)
         cmocka_unit_test(test_tokens_overflow_writes_nothing_past_max),
         cmocka_unit_test(test_long_subject),
         cmocka_unit_test(test_intersect),
+        cmocka_unit_test(test_subset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
