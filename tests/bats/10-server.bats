@@ -191,16 +191,18 @@ http_get() {
 }
 
 @test "-m serves /healthz and /varz like nats-server and names the port in the ports file" {
-    local mport=$((20000 + RANDOM % 30000))
-    start_server -m "$mport"
-    run cat "$(dirname "$SERVER_LOG")/natsctl_$SERVER_PID.ports"
-    [[ $output == *"\"monitoring\":[\"http://127.0.0.1:$mport\"]"* ]]
+    # -m -1 takes a free port (a random one could be taken); /varz reports the -1 it was given.
+    start_server -m -1
+    local mport
+    mport=$(jq -r '.monitoring[0]' "$(dirname "$SERVER_LOG")/natsctl_$SERVER_PID.ports")
+    [[ $mport == http://127.0.0.1:* ]]
+    mport=${mport##*:}
     run http_get "$mport" /healthz
     [[ ${lines[0]} == "HTTP/1.1 200 OK"* ]]
     [[ $output == *'{"status":"ok"}' ]]
     run http_get "$mport" /varz
     [[ ${lines[0]} == "HTTP/1.1 200 OK"* ]]
-    [[ $output == *"\"http_port\": $mport,"* ]]
+    [[ $output == *'"http_port": -1,'* ]]
 }
 
 # The memory target of docs/benchmarks.md (a tenth of nats-server's 11 MiB) as a regression test.
