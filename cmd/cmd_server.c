@@ -673,6 +673,10 @@ write_run_files(struct server_run *run, const struct server_flags *f, const char
         if (cfg->http_port > 0)
             n += snprintf(text + n, sizeof text - (size_t)n, ",\"monitoring\":[\"http://%s:%d\"]",
                           url_host(cfg->host), cfg->http_port);
+        int cport = nb_server_cluster_port(run->srv);
+        if (cport > 0)
+            n += snprintf(text + n, sizeof text - (size_t)n, ",\"cluster\":[\"nats://%s:%d\"]",
+                          url_host(cfg->cluster_host ? cfg->cluster_host : cfg->host), cport);
         snprintf(text + n, sizeof text - (size_t)n, "}");
         snprintf(run->ports_path, sizeof run->ports_path, "%s/natsctl_%d.ports", f->ports_dir,
                  (int)getpid());

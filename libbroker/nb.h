@@ -69,12 +69,12 @@ struct nb_config {
     int64_t js_sync_interval_ms;        /* fsync period of file streams; 0 = before every PubAck */
     char *client_advertise; /* "host[:port]" clients are told to use, NULL: the listen address */
     /* Clustering (docs/clustering.md): routes to other servers of one cluster. */
-    int cluster_port;           /* 0: no clustering, -1: a free port */
-    char *cluster_host;         /* NULL: the client listen address */
-    char *cluster_name;         /* NULL: generated, and given up for a peer's configured one */
-    char *cluster_advertise;    /* "host[:port]" peers dial instead of the listen address */
-    bool cluster_no_advertise;  /* keep client URLs out of route INFO and clients' connect_urls */
-    int64_t connect_retries;    /* dial attempts after the first for a gossiped route */
+    int cluster_port;          /* 0: no clustering, -1: a free port */
+    char *cluster_host;        /* NULL: the client listen address */
+    char *cluster_name;        /* NULL: generated, and given up for a peer's configured one */
+    char *cluster_advertise;   /* "host[:port]" peers dial instead of the listen address */
+    bool cluster_no_advertise; /* keep client URLs out of route INFO and clients' connect_urls */
+    int64_t connect_retries;   /* dial attempts after the first for a gossiped route */
     char *cluster_user, *cluster_pass; /* what an accepted route must present, NULL: nothing */
     int64_t cluster_auth_timeout_ms;
     char **routes; /* route URLs to dial and keep dialing (explicit routes) */
@@ -147,6 +147,8 @@ int nb_server_start(struct nb_server *srv);
 const char *nb_server_start_error(const struct nb_server *srv);
 /* The port actually bound (useful with port 0), or -1 before start. */
 int nb_server_port(const struct nb_server *srv);
+/* The cluster port actually bound, or -1 (before start, or without clustering). */
+int nb_server_cluster_port(const struct nb_server *srv);
 /*
  * Stops: closes the listener, flushes what each client has pending (bounded by a short deadline),
  * closes every connection, and calls done once every handle is closed. The loop then has nothing

@@ -75,10 +75,12 @@ nb_config_init(struct nb_config *cfg)
 
 /* Every string field, for release and copy. */
 #define CONFIG_STRINGS(cfg)                                                                        \
-    {&(cfg)->host,         &(cfg)->server_name,       &(cfg)->auth_token,   &(cfg)->auth_user,    \
-     &(cfg)->auth_pass,    &(cfg)->store_dir,         &(cfg)->client_advertise,                   \
-     &(cfg)->cluster_host, &(cfg)->cluster_name,      &(cfg)->cluster_advertise,                  \
-     &(cfg)->cluster_user, &(cfg)->cluster_pass}
+    {                                                                                              \
+        &(cfg)->host, &(cfg)->server_name, &(cfg)->auth_token, &(cfg)->auth_user,                  \
+            &(cfg)->auth_pass, &(cfg)->store_dir, &(cfg)->client_advertise, &(cfg)->cluster_host,  \
+            &(cfg)->cluster_name, &(cfg)->cluster_advertise, &(cfg)->cluster_user,                 \
+            &(cfg)->cluster_pass                                                                   \
+    }
 
 void
 nb_config_clear_routes(struct nb_config *cfg)
@@ -222,7 +224,8 @@ static int
 validate_cluster(const struct nb_config *cfg, char *msg, size_t cap)
 {
     if (cfg->cluster_port < -1 || cfg->cluster_port > 65535) {
-        return invalid(msg, cap, "cluster port %d is out of range (-1 to 65535)", cfg->cluster_port);
+        return invalid(msg, cap, "cluster port %d is out of range (-1 to 65535)",
+                       cfg->cluster_port);
     }
     if (cfg->nroutes && cfg->cluster_port == 0) {
         return invalid(msg, cap, "solicited routes require cluster capabilities, e.g. --cluster");

@@ -16,6 +16,7 @@
  */
 #include "nb_deliver.h"
 #include "nb_client.h"
+#include "nb_cluster.h"
 #include "nb_srv.h"
 
 #include <stdlib.h>
@@ -161,7 +162,9 @@ deliver_client(struct nb_conn *from, struct nb_sub *sub, const struct nb_msg *ms
         nb__conn_close(c, NB_CLOSE_NO_MEMORY, false);
         return false;
     }
-    if (from && c != from && c->out.pending > (uint64_t)c->srv->cfg.max_pending / 2 && !c->closing)
+    /* Only a client is stalled, as in nats-server: pausing a route would pause all its traffic. */
+    if (from && c != from && c->out.pending > (uint64_t)c->srv->cfg.max_pending / 2 &&
+        !c->closing && nb__conn_is_client(from))
         nb__conn_stall(from);
     return true;
 }
@@ -354,14 +357,64 @@ deliver_sub(struct nb_server *srv, struct nb_conn *from, struct nb_sub *sub,
     return taken;
 }
 
-/* One member per group, starting at a random member and moving on past any that cannot take it. */
+/*
+ * No local member could take the message: one route, chosen in proportion to how many members each
+ * peer has (the weight of its RS+), then the others in turn.
+ */
+static bool
+deliver_remote_member(struct nb_server *srv, struct nb_conn *from, const struct nb_qgroup *g,
+                      uint64_t total, const struct nb_msg *msg)
+{
+    uint64_t pick = nb__rand(srv) % total;
+    uint32_t first = 0;
+    for (uint32_t i = 0; i < g->n; i++) {
+        const struct nb_sub *sub = g->members[i];
+        if (sub->kind != NB_RECV_ROUTE) continue;
+        uint32_t w = ((const struct nb_rsub *)sub)->weight;
+        if (pick < w) {
+            first = i;
+            break;
+        }
+        pick -= w;
+    }
+    for (uint32_t i = 0; i < g->n; i++) {
+        struct nb_sub *sub = g->members[(first + i) % g->n];
+        if (sub->kind == NB_RECV_ROUTE && deliver_sub(srv, from, sub, msg)) return true;
+    }
+    return false;
+}
+
+/*
+ * One member per group: a local one (client or internal) if any can take the message, starting at
+ * a random member and moving on past any that cannot; only then a member on a route. nats-server
+ * 2.9 picks uniformly among all members for a client's message; preferring local members keeps a
+ * message off the network when this server can serve it.
+ */
 static bool
 deliver_queue(struct nb_server *srv, struct nb_conn *from, const struct nb_qgroup *g,
               const struct nb_msg *msg)
 {
     uint32_t start = (uint32_t)(nb__rand(srv) % g->n);
+    uint64_t remote = 0;
     for (uint32_t i = 0; i < g->n; i++) {
-        if (deliver_sub(srv, from, g->members[(start + i) % g->n], msg)) return true;
+        struct nb_sub *sub = g->members[(start + i) % g->n];
+        if (sub->kind == NB_RECV_ROUTE)
+            remote += ((const struct nb_rsub *)sub)->weight;
+        else if (deliver_sub(srv, from, sub, msg))
+            return true;
+    }
+    return remote && deliver_remote_member(srv, from, g, remote, msg);
+}
+
+/* Whether a route's message names group g: only those are served here (spec 5.5). */
+static bool
+queue_listed(const struct nb_delivery *d, const struct nb_qgroup *g)
+{
+    struct np_rop names = {.queues = d->route_queues};
+    struct np_str q;
+    size_t pos = 0;
+    while (np_rop_next_queue(&names, &pos, &q)) {
+        if (q.len == g->name_len && memcmp(q.ptr, g->name, q.len) == 0) return true;
     }
     return false;
 }
@@ -407,11 +460,14 @@ nb__publish_to(struct nb_server *srv, struct nb_conn *from, const char *to, size
     const struct nb_result *r = nb_sublist_match(srv->sublist, to, to_len);
     size_t delivered = 0;
     d->depth++;
+    bool routed = from && !nb__conn_is_client(from);
     if (r) {
         for (uint32_t i = 0; i < r->npsubs; i++)
             delivered += deliver_sub(srv, from, r->psubs[i], msg);
-        for (uint32_t i = 0; i < r->nqgroups; i++)
+        for (uint32_t i = 0; i < r->nqgroups; i++) {
+            if (routed && !queue_listed(d, &r->qgroups[i])) continue;
             delivered += deliver_queue(srv, from, &r->qgroups[i], msg);
+        }
     }
     if (d->ntargets || d->ndeferred) finish(srv, msg);
     if (delivered == 0 && msg->reply_len && from && nb__conn_is_client(from) &&
@@ -421,6 +477,17 @@ nb__publish_to(struct nb_server *srv, struct nb_conn *from, const char *to, size
     if (d->depth == 1 && d->queued) run_queued(srv);
     d->depth--;
     return delivered;
+}
+
+size_t
+nb__publish_routed(struct nb_server *srv, struct nb_conn *route, const struct nb_msg *msg,
+                   struct np_str queues)
+{
+    struct nb_delivery *d = &srv->delivery;
+    d->route_queues = queues;
+    size_t n = nb__publish(srv, route, msg);
+    d->route_queues = (struct np_str){0};
+    return n;
 }
 
 void
@@ -484,6 +551,7 @@ nb_server_subscribe(struct nb_server *srv, const char *subject, const char *queu
         free(is);
         return NB_ENOMEM;
     }
+    if (srv->cluster) nb__interest_add(srv, &is->sub);
     struct nb_delivery *d = &srv->delivery;
     is->next = d->isubs;
     if (is->next) is->next->prev = is;
@@ -497,6 +565,7 @@ nb_server_unsubscribe(struct nb_server *srv, struct nb_isub *is)
 {
     if (is->dead) return;
     is->dead = true;
+    if (srv->cluster) nb__interest_del(srv, &is->sub);
     nb_sublist_remove(srv->sublist, &is->sub);
     if (is->queued == 0) isub_free(&srv->delivery, is);
 }

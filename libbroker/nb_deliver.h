@@ -40,6 +40,7 @@ struct nb_delivery {
     struct nb_queued *queued, *queued_tail; /* internal deliveries waiting for their callback */
     struct nb_qchunk *chunks;               /* the memory of queued deliveries */
     struct nb_isub *isubs;                  /* every internal subscription, to free at the end */
+    struct np_str route_queues;             /* the queue groups a route's message is for */
     unsigned depth;                         /* nesting of nb__publish() calls */
 };
 
@@ -55,6 +56,13 @@ size_t nb__publish(struct nb_server *srv, struct nb_conn *from, const struct nb_
  */
 size_t nb__publish_to(struct nb_server *srv, struct nb_conn *from, const char *to, size_t to_len,
                       const struct nb_msg *msg);
+/*
+ * A message from a route (spec 5.5): local plain subscriptions get it, and of the queue groups only
+ * those named in queues (the groups whose member the sending server chose here), each served by a
+ * local member. Nothing goes on to another route.
+ */
+size_t nb__publish_routed(struct nb_server *srv, struct nb_conn *route, const struct nb_msg *msg,
+                          struct np_str queues);
 /* Frees the scratch and drops internal deliveries still queued. */
 void nb__delivery_release(struct nb_delivery *d);
 

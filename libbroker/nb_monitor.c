@@ -1,8 +1,7 @@
 /*
  * The monitoring endpoints' router and what they share: query parameters decoded as Go decodes
- * them, times and durations as Go prints them, and the small endpoints (/, /healthz, /routez,
- * /accountz). natsctl has one account, $G, no routes and no system account, and says so in
- * nats-server's shapes.
+ * them, times and durations as Go prints them, and the small endpoints (/, /healthz, /accountz).
+ * natsctl has one account, $G, and no system account, and says so in nats-server's shapes.
  */
 #include "nb_monitor.h"
 #include "nb_client.h"
@@ -196,22 +195,6 @@ healthz(struct nb_server *srv, const struct nb_httpreq *req, struct nb_jw *w, st
     return 200;
 }
 
-static int
-routez(struct nb_server *srv, const struct nb_httpreq *req, struct nb_jw *w, struct np_buf *err)
-{
-    bool subs = false;
-    char v[16];
-    nb__mon_str(req, "subs", v, sizeof v);
-    if (strcmp(v, "detail") != 0 && nb__mon_bool(req, "subs", &subs, err)) return 400;
-    nb_jw_obj(w, NULL);
-    nb__mon_head(srv, w);
-    nb_jw_i64(w, "num_routes", 0);
-    nb_jw_arr(w, "routes");
-    nb_jw_end_arr(w);
-    nb_jw_end_obj(w);
-    return 200;
-}
-
 void
 nb__mon_sublist_stats(struct nb_server *srv, struct nb_jw *w)
 {
@@ -294,7 +277,7 @@ static const struct route routes[] = {
     {"/", NB_MON_ROOT, NULL, false},
     {"/varz", NB_MON_VARZ, nb__mon_varz, false},
     {"/connz", NB_MON_CONNZ, nb__mon_connz, false},
-    {"/routez", NB_MON_ROUTEZ, routez, false},
+    {"/routez", NB_MON_ROUTEZ, nb__mon_routez, false},
     {"/subsz", NB_MON_SUBSZ, nb__mon_subsz, false},
     {"/subscriptionsz", NB_MON_SUBSZ, nb__mon_subsz, false},
     {"/accountz", NB_MON_ACCOUNTZ, accountz, false},

@@ -165,3 +165,12 @@ refused() {
     [[ $stderr == *"the cluster password is a bcrypt hash"* ]]
 }
 
+@test "a cluster listener is named in the log and in the ports file" {
+    start_server --cluster nats://127.0.0.1:-1 --cluster_name c9
+    wait_for_text "$SERVER_LOG" "Listening for route connections on 127.0.0.1:"
+    run cat "$SERVER_LOG"
+    [[ $output == *"[INF] Cluster name is c9"* ]]
+    run cat "$(dirname "$SERVER_LOG")"/*.ports
+    [[ $output == *'"cluster":["nats://127.0.0.1:'* ]]
+    stop_server
+}

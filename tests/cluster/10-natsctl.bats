@@ -1,0 +1,161 @@
+#!/usr/bin/env bats
+# Three natsctl servers in one cluster, the second and third configured with the first (the seed)
+# only: they must find each other, and deliver across routes exactly once.
+
+load lib
+
+setup_file() {
+    start_node natsctl A
+    start_node natsctl B --routes "$(route_url A)"
+    start_node natsctl C --routes "$(route_url A)"
+}
+
+teardown_file() {
+    stop_all_bg
+    stop_all_nodes
+}
+
+teardown() {
+    stop_all_bg
+}
+
+@test "three servers started from one seed become a full mesh" {
+    wait_mesh 3 A B C
+    # B and C were told about each other by A: each has a route to the other
+    local b c
+    b=$(curl -sf "http://127.0.0.1:$(mon B)/varz" | python3 -c 'import json,sys; print(json.load(sys.stdin)["server_id"])')
+    c=$(curl -sf "http://127.0.0.1:$(mon C)/varz" | python3 -c 'import json,sys; print(json.load(sys.stdin)["server_id"])')
+    [[ $(routez B) == *"\"remote_id\": \"$c\""* ]]
+    [[ $(routez C) == *"\"remote_id\": \"$b\""* ]]
+    run cat "$(node_log B)"
+    [[ $output == *"rid:"*" - Route connection created"* ]]
+    [[ $output == *"[INF] Cluster name is ct"* ]]
+    # clients learn the other servers
+    run curl -sf "http://127.0.0.1:$(mon A)/varz"
+    [[ $output == *'"routes": 2'* ]]
+    local info a b c
+    a=$(url A) b=$(url B) c=$(url C)
+    info=$(printf 'CONNECT {"protocol":1}\r\nPING\r\n' | timeout 5 nc -N 127.0.0.1 "${a##*:}" | head -1)
+    [[ $info == *"\"connect_urls\":[\"${a#nats://}\","* ]]
+    [[ $info == *"\"${b#nats://}\""* && $info == *"\"${c#nats://}\""* ]]
+}
+
+@test "a message published on A reaches subscribers on B and C exactly once" {
+    wait_mesh 3 A B C
+    bg subA sub -s "$(url A)" d.x
+    bg subB sub -s "$(url B)" 'd.>'
+    bg subC sub -s "$(url C)" 'd.*'
+    bg subC2 sub -s "$(url C)" d.x
+    wait_interest A d.x 1
+    wait_interest A 'd.>' 1
+    wait_interest A 'd.*' 1
+    pub_many "$(url A)" d.x 50
+    wait_lines subA 50
+    wait_lines subB 50
+    wait_lines subC 50
+    wait_lines subC2 50
+    sleep 0.3
+    exactly_once 50 subA
+    exactly_once 50 subB
+    exactly_once 50 subC
+    exactly_once 50 subC2
+    # C has two matching subscriptions but got one RMSG per message
+    run routez A
+    [[ $output == *'"out_msgs": 50'* ]]
+}
+
+@test "a queue group spread over three servers gets each message exactly once" {
+    wait_mesh 3 A B C
+    bg qB sub -s "$(url B)" --queue g q.x
+    bg qB2 sub -s "$(url B)" --queue g q.x
+    bg qC sub -s "$(url C)" --queue g q.x
+    # a plain subscriber on C too: its RMSGs must not reach the members on C a second time
+    bg pC sub -s "$(url C)" q.x
+    wait_interest A q.x 2
+    until_true 10 eval '[[ $(routez A subs=1 | grep -c "\"q.x\"") -ge 3 ]]'
+    sleep 0.2
+    pub_many "$(url A)" q.x 60
+    until_true 10 eval '[[ $(($(nlines qB) + $(nlines qB2) + $(nlines qC))) -ge 60 ]]'
+    wait_lines pC 60
+    sleep 0.3
+    exactly_once 60 qB qB2 qC
+    exactly_once 60 pC
+    # both servers took a share: B announced weight 2, C weight 1
+    [ "$(nlines qC)" -gt 0 ]
+    [ "$(($(nlines qB) + $(nlines qB2)))" -gt 0 ]
+    # a member on the publishing server is preferred to members on routes
+    bg qA sub -s "$(url A)" --queue g q.x
+    until_true 10 local_sub A q.x
+    pub_many "$(url A)" q.x 20 n
+    wait_lines qA 20
+    sleep 0.2
+    [ "$(nlines qA)" -eq 20 ]
+    [ "$(($(nlines qB) + $(nlines qB2) + $(nlines qC)))" -eq 60 ]
+    wait_lines pC 80
+}
+
+@test "unsubscribing on B stops traffic to B" {
+    wait_mesh 3 A B C
+    bg uB sub -s "$(url B)" u.x
+    bg uC sub -s "$(url C)" u.x
+    wait_interest A u.x 2
+    pub_many "$(url A)" u.x 5
+    wait_lines uB 5
+    stop_bg uB
+    wait_interest A u.x 1
+    local before
+    before=$(routez A | python3 -c '
+import json, sys
+print(sum(r["out_msgs"] for r in json.load(sys.stdin)["routes"]))')
+    pub_many "$(url A)" u.x 10 n
+    wait_lines uC 15
+    local after
+    after=$(routez A | python3 -c '
+import json, sys
+print(sum(r["out_msgs"] for r in json.load(sys.stdin)["routes"]))')
+    # the 10 messages went to C only
+    [ "$((after - before))" -eq 10 ]
+    [ "$(nlines uB)" -eq 5 ]
+}
+
+@test "request-reply and no-responders across servers" {
+    wait_mesh 3 A B C
+    bg rC reply -s "$(url C)" svc.c "from C"
+    wait_interest A svc.c 1
+    run --separate-stderr "$NATSCTL" request -s "$(url A)" svc.c hi
+    [ "$status" -eq 0 ]
+    [ "$output" = "from C" ]
+    run --separate-stderr "$NATSCTL" request -s "$(url B)" svc.c hi
+    [ "$status" -eq 0 ]
+    [ "$output" = "from C" ]
+    run --separate-stderr "$NATSCTL" request -s "$(url A)" svc.none hi
+    [ "$status" -eq 5 ]
+    stop_bg rC
+    wait_interest A svc.c 0
+    run --separate-stderr "$NATSCTL" request -s "$(url A)" svc.c hi
+    [ "$status" -eq 5 ]
+}
+
+@test "a route to a server of another cluster name is refused, as nats-server refuses it" {
+    CLUSTER=other start_node natsctl X --routes "$(route_url A)"
+    until_true 10 grep -qF 'Rejecting connection, cluster name "other" does not match "ct"' "$(node_log A)"
+    until_true 10 grep -qF 'Router connection closed: Cluster Name Conflict' "$(node_log X)"
+    [ "$(num_routes X)" -eq 0 ]
+    stop_node X
+    wait_mesh 3 A B C
+}
+
+@test "a client of a killed server reconnects to another and keeps its subscriptions" {
+    wait_mesh 3 A B C
+    bg fB sub -s "$(url B)" f.x
+    wait_interest A f.x 1
+    stop_node B KILL
+    until_true 10 grep -q reconnected "$BATS_FILE_TMPDIR/fB.err"
+    wait_mesh 2 A C
+    until_true 10 interest_at A f.x
+    pub_many "$(url A)" f.x 3
+    wait_lines fB 3
+    exactly_once 3 fB
+    run cat "$(node_log A)"
+    [[ $output == *"Router connection closed: "* ]]
+}
