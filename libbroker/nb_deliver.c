@@ -201,7 +201,7 @@ deliver_route(struct nb_delivery *d, struct nb_conn *from, struct nb_sub *sub)
 
 /* The RMSG (or HMSG) for one target route, with the queue groups it was picked for. */
 static void
-write_route_msg(struct nb_delivery *d, size_t t, const struct nb_msg *msg)
+write_route_msg(struct nb_delivery *d, size_t t, const struct nb_msg *msg, struct np_str reply)
 {
     struct nb_conn *c = d->targets[t];
     size_t nnames = 0, names_len = 0;
@@ -217,13 +217,13 @@ write_route_msg(struct nb_delivery *d, size_t t, const struct nb_msg *msg)
     struct np_rmsg_line rl = {
         .account = NP_STR_LIT("$G"),
         .subject = {msg->subject, msg->subject_len},
-        .reply = {msg->reply, msg->reply_len},
+        .reply = reply,
         .queues = d->names,
         .nqueues = nnames,
         .hdr_len = hdr_len,
         .total = len,
     };
-    size_t line_max = msg->subject_len + msg->reply_len + names_len + LINE_OVERHEAD;
+    size_t line_max = msg->subject_len + reply.len + names_len + LINE_OVERHEAD;
     char *dst = frame_begin(c, line_max, len);
     size_t n = dst ? np_enc_rmsg(dst, line_max, &rl) : 0;
     if (!dst || !frame_end(c, dst, n, line_max, data, len))
@@ -434,12 +434,35 @@ remove_sub(struct nb_server *srv, struct nb_sub *sub)
     }
 }
 
+#define JS_ACK_PREFIX "$JS.ACK."
+
+/*
+ * The reply a route gets. A stream message delivered to a consumer's inbox keeps its stored
+ * subject, so the inbox travels after its $JS.ACK reply as "<reply>@<inbox>", as nats-server
+ * sends it; the receiving server matches the inbox (nb_route.c).
+ */
+static struct np_str
+route_reply(struct nb_delivery *d, const char *to, size_t to_len, const struct nb_msg *msg)
+{
+    struct np_str reply = {msg->reply, msg->reply_len};
+    size_t n = sizeof JS_ACK_PREFIX - 1;
+    if ((to_len == msg->subject_len && memcmp(to, msg->subject, to_len) == 0) || reply.len <= n ||
+        memcmp(reply.ptr, JS_ACK_PREFIX, n) != 0)
+        return reply;
+    d->reply_buf.len = 0;
+    if (np_buf_add(&d->reply_buf, reply.ptr, reply.len) || np_buf_add(&d->reply_buf, "@", 1) ||
+        np_buf_add(&d->reply_buf, to, to_len))
+        return reply;
+    return (struct np_str){d->reply_buf.ptr, d->reply_buf.len};
+}
+
 static void
-finish(struct nb_server *srv, const struct nb_msg *msg)
+finish(struct nb_server *srv, const char *to, size_t to_len, const struct nb_msg *msg)
 {
     struct nb_delivery *d = &srv->delivery;
+    struct np_str reply = d->ntargets ? route_reply(d, to, to_len, msg) : (struct np_str){0};
     for (size_t t = 0; t < d->ntargets; t++)
-        write_route_msg(d, t, msg);
+        write_route_msg(d, t, msg, reply);
     d->ntargets = d->nrqueues = 0;
     for (size_t i = 0; i < d->ndeferred; i++)
         remove_sub(srv, d->deferred_unsubs[i]);
@@ -469,7 +492,7 @@ nb__publish_to(struct nb_server *srv, struct nb_conn *from, const char *to, size
             delivered += deliver_queue(srv, from, &r->qgroups[i], msg);
         }
     }
-    if (d->ntargets || d->ndeferred) finish(srv, msg);
+    if (d->ntargets || d->ndeferred) finish(srv, to, to_len, msg);
     if (delivered == 0 && msg->reply_len && from && nb__conn_is_client(from) &&
         nb__client_of(from)->no_responders)
         nb__client_no_responders(nb__client_of(from), msg);
@@ -484,10 +507,23 @@ nb__publish_routed(struct nb_server *srv, struct nb_conn *route, const struct nb
                    struct np_str queues)
 {
     struct nb_delivery *d = &srv->delivery;
+    struct nb_msg m = *msg;
+    const char *to = msg->subject;
+    size_t to_len = msg->subject_len, n = sizeof JS_ACK_PREFIX - 1;
+    if (m.reply_len > n && memcmp(m.reply, JS_ACK_PREFIX, n) == 0) {
+        const char *at = m.reply + m.reply_len - 1;
+        while (at > m.reply && *at != '@')
+            at--;
+        if (*at == '@' && at + 1 < m.reply + m.reply_len) {
+            to = at + 1;
+            to_len = (size_t)(m.reply + m.reply_len - to);
+            m.reply_len = (size_t)(at - m.reply);
+        }
+    }
     d->route_queues = queues;
-    size_t n = nb__publish(srv, route, msg);
+    size_t delivered = nb__publish_to(srv, route, to, to_len, &m);
     d->route_queues = (struct np_str){0};
-    return n;
+    return delivered;
 }
 
 void
@@ -502,6 +538,7 @@ nb__delivery_release(struct nb_delivery *d)
     free(d->targets);
     free(d->rqueues);
     free(d->names);
+    np_buf_release(&d->reply_buf);
     memset(d, 0, sizeof *d);
 }
 

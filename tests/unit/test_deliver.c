@@ -412,6 +412,35 @@ test_route_message_serves_only_named_groups(void **state)
     route_done(f, &in);
 }
 
+/*
+ * A stream message for a consumer's inbox on another server keeps its subject; the inbox travels
+ * after the $JS.ACK reply ("<reply>@<inbox>"), and the receiving side matches it there.
+ */
+static void
+test_consumer_delivery_crosses_a_route(void **state)
+{
+    struct fixture *f = *state;
+    struct route a;
+    route_init(f, &a, true);
+    route_sub(f, &a, 0, "_INBOX.x", NULL);
+    struct nb_msg m = msg("orders.new", "$JS.ACK.S.C.1.1.1.0.0", "hi");
+    assert_int_equal(nb_server_deliver(f->srv, "_INBOX.x", 8, &m), 1);
+    char out[512];
+    route_take(f, &a, out, sizeof out);
+    assert_string_equal(out, "RMSG $G orders.new $JS.ACK.S.C.1.1.1.0.0@_INBOX.x 2\r\nhi\r\n");
+    route_done(f, &a);
+    struct route in;
+    route_init(f, &in, true);
+    struct recorder inbox = {0};
+    struct nb_isub *s;
+    assert_int_equal(nb_server_subscribe(f->srv, "_INBOX.y", NULL, record, &inbox, &s), 0);
+    struct nb_msg routed = msg("orders.new", "$JS.ACK.S.C.1.1.1.0.0@_INBOX.y", "hi");
+    assert_int_equal(nb__publish_routed(f->srv, &in.conn, &routed, (struct np_str){0}), 1);
+    assert_int_equal(inbox.n, 1);
+    assert_string_equal(inbox.seen[0], "orders.new|$JS.ACK.S.C.1.1.1.0.0||hi");
+    route_done(f, &in);
+}
+
 /* ---- a client on a socket ------------------------------------------------------------------------ */
 
 static void
@@ -493,6 +522,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_route_gets_one_rmsg_per_message, setup, teardown),
         cmocka_unit_test_setup_teardown(test_route_queue_members_are_named, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_prefers_a_local_member, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_consumer_delivery_crosses_a_route, setup, teardown),
         cmocka_unit_test_setup_teardown(test_route_queue_weights, setup, teardown),
         cmocka_unit_test_setup_teardown(test_route_message_serves_only_named_groups, setup,
                                         teardown),
