@@ -204,15 +204,21 @@ nb__cluster_name_ok(struct nb_route *r, const char *theirs, bool theirs_dynamic)
 
 /* ---- registration and gossip --------------------------------------------------------------------- */
 
+/* Where the peer can be dialed: the address it connects from, with its cluster port. */
+static void
+peer_url(const struct nb_route *r, int port, char *out, size_t cap)
+{
+    snprintf(out, cap, strchr(r->conn.ip, ':') ? "nats-route://[%s]:%d/" : "nats-route://%s:%d/",
+             r->conn.ip, port);
+}
+
 /* The peer's INFO, with the address to dial it, to every other registered route. */
 static void
 forward_info(struct nb_route *r, struct np_str json, int port)
 {
     struct nb_cluster *cl = r->conn.srv->cluster;
     char ip[160];
-    snprintf(ip, sizeof ip,
-             strchr(r->conn.ip, ':') ? "nats-route://[%s]:%d/" : "nats-route://%s:%d/", r->conn.ip,
-             port);
+    peer_url(r, port, ip, sizeof ip);
     char *gossip = np_info_gossip(json.ptr, json.len, ip);
     size_t n = gossip ? strlen(gossip) : 0;
     char *line = gossip ? malloc(n + 8) : NULL;
@@ -240,17 +246,20 @@ take_urls(struct nb_route *r, const struct np_info *info)
     nb__curls_add(srv, r->urls, r->nurls);
 }
 
-/* What the peer's first INFO says that outlives it: who it is, and how to dial it again. */
+/*
+ * What the peer's first INFO says that outlives it: who it is, and how to dial it again: its
+ * advertised address, else where it connects from (its INFO host may be 0.0.0.0).
+ */
 static bool
 remember_peer(struct nb_route *r, const struct np_info *info)
 {
     char url[320];
     free(r->remote_id);
     r->remote_id = strdup(info->server_id);
-    snprintf(url, sizeof url,
-             strchr(info->host ? info->host : "", ':') ? "nats-route://[%s]:%d/"
-                                                       : "nats-route://%s:%d/",
-             info->host && *info->host ? info->host : r->conn.ip, info->port);
+    if (info->ip && *info->ip)
+        snprintf(url, sizeof url, "%s", info->ip);
+    else
+        peer_url(r, info->port, url, sizeof url);
     r->dial_url = strdup(url);
     r->peer_auth = info->auth_required;
     struct nb_solicit *s = r->solicit;

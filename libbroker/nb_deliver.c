@@ -483,10 +483,10 @@ nb__publish_to(struct nb_server *srv, struct nb_conn *from, const char *to, size
     const struct nb_result *r = nb_sublist_match(srv->sublist, to, to_len);
     size_t delivered = 0;
     d->depth++;
-    bool routed = from && !nb__conn_is_client(from);
     if (r) {
         for (uint32_t i = 0; i < r->npsubs; i++)
             delivered += deliver_sub(srv, from, r->psubs[i], msg);
+        bool routed = r->nqgroups && from && !nb__conn_is_client(from);
         for (uint32_t i = 0; i < r->nqgroups; i++) {
             if (routed && !queue_listed(d, &r->qgroups[i])) continue;
             delivered += deliver_queue(srv, from, &r->qgroups[i], msg);

@@ -145,6 +145,39 @@ print(sum(r["out_msgs"] for r in json.load(sys.stdin)["routes"]))')
     wait_mesh 3 A B C
 }
 
+# next_info: the next INFO line on fd 4, answering the server's PINGs meanwhile (10 s at most).
+next_info() {
+    local line i
+    for ((i = 0; i < 20; i++)); do
+        read -r -t 10 line <&4 || return 1
+        [[ $line == PING* ]] && printf 'PONG\r\n' >&4 && continue
+        echo "$line"
+        return 0
+    done
+    return 1
+}
+
+@test "clients that finished their handshake hear of servers joining and leaving (async INFO)" {
+    wait_mesh 3 A B C
+    local a line d
+    a=$(url A)
+    exec 4<>/dev/tcp/127.0.0.1/"${a##*:}"
+    read -r -t 5 line <&4
+    [[ $line == INFO* ]]
+    printf 'CONNECT {"protocol":1,"verbose":false}\r\nPING\r\n' >&4
+    read -r -t 5 line <&4
+    [[ $line == PONG* ]]
+    start_node natsctl D --routes "$(route_url A)"
+    d=$(url D)
+    line=$(next_info)
+    [[ $line == "INFO {"*"\"${d#nats://}\""* ]]
+    stop_node D
+    line=$(next_info)
+    [[ $line == "INFO {"*"\"connect_urls\":["* && $line != *"\"${d#nats://}\""* ]]
+    exec 4<&-
+    wait_mesh 3 A B C
+}
+
 @test "a client of a killed server reconnects to another and keeps its subscriptions" {
     wait_mesh 3 A B C
     bg fB sub -s "$(url B)" f.x
