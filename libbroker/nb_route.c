@@ -61,16 +61,20 @@ same(const char *a, const char *b)
     return a && b && strcmp(a, b) == 0;
 }
 
-/* Compares every byte whatever the lengths, so the time taken says little about the secret. */
+/*
+ * Compares every byte whatever the lengths, so the time taken says little about the secret. A
+ * missing password is an empty one, as in nats-server's Go strings.
+ */
 static bool
 secret_equal(const char *given, const char *want)
 {
-    if (!given || !want) return given == want;
+    given = given ? given : "";
+    want = want ? want : "";
     size_t lg = strlen(given), lw = strlen(want);
     unsigned char diff = (unsigned char)(lg != lw);
     for (size_t i = 0; i < lw; i++)
         diff |= (unsigned char)(given[i < lg ? i : 0] ^ want[i]);
-    return diff == 0 && (lw > 0 || lg == 0);
+    return diff == 0;
 }
 
 /* ---- the handshake ------------------------------------------------------------------------------- */
@@ -159,6 +163,7 @@ on_dialed(uv_connect_t *req, int status)
     struct nb_route *r = req->data;
     struct nb_conn *c = &r->conn;
     if (status == UV_ECANCELED || c->closing) return;
+    if (status == 0 && !r->solicit) status = UV_ECANCELED; /* the server is stopping */
     if (status < 0) {
         r->dial_status = status;
         nb__conn_drop(c);
