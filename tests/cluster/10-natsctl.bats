@@ -136,6 +136,33 @@ print(sum(r["out_msgs"] for r in json.load(sys.stdin)["routes"]))')
     [ "$status" -eq 5 ]
 }
 
+@test "a configuration listing every server, this one too, and a seed that starts late" {
+    wait_mesh 3 A B C
+    bg early sub -s "$(url C)" e.x
+    wait_interest A e.x 1
+    local own seed
+    own=$(free_port)
+    seed=$(free_port)
+    # E lists itself (as a file shared by every server would) and a seed that is not up yet
+    start_node natsctl E --cluster "nats://127.0.0.1:$own" \
+        --routes "nats://127.0.0.1:$own,nats://127.0.0.1:$seed"
+    sleep 1.5
+    [ "$(num_routes E)" -eq 0 ]
+    start_node natsctl F --cluster "nats://127.0.0.1:$seed" --routes "$(route_url A)"
+    # E keeps dialing its configured seed, then learns the rest of the cluster from it
+    wait_mesh 5 A B C E F
+    run grep -c "Error trying to connect to route (attempt" "$(node_log E)"
+    [ "$output" -eq 1 ] # nats-server's connect_error_reports: the first, then every 3600th
+    [[ $(routez E) != *"\"port\": $own"* ]]
+    # E got C's interest when it connected (the snapshot)
+    pub_many "$(url E)" e.x 3
+    wait_lines early 3
+    exactly_once 3 early
+    stop_node E
+    stop_node F
+    wait_mesh 3 A B C
+}
+
 @test "a route to a server of another cluster name is refused, as nats-server refuses it" {
     CLUSTER=other start_node natsctl X --routes "$(route_url A)"
     until_true 10 grep -qF 'Rejecting connection, cluster name "other" does not match "ct"' "$(node_log A)"
