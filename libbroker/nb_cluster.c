@@ -526,6 +526,10 @@ nb__cluster_start(struct nb_server *srv)
     nb__log(srv, NB_LOG_INFO, "Cluster name is %s", cl->name);
     if (cl->name_dynamic)
         nb__log(srv, NB_LOG_WARN, "Cluster name was dynamically generated, consider setting one");
+    if (srv->js)
+        nb__log(srv, NB_LOG_WARN,
+                "JetStream is not clustered: streams live on this server only, and no other "
+                "server of the cluster may enable JetStream");
     int rc = listen_routes(srv, host);
     if (rc) return rc;
     nb__log(srv, NB_LOG_INFO,

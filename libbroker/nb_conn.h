@@ -42,6 +42,7 @@
     X(DUPLICATE_ROUTE, "Duplicate Route")                                                          \
     X(CLUSTER_NAME_CONFLICT, "Cluster Name Conflict")                                              \
     X(DUPLICATE_SERVER_NAME, "Duplicate Server Name")                                              \
+    X(JETSTREAM_CONFLICT, "JetStream Conflict")                                                    \
     X(NO_MEMORY, "Out of Memory")
 
 enum nb_close_reason {

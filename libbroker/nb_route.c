@@ -278,7 +278,11 @@ info_update(struct nb_route *r, const struct np_info *info)
     }
 }
 
-/* Checks the peer's first INFO. Returns false when the route was closed. */
+/*
+ * Checks the peer's first INFO. Returns false when the route was closed. Two JetStream servers
+ * would both answer the JetStream API and both capture a stream's subjects: that is refused
+ * rather than left silently wrong (natsctl runs JetStream on one server of a cluster).
+ */
 static bool
 check_first_info(struct nb_route *r, const struct np_info *info)
 {
@@ -288,6 +292,14 @@ check_first_info(struct nb_route *r, const struct np_info *info)
         nb__conn_log(&r->conn, NB_LOG_ERROR, "Remote server has a duplicate name: \"%s\"",
                      info->server_name);
         nb__conn_close(&r->conn, NB_CLOSE_DUPLICATE_SERVER_NAME, false);
+        return false;
+    }
+    if (srv->js && info->jetstream) {
+        nb__conn_log(&r->conn, NB_LOG_ERROR,
+                     "Refusing the route to \"%s\": JetStream is enabled there too, and natsctl "
+                     "runs JetStream on one server of a cluster",
+                     info->server_name ? info->server_name : "");
+        nb__conn_close(&r->conn, NB_CLOSE_JETSTREAM_CONFLICT, false);
         return false;
     }
     return true;

@@ -31,3 +31,15 @@ teardown_file() {
     run --separate-stderr "$NATSCTL" -s "$(url P)" consumer info ORDERS d1
     [[ $output == *"Acknowledgment floor: consumer seq 1, stream seq 1"* ]]
 }
+
+@test "a nats-server peer with JetStream too is refused, not left to answer the API twice" {
+    [[ -x $NATS_SERVER_BIN ]] || skip "no nats-server at $NATS_SERVER_BIN"
+    wait_mesh 2 J P
+    start_node nats-server S -js -sd "$BATS_FILE_TMPDIR/ns-store" --routes "$(route_url J)"
+    until_true 10 grep -qF 'JetStream is enabled there too' "$(node_log J)"
+    run cat "$(node_log J)"
+    [[ $output == *"[WRN] JetStream is not clustered"* ]]
+    [[ $output == *"Router connection closed: JetStream Conflict"* ]]
+    [ "$(num_routes J)" -eq 1 ]
+    stop_node S
+}
