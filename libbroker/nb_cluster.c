@@ -431,13 +431,16 @@ nb__cluster_new(struct nb_server *srv)
     struct nb_cluster *cl = calloc(1, sizeof *cl);
     if (!cl) return NB_ENOMEM;
     srv->cluster = cl;
+    /* An empty name is no name, as nats-server's Go strings have it. */
+    const char *name =
+        srv->cfg.cluster_name && *srv->cfg.cluster_name ? srv->cfg.cluster_name : NULL;
     char generated[23];
-    if (!srv->cfg.cluster_name) {
+    if (!name) {
         np_rand_fill(&srv->rng, generated, 22, id_chars);
         generated[22] = '\0';
     }
-    cl->name_dynamic = !srv->cfg.cluster_name;
-    cl->name = strdup(srv->cfg.cluster_name ? srv->cfg.cluster_name : generated);
+    cl->name_dynamic = !name;
+    cl->name = strdup(name ? name : generated);
     return cl->name ? 0 : NB_ENOMEM;
 }
 

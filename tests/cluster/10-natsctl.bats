@@ -184,6 +184,20 @@ next_info() {
     return 1
 }
 
+@test "generated cluster names give way to each other and to a configured one" {
+    CLUSTER= start_node natsctl G
+    CLUSTER= start_node natsctl H --routes "$(route_url G)"
+    wait_mesh 2 G H
+    grep -qF "Cluster name updated to" "$(node_log G)" "$(node_log H)"
+    CLUSTER=zz start_node natsctl I --routes "$(route_url G)"
+    wait_mesh 3 G H I
+    run curl -sf "http://127.0.0.1:$(mon H)/varz"
+    [[ $output == *'"name": "zz"'* ]]
+    stop_node I
+    stop_node H
+    stop_node G
+}
+
 @test "clients that finished their handshake hear of servers joining and leaving (async INFO)" {
     wait_mesh 3 A B C
     local a line d

@@ -34,11 +34,11 @@ start_node() {
     mkdir -p "$dir"
     m=$(free_port)
     local common=(-p -1 -m "$m" -n "$name" --cluster nats://127.0.0.1:-1 --ports_file_dir "$dir")
+    [[ -n $CLUSTER ]] && common+=(--cluster_name "$CLUSTER")
     if [[ $kind == nats-server ]]; then
-        "$NATS_SERVER_BIN" -a 127.0.0.1 "${common[@]}" --cluster_name "$CLUSTER" "$@" \
-            >"$dir/log" 2>&1 3>&- &
+        "$NATS_SERVER_BIN" -a 127.0.0.1 "${common[@]}" "$@" >"$dir/log" 2>&1 3>&- &
     else
-        "$NATSCTL" server "${common[@]}" --cluster_name "$CLUSTER" "$@" >"$dir/log" 2>&1 3>&- &
+        "$NATSCTL" server "${common[@]}" "$@" >"$dir/log" 2>&1 3>&- &
     fi
     pid=$!
     disown "$pid" # killing it on purpose is not news for the test's output
