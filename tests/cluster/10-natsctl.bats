@@ -72,10 +72,10 @@ teardown() {
     # a plain subscriber on C too: its RMSGs must not reach the members on C a second time
     bg pC sub -s "$(url C)" q.x
     wait_interest A q.x 2
-    until_true 10 eval '[[ $(routez A subs=1 | grep -c "\"q.x\"") -ge 3 ]]'
+    until_true 10 has_route_entries A q.x 3
     sleep 0.2
     pub_many "$(url A)" q.x 60
-    until_true 10 eval '[[ $(($(nlines qB) + $(nlines qB2) + $(nlines qC))) -ge 60 ]]'
+    until_true 10 has_total_lines 60 qB qB2 qC
     wait_lines pC 60
     sleep 0.3
     exactly_once 60 qB qB2 qC
@@ -185,8 +185,8 @@ next_info() {
 }
 
 @test "generated cluster names give way to each other and to a configured one" {
-    CLUSTER= start_node natsctl G
-    CLUSTER= start_node natsctl H --routes "$(route_url G)"
+    CLUSTER='' start_node natsctl G
+    CLUSTER='' start_node natsctl H --routes "$(route_url G)"
     wait_mesh 2 G H
     grep -qF "Cluster name updated to" "$(node_log G)" "$(node_log H)"
     CLUSTER=zz start_node natsctl I --routes "$(route_url G)"

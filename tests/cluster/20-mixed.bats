@@ -67,7 +67,7 @@ teardown() {
         done
         wait_interest "$from" "q.$from" 2
         pub_many "$(url "$from")" "q.$from" 40
-        until_true 10 eval '[[ $(($(nlines "${members[0]}") + $(nlines "${members[1]}"))) -ge 40 ]]'
+        until_true 10 has_total_lines 40 "${members[@]}"
         sleep 0.3
         exactly_once 40 "${members[@]}"
     done
@@ -84,14 +84,14 @@ teardown() {
     done
     for to in "${NODES[@]}"; do
         wait_interest "$to" qa 2
-        until_true 10 eval '[[ $(routez "$to" subs=1 | grep -c "\"qa\"") -ge 2 ]]'
+        until_true 10 has_route_entries "$to" qa 2
     done
     sleep 0.2
     # 30 messages from each server: 90 in all, each to one member only
     "$NATSCTL" pub -s "$(url N1)" qa "m{{Count}}" --count 30 >/dev/null
     "$NATSCTL" pub -s "$(url S)" qa "s{{Count}}" --count 30 >/dev/null
     "$NATSCTL" pub -s "$(url N2)" qa "t{{Count}}" --count 30 >/dev/null
-    until_true 10 eval '[[ $(($(nlines qa-N1) + $(nlines qa-N2) + $(nlines qa-S))) -ge 90 ]]'
+    until_true 10 has_total_lines 90 qa-N1 qa-N2 qa-S
     sleep 0.3
     local all
     all=$(cat "$BATS_FILE_TMPDIR"/qa-*.out | sort)

@@ -16,6 +16,7 @@ teardown_file() {
 
 @test "a stream on one server serves the clients of another" {
     wait_mesh 2 J P
+    # shellcheck disable=SC2016 # the subject, not an expansion
     until_true 10 has_route_subs P '$JS.API.>' 1
     run --separate-stderr "$NATSCTL" -s "$(url P)" stream add ORDERS --subjects 'orders.>' --defaults
     [ "$status" -eq 0 ]

@@ -66,7 +66,8 @@ wait_http() {
     return 1
 }
 
-# stop_node NAME [SIGNAL]: signals the server and waits up to 5 s for it to be gone.
+# stop_node NAME [SIGNAL]: signals the server and waits up to 5 s for it to be gone. Under ASan
+# (make asan-test) a memory error or leak it reported at exit fails the caller.
 stop_node() {
     local dir pid sig=${2:-} i
     dir=$(node_dir "$1")
@@ -79,12 +80,18 @@ stop_node() {
     fi
     kill -"$sig" "$pid" 2>/dev/null || return 0
     for ((i = 0; i < 100; i++)); do
-        kill -0 "$pid" 2>/dev/null || return 0
+        kill -0 "$pid" 2>/dev/null || break
         sleep 0.05
     done
-    kill -KILL "$pid" 2>/dev/null
-    echo "server $1 did not stop within 5 s" >&2
-    return 1
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -KILL "$pid" 2>/dev/null
+        echo "server $1 did not stop within 5 s" >&2
+        return 1
+    fi
+    if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$dir/log"; then
+        grep -A 20 -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$dir/log" >&2
+        return 1
+    fi
 }
 
 stop_all_nodes() {
@@ -163,6 +170,18 @@ until_true() {
 has_routes() { [[ $(num_routes "$1") == "$2" ]]; }
 has_route_subs() { [[ $(route_subs "$1" "$2") == "$3" ]]; }
 has_lines() { [[ $(nlines "$1") -ge $2 ]]; }
+
+# has_total_lines N NAME...: the NAMEs' outputs have at least N lines together.
+has_total_lines() {
+    local n=$1 total=0 name
+    shift
+    for name in "$@"; do total=$((total + $(nlines "$name"))); done
+    ((total >= n))
+}
+
+# has_route_entries NAME SUBJECT N: NAME's routes list SUBJECT at least N times (a peer's plain
+# and queue interest in one subject are listed apart).
+has_route_entries() { [[ $(routez "$1" subs=1 | grep -c "\"$2\"") -ge $3 ]]; }
 
 # wait_mesh N NAME...: every NAME has N-1 routes.
 wait_mesh() {
