@@ -106,7 +106,7 @@ LIBPROTO := $(BUILD)/libproto.a
 LIBBROKER := $(BUILD)/libbroker.a
 LIBCLI := $(BUILD)/libcli.a
 
-.PHONY: all help deps run test check unit cross-check monitor-test bats bats-reference bats-clients-reference interop completions man client-e2e client-e2e-nats-server interop-nats-server js-client js-client-nats-server fuzz bench bench-core crash-test crash-test-nats-server consumer-crash-test consumer-crash-test-nats-server \
+.PHONY: all help deps run test check unit cross-check monitor-test cluster-test bats bats-reference bats-clients-reference interop completions man client-e2e client-e2e-nats-server interop-nats-server js-client js-client-nats-server fuzz bench bench-core crash-test crash-test-nats-server consumer-crash-test consumer-crash-test-nats-server \
 	format format-check clean distclean asan-test
 
 all: $(NATSCTL)
@@ -120,6 +120,7 @@ help:
 	@echo 'make check       unit tests only        make bats      CLI tests only'
 	@echo 'make interop     libnats tests against SERVER=natsctl|nats-server'
 	@echo 'make monitor-test the monitoring endpoints against nats-server'"'"'s'
+	@echo 'make cluster-test three-server clusters: natsctl only, and natsctl with nats-server'
 	@echo 'make js-client   nats.js tests against SERVER=natsctl|nats-server (needs node, npm)'
 	@echo 'make crash-test  JetStream under kill -9 and a full disk (CRASH_SERVER=natsctl|nats-server)'
 	@echo 'make fuzz        run each fuzzer for FUZZ_SECONDS'
@@ -288,6 +289,11 @@ interop-nats-server:
 monitor-test: $(NATSCTL)
 	$(Q)tests/monitor/compare.sh $(NATSCTL)
 
+# Clusters on loopback (tests/cluster/): three natsctl servers, and two natsctl servers with one
+# nats-server, forming a mesh from one seed and delivering across routes exactly once.
+cluster-test: $(NATSCTL)
+	$(Q)NATSCTL=$(abspath $(NATSCTL)) bats tests/cluster
+
 # The client connection (libproto/client/) end to end, against SERVER=natsctl|nats-server.
 client-e2e: $(NATSCTL) $(CLIENT_BIN)
 	$(Q)NATSCTL=$(abspath $(NATSCTL)) tests/client/run.sh $(SERVER) $(abspath $(CLIENT_BIN))
@@ -381,7 +387,7 @@ bench-core: bench
 # The whole suite: plain build, every suite against natsctl (and the reference server where the
 # suite has both sides), everything again under ASan+UBSan, then the fuzzers for a bounded time.
 # Each suite prints how long it took, so a slow one shows in CI's log.
-TEST_SUITES := all check bats bats-reference bats-clients-reference monitor-test interop \
+TEST_SUITES := all check bats bats-reference bats-clients-reference monitor-test cluster-test interop \
 	interop-nats-server crash-test consumer-crash-test js-client js-client-nats-server \
 	client-e2e client-e2e-nats-server asan-test fuzz
 test: deps
@@ -394,7 +400,7 @@ test: deps
 
 asan-test:
 	$(Q)ASAN_OPTIONS=detect_leaks=1 $(MAKE) --no-print-directory SANITIZE=address,undefined \
-		all check bats interop client-e2e
+		all check bats cluster-test interop client-e2e
 
 FORMAT_FILES = $(wildcard cmd/*.[ch] libproto/*.[ch] libproto/*/*.[ch] libbroker/*.[ch] \
 	tests/*/*.[ch])

@@ -47,6 +47,13 @@ enum {
     OPT_BUSY_POLL,
     OPT_JETSTREAM,
     OPT_STORE_DIR,
+    OPT_CLUSTER,
+    OPT_ROUTES,
+    OPT_CLUSTER_NAME,
+    OPT_CLUSTER_ADVERTISE,
+    OPT_NO_ADVERTISE,
+    OPT_CONNECT_RETRIES,
+    OPT_CLIENT_ADVERTISE,
     OPT_VERSION,
 };
 
@@ -82,6 +89,24 @@ const struct cli_opt cmd_server_opts[] = {
     {OPT_JETSTREAM, "js", "jetstream", NULL, NULL, "enable streams and the JetStream API", NULL},
     {OPT_STORE_DIR, "sd", "store_dir", "store-dir", "DIR",
      "where file streams are kept (default: the system's temporary directory/nats)", NULL},
+    {OPT_CLUSTER, NULL, "cluster", "cluster_listen", "URL",
+     "listen for routes from other servers: nats://[user:pass@]HOST:PORT (PORT -1: a free one; "
+     "user:pass is what routes must present)",
+     NULL},
+    {OPT_ROUTES, NULL, "routes", NULL, "URL[,URL]",
+     "servers of the cluster to dial (nats-route://[user:pass@]HOST:PORT); one is enough, the "
+     "others are learnt from it",
+     NULL},
+    {OPT_CLUSTER_NAME, NULL, "cluster_name", NULL, "NAME",
+     "cluster name (default: generated, then taken from peers that have one set)", NULL},
+    {OPT_CLUSTER_ADVERTISE, NULL, "cluster_advertise", NULL, "HOST:PORT",
+     "address the other servers dial to reach this one", NULL},
+    {OPT_NO_ADVERTISE, NULL, "no_advertise", NULL, NULL,
+     "do not tell clients about the other servers (connect_urls)", NULL},
+    {OPT_CONNECT_RETRIES, NULL, "connect_retries", NULL, "N",
+     "dial attempts after the first for servers learnt from peers (default 0)", NULL},
+    {OPT_CLIENT_ADVERTISE, NULL, "client_advertise", NULL, "HOST:PORT",
+     "address clients are told to use for this server (INFO, connect_urls)", NULL},
     {OPT_VERSION, "v", "version", NULL, NULL, "print the version and exit", NULL},
     {0, NULL, NULL, NULL, NULL, NULL, NULL},
 };
@@ -121,14 +146,6 @@ static const struct {
     {"tlskey", "TLS is not supported by natsctl"},
     {"tlscacert", "TLS is not supported by natsctl"},
     {"help_tls", "TLS is not supported by natsctl"},
-    {"routes", "clustering is not supported by natsctl yet"},
-    {"cluster", "clustering is not supported by natsctl yet"},
-    {"cluster_listen", "clustering is not supported by natsctl yet"},
-    {"cluster_advertise", "clustering is not supported by natsctl yet"},
-    {"cluster_name", "clustering is not supported by natsctl yet"},
-    {"connect_retries", "clustering is not supported by natsctl yet"},
-    {"no_advertise", "clustering is not supported by natsctl yet"},
-    {"client_advertise", "clustering is not supported by natsctl yet"},
     {"s", "syslog is not supported by natsctl; use -l FILE"},
     {"syslog", "syslog is not supported by natsctl; use -l FILE"},
     {"r", "syslog is not supported by natsctl; use -l FILE"},
@@ -145,9 +162,10 @@ static const struct {
 struct server_flags {
     const char *addr, *name, *config, *logfile, *pidfile, *ports_dir;
     const char *user, *pass, *token, *store_dir;
-    long long port, http_port, max_payload, busy_poll_us;
-    bool port_set, http_port_set, max_payload_set;
-    bool debug, trace, check, version, no_logtime, jetstream;
+    const char *cluster, *routes, *cluster_name, *cluster_advertise, *client_advertise;
+    long long port, http_port, max_payload, busy_poll_us, connect_retries;
+    bool port_set, http_port_set, max_payload_set, connect_retries_set;
+    bool debug, trace, check, version, no_logtime, jetstream, no_advertise;
 };
 
 /* The signals the running server handles; the others keep their default action. */
@@ -203,6 +221,9 @@ on_switch(struct server_flags *f, int id, const char *arg)
     case OPT_JETSTREAM:
         f->jetstream = on;
         break;
+    case OPT_NO_ADVERTISE:
+        f->no_advertise = on;
+        break;
     }
     return 0;
 }
@@ -229,6 +250,11 @@ on_number(struct server_flags *f, int id, const char *arg)
         if (!cli_parse_size(arg, &f->max_payload) || f->max_payload <= 0)
             return bad_value("max_payload", arg);
         f->max_payload_set = true;
+        break;
+    case OPT_CONNECT_RETRIES:
+        if (!cli_parse_int(arg, 0, INT32_MAX, &f->connect_retries))
+            return bad_value("connect_retries", arg);
+        f->connect_retries_set = true;
         break;
     }
     return 0;
@@ -259,6 +285,16 @@ string_field(struct server_flags *f, int id)
         return &f->token;
     case OPT_STORE_DIR:
         return &f->store_dir;
+    case OPT_CLUSTER:
+        return &f->cluster;
+    case OPT_ROUTES:
+        return &f->routes;
+    case OPT_CLUSTER_NAME:
+        return &f->cluster_name;
+    case OPT_CLUSTER_ADVERTISE:
+        return &f->cluster_advertise;
+    case OPT_CLIENT_ADVERTISE:
+        return &f->client_advertise;
     default:
         return NULL;
     }
@@ -392,6 +428,46 @@ http_timeout_from_env(struct nb_config *cfg)
     if (*end == '\0' && ms > 0) cfg->http_timeout_ms = ms;
 }
 
+/* --routes replaces the file's routes, as in nats-server; blanks around each URL are dropped. */
+static int
+apply_routes(struct nb_config *cfg, const char *list)
+{
+    nb_config_clear_routes(cfg);
+    for (const char *p = list; *p;) {
+        size_t n = strcspn(p, ",");
+        size_t skip = strspn(p, " \t");
+        size_t len = n > skip ? n - skip : 0;
+        while (len && (p[skip + len - 1] == ' ' || p[skip + len - 1] == '\t'))
+            len--;
+        char *url = strndup(p + skip, len);
+        int rc = !url || (len && nb_config_add_route(cfg, url));
+        free(url);
+        if (rc) return NB_ENOMEM;
+        p += n + (p[n] == ',');
+    }
+    return 0;
+}
+
+/* The clustering flags; returns 0 or an exit code after printing why. */
+static int
+apply_cluster_flags(struct nb_config *cfg, const struct server_flags *f)
+{
+    char msg[256];
+    int rc = f->cluster ? nb_config_cluster_url(cfg, f->cluster, msg, sizeof msg) : 0;
+    if (rc == NB_ECONFIG) {
+        cli_error(cli_cmd_find("server"), "%s", msg);
+        return CLI_EXIT_USAGE;
+    }
+    if (f->routes) rc |= apply_routes(cfg, f->routes);
+    if (f->cluster_name) rc |= nb_config_set_str(&cfg->cluster_name, f->cluster_name);
+    if (f->cluster_advertise)
+        rc |= nb_config_set_str(&cfg->cluster_advertise, f->cluster_advertise);
+    if (f->client_advertise) rc |= nb_config_set_str(&cfg->client_advertise, f->client_advertise);
+    if (f->no_advertise) cfg->cluster_no_advertise = true;
+    if (f->connect_retries_set) cfg->connect_retries = f->connect_retries;
+    return rc ? CLI_EXIT_FAIL : 0;
+}
+
 static int
 apply_flags(struct nb_config *cfg, const struct server_flags *f)
 {
@@ -409,7 +485,8 @@ apply_flags(struct nb_config *cfg, const struct server_flags *f)
     http_timeout_from_env(cfg);
     if (f->debug) cfg->debug = true;
     if (f->trace) cfg->trace = true;
-    return rc ? CLI_EXIT_FAIL : 0;
+    if (rc) return CLI_EXIT_FAIL;
+    return apply_cluster_flags(cfg, f);
 }
 
 /* Builds the configuration; returns 0 or an exit code after printing why. */
@@ -427,7 +504,8 @@ load_config(struct nb_config *cfg, const struct server_flags *f, struct server_r
         }
         if (rc) return rc == NB_ENOMEM ? CLI_EXIT_FAIL : CLI_EXIT_USAGE;
     }
-    if (apply_flags(cfg, f)) return CLI_EXIT_FAIL;
+    int rc = apply_flags(cfg, f);
+    if (rc) return rc;
     char msg[256];
     if (nb_config_validate(cfg, msg, sizeof msg)) {
         cli_error(self, "%s", msg);
@@ -595,6 +673,10 @@ write_run_files(struct server_run *run, const struct server_flags *f, const char
         if (http_port > 0)
             n += snprintf(text + n, sizeof text - (size_t)n, ",\"monitoring\":[\"http://%s:%d\"]",
                           url_host(cfg->host), http_port);
+        int cport = nb_server_cluster_port(run->srv);
+        if (cport > 0)
+            n += snprintf(text + n, sizeof text - (size_t)n, ",\"cluster\":[\"nats://%s:%d\"]",
+                          url_host(cfg->cluster_host ? cfg->cluster_host : cfg->host), cport);
         snprintf(text + n, sizeof text - (size_t)n, "}");
         snprintf(run->ports_path, sizeof run->ports_path, "%s/natsctl_%d.ports", f->ports_dir,
                  (int)getpid());

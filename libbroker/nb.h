@@ -101,6 +101,18 @@ struct nb_config {
     char *store_dir; /* where file streams live; NULL: nats-server's <tmp>/nats */
     int64_t js_max_memory, js_max_file; /* bytes all streams may use, -1 = no limit */
     int64_t js_sync_interval_ms;        /* fsync period of file streams; 0 = before every PubAck */
+    char *client_advertise; /* "host[:port]" clients are told to use, NULL: the listen address */
+    /* Clustering (docs/clustering.md): routes to other servers of one cluster. */
+    int cluster_port;          /* 0: no clustering, -1: a free port */
+    char *cluster_host;        /* NULL: the client listen address */
+    char *cluster_name;        /* NULL: generated, and given up for a peer's configured one */
+    char *cluster_advertise;   /* "host[:port]" peers dial instead of the listen address */
+    bool cluster_no_advertise; /* keep client URLs out of route INFO and clients' connect_urls */
+    int64_t connect_retries;   /* dial attempts after the first for a gossiped route */
+    char *cluster_user, *cluster_pass; /* what an accepted route must present, NULL: nothing */
+    int64_t cluster_auth_timeout_ms;
+    char **routes; /* route URLs to dial and keep dialing (explicit routes) */
+    size_t nroutes;
     bool debug, trace;
     nb_log_fn log; /* NULL = no logging */
     void *log_ud;
@@ -112,6 +124,16 @@ void nb_config_release(struct nb_config *cfg);
 int nb_config_copy(struct nb_config *dst, const struct nb_config *src);
 /* Replaces *field with a copy of value (NULL clears it). Returns 0 or NB_ENOMEM. */
 int nb_config_set_str(char **field, const char *value);
+/* Appends a copy of url to the explicit routes. Returns 0 or NB_ENOMEM. */
+int nb_config_add_route(struct nb_config *cfg, const char *url);
+/* Forgets every explicit route. */
+void nb_config_clear_routes(struct nb_config *cfg);
+/*
+ * Takes nats-server's --cluster URL, "nats://[user:pass@]host:port" (port -1: a free one): the
+ * cluster listen address and the credentials accepted routes must present (none without
+ * userinfo). Returns 0, NB_ECONFIG with msg, or NB_ENOMEM.
+ */
+int nb_config_cluster_url(struct nb_config *cfg, const char *url, char *msg, size_t msg_cap);
 
 /* Where a configuration file went wrong: report it as "file:line:column: msg". */
 struct nb_conf_error {
@@ -161,6 +183,8 @@ const char *nb_server_start_error(const struct nb_server *srv);
 int nb_server_port(const struct nb_server *srv);
 /* The monitoring port actually bound (useful with http_port -1), or -1 before start or when off. */
 int nb_server_http_port(const struct nb_server *srv);
+/* The cluster port actually bound, or -1 (before start, or without clustering). */
+int nb_server_cluster_port(const struct nb_server *srv);
 /*
  * Stops: closes the listener, flushes what each client has pending (bounded by a short deadline),
  * closes every connection, and calls done once every handle is closed. The loop then has nothing

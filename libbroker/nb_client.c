@@ -12,6 +12,7 @@
  */
 #include "nb_client.h"
 #include "nb_auth.h"
+#include "nb_cluster.h"
 #include "nb_js.h"
 #include "nb_monitor.h"
 #include "nb_srv.h"
@@ -33,6 +34,7 @@ static void client_destroy(struct nb_conn *conn);
 static const struct nb_proto client_proto = {
     .id_label = "cid",
     .kind_name = "Client",
+    .close_level = NB_LOG_DEBUG,
     .input = client_input,
     .tick = client_tick,
     .teardown = client_teardown,
@@ -56,7 +58,9 @@ send_lit(struct nb_client *c, const char *line, size_t len)
 static void
 free_sub(struct nb_client *c, struct nb_sub *sub)
 {
-    nb_sublist_remove(c->conn.srv->sublist, sub);
+    struct nb_server *srv = c->conn.srv;
+    if (srv->cluster) nb__interest_del(srv, sub);
+    nb_sublist_remove(srv->sublist, sub);
     free(sub);
 }
 
@@ -544,6 +548,7 @@ op_sub(struct nb_client *c, const struct np_op *op)
         nb__conn_send_err(&c->conn, "Invalid Subject");
         return;
     }
+    if (srv->cluster) nb__interest_add(srv, sub);
     ok(c);
 }
 
@@ -583,14 +588,14 @@ redacted_connect(struct np_str json)
     return out;
 }
 
-static void
-trace_connect(struct nb_client *c, const struct np_op *op)
+void
+nb__trace_connect(struct nb_conn *c, const char *dir, struct np_str arg)
 {
-    char *json = redacted_connect(op->arg);
+    char *json = redacted_connect(arg);
     if (json)
-        nb__conn_log(&c->conn, NB_LOG_TRACE, "<<- [CONNECT %s]", json);
+        nb__conn_log(c, NB_LOG_TRACE, "%s [CONNECT %s]", dir, json);
     else
-        nb__conn_log(&c->conn, NB_LOG_TRACE, "<<- [CONNECT (malformed, %zu bytes)]", op->arg.len);
+        nb__conn_log(c, NB_LOG_TRACE, "%s [CONNECT (malformed, %zu bytes)]", dir, arg.len);
     free(json);
 }
 
@@ -647,7 +652,7 @@ trace_op(struct nb_client *c, const struct np_op *op)
     static const char *const names[] = {"",    "INFO", "CONNECT", "PUB",  "HPUB", "SUB", "UNSUB",
                                         "MSG", "HMSG", "PING",    "PONG", "+OK",  "-ERR"};
     if (op->type == NP_OP_CONNECT) {
-        trace_connect(c, op);
+        nb__trace_connect(&c->conn, "<<-", op->arg);
         return;
     }
     char hdr[24] = "", max[24] = "", args[1024];
@@ -663,6 +668,32 @@ trace_op(struct nb_client *c, const struct np_op *op)
         quote(quoted, sizeof quoted, op->payload);
         nb__conn_log(&c->conn, NB_LOG_TRACE, "<<- MSG_PAYLOAD: [%s]", quoted);
     }
+}
+
+/* ---- PING and the cluster's URLs ----------------------------------------------------------------- */
+
+static int send_info(struct nb_client *c);
+
+/*
+ * The first PONG completes a client's handshake: from then on it may get async INFOs, and if the
+ * cluster's URLs changed since it connected it gets a fresh INFO right after (nats-server's order).
+ */
+static void
+op_ping(struct nb_client *c)
+{
+    struct nb_cluster *cl = c->conn.srv->cluster;
+    c->client_pinged = 1;
+    nb__conn_log(&c->conn, NB_LOG_TRACE, "->> [PONG]");
+    send_lit(c, NP_PONG, sizeof NP_PONG - 1);
+    if (c->first_pong) return;
+    c->first_pong = 1;
+    if (cl && c->protocol && c->urls_gen != cl->urls_gen) send_info(c);
+}
+
+void
+nb__client_async_info(struct nb_client *c)
+{
+    if (c->protocol && c->first_pong) send_info(c);
 }
 
 /* ---- dispatch ------------------------------------------------------------------------------------ */
@@ -689,9 +720,7 @@ dispatch(struct nb_client *c, const struct np_op *op)
         op_unsub(c, op);
         break;
     case NP_OP_PING:
-        c->client_pinged = 1;
-        nb__conn_log(&c->conn, NB_LOG_TRACE, "->> [PONG]");
-        send_lit(c, NP_PONG, sizeof NP_PONG - 1);
+        op_ping(c);
         break;
     case NP_OP_PONG:
         if (c->pings_out) c->rtt_ns = (int64_t)(uv_hrtime() - c->ping_sent_ns);
@@ -830,8 +859,12 @@ send_info(struct nb_client *c)
         .jetstream = srv->js != NULL,
         .client_id = c->conn.id,
         .client_ip = c->conn.ip,
+        .cluster = srv->cluster ? srv->cluster->name : NULL,
     };
+    info.connect_urls = nb__curls_list(srv, &info.n_connect_urls);
+    if (srv->cluster) c->urls_gen = srv->cluster->urls_gen;
     char *json = np_info_encode(&info);
+    free(info.connect_urls);
     if (!json) return NB_ENOMEM;
     size_t cap = strlen(json) + sizeof "INFO  \r\n";
     char *dst = nb__outq_reserve(&c->conn.out, &srv->pool, cap);

@@ -40,6 +40,8 @@ struct nb_client {
     unsigned client_pinged : 1; /* the client sent a PING since the last ping check */
     unsigned rtt_known : 1;     /* the client has answered a PING */
     unsigned track_replies : 1; /* allow_responses: reply subjects it receives become publishable */
+    unsigned first_pong : 1;    /* the handshake is done: async INFOs may follow */
+    uint32_t urls_gen;          /* the cluster's connect_urls generation its last INFO showed */
 };
 
 /* Accepts a client connection from the listener; on failure the connection is dropped. */
@@ -57,6 +59,10 @@ bool nb__conn_is_client(const struct nb_conn *c);
  * matches the reply subject (if it has one).
  */
 void nb__client_no_responders(struct nb_client *c, const struct nb_msg *msg);
+/* Sends the client a fresh INFO (new connect_urls) if it takes async INFOs. */
+void nb__client_async_info(struct nb_client *c);
+/* Traces a CONNECT (dir "<<-" or "->>") with pass and auth_token replaced, as nats-server does. */
+void nb__trace_connect(struct nb_conn *c, const char *dir, struct np_str arg);
 /* Removes one subscription of c from the sublist and c's sid table, and frees it. */
 void nb__client_unsub(struct nb_client *c, struct nb_sub *sub);
 

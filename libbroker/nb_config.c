@@ -20,10 +20,12 @@
  * (with a warning, as nats-server gives), and a port of -1 asks for a random port.
  */
 #include "nb.h"
+#include "nb_auth.h"
 #include "nb_conf.h"
 #include "nb_users.h"
 #include "np.h"
 #include "np_units.h"
+#include "np_url.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -70,15 +72,34 @@ nb_config_init(struct nb_config *cfg)
     cfg->write_deadline_ms = 10 * 1000;
     cfg->http_timeout_ms = 10 * 1000;
     cfg->auth_timeout_ms = 2 * 1000;
+    cfg->cluster_auth_timeout_ms = 2 * 1000;
     cfg->js_max_memory = cfg->js_max_file = -1;
     cfg->js_sync_interval_ms = 2 * 60 * 1000;
+}
+
+/* Every string field, for release and copy. */
+#define CONFIG_STRINGS(cfg)                                                                        \
+    {                                                                                              \
+        &(cfg)->host, &(cfg)->server_name, &(cfg)->auth_token, &(cfg)->auth_user,                  \
+            &(cfg)->auth_pass, &(cfg)->store_dir, &(cfg)->client_advertise, &(cfg)->cluster_host,  \
+            &(cfg)->cluster_name, &(cfg)->cluster_advertise, &(cfg)->cluster_user,                 \
+            &(cfg)->cluster_pass                                                                   \
+    }
+
+void
+nb_config_clear_routes(struct nb_config *cfg)
+{
+    for (size_t i = 0; i < cfg->nroutes; i++)
+        free(cfg->routes[i]);
+    free(cfg->routes);
+    cfg->routes = NULL;
+    cfg->nroutes = 0;
 }
 
 void
 nb_config_release(struct nb_config *cfg)
 {
-    char **strs[] = {&cfg->host,      &cfg->server_name, &cfg->auth_token,
-                     &cfg->auth_user, &cfg->auth_pass,   &cfg->store_dir};
+    char **strs[] = CONFIG_STRINGS(cfg);
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
         free(*strs[i]);
         *strs[i] = NULL;
@@ -88,6 +109,18 @@ nb_config_release(struct nb_config *cfg)
     cfg->nusers = 0;
     free(cfg->no_auth_user);
     cfg->no_auth_user = NULL;
+    nb_config_clear_routes(cfg);
+}
+
+int
+nb_config_add_route(struct nb_config *cfg, const char *url)
+{
+    char **routes = realloc(cfg->routes, (cfg->nroutes + 1) * sizeof *routes);
+    if (!routes) return NB_ENOMEM;
+    cfg->routes = routes;
+    if (!(routes[cfg->nroutes] = strdup(url))) return NB_ENOMEM;
+    cfg->nroutes++;
+    return 0;
 }
 
 int
@@ -177,6 +210,80 @@ validate_no_auth_user(const struct nb_config *cfg, char *msg, size_t cap)
                    name);
 }
 
+/* "host[:port]" as nats-server's parseHostPort takes an advertise address. */
+static bool
+valid_advertise(const char *s)
+{
+    const char *colon = strrchr(s, ':');
+    if (!*s || s[0] == ':') return false;
+    if (!colon || strchr(s, ':') != colon) return true; /* no port, or a bare IPv6 address */
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    return colon[1] && !*end && port >= 0 && port <= 65535;
+}
+
+static int
+validate_cluster(const struct nb_config *cfg, char *msg, size_t cap)
+{
+    if (cfg->cluster_port < -1 || cfg->cluster_port > 65535) {
+        return invalid(msg, cap, "cluster port %d is out of range (-1 to 65535)",
+                       cfg->cluster_port);
+    }
+    if (cfg->nroutes && cfg->cluster_port == 0) {
+        return invalid(msg, cap, "solicited routes require cluster capabilities, e.g. --cluster");
+    }
+    for (size_t i = 0; i < cfg->nroutes; i++) {
+        struct np_url u;
+        int rc = np_url_parse_route(&u, cfg->routes[i]);
+        np_url_release(&u);
+        if (rc == 0) continue;
+        char shown[256];
+        np_url_redact(cfg->routes[i], shown, sizeof shown);
+        return invalid(msg, cap, "invalid route URL '%s': %s", shown, np_strerror(rc));
+    }
+    const char *adv[] = {cfg->cluster_advertise, cfg->client_advertise};
+    const char *names[] = {"cluster_advertise", "client_advertise"};
+    for (size_t i = 0; i < 2; i++) {
+        if (adv[i] && !valid_advertise(adv[i]))
+            return invalid(msg, cap, "%s '%s' is not host[:port]", names[i], adv[i]);
+    }
+    if (cfg->connect_retries < 0) return invalid(msg, cap, "connect_retries must not be negative");
+    if (cfg->cluster_auth_timeout_ms <= 0) {
+        return invalid(msg, cap, "cluster authorization timeout must be positive");
+    }
+    /* Routes compare their password as text: the hash itself would be accepted as one. */
+    if (!nb__auth_is_bcrypt(cfg->cluster_pass)) return 0;
+    return invalid(msg, cap,
+                   "the cluster password is a bcrypt hash: natsctl checks route passwords as "
+                   "text only (refusing to start)");
+}
+
+int
+nb_config_cluster_url(struct nb_config *cfg, const char *url, char *msg, size_t msg_cap)
+{
+    /* -1 is no port to a URL parser: nats-server too reads it as 0 and then asks for a free one */
+    char *text = strdup(url);
+    if (!text) return NB_ENOMEM;
+    size_t n = strlen(text);
+    bool random = n > 3 && strcmp(text + n - 3, ":-1") == 0;
+    if (random) strcpy(text + n - 3, ":1");
+    struct np_url u;
+    int rc = np_url_parse_route(&u, text);
+    free(text);
+    if (rc == NP_ENOMEM) return NB_ENOMEM;
+    if (rc) return invalid(msg, msg_cap, "invalid --cluster URL: %s", np_strerror(rc));
+    if (u.pass && !u.user) {
+        np_url_release(&u);
+        return invalid(msg, msg_cap, "expected cluster password to be set");
+    }
+    cfg->cluster_port = random ? -1 : u.port;
+    rc = nb_config_set_str(&cfg->cluster_host, u.host);
+    rc |= nb_config_set_str(&cfg->cluster_user, u.user);
+    rc |= nb_config_set_str(&cfg->cluster_pass, u.user ? u.pass : NULL);
+    np_url_release(&u);
+    return rc ? NB_ENOMEM : 0;
+}
+
 int
 nb_config_validate(const struct nb_config *cfg, char *msg, size_t msg_cap)
 {
@@ -195,7 +302,8 @@ nb_config_validate(const struct nb_config *cfg, char *msg, size_t msg_cap)
     if (cfg->auth_timeout_ms <= 0) {
         return invalid(msg, msg_cap, "authorization timeout must be positive");
     }
-    return validate_no_auth_user(cfg, msg, msg_cap);
+    rc = validate_cluster(cfg, msg, msg_cap);
+    return rc ? rc : validate_no_auth_user(cfg, msg, msg_cap);
 }
 
 /* ---- reporting --------------------------------------------------------------------------------- */
@@ -462,6 +570,11 @@ static int apply_authorization(struct loader *ld, const char *key, const cJSON *
 static int apply_users(struct loader *ld, const char *key, const cJSON *v, size_t off);
 static int apply_default_perms(struct loader *ld, const char *key, const cJSON *v, size_t off);
 static int apply_jetstream(struct loader *ld, const char *key, const cJSON *v, size_t off);
+static int apply_cluster(struct loader *ld, const char *key, const cJSON *v, size_t off);
+static int apply_cluster_listen(struct loader *ld, const char *key, const cJSON *v, size_t off);
+static int apply_cluster_port(struct loader *ld, const char *key, const cJSON *v, size_t off);
+static int apply_routes(struct loader *ld, const char *key, const cJSON *v, size_t off);
+static int apply_cluster_auth(struct loader *ld, const char *key, const cJSON *v, size_t off);
 
 #define AT(field) offsetof(struct nb_config, field)
 #define COUNT(a)  (sizeof(a) / sizeof((a)[0]))
@@ -494,6 +607,31 @@ static const struct option top_options[] = {
     {"jetstream", apply_jetstream, 0},
     {"store_dir", apply_string, AT(store_dir)},
     {"storedir", apply_string, AT(store_dir)},
+    {"client_advertise", apply_string, AT(client_advertise)},
+    {"cluster", apply_cluster, 0},
+};
+
+static const struct option cluster_options[] = {
+    {"name", apply_string, AT(cluster_name)},
+    {"listen", apply_cluster_listen, 0},
+    {"host", apply_string, AT(cluster_host)},
+    {"net", apply_string, AT(cluster_host)},
+    {"port", apply_cluster_port, 0},
+    {"routes", apply_routes, 0},
+    {"authorization", apply_cluster_auth, 0},
+    {"advertise", apply_string, AT(cluster_advertise)},
+    {"cluster_advertise", apply_string, AT(cluster_advertise)},
+    {"no_advertise", apply_bool, AT(cluster_no_advertise)},
+    {"connect_retries", apply_int64, AT(connect_retries)},
+};
+
+/* nats-server's cluster authorization: one user, no tokens (both are errors there too). */
+static const struct option cluster_auth_options[] = {
+    {"user", apply_string, AT(cluster_user)},
+    {"username", apply_string, AT(cluster_user)},
+    {"password", apply_string, AT(cluster_pass)},
+    {"pass", apply_string, AT(cluster_pass)},
+    {"timeout", apply_auth_timeout, AT(cluster_auth_timeout_ms)},
 };
 
 static const struct option jetstream_options[] = {
@@ -558,12 +696,10 @@ static const struct absent top_refused[] = {
 
 /* nats-server 2.9.10's top-level keys without security meaning: natsctl starts without them. */
 static const struct absent top_ignored[] = {
-    {"client_advertise", "advertising a client URL to a cluster"},
     {"logtime", "log lines without timestamps"},
     {"disable_sublist_cache", "the subscription cache switch"},
     {"no_sublist_cache", "the subscription cache switch"},
     {"http_base_path", "a monitoring base path"},
-    {"cluster", "clustering"},
     {"gateway", "gateways"},
     {"leaf", "leaf nodes"},
     {"leafnodes", "leaf nodes"},
@@ -609,6 +745,29 @@ static const struct absent auth_refused[] = {
     {"auth_callout", "auth callout"},
 };
 
+/*
+ * Route TLS and permissions protect the cluster. Route pooling and pinned accounts (nats-server
+ * 2.10) would change the wire between peers, so a file asking for them is not read as if it did not.
+ */
+static const struct absent cluster_refused[] = {
+    {"tls", "TLS"},
+    {"permissions", "route permissions"},
+    {"pool_size", "route pooling (nats-server 2.10's pool_size)"},
+    {"accounts", "routes pinned to accounts (nats-server 2.10)"},
+};
+
+static const struct absent cluster_ignored[] = {
+    {"compression", "route compression (nats-server 2.10)"},
+};
+
+static const struct absent cluster_auth_refused[] = {
+    {"token", "tokens (nats-server refuses them for routes too)"},
+    {"users", "multiple users (nats-server refuses them for routes too)"},
+    {"permissions", "route permissions"},
+    {"default_permissions", "route permissions"},
+    {"default_permission", "route permissions"},
+};
+
 /* Encryption at rest protects the stored messages: starting without it would expose them. */
 static const struct absent jetstream_refused[] = {
     {"cipher", "encryption at rest"},  {"key", "encryption at rest"},
@@ -651,6 +810,24 @@ static const struct scope auth_scope = {
     .nopts = COUNT(auth_options),
     .refused = auth_refused,
     .nrefused = COUNT(auth_refused),
+};
+
+static const struct scope cluster_scope = {
+    .path = "cluster",
+    .opts = cluster_options,
+    .nopts = COUNT(cluster_options),
+    .refused = cluster_refused,
+    .nrefused = COUNT(cluster_refused),
+    .ignored = cluster_ignored,
+    .nignored = COUNT(cluster_ignored),
+};
+
+static const struct scope cluster_auth_scope = {
+    .path = "cluster.authorization",
+    .opts = cluster_auth_options,
+    .nopts = COUNT(cluster_auth_options),
+    .refused = cluster_auth_refused,
+    .nrefused = COUNT(cluster_auth_refused),
 };
 
 static const struct scope jetstream_scope = {
@@ -830,6 +1007,78 @@ apply_jetstream(struct loader *ld, const char *key, const cJSON *v, size_t off)
     return apply_map(ld, v, &jetstream_scope);
 }
 
+/* ---- cluster ----------------------------------------------------------------------------------- */
+
+/* nats-server's cluster port: -1 a free one, 0 no clustering. */
+static int
+set_cluster_port(struct loader *ld, const char *key, const cJSON *v, int64_t port)
+{
+    if (port < -1 || port > 65535) return bad(ld, key, v, "port must be from -1 to 65535");
+    ld->cfg->cluster_port = (int)port;
+    return 0;
+}
+
+static int
+apply_cluster_port(struct loader *ld, const char *key, const cJSON *v, size_t off)
+{
+    (void)off;
+    int64_t port;
+    if (!get_int(ld, v, &port, NULL)) return bad(ld, key, v, "expected an integer");
+    return set_cluster_port(ld, key, v, port);
+}
+
+static int
+apply_cluster_listen(struct loader *ld, const char *key, const cJSON *v, size_t off)
+{
+    (void)off;
+    int64_t port;
+    if (get_int(ld, v, &port, NULL)) return set_cluster_port(ld, key, v, port);
+    char host[256];
+    if (!cJSON_IsString(v) || !split_host_port(v->valuestring, host, sizeof host, &port)) {
+        return bad(ld, key, v, "expected \"host:port\", \":port\" or a port number");
+    }
+    int rc = set_cluster_port(ld, key, v, port);
+    if (!rc && host[0] && nb_config_set_str(&ld->cfg->cluster_host, host)) rc = NB_ENOMEM;
+    return rc;
+}
+
+/* routes: an array of route URLs, each checked here so an error can point at it. */
+static int
+apply_routes(struct loader *ld, const char *key, const cJSON *v, size_t off)
+{
+    (void)off;
+    if (!cJSON_IsArray(v)) return bad(ld, key, v, "expected an array of route URLs");
+    nb_config_clear_routes(ld->cfg);
+    for (const cJSON *e = v->child; e; e = e->next) {
+        if (!cJSON_IsString(e)) return bad(ld, key, e, "expected a route URL string");
+        struct np_url u;
+        int rc = np_url_parse_route(&u, e->valuestring);
+        np_url_release(&u);
+        if (rc == NP_ENOMEM) return NB_ENOMEM;
+        if (rc) return bad(ld, key, e, "%s", np_strerror(rc));
+        if (nb_config_add_route(ld->cfg, e->valuestring)) return NB_ENOMEM;
+    }
+    return 0;
+}
+
+static int
+apply_cluster_auth(struct loader *ld, const char *key, const cJSON *v, size_t off)
+{
+    (void)off;
+    if (!cJSON_IsObject(v)) return bad(ld, key, v, "expected a map { ... }");
+    nb_config_set_str(&ld->cfg->cluster_user, NULL);
+    nb_config_set_str(&ld->cfg->cluster_pass, NULL);
+    return apply_map(ld, v, &cluster_auth_scope);
+}
+
+static int
+apply_cluster(struct loader *ld, const char *key, const cJSON *v, size_t off)
+{
+    (void)off;
+    if (!cJSON_IsObject(v)) return bad(ld, key, v, "expected a map { ... }");
+    return apply_map(ld, v, &cluster_scope);
+}
+
 /* ---- loading ----------------------------------------------------------------------------------- */
 
 /*
@@ -854,17 +1103,19 @@ int
 nb_config_copy(struct nb_config *dst, const struct nb_config *src)
 {
     *dst = *src;
-    dst->host = dst->server_name = dst->auth_token = dst->auth_user = dst->auth_pass = NULL;
-    dst->store_dir = dst->no_auth_user = NULL;
+    char **to[] = CONFIG_STRINGS(dst);
+    char *const *from[] = CONFIG_STRINGS(src);
+    for (size_t i = 0; i < sizeof to / sizeof to[0]; i++)
+        *to[i] = NULL;
     dst->users = NULL;
     dst->nusers = 0;
-    int rc = nb_config_set_str(&dst->host, src->host);
-    rc |= nb_config_set_str(&dst->server_name, src->server_name);
-    rc |= nb_config_set_str(&dst->auth_token, src->auth_token);
-    rc |= nb_config_set_str(&dst->auth_user, src->auth_user);
-    rc |= nb_config_set_str(&dst->auth_pass, src->auth_pass);
-    rc |= nb_config_set_str(&dst->store_dir, src->store_dir);
-    rc |= nb_config_set_str(&dst->no_auth_user, src->no_auth_user);
+    dst->routes = NULL;
+    dst->nroutes = 0;
+    int rc = 0;
+    for (size_t i = 0; i < sizeof to / sizeof to[0]; i++)
+        rc |= nb_config_set_str(to[i], *from[i]);
+    for (size_t i = 0; i < src->nroutes; i++)
+        rc |= nb_config_add_route(dst, src->routes[i]);
     if (!rc && !(rc = nb__users_copy(src->users, src->nusers, &dst->users)))
         dst->nusers = src->nusers;
     if (!rc) return 0;

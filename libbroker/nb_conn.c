@@ -2,7 +2,7 @@
  * Connections: accept, read, output, closing and lingering, and the transport's timers.
  *
  * A connection is embedded in its protocol's object and holds the libuv handle and the outbound
- * queue. Reads land in the server's shared read buffer and go to the protocol at once, so an idle
+ * queue. It is accepted from a listener, or dialed (a route this server solicits). Reads land in the server's shared read buffer and go to the protocol at once, so an idle
  * connection owns no input buffer.
  */
 #include "nb_conn.h"
@@ -299,7 +299,7 @@ nb__conn_close(struct nb_conn *c, enum nb_close_reason reason, bool flush)
     c->flush_on_close = flush;
     c->close_deadline_ms = nb__now_ms(c->srv) + CLOSE_FLUSH_MS;
     uv_read_stop((uv_stream_t *)&c->tcp);
-    nb__conn_log(c, NB_LOG_DEBUG, "%s connection closed: %s", c->proto->kind_name,
+    nb__conn_log(c, c->proto->close_level, "%s connection closed: %s", c->proto->kind_name,
                  nb__close_reason_text(reason));
     if (flush && c->out.pending) {
         nb__conn_schedule_flush(c);
@@ -393,9 +393,8 @@ peer_addr(struct nb_conn *c)
     }
 }
 
-int
-nb__conn_accept(struct nb_conn *c, struct nb_server *srv, const struct nb_proto *proto,
-                uv_stream_t *listener)
+void
+nb__conn_init(struct nb_conn *c, struct nb_server *srv, const struct nb_proto *proto)
 {
     c->srv = srv;
     c->proto = proto;
@@ -406,14 +405,35 @@ nb__conn_accept(struct nb_conn *c, struct nb_server *srv, const struct nb_proto 
     c->next = srv->conns;
     if (c->next) c->next->prev = c;
     srv->conns = c;
+    strcpy(c->ip, "unknown");
+    strcpy(c->addr, "unknown");
+}
+
+void
+nb__conn_connected(struct nb_conn *c)
+{
+    uv_tcp_nodelay(&c->tcp, 1);
+    peer_addr(c);
+}
+
+void
+nb__conn_drop(struct nb_conn *c)
+{
+    c->closing = 1;
+    nb__conn_teardown(c);
+}
+
+int
+nb__conn_accept(struct nb_conn *c, struct nb_server *srv, const struct nb_proto *proto,
+                uv_stream_t *listener)
+{
+    nb__conn_init(c, srv, proto);
     int rc = uv_accept(listener, (uv_stream_t *)&c->tcp);
     if (rc != 0) {
-        strcpy(c->addr, "unknown");
         nb__conn_close(c, NB_CLOSE_READ_ERROR, false);
         return rc;
     }
-    uv_tcp_nodelay(&c->tcp, 1);
-    peer_addr(c);
+    nb__conn_connected(c);
     return 0;
 }
 

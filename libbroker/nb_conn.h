@@ -1,8 +1,8 @@
 /*
  * A connection: the socket, its outbound queue, flushing, closing and lingering, and the timers
  * every kind of peer needs (write deadline, close deadline, fast-producer stall). What the bytes
- * mean is the protocol's business: a client connection (nb_client.c) and, later, a route
- * connection plug into the same transport through struct nb_proto.
+ * mean is the protocol's business: a client connection (nb_client.c) and a route connection
+ * (nb_route.c) plug into the same transport through struct nb_proto.
  *
  * Closing is two-step: nb__conn_close() marks the connection (it stops reading, takes no more
  * output, and may still flush a last -ERR); nb__conn_teardown(), run later from the server's check
@@ -37,6 +37,12 @@
     X(MAX_CONTROL_LINE, "Maximum Control Line Exceeded")                                           \
     X(SHUTDOWN, "Server Shutdown")                                                                 \
     X(NO_RESPONDERS_HDR, "No Responders Requires Headers")                                         \
+    X(WRONG_PORT, "Incorrect Port")                                                                \
+    X(WRONG_GATEWAY, "Wrong Gateway")                                                              \
+    X(DUPLICATE_ROUTE, "Duplicate Route")                                                          \
+    X(CLUSTER_NAME_CONFLICT, "Cluster Name Conflict")                                              \
+    X(DUPLICATE_SERVER_NAME, "Duplicate Server Name")                                              \
+    X(JETSTREAM_CONFLICT, "JetStream Conflict")                                                    \
     X(NO_MEMORY, "Out of Memory")
 
 enum nb_close_reason {
@@ -53,6 +59,8 @@ struct nb_conn;
 struct nb_proto {
     const char *id_label;  /* "cid" for clients, "rid" for routes: log lines say which */
     const char *kind_name; /* "Client" or "Router", as nats-server's log lines name them */
+    /* nats-server logs a client's close at debug level, a route's at info level */
+    enum nb_log_level close_level;
     /* Bytes read from the socket, to parse and act on at once (they are not kept). */
     void (*input)(struct nb_conn *c, const char *data, size_t len);
     /* The periodic check, for the protocol's own timers (pings, authentication timeout). */
@@ -106,6 +114,16 @@ struct nb_conn {
  */
 int nb__conn_accept(struct nb_conn *c, struct nb_server *srv, const struct nb_proto *proto,
                     uv_stream_t *listener);
+/*
+ * Makes c (zeroed, embedded in its protocol's object) a connection of srv with a new id and links
+ * it into the server's list, with its handle initialised but not connected: for a connection
+ * this server dials. nb__conn_connected() completes it once the dial succeeded.
+ */
+void nb__conn_init(struct nb_conn *c, struct nb_server *srv, const struct nb_proto *proto);
+/* A dialed connection is up: learns the peer's address. */
+void nb__conn_connected(struct nb_conn *c);
+/* Ends a connection that never carried anything (a dial that failed): no log line, no flush. */
+void nb__conn_drop(struct nb_conn *c);
 /* Starts reading; input goes to the protocol. */
 void nb__conn_start(struct nb_conn *c);
 /* Queues raw protocol bytes and schedules a flush. */

@@ -16,6 +16,7 @@
  */
 #include "nb_deliver.h"
 #include "nb_client.h"
+#include "nb_cluster.h"
 #include "nb_srv.h"
 
 #include <stdlib.h>
@@ -168,7 +169,9 @@ deliver_client(struct nb_conn *from, struct nb_sub *sub, const struct nb_msg *ms
     }
     if (cl->track_replies && msg->reply_len)
         nb__perm_reply_received(cl->perm, msg->reply, msg->reply_len, nb__now_ms(c->srv));
-    if (from && c != from && c->out.pending > (uint64_t)c->srv->cfg.max_pending / 2 && !c->closing)
+    /* Only a client is stalled, as in nats-server: pausing a route would pause all its traffic. */
+    if (from && c != from && c->out.pending > (uint64_t)c->srv->cfg.max_pending / 2 &&
+        !c->closing && nb__conn_is_client(from))
         nb__conn_stall(from);
     return true;
 }
@@ -205,7 +208,7 @@ deliver_route(struct nb_delivery *d, struct nb_conn *from, struct nb_sub *sub)
 
 /* The RMSG (or HMSG) for one target route, with the queue groups it was picked for. */
 static void
-write_route_msg(struct nb_delivery *d, size_t t, const struct nb_msg *msg)
+write_route_msg(struct nb_delivery *d, size_t t, const struct nb_msg *msg, struct np_str reply)
 {
     struct nb_conn *c = d->targets[t];
     size_t nnames = 0, names_len = 0;
@@ -221,13 +224,13 @@ write_route_msg(struct nb_delivery *d, size_t t, const struct nb_msg *msg)
     struct np_rmsg_line rl = {
         .account = NP_STR_LIT("$G"),
         .subject = {msg->subject, msg->subject_len},
-        .reply = {msg->reply, msg->reply_len},
+        .reply = reply,
         .queues = d->names,
         .nqueues = nnames,
         .hdr_len = hdr_len,
         .total = len,
     };
-    size_t line_max = msg->subject_len + msg->reply_len + names_len + LINE_OVERHEAD;
+    size_t line_max = msg->subject_len + reply.len + names_len + LINE_OVERHEAD;
     char *dst = frame_begin(c, line_max, len);
     size_t n = dst ? np_enc_rmsg(dst, line_max, &rl) : 0;
     if (!dst || !frame_end(c, dst, n, line_max, data, len))
@@ -361,14 +364,64 @@ deliver_sub(struct nb_server *srv, struct nb_conn *from, struct nb_sub *sub,
     return taken;
 }
 
-/* One member per group, starting at a random member and moving on past any that cannot take it. */
+/*
+ * No local member could take the message: one route, chosen in proportion to how many members each
+ * peer has (the weight of its RS+), then the others in turn.
+ */
+static bool
+deliver_remote_member(struct nb_server *srv, struct nb_conn *from, const struct nb_qgroup *g,
+                      uint64_t total, const struct nb_msg *msg)
+{
+    uint64_t pick = nb__rand(srv) % total;
+    uint32_t first = 0;
+    for (uint32_t i = 0; i < g->n; i++) {
+        const struct nb_sub *sub = g->members[i];
+        if (sub->kind != NB_RECV_ROUTE) continue;
+        uint32_t w = ((const struct nb_rsub *)sub)->weight;
+        if (pick < w) {
+            first = i;
+            break;
+        }
+        pick -= w;
+    }
+    for (uint32_t i = 0; i < g->n; i++) {
+        struct nb_sub *sub = g->members[(first + i) % g->n];
+        if (sub->kind == NB_RECV_ROUTE && deliver_sub(srv, from, sub, msg)) return true;
+    }
+    return false;
+}
+
+/*
+ * One member per group: a local one (client or internal) if any can take the message, starting at
+ * a random member and moving on past any that cannot; only then a member on a route. nats-server
+ * 2.9 picks uniformly among all members for a client's message; preferring local members keeps a
+ * message off the network when this server can serve it.
+ */
 static bool
 deliver_queue(struct nb_server *srv, struct nb_conn *from, const struct nb_qgroup *g,
               const struct nb_msg *msg)
 {
     uint32_t start = (uint32_t)(nb__rand(srv) % g->n);
+    uint64_t remote = 0;
     for (uint32_t i = 0; i < g->n; i++) {
-        if (deliver_sub(srv, from, g->members[(start + i) % g->n], msg)) return true;
+        struct nb_sub *sub = g->members[(start + i) % g->n];
+        if (sub->kind == NB_RECV_ROUTE)
+            remote += ((const struct nb_rsub *)sub)->weight;
+        else if (deliver_sub(srv, from, sub, msg))
+            return true;
+    }
+    return remote && deliver_remote_member(srv, from, g, remote, msg);
+}
+
+/* Whether a route's message names group g: only those are served here (spec 5.5). */
+static bool
+queue_listed(const struct nb_delivery *d, const struct nb_qgroup *g)
+{
+    struct np_rop names = {.queues = d->route_queues};
+    struct np_str q;
+    size_t pos = 0;
+    while (np_rop_next_queue(&names, &pos, &q)) {
+        if (q.len == g->name_len && memcmp(q.ptr, g->name, q.len) == 0) return true;
     }
     return false;
 }
@@ -388,12 +441,35 @@ remove_sub(struct nb_server *srv, struct nb_sub *sub)
     }
 }
 
+#define JS_ACK_PREFIX "$JS.ACK."
+
+/*
+ * The reply a route gets. A stream message delivered to a consumer's inbox keeps its stored
+ * subject, so the inbox travels after its $JS.ACK reply as "<reply>@<inbox>", as nats-server
+ * sends it; the receiving server matches the inbox (nb_route.c).
+ */
+static struct np_str
+route_reply(struct nb_delivery *d, const char *to, size_t to_len, const struct nb_msg *msg)
+{
+    struct np_str reply = {msg->reply, msg->reply_len};
+    size_t n = sizeof JS_ACK_PREFIX - 1;
+    if ((to_len == msg->subject_len && memcmp(to, msg->subject, to_len) == 0) || reply.len <= n ||
+        memcmp(reply.ptr, JS_ACK_PREFIX, n) != 0)
+        return reply;
+    d->reply_buf.len = 0;
+    if (np_buf_add(&d->reply_buf, reply.ptr, reply.len) || np_buf_add(&d->reply_buf, "@", 1) ||
+        np_buf_add(&d->reply_buf, to, to_len))
+        return reply;
+    return (struct np_str){d->reply_buf.ptr, d->reply_buf.len};
+}
+
 static void
-finish(struct nb_server *srv, const struct nb_msg *msg)
+finish(struct nb_server *srv, const char *to, size_t to_len, const struct nb_msg *msg)
 {
     struct nb_delivery *d = &srv->delivery;
+    struct np_str reply = d->ntargets ? route_reply(d, to, to_len, msg) : (struct np_str){0};
     for (size_t t = 0; t < d->ntargets; t++)
-        write_route_msg(d, t, msg);
+        write_route_msg(d, t, msg, reply);
     d->ntargets = d->nrqueues = 0;
     for (size_t i = 0; i < d->ndeferred; i++)
         remove_sub(srv, d->deferred_unsubs[i]);
@@ -402,16 +478,14 @@ finish(struct nb_server *srv, const struct nb_msg *msg)
 
 /* ---- acks ---------------------------------------------------------------------------------------- */
 
-#define ACK_FAMILY "$JS.ACK."
-
 /* The ack subscription that alone receives msg, or NULL when msg must be matched. */
 static struct nb_isub *
 ack_receiver(struct nb_server *srv, const struct nb_msg *msg)
 {
     struct nb_delivery *d = &srv->delivery;
-    size_t fam = sizeof ACK_FAMILY - 1;
+    size_t fam = sizeof JS_ACK_PREFIX - 1;
     if (d->depth || np_map_count(&d->acks) == 0 || msg->subject_len <= fam ||
-        memcmp(msg->subject, ACK_FAMILY, fam) != 0)
+        memcmp(msg->subject, JS_ACK_PREFIX, fam) != 0)
         return NULL;
     /* The prefix ends after the stream and consumer tokens. */
     const char *s = msg->subject + fam, *end = msg->subject + msg->subject_len;
@@ -446,8 +520,8 @@ int
 nb__subscribe_acks(struct nb_server *srv, const char *subject, nb_msg_fn cb, void *ud,
                    struct nb_isub **out)
 {
-    size_t len = strlen(subject), fam = sizeof ACK_FAMILY - 1;
-    if (len < fam + 2 || memcmp(subject, ACK_FAMILY, fam) != 0 ||
+    size_t len = strlen(subject), fam = sizeof JS_ACK_PREFIX - 1;
+    if (len < fam + 2 || memcmp(subject, JS_ACK_PREFIX, fam) != 0 ||
         memcmp(subject + len - 2, ".>", 2) != 0)
         return NB_ECONFIG;
     int rc = nb_server_subscribe(srv, subject, NULL, cb, ud, out);
@@ -477,16 +551,43 @@ nb__publish_to(struct nb_server *srv, struct nb_conn *from, const char *to, size
     if (r) {
         for (uint32_t i = 0; i < r->npsubs; i++)
             delivered += deliver_sub(srv, from, r->psubs[i], msg);
-        for (uint32_t i = 0; i < r->nqgroups; i++)
+        bool routed = r->nqgroups && from && !nb__conn_is_client(from);
+        for (uint32_t i = 0; i < r->nqgroups; i++) {
+            if (routed && !queue_listed(d, &r->qgroups[i])) continue;
             delivered += deliver_queue(srv, from, &r->qgroups[i], msg);
+        }
     }
-    if (d->ntargets || d->ndeferred) finish(srv, msg);
+    if (d->ntargets || d->ndeferred) finish(srv, to, to_len, msg);
     if (delivered == 0 && msg->reply_len && from && nb__conn_is_client(from) &&
         nb__client_of(from)->no_responders)
         nb__client_no_responders(nb__client_of(from), msg);
     /* Only the outermost call runs callbacks; what they publish queues behind them. */
     if (d->depth == 1 && d->queued) run_queued(srv);
     d->depth--;
+    return delivered;
+}
+
+size_t
+nb__publish_routed(struct nb_server *srv, struct nb_conn *route, const struct nb_msg *msg,
+                   struct np_str queues)
+{
+    struct nb_delivery *d = &srv->delivery;
+    struct nb_msg m = *msg;
+    const char *to = msg->subject;
+    size_t to_len = msg->subject_len, n = sizeof JS_ACK_PREFIX - 1;
+    if (m.reply_len > n && memcmp(m.reply, JS_ACK_PREFIX, n) == 0) {
+        const char *at = m.reply + m.reply_len - 1;
+        while (at > m.reply && *at != '@')
+            at--;
+        if (*at == '@' && at + 1 < m.reply + m.reply_len) {
+            to = at + 1;
+            to_len = (size_t)(m.reply + m.reply_len - to);
+            m.reply_len = (size_t)(at - m.reply);
+        }
+    }
+    d->route_queues = queues;
+    size_t delivered = nb__publish_to(srv, route, to, to_len, &m);
+    d->route_queues = (struct np_str){0};
     return delivered;
 }
 
@@ -503,6 +604,7 @@ nb__delivery_release(struct nb_delivery *d)
     free(d->targets);
     free(d->rqueues);
     free(d->names);
+    np_buf_release(&d->reply_buf);
     memset(d, 0, sizeof *d);
 }
 
@@ -552,6 +654,7 @@ nb_server_subscribe(struct nb_server *srv, const char *subject, const char *queu
         free(is);
         return NB_ENOMEM;
     }
+    if (srv->cluster) nb__interest_add(srv, &is->sub);
     struct nb_delivery *d = &srv->delivery;
     is->next = d->isubs;
     if (is->next) is->next->prev = is;
@@ -565,6 +668,7 @@ nb_server_unsubscribe(struct nb_server *srv, struct nb_isub *is)
 {
     if (is->dead) return;
     is->dead = true;
+    if (srv->cluster) nb__interest_del(srv, &is->sub);
     nb_sublist_remove(srv->sublist, &is->sub);
     if (is->acks) np_map_del(&srv->delivery.acks, is->sub.subject, is->sub.subject_len - 1);
     if (is->queued == 0) isub_free(&srv->delivery, is);

@@ -42,6 +42,8 @@ struct nb_delivery {
     struct nb_qchunk *chunks;               /* the memory of queued deliveries */
     struct nb_isub *isubs;                  /* every internal subscription, to free at the end */
     struct np_map acks;                     /* ack prefix -> struct nb_isub *, see below */
+    struct np_str route_queues;             /* the queue groups a route's message is for */
+    struct np_buf reply_buf;                /* a route's "<$JS.ACK reply>@<inbox>" */
     unsigned depth;                         /* nesting of nb__publish() calls */
 };
 
@@ -65,6 +67,14 @@ size_t nb__publish_to(struct nb_server *srv, struct nb_conn *from, const char *t
  */
 int nb__subscribe_acks(struct nb_server *srv, const char *subject, nb_msg_fn cb, void *ud,
                        struct nb_isub **out);
+/*
+ * A message from a route (spec 5.5): local plain subscriptions get it, and of the queue groups only
+ * those named in queues (the groups whose member the sending server chose here), each served by a
+ * local member. Nothing goes on to another route. A $JS.ACK reply that ends in "@<inbox>" is a
+ * stream message for a consumer's inbox: the inbox is matched, the message keeps its subject.
+ */
+size_t nb__publish_routed(struct nb_server *srv, struct nb_conn *route, const struct nb_msg *msg,
+                          struct np_str queues);
 /* Frees the scratch and drops internal deliveries still queued. */
 void nb__delivery_release(struct nb_delivery *d);
 

@@ -341,7 +341,7 @@ nb__http_start(struct nb_server *srv, const struct sockaddr *addr)
     uv_timer_start(&http->sweeper, on_sweep, every, every);
     int rc = uv_tcp_bind(&http->listener, addr, 0);
     if (rc == 0) rc = uv_listen((uv_stream_t *)&http->listener, 128, on_http_connection);
-    if (rc == 0) srv->http_port = nb__tcp_port(&http->listener);
+    if (rc == 0) srv->http_port = nb__bound_port(&http->listener);
     return rc;
 }
 

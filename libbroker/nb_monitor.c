@@ -1,9 +1,9 @@
 /*
  * The monitoring endpoints' router and what they share: query parameters decoded as Go decodes
- * them, times and durations as Go prints them, and the small endpoints (/, /healthz, /routez,
- * /leafz, /gatewayz, /accountz, /accstatz, /ipqueuesz). natsctl has one account for clients, $G,
- * and no routes, leaf nodes or gateways, and says so in the shapes nats-server gives them when
- * nothing is configured; the system account it lists has nothing in it.
+ * them, times and durations as Go prints them, and the small endpoints (/, /healthz, /leafz,
+ * /gatewayz, /accountz, /accstatz, /ipqueuesz; /routez has nb_routez.c). natsctl has one account
+ * for clients, $G, and no leaf nodes or gateways, and says so in the shapes nats-server gives them
+ * when nothing is configured; the system account it lists has nothing in it.
  */
 #include "nb_monitor.h"
 #include "nb_client.h"
@@ -197,22 +197,6 @@ healthz(struct nb_server *srv, const struct nb_httpreq *req, struct nb_jw *w, st
     return 200;
 }
 
-static int
-routez(struct nb_server *srv, const struct nb_httpreq *req, struct nb_jw *w, struct np_buf *err)
-{
-    bool subs = false;
-    char v[16];
-    nb__mon_str(req, "subs", v, sizeof v);
-    if (strcmp(v, "detail") != 0 && nb__mon_bool(req, "subs", &subs, err)) return 400;
-    nb_jw_obj(w, NULL);
-    nb__mon_head(srv, w);
-    nb_jw_i64(w, "num_routes", 0);
-    nb_jw_arr(w, "routes");
-    nb_jw_end_arr(w);
-    nb_jw_end_obj(w);
-    return 200;
-}
-
 static void
 write_sublist_stats(struct nb_jw *w, const struct nb_sublist_stats *ss,
                     const struct nb_sublist_fanout *fo)
@@ -398,7 +382,7 @@ static const struct route routes[] = {
     {"/", NB_MON_ROOT, NULL, false},
     {"/varz", NB_MON_VARZ, nb__mon_varz, false},
     {"/connz", NB_MON_CONNZ, nb__mon_connz, false},
-    {"/routez", NB_MON_ROUTEZ, routez, false},
+    {"/routez", NB_MON_ROUTEZ, nb__mon_routez, false},
     {"/gatewayz", NB_MON_GATEWAYZ, gatewayz, false},
     {"/leafz", NB_MON_LEAFZ, leafz, false},
     {"/subsz", NB_MON_SUBSZ, nb__mon_subsz, false},

@@ -2,7 +2,7 @@
  * The monitoring endpoints behind the HTTP port: nats-server 2.9.10's JSON (field names, types and
  * layout) for what natsctl knows. nb_monitor.c routes a request and holds what the endpoints share;
  * nb_varz.c writes /varz and /jsz, nb_connz.c /connz (with the ring of recently closed
- * connections) and /subsz.
+ * connections) and /subsz, nb_routez.c /routez.
  *
  * Every endpoint reads the server's state on the loop thread and writes its answer into one buffer;
  * nothing here is kept per connection or grows with traffic.
@@ -92,6 +92,8 @@ int nb__mon_connz(struct nb_server *srv, const struct nb_httpreq *req, struct nb
                   struct np_buf *err);
 int nb__mon_subsz(struct nb_server *srv, const struct nb_httpreq *req, struct nb_jw *w,
                   struct np_buf *err);
+int nb__mon_routez(struct nb_server *srv, const struct nb_httpreq *req, struct nb_jw *w,
+                   struct np_buf *err);
 
 /*
  * Query parameters decoded as nats-server decodes them (Go's strconv): absent or empty leaves *out

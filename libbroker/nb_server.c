@@ -9,6 +9,7 @@
  */
 #include "nb_auth.h"
 #include "nb_client.h"
+#include "nb_cluster.h"
 #include "nb_http.h"
 #include "nb_js.h"
 #include "nb_monitor.h"
@@ -106,6 +107,10 @@ nb_server_new(struct nb_server **out, uv_loop_t *loop, const struct nb_config *c
         return NB_ENOMEM;
     }
     make_server_id(&srv->rng, srv->server_id);
+    if (srv->cfg.cluster_port != 0 && nb__cluster_new(srv) != 0) {
+        nb_server_free(srv);
+        return NB_ENOMEM;
+    }
     *out = srv;
     return 0;
 }
@@ -160,6 +165,7 @@ on_tick(uv_timer_t *h)
     for (struct nb_conn *c = srv->conns; c; c = c->next)
         nb__conn_tick(c, now);
     nb__js_tick(srv);
+    nb__cluster_tick(srv, now);
     /* A stall never outlasts its limit: the receiver then has to keep up or be cut. */
     for (struct nb_conn *c = srv->stall_list; c; c = c->stall_next) {
         if (now >= c->stall_until_ms) {
@@ -170,8 +176,8 @@ on_tick(uv_timer_t *h)
     process_closes(srv);
 }
 
-static int
-resolve(uv_loop_t *loop, const char *host, int port, struct sockaddr_storage *addr)
+int
+nb__resolve(uv_loop_t *loop, const char *host, int port, struct sockaddr_storage *addr)
 {
     if (uv_ip4_addr(host, port, (struct sockaddr_in *)addr) == 0) return 0;
     if (uv_ip6_addr(host, port, (struct sockaddr_in6 *)addr) == 0) return 0;
@@ -186,7 +192,7 @@ resolve(uv_loop_t *loop, const char *host, int port, struct sockaddr_storage *ad
 }
 
 int
-nb__tcp_port(uv_tcp_t *tcp)
+nb__bound_port(uv_tcp_t *tcp)
 {
     struct sockaddr_storage ss;
     int len = sizeof ss;
@@ -212,7 +218,7 @@ nb_server_start(struct nb_server *srv)
     srv->start_loop_ms = nb__now_ms(srv);
     if (nb__auth_has_plaintext(&srv->cfg))
         nb__log(srv, NB_LOG_WARN, "Plaintext passwords detected, use nkeys or bcrypt");
-    int rc = resolve(srv->loop, srv->cfg.host, srv->cfg.port, &addr);
+    int rc = nb__resolve(srv->loop, srv->cfg.host, srv->cfg.port, &addr);
     if (rc) return start_failed(srv, "client connections", srv->cfg.port, rc);
     /* All three handles exist from here on, so nb_server_stop() has one shape to undo. */
     uv_tcp_init(srv->loop, &srv->listener);
@@ -232,17 +238,23 @@ nb_server_start(struct nb_server *srv)
     rc = uv_tcp_bind(&srv->listener, (struct sockaddr *)&addr, 0);
     if (rc == 0) rc = uv_listen((uv_stream_t *)&srv->listener, 511, on_connection);
     if (rc) return start_failed(srv, "client connections", srv->cfg.port, rc);
-    srv->port = nb__tcp_port(&srv->listener);
+    srv->port = nb__bound_port(&srv->listener);
     if (srv->cfg.http_port != 0) {
         /* -1 asks for any free port, as in nats-server; /varz still reports the -1 asked for. */
         int want = srv->cfg.http_port < 0 ? 0 : srv->cfg.http_port;
         struct sockaddr_storage http_addr;
-        rc = resolve(srv->loop, srv->cfg.host, want, &http_addr);
+        rc = nb__resolve(srv->loop, srv->cfg.host, want, &http_addr);
         if (rc == 0) rc = nb__http_start(srv, (struct sockaddr *)&http_addr);
         if (rc) return start_failed(srv, "monitoring connections", srv->cfg.http_port, rc);
     }
     uv_check_start(&srv->flusher, on_check);
     uv_timer_start(&srv->ticker, on_tick, TICK_MS, TICK_MS);
+    if (srv->cluster && (rc = nb__cluster_start(srv)) != 0) {
+        if (!srv->start_error[0])
+            snprintf(srv->start_error, sizeof srv->start_error, "cannot start clustering: %s",
+                     nb_strerror(rc));
+        return rc;
+    }
     srv->started = true;
     nb__log(srv, NB_LOG_DEBUG, "Listening for client connections on %s:%d", srv->cfg.host,
             srv->port);
@@ -265,6 +277,12 @@ int
 nb_server_http_port(const struct nb_server *srv)
 {
     return srv->http_port;
+}
+
+int
+nb_server_cluster_port(const struct nb_server *srv)
+{
+    return srv->cluster && srv->cluster->listening ? srv->cluster->port : -1;
 }
 
 static void
@@ -324,6 +342,7 @@ nb_server_stop(struct nb_server *srv, void (*done)(struct nb_server *srv, void *
     if (srv->started) nb__log(srv, NB_LOG_INFO, "Initiating Shutdown...");
     uv_close((uv_handle_t *)&srv->listener, on_server_handle_closed);
     if (srv->http) nb__http_stop(srv->http);
+    nb__cluster_stop(srv);
     nb__js_stop(srv);
     for (struct nb_conn *c = srv->conns; c; c = c->next)
         nb__conn_close(c, NB_CLOSE_SHUTDOWN, true);
@@ -335,6 +354,7 @@ nb_server_free(struct nb_server *srv)
 {
     if (!srv) return;
     nb__js_free(srv);
+    nb__cluster_free(srv);
     nb__monitor_free(srv->mon);
     if (srv->sublist) nb_sublist_free(srv->sublist);
     nb__delivery_release(&srv->delivery);

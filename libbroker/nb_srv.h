@@ -19,6 +19,7 @@
 #include <uv.h>
 
 struct nb_auth;
+struct nb_cluster;
 struct nb_http;
 struct nb_js;
 struct nb_monitor;
@@ -27,12 +28,13 @@ struct nb_server {
     uv_loop_t *loop;
     struct nb_config cfg;
     uv_tcp_t listener;
-    uv_check_t flusher;     /* flushes pending output once per loop iteration */
-    uv_timer_t ticker;      /* pings, timeouts and deadlines for every connection */
-    struct nb_http *http;   /* the monitoring port, NULL when off */
-    struct nb_monitor *mon; /* what the monitoring endpoints keep, NULL when the port is off */
-    struct nb_js *js;       /* streams and the JetStream API, NULL when off */
-    struct nb_auth *auth;   /* credentials and users, from cfg */
+    uv_check_t flusher;         /* flushes pending output once per loop iteration */
+    uv_timer_t ticker;          /* pings, timeouts and deadlines for every connection */
+    struct nb_http *http;       /* the monitoring port, NULL when off */
+    struct nb_monitor *mon;     /* what the monitoring endpoints keep, NULL when the port is off */
+    struct nb_js *js;           /* streams and the JetStream API, NULL when off */
+    struct nb_cluster *cluster; /* routes to other servers, NULL when clustering is off */
+    struct nb_auth *auth;       /* credentials and users, from cfg */
     struct nb_sublist *sublist;
     struct nb_conn *conns; /* every connection, newest first */
     struct nb_conn *flush_list;
@@ -74,11 +76,13 @@ void nb__vlog(const struct nb_server *srv, enum nb_log_level level, const char *
  * connection on the flush list. The flusher runs it once per loop iteration.
  */
 void nb__flush_output(struct nb_server *srv);
+/* host:port as a socket address (a name is resolved, blocking: for listeners at the start). */
+int nb__resolve(uv_loop_t *loop, const char *host, int port, struct sockaddr_storage *addr);
+/* The port a listener is bound to, or -1. */
+int nb__bound_port(uv_tcp_t *tcp);
 /* Called by a connection whose handle has closed, so the server can finish a stop. */
 void nb__server_conn_gone(struct nb_server *srv);
 /* Called when one of the server's own handles has closed, so a stop can finish. */
 void nb__server_handle_closed(struct nb_server *srv);
-/* The port a bound TCP handle listens on, -1 when it cannot be read. */
-int nb__tcp_port(uv_tcp_t *tcp);
 
 #endif

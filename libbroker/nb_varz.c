@@ -1,9 +1,10 @@
 /*
- * /varz and /jsz. natsctl has no clustering, gateways, leaf nodes, MQTT or websockets, so their
- * objects are empty, as nats-server's are when they are not configured. Memory and CPU come from
+ * /varz and /jsz. natsctl has no gateways, leaf nodes, MQTT or websockets, so their objects are
+ * empty, as nats-server's are when they are not configured (and "cluster" too without routes). Memory and CPU come from
  * libuv (RSS, getrusage); the CPU percentage is averaged since the previous /varz, as ps would.
  */
 #include "nb_auth.h"
+#include "nb_cluster.h"
 #include "nb_consumer.h"
 #include "nb_js.h"
 #include "nb_monitor.h"
@@ -63,6 +64,31 @@ write_js_stats(struct nb_server *srv, struct nb_jw *w, bool account)
     nb_jw_end_obj(w);
 }
 
+/* nats-server's ClusterOptsVarz: the configured routes' host:port as urls. */
+static void
+write_cluster(struct nb_server *srv, struct nb_jw *w)
+{
+    const struct nb_config *c = &srv->cfg;
+    nb_jw_obj(w, "cluster");
+    if (srv->cluster) {
+        nb_jw_str(w, "name", srv->cluster->name);
+        nb_jw_str(w, "addr", c->cluster_host ? c->cluster_host : c->host);
+        nb_jw_i64(w, "cluster_port", srv->cluster->port);
+        nb_jw_f64(w, "auth_timeout", (double)c->cluster_auth_timeout_ms / 1000);
+        if (c->nroutes) nb_jw_arr(w, "urls");
+        for (const struct nb_solicit *s = srv->cluster->solicits; c->nroutes && s; s = s->next) {
+            char hp[320];
+            if (!s->configured) continue;
+            snprintf(hp, sizeof hp, strchr(s->url.host, ':') ? "[%s]:%d" : "%s:%d", s->url.host,
+                     s->url.port);
+            nb_jw_str(w, NULL, hp);
+        }
+        if (c->nroutes) nb_jw_end_arr(w);
+        nb_jw_f64(w, "tls_timeout", 2);
+    }
+    nb_jw_end_obj(w);
+}
+
 static void
 write_config(struct nb_server *srv, struct nb_jw *w)
 {
@@ -79,7 +105,8 @@ write_config(struct nb_server *srv, struct nb_jw *w)
     nb_jw_i64(w, "max_control_line", c->max_control_line);
     nb_jw_i64(w, "max_payload", c->max_payload);
     nb_jw_i64(w, "max_pending", c->max_pending);
-    static const char *const off[] = {"cluster", "gateway", "leaf", "mqtt", "websocket"};
+    write_cluster(srv, w);
+    static const char *const off[] = {"gateway", "leaf", "mqtt", "websocket"};
     for (size_t i = 0; i < sizeof off / sizeof off[0]; i++) {
         nb_jw_obj(w, off[i]);
         nb_jw_end_obj(w);
@@ -125,7 +152,7 @@ write_counters(struct nb_server *srv, struct nb_jw *w)
     nb_server_stats(srv, &st);
     nb_jw_u64(w, "connections", st.connections);
     nb_jw_u64(w, "total_connections", st.total_connections);
-    nb_jw_i64(w, "routes", 0);
+    nb_jw_u64(w, "routes", nb__cluster_nroutes(srv));
     nb_jw_i64(w, "remotes", 0);
     nb_jw_i64(w, "leafnodes", 0);
     nb_jw_u64(w, "in_msgs", st.in_msgs);

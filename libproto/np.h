@@ -39,6 +39,8 @@
     X(URL_PORT_RANGE, "port out of range (1-65535)")                                               \
     X(URL_ESCAPE, "bad %-escape in the URL's user or password")                                    \
     X(URL_PATH, "a server URL takes no path")                                                      \
+    X(URL_ROUTE_SCHEME, "unsupported URL scheme: a route URL is nats:// or nats-route://")         \
+    X(URL_ROUTE_PORT, "a route URL needs a port")                                                  \
     X(SIZE_SUFFIX, "not a size such as 512, 64KB or 1MiB")                                         \
     X(DURATION, "not a duration such as 500ms, 1m30s or 2h")                                       \
     X(RANGE, "value out of range")
@@ -240,6 +242,16 @@ struct np_rmsg_line {
  * "... | <q>... <size>"; HMSG carries "<hdr_len> <total>" instead of the size.
  */
 size_t np_enc_rmsg(char *dst, size_t cap, const struct np_rmsg_line *m);
+/* Interest on a route (spec 5.4). */
+struct np_rsub_line {
+    struct np_str account, subject;
+    struct np_str queue; /* len 0: plain interest */
+    uint32_t weight;     /* RS+ of a queue group: its local members */
+};
+/* "RS+ <account> <subject>\r\n", or "RS+ <account> <subject> <queue> <weight>\r\n". */
+size_t np_enc_rsub(char *dst, size_t cap, const struct np_rsub_line *l);
+/* "RS- <account> <subject>[ <queue>]\r\n" (the weight is not sent). */
+size_t np_enc_runsub(char *dst, size_t cap, const struct np_rsub_line *l);
 /* "INFO <json> \r\n" with the trailing space nats-server sends. */
 size_t np_enc_info(char *dst, size_t cap, struct np_str json);
 /* "CONNECT <json>\r\n". */
@@ -307,7 +319,10 @@ void np_hdr_builder_release(struct np_hdr_builder *b);
 /* INFO and CONNECT JSON (cJSON inside)                                                            */
 /* ---------------------------------------------------------------------------------------------- */
 
-/* Server INFO. Strings are owned by the struct after np_info_parse(); np_info_release() frees them. */
+/*
+ * Server INFO, to a client or (proto 2) to a route peer, as in nats-server where one struct serves
+ * both. Strings are owned by the struct after np_info_parse(); np_info_release() frees them.
+ */
 struct np_info {
     char *server_id;
     char *server_name;
@@ -321,13 +336,17 @@ struct np_info {
     bool tls_required;
     int64_t max_payload;
     bool jetstream;
-    uint64_t client_id;  /* 0 = omitted */
-    char *client_ip;     /* NULL = omitted */
-    char *nonce;         /* NULL = omitted */
-    char *cluster;       /* NULL = omitted */
-    char **connect_urls; /* NULL = omitted; host:port strings */
+    char *ip;           /* routes: "nats-route://host:port/" to dial this server; NULL = omitted */
+    uint64_t client_id; /* 0 = omitted */
+    char *client_ip;    /* NULL = omitted */
+    char *nonce;        /* NULL = omitted */
+    char *cluster;      /* NULL = omitted */
+    bool cluster_dynamic; /* routes: the cluster name was generated, not configured */
+    char **connect_urls;  /* NULL = omitted; host:port strings */
     size_t n_connect_urls;
     bool ldm;
+    bool lnoc;     /* routes: understands leafnode-origin interest (LS+/LS-/LMSG) */
+    char *gateway; /* routes: set only in INFOs about gateways, which natsctl ignores */
 };
 
 /* Parses INFO JSON into a zeroed struct. Returns 0 or NP_EJSON (the struct is then released). */
@@ -338,6 +357,12 @@ int np_info_parse(struct np_info *info, const char *json, size_t len);
  */
 char *np_info_encode(const struct np_info *info);
 void np_info_release(struct np_info *info);
+/*
+ * The INFO a server forwards to its other routes about a peer that just joined (spec 5.3): the
+ * peer's own INFO json with "nonce" removed and, when the peer gave none, "ip" set to ip. Returns
+ * a malloc'd string, or NULL when json is not an object or memory is short.
+ */
+char *np_info_gossip(const char *json, size_t len, const char *ip);
 
 /* Client CONNECT options. np_connect_init() sets nats-server's defaults for missing keys. */
 struct np_connect {
@@ -351,6 +376,9 @@ struct np_connect {
     bool has_account; /* a non-empty "account" or "new_account":true (legacy, refused) */
     char *name, *lang, *version;
     char *user, *pass, *auth_token;
+    /* A route's CONNECT (spec 5.1): name is then the server id */
+    char *cluster, *gateway;
+    bool cluster_dynamic, lnoc;
 };
 
 void np_connect_init(struct np_connect *c);
@@ -358,6 +386,11 @@ void np_connect_init(struct np_connect *c);
 int np_connect_parse(struct np_connect *c, const char *json, size_t len);
 /* Encodes the fields a client sends. Returns a malloc'd string or NULL. */
 char *np_connect_encode(const struct np_connect *c);
+/*
+ * Encodes a route's CONNECT with the fields and order nats-server's route CONNECT has (no lang,
+ * which marks a client). Returns a malloc'd string or NULL.
+ */
+char *np_connect_encode_route(const struct np_connect *c);
 void np_connect_release(struct np_connect *c);
 
 #endif

@@ -1,5 +1,6 @@
 /*
- * Encoders for the protocol lines both sides send (spec 1.2 to 1.8).
+ * Encoders for the protocol lines both sides send (spec 1.2 to 1.8), and the route lines between
+ * servers (spec 5.4, 5.5).
  *
  * Each encoder keeps snprintf's contract without the NUL: it returns the length of the complete
  * line and writes at most cap bytes of it, so a caller may size a buffer with a first call at
@@ -226,6 +227,40 @@ np_enc_rmsg(char *dst, size_t cap, const struct np_rmsg_line *m)
     put_num(&o, m->total);
     PUT_LIT(&o, "\r\n");
     return line_len(&o, cap);
+}
+
+/* Interest lines end the same way: the optional queue, then the weight for RS+. */
+static size_t
+interest_line(struct out *o, size_t cap, const struct np_rsub_line *l)
+{
+    put_str(o, l->account);
+    PUT_LIT(o, " ");
+    put_str(o, l->subject);
+    put_opt(o, l->queue);
+    if (l->queue.len && l->weight) {
+        PUT_LIT(o, " ");
+        put_num(o, l->weight);
+    }
+    PUT_LIT(o, "\r\n");
+    return line_len(o, cap);
+}
+
+size_t
+np_enc_rsub(char *dst, size_t cap, const struct np_rsub_line *l)
+{
+    struct out o = {dst, cap, 0};
+    PUT_LIT(&o, "RS+ ");
+    return interest_line(&o, cap, l);
+}
+
+size_t
+np_enc_runsub(char *dst, size_t cap, const struct np_rsub_line *l)
+{
+    struct out o = {dst, cap, 0};
+    PUT_LIT(&o, "RS- ");
+    struct np_rsub_line no_weight = *l;
+    no_weight.weight = 0;
+    return interest_line(&o, cap, &no_weight);
 }
 
 size_t

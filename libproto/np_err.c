@@ -41,7 +41,7 @@ np_errname(int err)
 bool
 np_err_is_url(int err)
 {
-    return err >= NP_EURL && err <= NP_EURL_PATH;
+    return err >= NP_EURL && err <= NP_EURL_ROUTE_PORT;
 }
 
 /* strnlen keeps the scan of s bounded by the view, however long s is. */

@@ -59,24 +59,41 @@ static const struct field info_fields[] = {
     {INFO_MEMBER(tls_required), K_BOOL},
     {INFO_MEMBER(max_payload), K_I64},
     {INFO_MEMBER(jetstream), K_BOOL},
+    {INFO_MEMBER(ip), K_STR},
     {INFO_MEMBER(client_id), K_U64},
     {INFO_MEMBER(client_ip), K_STR},
     {INFO_MEMBER(nonce), K_STR},
     {INFO_MEMBER(cluster), K_STR},
+    {INFO_MEMBER(cluster_dynamic), K_BOOL},
     {INFO_MEMBER(connect_urls), K_STRV},
     {INFO_MEMBER(ldm), K_BOOL},
+    {INFO_MEMBER(lnoc), K_BOOL},
+    {INFO_MEMBER(gateway), K_STR},
 };
 
 static const struct field connect_fields[] = {
-    {CONNECT_MEMBER(verbose), K_BOOL},   {CONNECT_MEMBER(pedantic), K_BOOL},
-    {CONNECT_MEMBER(echo), K_BOOL},      {CONNECT_MEMBER(tls_required), K_BOOL},
-    {CONNECT_MEMBER(headers), K_BOOL},   {CONNECT_MEMBER(no_responders), K_BOOL},
-    {CONNECT_MEMBER(protocol), K_INT},   {CONNECT_MEMBER(name), K_STR},
-    {CONNECT_MEMBER(lang), K_STR},       {CONNECT_MEMBER(version), K_STR},
-    {CONNECT_MEMBER(user), K_STR},       {CONNECT_MEMBER(pass), K_STR},
-    {CONNECT_MEMBER(auth_token), K_STR}, {"nkey", 0, K_STR_IGNORED},
-    {"jwt", 0, K_STR_IGNORED},           {"sig", 0, K_STR_IGNORED},
-    {"account", 0, K_ACCOUNT},           {"new_account", 0, K_NEW_ACCOUNT},
+    {CONNECT_MEMBER(verbose), K_BOOL},
+    {CONNECT_MEMBER(pedantic), K_BOOL},
+    {CONNECT_MEMBER(echo), K_BOOL},
+    {CONNECT_MEMBER(tls_required), K_BOOL},
+    {CONNECT_MEMBER(headers), K_BOOL},
+    {CONNECT_MEMBER(no_responders), K_BOOL},
+    {CONNECT_MEMBER(protocol), K_INT},
+    {CONNECT_MEMBER(name), K_STR},
+    {CONNECT_MEMBER(lang), K_STR},
+    {CONNECT_MEMBER(version), K_STR},
+    {CONNECT_MEMBER(user), K_STR},
+    {CONNECT_MEMBER(pass), K_STR},
+    {CONNECT_MEMBER(auth_token), K_STR},
+    {"nkey", 0, K_STR_IGNORED},
+    {"jwt", 0, K_STR_IGNORED},
+    {"sig", 0, K_STR_IGNORED},
+    {"account", 0, K_ACCOUNT},
+    {"new_account", 0, K_NEW_ACCOUNT},
+    {CONNECT_MEMBER(cluster), K_STR},
+    {CONNECT_MEMBER(gateway), K_STR},
+    {CONNECT_MEMBER(cluster_dynamic), K_BOOL},
+    {CONNECT_MEMBER(lnoc), K_BOOL},
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -251,6 +268,8 @@ np_info_release(struct np_info *info)
     free(info->client_ip);
     free(info->nonce);
     free(info->cluster);
+    free(info->ip);
+    free(info->gateway);
     free_strv(info->connect_urls, info->n_connect_urls);
     *info = (struct np_info){.server_id = NULL};
 }
@@ -334,12 +353,40 @@ np_info_encode(const struct np_info *info)
               put_opt_bool(o, "auth_required", info->auth_required) &&
               put_opt_bool(o, "tls_required", info->tls_required) &&
               put_i64(o, "max_payload", info->max_payload) &&
-              put_opt_bool(o, "jetstream", info->jetstream) &&
+              put_opt_bool(o, "jetstream", info->jetstream) && put_opt_str(o, "ip", info->ip) &&
               put_opt_u64(o, "client_id", info->client_id) &&
               put_opt_str(o, "client_ip", info->client_ip) &&
               put_opt_str(o, "nonce", info->nonce) && put_opt_str(o, "cluster", info->cluster) &&
+              put_opt_bool(o, "cluster_dynamic", info->cluster_dynamic) &&
               put_opt_strv(o, "connect_urls", info->connect_urls, info->n_connect_urls) &&
-              put_opt_bool(o, "ldm", info->ldm);
+              put_opt_bool(o, "ldm", info->ldm) && put_opt_bool(o, "lnoc", info->lnoc);
+    return finish_json(o, ok);
+}
+
+/* Keys are matched as Go's decoder matches them: without regard to ASCII case. */
+static void
+delete_key(cJSON *o, const char *key)
+{
+    cJSON *v;
+    while ((v = cJSON_GetObjectItem(o, key)) != NULL)
+        cJSON_Delete(cJSON_DetachItemViaPointer(o, v));
+}
+
+char *
+np_info_gossip(const char *json, size_t len, const char *ip)
+{
+    cJSON *o = parse_value(json, len);
+    if (!cJSON_IsObject(o)) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    delete_key(o, "nonce");
+    const cJSON *have = cJSON_GetObjectItem(o, "ip");
+    bool ok = true;
+    if (!cJSON_IsString(have) || !have->valuestring[0]) {
+        delete_key(o, "ip");
+        ok = put_str(o, "ip", ip);
+    }
     return finish_json(o, ok);
 }
 
@@ -431,6 +478,20 @@ np_connect_encode(const struct np_connect *c)
     return finish_json(o, ok);
 }
 
+char *
+np_connect_encode_route(const struct np_connect *c)
+{
+    cJSON *o = cJSON_CreateObject();
+    bool ok = o && put_bool(o, "echo", c->echo) && put_bool(o, "verbose", c->verbose) &&
+              put_bool(o, "pedantic", c->pedantic) && put_opt_str(o, "user", c->user) &&
+              put_opt_str(o, "pass", c->pass) && put_bool(o, "tls_required", c->tls_required) &&
+              put_bool(o, "headers", c->headers) && put_str(o, "name", c->name) &&
+              put_str(o, "cluster", c->cluster) &&
+              put_opt_bool(o, "cluster_dynamic", c->cluster_dynamic) &&
+              put_opt_bool(o, "lnoc", c->lnoc);
+    return finish_json(o, ok);
+}
+
 void
 np_connect_release(struct np_connect *c)
 {
@@ -440,5 +501,7 @@ np_connect_release(struct np_connect *c)
     free(c->user);
     free(c->pass);
     free(c->auth_token);
+    free(c->cluster);
+    free(c->gateway);
     np_connect_init(c);
 }

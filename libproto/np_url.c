@@ -108,14 +108,25 @@ parse_hostport(struct np_url *u, const char *s, size_t n)
     return u->host ? 0 : NP_ENOMEM;
 }
 
-/* The authority part of a URL (after any scheme, before any path), or an error. */
+static bool
+scheme_is(const char *p, size_t n, const char *name)
+{
+    return n == strlen(name) && strncasecmp(p, name, n) == 0;
+}
+
+/*
+ * The authority part of a URL (after any scheme, before any path), or an error. A route URL may
+ * also say nats-route://, as nats-server's configurations do.
+ */
 static int
-url_authority(const char *text, size_t len, const char **auth, size_t *alen)
+url_authority(const char *text, size_t len, bool route, const char **auth, size_t *alen)
 {
     const char *p = text, *end = text + len;
     const char *sep = strstr(text, "://");
     if (sep && sep < end) {
-        if ((size_t)(sep - p) != 4 || strncasecmp(p, "nats", 4) != 0) return NP_EURL_SCHEME;
+        size_t n = (size_t)(sep - p);
+        if (!scheme_is(p, n, "nats") && !(route && scheme_is(p, n, "nats-route")))
+            return route ? NP_EURL_ROUTE_SCHEME : NP_EURL_SCHEME;
         p = sep + 3;
     }
     const char *slash = memchr(p, '/', (size_t)(end - p));
@@ -125,10 +136,10 @@ url_authority(const char *text, size_t len, const char **auth, size_t *alen)
     return 0;
 }
 
-int
-np_url_parse(struct np_url *u, const char *text)
+static int
+parse_url(struct np_url *u, const char *text, bool route)
 {
-    *u = (struct np_url){.port = NP_DEFAULT_PORT};
+    *u = (struct np_url){.port = route ? 0 : NP_DEFAULT_PORT};
     if (!text) return NP_EURL;
     while (*text == ' ' || *text == '\t')
         text++;
@@ -137,7 +148,7 @@ np_url_parse(struct np_url *u, const char *text)
         len--;
     const char *auth;
     size_t alen;
-    int rc = url_authority(text, len, &auth, &alen);
+    int rc = url_authority(text, len, route, &auth, &alen);
     if (rc != 0) return rc;
     const char *at = NULL;
     for (size_t i = 0; i < alen; i++)
@@ -146,8 +157,21 @@ np_url_parse(struct np_url *u, const char *text)
     if (rc == 0)
         rc = at ? parse_hostport(u, at + 1, alen - (size_t)(at + 1 - auth))
                 : parse_hostport(u, auth, alen);
+    if (rc == 0 && u->port == 0) rc = NP_EURL_ROUTE_PORT;
     if (rc != 0) np_url_release(u);
     return rc;
+}
+
+int
+np_url_parse(struct np_url *u, const char *text)
+{
+    return parse_url(u, text, false);
+}
+
+int
+np_url_parse_route(struct np_url *u, const char *text)
+{
+    return parse_url(u, text, true);
 }
 
 void

@@ -22,6 +22,12 @@ struct np_url {
  * (np_err_is_url() is true for all of them); on failure u holds nothing.
  */
 int np_url_parse(struct np_url *u, const char *text);
+/*
+ * Parses a route URL (a server's cluster port): like np_url_parse(), but nats-route:// is accepted
+ * beside nats://, and the port must be given (there is no default cluster port). user and pass
+ * are the cluster credentials to present.
+ */
+int np_url_parse_route(struct np_url *u, const char *text);
 void np_url_release(struct np_url *u);
 /*
  * Writes text (one URL or a comma-separated list) with any password or token replaced by "***".

@@ -45,8 +45,9 @@ refused() {
     refused 'trusted: [ OABC ]\n' trusted "trusted operator keys" 1:1
     refused 'ocsp: { mode: always }\n' ocsp "OCSP stapling" 1:1
     refused 'https_port: 8443\n' https_port "HTTPS monitoring" 1:1
-    refused 'cluster {\n  authorization { user: r, password: p }\n}\n' \
-        cluster.authorization authorization 2:3
+    refused 'cluster {\n  pool_size: 3\n}\n' \
+        cluster.pool_size "route pooling (nats-server 2.10's pool_size)" 2:3
+    refused 'cluster {\n  tls { cert_file: x }\n}\n' cluster.tls TLS 2:3
     refused 'gateway { name: g, tls { cert_file: x } }\n' gateway.tls TLS 1:20
     refused 'leafnodes {\n  authorization { token: t }\n}\n' leafnodes.authorization authorization 2:3
     refused 'websocket {\n  tls { cert_file: x }\n}\n' websocket.tls TLS 2:3
@@ -79,10 +80,10 @@ refused() {
 }
 
 @test "options without security meaning are ignored with a warning and the server serves" {
-    start_server -c "$(conf 'websocket { port: 8080 }\ncluster {\n  name: c\n  routes: [ nats://127.0.0.1:6222 ]\n}\nlame_duck_duration: "30s"\n')"
+    start_server -c "$(conf 'websocket { port: 8080 }\nleafnodes {\n  port: 7422\n  remotes: [ { url: nats://127.0.0.1:7422 } ]\n}\nlame_duck_duration: "30s"\n')"
     run cat "$SERVER_LOG"
     [[ $output == *'t.conf:1:1: field "websocket" (WebSocket clients) is not supported by natsctl and is ignored'* ]]
-    [[ $output == *'t.conf:2:1: field "cluster" (clustering) is not supported by natsctl and is ignored'* ]]
+    [[ $output == *'t.conf:2:1: field "leafnodes" (leaf nodes) is not supported by natsctl and is ignored'* ]]
     [[ $output == *'t.conf:6:1: field "lame_duck_duration" (lame duck mode) is not supported'* ]]
     run session 'CONNECT {}\r\nPING\r\n'
     [[ $output == *PONG* ]]
@@ -113,8 +114,7 @@ refused() {
 
 @test "nats-server flags natsctl lacks are named in one line, never split into letters" {
     local args
-    for args in "-sl stop" "-ms 8443" \
-        "--cluster nats://127.0.0.1:6222" "--routes nats://a:6222" "--tls" "-tlscert=c.pem" \
+    for args in "-sl stop" "-ms 8443" "--tls" "-tlscert=c.pem" \
         "--tlsverify" "-s" "--profile 6060"; do
         run --separate-stderr "$NATSCTL" server $args
         [ "$status" -eq 2 ] || { echo "$args -> $status"; return 1; }
@@ -147,4 +147,31 @@ refused() {
     run --separate-stderr "$NATSCTL" server -D=maybe
     [ "$status" -eq 2 ]
     [ "$stderr" = "natsctl server: invalid value 'maybe' for -D" ]
+}
+
+@test "cluster flags are checked before anything listens, with nats-server's words" {
+    run --separate-stderr "$NATSCTL" server -p -1 --routes nats://127.0.0.1:6222
+    [ "$status" -eq 2 ]
+    [ "$stderr" = "natsctl server: solicited routes require cluster capabilities, e.g. --cluster" ]
+    run --separate-stderr "$NATSCTL" server -p -1 --cluster nats://ruser@127.0.0.1:-1
+    [ "$status" -eq 2 ]
+    [ "$stderr" = "natsctl server: expected cluster password to be set" ]
+    run --separate-stderr "$NATSCTL" server -p -1 --cluster nats://127.0.0.1:-1 --routes nats://h
+    [ "$status" -eq 2 ]
+    [ "$stderr" = "natsctl server: invalid route URL 'nats://h': a route URL needs a port" ]
+    run --separate-stderr "$NATSCTL" server -p -1 --cluster nats://127.0.0.1:-1 --connect_retries x
+    [ "$status" -eq 2 ]
+    run --separate-stderr "$NATSCTL" server -t -c "$(conf 'cluster {\n  listen: 127.0.0.1:-1\n  authorization { user: r, password: "$2a$11$W2zko751KUvVy59mUTWmpOdWjpEm5qhcCZRd05GjI/sSOT.xtiHyG" }\n}\n')"
+    [ "$status" -eq 2 ]
+    [[ $stderr == *"the cluster password is a bcrypt hash"* ]]
+}
+
+@test "a cluster listener is named in the log and in the ports file" {
+    start_server --cluster nats://127.0.0.1:-1 --cluster_name c9
+    wait_for_text "$SERVER_LOG" "Listening for route connections on 127.0.0.1:"
+    run cat "$SERVER_LOG"
+    [[ $output == *"[INF] Cluster name is c9"* ]]
+    run cat "$(dirname "$SERVER_LOG")"/*.ports
+    [[ $output == *'"cluster":["nats://127.0.0.1:'* ]]
+    stop_server
 }

@@ -1,5 +1,6 @@
 /*
- * libFuzzer target for server URLs (libproto/np_url.c): np_url_parse and np_url_redact.
+ * libFuzzer target for server URLs (libproto/np_url.c): np_url_parse, np_url_parse_route and
+ * np_url_redact.
  *
  * The input is one NUL-terminated string. Checked beyond "no crash, no over-read, no leak": a
  * parsed URL has a host and a port in range, a refusal is an NP_EURL* code (or NP_ENOMEM) and
@@ -47,6 +48,22 @@ fuzz_parse(const char *text)
     np_url_release(&u);
 }
 
+/* A route URL parses as a client URL with the other scheme, or fails; it always has a port. */
+static void
+fuzz_route(const char *text)
+{
+    struct np_url u;
+    int rc = np_url_parse_route(&u, text);
+    if (rc != 0) {
+        if (rc != NP_ENOMEM && !np_err_is_url(rc)) abort();
+        if (u.host || u.user || u.pass) abort();
+        return;
+    }
+    if (!u.host || !*u.host || u.port < 1 || u.port > 65535) abort();
+    check_reparse(&u);
+    np_url_release(&u);
+}
+
 static void
 fuzz_redact(const char *text, size_t len)
 {
@@ -72,6 +89,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(text, data, size);
     text[size] = '\0';
     fuzz_parse(text);
+    fuzz_route(text);
     fuzz_redact(text, strlen(text));
     free(text);
     return 0;

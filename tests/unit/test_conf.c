@@ -1507,8 +1507,15 @@ test_refused_fields(void **state)
          3, 6, "authorization.users.nkey", "nkey users"},
         {"authorization { auth_callout { issuer: x } }\n", 1, 17, "authorization.auth_callout",
          "auth callout"},
-        {"cluster {\n  name: c\n  authorization { user: r, password: p }\n}\n", 3, 3,
-         "cluster.authorization", "authorization"},
+        {"cluster {\n  name: c\n  tls { cert_file: x }\n}\n", 3, 3, "cluster.tls", "TLS"},
+        {"cluster {\n  pool_size: 3\n}\n", 2, 3, "cluster.pool_size",
+         "route pooling (nats-server 2.10's pool_size)"},
+        {"cluster {\n  permissions { import: a }\n}\n", 2, 3, "cluster.permissions",
+         "route permissions"},
+        {"cluster { authorization { token: t } }\n", 1, 27, "cluster.authorization.token",
+         "tokens (nats-server refuses them for routes too)"},
+        {"cluster { authorization { users: [ {user: a, password: b} ] } }\n", 1, 27,
+         "cluster.authorization.users", "multiple users (nats-server refuses them for routes too)"},
         {"leafnodes { tls { cert_file: x } }\n", 1, 13, "leafnodes.tls", "TLS"},
         {"websocket { port: 8080, no_auth_user: guest }\n", 1, 25, "websocket.no_auth_user",
          "a default user for clients without credentials"},
@@ -1541,12 +1548,11 @@ test_ignored_fields(void **state)
     assert_int_equal(load(text, &cfg, &w, NULL), 0);
     assert_int_equal(cfg.port, 4333);
     assert_true(cfg.trace);
-    assert_int_equal(w.n, 3);
-    static const char *keys[] = {"1:1: field \"cluster\" (clustering)",
-                                 "5:1: field \"gateway\" (gateways)",
+    assert_int_equal(w.n, 2);
+    static const char *keys[] = {"5:1: field \"gateway\" (gateways)",
                                  "7:1: field \"Lame_Duck_Duration\" (lame duck mode)"};
-    for (int i = 0; i < 3; i++) {
-        char want[600];
+    for (int i = 0; i < 2; i++) {
+        char want[1024];
         snprintf(want, sizeof want, "%s:%s is not supported by natsctl and is ignored", tpath(),
                  keys[i]);
         assert_string_equal(w.msg[i], want);
@@ -1556,6 +1562,89 @@ test_ignored_fields(void **state)
     nb_config_init(&cfg);
     assert_int_equal(nb_config_load(&cfg, tpath(), NULL, NULL, NULL), 0);
     assert_int_equal(cfg.port, 4333);
+    nb_config_release(&cfg);
+}
+
+/* The cluster block as nats-server reads it, and --cluster's URL. */
+static void
+test_cluster_block(void **state)
+{
+    (void)state;
+    struct nb_config cfg;
+    struct warns w;
+    const char *text = "cluster {\n"
+                       "  name: c1\n"
+                       "  listen: 10.0.0.1:6333\n"
+                       "  routes: [ nats-route://a:6222, \"nats://u:p@b:6223\" ]\n"
+                       "  authorization { user: ruser, password: T0p, timeout: 0.5 }\n"
+                       "  cluster_advertise: \"pub:7000\"\n"
+                       "  no_advertise: true\n"
+                       "  connect_retries: 3\n"
+                       "  compression: s2_auto\n"
+                       "}\n"
+                       "client_advertise: \"clients.example:4000\"\n";
+    assert_int_equal(load(text, &cfg, &w, NULL), 0);
+    assert_string_equal(cfg.cluster_name, "c1");
+    assert_string_equal(cfg.cluster_host, "10.0.0.1");
+    assert_int_equal(cfg.cluster_port, 6333);
+    assert_int_equal(cfg.nroutes, 2);
+    assert_string_equal(cfg.routes[1], "nats://u:p@b:6223");
+    assert_string_equal(cfg.cluster_user, "ruser");
+    assert_string_equal(cfg.cluster_pass, "T0p");
+    assert_int_equal(cfg.cluster_auth_timeout_ms, 500);
+    assert_string_equal(cfg.cluster_advertise, "pub:7000");
+    assert_true(cfg.cluster_no_advertise);
+    assert_int_equal(cfg.connect_retries, 3);
+    assert_string_equal(cfg.client_advertise, "clients.example:4000");
+    assert_int_equal(w.n, 1); /* compression */
+    char msg[256];
+    assert_int_equal(nb_config_validate(&cfg, msg, sizeof msg), 0);
+    struct nb_config copy;
+    assert_int_equal(nb_config_copy(&copy, &cfg), 0);
+    assert_string_equal(copy.routes[0], "nats-route://a:6222");
+    nb_config_release(&copy);
+    nb_config_release(&cfg);
+    assert_int_equal(load("cluster { port: -1 }\n", &cfg, &w, NULL), 0);
+    assert_int_equal(cfg.cluster_port, -1);
+    nb_config_release(&cfg);
+    expect_error("cluster {\n  routes: [ nats://a:6222, \"nats://b\" ]\n}\n", 2, 28,
+                 "invalid 'routes': a route URL needs a port");
+    expect_error("cluster { routes: nats://a:1 }\n", 1, 11,
+                 "invalid 'routes': expected an array of route URLs");
+}
+
+static void
+test_cluster_validate(void **state)
+{
+    (void)state;
+    struct nb_config cfg;
+    char msg[256];
+    nb_config_init(&cfg);
+    assert_int_equal(nb_config_add_route(&cfg, "nats://a:6222"), 0);
+    assert_int_equal(nb_config_validate(&cfg, msg, sizeof msg), NB_ECONFIG);
+    assert_string_equal(msg, "solicited routes require cluster capabilities, e.g. --cluster");
+    assert_int_equal(nb_config_cluster_url(&cfg, "nats://ru:rp@127.0.0.1:-1", msg, sizeof msg), 0);
+    assert_int_equal(cfg.cluster_port, -1);
+    assert_string_equal(cfg.cluster_host, "127.0.0.1");
+    assert_string_equal(cfg.cluster_user, "ru");
+    assert_int_equal(nb_config_validate(&cfg, msg, sizeof msg), 0);
+    /* --cluster without userinfo clears the file's credentials, as nats-server's flag does */
+    assert_int_equal(nb_config_cluster_url(&cfg, "nats://127.0.0.1:6222", msg, sizeof msg), 0);
+    assert_null(cfg.cluster_user);
+    assert_int_equal(cfg.cluster_port, 6222);
+    assert_int_equal(nb_config_cluster_url(&cfg, "nats://tok@h:1", msg, sizeof msg), NB_ECONFIG);
+    assert_string_equal(msg, "expected cluster password to be set");
+    nb_config_set_str(&cfg.cluster_pass, "$2a$11$W2zko751KUvVy59mUTWmpOdWjpEm5qhcCZRd05GjI/sS");
+    assert_int_equal(nb_config_validate(&cfg, msg, sizeof msg), NB_ECONFIG);
+    assert_non_null(strstr(msg, "the cluster password is a bcrypt hash"));
+    nb_config_set_str(&cfg.cluster_pass, NULL);
+    nb_config_set_str(&cfg.cluster_advertise, ":7");
+    assert_int_equal(nb_config_validate(&cfg, msg, sizeof msg), NB_ECONFIG);
+    nb_config_set_str(&cfg.cluster_advertise, "h:7");
+    nb_config_clear_routes(&cfg);
+    assert_int_equal(nb_config_add_route(&cfg, "nats://a"), 0);
+    assert_int_equal(nb_config_validate(&cfg, msg, sizeof msg), NB_ECONFIG);
+    assert_string_equal(msg, "invalid route URL 'nats://a': a route URL needs a port");
     nb_config_release(&cfg);
 }
 
@@ -1785,6 +1874,8 @@ main(void)
         cmocka_unit_test(test_unknown_fields),
         cmocka_unit_test(test_refused_fields),
         cmocka_unit_test(test_ignored_fields),
+        cmocka_unit_test(test_cluster_block),
+        cmocka_unit_test(test_cluster_validate),
         cmocka_unit_test(test_jetstream_block),
         cmocka_unit_test(test_variables_in_options),
         cmocka_unit_test(test_include_warning_names_file),

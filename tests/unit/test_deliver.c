@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "nb_client.h"
+#include "nb_cluster.h"
 #include "nb_deliver.h"
 #include "nb_srv.h"
 
@@ -248,7 +249,7 @@ static const struct nb_proto fake_route_proto = {
 
 struct route {
     struct nb_conn conn;
-    struct nb_sub subs[4];
+    struct nb_rsub *subs[4];
 };
 
 static void
@@ -261,17 +262,28 @@ route_init(struct fixture *f, struct route *r, bool headers)
     strcpy(r->conn.addr, "test");
 }
 
+/* The peer's interest in subject (queue: weight members of that group), as nb_route.c keeps it. */
+static void
+route_qsub(struct fixture *f, struct route *r, int i, const char *subject, const char *queue,
+           uint32_t weight)
+{
+    r->subs[i] = calloc(1, sizeof *r->subs[i]);
+    assert_non_null(r->subs[i]);
+    r->subs[i]->weight = weight;
+    r->subs[i]->sub = (struct nb_sub){.owner = &r->conn,
+                                      .kind = NB_RECV_ROUTE,
+                                      .subject = subject,
+                                      .subject_len = (uint32_t)strlen(subject),
+                                      .queue = queue,
+                                      .queue_len = queue ? (uint32_t)strlen(queue) : 0,
+                                      .sid = ""};
+    assert_int_equal(nb_sublist_insert(f->srv->sublist, &r->subs[i]->sub), 0);
+}
+
 static void
 route_sub(struct fixture *f, struct route *r, int i, const char *subject, const char *queue)
 {
-    r->subs[i] = (struct nb_sub){.owner = &r->conn,
-                                 .kind = NB_RECV_ROUTE,
-                                 .subject = subject,
-                                 .subject_len = (uint32_t)strlen(subject),
-                                 .queue = queue,
-                                 .queue_len = queue ? (uint32_t)strlen(queue) : 0,
-                                 .sid = ""};
-    assert_int_equal(nb_sublist_insert(f->srv->sublist, &r->subs[i]), 0);
+    route_qsub(f, r, i, subject, queue, 1);
 }
 
 /* Takes what was queued for r, as text, and empties its queue. */
@@ -294,7 +306,8 @@ static void
 route_done(struct fixture *f, struct route *r)
 {
     for (int i = 0; i < 4; i++) {
-        if (r->subs[i].owner) nb_sublist_remove(f->srv->sublist, &r->subs[i]);
+        if (r->subs[i]) nb_sublist_remove(f->srv->sublist, &r->subs[i]->sub);
+        free(r->subs[i]);
     }
     nb__outq_release(&r->conn.out, &f->srv->pool);
     f->srv->flush_list = NULL;
@@ -368,6 +381,104 @@ test_route_message_never_goes_to_another_route(void **state)
     assert_int_equal(out_route.conn.out.pending, 0);
     route_done(f, &in);
     route_done(f, &out_route);
+}
+
+/* A member on this server takes the message; a route's member only gets what no local one can. */
+static void
+test_queue_prefers_a_local_member(void **state)
+{
+    struct fixture *f = *state;
+    struct route a;
+    route_init(f, &a, true);
+    route_qsub(f, &a, 0, "q", "g", 5);
+    struct recorder local = {0};
+    struct nb_isub *s;
+    assert_int_equal(nb_server_subscribe(f->srv, "q", "g", record, &local, &s), 0);
+    for (int i = 0; i < 10; i++) {
+        struct nb_msg m = msg("q", NULL, "x");
+        assert_int_equal(nb_server_publish(f->srv, &m), 1);
+    }
+    assert_int_equal(local.n, 10);
+    assert_int_equal(a.conn.out.pending, 0);
+    nb_server_unsubscribe(f->srv, s);
+    struct nb_msg m = msg("q", NULL, "y");
+    assert_int_equal(nb_server_publish(f->srv, &m), 1);
+    char out[512];
+    route_take(f, &a, out, sizeof out);
+    assert_string_equal(out, "RMSG $G q | g 1\r\ny\r\n");
+    route_done(f, &a);
+}
+
+/* Routes get a group's messages in proportion to the members they announced. */
+static void
+test_route_queue_weights(void **state)
+{
+    struct fixture *f = *state;
+    struct route a, b;
+    route_init(f, &a, true);
+    route_init(f, &b, true);
+    route_qsub(f, &a, 0, "q", "g", 1);
+    route_qsub(f, &b, 0, "q", "g", 3);
+    for (int i = 0; i < 4000; i++) {
+        struct nb_msg m = msg("q", NULL, "");
+        assert_int_equal(nb_server_publish(f->srv, &m), 1);
+    }
+    uint64_t na = a.conn.out_msgs, nb = b.conn.out_msgs;
+    assert_int_equal(na + nb, 4000);
+    assert_true(na > 700 && na < 1300); /* 1000 expected */
+    route_done(f, &a);
+    route_done(f, &b);
+}
+
+/* A route's message goes to the groups it names, each served here, and to no other group. */
+static void
+test_route_message_serves_only_named_groups(void **state)
+{
+    struct fixture *f = *state;
+    struct route in;
+    route_init(f, &in, true);
+    struct recorder g1 = {0}, g2 = {0}, plain = {0};
+    struct nb_isub *s1, *s2, *s3;
+    assert_int_equal(nb_server_subscribe(f->srv, "q", "g1", record, &g1, &s1), 0);
+    assert_int_equal(nb_server_subscribe(f->srv, "q", "g2", record, &g2, &s2), 0);
+    assert_int_equal(nb_server_subscribe(f->srv, "q", NULL, record, &plain, &s3), 0);
+    struct nb_msg m = msg("q", NULL, "x");
+    assert_int_equal(nb__publish_routed(f->srv, &in.conn, &m, (struct np_str){0}), 1);
+    assert_int_equal(nb__publish_routed(f->srv, &in.conn, &m, NP_STR_LIT(" g1  other")), 2);
+    assert_int_equal(nb__publish_routed(f->srv, &in.conn, &m, NP_STR_LIT("g2 g1")), 3);
+    assert_int_equal(g1.n, 2);
+    assert_int_equal(g2.n, 1);
+    assert_int_equal(plain.n, 3);
+    route_done(f, &in);
+}
+
+/*
+ * A stream message for a consumer's inbox on another server keeps its subject; the inbox travels
+ * after the $JS.ACK reply ("<reply>@<inbox>"), and the receiving side matches it there.
+ */
+static void
+test_consumer_delivery_crosses_a_route(void **state)
+{
+    struct fixture *f = *state;
+    struct route a;
+    route_init(f, &a, true);
+    route_sub(f, &a, 0, "_INBOX.x", NULL);
+    struct nb_msg m = msg("orders.new", "$JS.ACK.S.C.1.1.1.0.0", "hi");
+    assert_int_equal(nb_server_deliver(f->srv, "_INBOX.x", 8, &m), 1);
+    char out[512];
+    route_take(f, &a, out, sizeof out);
+    assert_string_equal(out, "RMSG $G orders.new $JS.ACK.S.C.1.1.1.0.0@_INBOX.x 2\r\nhi\r\n");
+    route_done(f, &a);
+    struct route in;
+    route_init(f, &in, true);
+    struct recorder inbox = {0};
+    struct nb_isub *s;
+    assert_int_equal(nb_server_subscribe(f->srv, "_INBOX.y", NULL, record, &inbox, &s), 0);
+    struct nb_msg routed = msg("orders.new", "$JS.ACK.S.C.1.1.1.0.0@_INBOX.y", "hi");
+    assert_int_equal(nb__publish_routed(f->srv, &in.conn, &routed, (struct np_str){0}), 1);
+    assert_int_equal(inbox.n, 1);
+    assert_string_equal(inbox.seen[0], "orders.new|$JS.ACK.S.C.1.1.1.0.0||hi");
+    route_done(f, &in);
 }
 
 /* ---- a client on a socket ------------------------------------------------------------------------ */
@@ -452,6 +563,11 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_route_gets_one_rmsg_per_message, setup, teardown),
         cmocka_unit_test_setup_teardown(test_route_queue_members_are_named, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_queue_prefers_a_local_member, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_consumer_delivery_crosses_a_route, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_route_queue_weights, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_route_message_serves_only_named_groups, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_route_message_never_goes_to_another_route, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_client_request_to_internal_responder, setup, teardown),

@@ -108,10 +108,31 @@ test_url_error_texts(void **state)
     assert_string_equal(np_strerror(NP_EURL_PORT_RANGE), "port out of range (1-65535)");
     assert_string_equal(np_strerror(NP_EURL_SCHEME),
                         "unsupported URL scheme: only nats:// is supported");
-    for (int e = NP_EURL; e <= NP_EURL_PATH; e++)
+    for (int e = NP_EURL; e <= NP_EURL_ROUTE_PORT; e++)
         assert_string_not_equal(np_strerror(e), "unknown error");
     assert_false(np_err_is_url(NP_EINVAL));
     assert_false(np_err_is_url(0));
+}
+
+/* Route URLs take nats-route:// too, always name their port, and carry the cluster credentials. */
+static void
+test_url_route(void **state)
+{
+    (void)state;
+    struct np_url u;
+    assert_int_equal(np_url_parse_route(&u, "nats-route://ruser:T0p@127.0.0.1:6222/"), 0);
+    assert_string_equal(u.host, "127.0.0.1");
+    assert_int_equal(u.port, 6222);
+    assert_string_equal(u.user, "ruser");
+    assert_string_equal(u.pass, "T0p");
+    np_url_release(&u);
+    assert_int_equal(np_url_parse_route(&u, "NATS://[::1]:7000"), 0);
+    assert_string_equal(u.host, "::1");
+    np_url_release(&u);
+    assert_int_equal(np_url_parse_route(&u, "nats-route://h"), NP_EURL_ROUTE_PORT);
+    assert_int_equal(np_url_parse_route(&u, "tls://h:6222"), NP_EURL_ROUTE_SCHEME);
+    assert_int_equal(np_url_parse(&u, "nats-route://h:6222"), NP_EURL_SCHEME);
+    assert_true(np_err_is_url(NP_EURL_ROUTE_PORT));
 }
 
 static void
@@ -144,7 +165,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_url_forms),  cmocka_unit_test(test_url_userinfo),
         cmocka_unit_test(test_url_errors), cmocka_unit_test(test_url_error_texts),
-        cmocka_unit_test(test_redact),
+        cmocka_unit_test(test_url_route),  cmocka_unit_test(test_redact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
