@@ -405,6 +405,7 @@ nb__cluster_info_json(struct nb_server *srv)
         .headers = true,
         .auth_required = srv->cfg.cluster_user != NULL,
         .max_payload = srv->cfg.max_payload,
+        .natsctl_streams = srv->js != NULL,
         .ip = cl->info_ip,
         .nonce = nonce,
         .cluster = cl->name,

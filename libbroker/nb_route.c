@@ -294,7 +294,7 @@ check_first_info(struct nb_route *r, const struct np_info *info)
         nb__conn_close(&r->conn, NB_CLOSE_DUPLICATE_SERVER_NAME, false);
         return false;
     }
-    if (srv->js && info->jetstream) {
+    if (srv->js && (info->jetstream || info->natsctl_streams)) {
         nb__conn_log(&r->conn, NB_LOG_ERROR,
                      "Refusing the route to \"%s\": JetStream is enabled there too, and natsctl "
                      "runs JetStream on one server of a cluster",

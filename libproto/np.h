@@ -336,6 +336,9 @@ struct np_info {
     bool tls_required;
     int64_t max_payload;
     bool jetstream;
+    /* routes: a natsctl server with streams. Not "jetstream", which would make a nats-server peer
+     * count it in its JetStream meta group; nats-server ignores keys it does not know. */
+    bool natsctl_streams;
     char *ip;           /* routes: "nats-route://host:port/" to dial this server; NULL = omitted */
     uint64_t client_id; /* 0 = omitted */
     char *client_ip;    /* NULL = omitted */

@@ -59,6 +59,7 @@ static const struct field info_fields[] = {
     {INFO_MEMBER(tls_required), K_BOOL},
     {INFO_MEMBER(max_payload), K_I64},
     {INFO_MEMBER(jetstream), K_BOOL},
+    {INFO_MEMBER(natsctl_streams), K_BOOL},
     {INFO_MEMBER(ip), K_STR},
     {INFO_MEMBER(client_id), K_U64},
     {INFO_MEMBER(client_ip), K_STR},
@@ -353,7 +354,9 @@ np_info_encode(const struct np_info *info)
               put_opt_bool(o, "auth_required", info->auth_required) &&
               put_opt_bool(o, "tls_required", info->tls_required) &&
               put_i64(o, "max_payload", info->max_payload) &&
-              put_opt_bool(o, "jetstream", info->jetstream) && put_opt_str(o, "ip", info->ip) &&
+              put_opt_bool(o, "jetstream", info->jetstream) &&
+              put_opt_bool(o, "natsctl_streams", info->natsctl_streams) &&
+              put_opt_str(o, "ip", info->ip) &&
               put_opt_u64(o, "client_id", info->client_id) &&
               put_opt_str(o, "client_ip", info->client_ip) &&
               put_opt_str(o, "nonce", info->nonce) && put_opt_str(o, "cluster", info->cluster) &&

@@ -44,3 +44,14 @@ teardown_file() {
     [ "$(num_routes J)" -eq 1 ]
     stop_node S
 }
+
+@test "a second natsctl server with JetStream is refused on both sides" {
+    wait_mesh 2 J P
+    start_node natsctl K -js -sd "$BATS_FILE_TMPDIR/k-store" --routes "$(route_url J)"
+    until_true 10 grep -qF 'JetStream is enabled there too' "$(node_log J)"
+    until_true 10 grep -qF 'JetStream is enabled there too' "$(node_log K)"
+    run cat "$(node_log K)"
+    [[ $output == *"Router connection closed: JetStream Conflict"* ]]
+    [ "$(num_routes J)" -eq 1 ]
+    stop_node K
+}
