@@ -83,7 +83,7 @@ nb_config_init(struct nb_config *cfg)
         &(cfg)->host, &(cfg)->server_name, &(cfg)->auth_token, &(cfg)->auth_user,                  \
             &(cfg)->auth_pass, &(cfg)->store_dir, &(cfg)->client_advertise, &(cfg)->cluster_host,  \
             &(cfg)->cluster_name, &(cfg)->cluster_advertise, &(cfg)->cluster_user,                 \
-            &(cfg)->cluster_pass                                                                   \
+            &(cfg)->cluster_pass, &(cfg)->no_auth_user                                             \
     }
 
 void
@@ -107,8 +107,6 @@ nb_config_release(struct nb_config *cfg)
     nb__users_free(cfg->users, cfg->nusers);
     cfg->users = NULL;
     cfg->nusers = 0;
-    free(cfg->no_auth_user);
-    cfg->no_auth_user = NULL;
     nb_config_clear_routes(cfg);
 }
 

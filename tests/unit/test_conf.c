@@ -1020,6 +1020,13 @@ test_validate_no_auth_user(void **state)
                              "or account configuration");
     nb_config_set_str(&cfg.no_auth_user, "alice");
     assert_int_equal(nb_config_validate(&cfg, msg, sizeof msg), 0);
+    /* The server keeps a copy: it owns its own strings (a shared one was freed twice). */
+    struct nb_config copy;
+    assert_int_equal(nb_config_copy(&copy, &cfg), 0);
+    assert_ptr_not_equal(copy.no_auth_user, cfg.no_auth_user);
+    assert_string_equal(copy.no_auth_user, "alice");
+    assert_string_equal(copy.users[0].name, "alice");
+    nb_config_release(&copy);
     /* a bcrypt hash is a password like any other now */
     nb_config_set_str(&cfg.auth_token,
                       "$2a$11$W2zko751KUvVy59mUTWmpOdWjpEm5qhcCZRd05GjI/sSOT.xtiHyG");
