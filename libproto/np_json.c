@@ -356,8 +356,7 @@ np_info_encode(const struct np_info *info)
               put_i64(o, "max_payload", info->max_payload) &&
               put_opt_bool(o, "jetstream", info->jetstream) &&
               put_opt_bool(o, "natsctl_streams", info->natsctl_streams) &&
-              put_opt_str(o, "ip", info->ip) &&
-              put_opt_u64(o, "client_id", info->client_id) &&
+              put_opt_str(o, "ip", info->ip) && put_opt_u64(o, "client_id", info->client_id) &&
               put_opt_str(o, "client_ip", info->client_ip) &&
               put_opt_str(o, "nonce", info->nonce) && put_opt_str(o, "cluster", info->cluster) &&
               put_opt_bool(o, "cluster_dynamic", info->cluster_dynamic) &&
