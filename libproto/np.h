@@ -307,6 +307,8 @@ struct np_info {
     bool headers;
     bool auth_required;
     bool tls_required;
+    bool tls_verify;    /* the server wants a client certificate */
+    bool tls_available; /* TLS offered but not required (allow_non_tls) */
     int64_t max_payload;
     bool jetstream;
     uint64_t client_id;  /* 0 = omitted */
