@@ -12,6 +12,7 @@
 #include "nb_js.h"
 #include "nb_monitor.h"
 #include "nb_srv.h"
+#include "nb_tls.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -216,6 +217,14 @@ nb_server_start(struct nb_server *srv)
     srv->listener.data = srv->flusher.data = srv->ticker.data = srv;
     srv->open_handles = 3;
     srv->housekeeping_open = true;
+    if (srv->cfg.tls.enabled) {
+        char why[256];
+        rc = nb__tls_ctx_new(&srv->tls, &srv->cfg.tls, false, why, sizeof why);
+        if (rc) {
+            snprintf(srv->start_error, sizeof srv->start_error, "cannot start TLS: %s", why);
+            return rc;
+        }
+    }
     /* Streams load before the listener accepts anyone, so no publish can miss its stream. */
     rc = nb__js_start(srv, srv->start_error, sizeof srv->start_error);
     if (rc) {
@@ -228,11 +237,13 @@ nb_server_start(struct nb_server *srv)
     if (rc == 0) rc = uv_listen((uv_stream_t *)&srv->listener, 511, on_connection);
     if (rc) return start_failed(srv, "client connections", srv->cfg.port, rc);
     srv->port = bound_port(&srv->listener);
-    if (srv->cfg.http_port > 0) {
+    bool https = srv->cfg.http_port <= 0;
+    int mon_port = https ? srv->cfg.https_port : srv->cfg.http_port;
+    if (mon_port > 0) {
         struct sockaddr_storage http_addr;
-        rc = resolve(srv->loop, srv->cfg.host, srv->cfg.http_port, &http_addr);
-        if (rc == 0) rc = nb__http_start(srv, (struct sockaddr *)&http_addr);
-        if (rc) return start_failed(srv, "monitoring connections", srv->cfg.http_port, rc);
+        rc = resolve(srv->loop, srv->cfg.host, mon_port, &http_addr);
+        if (rc == 0) rc = nb__http_start(srv, (struct sockaddr *)&http_addr, https);
+        if (rc) return start_failed(srv, "monitoring connections", mon_port, rc);
     }
     uv_check_start(&srv->flusher, on_check);
     uv_timer_start(&srv->ticker, on_tick, TICK_MS, TICK_MS);
@@ -323,6 +334,7 @@ nb_server_free(struct nb_server *srv)
     if (!srv) return;
     nb__js_free(srv);
     nb__monitor_free(srv->mon);
+    nb__tls_ctx_free(srv->tls);
     if (srv->sublist) nb_sublist_free(srv->sublist);
     nb__delivery_release(&srv->delivery);
     nb__pool_release(&srv->pool);

@@ -21,6 +21,7 @@
 struct nb_http;
 struct nb_js;
 struct nb_monitor;
+struct nb_tls_ctx;
 
 struct nb_server {
     uv_loop_t *loop;
@@ -31,6 +32,7 @@ struct nb_server {
     struct nb_http *http;   /* the monitoring port, NULL when off */
     struct nb_monitor *mon; /* what the monitoring endpoints keep, NULL when the port is off */
     struct nb_js *js;       /* streams and the JetStream API, NULL when off */
+    struct nb_tls_ctx *tls; /* client connections' TLS, NULL when they are plaintext */
     struct nb_sublist *sublist;
     struct nb_conn *conns; /* every connection, newest first */
     struct nb_conn *flush_list;

@@ -30,8 +30,11 @@ refused() {
         authorization.users "multiple users" 2:3
 }
 
-@test "a tls block is refused instead of serving plaintext" {
-    refused 'port: 4222\ntls {\n  cert_file: "server.pem"\n  key_file: "key.pem"\n}\n' tls TLS 2:1
+@test "TLS beyond what natsctl implements is refused instead of serving without it" {
+    refused 'tls {\n  connection_rate_limit: 5\n}\n' tls.connection_rate_limit \
+        "a limit on TLS handshakes per second" 2:3
+    refused 'allow_non_tls: true\n' allow_non_tls "plaintext clients beside TLS ones" 1:1
+    refused 'cluster {\n  name: c\n  tls { cert_file: x }\n}\n' cluster.tls TLS 3:3
 }
 
 @test "every access-related nats-server option is refused" {
@@ -46,7 +49,6 @@ refused() {
     refused 'resolver: MEMORY\n' resolver "an account resolver" 1:1
     refused 'trusted: [ OABC ]\n' trusted "trusted operator keys" 1:1
     refused 'ocsp: { mode: always }\n' ocsp "OCSP stapling" 1:1
-    refused 'https_port: 8443\n' https_port "HTTPS monitoring" 1:1
     refused 'cluster {\n  authorization { user: r, password: p }\n}\n' \
         cluster.authorization authorization 2:3
     refused 'gateway { name: g, tls { cert_file: x } }\n' gateway.tls TLS 1:20
@@ -101,7 +103,7 @@ refused() {
 @test "-t fails with exit 2 on a bad configuration, and without -c" {
     run --separate-stderr "$NATSCTL" server -t -c "$(conf 'tls {}\n')"
     [ "$status" -eq 2 ]
-    [[ $stderr == *'field "tls" (TLS) is not supported'* ]]
+    [[ $stderr == *'t.conf:1:1: a TLS listener needs a certificate: set cert_file and key_file' ]]
     run --separate-stderr "$NATSCTL" server -t -c "$(conf 'max_pending: 1KB\n')"
     [ "$status" -eq 2 ]
     [[ $stderr == *"max_payload"* ]]
