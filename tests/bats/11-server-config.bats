@@ -114,16 +114,15 @@ refused() {
 
 @test "nats-server flags natsctl lacks are named in one line, never split into letters" {
     local args
-    for args in "-sl stop" "-ms 8443" \
-        "--cluster nats://127.0.0.1:6222" "--routes nats://a:6222" "--tls" "-tlscert=c.pem" \
-        "--tlsverify" "-s" "--profile 6060"; do
+    for args in "-sl stop" "--help_tls" \
+        "--cluster nats://127.0.0.1:6222" "--routes nats://a:6222" "-s" "--profile 6060"; do
         run --separate-stderr "$NATSCTL" server $args
         [ "$status" -eq 2 ] || { echo "$args -> $status"; return 1; }
         [ "${#stderr_lines[@]}" -eq 1 ]
         [[ $stderr == "natsctl server: ${args%%[ =]*}: "* ]] || { echo "$args -> $stderr"; return 1; }
     done
-    run --separate-stderr "$NATSCTL" server -ms 8443
-    [ "$stderr" = "natsctl server: -ms: HTTPS monitoring is not supported by natsctl" ]
+    run --separate-stderr "$NATSCTL" server -sl stop
+    [ "$stderr" = "natsctl server: -sl: natsctl cannot signal a running server yet; use kill -TERM, -HUP or -USR1 PID" ]
     run --separate-stderr "$NATSCTL" server -cid x
     [ "$status" -eq 2 ]
     [ "$stderr" = "natsctl server: unknown option '-cid' (see 'natsctl server --help')" ]
