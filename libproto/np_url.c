@@ -108,14 +108,19 @@ parse_hostport(struct np_url *u, const char *s, size_t n)
     return u->host ? 0 : NP_ENOMEM;
 }
 
-/* The authority part of a URL (after any scheme, before any path), or an error. */
+/*
+ * The authority part of a URL (after any scheme, before any path), or an error; *tls tells a
+ * tls:// URL.
+ */
 static int
-url_authority(const char *text, size_t len, const char **auth, size_t *alen)
+url_authority(const char *text, size_t len, const char **auth, size_t *alen, bool *tls)
 {
     const char *p = text, *end = text + len;
     const char *sep = strstr(text, "://");
     if (sep && sep < end) {
-        if ((size_t)(sep - p) != 4 || strncasecmp(p, "nats", 4) != 0) return NP_EURL_SCHEME;
+        size_t n = (size_t)(sep - p);
+        *tls = n == 3 && strncasecmp(p, "tls", 3) == 0;
+        if (!*tls && (n != 4 || strncasecmp(p, "nats", 4) != 0)) return NP_EURL_SCHEME;
         p = sep + 3;
     }
     const char *slash = memchr(p, '/', (size_t)(end - p));
@@ -137,7 +142,7 @@ np_url_parse(struct np_url *u, const char *text)
         len--;
     const char *auth;
     size_t alen;
-    int rc = url_authority(text, len, &auth, &alen);
+    int rc = url_authority(text, len, &auth, &alen, &u->tls);
     if (rc != 0) return rc;
     const char *at = NULL;
     for (size_t i = 0; i < alen; i++)
