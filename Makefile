@@ -337,12 +337,15 @@ man: $(NATSCTL)
 	$(Q)$(NATSCTL) __man > docs/natsctl.1
 
 # Every library and command source compiled (not linked) for arm64 with the static build's flags,
-# against the host's libuv/cJSON/libedit headers: proves the build is not x86-only. Needs
-# gcc-aarch64-linux-gnu; not part of `make test`.
+# against the host's libuv/cJSON/libedit/OpenSSL headers (OpenSSL's configuration header lives in
+# the host's multiarch directory): proves the build is not x86-only. Needs gcc-aarch64-linux-gnu;
+# not part of `make test`.
 CROSS_CC ?= aarch64-linux-gnu-gcc
 CROSS_FLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DNATSCTL_VERSION='"$(VERSION)"' \
+	-DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED \
 	-O2 $(WARN) -ffunction-sections -fdata-sections $(call stringops_for,$(CROSS_CC)) \
-	-idirafter /usr/include -idirafter /usr/include/cjson $(CFLAGS)
+	-idirafter /usr/include -idirafter /usr/include/cjson \
+	-idirafter /usr/include/$(shell $(CC) -print-multiarch 2>/dev/null) $(CFLAGS)
 cross-check:
 	$(Q)command -v $(CROSS_CC) >/dev/null || \
 		{ echo 'cross-check: $(CROSS_CC) not found (apt-get install gcc-aarch64-linux-gnu)' >&2; exit 1; }
