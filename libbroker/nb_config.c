@@ -853,14 +853,14 @@ apply_tls_map(struct loader *ld, const char *key, const cJSON *v, size_t off)
                   key);
 }
 
-/* timeout: seconds (a fraction too) or a duration; 0 is nats-server's default of 2 s. */
+/* timeout: seconds (a fraction too) or a duration; 0 is nats-server's default. */
 static int
 apply_tls_timeout(struct loader *ld, const char *key, const cJSON *v, size_t off)
 {
     int rc = apply_auth_timeout(ld, key, v, off);
     int64_t *ms = FIELD(ld, off, int64_t);
     if (!rc && *ms < 0) return bad(ld, key, v, "must not be negative");
-    if (!rc && *ms == 0) *ms = 2000;
+    if (!rc && *ms == 0) *ms = NB_TLS_TIMEOUT_MS;
     return rc;
 }
 

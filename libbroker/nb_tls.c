@@ -100,12 +100,10 @@ struct nb_tls {
 
 /* ---- configuration ----------------------------------------------------------------------------- */
 
-#define TLS_TIMEOUT_MS 2000
-
 void
 nb__tls_config_init(struct nb_tls_config *tls)
 {
-    *tls = (struct nb_tls_config){.timeout_ms = TLS_TIMEOUT_MS, .min_version = TLS1_2_VERSION};
+    *tls = (struct nb_tls_config){.timeout_ms = NB_TLS_TIMEOUT_MS, .min_version = TLS1_2_VERSION};
 }
 
 /* The owned strings of tls, for the functions that copy and free them all. */

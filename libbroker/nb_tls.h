@@ -20,7 +20,10 @@
 
 /* ---- configuration ----------------------------------------------------------------------------- */
 
-/* nats-server's defaults: off, handshake within 2 s, TLS 1.2 and up. */
+/* nats-server's TLS_TIMEOUT: how long the handshake may take unless the configuration says. */
+#define NB_TLS_TIMEOUT_MS 2000
+
+/* nats-server's defaults: off, handshake within NB_TLS_TIMEOUT_MS, TLS 1.2 and up. */
 void nb__tls_config_init(struct nb_tls_config *tls);
 void nb__tls_config_release(struct nb_tls_config *tls);
 /* dst (whose strings are not owned) = src with copies of the strings. Returns 0 or NB_ENOMEM. */
