@@ -24,7 +24,7 @@ OPT ?= -O1 -g -fno-omit-frame-pointer -fsanitize=$(SANITIZE) -fno-sanitize-recov
 STATIC := 0
 endif
 
-PKGS := libuv libcjson libedit
+PKGS := libuv libcjson libedit libssl libcrypto
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # tgetent() (the shell's check of TERM) comes from the terminal library libedit uses.
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(shell pkg-config --libs tinfo 2>/dev/null)
@@ -48,8 +48,9 @@ INC_CLIENT := -Ilibproto -Ilibproto/client
 INC_BROKER := -Ilibproto -Ilibbroker
 INC_ALL := -Ilibproto -Ilibproto/client -Ilibbroker -Icmd
 
+# OpenSSL's 3.0 API only: the static build configures the deprecated functions out.
 CFLAGS_BASE := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -MMD -MP $(OPT) \
-	-DNATSCTL_VERSION='"$(VERSION)"'
+	-DNATSCTL_VERSION='"$(VERSION)"' -DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED
 CFLAGS_ALL = $(CFLAGS_BASE) $(INC_ALL) $(WARN) $(PKG_CFLAGS) $(CFLAGS)
 CFLAGS_PROTO = $(CFLAGS_BASE) $(INC_PROTO) $(WARN) $(STRICT) $(CJSON_CFLAGS) $(CFLAGS)
 CFLAGS_CLIENT = $(CFLAGS_BASE) $(INC_CLIENT) $(WARN) $(STRICT) $(UV_CFLAGS) $(CFLAGS)
@@ -101,7 +102,7 @@ STATIC_OBJ := $(addprefix $(STATIC_DIR)/,$(PROTO_SRC:.c=.o) $(BROKER_SRC:.c=.o) 
 	$(CMD_SRC:.c=.o))
 MUSL := .deps/musl
 MUSL_LIBS := $(MUSL)/lib/libuv.a $(MUSL)/lib/libcjson.a $(MUSL)/lib/libedit.a $(MUSL)/lib/libtinfo.a \
-	$(MUSL)/lib/libcrypt.a
+	$(MUSL)/lib/libcrypt.a $(MUSL)/lib/libssl.a $(MUSL)/lib/libcrypto.a
 LIBPROTO := $(BUILD)/libproto.a
 LIBBROKER := $(BUILD)/libbroker.a
 LIBCLI := $(BUILD)/libcli.a
@@ -199,22 +200,25 @@ $(STATIC_DIR)/%.o: %.c | $(MUSL_LIBS)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(STATIC_CC) $(STATIC_CFLAGS) $(INC_ALL) -c $< -o $@
 
-# scripts/static-deps.sh returns at once when .deps/musl matches it. When musl's libuv and cJSON
-# cannot be had (the Debian source mirror unreachable, tools missing), a dynamic glibc binary is
-# built instead, with the reason on stderr: a working natsctl beats a failed build. So this
-# target always looks, and the link itself is $(STATIC_DIR)/natsctl, hard-linked into place.
+# scripts/static-deps.sh and static-openssl.sh return at once when .deps/musl matches them. When
+# the musl libraries cannot be had (the Debian source mirror unreachable, tools missing), a dynamic
+# glibc binary is built instead, with the reason on stderr: a working natsctl beats a failed build.
+# So this target always looks, and the link itself is $(STATIC_DIR)/natsctl, hard-linked into place.
 .PHONY: $(NATSCTL)
 $(NATSCTL):
-	$(Q)if scripts/static-deps.sh; then \
+	$(Q)if scripts/static-deps.sh && scripts/static-openssl.sh; then \
 		$(MAKE) --no-print-directory $(if $(filter 1,$(V)),,-s) $(STATIC_DIR)/natsctl && ln -f $(STATIC_DIR)/natsctl $@; \
 	else \
 		echo 'natsctl: no static musl build (reason above); building $@ against glibc instead' >&2; \
 		$(MAKE) --no-print-directory STATIC=0 $@; \
 	fi
 
-$(STATIC_DIR)/natsctl: $(STATIC_OBJ) $(MUSL_LIBS)
+# OpenSSL's sections go after everything else (scripts/openssl-sections.ld), so that a server
+# without TLS does not map them.
+$(STATIC_DIR)/natsctl: $(STATIC_OBJ) $(MUSL_LIBS) scripts/openssl-sections.ld
 	$(quiet) LINK $@
-	$(Q)$(STATIC_CC) $(LDFLAGS_ALL) -static -Wl,--gc-sections -o $@ $(STATIC_OBJ) $(MUSL_LIBS)
+	$(Q)$(STATIC_CC) $(LDFLAGS_ALL) -static -Wl,--gc-sections -Wl,-T,scripts/openssl-sections.ld \
+		-o $@ $(STATIC_OBJ) $(MUSL_LIBS)
 else
 $(NATSCTL): $(CMD_OBJ) $(LIBCLI) $(LIBBROKER) $(LIBPROTO)
 	$(quiet) LINK $@
@@ -343,12 +347,15 @@ man: $(NATSCTL)
 	$(Q)$(NATSCTL) __man > docs/natsctl.1
 
 # Every library and command source compiled (not linked) for arm64 with the static build's flags,
-# against the host's libuv/cJSON/libedit headers: proves the build is not x86-only. Needs
-# gcc-aarch64-linux-gnu; not part of `make test`.
+# against the host's libuv/cJSON/libedit/OpenSSL headers (OpenSSL's configuration header lives in
+# the host's multiarch directory): proves the build is not x86-only. Needs gcc-aarch64-linux-gnu;
+# not part of `make test`.
 CROSS_CC ?= aarch64-linux-gnu-gcc
 CROSS_FLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DNATSCTL_VERSION='"$(VERSION)"' \
+	-DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED \
 	-O2 $(WARN) -ffunction-sections -fdata-sections $(call stringops_for,$(CROSS_CC)) \
-	-idirafter /usr/include -idirafter /usr/include/cjson $(CFLAGS)
+	-idirafter /usr/include -idirafter /usr/include/cjson \
+	-idirafter /usr/include/$(shell $(CC) -print-multiarch 2>/dev/null) $(CFLAGS)
 cross-check:
 	$(Q)command -v $(CROSS_CC) >/dev/null || \
 		{ echo 'cross-check: $(CROSS_CC) not found (apt-get install gcc-aarch64-linux-gnu)' >&2; exit 1; }

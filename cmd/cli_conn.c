@@ -22,7 +22,11 @@ cli_exit_for(int err)
     case NP_CLIENT_ENO_SERVERS:
     case NP_CLIENT_EAUTH:
     case NP_CLIENT_ECLOSED:
+    case NP_CLIENT_ETLS:
+    case NP_CLIENT_ESECURE:
         return CLI_EXIT_CONNECT;
+    case NP_CLIENT_ETLS_FILES:
+        return CLI_EXIT_USAGE;
     case NP_CLIENT_ETIMEOUT:
         return CLI_EXIT_TIMEOUT;
     case NP_CLIENT_ENO_RESPONDERS:
@@ -66,11 +70,15 @@ origin(const struct cli_env *e, char *out, size_t cap)
         snprintf(out, cap, "from %s", e->server_from);
 }
 
-/* Why one server could not be reached, in the words a user acts on. */
+/* Why the i-th server could not be reached, in the words a user acts on. */
 static void
-attempt_reason(int err, const struct cli_env *e, char *out, size_t cap)
+attempt_reason(struct np_client *nc, size_t i, const struct cli_env *e, char *out, size_t cap)
 {
+    int err = np_client_attempt_error(nc, i);
     switch (err) {
+    case NP_CLIENT_ETLS:
+        snprintf(out, cap, "TLS handshake failed: %s", np_client_attempt_detail(nc, i));
+        return;
     case UV_ECONNREFUSED:
         snprintf(out, cap, "connection refused");
         return;
@@ -107,7 +115,7 @@ list_reasons(const struct cli_env *e, struct np_client *nc, char *out, size_t ca
         char one[512], shown[512], why[128];
         snprintf(one, sizeof one, "%.*s", (int)n, p);
         cli_redact_url(one, shown, sizeof shown);
-        attempt_reason(np_client_attempt_error(nc, i), e, why, sizeof why);
+        attempt_reason(nc, i, e, why, sizeof why);
         int w = snprintf(out + len, cap - len, "%s%s: %s", i ? "; " : "", shown, why);
         len += w > 0 ? (size_t)w : 0;
         p += n + (p[n] == ',');
@@ -127,7 +135,7 @@ cli_conn_why(const struct cli_env *e, struct np_client *nc, int status, char *ou
     } else if (status != NP_CLIENT_ENO_SERVERS) {
         snprintf(why, sizeof why, "%s", np_client_strerror(status));
     } else if (!strchr(e->server, ',')) {
-        attempt_reason(np_client_attempt_error(nc, 0), e, why, sizeof why);
+        attempt_reason(nc, 0, e, why, sizeof why);
     } else {
         servers = "any server";
         list_reasons(e, nc, why, sizeof why);
@@ -301,6 +309,9 @@ cli_conn_client_opts(const struct cli_env *e)
         .name = e->name,
         .timeout_ms = e->timeout_ms,
         .max_reconnects = 0,
+        .tls_cert = e->tls_cert,
+        .tls_key = e->tls_key,
+        .tls_ca = e->tls_ca,
     };
 }
 
@@ -348,7 +359,11 @@ cli_conn_run(struct cli_conn *cc)
     if (!cc->hosted) cc->loop = &own;
     cc->rc = CLI_EXIT_OK;
     int rc = start(cc);
-    if (rc != 0) {
+    if (rc == NP_CLIENT_ETLS_FILES) {
+        cli_error(cc->cmd, "%s", np_client_last_error(cc->nc));
+        cc->finishing = true;
+        cc->rc = cli_exit_for(rc);
+    } else if (rc != 0) {
         cli_error(cc->cmd, "%s", np_client_strerror(rc));
         cc->finishing = true;
         cc->rc = cli_exit_for(rc);

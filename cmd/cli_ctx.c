@@ -52,9 +52,6 @@ static const char *const extra_string_keys[] = {
 static const char *const unsupported_keys[] = {
     "creds",
     "nkey",
-    "cert",
-    "key",
-    "ca",
     "nsc",
     "user_jwt",
     "user_seed",

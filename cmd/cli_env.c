@@ -83,6 +83,15 @@ cli_env_opt(struct cli_env *e, int id, const char *arg)
     case CLI_OPT_NO_CONTEXT:
         e->no_context = true;
         return 0;
+    case CLI_OPT_TLS_CERT:
+        e->tls_cert = arg;
+        return 0;
+    case CLI_OPT_TLS_KEY:
+        e->tls_key = arg;
+        return 0;
+    case CLI_OPT_TLS_CA:
+        e->tls_ca = arg;
+        return 0;
     case CLI_OPT_CREDS:
     case CLI_OPT_NKEY:
         return usage(e, "--%s is not supported: use --user/--password or --token",
@@ -101,7 +110,7 @@ env(const char *name)
     return v && *v ? v : NULL;
 }
 
-/* Checks that every entry's scheme, when it has one, is nats://. */
+/* Checks that every entry's scheme, when it has one, is nats:// or tls://. */
 static int
 check_schemes(struct cli_env *e)
 {
@@ -111,9 +120,13 @@ check_schemes(struct cli_env *e)
         if (sep && sep < p + n) {
             while (p < sep && isspace((unsigned char)*p))
                 p++;
-            if ((size_t)(sep - p) != 4 || strncasecmp(p, "nats", 4) != 0) {
-                return usage(e, "unsupported URL scheme '%.*s://': only nats:// is supported",
-                             (int)(sep - p), p);
+            size_t n_scheme = (size_t)(sep - p);
+            if ((n_scheme != 4 || strncasecmp(p, "nats", 4) != 0) &&
+                (n_scheme != 3 || strncasecmp(p, "tls", 3) != 0)) {
+                return usage(e,
+                             "unsupported URL scheme '%.*s://': only nats:// and tls:// are "
+                             "supported",
+                             (int)n_scheme, p);
             }
         }
         p += n;
@@ -154,6 +167,11 @@ take_settings(struct cli_env *e, const struct cli_ctx *c)
         e->password = keep(e, c, "password", &full);
         e->token = keep(e, c, "token", &full);
     }
+    if (!e->tls_cert && !e->tls_key) {
+        e->tls_cert = keep(e, c, "cert", &full);
+        e->tls_key = keep(e, c, "key", &full);
+    }
+    if (!e->tls_ca) e->tls_ca = keep(e, c, "ca", &full);
     if (full) return usage(e, "context '%s': settings too long", c->name);
     return 0;
 }
@@ -213,6 +231,9 @@ cli_env_resolve(struct cli_env *e)
     if (!e->user) e->user = env("NATS_USER");
     if (!e->password) e->password = env("NATS_PASSWORD");
     if (!e->token) e->token = env("NATS_TOKEN");
+    if (!e->tls_cert) e->tls_cert = env("NATS_CERT");
+    if (!e->tls_key) e->tls_key = env("NATS_KEY");
+    if (!e->tls_ca) e->tls_ca = env("NATS_CA");
     int rc = apply_context(e);
     if (rc != 0) return rc;
     if (!e->server) {

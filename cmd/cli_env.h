@@ -30,6 +30,9 @@ enum cli_global_opt {
     CLI_OPT_NKEY,  /* refused likewise */
     CLI_OPT_CONTEXT,
     CLI_OPT_NO_CONTEXT,
+    CLI_OPT_TLS_CERT,
+    CLI_OPT_TLS_KEY,
+    CLI_OPT_TLS_CA,
     CLI_OPT_GLOBAL_END,
 };
 
@@ -49,7 +52,13 @@ enum cli_global_opt {
     {CLI_OPT_NKEY, NULL, "nkey", NULL, "FILE", "not supported (exits 2)", NULL},                   \
     {CLI_OPT_CONTEXT, NULL, "context", NULL, "NAME|FILE",                                          \
      "natscli context to use (env NATS_CONTEXT, default the selected one)", NULL},                \
-    {CLI_OPT_NO_CONTEXT, NULL, "no-context", NULL, NULL, "ignore natscli contexts", NULL}
+    {CLI_OPT_NO_CONTEXT, NULL, "no-context", NULL, NULL, "ignore natscli contexts", NULL},           \
+    {CLI_OPT_TLS_CERT, NULL, "tlscert", NULL, "FILE",                                              \
+     "TLS client certificate, PEM (env NATS_CERT; asks for TLS)", NULL},                          \
+    {CLI_OPT_TLS_KEY, NULL, "tlskey", NULL, "FILE",                                                \
+     "TLS client private key, PEM (env NATS_KEY)", NULL},                                         \
+    {CLI_OPT_TLS_CA, NULL, "tlsca", NULL, "FILE",                                                  \
+     "CAs to verify the server with, PEM (env NATS_CA; default the system's; asks for TLS)", NULL}
 /* clang-format on */
 
 /* The global rows alone, terminated by an id 0 row. */
@@ -61,11 +70,14 @@ extern const struct cli_opt cli_global_opts[];
  * or the struct itself, so the struct must outlive their use and the environment must not change.
  */
 struct cli_env {
-    const char *server;        /* comma-separated URL list, never NULL after resolve */
-    const char *user;          /* NULL when none */
-    const char *password;      /* NULL when none */
-    const char *token;         /* NULL when none */
-    const char *name;          /* never NULL after resolve */
+    const char *server;   /* comma-separated URL list, never NULL after resolve */
+    const char *user;     /* NULL when none */
+    const char *password; /* NULL when none */
+    const char *token;    /* NULL when none */
+    const char *name;     /* never NULL after resolve */
+    const char *tls_cert; /* TLS files, NULL when none */
+    const char *tls_key;
+    const char *tls_ca;
     uint64_t timeout_ms;       /* > 0 after resolve */
     const char *context;       /* --context, or NULL */
     bool no_context;           /* --no-context */
@@ -89,15 +101,16 @@ bool cli_env_is_global(int id);
  */
 int cli_env_opt(struct cli_env *e, int id, const char *arg);
 /*
- * Fills what the flags left unset from NATS_URL, NATS_USER, NATS_PASSWORD, NATS_TOKEN and
- * NATS_TIMEOUT (an empty variable counts as unset), then from the natscli context (--context,
+ * Fills what the flags left unset from NATS_URL, NATS_USER, NATS_PASSWORD, NATS_TOKEN,
+ * NATS_TIMEOUT, NATS_CERT, NATS_KEY and NATS_CA (an empty variable counts as unset), then from the
+ * natscli context (--context,
  * else NATS_CONTEXT, else the selected one; none with --no-context), then the defaults: natscli's
  * order, flags > environment > context. Credentials come as a set from one source: when a flag or
  * variable gives a user or a token, the context's credentials are not used. Returns 0, or
- * CLI_EXIT_USAGE with e->err set: a bad NATS_TIMEOUT, a URL scheme other than nats://,
+ * CLI_EXIT_USAGE with e->err set: a bad NATS_TIMEOUT, a URL scheme other than nats:// or tls://,
  * NATS_CREDS/NATS_NKEY set, a context that cannot be read, or one whose settings natsctl cannot
- * honour (creds, nkey, TLS files, ...): connecting without them would connect with less than the
- * context asks for.
+ * honour (creds, nkey, ...): connecting without them would connect with less than the context
+ * asks for.
  */
 int cli_env_resolve(struct cli_env *e);
 

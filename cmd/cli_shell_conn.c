@@ -91,8 +91,13 @@ cli_shell_connect(struct shell *sh, const char *servers)
     free(sh->server);
     sh->server = copy;
     sh->connected = sh->reconnecting = false;
-    /* Foreground commands connect on their own: they find the shell's server here. */
+    /* Foreground commands connect on their own: they find the shell's server and TLS files here. */
     setenv("NATS_URL", sh->server, 1);
+    const char *const tls[][2] = {{"NATS_CA", sh->env.tls_ca},
+                                  {"NATS_CERT", sh->env.tls_cert},
+                                  {"NATS_KEY", sh->env.tls_key}};
+    for (size_t i = 0; i < sizeof tls / sizeof tls[0]; i++)
+        if (tls[i][1]) setenv(tls[i][0], tls[i][1], 1);
     struct np_client_opts o = cli_conn_client_opts(&sh->env);
     o.servers = sh->server;
     o.max_reconnects = -1;

@@ -25,6 +25,9 @@ enum {
     OPT_TOKEN,
     OPT_CREDS,
     OPT_NKEY,
+    OPT_TLS_CERT,
+    OPT_TLS_KEY,
+    OPT_TLS_CA,
     OPT_DESCRIPTION,
     OPT_SELECT,
     OPT_FORCE,
@@ -40,6 +43,9 @@ const struct cli_opt cmd_context_opts[] = {
      "add: credentials file (stored for natscli; natsctl refuses to connect with it)", NULL},
     {OPT_NKEY, NULL, "nkey", NULL, "FILE",
      "add: nkey seed file (stored for natscli; natsctl refuses to connect with it)", NULL},
+    {OPT_TLS_CERT, NULL, "tlscert", NULL, "FILE", "add: TLS client certificate", NULL},
+    {OPT_TLS_KEY, NULL, "tlskey", NULL, "FILE", "add: TLS client private key", NULL},
+    {OPT_TLS_CA, NULL, "tlsca", NULL, "FILE", "add: CAs to verify the server with", NULL},
     {OPT_DESCRIPTION, NULL, "description", NULL, "TEXT", "add: a description", NULL},
     {OPT_SELECT, NULL, "select", NULL, NULL, "add: select the context once saved", NULL},
     {OPT_FORCE, "f", "force", NULL, NULL, "rm: remove without asking, even the selected context",
@@ -59,9 +65,8 @@ const char cmd_context_details[] =
     "\n"
     "Client commands use the context named by --context (a name or a .json file), else\n"
     "NATS_CONTEXT, else the selected one; --no-context ignores contexts. Flags and environment\n"
-    "variables (NATS_URL, NATS_USER, ...) win over the context. A context that sets creds, nkey,\n"
-    "TLS files or other settings natsctl cannot honour is refused (exit 2) rather than used\n"
-    "without them.\n"
+    "variables (NATS_URL, NATS_USER, ...) win over the context. A context that sets creds, nkey\n"
+    "or other settings natsctl cannot honour is refused (exit 2) rather than used without them.\n"
     "\n"
     "Subcommands (natscli's aliases in brackets):\n"
     "  add NAME [options]   create or update a context (create, save)\n"
@@ -83,13 +88,11 @@ struct ctx_opts {
 
 /* The context key each add option sets. */
 static const char *const add_keys[] = {
-    [OPT_SERVER] = "url",
-    [OPT_USER] = "user",
-    [OPT_PASSWORD] = "password",
-    [OPT_TOKEN] = "token",
-    [OPT_CREDS] = "creds",
-    [OPT_NKEY] = "nkey",
-    [OPT_DESCRIPTION] = "description",
+    [OPT_SERVER] = "url",        [OPT_USER] = "user",
+    [OPT_PASSWORD] = "password", [OPT_TOKEN] = "token",
+    [OPT_CREDS] = "creds",       [OPT_NKEY] = "nkey",
+    [OPT_TLS_CERT] = "cert",     [OPT_TLS_KEY] = "key",
+    [OPT_TLS_CA] = "ca",         [OPT_DESCRIPTION] = "description",
 };
 
 static int
@@ -180,9 +183,9 @@ print_context(const struct cli_ctx *c)
     unusable_row(&r, c, "nkey", "NKey");
     unusable_row(&r, c, "user_jwt", "User JWT");
     unusable_row(&r, c, "user_seed", "User Seed");
-    unusable_row(&r, c, "cert", "Certificate");
-    unusable_row(&r, c, "key", "Key");
-    unusable_row(&r, c, "ca", "CA");
+    row(&r, "Certificate", cli_ctx_get(c, "cert"));
+    row(&r, "Key", cli_ctx_get(c, "key"));
+    row(&r, "CA", cli_ctx_get(c, "ca"));
     unusable_row(&r, c, "nsc", "NSC");
     unusable_row(&r, c, "socks_proxy", "SOCKS5 Proxy");
     unusable_row(&r, c, "windows_cert_store", "Certificate Store");

@@ -54,6 +54,12 @@ enum {
     OPT_NO_ADVERTISE,
     OPT_CONNECT_RETRIES,
     OPT_CLIENT_ADVERTISE,
+    OPT_HTTPS_PORT,
+    OPT_TLS,
+    OPT_TLS_VERIFY,
+    OPT_TLS_CERT,
+    OPT_TLS_KEY,
+    OPT_TLS_CA,
     OPT_VERSION,
 };
 
@@ -64,6 +70,8 @@ const struct cli_opt cmd_server_opts[] = {
     {OPT_NAME, "n", "name", "server_name", "NAME", "server name (default: the server id)", NULL},
     {OPT_HTTP_PORT, "m", "http_port", "http-port", "PORT",
      "HTTP monitoring port (-1 picks a free one): /varz, /connz, /subsz, /jsz, /healthz...", NULL},
+    {OPT_HTTPS_PORT, "ms", "https_port", "https-port", "PORT",
+     "the monitoring port over TLS, with the client port's certificate", NULL},
     {OPT_CONFIG, "c", "config", NULL, "FILE", "configuration file in nats-server syntax", NULL},
     {OPT_CHECK, "t", NULL, NULL, NULL, "test the configuration and exit", NULL},
     {OPT_LOG, "l", "log", NULL, "FILE", "write the log to FILE instead of stderr", NULL},
@@ -107,6 +115,15 @@ const struct cli_opt cmd_server_opts[] = {
      "dial attempts after the first for servers learnt from peers (default 0)", NULL},
     {OPT_CLIENT_ADVERTISE, NULL, "client_advertise", NULL, "HOST:PORT",
      "address clients are told to use for this server (INFO, connect_urls)", NULL},
+    {OPT_TLS, NULL, "tls", NULL, NULL,
+     "require TLS from clients (with --tlscert, --tlskey; --tls=false: no TLS, whatever -c says)",
+     NULL},
+    {OPT_TLS_CERT, NULL, "tlscert", NULL, "FILE", "server certificate (PEM)", NULL},
+    {OPT_TLS_KEY, NULL, "tlskey", NULL, "FILE", "private key of the server certificate (PEM)",
+     NULL},
+    {OPT_TLS_VERIFY, NULL, "tlsverify", NULL, NULL, "TLS, and require client certificates", NULL},
+    {OPT_TLS_CA, NULL, "tlscacert", NULL, "FILE", "CAs that client certificates must chain to",
+     NULL},
     {OPT_VERSION, "v", "version", NULL, NULL, "print the version and exit", NULL},
     {0, NULL, NULL, NULL, NULL, NULL, NULL},
 };
@@ -116,7 +133,8 @@ const char cmd_server_details[] =
     "127.0.0.1 unless -a says otherwise: nats-server binds every interface by default, this one\n"
     "is local until you ask. Flags are nats-server's, with one or two dashes (-DV, --port=4222);\n"
     "they override values from the configuration file. A configuration that asks for something\n"
-    "natsctl cannot provide, such as TLS or accounts, is refused rather than run without it.\n"
+    "natsctl cannot provide, such as accounts or nkeys, is refused rather than run without it.\n"
+    "Any --tls* flag replaces the file's tls block, as in nats-server (docs/security.md).\n"
     "\n"
     "The log has nats-server's format, on stderr or in the -l file; once listening the server\n"
     "also prints one line with the URL on stderr. SIGINT or SIGTERM stops it cleanly (exit 0);\n"
@@ -138,14 +156,7 @@ static const struct {
 } unsupported_flags[] = {
     {"sl", "natsctl cannot signal a running server yet; use kill -TERM, -HUP or -USR1 PID"},
     {"signal", "natsctl cannot signal a running server yet; use kill -TERM, -HUP or -USR1 PID"},
-    {"ms", "HTTPS monitoring is not supported by natsctl"},
-    {"https_port", "HTTPS monitoring is not supported by natsctl"},
-    {"tls", "TLS is not supported by natsctl"},
-    {"tlsverify", "TLS is not supported by natsctl"},
-    {"tlscert", "TLS is not supported by natsctl"},
-    {"tlskey", "TLS is not supported by natsctl"},
-    {"tlscacert", "TLS is not supported by natsctl"},
-    {"help_tls", "TLS is not supported by natsctl"},
+    {"help_tls", "natsctl has no TLS help page; docs/security.md lists the TLS options"},
     {"s", "syslog is not supported by natsctl; use -l FILE"},
     {"syslog", "syslog is not supported by natsctl; use -l FILE"},
     {"r", "syslog is not supported by natsctl; use -l FILE"},
@@ -163,9 +174,13 @@ struct server_flags {
     const char *addr, *name, *config, *logfile, *pidfile, *ports_dir;
     const char *user, *pass, *token, *store_dir;
     const char *cluster, *routes, *cluster_name, *cluster_advertise, *client_advertise;
-    long long port, http_port, max_payload, busy_poll_us, connect_retries;
-    bool port_set, http_port_set, max_payload_set, connect_retries_set;
+    const char *tls_cert, *tls_key, *tls_ca;
+    long long port, http_port, https_port, max_payload, busy_poll_us, connect_retries;
+    bool port_set, http_port_set, https_port_set, max_payload_set, connect_retries_set;
     bool debug, trace, check, version, no_logtime, jetstream, no_advertise;
+    bool tls_flag; /* some --tls* flag was given: the flags define TLS */
+    bool tls_off;  /* --tls=false: no TLS at all */
+    bool tls_verify;
 };
 
 /* The signals the running server handles; the others keep their default action. */
@@ -224,6 +239,14 @@ on_switch(struct server_flags *f, int id, const char *arg)
     case OPT_NO_ADVERTISE:
         f->no_advertise = on;
         break;
+    case OPT_TLS:
+        f->tls_flag = true;
+        f->tls_off = !on;
+        break;
+    case OPT_TLS_VERIFY:
+        f->tls_flag = true;
+        f->tls_verify = on;
+        break;
     }
     return 0;
 }
@@ -239,6 +262,10 @@ on_number(struct server_flags *f, int id, const char *arg)
     case OPT_HTTP_PORT:
         if (!cli_parse_int(arg, -1, 65535, &f->http_port)) return bad_value("http_port", arg);
         f->http_port_set = true;
+        break;
+    case OPT_HTTPS_PORT:
+        if (!cli_parse_int(arg, -1, 65535, &f->https_port)) return bad_value("https_port", arg);
+        f->https_port_set = true;
         break;
     case OPT_BUSY_POLL:
         if (strcmp(arg, "auto") == 0)
@@ -295,6 +322,12 @@ string_field(struct server_flags *f, int id)
         return &f->cluster_advertise;
     case OPT_CLIENT_ADVERTISE:
         return &f->client_advertise;
+    case OPT_TLS_CERT:
+        return &f->tls_cert;
+    case OPT_TLS_KEY:
+        return &f->tls_key;
+    case OPT_TLS_CA:
+        return &f->tls_ca;
     default:
         return NULL;
     }
@@ -307,6 +340,7 @@ on_flag(struct server_flags *f, const struct cli_opt *o, const char *arg)
     const char **field = string_field(f, o->id);
     if (!field) return on_number(f, o->id, arg);
     *field = arg;
+    if (o->id == OPT_TLS_CERT || o->id == OPT_TLS_KEY || o->id == OPT_TLS_CA) f->tls_flag = true;
     return 0;
 }
 
@@ -481,12 +515,42 @@ apply_flags(struct nb_config *cfg, const struct server_flags *f)
     if (f->jetstream) cfg->jetstream = true;
     if (f->port_set) cfg->port = f->port < 0 ? 0 : (int)f->port;
     if (f->http_port_set) cfg->http_port = (int)f->http_port;
+    if (f->https_port_set) cfg->https_port = (int)f->https_port;
     if (f->max_payload_set) cfg->max_payload = f->max_payload;
     http_timeout_from_env(cfg);
     if (f->debug) cfg->debug = true;
     if (f->trace) cfg->trace = true;
     if (rc) return CLI_EXIT_FAIL;
     return apply_cluster_flags(cfg, f);
+}
+
+/*
+ * The --tls* flags, as nats-server's overrideTLS applies them: any of them replaces the file's TLS
+ * settings (its handshake timeout and pinned keys stay), --tls=false turns TLS off whatever else
+ * was said. Returns 0 or an exit code after printing why.
+ */
+static int
+apply_tls_flags(struct nb_config *cfg, const struct server_flags *f)
+{
+    const struct cli_cmd *self = cli_cmd_find("server");
+    struct nb_tls_config *tls = &cfg->tls;
+    if (f->tls_off) {
+        tls->enabled = false;
+        return 0;
+    }
+    if (!f->tls_flag) return 0;
+    if (!f->tls_cert) return cli_usage(self, "TLS Server certificate must be present and valid");
+    if (!f->tls_key) return cli_usage(self, "TLS Server private key must be present and valid");
+    int rc = nb_config_set_str(&tls->cert_file, f->tls_cert);
+    rc |= nb_config_set_str(&tls->key_file, f->tls_key);
+    rc |= nb_config_set_str(&tls->ca_file, f->tls_ca);
+    rc |= nb_config_set_str(&tls->ciphers, NULL);
+    rc |= nb_config_set_str(&tls->curves, NULL);
+    tls->enabled = true;
+    tls->verify = f->tls_verify;
+    tls->map = false;
+    tls->min_version = 0x0303;
+    return rc ? CLI_EXIT_FAIL : 0;
 }
 
 /* Builds the configuration; returns 0 or an exit code after printing why. */
@@ -505,6 +569,7 @@ load_config(struct nb_config *cfg, const struct server_flags *f, struct server_r
         if (rc) return rc == NB_ENOMEM ? CLI_EXIT_FAIL : CLI_EXIT_USAGE;
     }
     int rc = apply_flags(cfg, f);
+    if (!rc) rc = apply_tls_flags(cfg, f);
     if (rc) return rc;
     char msg[256];
     if (nb_config_validate(cfg, msg, sizeof msg)) {
@@ -671,8 +736,8 @@ write_run_files(struct server_run *run, const struct server_flags *f, const char
         int n = snprintf(text, sizeof text, "{\"nats\":[\"%s\"]", url);
         int http_port = nb_server_http_port(run->srv);
         if (http_port > 0)
-            n += snprintf(text + n, sizeof text - (size_t)n, ",\"monitoring\":[\"http://%s:%d\"]",
-                          url_host(cfg->host), http_port);
+            n += snprintf(text + n, sizeof text - (size_t)n, ",\"monitoring\":[\"%s://%s:%d\"]",
+                          cfg->http_port == 0 ? "https" : "http", url_host(cfg->host), http_port);
         int cport = nb_server_cluster_port(run->srv);
         if (cport > 0)
             n += snprintf(text + n, sizeof text - (size_t)n, ",\"cluster\":[\"nats://%s:%d\"]",
@@ -752,11 +817,13 @@ log_ready(struct server_run *run, const struct nb_config *cfg, const char *url)
     char hp[300];
     int http_port = nb_server_http_port(run->srv);
     if (http_port > 0) {
-        logf_run(run, NB_LOG_INFO, "Starting http monitor on %s",
+        logf_run(run, NB_LOG_INFO, "Starting %s monitor on %s",
+                 cfg->http_port == 0 ? "https" : "http",
                  host_port(cfg->host, http_port, hp, sizeof hp));
     }
     logf_run(run, NB_LOG_INFO, "Listening for client connections on %s",
              host_port(cfg->host, nb_server_port(run->srv), hp, sizeof hp));
+    if (cfg->tls.enabled) log_line(run, NB_LOG_INFO, "TLS required for client connections");
     log_line(run, NB_LOG_INFO, "Server is ready");
     fprintf(stderr, "natsctl server: listening on %s\n", url);
 }
@@ -781,7 +848,8 @@ serve(struct server_run *run, const struct server_flags *f, struct nb_config *cf
         return CLI_EXIT_FAIL;
     }
     char url[300];
-    snprintf(url, sizeof url, "nats://%s:%d", url_host(cfg->host), nb_server_port(run->srv));
+    snprintf(url, sizeof url, "%s://%s:%d", cfg->tls.enabled ? "tls" : "nats", url_host(cfg->host),
+             nb_server_port(run->srv));
     rc = write_run_files(run, f, url, cfg);
     if (rc == 0) {
         log_ready(run, cfg, url);

@@ -70,6 +70,24 @@ struct nb_user {
 };
 
 /*
+ * TLS for client connections, and the certificate of the https monitoring port (docs/security.md).
+ * Strings are owned like nb_config's. The handshake starts after the INFO line, as in nats-server.
+ */
+struct nb_tls_config {
+    bool enabled;       /* a tls block or --tls: client connections must use TLS */
+    char *cert_file;    /* PEM certificate chain, leaf first */
+    char *key_file;     /* PEM private key of the certificate */
+    char *ca_file;      /* PEM CAs that client certificates must chain to (verify) */
+    bool verify;        /* require and verify a client certificate */
+    bool map;           /* verify_and_map: the certificate names the user (refused: no users) */
+    int64_t timeout_ms; /* the handshake must end within this after INFO */
+    int min_version;    /* lowest protocol version accepted: 0x0303 (TLS 1.2) or 0x0304 */
+    char *ciphers;      /* OpenSSL cipher list for TLS 1.2, NULL: nats-server's six defaults */
+    char *curves;       /* OpenSSL group list, NULL: X25519, P-256, P-384, P-521 */
+    char *pinned;       /* ','-joined SHA-256 hex of client public keys allowed, NULL: any */
+};
+
+/*
  * Server options. nb_config_init() fills in nats-server 2.9.10's defaults, except host which is
  * 127.0.0.1 (a development broker should not be reachable from the network by accident). Strings
  * are owned by the struct (malloc'd) and freed by nb_config_release(); set them with
@@ -95,6 +113,8 @@ struct nb_config {
     size_t nusers;
     char *no_auth_user; /* the user a client without credentials becomes, NULL = none */
     int http_port;      /* monitoring port, 0 = off, -1 = any free port */
+    int https_port;     /* monitoring over TLS with the client certificate, 0 = off */
+    struct nb_tls_config tls;
     /* An HTTP request must arrive and its answer be written within this (also the keep-alive). */
     int64_t http_timeout_ms;
     bool jetstream;  /* streams and the $JS.API */

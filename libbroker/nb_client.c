@@ -855,6 +855,8 @@ send_info(struct nb_client *c)
         .port = srv->port,
         .headers = true,
         .auth_required = auth_required(srv) && !srv->auth->no_auth_user,
+        .tls_required = srv->tls != NULL,
+        .tls_verify = srv->tls && srv->cfg.tls.verify,
         .max_payload = srv->cfg.max_payload,
         .jetstream = srv->js != NULL,
         .client_id = c->conn.id,
@@ -893,7 +895,9 @@ nb__client_accept(struct nb_server *srv, uv_stream_t *listener)
     if (nb__conn_accept(&c->conn, srv, &client_proto, listener) != 0) return;
     uint64_t now = nb__now_ms(srv);
     c->next_ping_ms = now + (uint64_t)cfg->ping_interval_ms;
-    if (auth_required(srv)) c->auth_deadline_ms = now + (uint64_t)cfg->auth_timeout_ms;
+    /* nats-server's authentication timer starts after the handshake, which may take this long. */
+    uint64_t tls_ms = srv->tls ? (uint64_t)cfg->tls.timeout_ms : 0;
+    if (auth_required(srv)) c->auth_deadline_ms = now + tls_ms + (uint64_t)cfg->auth_timeout_ms;
     if (send_info(c) != 0) {
         nb__conn_close(&c->conn, NB_CLOSE_NO_MEMORY, false);
         return;
@@ -903,6 +907,13 @@ nb__client_accept(struct nb_server *srv, uv_stream_t *listener)
         nb__conn_send_err(&c->conn, "maximum connections exceeded");
         nb__conn_close(&c->conn, NB_CLOSE_MAX_CONNECTIONS, true);
         return;
+    }
+    if (srv->tls) {
+        nb__conn_log(&c->conn, NB_LOG_DEBUG, "Starting TLS client connection handshake");
+        if (nb__conn_start_tls(&c->conn, srv->tls, tls_ms) != 0) {
+            nb__conn_close(&c->conn, NB_CLOSE_NO_MEMORY, false);
+            return;
+        }
     }
     nb__conn_start(&c->conn);
 }

@@ -22,6 +22,7 @@
 #include "nb.h"
 #include "nb_auth.h"
 #include "nb_conf.h"
+#include "nb_tls.h"
 #include "nb_users.h"
 #include "np.h"
 #include "np_units.h"
@@ -75,6 +76,7 @@ nb_config_init(struct nb_config *cfg)
     cfg->cluster_auth_timeout_ms = 2 * 1000;
     cfg->js_max_memory = cfg->js_max_file = -1;
     cfg->js_sync_interval_ms = 2 * 60 * 1000;
+    nb__tls_config_init(&cfg->tls);
 }
 
 /* Every string field, for release and copy. */
@@ -107,6 +109,7 @@ nb_config_release(struct nb_config *cfg)
     nb__users_free(cfg->users, cfg->nusers);
     cfg->users = NULL;
     cfg->nusers = 0;
+    nb__tls_config_release(&cfg->tls);
     nb_config_clear_routes(cfg);
 }
 
@@ -282,6 +285,23 @@ nb_config_cluster_url(struct nb_config *cfg, const char *url, char *msg, size_t 
     return rc ? NB_ENOMEM : 0;
 }
 
+/* The https port and the TLS files, in nats-server's words (its StartMonitoring and GenTLSConfig). */
+static int
+validate_tls(const struct nb_config *cfg, char *msg, size_t cap)
+{
+    if (cfg->https_port < -1 || cfg->https_port > 65535) {
+        return invalid(msg, cap, "https_port %d is out of range (-1 to 65535)", cfg->https_port);
+    }
+    if (cfg->http_port && cfg->https_port) {
+        return invalid(msg, cap, "can't specify both HTTP (%d) and HTTPs (%d) ports",
+                       cfg->http_port, cfg->https_port);
+    }
+    if (cfg->https_port && !cfg->tls.enabled) {
+        return invalid(msg, cap, "TLS cert and key required for HTTPS");
+    }
+    return cfg->tls.enabled ? nb__tls_check(&cfg->tls, msg, cap) : 0;
+}
+
 int
 nb_config_validate(const struct nb_config *cfg, char *msg, size_t msg_cap)
 {
@@ -291,7 +311,9 @@ nb_config_validate(const struct nb_config *cfg, char *msg, size_t msg_cap)
     if (cfg->http_port < -1 || cfg->http_port > 65535) {
         return invalid(msg, msg_cap, "http_port %d is out of range (-1 to 65535)", cfg->http_port);
     }
-    int rc = validate_limits(cfg, msg, msg_cap);
+    int rc = validate_tls(cfg, msg, msg_cap);
+    if (rc) return rc;
+    rc = validate_limits(cfg, msg, msg_cap);
     if (rc) return rc;
     if (cfg->ping_interval_ms <= 0) return invalid(msg, msg_cap, "ping_interval must be positive");
     if (cfg->write_deadline_ms <= 0) {
@@ -427,14 +449,14 @@ apply_port(struct loader *ld, const char *key, const cJSON *v, size_t off)
     return set_client_port(ld, key, v, port);
 }
 
+/* http_port, https_port: the field at off. */
 static int
 apply_http_port(struct loader *ld, const char *key, const cJSON *v, size_t off)
 {
-    (void)off;
     int64_t port;
     if (!get_int(ld, v, &port, NULL)) return bad(ld, key, v, "expected an integer");
     if (port < -1 || port > 65535) return bad(ld, key, v, "port must be from -1 to 65535");
-    ld->cfg->http_port = (int)port;
+    *FIELD(ld, off, int) = (int)port;
     return 0;
 }
 
@@ -484,8 +506,8 @@ apply_listen(struct loader *ld, const char *key, const cJSON *v, size_t off)
 }
 
 /*
- * http: a monitoring port or "host:port". Monitoring listens on the client address, so a host is
- * only accepted when it is that address (check_http_host(), once the whole file is read).
+ * http, https: a monitoring port or "host:port". Monitoring listens on the client address, so a
+ * host is only accepted when it is that address (check_http_host(), once the whole file is read).
  */
 static int
 apply_http(struct loader *ld, const char *key, const cJSON *v, size_t off)
@@ -498,7 +520,7 @@ apply_http(struct loader *ld, const char *key, const cJSON *v, size_t off)
             return bad(ld, key, v, "expected \"host:port\" or a port number");
         }
         if (port < -1 || port > 65535) return bad(ld, key, v, "port must be from -1 to 65535");
-        ld->cfg->http_port = (int)port;
+        *FIELD(ld, off, int) = (int)port;
         if (host[0]) ld->http_host = v;
         return 0;
     }
@@ -573,6 +595,7 @@ static int apply_cluster_listen(struct loader *ld, const char *key, const cJSON 
 static int apply_cluster_port(struct loader *ld, const char *key, const cJSON *v, size_t off);
 static int apply_routes(struct loader *ld, const char *key, const cJSON *v, size_t off);
 static int apply_cluster_auth(struct loader *ld, const char *key, const cJSON *v, size_t off);
+static int apply_tls(struct loader *ld, const char *key, const cJSON *v, size_t off);
 
 #define AT(field) offsetof(struct nb_config, field)
 #define COUNT(a)  (sizeof(a) / sizeof((a)[0]))
@@ -593,9 +616,12 @@ static const struct option top_options[] = {
     {"ping_interval", apply_duration, AT(ping_interval_ms)},
     {"ping_max", apply_int64, AT(ping_max)},
     {"write_deadline", apply_duration, AT(write_deadline_ms)},
-    {"http", apply_http, 0},
-    {"http_port", apply_http_port, 0},
-    {"monitor_port", apply_http_port, 0},
+    {"http", apply_http, AT(http_port)},
+    {"http_port", apply_http_port, AT(http_port)},
+    {"monitor_port", apply_http_port, AT(http_port)},
+    {"https", apply_http, AT(https_port)},
+    {"https_port", apply_http_port, AT(https_port)},
+    {"tls", apply_tls, 0},
     {"debug", apply_bool, AT(debug)},
     {"trace", apply_bool, AT(trace)},
     /* verbose tracing adds the system account's traffic, and there is no system account */
@@ -644,6 +670,29 @@ static const struct option jetstream_options[] = {
     {"sync_interval", apply_sync_interval, AT(js_sync_interval_ms)},
 };
 
+static int apply_tls_version(struct loader *ld, const char *key, const cJSON *v, size_t off);
+static int apply_tls_names(struct loader *ld, const char *key, const cJSON *v, size_t off);
+static int apply_tls_pins(struct loader *ld, const char *key, const cJSON *v, size_t off);
+static int apply_tls_timeout(struct loader *ld, const char *key, const cJSON *v, size_t off);
+static int apply_tls_map(struct loader *ld, const char *key, const cJSON *v, size_t off);
+static int apply_no_effect(struct loader *ld, const char *key, const cJSON *v, size_t off);
+
+/* nats-server 2.9.10's tls block (and 2.10's min_version) for the client port. */
+static const struct option tls_options[] = {
+    {"cert_file", apply_string, AT(tls.cert_file)},
+    {"key_file", apply_string, AT(tls.key_file)},
+    {"ca_file", apply_string, AT(tls.ca_file)},
+    {"verify", apply_bool, AT(tls.verify)},
+    {"verify_and_map", apply_tls_map, 0},
+    {"timeout", apply_tls_timeout, AT(tls.timeout_ms)},
+    {"min_version", apply_tls_version, 0},
+    {"cipher_suites", apply_tls_names, AT(tls.ciphers)},
+    {"curve_preferences", apply_tls_names, AT(tls.curves)},
+    {"pinned_certs", apply_tls_pins, 0},
+    /* skips the server certificate check of a TLS client; a listener makes no such check */
+    {"insecure", apply_no_effect, 0},
+};
+
 static const struct option auth_options[] = {
     {"token", apply_string, AT(auth_token)},
     {"user", apply_string, AT(auth_user)},
@@ -666,11 +715,8 @@ struct absent {
 /* nats-server 2.9.10's top-level keys that grant, restrict or protect access. */
 static const struct absent top_refused[] = {
     {"accounts", "accounts"},
-    {"tls", "TLS"},
-    {"allow_non_tls", "TLS"},
+    {"allow_non_tls", "plaintext clients beside TLS ones"},
     {"ocsp", "OCSP stapling"},
-    {"https", "HTTPS monitoring"},
-    {"https_port", "HTTPS monitoring"},
     {"operator", "JWT operator mode"},
     {"operators", "JWT operator mode"},
     {"root", "JWT operator mode"},
@@ -736,6 +782,11 @@ static const struct absent block_refused[] = {
     {"tls", "TLS"},
     {"permissions", "permissions"},
     {"no_auth_user", "a default user for clients without credentials"},
+};
+
+/* Beyond nats-server 2.9.10's tls keys that natsctl implements. */
+static const struct absent tls_refused[] = {
+    {"connection_rate_limit", "a limit on TLS handshakes per second"},
 };
 
 /* The authorization keys of nats-server 2.10 that natsctl does not have. */
@@ -826,6 +877,14 @@ static const struct scope cluster_auth_scope = {
     .nopts = COUNT(cluster_auth_options),
     .refused = cluster_auth_refused,
     .nrefused = COUNT(cluster_auth_refused),
+};
+
+static const struct scope tls_scope = {
+    .path = "tls",
+    .opts = tls_options,
+    .nopts = COUNT(tls_options),
+    .refused = tls_refused,
+    .nrefused = COUNT(tls_refused),
 };
 
 static const struct scope jetstream_scope = {
@@ -1077,6 +1136,139 @@ apply_cluster(struct loader *ld, const char *key, const cJSON *v, size_t off)
     return apply_map(ld, v, &cluster_scope);
 }
 
+/* ---- tls --------------------------------------------------------------------------------------- */
+
+/*
+ * tls: the block defines TLS completely, as in nats-server (a second block replaces the first).
+ * The files are loaded here, so that a bad certificate is reported where the block is.
+ */
+static int
+apply_tls(struct loader *ld, const char *key, const cJSON *v, size_t off)
+{
+    (void)off;
+    if (!cJSON_IsObject(v)) return bad(ld, key, v, "expected a map { ... }");
+    struct nb_tls_config *tls = &ld->cfg->tls;
+    nb__tls_config_release(tls);
+    nb__tls_config_init(tls);
+    tls->enabled = true;
+    int rc = apply_map(ld, v, &tls_scope);
+    char msg[256];
+    if (!rc && nb__tls_check(tls, msg, sizeof msg) != 0) rc = reject(ld, v, "%s", msg);
+    return rc;
+}
+
+static int
+apply_no_effect(struct loader *ld, const char *key, const cJSON *v, size_t off)
+{
+    (void)off;
+    return cJSON_IsBool(v) ? 0 : bad(ld, key, v, "expected true or false");
+}
+
+/*
+ * verify_and_map: the certificate's subject names the user from the users list; natsctl does not
+ * map certificates yet, and verifying without mapping would let any certified client in as nobody.
+ */
+static int
+apply_tls_map(struct loader *ld, const char *key, const cJSON *v, size_t off)
+{
+    (void)off;
+    if (!cJSON_IsBool(v)) return bad(ld, key, v, "expected true or false");
+    if (!cJSON_IsTrue(v)) return 0;
+    return reject(ld, v,
+                  "field \"tls.%.40s\" (mapping client certificates to users) is not supported by "
+                  "natsctl yet (refusing to start without it)",
+                  key);
+}
+
+/* timeout: seconds (a fraction too) or a duration; 0 is nats-server's default. */
+static int
+apply_tls_timeout(struct loader *ld, const char *key, const cJSON *v, size_t off)
+{
+    int rc = apply_auth_timeout(ld, key, v, off);
+    int64_t *ms = FIELD(ld, off, int64_t);
+    if (!rc && *ms < 0) return bad(ld, key, v, "must not be negative");
+    if (!rc && *ms == 0) *ms = NB_TLS_TIMEOUT_MS;
+    return rc;
+}
+
+/* min_version: "1.2" or "1.3" (nats-server 2.10; older versions are refused there too). */
+static int
+apply_tls_version(struct loader *ld, const char *key, const cJSON *v, size_t off)
+{
+    (void)off;
+    if (!cJSON_IsString(v)) return bad(ld, key, v, "expected \"1.2\" or \"1.3\"");
+    const char *s = v->valuestring;
+    if (strcmp(s, "1.2") == 0 || strcmp(s, "1.3") == 0) {
+        ld->cfg->tls.min_version = s[2] == '2' ? 0x0303 : 0x0304;
+        return 0;
+    }
+    if (strcmp(s, "1.0") == 0 || strcmp(s, "1.1") == 0)
+        return bad(ld, key, v, "unsupported TLS version: TLS %s", s);
+    return bad(ld, key, v, "unknown version: %.20s", s);
+}
+
+/*
+ * cipher_suites, curve_preferences: lists of Go's names, stored as OpenSSL's ':'-joined list. TLS
+ * 1.3 suites cannot be configured in nats-server either; listed, they change nothing.
+ */
+static int
+apply_tls_names(struct loader *ld, const char *key, const cJSON *v, size_t off)
+{
+    bool is_cipher = off == AT(tls.ciphers);
+    if (!cJSON_IsArray(v)) return bad(ld, key, v, "expected a list of names");
+    if (!v->child) return bad(ld, key, v, "must not be empty");
+    char list[1024] = "";
+    size_t len = 0;
+    for (const cJSON *e = v->child; e; e = e->next) {
+        const char *name = NULL;
+        if (!cJSON_IsString(e)) return bad(ld, key, e, "expected a list of names");
+        enum nb_tls_name r = is_cipher ? nb__tls_cipher_name(e->valuestring, &name)
+                                       : nb__tls_curve_name(e->valuestring, &name);
+        if (r == NB_TLS_NAME_UNKNOWN) {
+            return reject(ld, e, "unrecognized %s %.80s", is_cipher ? "cipher" : "curve preference",
+                          e->valuestring);
+        }
+        if (r == NB_TLS_NAME_UNAVAILABLE) {
+            return reject(ld, e,
+                          "cipher %.80s is not available in natsctl (RC4 and 3DES are broken)",
+                          e->valuestring);
+        }
+        if (name && len + strlen(name) + 2 < sizeof list)
+            len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", len ? ":" : "", name);
+    }
+    return nb_config_set_str(FIELD(ld, off, char *), list) ? NB_ENOMEM : 0;
+}
+
+/* pinned_certs: SHA-256 of a client's public key (DER SubjectPublicKeyInfo) in hex, one per entry. */
+static int
+apply_tls_pins(struct loader *ld, const char *key, const cJSON *v, size_t off)
+{
+    (void)off;
+    if (!cJSON_IsArray(v)) return bad(ld, key, v, "expected a list of hex-encoded SHA-256 values");
+    size_t n = (size_t)cJSON_GetArraySize(v);
+    char *list = calloc(n ? n * 65 : 1, 1), *p = list;
+    if (!list) return NB_ENOMEM;
+    for (const cJSON *e = v->child; e; e = e->next) {
+        const char *h = cJSON_IsString(e) ? e->valuestring : "";
+        size_t i = 0;
+        while (i < 64 && isxdigit((unsigned char)h[i]))
+            i++;
+        if (i != 64 || h[64]) {
+            free(list);
+            return reject(ld, e,
+                          "pinned_certs entry %.80s does not look like hex-encoded sha256 of DER "
+                          "encoded SubjectPublicKeyInfo",
+                          h);
+        }
+        if (p != list) *p++ = ',';
+        for (i = 0; i < 64; i++)
+            *p++ = (char)tolower((unsigned char)h[i]);
+    }
+    int rc = nb_config_set_str(&ld->cfg->tls.pinned, n ? list : NULL) ? NB_ENOMEM : 0;
+    free(list);
+    return rc;
+}
+
 /* ---- loading ----------------------------------------------------------------------------------- */
 
 /*
@@ -1109,7 +1301,7 @@ nb_config_copy(struct nb_config *dst, const struct nb_config *src)
     dst->nusers = 0;
     dst->routes = NULL;
     dst->nroutes = 0;
-    int rc = 0;
+    int rc = nb__tls_config_copy(&dst->tls, &src->tls);
     for (size_t i = 0; i < sizeof to / sizeof to[0]; i++)
         rc |= nb_config_set_str(to[i], *from[i]);
     for (size_t i = 0; i < src->nroutes; i++)

@@ -4,9 +4,15 @@
  * A connection is embedded in its protocol's object and holds the libuv handle and the outbound
  * queue. It is accepted from a listener, or dialed (a route this server solicits). Reads land in the server's shared read buffer and go to the protocol at once, so an idle
  * connection owns no input buffer.
+ *
+ * A TLS connection (nb_tls.h) differs only at the edges: what is read is decrypted before the
+ * protocol sees it, and the flush seals the queued plaintext into records, a batch at a time, and
+ * writes those. Plaintext that waits stays in the output queue, where max_pending and the
+ * fast-producer stall see it as they see a plaintext connection's.
  */
 #include "nb_conn.h"
 #include "nb_srv.h"
+#include "nb_tls.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +20,8 @@
 
 #define CLOSE_FLUSH_MS 2000 /* how long a closing connection may take to take its last output */
 #define MAX_WRITE_BUFS 64
-#define MAX_STALL_MS   1000 /* the longest a publisher waits for a backed-up receiver */
+#define MAX_STALL_MS   1000         /* the longest a publisher waits for a backed-up receiver */
+#define SEAL_BATCH     (128 * 1024) /* plaintext sealed into TLS records per write */
 
 static const char *const close_texts[] = {
 #define NB__CLOSE_TEXT(name, text) text,
@@ -133,11 +140,19 @@ last_words_sent(struct nb_conn *c)
         queue_teardown(c);
 }
 
+/* The queue that goes on the socket: the output itself, or the TLS records sealed from it. */
+static struct nb_outq *
+wire_queue(struct nb_conn *c)
+{
+    return c->tls ? nb__tls_wire(c->tls) : &c->out;
+}
+
 static void
 start_write(struct nb_conn *c)
 {
+    struct nb_outq *q = wire_queue(c);
     uv_buf_t bufs[MAX_WRITE_BUFS];
-    unsigned n = nb__outq_bufs(&c->out, bufs, MAX_WRITE_BUFS);
+    unsigned n = nb__outq_bufs(q, bufs, MAX_WRITE_BUFS);
     if (n == 0) return;
     uint64_t total = 0;
     for (unsigned i = 0; i < n; i++)
@@ -148,30 +163,81 @@ start_write(struct nb_conn *c)
         return;
     }
     c->writing = 1;
-    c->out.inflight = total;
+    q->inflight = total;
     c->write_started_ms = nb__now_ms(c->srv);
+}
+
+/*
+ * Seals up to SEAL_BATCH bytes of queued plaintext into records, once the handshake is done; a
+ * connection closing with a flush also gets its close_notify after its last bytes.
+ */
+static int
+tls_seal(struct nb_conn *c)
+{
+    struct nb_tls *t = c->tls;
+    struct nb_outq *wire = nb__tls_wire(t);
+    if (!nb__tls_ready(t)) return 0;
+    while (c->out.pending && wire->pending < SEAL_BATCH) {
+        uv_buf_t bufs[MAX_WRITE_BUFS];
+        unsigned n = nb__outq_bufs(&c->out, bufs, MAX_WRITE_BUFS);
+        size_t done = 0;
+        for (unsigned i = 0; i < n && wire->pending < SEAL_BATCH; i++) {
+            if (nb__tls_write(t, bufs[i].base, bufs[i].len) != 0) {
+                nb__conn_close(c, NB_CLOSE_NO_MEMORY, false);
+                return -1;
+            }
+            done += bufs[i].len;
+        }
+        nb__outq_consume(&c->out, &c->srv->pool, done);
+    }
+    if (!c->out.pending && c->closing && c->flush_on_close) nb__tls_shutdown(t);
+    return 0;
+}
+
+/*
+ * Writes what the socket takes now. Returns 1 when q is empty, 0 when the rest must wait for a
+ * uv_write, -1 when the write failed (c is then closing).
+ */
+static int
+try_write(struct nb_conn *c, struct nb_outq *q)
+{
+    while (q->pending) {
+        uv_buf_t bufs[MAX_WRITE_BUFS];
+        unsigned n = nb__outq_bufs(q, bufs, MAX_WRITE_BUFS);
+        int rc = uv_try_write((uv_stream_t *)&c->tcp, bufs, n);
+        if (rc == UV_EAGAIN) return 0;
+        if (rc < 0) {
+            nb__conn_close(c, NB_CLOSE_WRITE_ERROR, false);
+            return -1;
+        }
+        size_t want = 0;
+        for (unsigned i = 0; i < n; i++)
+            want += bufs[i].len;
+        nb__outq_consume(q, &c->srv->pool, (size_t)rc);
+        if ((size_t)rc < want) return 0;
+    }
+    return 1;
+}
+
+/* Whether a TLS connection still has plaintext it can seal once the records are out. */
+static bool
+more_to_seal(const struct nb_conn *c)
+{
+    return c->tls && nb__tls_ready(c->tls) && c->out.pending;
 }
 
 void
 nb__conn_flush(struct nb_conn *c)
 {
     if (c->writing || c->handle_closed) return;
-    while (c->out.pending) {
-        uv_buf_t bufs[MAX_WRITE_BUFS];
-        unsigned n = nb__outq_bufs(&c->out, bufs, MAX_WRITE_BUFS);
-        int rc = uv_try_write((uv_stream_t *)&c->tcp, bufs, n);
-        if (rc == UV_EAGAIN) break;
-        if (rc < 0) {
-            nb__conn_close(c, NB_CLOSE_WRITE_ERROR, false);
-            return;
-        }
-        size_t want = 0;
-        for (unsigned i = 0; i < n; i++)
-            want += bufs[i].len;
-        nb__outq_consume(&c->out, &c->srv->pool, (size_t)rc);
-        if ((size_t)rc < want) break;
-    }
-    if (c->out.pending)
+    struct nb_outq *q = wire_queue(c);
+    int rc;
+    do {
+        if (c->tls && tls_seal(c) != 0) return;
+        rc = try_write(c, q);
+    } while (rc > 0 && more_to_seal(c));
+    if (rc < 0) return;
+    if (q->pending)
         start_write(c);
     else if (c->closing)
         last_words_sent(c);
@@ -183,15 +249,16 @@ static void
 on_write(uv_write_t *req, int status)
 {
     struct nb_conn *c = req->handle->data;
+    struct nb_outq *q = wire_queue(c);
     c->writing = 0;
     if (status < 0) {
-        c->out.inflight = 0;
+        q->inflight = 0;
         if (status != UV_ECANCELED) nb__conn_close(c, NB_CLOSE_WRITE_ERROR, false);
         return;
     }
-    size_t done = (size_t)c->out.inflight;
-    c->out.inflight = 0;
-    nb__outq_consume(&c->out, &c->srv->pool, done);
+    size_t done = (size_t)q->inflight;
+    q->inflight = 0;
+    nb__outq_consume(q, &c->srv->pool, done);
     nb__conn_flush(c);
 }
 
@@ -301,7 +368,8 @@ nb__conn_close(struct nb_conn *c, enum nb_close_reason reason, bool flush)
     uv_read_stop((uv_stream_t *)&c->tcp);
     nb__conn_log(c, c->proto->close_level, "%s connection closed: %s", c->proto->kind_name,
                  nb__close_reason_text(reason));
-    if (flush && c->out.pending) {
+    if (flush &&
+        (c->out.pending || (c->tls && (nb__tls_ready(c->tls) || nb__tls_wire(c->tls)->pending)))) {
         nb__conn_schedule_flush(c);
         return;
     }
@@ -314,6 +382,7 @@ on_closed(uv_handle_t *h)
     struct nb_conn *c = h->data;
     struct nb_server *srv = c->srv;
     nb__outq_release(&c->out, &srv->pool);
+    nb__tls_free(c->tls);
     free(c->ident);
     if (c->prev)
         c->prev->next = c->next;
@@ -346,6 +415,11 @@ nb__conn_tick(struct nb_conn *c, uint64_t now)
         if (now >= c->close_deadline_ms) nb__conn_close(c, c->close_reason, false);
         return;
     }
+    if (c->tls_deadline_ms && now >= c->tls_deadline_ms) {
+        nb__conn_log(c, NB_LOG_ERROR, "TLS handshake timeout");
+        nb__conn_close(c, NB_CLOSE_TLS_HANDSHAKE, false);
+        return;
+    }
     if (c->writing && now - c->write_started_ms > (uint64_t)srv->cfg.write_deadline_ms) {
         nb__conn_log(c, NB_LOG_INFO,
                      "Slow Consumer Detected: WriteDeadline of %lldms exceeded with %llu total "
@@ -360,16 +434,71 @@ nb__conn_tick(struct nb_conn *c, uint64_t now)
 
 /* ---- input and accept ---------------------------------------------------------------------------- */
 
+/* A handshake that failed is logged as nats-server logs it; its alert goes out before the close. */
+static void
+tls_failed(struct nb_conn *c, const char *why)
+{
+    nb__conn_log(c, NB_LOG_ERROR, "TLS handshake error: %s", why);
+    nb__conn_close(c, NB_CLOSE_TLS_HANDSHAKE, true);
+}
+
+static void
+tls_ready(struct nb_conn *c)
+{
+    c->tls_deadline_ms = 0;
+    nb__conn_log(c, NB_LOG_DEBUG, "TLS handshake complete");
+    nb__conn_log(c, NB_LOG_DEBUG, "TLS version %s, cipher suite %s", nb__tls_version(c->tls),
+                 nb__tls_cipher(c->tls));
+}
+
+/* Ciphertext in; everything it decrypts to goes to the protocol before this returns. */
+static void
+tls_input(struct nb_conn *c, const char *data, size_t len)
+{
+    struct nb_tls *t = c->tls;
+    bool was_ready = nb__tls_ready(t);
+    int rc = nb__tls_input(t, data, len);
+    if (rc == NB_TLS_FAIL) {
+        if (was_ready)
+            nb__conn_close(c, NB_CLOSE_READ_ERROR, false);
+        else
+            tls_failed(c, nb__tls_error(t));
+        return;
+    }
+    if (rc == 1 && !was_ready) tls_ready(c);
+    size_t cap;
+    char *buf = nb__tls_scratch(t, &cap);
+    ssize_t r = 1;
+    while (r > 0 && !c->closing) {
+        size_t n = 0;
+        while (n < cap && (r = nb__tls_read(t, buf + n, cap - n)) > 0)
+            n += (size_t)r;
+        if (n) c->proto->input(c, buf, n);
+    }
+    if (r == NB_TLS_EOF) nb__conn_close(c, NB_CLOSE_CLIENT_CLOSED, false);
+    if (r == NB_TLS_FAIL) nb__conn_close(c, NB_CLOSE_READ_ERROR, false);
+    if (nb__tls_wire(t)->pending) nb__conn_schedule_flush(c);
+}
+
 static void
 on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
     struct nb_conn *c = stream->data;
     if (nread < 0) {
+        if (c->tls && !nb__tls_ready(c->tls)) {
+            nb__conn_log(c, NB_LOG_ERROR, "TLS handshake error: %s",
+                         nread == UV_EOF ? "EOF" : uv_strerror((int)nread));
+            nb__conn_close(c, NB_CLOSE_TLS_HANDSHAKE, false);
+            return;
+        }
         nb__conn_close(c, nread == UV_EOF ? NB_CLOSE_CLIENT_CLOSED : NB_CLOSE_READ_ERROR, false);
         return;
     }
     c->last_ms = nb__now_ms(c->srv);
-    c->proto->input(c, buf->base, (size_t)nread);
+    if (c->tls)
+        tls_input(c, buf->base, (size_t)nread);
+    else
+        c->proto->input(c, buf->base, (size_t)nread);
 }
 
 static void
@@ -434,6 +563,23 @@ nb__conn_accept(struct nb_conn *c, struct nb_server *srv, const struct nb_proto 
         return rc;
     }
     nb__conn_connected(c);
+    return 0;
+}
+
+int
+nb__conn_start_tls(struct nb_conn *c, struct nb_tls_ctx *ctx, uint64_t timeout_ms)
+{
+    c->tls = nb__tls_new(ctx, &c->srv->pool);
+    if (!c->tls) return NB_ENOMEM;
+    uv_buf_t bufs[MAX_WRITE_BUFS];
+    unsigned n = nb__outq_bufs(&c->out, bufs, MAX_WRITE_BUFS);
+    size_t done = 0;
+    for (unsigned i = 0; i < n; i++) {
+        if (nb__tls_write_clear(c->tls, bufs[i].base, bufs[i].len) != 0) return NB_ENOMEM;
+        done += bufs[i].len;
+    }
+    nb__outq_consume(&c->out, &c->srv->pool, done);
+    c->tls_deadline_ms = nb__now_ms(c->srv) + timeout_ms;
     return 0;
 }
 

@@ -43,6 +43,7 @@
     X(CLUSTER_NAME_CONFLICT, "Cluster Name Conflict")                                              \
     X(DUPLICATE_SERVER_NAME, "Duplicate Server Name")                                              \
     X(JETSTREAM_CONFLICT, "JetStream Conflict")                                                    \
+    X(TLS_HANDSHAKE, "TLS Handshake Failure")                                                      \
     X(NO_MEMORY, "Out of Memory")
 
 enum nb_close_reason {
@@ -54,6 +55,8 @@ enum nb_close_reason {
 const char *nb__close_reason_text(enum nb_close_reason r);
 
 struct nb_conn;
+struct nb_tls;
+struct nb_tls_ctx;
 
 /* What a protocol does with its connection; the transport calls these on the loop thread. */
 struct nb_proto {
@@ -92,8 +95,10 @@ struct nb_conn {
     enum nb_close_reason close_reason;
     uint16_t port; /* the peer's */
     char ip[46];
-    char addr[56]; /* "ip:port" ("[ip]:port" for IPv6), as nats-server's log lines show it */
-    char *ident;   /* what the peer said it is ("v1.2:c:name"), NULL until it said */
+    char addr[56];      /* "ip:port" ("[ip]:port" for IPv6), as nats-server's log lines show it */
+    char *ident;        /* what the peer said it is ("v1.2:c:name"), NULL until it said */
+    struct nb_tls *tls; /* NULL: plaintext; else out holds plaintext not yet sealed */
+    uint64_t tls_deadline_ms; /* the TLS handshake must be done by then; 0 once it is */
     unsigned in_flush_list : 1;
     unsigned writing : 1; /* a uv_write is in flight */
     unsigned closing : 1; /* on its way out: no more input, output flushed then closed */
@@ -126,6 +131,12 @@ void nb__conn_connected(struct nb_conn *c);
 void nb__conn_drop(struct nb_conn *c);
 /* Starts reading; input goes to the protocol. */
 void nb__conn_start(struct nb_conn *c);
+/*
+ * Puts c under TLS with ctx: what is queued already (the INFO line) goes out in clear, then the
+ * client's handshake must complete within timeout_ms. Input reaches the protocol decrypted, and
+ * output is sealed into records when flushed. Returns 0 or NB_ENOMEM; call before nb__conn_start().
+ */
+int nb__conn_start_tls(struct nb_conn *c, struct nb_tls_ctx *ctx, uint64_t timeout_ms);
 /* Queues raw protocol bytes and schedules a flush. */
 void nb__conn_send(struct nb_conn *c, const char *data, size_t len);
 /* Queues "-ERR '<text>'", however long the text. */

@@ -9,6 +9,7 @@
 #include "nb_client.h"
 #include "nb_monitor.h"
 #include "nb_srv.h"
+#include "nb_tls.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@ struct cinfo {
     uint16_t port;
     int reason; /* enum nb_close_reason, -1 while open */
     const char *name, *lang, *version;
+    const char *tls_version, *tls_cipher; /* static strings, NULL in plaintext */
     char ip[46];
 };
 
@@ -67,6 +69,10 @@ fill_open(struct cinfo *ci, struct nb_client *c)
         .lang = c->lang,
         .version = c->version,
     };
+    if (conn->tls && nb__tls_ready(conn->tls)) {
+        ci->tls_version = nb__tls_version(conn->tls);
+        ci->tls_cipher = nb__tls_cipher(conn->tls);
+    }
     memcpy(ci->ip, conn->ip, sizeof ci->ip);
 }
 
@@ -338,6 +344,8 @@ write_conn(struct nb_server *srv, struct nb_jw *w, const struct cinfo *ci,
     if (ci->name && ci->name[0]) nb_jw_str(w, "name", ci->name);
     if (ci->lang && ci->lang[0]) nb_jw_str(w, "lang", ci->lang);
     if (ci->version && ci->version[0]) nb_jw_str(w, "version", ci->version);
+    if (ci->tls_version) nb_jw_str(w, "tls_version", ci->tls_version);
+    if (ci->tls_cipher) nb_jw_str(w, "tls_cipher_suite", ci->tls_cipher);
     write_subs(w, ci, o);
     nb_jw_end_obj(w);
 }

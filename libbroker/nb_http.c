@@ -13,11 +13,16 @@
  *
  * libuv runs close callbacks in no order a stop can rely on, so the listener's object is freed by
  * whichever close callback comes last: the listener's, the sweeper's or that of the last connection.
+ *
+ * The https port is the same server with a TLS session (nb_tls.h) per connection: ciphertext is
+ * read into the server's shared read buffer and decrypted into the head buffer, and everything the
+ * session produces (handshake records, answers) goes out through one writer, one write at a time.
  */
 #include "nb_http.h"
 #include "nb_httpreq.h"
 #include "nb_monitor.h"
 #include "nb_srv.h"
+#include "nb_tls.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,8 +44,11 @@ struct http_conn {
     uint64_t deadline_ms;
     char *head; /* while a request is read, NULL in between */
     size_t len, cap;
-    struct np_buf out; /* the answer being written */
-    bool close_after;  /* the answer is the last one */
+    struct np_buf out;  /* the answer being written */
+    bool close_after;   /* the answer is the last one */
+    struct nb_tls *tls; /* NULL on the http port */
+    bool writing;       /* TLS: a write of the session's records is in flight */
+    bool answering;     /* TLS: the answer is among the records queued or in flight */
 };
 
 struct nb_http {
@@ -52,6 +60,7 @@ struct nb_http {
     uint64_t timeout_ms;
     int handles; /* listener and sweeper, until closed */
     bool stopping;
+    struct nb_tls_ctx *tls; /* the https port's, NULL on the http port */
 };
 
 /* The last close callback of a stopping monitoring port frees it and tells the server. */
@@ -60,6 +69,7 @@ maybe_free(struct nb_http *http)
 {
     if (http->handles || http->conns) return;
     struct nb_server *srv = http->srv;
+    nb__tls_ctx_free(http->tls);
     free(http);
     srv->http = NULL;
     nb__server_handle_closed(srv);
@@ -78,6 +88,7 @@ on_http_closed(uv_handle_t *h)
     http->nconns--;
     free(hc->head);
     np_buf_release(&hc->out);
+    nb__tls_free(hc->tls);
     free(hc);
     maybe_free(http);
 }
@@ -139,16 +150,11 @@ on_shutdown(uv_shutdown_t *req, int status)
         close_conn(hc);
 }
 
+/* The answer is out: close, or wait for the next request of a kept-alive connection. */
 static void
-on_written(uv_write_t *req, int status)
+answer_done(struct http_conn *hc)
 {
-    struct http_conn *hc = req->handle->data;
     struct nb_http *http = hc->owner;
-    np_buf_release(&hc->out);
-    if (status < 0 || uv_is_closing((uv_handle_t *)&hc->tcp)) {
-        close_conn(hc);
-        return;
-    }
     if (hc->close_after) {
         uint64_t linger = http->timeout_ms < HTTP_LINGER_MS ? http->timeout_ms : HTTP_LINGER_MS;
         hc->deadline_ms = uv_now(http->srv->loop) + linger;
@@ -158,6 +164,59 @@ on_written(uv_write_t *req, int status)
     }
     hc->deadline_ms = uv_now(http->srv->loop) + http->timeout_ms;
     process(hc); /* a pipelined request may already be there */
+}
+
+static void
+on_written(uv_write_t *req, int status)
+{
+    struct http_conn *hc = req->handle->data;
+    np_buf_release(&hc->out);
+    if (status < 0 || uv_is_closing((uv_handle_t *)&hc->tcp)) {
+        close_conn(hc);
+        return;
+    }
+    answer_done(hc);
+}
+
+static void tls_send(struct http_conn *hc);
+
+static void
+on_tls_written(uv_write_t *req, int status)
+{
+    struct http_conn *hc = req->handle->data;
+    struct nb_outq *wire = nb__tls_wire(hc->tls);
+    hc->writing = false;
+    nb__outq_consume(wire, &hc->owner->srv->pool, (size_t)wire->inflight);
+    wire->inflight = 0;
+    if (status < 0 || uv_is_closing((uv_handle_t *)&hc->tcp)) {
+        close_conn(hc);
+        return;
+    }
+    if (wire->pending) {
+        tls_send(hc);
+    } else if (hc->answering) {
+        hc->answering = false;
+        answer_done(hc);
+    }
+}
+
+/* Writes the session's queued records unless a write is in flight (its callback comes back). */
+static void
+tls_send(struct http_conn *hc)
+{
+    struct nb_outq *wire = nb__tls_wire(hc->tls);
+    uv_buf_t bufs[16];
+    unsigned n = hc->writing ? 0 : nb__outq_bufs(wire, bufs, 16);
+    if (n == 0) return;
+    uint64_t total = 0;
+    for (unsigned i = 0; i < n; i++)
+        total += bufs[i].len;
+    if (uv_write(&hc->req.write, (uv_stream_t *)&hc->tcp, bufs, n, on_tls_written) != 0) {
+        close_conn(hc);
+        return;
+    }
+    wire->inflight = total;
+    hc->writing = true;
 }
 
 static void
@@ -176,6 +235,17 @@ write_answer(struct http_conn *hc, int status, const char *type, const struct np
     if (np_buf_add(&hc->out, hdr, (size_t)n) != 0 ||
         (!head_only && blen && np_buf_add(&hc->out, body->ptr, blen) != 0)) {
         close_conn(hc);
+        return;
+    }
+    if (hc->tls) {
+        int rc = nb__tls_write(hc->tls, hc->out.ptr, hc->out.len);
+        np_buf_release(&hc->out);
+        if (rc != 0) {
+            close_conn(hc);
+            return;
+        }
+        hc->answering = true;
+        tls_send(hc);
         return;
     }
     uv_buf_t buf = uv_buf_init(hc->out.ptr, (unsigned)hc->out.len);
@@ -246,35 +316,74 @@ process(struct http_conn *hc)
     consume_head(hc, req.head_len);
 }
 
+/* Room in the head buffer (grown to HTTP_HEAD_MAX), or false when it is full or memory is out. */
+static bool
+head_room(struct http_conn *hc)
+{
+    if (hc->len < hc->cap) return true;
+    size_t cap = hc->cap ? HTTP_HEAD_MAX : HTTP_HEAD_FIRST;
+    char *p = hc->cap < HTTP_HEAD_MAX ? realloc(hc->head, cap) : NULL;
+    if (!p) return false;
+    hc->head = p;
+    hc->cap = cap;
+    return true;
+}
+
 static void
 on_http_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     struct http_conn *hc = h->data;
     (void)suggested;
-    if (hc->len == hc->cap) {
-        size_t cap = hc->cap ? HTTP_HEAD_MAX : HTTP_HEAD_FIRST;
-        char *p = hc->cap < HTTP_HEAD_MAX ? realloc(hc->head, cap) : NULL;
-        if (!p) {
-            *buf = uv_buf_init(NULL, 0); /* libuv reports UV_ENOBUFS to the read callback */
-            return;
-        }
-        hc->head = p;
-        hc->cap = cap;
+    if (hc->tls) {
+        /* Ciphertext is decrypted into the head buffer before the next read can arrive. */
+        struct nb_server *srv = hc->owner->srv;
+        *buf = uv_buf_init(srv->read_buf, sizeof srv->read_buf);
+        return;
+    }
+    if (!head_room(hc)) {
+        *buf = uv_buf_init(NULL, 0); /* libuv reports UV_ENOBUFS to the read callback */
+        return;
     }
     *buf = uv_buf_init(hc->head + hc->len, (unsigned)(hc->cap - hc->len));
+}
+
+/*
+ * Decrypts what was read into the head buffer. Returns the bytes added, or -1 when the session
+ * failed. A head that fills up stops the decryption; the request is then too large anyway.
+ */
+static ssize_t
+tls_read(struct http_conn *hc, const char *raw, size_t len)
+{
+    if (nb__tls_input(hc->tls, raw, len) == NB_TLS_FAIL) return -1;
+    size_t added = 0;
+    ssize_t r = 1;
+    while (r > 0 && head_room(hc)) {
+        r = nb__tls_read(hc->tls, hc->head + hc->len, hc->cap - hc->len);
+        if (r > 0) {
+            hc->len += (size_t)r;
+            added += (size_t)r;
+        }
+    }
+    if (r < 0) return -1;
+    tls_send(hc);
+    return (ssize_t)added;
 }
 
 static void
 on_http_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
     struct http_conn *hc = stream->data;
-    (void)buf;
+    if (nread < 0) {
+        close_conn(hc);
+        return;
+    }
+    if (hc->tls && nread > 0) nread = tls_read(hc, buf->base, (size_t)nread);
     if (nread < 0) {
         close_conn(hc);
         return;
     }
     if (nread == 0) return;
-    hc->len += (size_t)nread;
+    if (!hc->tls) hc->len += (size_t)nread;
     uv_read_stop(stream);
     process(hc);
 }
@@ -294,7 +403,9 @@ on_http_connection(uv_stream_t *listener, int status)
     uv_tcp_init(http->srv->loop, &hc->tcp);
     hc->tcp.data = hc;
     hc->deadline_ms = uv_now(http->srv->loop) + http->timeout_ms;
-    if (uv_accept(listener, (uv_stream_t *)&hc->tcp) != 0 || http->nconns > HTTP_CONNS_MAX) {
+    if (http->tls) hc->tls = nb__tls_new(http->tls, &http->srv->pool);
+    if (uv_accept(listener, (uv_stream_t *)&hc->tcp) != 0 || http->nconns > HTTP_CONNS_MAX ||
+        (http->tls && !hc->tls)) {
         close_conn(hc);
         return;
     }
@@ -320,13 +431,17 @@ on_handle_closed(uv_handle_t *h)
 }
 
 int
-nb__http_start(struct nb_server *srv, const struct sockaddr *addr)
+nb__http_start(struct nb_server *srv, const struct sockaddr *addr, bool secure)
 {
     struct nb_http *http = calloc(1, sizeof *http);
     if (!http) return NB_ENOMEM;
-    if (!srv->mon && !(srv->mon = nb__monitor_new())) {
+    char why[256];
+    int rc = secure ? nb__tls_ctx_new(&http->tls, &srv->cfg.tls, true, why, sizeof why) : 0;
+    if (rc == 0 && !srv->mon && !(srv->mon = nb__monitor_new())) rc = NB_ENOMEM;
+    if (rc) {
+        nb__tls_ctx_free(http->tls);
         free(http);
-        return NB_ENOMEM;
+        return rc;
     }
     http->srv = srv;
     http->timeout_ms = srv->cfg.http_timeout_ms > 0 ? (uint64_t)srv->cfg.http_timeout_ms : 10000;
@@ -339,7 +454,7 @@ nb__http_start(struct nb_server *srv, const struct sockaddr *addr)
     uint64_t every = http->timeout_ms / 4;
     every = every < 10 ? 10 : every > 1000 ? 1000 : every;
     uv_timer_start(&http->sweeper, on_sweep, every, every);
-    int rc = uv_tcp_bind(&http->listener, addr, 0);
+    rc = uv_tcp_bind(&http->listener, addr, 0);
     if (rc == 0) rc = uv_listen((uv_stream_t *)&http->listener, 128, on_http_connection);
     if (rc == 0) srv->http_port = nb__bound_port(&http->listener);
     return rc;

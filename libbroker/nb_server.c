@@ -14,6 +14,7 @@
 #include "nb_js.h"
 #include "nb_monitor.h"
 #include "nb_srv.h"
+#include "nb_tls.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -227,6 +228,14 @@ nb_server_start(struct nb_server *srv)
     srv->listener.data = srv->flusher.data = srv->ticker.data = srv;
     srv->open_handles = 3;
     srv->housekeeping_open = true;
+    if (srv->cfg.tls.enabled) {
+        char why[256];
+        rc = nb__tls_ctx_new(&srv->tls, &srv->cfg.tls, false, why, sizeof why);
+        if (rc) {
+            snprintf(srv->start_error, sizeof srv->start_error, "cannot start TLS: %s", why);
+            return rc;
+        }
+    }
     /* Streams load before the listener accepts anyone, so no publish can miss its stream. */
     rc = nb__js_start(srv, srv->start_error, sizeof srv->start_error);
     if (rc) {
@@ -239,13 +248,15 @@ nb_server_start(struct nb_server *srv)
     if (rc == 0) rc = uv_listen((uv_stream_t *)&srv->listener, 511, on_connection);
     if (rc) return start_failed(srv, "client connections", srv->cfg.port, rc);
     srv->port = nb__bound_port(&srv->listener);
-    if (srv->cfg.http_port != 0) {
+    bool https = srv->cfg.http_port == 0;
+    int mon_port = https ? srv->cfg.https_port : srv->cfg.http_port;
+    if (mon_port != 0) {
         /* -1 asks for any free port, as in nats-server; /varz still reports the -1 asked for. */
-        int want = srv->cfg.http_port < 0 ? 0 : srv->cfg.http_port;
+        int want = mon_port < 0 ? 0 : mon_port;
         struct sockaddr_storage http_addr;
         rc = nb__resolve(srv->loop, srv->cfg.host, want, &http_addr);
-        if (rc == 0) rc = nb__http_start(srv, (struct sockaddr *)&http_addr);
-        if (rc) return start_failed(srv, "monitoring connections", srv->cfg.http_port, rc);
+        if (rc == 0) rc = nb__http_start(srv, (struct sockaddr *)&http_addr, https);
+        if (rc) return start_failed(srv, "monitoring connections", mon_port, rc);
     }
     uv_check_start(&srv->flusher, on_check);
     uv_timer_start(&srv->ticker, on_tick, TICK_MS, TICK_MS);
@@ -356,6 +367,7 @@ nb_server_free(struct nb_server *srv)
     nb__js_free(srv);
     nb__cluster_free(srv);
     nb__monitor_free(srv->mon);
+    nb__tls_ctx_free(srv->tls);
     if (srv->sublist) nb_sublist_free(srv->sublist);
     nb__delivery_release(&srv->delivery);
     nb__pool_release(&srv->pool);

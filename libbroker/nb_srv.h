@@ -23,6 +23,7 @@ struct nb_cluster;
 struct nb_http;
 struct nb_js;
 struct nb_monitor;
+struct nb_tls_ctx;
 
 struct nb_server {
     uv_loop_t *loop;
@@ -35,6 +36,7 @@ struct nb_server {
     struct nb_js *js;           /* streams and the JetStream API, NULL when off */
     struct nb_cluster *cluster; /* routes to other servers, NULL when clustering is off */
     struct nb_auth *auth;       /* credentials and users, from cfg */
+    struct nb_tls_ctx *tls;     /* client connections' TLS, NULL when they are plaintext */
     struct nb_sublist *sublist;
     struct nb_conn *conns; /* every connection, newest first */
     struct nb_conn *flush_list;

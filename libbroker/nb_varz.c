@@ -100,7 +100,7 @@ write_config(struct nb_server *srv, struct nb_jw *w)
     nb_jw_str(w, "http_host", c->host);
     nb_jw_i64(w, "http_port", c->http_port);
     nb_jw_str(w, "http_base_path", "");
-    nb_jw_i64(w, "https_port", 0);
+    nb_jw_i64(w, "https_port", c->https_port);
     nb_jw_f64(w, "auth_timeout", (double)c->auth_timeout_ms / 1000);
     nb_jw_i64(w, "max_control_line", c->max_control_line);
     nb_jw_i64(w, "max_payload", c->max_payload);
@@ -119,7 +119,7 @@ write_config(struct nb_server *srv, struct nb_jw *w)
         nb_jw_end_obj(w);
     }
     nb_jw_end_obj(w);
-    nb_jw_f64(w, "tls_timeout", 2);
+    nb_jw_f64(w, "tls_timeout", (double)c->tls.timeout_ms / 1000);
     nb_jw_i64(w, "write_deadline", c->write_deadline_ms * 1000000);
 }
 
@@ -187,6 +187,8 @@ nb__mon_varz(struct nb_server *srv, const struct nb_httpreq *req, struct nb_jw *
     nb_jw_i64(w, "port", srv->port);
     /* the server's view: with no_auth_user a client's INFO says otherwise, /varz does not */
     if (srv->auth->required) nb_jw_bool(w, "auth_required", true);
+    if (c->tls.enabled) nb_jw_bool(w, "tls_required", true);
+    if (c->tls.enabled && c->tls.verify) nb_jw_bool(w, "tls_verify", true);
     write_config(srv, w);
     write_runtime(srv, w);
     write_counters(srv, w);

@@ -334,6 +334,8 @@ struct np_info {
     bool headers;
     bool auth_required;
     bool tls_required;
+    bool tls_verify;    /* the server wants a client certificate */
+    bool tls_available; /* TLS offered but not required (allow_non_tls) */
     int64_t max_payload;
     bool jetstream;
     /* routes: a natsctl server with streams. Not "jetstream", which would make a nats-server peer

@@ -57,6 +57,8 @@ static const struct field info_fields[] = {
     {INFO_MEMBER(headers), K_BOOL},
     {INFO_MEMBER(auth_required), K_BOOL},
     {INFO_MEMBER(tls_required), K_BOOL},
+    {INFO_MEMBER(tls_verify), K_BOOL},
+    {INFO_MEMBER(tls_available), K_BOOL},
     {INFO_MEMBER(max_payload), K_I64},
     {INFO_MEMBER(jetstream), K_BOOL},
     {INFO_MEMBER(natsctl_streams), K_BOOL},
@@ -353,6 +355,8 @@ np_info_encode(const struct np_info *info)
               put_i64(o, "port", info->port) && put_bool(o, "headers", info->headers) &&
               put_opt_bool(o, "auth_required", info->auth_required) &&
               put_opt_bool(o, "tls_required", info->tls_required) &&
+              put_opt_bool(o, "tls_verify", info->tls_verify) &&
+              put_opt_bool(o, "tls_available", info->tls_available) &&
               put_i64(o, "max_payload", info->max_payload) &&
               put_opt_bool(o, "jetstream", info->jetstream) &&
               put_opt_bool(o, "natsctl_streams", info->natsctl_streams) &&

@@ -115,17 +115,18 @@ scheme_is(const char *p, size_t n, const char *name)
 }
 
 /*
- * The authority part of a URL (after any scheme, before any path), or an error. A route URL may
- * also say nats-route://, as nats-server's configurations do.
+ * The authority part of a URL (after any scheme, before any path), or an error; *tls tells a
+ * client's tls:// URL. A route URL may also say nats-route://, as nats-server's configurations do.
  */
 static int
-url_authority(const char *text, size_t len, bool route, const char **auth, size_t *alen)
+url_authority(const char *text, size_t len, bool route, const char **auth, size_t *alen, bool *tls)
 {
     const char *p = text, *end = text + len;
     const char *sep = strstr(text, "://");
     if (sep && sep < end) {
         size_t n = (size_t)(sep - p);
-        if (!scheme_is(p, n, "nats") && !(route && scheme_is(p, n, "nats-route")))
+        *tls = !route && scheme_is(p, n, "tls");
+        if (!*tls && !scheme_is(p, n, "nats") && !(route && scheme_is(p, n, "nats-route")))
             return route ? NP_EURL_ROUTE_SCHEME : NP_EURL_SCHEME;
         p = sep + 3;
     }
@@ -148,7 +149,7 @@ parse_url(struct np_url *u, const char *text, bool route)
         len--;
     const char *auth;
     size_t alen;
-    int rc = url_authority(text, len, route, &auth, &alen);
+    int rc = url_authority(text, len, route, &auth, &alen, &u->tls);
     if (rc != 0) return rc;
     const char *at = NULL;
     for (size_t i = 0; i < alen; i++)

@@ -1,5 +1,5 @@
 /*
- * NATS server URLs: parsing `[nats://][user[:pass]@]host[:port][/]` and hiding credentials in
+ * NATS server URLs: parsing `[nats://|tls://][user[:pass]@]host[:port][/]` and hiding credentials in
  * text meant for people. Pure string work, no I/O, so the CLI can check and show server lists
  * without the client connection, and the fuzzer can reach every branch.
  */
@@ -13,13 +13,14 @@ struct np_url {
     char *host;        /* without brackets for IPv6 */
     int port;          /* NP_DEFAULT_PORT when absent */
     char *user, *pass; /* NULL when absent; pass alone (no user) means a token */
+    bool tls;          /* tls://: the connection must be secured, whatever the server says */
 };
 
 /*
  * Parses one URL: IPv6 hosts in brackets, userinfo percent-decoded, a userinfo without ':' is a
- * token (stored in pass), blanks around the text ignored. Any other scheme (tls:// included: TLS
- * is not supported) is refused. Returns 0, NP_ENOMEM or an NP_EURL* code saying what is wrong
- * (np_err_is_url() is true for all of them); on failure u holds nothing.
+ * token (stored in pass), blanks around the text ignored. A scheme other than nats:// and tls:// is
+ * refused. Returns 0, NP_ENOMEM or an NP_EURL* code saying what is wrong (np_err_is_url() is true
+ * for all of them); on failure u holds nothing.
  */
 int np_url_parse(struct np_url *u, const char *text);
 /*

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds libuv, cJSON, libedit and ncurses' terminal library (libtinfo) with musl for natsctl's
 # static binary, into .deps/musl/{include,lib}, and musl's own crypt (bcrypt for passwords), which
-# Debian's musl-dev leaves out of its libc.a.
+# Debian's musl-dev leaves out of its libc.a. OpenSSL joins them there from its own script,
+# static-openssl.sh, which the Makefile runs after this one.
 #
 # Debian ships these libraries compiled against glibc only, so this fetches the Debian source of
 # the versions installed here (libuv1-dev, libcjson-dev, libedit-dev, libncurses-dev, musl-dev: the same
@@ -11,9 +12,11 @@
 # the deb-src index. Needs musl-tools, dpkg-dev and cmake (scripts/deps.sh installs them) and
 # network access on the first run.
 #
-# The result is kept with a stamp naming this script's content, so a run with the same script
-# returns at once and a changed script (flags, versions) rebuilds. A failed run leaves nothing
-# half-built in .deps/musl; the Makefile then builds the dynamic glibc binary instead.
+# The result is kept with a stamp naming this script's content (and the fetching helpers'), so a
+# run with the same scripts returns at once and a changed script (flags, versions) rebuilds. A
+# failed run leaves nothing half-built in .deps/musl; the Makefile then builds the dynamic glibc
+# binary instead. OpenSSL keeps a stamp of its own: the slowest library is rebuilt only when its
+# own script changes (or this one replaced .deps/musl).
 #
 # Environment: DEBIAN_MIRROR, DEBIAN_SECURITY_MIRROR override the deb.debian.org defaults.
 set -euo pipefail
@@ -22,7 +25,9 @@ root=$PWD
 out=$root/.deps/musl
 src=$root/.deps/src
 stamp=$out/.stamp
-want_stamp=$(sha256sum "$root/scripts/static-deps.sh" | cut -d' ' -f1)
+want_stamp=$(cat "$root/scripts/static-deps.sh" "$root/scripts/debsrc.sh" | sha256sum | cut -d' ' -f1)
+# shellcheck source=scripts/debsrc.sh
+source "$root/scripts/debsrc.sh"
 
 if [[ -f $stamp && $(cat "$stamp") == "$want_stamp" && -f $out/lib/libuv.a && -f $out/lib/libcjson.a &&
       -f $out/lib/libedit.a && -f $out/lib/libtinfo.a && -f $out/lib/libcrypt.a &&
@@ -41,69 +46,20 @@ for tool in musl-gcc dpkg-source cmake make tic infocmp; do
     fi
 done
 
-codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
-if [[ -z $codename ]]; then
-    echo "natsctl: cannot tell the Debian release from /etc/os-release" >&2
-    exit 1
-fi
-mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
-security=${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
-
 echo "static deps: building libuv, cJSON, libedit, libtinfo and crypt with musl into .deps/musl" >&2
 
 # Built into $new and moved into place only once complete.
 new=$root/.deps/musl.new
 trap 'rm -rf "$new"' EXIT
-rm -rf "$src" "$new"
-mkdir -p "$src/apt/lists/partial" "$src/apt/cache/archives/partial" "$new/include/cjson" "$new/lib"
-cat >"$src/apt/sources.list" <<EOF
-deb-src $mirror $codename main
-deb-src $mirror $codename-updates main
-deb-src $security $codename-security main
-EOF
-# Bounded waits, so an unreachable mirror fails in seconds rather than minutes.
-apt_opts=(-qq -o "Dir::Etc::SourceList=$src/apt/sources.list" -o Dir::Etc::SourceParts=/dev/null
-          -o "Dir::State::Lists=$src/apt/lists" -o "Dir::Cache=$src/apt/cache"
-          -o Debug::NoLocking=1 -o Acquire::Retries=0 -o Acquire::http::Timeout=15)
-log=$src/build.log
-: >"$log"
-# Runs a step with its output in $log, which is shown only when the step fails.
-quietly() {
-    if ! "$@" >>"$log" 2>&1; then
-        echo "natsctl: failed: $*" >&2
-        tail -n 40 "$log" >&2
-        exit 1
-    fi
-}
+rm -rf "$new"
+debsrc_init "$src"
+mkdir -p "$new/include/cjson" "$new/lib"
 
-# apt-get update only warns about an index it cannot fetch; without one nothing can be fetched.
-quietly apt-get "${apt_opts[@]}" update
-if [[ -z $(find "$src/apt/lists" -name '*_Sources*' -print -quit) ]]; then
-    echo "natsctl: cannot fetch the Debian source index from $mirror" >&2
-    tail -n 5 "$log" >&2
-    exit 1
-fi
-
-# SOURCE-PACKAGE BINARY-PACKAGE: fetch and unpack (with Debian's patches) into $src/SOURCE.
-# The installed version is preferred; a superseded one is no longer on the mirror, and then
-# the current one of this release is as good, since only musl's copy is built from it.
-fetch_source() {
-    local version
-    version=$(dpkg-query -W -f='${source:Version}' "$2" 2>/dev/null || true)
-    (
-        cd "$src"
-        if [[ -z $version ]] || ! apt-get "${apt_opts[@]}" source --download-only "$1=$version" >>"$log" 2>&1; then
-            quietly apt-get "${apt_opts[@]}" source --download-only "$1"
-        fi
-        quietly dpkg-source -x "$1"_*.dsc "$1"
-    )
-}
-
-fetch_source libuv1 libuv1-dev
-fetch_source cjson libcjson-dev
-fetch_source ncurses libncurses-dev
-fetch_source libedit libedit-dev
-fetch_source musl musl-dev
+debsrc_fetch "$src" libuv1 libuv1-dev
+debsrc_fetch "$src" cjson libcjson-dev
+debsrc_fetch "$src" ncurses libncurses-dev
+debsrc_fetch "$src" libedit libedit-dev
+debsrc_fetch "$src" musl musl-dev
 
 # CMAKE_C_FLAGS_RELEASE replaces CMake's "-O3 -DNDEBUG" as a whole, so -DNDEBUG is spelled
 # out: without it libuv's internal asserts ship enabled.

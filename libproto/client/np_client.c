@@ -91,6 +91,12 @@ np_client_attempt_error(const struct np_client *c, size_t i)
     return i < c->npool ? c->pool[i].last_err : 0;
 }
 
+const char *
+np_client_attempt_detail(const struct np_client *c, size_t i)
+{
+    return i < c->npool && c->pool[i].tls_err ? c->pool[i].tls_err : "";
+}
+
 /* ---------------------------------------------------------------------------------------------- */
 /* Subscriptions                                                                                  */
 /* ---------------------------------------------------------------------------------------------- */

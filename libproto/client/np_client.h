@@ -27,7 +27,10 @@
     X(NO_RESPONDERS, "no responders")                                                              \
     X(CLOSED, "connection closed")                                                                 \
     X(SERVER_ERR, "the server sent an error")                                                      \
-    X(MAX_PAYLOAD, "message larger than the server's max_payload")
+    X(MAX_PAYLOAD, "message larger than the server's max_payload")                                 \
+    X(TLS, "TLS handshake failed")                                                                 \
+    X(SECURE, "secure connection not available: the server does not offer TLS")                    \
+    X(TLS_FILES, "cannot load the TLS certificate, key or CA file")
 
 enum np_client_err {
     NP_CLIENT__ERR_FIRST = -300,
@@ -62,6 +65,12 @@ struct np_client_opts {
     int max_reconnects;         /* attempts per outage, -1 = forever, 0 = no reconnect */
     uint64_t reconnect_wait_ms; /* base of the exponential backoff (capped at 2 s); 0 = 250 */
     bool no_echo;
+    /*
+     * TLS: PEM files of the CAs that server certificates must chain to (NULL: the system's), and
+     * of the client certificate and key the server may ask for. Giving any of them, or a tls://
+     * URL, asks for TLS, as nats.go's options do; a server whose INFO requires TLS gets it anyway.
+     */
+    const char *tls_ca, *tls_cert, *tls_key;
     /* Connection events, status 0 or the reason. Optional. */
     void (*on_event)(struct np_client *c, enum np_client_event ev, int status, void *ud);
     void *ud;
@@ -86,32 +95,33 @@ typedef void (*np_reply_cb)(struct np_client *c, int status, const struct np_msg
 /* Creates an unconnected client on loop with a copy of opts. Returns 0 or NP_ENOMEM. */
 int np_client_new(struct np_client **out, uv_loop_t *loop, const struct np_client_opts *opts);
 /*
- * Connects to the first server of the list that completes the handshake (INFO, CONNECT+PING,
- * PONG) within the timeout, trying each in order. Returns an NP_EURL* code (cb not called) when
- * the server list does not parse, NP_CLIENT_ECLOSED when connect was already called. Otherwise cb
- * gets 0, NP_CLIENT_EAUTH (a server refused the credentials and none accepted) or
- * NP_CLIENT_ENO_SERVERS; after a failure only np_client_close() remains. After a later disconnect
- * the client reconnects through the list and the connect_urls servers announce, with backoff.
+ * Connects to the first server of the list that completes the handshake (INFO, the TLS handshake
+ * when wanted or required, CONNECT+PING, PONG) within the timeout, trying each in order. Returns
+ * an NP_EURL* code (cb not called) when the server list does not parse, NP_CLIENT_ETLS_FILES
+ * (np_client_last_error() says which file and why) when the TLS files do not load,
+ * NP_CLIENT_ECLOSED when connect was already called. Otherwise cb gets 0, NP_CLIENT_EAUTH (a
+ * server refused the credentials and none accepted) or NP_CLIENT_ENO_SERVERS; after a failure only
+ * np_client_close() remains. After a later disconnect the client reconnects through the list and
+ * the connect_urls servers announce, with backoff.
  */
 int np_client_connect(struct np_client *c, np_done_cb cb, void *ud);
 /* The server's INFO of the current connection, or NULL while not connected. */
 const struct np_info *np_client_info(const struct np_client *c);
-/* The text of the last -ERR from the server (without quotes), or "". */
+/*
+ * The text of the last -ERR from the server (without quotes), or "". After NP_CLIENT_ETLS_FILES
+ * from np_client_connect(), why a TLS file did not load.
+ */
 const char *np_client_last_error(const struct np_client *c);
 /*
  * Why the last connection attempt on the i-th server of opts.servers failed, so a caller can say
  * more than NP_CLIENT_ENO_SERVERS: a negative libuv code (UV_ECONNREFUSED, UV_EAI_NONAME, ...),
- * NP_CLIENT_ETIMEOUT (no TCP connection or no handshake within timeout_ms) or NP_CLIENT_EAUTH.
+ * NP_CLIENT_ETIMEOUT (no TCP connection or no handshake within timeout_ms), NP_CLIENT_EAUTH,
+ * NP_CLIENT_ETLS or NP_CLIENT_ESECURE.
  * 0 when that server was not tried, or its last attempt succeeded, or i is out of range.
  */
 int np_client_attempt_error(const struct np_client *c, size_t i);
-/*
- * Why the last connection attempt on the i-th server of opts.servers failed, so a caller can say
- * more than NP_CLIENT_ENO_SERVERS: a negative libuv code (UV_ECONNREFUSED, UV_EAI_NONAME, ...),
- * NP_CLIENT_ETIMEOUT (no TCP connection or no handshake within timeout_ms) or NP_CLIENT_EAUTH.
- * 0 when that server was not tried, or its last attempt succeeded, or i is out of range.
- */
-int np_client_attempt_error(const struct np_client *c, size_t i);
+/* After NP_CLIENT_ETLS from np_client_attempt_error(c, i), why the handshake failed; else "". */
+const char *np_client_attempt_detail(const struct np_client *c, size_t i);
 
 /*
  * Subscribes; queue may be NULL. max > 0 unsubscribes automatically after max messages. Returns a

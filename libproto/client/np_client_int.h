@@ -6,7 +6,9 @@
  * Invariants:
  * - Output is appended to `pend` only. The prepare handle hands `pend` to one uv_write at a time by
  *   swapping it with `inflight`, so publishing never writes and never allocates once the buffers
- *   have grown. Nothing is written unless the phase is UP.
+ *   have grown. Nothing is written unless the phase is UP. Under TLS, what the flusher takes is
+ *   encrypted at once and written as one TLS write (np_conn.c); `writing` covers that write, so
+ *   a fast publisher still has one batch on the wire at a time.
  * - SUB/UNSUB lines are queued only while CONNECTED; at every (re)connect the subscription table
  *   itself is replayed ahead of `pend`, so what was queued while down cannot be lost or doubled.
  * - Flush waiters form a FIFO matched one-to-one with PONGs. A waiter's `sent` is false exactly
@@ -22,6 +24,7 @@
 #include "np_client.h"
 #include "np_map.h"
 #include "np_rand.h"
+#include "np_tls.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +68,7 @@ struct np__waiter {
 struct np__server {
     struct np_url url;
     char *auth_err; /* the last auth refusal; the same one twice in a row bans the server */
+    char *tls_err;  /* why its last TLS handshake failed, for np_client_attempt_detail() */
     int last_err;   /* why the last attempt on it failed, for np_client_attempt_error() */
     bool banned;
 };
@@ -85,6 +89,7 @@ enum np__phase {
     NP__PH_RESOLVE,
     NP__PH_TCP,
     NP__PH_INFO,
+    NP__PH_TLS, /* INFO said TLS (or we asked for it): the TLS handshake */
     NP__PH_PONG,
     NP__PH_UP,
 };
@@ -92,7 +97,7 @@ enum np__phase {
 struct np_client {
     uv_loop_t *loop;
     struct np_client_opts opts; /* its strings point at the owned copies below */
-    char *servers, *user, *pass, *token, *name;
+    char *servers, *user, *pass, *token, *name, *tls_ca, *tls_cert, *tls_key;
     enum np__state state;
     enum np__phase phase;
     int refs; /* handles and requests libuv still holds */
@@ -111,6 +116,11 @@ struct np_client {
     size_t npool, cur;
     uint64_t tries; /* reconnect attempts in this outage */
     bool saw_auth;  /* an initial attempt was refused for its credentials */
+
+    struct np__tls_ctx *tls_ctx; /* made at connect, or when a server first requires TLS */
+    struct np__tls *tls;         /* the current connection's session, NULL in plaintext */
+    char *tls_plain;             /* decrypted input, allocated with the first session */
+    char tls_err[200];           /* why the current attempt's TLS failed */
 
     struct np_parser parser;
     struct np_info info;

@@ -3,9 +3,13 @@
  * reconnect and close. The API on top (subscriptions, publish, requests, drain) is np_client.c;
  * what the two share, invariants included, is np_client_int.h.
  *
- * One connection attempt at a time walks the phases RESOLVE, TCP, INFO, PONG, UP; a failure in any
- * of them closes the TCP handle and the next step (another server, a backoff wait, or giving up) is
- * taken from its close callback, so a handle is never reused before libuv has let go of it.
+ * One connection attempt at a time walks the phases RESOLVE, TCP, INFO, TLS (when the URL, the TLS
+ * options or the server's INFO ask for it), PONG, UP; a failure in any of them closes the TCP handle
+ * and the next step (another server, a backoff wait, or giving up) is taken from its close
+ * callback, so a handle is never reused before libuv has let go of it.
+ *
+ * Under TLS (np_tls.h) the socket carries records: what is read is decrypted and parsed at once,
+ * and what is written is encrypted first; the protocol above sees the same bytes either way.
  */
 #include "np_client_int.h"
 
@@ -24,6 +28,8 @@
 static void start_attempt(struct np_client *c);
 static void advance(struct np_client *c);
 static void conn_lost(struct np_client *c, int status);
+static void link_failed(struct np_client *c, int status);
+static void release(struct np_client *c);
 
 static void
 emit(struct np_client *c, enum np_client_event ev, int status)
@@ -44,13 +50,21 @@ copy_opts(struct np_client *c, const struct np_client_opts *opts)
     c->pass = np__dup(c->opts.pass);
     c->token = np__dup(c->opts.token);
     c->name = np__dup(c->opts.name);
+    c->tls_ca = np__dup(c->opts.tls_ca);
+    c->tls_cert = np__dup(c->opts.tls_cert);
+    c->tls_key = np__dup(c->opts.tls_key);
     c->opts.servers = c->servers;
     c->opts.user = c->user;
     c->opts.pass = c->pass;
     c->opts.token = c->token;
     c->opts.name = c->name;
+    c->opts.tls_ca = c->tls_ca;
+    c->opts.tls_cert = c->tls_cert;
+    c->opts.tls_key = c->tls_key;
     if (!c->servers || (c->opts.user && !c->user) || (c->opts.pass && !c->pass) ||
-        (c->opts.token && !c->token) || (c->opts.name && !c->name))
+        (c->opts.token && !c->token) || (c->opts.name && !c->name) ||
+        (c->opts.tls_ca && !c->tls_ca) || (c->opts.tls_cert && !c->tls_cert) ||
+        (c->opts.tls_key && !c->tls_key))
         return NP_ENOMEM;
     return 0;
 }
@@ -61,6 +75,7 @@ free_pool(struct np_client *c)
     for (size_t i = 0; i < c->npool; i++) {
         np_url_release(&c->pool[i].url);
         free(c->pool[i].auth_err);
+        free(c->pool[i].tls_err);
     }
     free(c->pool);
     c->pool = NULL;
@@ -83,6 +98,12 @@ free_client(struct np_client *c)
     free(c->pass);
     free(c->token);
     free(c->name);
+    free(c->tls_ca);
+    free(c->tls_cert);
+    free(c->tls_key);
+    np__tls_free(c->tls);
+    np__tls_ctx_free(c->tls_ctx);
+    free(c->tls_plain);
     free(c);
 }
 
@@ -141,6 +162,7 @@ pool_add(struct np_client *c, const char *text, const struct np__server *creds)
         u.user = np__dup(creds->url.user);
         u.pass = np__dup(creds->url.pass);
     }
+    if (creds) u.tls |= creds->url.tls;
     pool[c->npool++] = (struct np__server){.url = u};
     return 0;
 }
@@ -177,6 +199,65 @@ learn_servers(struct np_client *c)
 /* ---------------------------------------------------------------------------------------------- */
 
 static void on_flush(uv_prepare_t *h);
+
+/* A write of TLS records, which own their bytes: more may be produced before libuv is done. */
+struct tls_write {
+    uv_write_t req;
+    struct np_client *c;
+    struct np_buf bytes;
+    bool flush; /* carries the flusher's batch: `writing` ends with it */
+};
+
+static void
+on_tls_written(uv_write_t *req, int status)
+{
+    struct tls_write *w = (struct tls_write *)req;
+    struct np_client *c = w->c;
+    bool flush = w->flush;
+    np_buf_release(&w->bytes);
+    free(w);
+    if (flush) c->writing = false;
+    if (status < 0) {
+        if (!c->tcp_closing && c->state != NP__ST_CLOSED) link_failed(c, status);
+    } else if (flush) {
+        np__kick(c);
+    }
+    release(c);
+}
+
+/* Writes what the session has produced (handshake records, encrypted output), if anything. */
+static int
+tls_send(struct np_client *c, bool flush)
+{
+    struct np_buf *out = np__tls_output(c->tls);
+    if (out->len == 0) return 0;
+    struct tls_write *w = malloc(sizeof *w);
+    if (!w) return NP_ENOMEM;
+    *w = (struct tls_write){.c = c, .bytes = *out, .flush = flush};
+    *out = (struct np_buf){0};
+    uv_buf_t b = uv_buf_init(w->bytes.ptr, (unsigned int)w->bytes.len);
+    int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_tls_written);
+    if (rc < 0) {
+        np_buf_release(&w->bytes);
+        free(w);
+        return rc;
+    }
+    c->refs++;
+    return 0;
+}
+
+/* The flusher's batch under TLS: encrypted now, written as one write that `writing` covers. */
+static int
+tls_flush(struct np_client *c)
+{
+    int rc = np__tls_write(c->tls, c->inflight.ptr, c->inflight.len);
+    c->inflight.len = 0;
+    if (rc != 0) return NP_ENOMEM;
+    bool records = np__tls_output(c->tls)->len > 0;
+    rc = tls_send(c, true);
+    if (rc == 0 && records) c->writing = true;
+    return rc;
+}
 
 void
 np__kick(struct np_client *c)
@@ -220,6 +301,11 @@ on_flush(uv_prepare_t *h)
     c->pend = t;
     for (struct np__waiter *w = c->wq_head; w; w = w->next)
         w->sent = true;
+    if (c->tls) {
+        int rc = tls_flush(c);
+        if (rc < 0) conn_lost(c, rc);
+        return;
+    }
     uv_buf_t b = uv_buf_init(c->inflight.ptr, (unsigned int)c->inflight.len);
     int rc = uv_write(&c->out_req, (uv_stream_t *)&c->tcp, &b, 1, on_written);
     if (rc < 0) {
@@ -291,6 +377,8 @@ on_tcp_closed(uv_handle_t *h)
     c->tcp_closing = false;
     c->writing = false;
     c->inflight.len = 0;
+    np__tls_free(c->tls);
+    c->tls = NULL;
     if (c->state == NP__ST_CLOSED) {
         release(c);
         return;
@@ -358,6 +446,8 @@ note_failure(struct np_client *c, int status)
 {
     struct np__server *s = &c->pool[c->cur];
     s->last_err = status;
+    free(s->tls_err);
+    s->tls_err = status == NP_CLIENT_ETLS ? strdup(c->tls_err) : NULL;
     if (status != NP_CLIENT_EAUTH) {
         free(s->auth_err);
         s->auth_err = NULL;
@@ -540,6 +630,9 @@ np_client_connect(struct np_client *c, np_done_cb cb, void *ud)
 {
     if (c->state != NP__ST_NEW) return NP_CLIENT_ECLOSED;
     int rc = build_pool(c);
+    if (rc == 0 && (c->tls_ca || c->tls_cert || c->tls_key))
+        rc = np__tls_ctx_new(&c->tls_ctx, c->tls_cert, c->tls_key, c->tls_ca, c->last_err,
+                             sizeof c->last_err);
     if (rc != 0) {
         free_pool(c);
         return rc;
@@ -608,8 +701,35 @@ send_handshake(struct np_client *c)
     np_enc_connect(c->hs, n, js);
     memcpy(c->hs + n, NP_PING, sizeof NP_PING - 1);
     free(json);
+    if (c->tls) {
+        if (np__tls_write(c->tls, c->hs, n + sizeof NP_PING - 1) != 0) return NP_ENOMEM;
+        return tls_send(c, false);
+    }
     uv_buf_t b = uv_buf_init(c->hs, (unsigned int)(n + sizeof NP_PING - 1));
     return uv_write(&c->hs_req, (uv_stream_t *)&c->tcp, &b, 1, on_hs_written);
+}
+
+/*
+ * TLS, as nats.go decides it: a tls:// URL or TLS options want it (and a server without it is
+ * refused), a server whose INFO requires it gets it. The handshake starts after INFO. The context
+ * exists once TLS was wanted or required, and from then on every server must offer it, as nats.go
+ * keeps its Secure option on after an upgrade.
+ */
+static int
+start_tls(struct np_client *c)
+{
+    const struct np_url *u = &c->pool[c->cur].url;
+    bool want = u->tls || c->tls_ctx;
+    if (want && !c->info.tls_required && !c->info.tls_available) return NP_CLIENT_ESECURE;
+    if (!want && !c->info.tls_required) return 0;
+    int rc = 0;
+    if (!c->tls_ctx)
+        rc = np__tls_ctx_new(&c->tls_ctx, NULL, NULL, NULL, c->tls_err, sizeof c->tls_err);
+    if (rc == 0 && !c->tls_plain && !(c->tls_plain = malloc(NP__READ_BUF_SIZE))) rc = NP_ENOMEM;
+    if (rc == 0 && !(c->tls = np__tls_new(c->tls_ctx, u->host))) rc = NP_ENOMEM;
+    if (rc == 0) rc = tls_send(c, false);
+    if (rc == 0) c->phase = NP__PH_TLS;
+    return rc;
 }
 
 static int
@@ -631,6 +751,8 @@ on_info(struct np_client *c, const struct np_op *op)
     int rc;
     if (c->phase == NP__PH_INFO) {
         rc = take_info(c, op);
+        if (rc == 0) rc = start_tls(c);
+        if (rc == 0 && c->phase == NP__PH_TLS) return;
         if (rc == 0) rc = send_handshake(c);
         if (rc != 0) {
             attempt_failed(c, rc);
@@ -698,7 +820,8 @@ link_failed(struct np_client *c, int status)
 {
     if (c->phase == NP__PH_UP)
         conn_lost(c, status);
-    else if (c->phase == NP__PH_TCP || c->phase == NP__PH_INFO || c->phase == NP__PH_PONG)
+    else if (c->phase == NP__PH_TCP || c->phase == NP__PH_INFO || c->phase == NP__PH_TLS ||
+             c->phase == NP__PH_PONG)
         attempt_failed(c, status);
 }
 
@@ -792,21 +915,71 @@ handle_op(struct np_client *c, const struct np_op *op)
     }
 }
 
-static void
+/* Parses and handles buf; returns how much was used, less than len when a TLS session began. */
+static size_t
 consume(struct np_client *c, const char *buf, size_t len)
 {
+    const struct np__tls *before = c->tls;
     size_t off = 0;
-    while (off < len && c->tcp_open && !c->tcp_closing) {
+    while (off < len && c->tcp_open && !c->tcp_closing && c->tls == before) {
         struct np_op op;
         ssize_t r = np_parse(&c->parser, buf + off, len - off, &op);
         if (r < 0) {
             link_failed(c, (int)r);
-            return;
+            return len;
         }
         off += (size_t)r;
-        if (op.type == NP_OP_NONE) return;
+        if (op.type == NP_OP_NONE) return len;
         handle_op(c, &op);
     }
+    return off;
+}
+
+static void
+tls_failed(struct np_client *c)
+{
+    snprintf(c->tls_err, sizeof c->tls_err, "%s", np__tls_error(c->tls));
+    link_failed(c, NP_CLIENT_ETLS);
+}
+
+/* The TLS handshake is done: CONNECT and PING go out right behind its last records. */
+static void
+tls_ready(struct np_client *c)
+{
+    int rc = send_handshake(c);
+    if (rc != 0) {
+        attempt_failed(c, rc);
+        return;
+    }
+    c->phase = NP__PH_PONG;
+}
+
+/* Ciphertext in: the handshake, then what it decrypts to is parsed at once, as plaintext is. */
+static void
+tls_consume(struct np_client *c, const char *buf, size_t len)
+{
+    struct np__tls *t = c->tls;
+    int rc = np__tls_input(t, buf, len);
+    if (rc == NP__TLS_FAIL) {
+        tls_failed(c);
+        return;
+    }
+    if (rc == 1 && c->phase == NP__PH_TLS) tls_ready(c);
+    ssize_t r = 1;
+    while (r > 0 && c->tls == t && c->tcp_open && !c->tcp_closing) {
+        size_t n = 0;
+        while (n < NP__READ_BUF_SIZE &&
+               (r = np__tls_read(t, c->tls_plain + n, NP__READ_BUF_SIZE - n)) > 0)
+            n += (size_t)r;
+        if (n) consume(c, c->tls_plain, n);
+    }
+    if (c->tls != t || !c->tcp_open || c->tcp_closing) return;
+    if (r == NP__TLS_EOF)
+        link_failed(c, UV_EOF);
+    else if (r == NP__TLS_FAIL)
+        tls_failed(c);
+    else if ((rc = tls_send(c, false)) != 0)
+        link_failed(c, rc);
 }
 
 static void
@@ -819,7 +992,9 @@ on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *b)
         return;
     }
     c->dispatching++;
-    consume(c, b->base, (size_t)n);
+    size_t used = c->tls ? 0 : consume(c, b->base, (size_t)n);
+    if (c->tls && used < (size_t)n && c->tcp_open && !c->tcp_closing)
+        tls_consume(c, b->base + used, (size_t)n - used);
     c->dispatching--;
     np__bury(c);
 }

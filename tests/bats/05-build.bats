@@ -69,12 +69,26 @@ includes_of() {
     [[ $output != *__assert_fail* ]]
 }
 
+@test "the musl OpenSSL runs nothing at startup and links apart from natsctl's own code" {
+    local lib=$REPO/.deps/musl/lib/libcrypto.a
+    [ -f "$lib" ] || skip "no static dependencies built"
+    run objdump -h "$lib"
+    [ "$status" -eq 0 ]
+    # no .init (OPENSSL_cpuid_setup at every start), and only renamed code and constants
+    ! grep -qE ' \.init ' <<<"$output"
+    ! grep -qE ' \.(text|rodata)[. ]' <<<"$output"
+    grep -qE ' \.openssl\.text\.' <<<"$output"
+    readelf -d "$NATSCTL" | grep -q 'no dynamic section' || skip "$NATSCTL is not the static build"
+    run readelf -lW "$NATSCTL"
+    [[ $output == *".text .text.openssl"* && $output == *".rodata .rodata.openssl"* ]]
+}
+
 @test "static-deps.sh refuses an unreachable mirror quickly and leaves nothing half-built" {
     command -v musl-gcc >/dev/null && command -v dpkg-source >/dev/null && command -v cmake >/dev/null ||
         skip "static build tools missing"
     local tree=$BATS_TEST_TMPDIR/tree
     mkdir -p "$tree/scripts"
-    cp "$REPO/scripts/static-deps.sh" "$tree/scripts/"
+    cp "$REPO/scripts/static-deps.sh" "$REPO/scripts/debsrc.sh" "$tree/scripts/"
     DEBIAN_MIRROR=http://127.0.0.1:9/debian DEBIAN_SECURITY_MIRROR=http://127.0.0.1:9/security \
         run --separate-stderr timeout 120 "$tree/scripts/static-deps.sh"
     [ "$status" -eq 1 ]

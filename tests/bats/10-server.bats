@@ -205,17 +205,23 @@ http_get() {
     [[ $output == *'"http_port": -1,'* ]]
 }
 
-# The memory target of docs/benchmarks.md (a tenth of nats-server's 11 MiB) as a regression test.
+# The memory target of docs/benchmarks.md, a tenth of nats-server's idle RSS, as a regression test,
+# measured beside the reference server on this machine (11 MiB here; 1 MiB without it).
 # Dynamic and sanitizer builds map libc and the runtimes, so only the static binary is held to it.
-@test "the static binary idles under 1 MiB of RSS" {
+@test "the static binary idles under a tenth of nats-server's RSS" {
     if readelf -d "$NATSCTL" | grep -q NEEDED; then
         skip "dynamically linked build"
     fi
+    local rss ref=10240
+    if [[ -x $NATS_SERVER_BIN ]]; then
+        WIRE_SERVER=nats-server start_server
+        ref=$(awk '/^VmRSS:/ { print $2 }' "/proc/$SERVER_PID/status")
+        WIRE_SERVER=nats-server stop_server
+    fi
     start_server
-    local rss
     rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$SERVER_PID/status")
-    echo "VmRSS ${rss} kB"
-    [ "$rss" -lt 1024 ]
+    echo "VmRSS ${rss} kB, nats-server ${ref} kB"
+    [ "$rss" -lt $((ref / 10)) ]
 }
 
 server_cpu_ticks() {

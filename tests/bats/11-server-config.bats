@@ -30,8 +30,11 @@ refused() {
         authorization.users.nkey "nkey users" 3:6
 }
 
-@test "a tls block is refused instead of serving plaintext" {
-    refused 'port: 4222\ntls {\n  cert_file: "server.pem"\n  key_file: "key.pem"\n}\n' tls TLS 2:1
+@test "TLS beyond what natsctl implements is refused instead of serving without it" {
+    refused 'tls {\n  connection_rate_limit: 5\n}\n' tls.connection_rate_limit \
+        "a limit on TLS handshakes per second" 2:3
+    refused 'allow_non_tls: true\n' allow_non_tls "plaintext clients beside TLS ones" 1:1
+    refused 'cluster {\n  name: c\n  tls { cert_file: x }\n}\n' cluster.tls TLS 3:3
 }
 
 @test "every access-related nats-server option is refused" {
@@ -44,7 +47,6 @@ refused() {
     refused 'resolver: MEMORY\n' resolver "an account resolver" 1:1
     refused 'trusted: [ OABC ]\n' trusted "trusted operator keys" 1:1
     refused 'ocsp: { mode: always }\n' ocsp "OCSP stapling" 1:1
-    refused 'https_port: 8443\n' https_port "HTTPS monitoring" 1:1
     refused 'cluster {\n  pool_size: 3\n}\n' \
         cluster.pool_size "route pooling (nats-server 2.10's pool_size)" 2:3
     refused 'cluster {\n  tls { cert_file: x }\n}\n' cluster.tls TLS 2:3
@@ -103,7 +105,7 @@ refused() {
 @test "-t fails with exit 2 on a bad configuration, and without -c" {
     run --separate-stderr "$NATSCTL" server -t -c "$(conf 'tls {}\n')"
     [ "$status" -eq 2 ]
-    [[ $stderr == *'field "tls" (TLS) is not supported'* ]]
+    [[ $stderr == *'t.conf:1:1: a TLS listener needs a certificate: set cert_file and key_file' ]]
     run --separate-stderr "$NATSCTL" server -t -c "$(conf 'max_pending: 1KB\n')"
     [ "$status" -eq 2 ]
     [[ $stderr == *"max_payload"* ]]
@@ -114,15 +116,14 @@ refused() {
 
 @test "nats-server flags natsctl lacks are named in one line, never split into letters" {
     local args
-    for args in "-sl stop" "-ms 8443" "--tls" "-tlscert=c.pem" \
-        "--tlsverify" "-s" "--profile 6060"; do
+    for args in "-sl stop" "--help_tls" "-s" "--profile 6060"; do
         run --separate-stderr "$NATSCTL" server $args
         [ "$status" -eq 2 ] || { echo "$args -> $status"; return 1; }
         [ "${#stderr_lines[@]}" -eq 1 ]
         [[ $stderr == "natsctl server: ${args%%[ =]*}: "* ]] || { echo "$args -> $stderr"; return 1; }
     done
-    run --separate-stderr "$NATSCTL" server -ms 8443
-    [ "$stderr" = "natsctl server: -ms: HTTPS monitoring is not supported by natsctl" ]
+    run --separate-stderr "$NATSCTL" server -sl stop
+    [ "$stderr" = "natsctl server: -sl: natsctl cannot signal a running server yet; use kill -TERM, -HUP or -USR1 PID" ]
     run --separate-stderr "$NATSCTL" server -cid x
     [ "$status" -eq 2 ]
     [ "$stderr" = "natsctl server: unknown option '-cid' (see 'natsctl server --help')" ]

@@ -166,10 +166,13 @@ refused_is_exit_3() {
 }
 
 @test "usage errors about the connection never show the password" {
-    run --separate-stderr "$NATSCTL" pub -s "tls://alice:s3cretpw@127.0.0.1:4222" x y
+    run --separate-stderr "$NATSCTL" pub -s "ws://alice:s3cretpw@127.0.0.1:4222" x y
     [ "$status" -eq 2 ]
     one_line "$stderr"
     [[ $stderr != *s3cretpw* ]]
+    run --separate-stderr "$NATSCTL" pub -s "tls://alice:s3cretpw@127.0.0.1:1" x y
+    [ "$status" -eq 3 ]
+    [[ $stderr != *s3cretpw* && $stderr == *"tls://alice:***@127.0.0.1:1"* ]]
     run --separate-stderr "$NATSCTL" pub -s "nats://alice:s3cretpw@[::1" x y
     [ "$status" -eq 2 ]
     [[ $stderr != *s3cretpw* ]]

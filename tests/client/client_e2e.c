@@ -612,7 +612,7 @@ test_bad_url(void **state)
 {
     (void)state;
     struct np_client *c;
-    assert_int_equal(try_connect(&c, (struct np_client_opts){.servers = "tls://127.0.0.1:1"}),
+    assert_int_equal(try_connect(&c, (struct np_client_opts){.servers = "ws://127.0.0.1:1"}),
                      NP_EURL_SCHEME);
     close_client(c);
 }

@@ -29,8 +29,8 @@ out=build-fuzz
 base=(-std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 -fno-omit-frame-pointer
     -fno-sanitize-recover=all -Ilibproto -Ilibbroker
     -DNATSCTL_VERSION="\"$(sed -n "s/^VERSION := //p" Makefile)\"")
-read -ra pkg_cflags <<<"$(pkg-config --cflags libuv libcjson)"
-read -ra pkg_libs <<<"$(pkg-config --libs libuv libcjson)"
+read -ra pkg_cflags <<<"$(pkg-config --cflags libuv libcjson libssl libcrypto)"
+read -ra pkg_libs <<<"$(pkg-config --libs libuv libcjson libssl libcrypto)"
 mkdir -p "$out/obj" "$out/corpus" "$out/artifacts" "$out/logs"
 
 # True when obj must be rebuilt: missing, older than its source or than any library header.

@@ -21,6 +21,7 @@ struct interop_env {
     const char *token;
     const char *user;
     const char *pass;
+    const char *certs; /* the tls group's certificates (INTEROP_CERTS) */
 };
 
 extern struct interop_env interop_env;
@@ -66,6 +67,9 @@ void interop_expect_none(natsSubscription *sub, int64_t wait_ms);
  */
 int interop_raw_open(int rcvbuf);
 
+/* Like interop_raw_open, but the INFO line is left for the caller to read. */
+int interop_raw_connect(int rcvbuf);
+
 /* Sends all of text; the test fails on error. */
 void interop_raw_send(int fd, const char *text);
 
@@ -93,5 +97,6 @@ int interop_run_userpass(void);
 int interop_run_users(void);
 int interop_run_js(void);
 int interop_run_jsc(void);
+int interop_run_tls(void);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * Entry point of the interop binary. run.sh starts one server per configuration and runs one group
  * per server: `interop GROUP URL`, with the secrets of the auth groups in INTEROP_TOKEN,
- * INTEROP_USER and INTEROP_PASS. The exit status is the number of failed tests (capped), so any
+ * INTEROP_USER and INTEROP_PASS, and the tls group's certificates in the directory INTEROP_CERTS. The exit status is the number of failed tests (capped), so any
  * failure, crash or usage error is non-zero. libnats is closed and waited for at the end so that
  * its background threads do not outlive main under a leak checker.
  */
@@ -21,7 +21,7 @@ static const struct group groups[] = {
     {"limits", interop_run_limits}, {"slow", interop_run_slow},
     {"token", interop_run_token},   {"userpass", interop_run_userpass},
     {"users", interop_run_users},   {"js", interop_run_js},
-    {"jsc", interop_run_jsc},
+    {"jsc", interop_run_jsc},       {"tls", interop_run_tls},
 };
 
 static void
@@ -51,6 +51,7 @@ main(int argc, char **argv)
     interop_env.token = getenv("INTEROP_TOKEN");
     interop_env.user = getenv("INTEROP_USER");
     interop_env.pass = getenv("INTEROP_PASS");
+    interop_env.certs = getenv("INTEROP_CERTS");
     if (nats_Open(-1) != NATS_OK) {
         fputs("interop: cannot initialise libnats\n", stderr);
         return 2;

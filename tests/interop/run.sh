@@ -3,12 +3,35 @@
 # Usage: run.sh natsctl|nats-server INTEROP_BINARY
 #
 # One server per configuration (default, token auth, user/password auth, users with permissions,
-# small max_pending, JetStream). Each test group runs in its own process under a time limit (tests/lib/suite.sh).
+# small max_pending, JetStream, TLS with client certificates). Each test group runs in its own
+# process under a time limit (tests/lib/suite.sh).
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/suite.sh"
 suite_init interop 30 "$@"
 
 export INTEROP_TOKEN=interop-s3cret-token INTEROP_USER=alice INTEROP_PASS=interop-pa55
+
+# The tls group's certificates: a CA, the server's (localhost, 127.0.0.1), a client's, an expired
+# client's, and one from another CA.
+make_certs() (
+    local d=$1 ca name days ext
+    mkdir -p "$d" && cd "$d" || return 1
+    for ca in ca other-ca; do
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+            -subj "/CN=interop $ca" -keyout "$ca.key" -out "$ca.pem" 2>/dev/null || return 1
+    done
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >server.ext
+    for name in server:ca:2 client:ca:2 expired:ca:-1 stranger:other-ca:2; do
+        IFS=: read -r name ca days <<<"$name"
+        ext=()
+        [[ $name == server ]] && ext=(-extfile server.ext)
+        openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$name" \
+            -keyout "$name.key" -out "$name.csr" 2>/dev/null &&
+            openssl x509 -req -in "$name.csr" -CA "$ca.pem" -CAkey "$ca.key" -CAcreateserial \
+                -days "$days" "${ext[@]}" -out "$name.pem" 2>/dev/null ||
+            return 1
+    done
+)
 
 # max_payload may not exceed max_pending, so the slow-consumer server needs a smaller one.
 printf 'max_pending: 262144\nwrite_deadline: "2s"\nmax_payload: 65536\n' >"$work/slow.conf"
@@ -36,6 +59,15 @@ authorization {
 no_auth_user: guest
 EOF
 start_server users -c "$work/users.conf" && run_group users "$URL"
+export INTEROP_CERTS=$work/certs
+if make_certs "$INTEROP_CERTS"; then
+    start_server tls --tlsverify --tlscert "$INTEROP_CERTS/server.pem" \
+        --tlskey "$INTEROP_CERTS/server.key" --tlscacert "$INTEROP_CERTS/ca.pem" &&
+        run_group tls "$URL"
+else
+    echo "$suite: cannot make the tls group's certificates (is openssl installed?)" >&2
+    failed=$((failed + 1))
+fi
 # JetStream with a file store in the work directory. Until natsctl's server has -js, its refusal
 # of the flag skips the group (said on stderr) instead of failing the whole suite; any other
 # failure to start still counts.

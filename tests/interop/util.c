@@ -115,7 +115,7 @@ url_port(const char *url)
 }
 
 int
-interop_raw_open(int rcvbuf)
+interop_raw_connect(int rcvbuf)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     assert_true(fd >= 0);
@@ -125,6 +125,13 @@ interop_raw_open(int rcvbuf)
     addr.sin_port = htons((uint16_t)url_port(interop_env.url));
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+    return fd;
+}
+
+int
+interop_raw_open(int rcvbuf)
+{
+    int fd = interop_raw_connect(rcvbuf);
     char info[4096];
     int eof = 0;
     interop_raw_read(fd, info, sizeof(info), "\r\n", 2000, &eof);

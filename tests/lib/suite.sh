@@ -40,7 +40,8 @@ suite_cleanup() {
 }
 
 # start_server NAME [server flags...]: sets URL once the server's ports file names its client URL
-# (at most 10 s). Fails, showing the server's log, if it never does; the caller counts that.
+# (nats://, or tls:// for a TLS server; at most 10 s). Fails, showing the server's log, if it never
+# does; the caller counts that.
 start_server() {
     local name=$1 dir=$work/$1 i pid
     shift
@@ -50,7 +51,7 @@ start_server() {
     pids+=("$pid")
     URL=
     for ((i = 0; i < 200; i++)); do
-        URL=$(grep -o 'nats://[^"]*' "$dir"/*_"$pid".ports 2>/dev/null | head -n 1)
+        URL=$(grep -oE '(nats|tls)://[^"]*' "$dir"/*_"$pid".ports 2>/dev/null | head -n 1)
         [[ -n $URL ]] && return 0
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.05

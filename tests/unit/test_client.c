@@ -52,7 +52,7 @@ test_offline(void **state)
     uv_loop_t loop;
     assert_int_equal(uv_loop_init(&loop), 0);
     struct np_client *c;
-    struct np_client_opts o = {.servers = "nats://h:1,tls://h:2"};
+    struct np_client_opts o = {.servers = "nats://h:1,ws://h:2"};
     assert_int_equal(np_client_new(&c, &loop, &o), 0);
     assert_int_equal(np_client_connect(c, NULL, NULL), NP_EURL_SCHEME);
     assert_null(np_client_info(c));

@@ -1498,10 +1498,10 @@ test_refused_fields(void **state)
         int line, column;
         const char *field, *what;
     } cases[] = {
-        {"port: 1\ntls {\n  cert_file: x\n}\n", 2, 1, "tls", "TLS"},
-        {"TLS: {}\n", 1, 1, "TLS", "TLS"},
-        {"allow_non_tls: true\n", 1, 1, "allow_non_tls", "TLS"},
-        {"https_port: 8443\n", 1, 1, "https_port", "HTTPS monitoring"},
+        {"allow_non_tls: true\n", 1, 1, "allow_non_tls", "plaintext clients beside TLS ones"},
+        {"tls {\n  cert_file: c\n  connection_rate_limit: 10\n}\n", 3, 3,
+         "tls.connection_rate_limit", "a limit on TLS handshakes per second"},
+        {"cluster {\n  name: c\n  tls { cert_file: x }\n}\n", 3, 3, "cluster.tls", "TLS"},
         {"ocsp { mode: always }\n", 1, 1, "ocsp", "OCSP stapling"},
         {"accounts { A { users: [ {user: a, password: b} ] } }\n", 1, 1, "accounts", "accounts"},
         {"operator: /etc/op.jwt\n", 1, 1, "operator", "JWT operator mode"},

@@ -216,13 +216,14 @@ test_schemes(void **state)
     struct cli_env e;
     assert_int_equal(resolve_server(&e, "nats://a:1,NATS://b, c:4222,d"), 0);
     assert_int_equal(resolve_server(&e, "[::1]:4222"), 0);
-    assert_int_equal(resolve_server(&e, "tls://h:4222"), CLI_EXIT_USAGE);
-    assert_string_equal(e.err, "unsupported URL scheme 'tls://': only nats:// is supported");
+    assert_int_equal(resolve_server(&e, "tls://h:4222,TLS://h2"), 0);
     assert_int_equal(resolve_server(&e, "nats://a, ws://b"), CLI_EXIT_USAGE);
-    assert_string_equal(e.err, "unsupported URL scheme 'ws://': only nats:// is supported");
+    assert_string_equal(e.err,
+                        "unsupported URL scheme 'ws://': only nats:// and tls:// are supported");
     assert_int_equal(resolve_server(&e, "natss://a"), CLI_EXIT_USAGE);
+    assert_int_equal(resolve_server(&e, "tlss://a"), CLI_EXIT_USAGE);
     assert_int_equal(resolve_server(&e, "://a"), CLI_EXIT_USAGE);
-    setenv("NATS_URL", "tls://env", 1);
+    setenv("NATS_URL", "wss://env", 1);
     cli_env_init(&e, &pub_cmd);
     assert_int_equal(cli_env_resolve(&e), CLI_EXIT_USAGE);
 }
@@ -231,8 +232,9 @@ static void
 test_opt_rows(void **state)
 {
     (void)state;
-    static const char *const longs[] = {"server", "user",  "password", "token",   "timeout",
-                                        "name",   "creds", "nkey",     "context", "no-context"};
+    static const char *const longs[] = {"server",  "user",   "password", "token",   "timeout",
+                                        "name",    "creds",  "nkey",     "context", "no-context",
+                                        "tlscert", "tlskey", "tlsca"};
     size_t n = 0;
     for (; cli_global_opts[n].id; n++) {
         assert_int_equal(cli_global_opts[n].id, 1000 + (int)n);
@@ -245,7 +247,7 @@ test_opt_rows(void **state)
             assert_non_null(cli_global_opts[n].arg_name);
         assert_non_null(cli_global_opts[n].help);
     }
-    assert_int_equal(n, 10);
+    assert_int_equal(n, 13);
     assert_int_equal(n, CLI_OPT_GLOBAL_END - CLI_OPT_SERVER);
     assert_string_equal(cli_global_opts[0].short_name, "s");
     for (size_t i = 1; i < n; i++)

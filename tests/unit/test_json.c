@@ -73,7 +73,8 @@ test_info_encode_optional(void **state)
          cluster[] = "c1";
     char *urls[] = {a, b, NULL};
     struct np_info info = example_info();
-    info.auth_required = info.tls_required = info.jetstream = info.ldm = true;
+    info.auth_required = info.tls_required = info.tls_verify = info.tls_available = true;
+    info.jetstream = info.ldm = true;
     info.nonce = nonce;
     info.cluster = cluster;
     info.connect_urls = urls;
@@ -81,8 +82,9 @@ test_info_encode_optional(void **state)
     expect_info_json(&info, "{\"server_id\":\"NAPO\",\"server_name\":\"NAPO\",\"version\":"
                             "\"2.9.10\",\"proto\":1,\"go\":\"go1.19.8\",\"host\":\"127.0.0.1\","
                             "\"port\":4222,\"headers\":true,\"auth_required\":true,"
-                            "\"tls_required\":true,\"max_payload\":1048576,\"jetstream\":true,"
-                            "\"client_id\":4,\"client_ip\":\"127.0.0.1\",\"nonce\":"
+                            "\"tls_required\":true,\"tls_verify\":true,\"tls_available\":true,"
+                            "\"max_payload\":1048576,\"jetstream\":true,\"client_id\":4,\"client_"
+                            "ip\":\"127.0.0.1\",\"nonce\":"
                             "\"abcDEF123_-xyz0\",\"cluster\":\"c1\",\"connect_urls\":"
                             "[\"127.0.0.1:4222\",\"10.0.0.2:4222\",\"\"],\"ldm\":true}");
 }
@@ -163,13 +165,16 @@ test_info_parse_full(void **state)
 {
     (void)state;
     struct np_info info;
-    assert_int_equal(info_parse_lit(&info, " {\"auth_required\":true,\"tls_required\":true,"
-                                           "\"jetstream\":true,\"ldm\":true,\"nonce\":\"n\","
-                                           "\"cluster\":\"c\",\"max_payload\":2147483648,"
-                                           "\"client_id\":9007199254740992,\"connect_urls\":"
-                                           "[\"a:1\",5,null,\"b:2\"]} \r\n"),
-                     0);
-    assert_true(info.auth_required && info.tls_required && info.jetstream && info.ldm);
+    assert_int_equal(
+        info_parse_lit(&info, " {\"auth_required\":true,\"tls_required\":true,"
+                              "\"tls_verify\":true,\"jetstream\":true,\"ldm\":true,\"nonce\":\"n\","
+                              "\"cluster\":\"c\",\"max_payload\":2147483648,"
+                              "\"client_id\":9007199254740992,\"connect_urls\":"
+                              "[\"a:1\",5,null,\"b:2\"]} \r\n"),
+        0);
+    assert_true(info.auth_required && info.tls_required && info.tls_verify && info.jetstream &&
+                info.ldm);
+    assert_false(info.tls_available);
     assert_string_equal(info.nonce, "n");
     assert_string_equal(info.cluster, "c");
     assert_int_equal(info.max_payload, 2147483648);

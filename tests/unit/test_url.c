@@ -57,6 +57,28 @@ test_url_forms(void **state)
     expect_url("  nats://h:5  ", "h", 5, NULL, NULL);
     expect_url("[::1]:4223", "::1", 4223, NULL, NULL);
     expect_url("nats://[fe80::1]", "fe80::1", 4222, NULL, NULL);
+    expect_url("tls://alice:pw@h:4443", "h", 4443, "alice", "pw");
+}
+
+/* tls:// asks for TLS; nats:// and a bare address leave it to the server's INFO. */
+static void
+test_url_tls(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        bool tls;
+    } cases[] = {{"tls://h", true},
+                 {"TLS://h:1", true},
+                 {"nats://h", false},
+                 {"h:4222", false},
+                 {" tls://[::1]", true}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct np_url u;
+        assert_int_equal(np_url_parse(&u, cases[i].text), 0);
+        if (u.tls != cases[i].tls) fail_msg("'%s': tls is %d", cases[i].text, u.tls);
+        np_url_release(&u);
+    }
 }
 
 static void
@@ -79,7 +101,7 @@ test_url_errors(void **state)
     expect_bad(NULL, NP_EURL);
     expect_bad("", NP_EURL_HOST);
     expect_bad("nats://", NP_EURL_HOST);
-    expect_bad("tls://h:4222", NP_EURL_SCHEME);
+    expect_bad("tlss://h:4222", NP_EURL_SCHEME);
     expect_bad("http://h", NP_EURL_SCHEME);
     expect_bad("nats://h:0", NP_EURL_PORT_RANGE);
     expect_bad("nats://h:65536", NP_EURL_PORT_RANGE);
@@ -163,9 +185,10 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_url_forms),  cmocka_unit_test(test_url_userinfo),
-        cmocka_unit_test(test_url_errors), cmocka_unit_test(test_url_error_texts),
-        cmocka_unit_test(test_url_route),  cmocka_unit_test(test_redact),
+        cmocka_unit_test(test_url_forms),       cmocka_unit_test(test_url_userinfo),
+        cmocka_unit_test(test_url_tls),         cmocka_unit_test(test_url_errors),
+        cmocka_unit_test(test_url_error_texts), cmocka_unit_test(test_url_route),
+        cmocka_unit_test(test_redact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

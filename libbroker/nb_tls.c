@@ -1,0 +1,630 @@
+/*
+ * TLS sessions on OpenSSL for the server's transports (nb_tls.h), and the checks of a TLS
+ * configuration.
+ *
+ * Each session has one BIO of our own for both directions: reading returns bytes of the slice the
+ * transport just read from libuv (and "retry" when it is used up), writing appends records to the
+ * session's chunk queue. OpenSSL keeps a partial record in its own buffer, released when empty
+ * (SSL_MODE_RELEASE_BUFFERS), so an idle session holds no buffers.
+ *
+ * Errors are reported in nats-server's words (Go's crypto/tls texts), since operators grep logs for
+ * them: "tls: client didn't provide a certificate", "tls: failed to verify client certificate:
+ * x509: certificate signed by unknown authority", "tls: first record does not look like a TLS
+ * handshake".
+ */
+#include "nb_tls.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#define SCRATCH_SIZE (64 * 1024)
+#define PIN_LEN      32 /* SHA-256 */
+
+/* nats-server 2.9's cipher_suites names; ossl NULL marks one this build leaves out. */
+static const struct {
+    const char *go, *ossl;
+    bool tls13; /* a TLS 1.3 suite: Go cannot configure those, so the name has no effect */
+} ciphers[] = {
+    {"TLS_RSA_WITH_RC4_128_SHA", NULL, false},
+    {"TLS_RSA_WITH_3DES_EDE_CBC_SHA", NULL, false},
+    {"TLS_RSA_WITH_AES_128_CBC_SHA", "AES128-SHA", false},
+    {"TLS_RSA_WITH_AES_128_CBC_SHA256", "AES128-SHA256", false},
+    {"TLS_RSA_WITH_AES_256_CBC_SHA", "AES256-SHA", false},
+    {"TLS_RSA_WITH_AES_256_GCM_SHA384", "AES256-GCM-SHA384", false},
+    {"TLS_ECDHE_ECDSA_WITH_RC4_128_SHA", NULL, false},
+    {"TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", "ECDHE-ECDSA-AES128-SHA", false},
+    {"TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA", "ECDHE-ECDSA-AES256-SHA", false},
+    {"TLS_ECDHE_RSA_WITH_RC4_128_SHA", NULL, false},
+    {"TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA", NULL, false},
+    {"TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "ECDHE-RSA-AES128-SHA", false},
+    {"TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256", "ECDHE-RSA-AES128-SHA256", false},
+    {"TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256", "ECDHE-ECDSA-AES128-SHA256", false},
+    {"TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", "ECDHE-RSA-AES256-SHA", false},
+    {"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "ECDHE-RSA-AES128-GCM-SHA256", false},
+    {"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "ECDHE-ECDSA-AES128-GCM-SHA256", false},
+    {"TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "ECDHE-RSA-AES256-GCM-SHA384", false},
+    {"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "ECDHE-ECDSA-AES256-GCM-SHA384", false},
+    {"TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305", "ECDHE-RSA-CHACHA20-POLY1305", false},
+    {"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305", "ECDHE-ECDSA-CHACHA20-POLY1305", false},
+    {"TLS_AES_128_GCM_SHA256", "TLS_AES_128_GCM_SHA256", true},
+    {"TLS_AES_256_GCM_SHA384", "TLS_AES_256_GCM_SHA384", true},
+    {"TLS_CHACHA20_POLY1305_SHA256", "TLS_CHACHA20_POLY1305_SHA256", true},
+};
+
+/* nats-server's defaults (defaultCipherSuites and defaultCurvePreferences). */
+static const char default_ciphers[] =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305:"
+    "ECDHE-RSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384";
+static const char default_curves[] = "X25519:P-256:P-384:P-521";
+
+static const struct {
+    const char *go, *ossl;
+} curves[] = {
+    {"X25519", "X25519"},
+    {"CurveP256", "P-256"},
+    {"CurveP384", "P-384"},
+    {"CurveP521", "P-521"},
+};
+
+struct nb_tls_ctx {
+    SSL_CTX *ssl;
+    BIO_METHOD *bio;
+    unsigned char (*pins)[PIN_LEN]; /* pinned_certs, NULL: any key */
+    size_t npins;
+    char scratch[SCRATCH_SIZE];
+};
+
+struct nb_tls {
+    struct nb_tls_ctx *ctx;
+    SSL *ssl;
+    struct nb_outq wire;
+    struct nb_chunk_pool *pool;
+    const char *in; /* the unread rest of the slice the transport read */
+    size_t in_len;
+    unsigned char head[5]; /* the first record header, to tell a plaintext client */
+    unsigned nhead;
+    bool ready, failed, shut;
+    char err[200];
+};
+
+/* ---- configuration ----------------------------------------------------------------------------- */
+
+void
+nb__tls_config_init(struct nb_tls_config *tls)
+{
+    *tls = (struct nb_tls_config){.timeout_ms = NB_TLS_TIMEOUT_MS, .min_version = TLS1_2_VERSION};
+}
+
+/* The owned strings of tls, for the functions that copy and free them all. */
+#define TLS_STRINGS(tls)                                                                           \
+    {                                                                                              \
+        &(tls)->cert_file, &(tls)->key_file, &(tls)->ca_file, &(tls)->ciphers, &(tls)->curves,     \
+            &(tls)->pinned                                                                         \
+    }
+
+void
+nb__tls_config_release(struct nb_tls_config *tls)
+{
+    char **strs[] = TLS_STRINGS(tls);
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
+        free(*strs[i]);
+        *strs[i] = NULL;
+    }
+}
+
+int
+nb__tls_config_copy(struct nb_tls_config *dst, const struct nb_tls_config *src)
+{
+    *dst = *src;
+    char **to[] = TLS_STRINGS(dst);
+    char *const *from[] = TLS_STRINGS(src);
+    for (size_t i = 0; i < sizeof to / sizeof to[0]; i++)
+        *to[i] = NULL;
+    int rc = 0;
+    for (size_t i = 0; i < sizeof to / sizeof to[0]; i++)
+        rc |= nb_config_set_str(to[i], *from[i]);
+    if (!rc) return 0;
+    nb__tls_config_release(dst);
+    return NB_ENOMEM;
+}
+
+/* ---- names ------------------------------------------------------------------------------------- */
+
+enum nb_tls_name
+nb__tls_cipher_name(const char *go_name, const char **out)
+{
+    for (size_t i = 0; i < sizeof ciphers / sizeof ciphers[0]; i++) {
+        if (strcmp(go_name, ciphers[i].go) != 0) continue;
+        *out = ciphers[i].tls13 ? NULL : ciphers[i].ossl;
+        return ciphers[i].ossl ? NB_TLS_NAME_OK : NB_TLS_NAME_UNAVAILABLE;
+    }
+    return NB_TLS_NAME_UNKNOWN;
+}
+
+enum nb_tls_name
+nb__tls_curve_name(const char *go_name, const char **out)
+{
+    for (size_t i = 0; i < sizeof curves / sizeof curves[0]; i++) {
+        if (strcmp(go_name, curves[i].go) == 0) {
+            *out = curves[i].ossl;
+            return NB_TLS_NAME_OK;
+        }
+    }
+    return NB_TLS_NAME_UNKNOWN;
+}
+
+/* ---- the BIO ----------------------------------------------------------------------------------- */
+
+static int
+bio_read(BIO *b, char *buf, size_t len, size_t *done)
+{
+    struct nb_tls *t = BIO_get_data(b);
+    BIO_clear_retry_flags(b);
+    if (t->in_len == 0) {
+        BIO_set_retry_read(b);
+        return 0;
+    }
+    size_t n = len < t->in_len ? len : t->in_len;
+    memcpy(buf, t->in, n);
+    t->in += n;
+    t->in_len -= n;
+    *done = n;
+    return 1;
+}
+
+static int
+bio_write(BIO *b, const char *buf, size_t len, size_t *done)
+{
+    struct nb_tls *t = BIO_get_data(b);
+    BIO_clear_retry_flags(b);
+    if (nb__outq_append(&t->wire, t->pool, buf, len) != 0) return 0;
+    *done = len;
+    return 1;
+}
+
+static long
+bio_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+    (void)b;
+    (void)num;
+    (void)ptr;
+    return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+static int
+bio_create(BIO *b)
+{
+    BIO_set_init(b, 1);
+    return 1;
+}
+
+static BIO_METHOD *
+bio_method(void)
+{
+    BIO_METHOD *m = BIO_meth_new(BIO_TYPE_SOURCE_SINK, "natsctl transport");
+    if (m && (!BIO_meth_set_read_ex(m, bio_read) || !BIO_meth_set_write_ex(m, bio_write) ||
+              !BIO_meth_set_ctrl(m, bio_ctrl) || !BIO_meth_set_create(m, bio_create))) {
+        BIO_meth_free(m);
+        m = NULL;
+    }
+    return m;
+}
+
+/* ---- contexts ---------------------------------------------------------------------------------- */
+
+static int invalid(char *msg, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+invalid(char *msg, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, cap, fmt, ap);
+    va_end(ap);
+    return NB_ECONFIG;
+}
+
+/* "open PATH: no such file or directory", as Go words a file that cannot be read. */
+static bool
+readable(const char *path, char *why, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    if (f) {
+        fclose(f);
+        return true;
+    }
+    snprintf(why, cap, "open %s: %s", path, strerror(errno));
+    char *text = strstr(why, ": ") + 2;
+    *text = (char)tolower((unsigned char)*text);
+    return false;
+}
+
+/* Why OpenSSL could not load a PEM input, in Go's words: its queue holds the cause and effects. */
+static const char *
+pem_reason(char *why, size_t cap, const char *input)
+{
+    unsigned long e, last = 0;
+    bool no_pem = false, mismatch = false;
+    while ((e = ERR_get_error()) != 0) {
+        /* PEM's "no start line", or no decoder for what the PEM block holds */
+        no_pem |=
+            (ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE) ||
+            (ERR_GET_LIB(e) == ERR_LIB_OSSL_DECODER && ERR_GET_REASON(e) == ERR_R_UNSUPPORTED);
+        mismatch |= ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH;
+        last = e;
+    }
+    if (mismatch)
+        snprintf(why, cap, "tls: private key does not match public key");
+    else if (no_pem)
+        snprintf(why, cap, "tls: failed to find any PEM data in %s input", input);
+    else
+        snprintf(why, cap, "tls: %s", last ? ERR_reason_error_string(last) : "unknown error");
+    return why;
+}
+
+static int
+load_pair(SSL_CTX *ssl, const struct nb_tls_config *tls, char *msg, size_t cap)
+{
+    static const char pfx[] = "error parsing X509 certificate/key pair";
+    char why[300];
+    if (!tls->cert_file && !tls->key_file) {
+        return invalid(msg, cap, "a TLS listener needs a certificate: set cert_file and key_file");
+    }
+    if (!tls->key_file) return invalid(msg, cap, "missing 'key_file' in TLS configuration");
+    if (!tls->cert_file) return invalid(msg, cap, "missing 'cert_file' in TLS configuration");
+    if (!readable(tls->cert_file, why, sizeof why) || !readable(tls->key_file, why, sizeof why))
+        return invalid(msg, cap, "%s: %s", pfx, why);
+    ERR_clear_error();
+    if (SSL_CTX_use_certificate_chain_file(ssl, tls->cert_file) != 1)
+        return invalid(msg, cap, "%s: %s", pfx, pem_reason(why, sizeof why, "certificate"));
+    if (SSL_CTX_use_PrivateKey_file(ssl, tls->key_file, SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(ssl) != 1)
+        return invalid(msg, cap, "%s: %s", pfx, pem_reason(why, sizeof why, "key"));
+    return 0;
+}
+
+/* Client certificates: required and checked against ca_file, or the system's CAs without one. */
+static int
+set_verify(SSL_CTX *ssl, const struct nb_tls_config *tls, char *msg, size_t cap)
+{
+    char why[300];
+    if (tls->ca_file) {
+        if (!readable(tls->ca_file, why, sizeof why)) return invalid(msg, cap, "%s", why);
+        STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(tls->ca_file);
+        if (!names || SSL_CTX_load_verify_locations(ssl, tls->ca_file, NULL) != 1) {
+            sk_X509_NAME_pop_free(names, X509_NAME_free);
+            return invalid(msg, cap, "failed to parse root ca certificate");
+        }
+        SSL_CTX_set_client_CA_list(ssl, names);
+    } else if (tls->verify) {
+        SSL_CTX_set_default_verify_paths(ssl);
+    }
+    if (tls->verify)
+        SSL_CTX_set_verify(ssl, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+    return 0;
+}
+
+static int
+set_protocol(SSL_CTX *ssl, const struct nb_tls_config *tls, char *msg, size_t cap)
+{
+    const char *list = tls->ciphers ? tls->ciphers : default_ciphers;
+    int min = tls->min_version >= TLS1_3_VERSION || !*list ? TLS1_3_VERSION : TLS1_2_VERSION;
+    SSL_CTX_set_min_proto_version(ssl, min);
+    if (*list && SSL_CTX_set_cipher_list(ssl, list) != 1)
+        return invalid(msg, cap, "no cipher of cipher_suites is usable");
+    /* Go's order for TLS 1.3: AES-128 first, the cheapest where AES is in hardware. */
+    SSL_CTX_set_ciphersuites(ssl, "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:"
+                                  "TLS_AES_256_GCM_SHA384");
+    if (SSL_CTX_set1_groups_list(ssl, tls->curves ? tls->curves : default_curves) != 1)
+        return invalid(msg, cap, "no curve of curve_preferences is usable");
+    SSL_CTX_set_options(ssl, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION |
+                                 SSL_OP_NO_COMPRESSION);
+    SSL_CTX_set_mode(ssl, SSL_MODE_RELEASE_BUFFERS);
+    /* Tickets let a reconnecting client resume without the server keeping a session cache. */
+    SSL_CTX_set_session_cache_mode(ssl, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_num_tickets(ssl, 1);
+    return 0;
+}
+
+static int
+hexval(int ch)
+{
+    if (ch >= '0' && ch <= '9') return ch - '0';
+    ch = tolower(ch);
+    return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+/* pinned: ','-joined 64-digit hex SHA-256 values (nb_config.c checked their form). */
+static int
+set_pins(struct nb_tls_ctx *ctx, const char *pinned)
+{
+    size_t n = 1;
+    for (const char *p = pinned; *p; p++)
+        n += *p == ',';
+    ctx->pins = calloc(n, PIN_LEN);
+    if (!ctx->pins) return NB_ENOMEM;
+    for (const char *p = pinned; *p; p += *p == ',') {
+        for (size_t i = 0; i < PIN_LEN && p[0] && p[1]; i++, p += 2)
+            ctx->pins[ctx->npins][i] = (unsigned char)(hexval(p[0]) << 4 | hexval(p[1]));
+        ctx->npins++;
+    }
+    return 0;
+}
+
+void
+nb__tls_ctx_free(struct nb_tls_ctx *ctx)
+{
+    if (!ctx) return;
+    SSL_CTX_free(ctx->ssl);
+    BIO_meth_free(ctx->bio);
+    free(ctx->pins);
+    free(ctx);
+}
+
+int
+nb__tls_ctx_new(struct nb_tls_ctx **out, const struct nb_tls_config *tls, bool for_monitor,
+                char *msg, size_t cap)
+{
+    *out = NULL;
+    /* natsctl's TLS settings are its own options: no system openssl.cnf changes them. */
+    OPENSSL_init_ssl(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
+    struct nb_tls_ctx *ctx = calloc(1, sizeof *ctx);
+    if (!ctx) return NB_ENOMEM;
+    ctx->ssl = SSL_CTX_new(TLS_server_method());
+    ctx->bio = bio_method();
+    int rc = ctx->ssl && ctx->bio ? 0 : NB_ENOMEM;
+    if (!rc) rc = load_pair(ctx->ssl, tls, msg, cap);
+    if (!rc) rc = set_protocol(ctx->ssl, tls, msg, cap);
+    if (!rc && !for_monitor) rc = set_verify(ctx->ssl, tls, msg, cap);
+    if (!rc && !for_monitor && tls->pinned) rc = set_pins(ctx, tls->pinned);
+    ERR_clear_error();
+    if (rc) {
+        if (rc == NB_ENOMEM) snprintf(msg, cap, "out of memory");
+        nb__tls_ctx_free(ctx);
+        return rc;
+    }
+    *out = ctx;
+    return 0;
+}
+
+int
+nb__tls_check(const struct nb_tls_config *tls, char *msg, size_t cap)
+{
+    struct nb_tls_ctx *ctx;
+    int rc = nb__tls_ctx_new(&ctx, tls, false, msg, cap);
+    nb__tls_ctx_free(ctx);
+    return rc;
+}
+
+/* ---- sessions ---------------------------------------------------------------------------------- */
+
+struct nb_tls *
+nb__tls_new(struct nb_tls_ctx *ctx, struct nb_chunk_pool *pool)
+{
+    struct nb_tls *t = calloc(1, sizeof *t);
+    if (!t) return NULL;
+    t->ctx = ctx;
+    t->pool = pool;
+    t->ssl = SSL_new(ctx->ssl);
+    BIO *b = BIO_new(ctx->bio);
+    if (!t->ssl || !b) {
+        BIO_free(b);
+        nb__tls_free(t);
+        return NULL;
+    }
+    BIO_set_data(b, t);
+    SSL_set_bio(t->ssl, b, b);
+    SSL_set_accept_state(t->ssl);
+    return t;
+}
+
+void
+nb__tls_free(struct nb_tls *t)
+{
+    if (!t) return;
+    SSL_free(t->ssl);
+    nb__outq_release(&t->wire, t->pool);
+    free(t);
+}
+
+static int fail(struct nb_tls *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int
+fail(struct nb_tls *t, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(t->err, sizeof t->err, fmt, ap);
+    va_end(ap);
+    t->failed = true;
+    ERR_clear_error();
+    return NB_TLS_FAIL;
+}
+
+/* Go's x509 texts for the verification failures a misconfigured client meets. */
+static const char *
+verify_text(long result)
+{
+    switch (result) {
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+        return "certificate signed by unknown authority";
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+        return "certificate has expired or is not yet valid";
+    case X509_V_ERR_INVALID_PURPOSE:
+        return "certificate specifies an incompatible key usage";
+    default:
+        return X509_verify_cert_error_string(result);
+    }
+}
+
+static int
+handshake_failed(struct nb_tls *t)
+{
+    unsigned long e = ERR_peek_last_error();
+    int reason = ERR_GET_REASON(e);
+    long verify = SSL_get_verify_result(t->ssl);
+    if (reason == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE)
+        return fail(t, "tls: client didn't provide a certificate");
+    if (reason == SSL_R_CERTIFICATE_VERIFY_FAILED || verify != X509_V_OK)
+        return fail(t, "tls: failed to verify client certificate: x509: %s", verify_text(verify));
+    if (reason == SSL_R_NO_SHARED_CIPHER)
+        return fail(t, "tls: no cipher suite supported by both client and server");
+    if (reason == SSL_R_UNSUPPORTED_PROTOCOL || reason == SSL_R_WRONG_VERSION_NUMBER)
+        return fail(t, "tls: client offered only unsupported versions");
+    if (reason > SSL_AD_REASON_OFFSET) {
+        char alert[64];
+        snprintf(alert, sizeof alert, "%s",
+                 SSL_alert_desc_string_long(reason - SSL_AD_REASON_OFFSET));
+        for (char *p = alert; *p; p++)
+            *p = (char)tolower((unsigned char)*p);
+        return fail(t, "remote error: tls: %s", alert);
+    }
+    return fail(t, "tls: %s", e ? ERR_reason_error_string(e) : "handshake failure");
+}
+
+/* nats-server checks pinned_certs once the handshake is done. */
+static bool
+pinned(struct nb_tls *t)
+{
+    if (!t->ctx->pins) return true;
+    X509 *cert = SSL_get0_peer_certificate(t->ssl);
+    unsigned char *der = NULL, sum[PIN_LEN];
+    int n = cert ? i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der) : -1;
+    bool ok = n > 0 && EVP_Digest(der, (size_t)n, sum, NULL, EVP_sha256(), NULL) == 1;
+    OPENSSL_free(der);
+    for (size_t i = 0; ok && i < t->ctx->npins; i++)
+        if (memcmp(sum, t->ctx->pins[i], PIN_LEN) == 0) return true;
+    return false;
+}
+
+/* Go's test of a first record: a handshake or alert of a version below 16.0. */
+static bool
+looks_like_tls(struct nb_tls *t, const char *raw, size_t len)
+{
+    while (t->nhead < sizeof t->head && len) {
+        t->head[t->nhead++] = (unsigned char)*raw++;
+        len--;
+    }
+    if (t->nhead < sizeof t->head) return true;
+    return (t->head[0] == 0x16 || t->head[0] == 0x15) && t->head[1] < 0x10;
+}
+
+int
+nb__tls_input(struct nb_tls *t, const char *raw, size_t len)
+{
+    if (t->failed) return NB_TLS_FAIL;
+    t->in = raw;
+    t->in_len = len;
+    if (t->ready) return 1;
+    if (!looks_like_tls(t, raw, len))
+        return fail(t, "tls: first record does not look like a TLS handshake");
+    ERR_clear_error();
+    int rc = SSL_do_handshake(t->ssl);
+    if (rc == 1) {
+        if (!pinned(t)) return fail(t, "certificate not pinned");
+        t->ready = true;
+        return 1;
+    }
+    int err = SSL_get_error(t->ssl, rc);
+    if (err == SSL_ERROR_WANT_READ) return 0;
+    return handshake_failed(t);
+}
+
+ssize_t
+nb__tls_read(struct nb_tls *t, char *buf, size_t cap)
+{
+    if (t->failed) return NB_TLS_FAIL;
+    if (!t->ready) return 0;
+    size_t n = 0;
+    ERR_clear_error();
+    int rc = SSL_read_ex(t->ssl, buf, cap, &n);
+    if (rc == 1) return (ssize_t)n;
+    int err = SSL_get_error(t->ssl, rc);
+    if (err == SSL_ERROR_WANT_READ) return 0;
+    if (err == SSL_ERROR_ZERO_RETURN) return NB_TLS_EOF;
+    unsigned long e = ERR_peek_last_error();
+    return fail(t, "tls: %s", e ? ERR_reason_error_string(e) : "read failure");
+}
+
+int
+nb__tls_write(struct nb_tls *t, const void *data, size_t len)
+{
+    size_t n;
+    if (t->failed || !len) return t->failed ? NB_TLS_FAIL : 0;
+    ERR_clear_error();
+    if (SSL_write_ex(t->ssl, data, len, &n) != 1) return fail(t, "tls: write failure");
+    return 0;
+}
+
+int
+nb__tls_write_clear(struct nb_tls *t, const void *data, size_t len)
+{
+    return nb__outq_append(&t->wire, t->pool, data, len) == 0 ? 0 : NB_TLS_FAIL;
+}
+
+void
+nb__tls_shutdown(struct nb_tls *t)
+{
+    if (t->shut || t->failed || !t->ready) return;
+    t->shut = true;
+    t->in_len = 0;
+    SSL_shutdown(t->ssl);
+    ERR_clear_error();
+}
+
+struct nb_outq *
+nb__tls_wire(struct nb_tls *t)
+{
+    return &t->wire;
+}
+
+char *
+nb__tls_scratch(struct nb_tls *t, size_t *cap)
+{
+    *cap = sizeof t->ctx->scratch;
+    return t->ctx->scratch;
+}
+
+bool
+nb__tls_ready(const struct nb_tls *t)
+{
+    return t->ready;
+}
+
+const char *
+nb__tls_error(const struct nb_tls *t)
+{
+    return t->err;
+}
+
+const char *
+nb__tls_version(const struct nb_tls *t)
+{
+    return SSL_version(t->ssl) == TLS1_3_VERSION ? "1.3" : "1.2";
+}
+
+const char *
+nb__tls_cipher(const struct nb_tls *t)
+{
+    const char *name = SSL_get_cipher_name(t->ssl);
+    for (size_t i = 0; name && i < sizeof ciphers / sizeof ciphers[0]; i++)
+        if (ciphers[i].ossl && strcmp(name, ciphers[i].ossl) == 0) return ciphers[i].go;
+    return name ? name : "";
+}
