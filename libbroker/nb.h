@@ -88,6 +88,8 @@ struct nb_config {
     int64_t ping_max; /* unanswered PINGs before "Stale Connection" */
     int64_t write_deadline_ms;
     int64_t auth_timeout_ms;
+    int64_t lame_duck_duration_ms; /* lame duck mode closes clients over this (at least 30 s) */
+    int64_t lame_duck_grace_ms;    /* and starts closing them after this (below the duration) */
     char *auth_token;
     char *auth_user;
     char *auth_pass;

@@ -80,11 +80,11 @@ refused() {
 }
 
 @test "options without security meaning are ignored with a warning and the server serves" {
-    start_server -c "$(conf 'websocket { port: 8080 }\nleafnodes {\n  port: 7422\n  remotes: [ { url: nats://127.0.0.1:7422 } ]\n}\nlame_duck_duration: "30s"\n')"
+    start_server -c "$(conf 'websocket { port: 8080 }\nleafnodes {\n  port: 7422\n  remotes: [ { url: nats://127.0.0.1:7422 } ]\n}\nprof_port: 6060\n')"
     run cat "$SERVER_LOG"
     [[ $output == *'t.conf:1:1: field "websocket" (WebSocket clients) is not supported by natsctl and is ignored'* ]]
     [[ $output == *'t.conf:2:1: field "leafnodes" (leaf nodes) is not supported by natsctl and is ignored'* ]]
-    [[ $output == *'t.conf:6:1: field "lame_duck_duration" (lame duck mode) is not supported'* ]]
+    [[ $output == *'t.conf:6:1: field "prof_port" (profiling) is not supported'* ]]
     run session 'CONNECT {}\r\nPING\r\n'
     [[ $output == *PONG* ]]
 }
