@@ -114,7 +114,7 @@ refused() {
 
 @test "nats-server flags natsctl lacks are named in one line, never split into letters" {
     local args
-    for args in "-sl stop" "-ms 8443" "--tls" "-tlscert=c.pem" \
+    for args in "-ms 8443" "--tls" "-tlscert=c.pem" \
         "--tlsverify" "-s" "--profile 6060"; do
         run --separate-stderr "$NATSCTL" server $args
         [ "$status" -eq 2 ] || { echo "$args -> $status"; return 1; }
