@@ -261,6 +261,9 @@ on_event(struct np_client *c, enum np_client_event ev, int status, void *ud)
     case NP_CLIENT_RECONNECTED:
         cli_error(cc->cmd, "reconnected");
         return;
+    case NP_CLIENT_LAME_DUCK:
+        cli_error(cc->cmd, "server entering lame duck mode, will reconnect to another");
+        return;
     case NP_CLIENT_SERVER_ERROR:
         cli_error(cc->cmd, "server error: %s", np_client_last_error(c));
         cli_conn_finish(cc, CLI_EXIT_REJECTED, false);

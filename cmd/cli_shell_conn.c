@@ -53,6 +53,9 @@ on_event(struct np_client *c, enum np_client_event ev, int status, void *ud)
     case NP_CLIENT_SERVER_ERROR:
         cli_shell_notice(sh, "(error) server: %s", np_client_last_error(c));
         break;
+    case NP_CLIENT_LAME_DUCK:
+        cli_shell_notice(sh, "(server entering lame duck mode)");
+        break;
     case NP_CLIENT_CONNECTED:
         break;
     }

@@ -9,11 +9,14 @@
  * The log uses nats-server's line format and startup lines, on stderr or in the -l file. Once
  * listening the server also prints one ready line on stderr naming the URL, which scripts wait
  * for. A startup failure is one line on stderr (and an [ERR] line in the -l file). SIGINT and
- * SIGTERM stop the server cleanly (pending output flushed) with exit 0; SIGUSR1 reopens the log
- * file, as after logrotate moved it; SIGHUP says that reloading is not supported and carries on.
+ * SIGTERM stop the server cleanly (pending output flushed) with exit 0; SIGUSR2 starts lame duck
+ * mode, which ends in the same stop (SIGTERM is ignored meanwhile, as nats-server does); SIGUSR1
+ * reopens the log file, as after logrotate moved it; SIGHUP says that reloading is not supported
+ * and carries on. --signal sends these to a running server (cli_signal.c).
  */
 #include "cli.h"
 #include "cli_busypoll.h"
+#include "cli_signal.h"
 #include "nb.h"
 
 #include <errno.h>
@@ -60,6 +63,7 @@ enum {
     OPT_TLS_CERT,
     OPT_TLS_KEY,
     OPT_TLS_CA,
+    OPT_SIGNAL,
     OPT_VERSION,
 };
 
@@ -82,7 +86,11 @@ const struct cli_opt cmd_server_opts[] = {
     {OPT_DEBUG_TRACE, "DV", NULL, NULL, NULL, "debug and trace", NULL},
     {OPT_TRACE, "VV", NULL, NULL, NULL, "verbose trace (the same as -V: no system account)", NULL},
     {OPT_DEBUG_TRACE, "DVV", NULL, NULL, NULL, "debug and verbose trace (the same as -DV)", NULL},
-    {OPT_PID, "P", "pid", NULL, "FILE", "write the process id to FILE", NULL},
+    {OPT_PID, "P", "pid", NULL, "FILE", "write the process id to FILE (--signal: read it)", NULL},
+    {OPT_SIGNAL, "sl", "signal", NULL, "VERB[=PID]",
+     "send a running server ldm, stop, quit, term, reopen or reload and exit; PID is a number or a "
+     "pid file (default: -P's file, or the one natsctl server running)",
+     NULL},
     {OPT_PORTS_DIR, NULL, "ports_file_dir", "ports-file-dir", "DIR",
      "write DIR/natsctl_<pid>.ports with the URLs once listening", NULL},
     {OPT_MAX_PAYLOAD, NULL, "max_payload", "max-payload", "SIZE",
@@ -138,13 +146,18 @@ const char cmd_server_details[] =
     "\n"
     "The log has nats-server's format, on stderr or in the -l file; once listening the server\n"
     "also prints one line with the URL on stderr. SIGINT or SIGTERM stops it cleanly (exit 0);\n"
-    "SIGUSR1 reopens the log file (for logrotate); SIGHUP keeps the configuration it has.\n"
+    "SIGUSR2 starts lame duck mode: no new clients, the others are moved to the cluster's other\n"
+    "servers over lame_duck_duration, then it stops (exit 0). SIGUSR1 reopens the log file (for\n"
+    "logrotate); SIGHUP keeps the configuration it has (reload is not supported yet). --signal\n"
+    "sends these by name: ldm (SIGUSR2), quit (SIGINT), term (SIGTERM), reopen (SIGUSR1), reload\n"
+    "(SIGHUP), stop (SIGKILL).\n"
     "\n"
     "Examples:\n"
     "  natsctl server                      # nats://127.0.0.1:4222\n"
     "  natsctl server -p -1 --ports_file_dir /tmp\n"
     "  natsctl server -t -c nats.conf      # check the file and exit\n"
-    "  natsctl server -a 0.0.0.0 --auth s3cret -c nats.conf\n";
+    "  natsctl server -a 0.0.0.0 --auth s3cret -c nats.conf\n"
+    "  natsctl server --signal ldm=/run/natsctl.pid\n";
 
 /*
  * nats-server flags natsctl does not have. They are refused by name: splitting "-js" into -j -s,
@@ -154,8 +167,6 @@ static const struct {
     const char *name;
     const char *why;
 } unsupported_flags[] = {
-    {"sl", "natsctl cannot signal a running server yet; use kill -TERM, -HUP or -USR1 PID"},
-    {"signal", "natsctl cannot signal a running server yet; use kill -TERM, -HUP or -USR1 PID"},
     {"help_tls", "natsctl has no TLS help page; docs/security.md lists the TLS options"},
     {"s", "syslog is not supported by natsctl; use -l FILE"},
     {"syslog", "syslog is not supported by natsctl; use -l FILE"},
@@ -171,7 +182,7 @@ static const struct {
 #define BUSY_POLL_AUTO (-1)
 
 struct server_flags {
-    const char *addr, *name, *config, *logfile, *pidfile, *ports_dir;
+    const char *addr, *name, *config, *logfile, *pidfile, *ports_dir, *signal;
     const char *user, *pass, *token, *store_dir;
     const char *cluster, *routes, *cluster_name, *cluster_advertise, *client_advertise;
     const char *tls_cert, *tls_key, *tls_ca;
@@ -184,7 +195,7 @@ struct server_flags {
 };
 
 /* The signals the running server handles; the others keep their default action. */
-static const int trapped[] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1};
+static const int trapped[] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2};
 
 struct server_run {
     uv_loop_t *loop;
@@ -302,6 +313,8 @@ string_field(struct server_flags *f, int id)
         return &f->logfile;
     case OPT_PID:
         return &f->pidfile;
+    case OPT_SIGNAL:
+        return &f->signal;
     case OPT_PORTS_DIR:
         return &f->ports_dir;
     case OPT_USER:
@@ -785,6 +798,12 @@ on_signal(uv_signal_t *h, int signum)
                  "yet; restart it to apply changes");
         return;
     }
+    if (signum == SIGUSR2) {
+        nb_server_lame_duck(run->srv, on_stopped, run);
+        return;
+    }
+    /* As in nats-server, lame duck mode runs to its end unless interrupted. */
+    if (signum == SIGTERM && nb_server_in_lame_duck(run->srv)) return;
     log_line(run, NB_LOG_INFO,
              signum == SIGINT ? "Trapped \"interrupt\" signal" : "Trapped \"terminated\" signal");
     for (size_t i = 0; i < sizeof trapped / sizeof trapped[0]; i++)
@@ -895,6 +914,7 @@ cmd_server(int argc, char **argv, const struct cli_cmd *self)
         printf("natsctl-server: v%s\n", NATSCTL_VERSION);
         return CLI_EXIT_OK;
     }
+    if (f.signal) return cli_signal_send(self, f.signal, f.pidfile);
     if (f.check && !f.config) {
         return cli_usage(self,
                          "must specify [-c, --config] option to check configuration file syntax");

@@ -106,6 +106,8 @@ struct nb_config {
     int64_t ping_max; /* unanswered PINGs before "Stale Connection" */
     int64_t write_deadline_ms;
     int64_t auth_timeout_ms;
+    int64_t lame_duck_duration_ms; /* lame duck mode closes clients over this (at least 30 s) */
+    int64_t lame_duck_grace_ms;    /* and starts closing them after this (below the duration) */
     char *auth_token;
     char *auth_user;
     char *auth_pass;
@@ -211,6 +213,18 @@ int nb_server_cluster_port(const struct nb_server *srv);
  * left of the server and nb_server_free() may be called.
  */
 void nb_server_stop(struct nb_server *srv, void (*done)(struct nb_server *srv, void *ud), void *ud);
+/*
+ * Lame duck mode (docs/clustering.md), nats-server's SIGUSR2: stops accepting clients, sends each
+ * client an INFO with "ldm": true and the other servers' URLs (and each route one with "ldm":
+ * true), waits lame_duck_grace_period, closes the clients spread over the rest of
+ * lame_duck_duration, then stops as nb_server_stop(srv, done, ud) does; without clients it stops
+ * at once. Returns 0, NB_ESTATE (not started, stopping, or already in lame duck mode: nothing
+ * changes) or NB_ENOMEM. An nb_server_stop() meanwhile cuts it short, and only its done runs.
+ */
+int nb_server_lame_duck(struct nb_server *srv, void (*done)(struct nb_server *srv, void *ud),
+                        void *ud);
+/* Whether lame duck mode has begun (it lasts until the server is freed). */
+bool nb_server_in_lame_duck(const struct nb_server *srv);
 /* Frees a stopped (or never started) server. */
 void nb_server_free(struct nb_server *srv);
 

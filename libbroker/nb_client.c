@@ -862,6 +862,7 @@ send_info(struct nb_client *c)
         .client_id = c->conn.id,
         .client_ip = c->conn.ip,
         .cluster = srv->cluster ? srv->cluster->name : NULL,
+        .ldm = srv->ldm_info,
     };
     info.connect_urls = nb__curls_list(srv, &info.n_connect_urls);
     if (srv->cluster) c->urls_gen = srv->cluster->urls_gen;

@@ -410,6 +410,7 @@ nb__cluster_info_json(struct nb_server *srv)
         .nonce = nonce,
         .cluster = cl->name,
         .cluster_dynamic = cl->name_dynamic,
+        .ldm = srv->ldm_info,
     };
     if (!srv->cfg.cluster_no_advertise) {
         info.connect_urls = cl->own_urls;

@@ -73,6 +73,8 @@ nb_config_init(struct nb_config *cfg)
     cfg->write_deadline_ms = 10 * 1000;
     cfg->http_timeout_ms = 10 * 1000;
     cfg->auth_timeout_ms = 2 * 1000;
+    cfg->lame_duck_duration_ms = 2 * 60 * 1000;
+    cfg->lame_duck_grace_ms = 10 * 1000;
     cfg->cluster_auth_timeout_ms = 2 * 1000;
     cfg->js_max_memory = cfg->js_max_file = -1;
     cfg->js_sync_interval_ms = 2 * 60 * 1000;
@@ -302,6 +304,20 @@ validate_tls(const struct nb_config *cfg, char *msg, size_t cap)
     return cfg->tls.enabled ? nb__tls_check(&cfg->tls, msg, cap) : 0;
 }
 
+/* nats-server's check when it starts (validateOptions), with its message. */
+static int
+validate_lame_duck(const struct nb_config *cfg, char *msg, size_t cap)
+{
+    if (cfg->lame_duck_grace_ms < cfg->lame_duck_duration_ms) return 0;
+    char grace[32], dur[32];
+    np_duration_format(cfg->lame_duck_grace_ms * 1000000, grace, sizeof grace);
+    np_duration_format(cfg->lame_duck_duration_ms * 1000000, dur, sizeof dur);
+    return invalid(msg, cap,
+                   "lame duck grace period (%s) should be strictly lower than lame duck duration "
+                   "(%s)",
+                   grace, dur);
+}
+
 int
 nb_config_validate(const struct nb_config *cfg, char *msg, size_t msg_cap)
 {
@@ -322,6 +338,8 @@ nb_config_validate(const struct nb_config *cfg, char *msg, size_t msg_cap)
     if (cfg->auth_timeout_ms <= 0) {
         return invalid(msg, msg_cap, "authorization timeout must be positive");
     }
+    rc = validate_lame_duck(cfg, msg, msg_cap);
+    if (rc) return rc;
     rc = validate_cluster(cfg, msg, msg_cap);
     return rc ? rc : validate_no_auth_user(cfg, msg, msg_cap);
 }
@@ -554,6 +572,28 @@ apply_duration(struct loader *ld, const char *key, const cJSON *v, size_t off)
     return 0;
 }
 
+/*
+ * lame_duck_duration and lame_duck_grace_period, with nats-server's limits and messages: the
+ * duration is at least 30 s, the grace period not negative.
+ */
+static int
+apply_lame_duck(struct loader *ld, const char *key, const cJSON *v, size_t off)
+{
+    int rc = apply_duration(ld, key, v, off);
+    if (rc) return rc;
+    int64_t ms = *FIELD(ld, off, int64_t);
+    if (off == offsetof(struct nb_config, lame_duck_grace_ms)) {
+        if (ms < 0) return reject(ld, v, "invalid lame_duck_grace_period, needs to be positive");
+        /* nats-server reads 0 as "not set", its default */
+        if (ms == 0) *FIELD(ld, off, int64_t) = 10 * 1000;
+        return 0;
+    }
+    if (ms >= 30 * 1000) return 0;
+    char text[32];
+    np_duration_format(ms * 1000000, text, sizeof text);
+    return reject(ld, v, "invalid lame_duck_duration of %s, minimum is 30 seconds", text);
+}
+
 /* authorization.timeout: seconds (integer or fraction), or a Go duration string. */
 static int
 apply_auth_timeout(struct loader *ld, const char *key, const cJSON *v, size_t off)
@@ -616,6 +656,8 @@ static const struct option top_options[] = {
     {"ping_interval", apply_duration, AT(ping_interval_ms)},
     {"ping_max", apply_int64, AT(ping_max)},
     {"write_deadline", apply_duration, AT(write_deadline_ms)},
+    {"lame_duck_duration", apply_lame_duck, AT(lame_duck_duration_ms)},
+    {"lame_duck_grace_period", apply_lame_duck, AT(lame_duck_grace_ms)},
     {"http", apply_http, AT(http_port)},
     {"http_port", apply_http_port, AT(http_port)},
     {"monitor_port", apply_http_port, AT(http_port)},
@@ -764,8 +806,6 @@ static const struct absent top_ignored[] = {
     {"max_traced_msg_len", "shortened trace lines"},
     {"max_sub_tokens", "a limit on subject tokens"},
     {"max_subscription_tokens", "a limit on subject tokens"},
-    {"lame_duck_duration", "lame duck mode"},
-    {"lame_duck_grace_period", "lame duck mode"},
     {"no_system_account", "the system account"},
     {"no_system", "the system account"},
     {"no_sys_acc", "the system account"},

@@ -20,6 +20,7 @@
 #include "nb_jsjson.h"
 #include "np.h"
 #include "np_time.h"
+#include "np_units.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -212,43 +213,6 @@ is_push(const struct nb_consumer_config *cfg)
     return cfg->deliver_subject != NULL;
 }
 
-/*
- * Go's time.Duration.String() for a positive duration, as nats-server prints limits: "5s",
- * "1m30s", "1.5s", "250ms".
- */
-static void
-go_duration(int64_t ns, char *buf, size_t cap)
-{
-    static const struct {
-        int64_t unit;
-        const char *name;
-        int digits;
-    } small[] = {{NS_PER_MS, "ms", 6}, {1000, "\xc2\xb5s", 3}, {1, "ns", 0}};
-    int64_t whole, frac, unit = NS_PER_SEC;
-    const char *name = "s";
-    int digits = 9;
-    size_t len = 0;
-    if (ns < NS_PER_SEC) {
-        size_t i = 0;
-        while (ns < small[i].unit)
-            i++;
-        unit = small[i].unit, name = small[i].name, digits = small[i].digits;
-    } else {
-        int64_t h = ns / (3600 * NS_PER_SEC), m = ns / (60 * NS_PER_SEC) % 60;
-        if (h) len += (size_t)snprintf(buf + len, cap - len, "%" PRId64 "h", h);
-        if (h || m) len += (size_t)snprintf(buf + len, cap - len, "%" PRId64 "m", m);
-        ns %= 60 * NS_PER_SEC;
-    }
-    whole = ns / unit, frac = ns % unit;
-    len += (size_t)snprintf(buf + len, cap - len, "%" PRId64, whole);
-    if (frac) {
-        while (frac % 10 == 0)
-            frac /= 10, digits--;
-        len += (size_t)snprintf(buf + len, cap - len, ".%0*" PRId64, digits, frac);
-    }
-    snprintf(buf + len, cap - len, "%s", name);
-}
-
 static bool
 check_one_name(const char *name, struct nb_jserr *err)
 {
@@ -436,7 +400,7 @@ check_stream_limits(const struct nb_consumer_config *cfg, const struct nb_stream
     }
     if (inactive > 0 && cfg->inactive_threshold > inactive) {
         char text[48];
-        go_duration(inactive, text, sizeof text);
+        np_duration_format(inactive, text, sizeof text);
         nb_jserr_set(err, NB_JSERR_CONSUMER_INACTIVE_THRESHOLD_EXCESS, text);
         return false;
     }

@@ -6,7 +6,7 @@
  *
  * As in nats-server, connect_urls appear in clients' INFO once a peer has announced URLs, and then
  * stay (with only this server's own URLs when every peer has gone). With no_advertise the peers'
- * URLs are neither announced nor taken.
+ * URLs are neither announced nor taken. In lame duck mode this server's own URLs are left out.
  */
 #include "nb_client.h"
 #include "nb_cluster.h"
@@ -150,7 +150,7 @@ nb__curls_list(const struct nb_server *srv, size_t *n)
     if (!cl || !cl->urls_announced || srv->cfg.cluster_no_advertise) return NULL;
     char **v = malloc((cl->nown + cl->npeer_urls) * sizeof *v);
     if (!v) return NULL;
-    for (size_t i = 0; i < cl->nown; i++)
+    for (size_t i = 0; i < cl->nown && !srv->lame_duck; i++)
         v[(*n)++] = cl->own_urls[i];
     for (size_t i = 0; i < cl->npeer_urls; i++)
         v[(*n)++] = cl->peer_urls[i].url;

@@ -351,7 +351,8 @@ nb_server_stop(struct nb_server *srv, void (*done)(struct nb_server *srv, void *
     }
     /* A server that never started has nothing to shut down that an operator would care about. */
     if (srv->started) nb__log(srv, NB_LOG_INFO, "Initiating Shutdown...");
-    uv_close((uv_handle_t *)&srv->listener, on_server_handle_closed);
+    if (!srv->lame_duck) uv_close((uv_handle_t *)&srv->listener, on_server_handle_closed);
+    nb__ldm_stop(srv);
     if (srv->http) nb__http_stop(srv->http);
     nb__cluster_stop(srv);
     nb__js_stop(srv);

@@ -22,6 +22,7 @@ struct nb_auth;
 struct nb_cluster;
 struct nb_http;
 struct nb_js;
+struct nb_ldm;
 struct nb_monitor;
 struct nb_tls_ctx;
 
@@ -53,6 +54,9 @@ struct nb_server {
     int http_port;    /* the monitoring port bound, -1 when off */
     int open_handles; /* server handles not yet closed */
     bool started, housekeeping_open, stopping;
+    bool lame_duck;     /* in lame duck mode, to the end: the client listener is closed */
+    bool ldm_info;      /* the INFOs being built now carry "ldm": true */
+    struct nb_ldm *ldm; /* lame duck mode's timer, NULL when it is not running */
     void (*stop_done)(struct nb_server *, void *);
     void *stop_ud;
     struct nb_stats stats;
@@ -86,5 +90,7 @@ int nb__bound_port(uv_tcp_t *tcp);
 void nb__server_conn_gone(struct nb_server *srv);
 /* Called when one of the server's own handles has closed, so a stop can finish. */
 void nb__server_handle_closed(struct nb_server *srv);
+/* The server stops: lame duck mode's timer, if it runs, is closed (nb_ldm.c). */
+void nb__ldm_stop(struct nb_server *srv);
 
 #endif

@@ -5,6 +5,8 @@
 #include "np_units.h"
 #include "np.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 static bool
@@ -133,4 +135,60 @@ np_duration_parse(const char *s, size_t len, int64_t *ns)
     }
     *ns = neg ? -total : total;
     return 0;
+}
+
+/* Appends s to buf at *len, cutting it at cap (buf stays terminated). */
+static void
+append(char *buf, size_t cap, size_t *len, const char *s)
+{
+    size_t n = strlen(s);
+    if (*len + n >= cap) n = cap - *len - 1;
+    memcpy(buf + *len, s, n);
+    *len += n;
+    buf[*len] = '\0';
+}
+
+void
+np_duration_format(int64_t ns, char *buf, size_t cap)
+{
+    static const struct {
+        int64_t unit;
+        const char *name;
+        int digits;
+    } small[] = {{1000000, "ms", 6}, {1000, "\xc2\xb5s", 3}, {1, "ns", 0}};
+    const int64_t sec = 1000000000;
+    int64_t unit = sec;
+    const char *name = "s";
+    int digits = 9;
+    size_t len = 0;
+    char part[48];
+    if (cap == 0) return;
+    buf[0] = '\0';
+    if (ns <= 0) {
+        append(buf, cap, &len, "0s");
+        return;
+    }
+    if (ns < sec) {
+        size_t i = 0;
+        while (ns < small[i].unit)
+            i++;
+        unit = small[i].unit, name = small[i].name, digits = small[i].digits;
+    } else {
+        int64_t h = ns / (3600 * sec), m = ns / (60 * sec) % 60;
+        snprintf(part, sizeof part, "%" PRId64 "h", h);
+        if (h) append(buf, cap, &len, part);
+        snprintf(part, sizeof part, "%" PRId64 "m", m);
+        if (h || m) append(buf, cap, &len, part);
+        ns %= 60 * sec;
+    }
+    int64_t frac = ns % unit;
+    snprintf(part, sizeof part, "%" PRId64, ns / unit);
+    append(buf, cap, &len, part);
+    if (frac) {
+        while (frac % 10 == 0)
+            frac /= 10, digits--;
+        snprintf(part, sizeof part, ".%0*" PRId64, digits, frac);
+        append(buf, cap, &len, part);
+    }
+    append(buf, cap, &len, name);
 }

@@ -25,4 +25,10 @@ int np_size_parse(const char *s, size_t len, int64_t *out);
  */
 int np_duration_parse(const char *s, size_t len, int64_t *ns);
 
+/*
+ * Writes a positive duration as Go's time.Duration.String() does, the way nats-server prints
+ * limits in its messages: "5s", "1m30s", "2m0s", "1.5s", "250ms". buf is always terminated.
+ */
+void np_duration_format(int64_t ns, char *buf, size_t cap);
+
 #endif

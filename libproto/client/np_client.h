@@ -52,6 +52,9 @@ enum np_client_event {
                                the credentials) and only np_client_close() remains */
     NP_CLIENT_RECONNECTED,  /* back, subscriptions re-sent */
     NP_CLIENT_SERVER_ERROR, /* a non-fatal -ERR; np_client_last_error() has the text */
+    NP_CLIENT_LAME_DUCK,    /* the server is in lame duck mode (INFO "ldm": true): it will close
+                               the connection soon, and the client then reconnects to another
+                               server of the cluster, as after any disconnect */
 };
 
 struct np_client;

@@ -761,6 +761,7 @@ on_info(struct np_client *c, const struct np_op *op)
         c->phase = NP__PH_PONG;
     } else if (c->phase == NP__PH_UP && take_info(c, op) == 0) {
         learn_servers(c);
+        if (c->info.ldm) emit(c, NP_CLIENT_LAME_DUCK, 0);
     }
 }
 

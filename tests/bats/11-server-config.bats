@@ -82,11 +82,11 @@ refused() {
 }
 
 @test "options without security meaning are ignored with a warning and the server serves" {
-    start_server -c "$(conf 'websocket { port: 8080 }\nleafnodes {\n  port: 7422\n  remotes: [ { url: nats://127.0.0.1:7422 } ]\n}\nlame_duck_duration: "30s"\n')"
+    start_server -c "$(conf 'websocket { port: 8080 }\nleafnodes {\n  port: 7422\n  remotes: [ { url: nats://127.0.0.1:7422 } ]\n}\nprof_port: 6060\n')"
     run cat "$SERVER_LOG"
     [[ $output == *'t.conf:1:1: field "websocket" (WebSocket clients) is not supported by natsctl and is ignored'* ]]
     [[ $output == *'t.conf:2:1: field "leafnodes" (leaf nodes) is not supported by natsctl and is ignored'* ]]
-    [[ $output == *'t.conf:6:1: field "lame_duck_duration" (lame duck mode) is not supported'* ]]
+    [[ $output == *'t.conf:6:1: field "prof_port" (profiling) is not supported'* ]]
     run session 'CONNECT {}\r\nPING\r\n'
     [[ $output == *PONG* ]]
 }
@@ -116,14 +116,14 @@ refused() {
 
 @test "nats-server flags natsctl lacks are named in one line, never split into letters" {
     local args
-    for args in "-sl stop" "--help_tls" "-s" "--profile 6060"; do
+    for args in "--help_tls" "-s" "--profile 6060"; do
         run --separate-stderr "$NATSCTL" server $args
         [ "$status" -eq 2 ] || { echo "$args -> $status"; return 1; }
         [ "${#stderr_lines[@]}" -eq 1 ]
         [[ $stderr == "natsctl server: ${args%%[ =]*}: "* ]] || { echo "$args -> $stderr"; return 1; }
     done
-    run --separate-stderr "$NATSCTL" server -sl stop
-    [ "$stderr" = "natsctl server: -sl: natsctl cannot signal a running server yet; use kill -TERM, -HUP or -USR1 PID" ]
+    run --separate-stderr "$NATSCTL" server --help_tls
+    [ "$stderr" = "natsctl server: --help_tls: natsctl has no TLS help page; docs/security.md lists the TLS options" ]
     run --separate-stderr "$NATSCTL" server -cid x
     [ "$status" -eq 2 ]
     [ "$stderr" = "natsctl server: unknown option '-cid' (see 'natsctl server --help')" ]

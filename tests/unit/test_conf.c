@@ -1182,6 +1182,44 @@ test_duration_bare_seconds(void **state)
     nb_config_release(&cfg);
 }
 
+static void expect_error(const char *text, int line, int column, const char *msg);
+
+/* Lame duck mode's two durations, with nats-server's defaults, limits and messages. */
+static void
+test_lame_duck(void **state)
+{
+    (void)state;
+    struct nb_config cfg;
+    struct warns w;
+    char msg[256];
+    nb_config_init(&cfg);
+    assert_int_equal(cfg.lame_duck_duration_ms, 120000);
+    assert_int_equal(cfg.lame_duck_grace_ms, 10000);
+    nb_config_release(&cfg);
+    assert_int_equal(
+        load("lame_duck_duration: \"30s\"\nlame_duck_grace_period: \"1.5s\"\n", &cfg, &w, NULL), 0);
+    assert_int_equal(cfg.lame_duck_duration_ms, 30000);
+    assert_int_equal(cfg.lame_duck_grace_ms, 1500);
+    assert_int_equal(nb_config_validate(&cfg, msg, sizeof msg), 0);
+    nb_config_release(&cfg);
+    assert_int_equal(load("lame_duck_grace_period: \"0s\"\n", &cfg, &w, NULL), 0);
+    assert_int_equal(cfg.lame_duck_grace_ms, 10000);
+    nb_config_release(&cfg);
+    assert_int_equal(
+        load("lame_duck_duration: \"40s\"\nlame_duck_grace_period: \"2m\"\n", &cfg, &w, NULL), 0);
+    assert_int_equal(nb_config_validate(&cfg, msg, sizeof msg), NB_ECONFIG);
+    assert_string_equal(msg, "lame duck grace period (2m0s) should be strictly lower than lame "
+                             "duck duration (40s)");
+    nb_config_release(&cfg);
+    expect_error("lame_duck_duration: \"10s\"\n", 1, 1,
+                 "invalid lame_duck_duration of 10s, minimum is 30 seconds");
+    expect_error("port: 1\nlame_duck_grace_period: \"-1s\"\n", 2, 1,
+                 "invalid lame_duck_grace_period, needs to be positive");
+    expect_error("lame_duck_duration: \"soon\"\n", 1, 1,
+                 "invalid 'lame_duck_duration': \"soon\" is not a duration such as \"2m\" or "
+                 "\"1.5s\"");
+}
+
 static void
 test_listen_forms(void **state)
 {
@@ -1213,8 +1251,6 @@ test_listen_forms(void **state)
         nb_config_release(&cfg);
     }
 }
-
-static void expect_error(const char *text, int line, int column, const char *msg);
 
 static void
 test_http_forms(void **state)
@@ -1548,7 +1584,7 @@ test_ignored_fields(void **state)
                        "}\n"
                        "gateway: {}\n"
                        "port: 4333\n"
-                       "Lame_Duck_Duration: \"30s\"\n"
+                       "Prof_Port: 6060\n"
                        "trace_verbose: true\n";
     struct nb_config cfg;
     struct warns w;
@@ -1557,7 +1593,7 @@ test_ignored_fields(void **state)
     assert_true(cfg.trace);
     assert_int_equal(w.n, 2);
     static const char *keys[] = {"5:1: field \"gateway\" (gateways)",
-                                 "7:1: field \"Lame_Duck_Duration\" (lame duck mode)"};
+                                 "7:1: field \"Prof_Port\" (profiling)"};
     for (int i = 0; i < 2; i++) {
         char want[1024];
         snprintf(want, sizeof want, "%s:%s is not supported by natsctl and is ignored", tpath(),
@@ -1872,6 +1908,7 @@ main(void)
         cmocka_unit_test(test_keys_case_insensitive),
         cmocka_unit_test(test_durations),
         cmocka_unit_test(test_duration_bare_seconds),
+        cmocka_unit_test(test_lame_duck),
         cmocka_unit_test(test_listen_forms),
         cmocka_unit_test(test_http_forms),
         cmocka_unit_test(test_authorization_block),

@@ -122,6 +122,35 @@ test_durations(void **state)
     assert_int_equal(ns, 90000000000);
 }
 
+/* Go's time.Duration.String(), which nats-server's messages print. */
+static void
+test_duration_format(void **state)
+{
+    (void)state;
+    static const struct {
+        int64_t ns;
+        const char *out;
+    } cases[] = {
+        {0, "0s"},
+        {1, "1ns"},
+        {1500, "1.5\xc2\xb5s"},
+        {250000000, "250ms"},
+        {1500000000, "1.5s"},
+        {10000000000, "10s"},
+        {30000000000, "30s"},
+        {90000000000, "1m30s"},
+        {120000000000, "2m0s"},
+        {3661001000000, "1h1m1.001s"},
+    };
+    char buf[64];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        np_duration_format(cases[i].ns, buf, sizeof buf);
+        assert_string_equal(buf, cases[i].out);
+    }
+    np_duration_format(90000000000, buf, 4);
+    assert_string_equal(buf, "1m3");
+}
+
 /* The CLI reads the same units as a config file: 1T and 1TB included, never a negative size. */
 static void
 test_cli_adapters(void **state)
@@ -153,6 +182,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sizes),
         cmocka_unit_test(test_durations),
+        cmocka_unit_test(test_duration_format),
         cmocka_unit_test(test_cli_adapters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
