@@ -11,7 +11,7 @@
 # - Interest propagation: a client holds 100,000 subscriptions on A, then B starts with a route to
 #   A; the time from B's "Route connection created" log line until B's /routez shows all 100,000.
 #
-# Every run starts fresh servers on 127.0.0.1 (client, cluster and monitoring ports free ones),
+# Every run starts fresh servers on 127.0.0.1 (client, cluster and monitoring ports -1: free ones),
 # waits for the full mesh, and stops them by PID. The two implementations alternate run by run
 # and the one going first swaps every repetition. Server CPU is user+system of every server of
 # the run (from /proc/PID/stat) across the loadgen run, given per million messages published.
@@ -64,18 +64,6 @@ count() {
     awk -v n="$1" -v s="$scale" 'BEGIN { v = int(n * s); print v < 1 ? 1 : v }'
 }
 
-# A loopback port nothing listens on.
-free_port() {
-    local p
-    while :; do
-        p=$((20000 + RANDOM % 30000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-            echo "$p"
-            return
-        fi
-    done
-}
-
 fail() {
     failures=$((failures + 1))
     printf -- '- %s\n' "$*" >>"$work/failures"
@@ -90,25 +78,24 @@ logs=()
 
 # start_node SIDE NAME [ROUTE_URL]: one more server of the run's cluster.
 start_node() {
-    local side=$1 name=$2 seed=${3:-} m file i cmd=("$ref")
+    local side=$1 name=$2 seed=${3:-} file i cmd=("$ref")
     [[ $side == natsctl ]] && cmd=("$natsctl" server)
-    m=$(free_port)
-    cmd+=(-n "$name" -m "$m" --cluster nats://127.0.0.1:-1 --cluster_name bench)
+    cmd+=(-n "$name" -m -1 --cluster nats://127.0.0.1:-1 --cluster_name bench)
     [[ -n $seed ]] && cmd+=(--routes "$seed")
     : >"$work/$side-$name.log" # log_time reads this run's lines only
     launch_server "$work/$side-$name.log" "${cmd[@]}" || return 1
     pids+=("$srv_pid")
-    mports+=("$m")
     logs+=("$work/$side-$name.log")
     for ((i = 0; i < 100; i++)); do
         file=$(compgen -G "$work/ports/*_$srv_pid.ports" || true)
         [[ -n $file ]] && grep -q cluster "$file" && break
         sleep 0.05
     done
-    # launch_server's port may be the cluster's: the ports file lists both.
+    # launch_server's port may be the cluster's: the ports file lists all three.
     cports+=("$(sed -E 's/.*"nats":\["nats:\/\/[^:]+:([0-9]+)".*/\1/' "$file")")
+    mports+=("$(sed -E 's/.*"monitoring":\["http:\/\/[^:]+:([0-9]+)".*/\1/' "$file")")
     routes+=("$(sed -E 's/.*"cluster":\["([^"]+)".*/\1/' "$file")")
-    [[ ${routes[-1]} == nats://* && ${cports[-1]} =~ ^[0-9]+$ ]]
+    [[ ${routes[-1]} == nats://* && ${cports[-1]} =~ ^[0-9]+$ && ${mports[-1]} =~ ^[0-9]+$ ]]
 }
 
 stop_nodes() {
