@@ -9,11 +9,13 @@ cd "$(dirname "$0")/.."
 # the static binary (scripts/static-deps.sh); perl builds its OpenSSL (scripts/static-openssl.sh).
 # The arm64 cross compiler lets the build tests check the flags chosen per architecture; tmux
 # drives an interactive shell in the completion tests; curl fetches the monitoring endpoints in
-# their tests; the openssl tool makes the TLS tests' certificates.
+# their tests; the openssl tool makes the TLS tests' certificates; iproute2 (ip netns) runs the
+# cluster tests across network namespaces.
 packages=(gcc make pkg-config libuv1-dev libcjson-dev libxxhash-dev libedit-dev libcrypt-dev
           libssl-dev libcmocka-dev libnats-dev musl-tools dpkg-dev cmake perl openssl
           gcc-aarch64-linux-gnu
-          bats netcat-openbsd jq clang libclang-rt-14-dev clang-format procps ca-certificates tmux curl)
+          bats netcat-openbsd jq clang libclang-rt-14-dev clang-format procps ca-certificates tmux curl
+          iproute2)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -6,8 +6,10 @@
 # NATSLOAD (tests/bench/natsload.c, on libnats) is only used by client-compare.sh, whose section
 # (natsctl bench against the official C client, both driving nats-server) follows the core
 # sections; then the JetStream section of tests/bench/js.sh (natsctl server -js against
-# nats-server -js, or nats-server alone while natsctl has no JetStream), and tests/bench/monidle.sh
-# (pub/sub throughput beside 1,000 idle HTTP connections to the monitoring port).
+# nats-server -js, or nats-server alone while natsctl has no JetStream), tests/bench/monidle.sh
+# (pub/sub throughput beside 1,000 idle HTTP connections to the monitoring port), and
+# tests/bench/route.sh (clusters: route throughput, queue groups over three servers, interest
+# propagation).
 #
 # Every run gets a fresh server on 127.0.0.1 with a random port (read back from its ports file), so
 # no run inherits another's memory or caches. For each scenario the two servers alternate, and the
@@ -24,6 +26,7 @@
 #   BENCH_OUT=FILE             report path (default docs/benchmarks.md)
 #   BENCH_JS=0                 leave out the JetStream section (tests/bench/js.sh, which also
 #                              reads BENCH_JS_RESTART_MIB)
+#   BENCH_ROUTES=0             leave out the route section (tests/bench/route.sh)
 #   NATSCTL_BENCH_SELFTEST=1   run nats-server in natsctl's place too, to test this script; the
 #                              report then goes to /tmp/bench-selftest.md unless BENCH_OUT
 #                              says otherwise, so it cannot be mistaken for a real one
@@ -667,6 +670,7 @@ write_report() {
         cat "$work/clients.md"
         cat "$work/js.md"
         cat "$work/monidle.md"
+        cat "$work/route.md"
         report_raw
     } >"$tmp"
     mv "$tmp" "$out"
@@ -696,6 +700,14 @@ if ! BENCH_SCALE=$scale BENCH_REPS=$reps tests/bench/monidle.sh "$natsctl" "$loa
     "$(dirname "$loadgen")/httpidle" >"$work/monidle.md"; then
     failures=$((failures + 1))
     echo "- monitoring: tests/bench/monidle.sh failed (its section lists the runs)" >>"$work/failures"
+fi
+log "routes: natsctl clusters against nats-server clusters"
+if [[ ${BENCH_ROUTES:-1} == 0 ]]; then
+    : >"$work/route.md"
+elif ! BENCH_SCALE=$scale BENCH_REPS=$reps tests/bench/route.sh "$natsctl" "$loadgen" \
+    >"$work/route.md"; then
+    failures=$((failures + 1))
+    echo "- routes: tests/bench/route.sh failed (its section lists the runs)" >>"$work/failures"
 fi
 write_report
 log "wrote $out in $((SECONDS - start)) s, $failures failed run(s)"

@@ -42,6 +42,9 @@
 #define MAX_CONNS   64u
 #define SETUP_NS    (5ull * 1000000000ull) /* connect and handshake deadline per connection */
 #define INBOX       "bench.inbox.1"
+#define PROBE       "bench.probe"
+#define MAX_PORTS   8u
+#define PROBE_NS    (20ull * 1000000ull) /* between probes while interest crosses the routes */
 
 enum mode { MODE_PUB, MODE_PUBSUB, MODE_REQREP, MODE_SUBS };
 enum role { ROLE_PUB, ROLE_SUB, ROLE_RESPONDER, ROLE_REQUESTER, ROLE_HOLDER };
@@ -59,6 +62,8 @@ struct opts {
     size_t window;   /* bytes of frames a publisher may be ahead of the slowest subscriber */
     uint64_t warmup; /* reqrep round trips left out of the samples */
     double timeout, hold;
+    int sub_ports[MAX_PORTS]; /* pubsub: subscribers' servers, round robin (none: --port) */
+    unsigned nsub_ports;
 };
 
 /* The PUB frames every publisher sends from: blocks of k frames, each block ending in a PING. */
@@ -81,11 +86,12 @@ struct conn {
     size_t olen, ocap;
     uint64_t pongs; /* PONGs received since the handshake */
     unsigned pong_due;
-    uint64_t msgs;  /* MSG frames received */
-    uint64_t n;     /* publisher: messages to send */
-    uint64_t pos;   /* publisher: bytes of its stream written */
-    uint64_t total; /* publisher: length of its stream, final PING included */
-    uint64_t pings; /* publisher: PINGs in its stream */
+    uint64_t msgs;   /* MSG frames received */
+    uint64_t probes; /* subscriber: probe MSGs received (--sub-ports) */
+    uint64_t n;      /* publisher: messages to send */
+    uint64_t pos;    /* publisher: bytes of its stream written */
+    uint64_t total;  /* publisher: length of its stream, final PING included */
+    uint64_t pings;  /* publisher: PINGs in its stream */
 };
 
 struct run {
@@ -102,6 +108,7 @@ struct run {
     uint64_t t_start;  /* start of the measured phase */
     uint64_t cpu_start;
     enum role sync_role; /* whose PONGs sync_role() is waiting for */
+    bool probing;        /* the publisher holds its stream back until interest has arrived */
 };
 
 typedef bool (*done_fn)(const struct run *r, const struct conn *c);
@@ -141,6 +148,9 @@ static const char usage_text[] =
     "      --warmup N        reqrep round trips before sampling starts (default 1000)\n"
     "  -t, --timeout SEC     deadline for the measured phase (default 60)\n"
     "      --hold SEC        subs mode: exit 0 after holding this long (default 600)\n"
+    "      --sub-ports P[,P] pubsub: subscribers connect to these servers of a cluster in turn\n"
+    "                        (the publisher to --port); measuring starts once a probe message\n"
+    "                        from the publisher has reached every subscriber\n"
     "  -h, --help            this text\n"
     "\n"
     "Output keys: mode size pubs subs queue msgs delivered wall_s msgs_per_s delivered_per_s\n"
@@ -262,7 +272,7 @@ conn_connect(struct conn *c, int port)
 }
 
 static int
-conn_open(struct run *r, enum role role, size_t ocap)
+conn_open(struct run *r, enum role role, int port, size_t ocap)
 {
     if (r->nconns == MAX_CONNS) return fail("more than %u connections", MAX_CONNS);
     struct conn *c = &r->c[r->nconns];
@@ -273,7 +283,7 @@ conn_open(struct run *r, enum role role, size_t ocap)
     c->rbuf = malloc(c->rcap);
     c->obuf = malloc(c->ocap);
     if (!c->rbuf || !c->obuf) return fail("out of memory");
-    if (conn_connect(c, r->o.port) < 0) return -1;
+    if (conn_connect(c, port) < 0) return -1;
     r->nconns++;
     return 0;
 }
@@ -397,12 +407,17 @@ scan(struct run *r, struct conn *c)
         size_t size = 0;
         if ((size_t)(nl - p) > CTRL_MAX) return fail("control line over %u bytes", CTRL_MAX);
         if (msg_size(p, nl, &size) < 0) return -1;
-        if (size != r->o.size) return fail("MSG of %zu bytes, expected %zu", size, r->o.size);
+        bool probe = r->o.nsub_ports && c->role == ROLE_SUB && line_is(p, nl, "MSG " PROBE " ");
+        if (!probe && size != r->o.size)
+            return fail("MSG of %zu bytes, expected %zu", size, r->o.size);
         char *payload = nl + 1;
         if ((size_t)(end - payload) < size + 2) break;
         if (payload[size] != '\r' || payload[size + 1] != '\n')
             return fail("MSG payload not followed by CRLF");
-        if (on_msg(r, c, p, nl, size) < 0) return -1;
+        if (probe)
+            c->probes++;
+        else if (on_msg(r, c, p, nl, size) < 0)
+            return -1;
         p = payload + size + 2;
     }
     c->rlen = (size_t)(end - p);
@@ -497,6 +512,7 @@ pub_pump(struct run *r, struct conn *c)
                 if (conn_append(c, "PONG\r\n", 6) < 0) return -1;
             continue;
         }
+        if (r->probing) return 0;
         uint64_t lim = pub_limit(r, c), boundary;
         if (c->pos >= lim) return 0;
         const char *src;
@@ -582,9 +598,9 @@ wait_for(struct run *r, done_fn done, const struct conn *c, uint64_t ns, const c
  * the PONG proves the server has registered every subscription.
  */
 static int
-handshake(struct run *r, enum role role, const char *subs, size_t subs_len)
+handshake(struct run *r, enum role role, int port, const char *subs, size_t subs_len)
 {
-    if (conn_open(r, role, subs_len + OBUF_MIN) < 0) return -1;
+    if (conn_open(r, role, port, subs_len + OBUF_MIN) < 0) return -1;
     struct conn *c = &r->c[r->nconns - 1];
     if (wait_for(r, got_info, c, SETUP_NS, "INFO") < 0) return -1;
     static const char hello[] = "CONNECT {\"verbose\":false,\"pedantic\":false,\"echo\":false,"
@@ -630,7 +646,7 @@ static int
 add_publishers(struct run *r)
 {
     for (unsigned i = 0; i < r->o.pubs; i++) {
-        if (handshake(r, ROLE_PUB, "", 0) < 0) return -1;
+        if (handshake(r, ROLE_PUB, r->o.port, "", 0) < 0) return -1;
         struct conn *c = &r->c[r->nconns - 1];
         c->n = r->o.msgs / r->o.pubs + (i < r->o.msgs % r->o.pubs ? 1 : 0);
         c->pings = c->n / r->st.k + (c->n % r->st.k ? 1 : 0);
@@ -741,9 +757,42 @@ add_subscribers(struct run *r)
 {
     char line[CTRL_MAX];
     for (unsigned i = 0; i < r->o.subs; i++) {
-        int n = snprintf(line, sizeof line, "SUB %s %s1\r\n", r->o.subject, r->o.queue ? "q " : "");
-        if (handshake(r, ROLE_SUB, line, (size_t)n) < 0) return -1;
+        int n = snprintf(line, sizeof line, "SUB %s %s1\r\n%s", r->o.subject,
+                         r->o.queue ? "q " : "", r->o.nsub_ports ? "SUB " PROBE " 2\r\n" : "");
+        int port = r->o.nsub_ports ? r->o.sub_ports[i % r->o.nsub_ports] : r->o.port;
+        if (handshake(r, ROLE_SUB, port, line, (size_t)n) < 0) return -1;
     }
+    return 0;
+}
+
+static bool
+probed(const struct run *r, const struct conn *c)
+{
+    (void)c;
+    for (unsigned i = 0; i < r->nconns; i++)
+        if (r->c[i].role == ROLE_SUB && r->c[i].probes == 0) return false;
+    return true;
+}
+
+/*
+ * Interest crosses routes asynchronously, so the publisher's server may not know yet of a
+ * subscriber on another server. Each subscriber's probe subscription follows its benchmark one on
+ * the same connection, and its server announces both in that order on the one route to the
+ * publisher's server: once a probe from the publisher has arrived, the benchmark interest had too.
+ */
+static int
+wait_probes(struct run *r)
+{
+    static const char probe[] = "PUB " PROBE " 0\r\n\r\n";
+    struct conn *pub = &r->c[r->nconns - 1];
+    uint64_t deadline = now_ns() + SETUP_NS;
+    r->probing = true;
+    while (!probed(r, NULL)) {
+        if (now_ns() >= deadline) return fail("timed out waiting for interest to cross the routes");
+        if (conn_append(pub, probe, sizeof probe - 1) < 0) return -1;
+        if (run_until(r, probed, NULL, now_ns() + PROBE_NS) < 0) return -1;
+    }
+    r->probing = false;
     return 0;
 }
 
@@ -763,6 +812,7 @@ static int
 run_pubsub(struct run *r)
 {
     if (build_stream(r) < 0 || add_subscribers(r) < 0 || add_publishers(r) < 0) return -1;
+    if (r->o.nsub_ports && wait_probes(r) < 0) return -1;
     uint64_t cpu0 = cpu_ns();
     r->t_start = now_ns();
     if (measure(r, subs_done, "the subscribers") < 0) return -1;
@@ -824,8 +874,9 @@ run_reqrep(struct run *r)
     memcpy(r->request, line, (size_t)n);
     memcpy(r->request + n, r->payload, r->o.size + 2);
     n = snprintf(line, sizeof line, "SUB %s 1\r\n", r->o.subject);
-    if (handshake(r, ROLE_RESPONDER, line, (size_t)n) < 0 ||
-        handshake(r, ROLE_REQUESTER, "SUB " INBOX " 1\r\n", sizeof "SUB " INBOX " 1\r\n" - 1) < 0)
+    if (handshake(r, ROLE_RESPONDER, r->o.port, line, (size_t)n) < 0 ||
+        handshake(r, ROLE_REQUESTER, r->o.port, "SUB " INBOX " 1\r\n",
+                  sizeof "SUB " INBOX " 1\r\n" - 1) < 0)
         return -1;
     struct conn *req = &r->c[1];
     uint64_t begin = now_ns();
@@ -860,7 +911,7 @@ run_subs(struct run *r)
     for (unsigned i = 0; i < r->o.subs; i++)
         len += (size_t)snprintf(subs + len, cap + 1 - len, "SUB bench.sub.%u %u\r\n", i, i);
     uint64_t begin = now_ns();
-    int rc = handshake(r, ROLE_HOLDER, subs, len);
+    int rc = handshake(r, ROLE_HOLDER, r->o.port, subs, len);
     free(subs);
     if (rc < 0) return -1;
     printf("mode=subs subs=%u setup_s=%.6f cpu_s=%.3f ready=1\n", r->o.subs,
@@ -889,6 +940,23 @@ parse_secs(const char *s, double *out)
     if (end == s || *end || !(v > 0) || v > 86400) return -1;
     *out = v;
     return 0;
+}
+
+/* A comma-separated list of ports, at most MAX_PORTS. */
+static int
+parse_ports(const char *s, struct opts *o)
+{
+    o->nsub_ports = 0;
+    for (;;) {
+        char *end;
+        errno = 0;
+        long v = strtol(s, &end, 10);
+        if (errno || end == s || v < 1 || v > 65535 || o->nsub_ports == MAX_PORTS) return -1;
+        o->sub_ports[o->nsub_ports++] = (int)v;
+        if (*end == '\0') return 0;
+        if (*end != ',') return -1;
+        s = end + 1;
+    }
 }
 
 static int
@@ -969,6 +1037,8 @@ set_opt(struct opts *o, int ch, const char *arg)
         return parse_secs(arg, &o->timeout);
     case 'H':
         return parse_secs(arg, &o->hold);
+    case 'o':
+        return parse_ports(arg, o);
     default:
         return -1;
     }
@@ -982,6 +1052,8 @@ check_opts(struct opts *o, bool msgs_set, bool subs_set)
     if (o->mode == MODE_SUBS && !subs_set) o->subs = 100000;
     if (o->pubs > 1 && o->mode != MODE_PUB) return fail("--pubs applies to pub mode only");
     if (o->queue && o->mode != MODE_PUBSUB) return fail("--queue applies to pubsub mode only");
+    if (o->nsub_ports && o->mode != MODE_PUBSUB)
+        return fail("--sub-ports applies to pubsub mode only");
     if (o->mode == MODE_PUBSUB && o->subs + 1 > MAX_CONNS)
         return fail("at most %u subscribers", MAX_CONNS - 1);
     if (o->mode == MODE_PUB && o->msgs < o->pubs) return fail("fewer messages than publishers");
@@ -1005,6 +1077,7 @@ parse_args(int argc, char **argv, struct opts *o)
         {"warmup", required_argument, NULL, 'u'},
         {"timeout", required_argument, NULL, 't'},
         {"hold", required_argument, NULL, 'H'},
+        {"sub-ports", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
