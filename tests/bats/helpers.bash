@@ -84,7 +84,8 @@ client_setup() {
 client_teardown() {
     local pid
     for pid in "${BG_PIDS[@]}"; do
-        kill -KILL "$pid" 2>/dev/null || true
+        # Only if still running: once it has exited, its PID may already be another process's.
+        if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
         wait "$pid" 2>/dev/null || true
     done
     BG_PIDS=()

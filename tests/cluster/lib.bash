@@ -122,7 +122,8 @@ stop_bg() {
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.05
         done
-        kill -KILL "$pid" 2>/dev/null || true
+        # Only one still running: an exited command's PID may already be another process's.
+        if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
     done
 }
 

@@ -33,7 +33,8 @@ crash_stop_server() {
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.05
     done
-    kill -KILL "$pid" 2>/dev/null
+    # Only if still running: once it has exited, its PID may already be another process's.
+    if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null; fi
     wait "$pid" 2>/dev/null
     pid=
 }
