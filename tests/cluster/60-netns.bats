@@ -72,6 +72,10 @@ netns_unavailable() {
         echo "cannot create network namespaces (needs root or CAP_NET_ADMIN, /run/netns, /sys): $err"
         return
     fi
+    # ip netns exec remounts /sys, which fails where / is not a mount point (a chroot).
+    if ! err=$(ip netns exec "$NS-probe" true 2>&1); then
+        echo "cannot run in a network namespace (ip netns exec): $err"
+    fi
     ip netns del "$NS-probe"
 }
 
