@@ -209,6 +209,7 @@ struct server_run {
     size_t warnings_len;
     char ports_path[4096];
     const char *pidfile;
+    const struct server_flags *flags; /* what a reload applies over the file again */
 };
 
 /* ---- flags ------------------------------------------------------------------------------------- */
@@ -784,6 +785,50 @@ on_stopped(struct nb_server *srv, void *ud)
     log_line(run, NB_LOG_INFO, "Server Exiting..");
 }
 
+/*
+ * The configuration a reload applies: the file read again, then the flags over it as at the start.
+ * Returns 0 or an error with msg.
+ */
+static int
+reload_config(struct nb_config *cfg, const struct server_flags *f, char *msg, size_t cap)
+{
+    struct nb_conf_error err = {0};
+    int rc = nb_config_load(cfg, f->config, NULL, NULL, &err);
+    if (rc && err.line > 0) {
+        snprintf(msg, cap, "%s:%d:%d: %s", err.file, err.line, err.column, err.msg);
+    } else if (rc) {
+        snprintf(msg, cap, "%s: %s", f->config, err.msg[0] ? err.msg : nb_strerror(rc));
+    } else if (apply_flags(cfg, f) || apply_tls_flags(cfg, f)) {
+        /* The same flags passed at the start: only memory can fail them now. */
+        snprintf(msg, cap, "%s", nb_strerror(NB_ENOMEM));
+        rc = NB_ENOMEM;
+    }
+    return rc;
+}
+
+/* SIGHUP: nats-server's Reload(); a refusal is logged and the running configuration stays. */
+static void
+reload(struct server_run *run)
+{
+    log_line(run, NB_LOG_DEBUG, "Trapped \"hangup\" signal");
+    char msg[1024];
+    struct nb_config cfg;
+    nb_config_init(&cfg);
+    int rc = NB_ECONFIG;
+    if (!run->flags->config)
+        snprintf(msg, sizeof msg,
+                 "can only reload config when a file is provided using -c or --config");
+    else
+        rc = reload_config(&cfg, run->flags, msg, sizeof msg);
+    if (!rc) rc = nb_server_reload(run->srv, &cfg, msg, sizeof msg);
+    if (rc) {
+        logf_run(run, NB_LOG_ERROR, "Failed to reload server configuration: %s", msg);
+    } else {
+        run->level = cfg.trace ? NB_LOG_TRACE : cfg.debug ? NB_LOG_DEBUG : NB_LOG_INFO;
+    }
+    nb_config_release(&cfg);
+}
+
 static void
 on_signal(uv_signal_t *h, int signum)
 {
@@ -793,9 +838,7 @@ on_signal(uv_signal_t *h, int signum)
         return;
     }
     if (signum == SIGHUP) {
-        log_line(run, NB_LOG_ERROR,
-                 "Failed to reload server configuration: natsctl cannot reload its configuration "
-                 "yet; restart it to apply changes");
+        reload(run);
         return;
     }
     if (signum == SIGUSR2) {
@@ -898,6 +941,7 @@ run_server(struct server_run *run, const struct server_flags *f, struct nb_confi
     cfg->log = log_line;
     cfg->log_ud = run;
     run->loop = uv_default_loop();
+    run->flags = f;
     rc = serve(run, f, cfg);
     uv_loop_close(run->loop);
     if (run->log != stderr) fclose(run->log);

@@ -225,6 +225,16 @@ int nb_server_lame_duck(struct nb_server *srv, void (*done)(struct nb_server *sr
                         void *ud);
 /* Whether lame duck mode has begun (it lasts until the server is freed). */
 bool nb_server_in_lame_duck(const struct nb_server *srv);
+/*
+ * Reloads the configuration, as nats-server's SIGHUP: cfg is a complete new configuration (file
+ * and flags applied as at the start; its log callback is not used). Authorization, the client
+ * port's TLS (for new connections) and debug/trace change; clients whose credentials no longer hold
+ * are closed and the others take their new permissions. Logs each change and "Reloaded server
+ * configuration". Returns 0, NB_ECONFIG with msg (an option that cannot be reloaded, in
+ * nats-server's words, or an invalid configuration: nothing changed), NB_ESTATE (not running) or
+ * NB_ENOMEM.
+ */
+int nb_server_reload(struct nb_server *srv, const struct nb_config *cfg, char *msg, size_t cap);
 /* Frees a stopped (or never started) server. */
 void nb_server_free(struct nb_server *srv);
 

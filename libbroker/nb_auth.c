@@ -155,6 +155,12 @@ check_user(const struct nb_auth *a, const char *name, const char *pass, bool def
     return compare(u->password, pass, res);
 }
 
+const struct nb_auth_user *
+nb__auth_find(const struct nb_auth *a, const char *name)
+{
+    return name ? np_map_get(&a->by_name, name, strlen(name)) : NULL;
+}
+
 enum nb_auth_verdict
 nb__auth_check(const struct nb_auth *a, const struct np_connect *cc, struct nb_auth_result *res)
 {

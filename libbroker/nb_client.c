@@ -290,6 +290,42 @@ accept_connect(struct nb_client *c, struct np_connect *cc)
     ok(c);
 }
 
+static bool
+empty(const char *s)
+{
+    return !s || !*s;
+}
+
+/*
+ * Keeps cc's credentials (taken out of it) for a reload's new check. A client let in as
+ * no_auth_user keeps that user's name and password, as nats-server fills them in, so it is checked
+ * as that user later.
+ */
+static bool
+keep_creds(struct nb_client *c, struct np_connect *cc, const struct nb_auth_result *res)
+{
+    struct np_connect *k = &c->creds;
+    np_connect_release(k);
+    free(c->bcrypt_ok);
+    c->bcrypt_ok = res->hash ? strdup(res->hash) : NULL;
+    bool defaulted = res->user && empty(cc->user) && empty(cc->pass) && empty(cc->auth_token);
+    if (defaulted) {
+        k->user = strdup(res->user->name);
+        k->pass = res->user->password ? strdup(res->user->password) : NULL;
+    } else {
+        k->user = cc->user;
+        k->pass = cc->pass;
+        k->auth_token = cc->auth_token;
+        cc->user = cc->pass = cc->auth_token = NULL;
+    }
+    if ((res->hash && !c->bcrypt_ok) ||
+        (defaulted && (!k->user || (res->user->password && !k->pass)))) {
+        nb__conn_close(&c->conn, NB_CLOSE_NO_MEMORY, false);
+        return false;
+    }
+    return true;
+}
+
 /* After authentication, in nats-server's order: account fields, protocol, no_responders. */
 static void
 finish_connect(struct nb_client *c, struct np_connect *cc, bool authenticated,
@@ -303,7 +339,7 @@ finish_connect(struct nb_client *c, struct np_connect *cc, bool authenticated,
     } else if (cc->no_responders && !cc->headers) {
         nb__conn_send_err(&c->conn, "no responders requires headers support");
         nb__conn_close(&c->conn, NB_CLOSE_NO_RESPONDERS_HDR, true);
-    } else if (become(c, res->user, res->name ? res->name : cc->user)) {
+    } else if (become(c, res->user, res->name ? res->name : cc->user) && keep_creds(c, cc, res)) {
         accept_connect(c, cc);
     }
 }
@@ -347,7 +383,14 @@ auth_done(uv_work_t *req, int status)
     struct nb_client *c = job->client;
     if (c) {
         c->auth = NULL;
-        finish_connect(c, &job->cc, status == 0 && job->ok, &job->res);
+        /* A reload meanwhile may have replaced the users job->res points into: look again. */
+        enum nb_auth_verdict v = nb__auth_check(c->conn.srv->auth, &job->cc, &job->res);
+        bool ok = v == NB_AUTH_OK;
+        if (v == NB_AUTH_BCRYPT && strcmp(job->res.hash, job->hash) == 0)
+            ok = status == 0 && job->ok;
+        else if (v == NB_AUTH_BCRYPT)
+            ok = nb__auth_bcrypt(job->res.hash, job->res.secret);
+        finish_connect(c, &job->cc, ok, &job->res);
         resume_input(c);
     }
     np_connect_release(&job->cc);
@@ -415,10 +458,92 @@ default_user(struct nb_client *c)
         auth_violation(c, NULL);
         return false;
     }
-    if (!become(c, res.user, res.name)) return false;
+    struct np_connect none;
+    np_connect_init(&none);
+    if (!become(c, res.user, res.name) || !keep_creds(c, &none, &res)) return false;
     c->connected = 1;
     c->auth_deadline_ms = 0;
     return true;
+}
+
+/* ---- reload -------------------------------------------------------------------------------------- */
+
+/* A subscription the client's new permissions refuse: removed, and said so to it and the log. */
+static void
+drop_sub(struct nb_client *c, struct nb_sub *sub)
+{
+    char *qs = quoted((struct np_str){sub->subject, sub->subject_len});
+    char *qsid = quoted((struct np_str){sub->sid, sub->sid_len});
+    char *user = auth_user_text(c);
+    char text[1024];
+    if (qs && qsid && user) {
+        snprintf(text, sizeof text, "Permissions Violation for Subscription to %s (sid %s)", qs,
+                 qsid);
+        nb__conn_send_err(&c->conn, text);
+        nb__log(c->conn.srv, NB_LOG_INFO, "Removed sub %s (sid %s) for %s - not authorized", qs,
+                qsid, user);
+    }
+    free(qs);
+    free(qsid);
+    free(user);
+    nb__client_unsub(c, sub);
+}
+
+/* nats-server's processSubsOnConfigReload: a subscription stays if its subject alone passes. */
+static void
+drop_refused_subs(struct nb_client *c)
+{
+    if (!c->perm) return;
+    size_t n = np_map_count(&c->subs), k = 0, it = 0;
+    struct nb_sub **refused = n ? malloc(n * sizeof *refused) : NULL;
+    void *val;
+    if (n && !refused) {
+        nb__conn_close(&c->conn, NB_CLOSE_NO_MEMORY, false);
+        return;
+    }
+    while (np_map_next(&c->subs, &it, NULL, NULL, &val)) {
+        struct nb_sub *sub = val;
+        struct np_str subject = {sub->subject, sub->subject_len};
+        struct np_str queue = {sub->queue, sub->queue ? sub->queue_len : 0};
+        if (!nb__perm_may_subscribe(c->perm->set, subject, (struct np_str){NULL, 0}) &&
+            !(queue.len && nb__perm_may_subscribe(c->perm->set, subject, queue)))
+            refused[k++] = sub;
+    }
+    for (size_t i = 0; i < k; i++)
+        drop_sub(c, refused[i]);
+    free(refused);
+}
+
+void
+nb__client_recheck(struct nb_client *c)
+{
+    const struct nb_auth *a = c->conn.srv->auth;
+    const struct np_connect *cc = &c->creds;
+    if (!c->connected || c->conn.closing) return;
+    /* nats-server closes a client whose user left the users list as if it had gone itself. */
+    if (!empty(cc->user) && a->nusers && !nb__auth_find(a, cc->user)) {
+        nb__conn_close(&c->conn, NB_CLOSE_CLIENT_CLOSED, true);
+        return;
+    }
+    struct nb_auth_result res;
+    enum nb_auth_verdict v = nb__auth_check(a, cc, &res);
+    bool ok = v == NB_AUTH_OK;
+    /*
+     * A hash its secret already matched needs no new bcrypt; a changed one is compared here, on
+     * the loop: only a client whose user's hash this reload replaced pays it, once.
+     */
+    if (v == NB_AUTH_BCRYPT)
+        ok = (c->bcrypt_ok && strcmp(c->bcrypt_ok, res.hash) == 0) ||
+             nb__auth_bcrypt(res.hash, res.secret);
+    if (!ok) {
+        auth_violation(c, cc->user);
+        return;
+    }
+    if (v == NB_AUTH_BCRYPT && (!c->bcrypt_ok || strcmp(c->bcrypt_ok, res.hash) != 0)) {
+        free(c->bcrypt_ok);
+        c->bcrypt_ok = strdup(res.hash);
+    }
+    if (become(c, res.user, res.name ? res.name : cc->user)) drop_refused_subs(c);
 }
 
 /* ---- PUB, SUB, UNSUB ----------------------------------------------------------------------------- */
@@ -831,6 +956,8 @@ client_destroy(struct nb_conn *conn)
     if (c->perm) nb__perm_state_release(c->perm);
     free(c->perm);
     free(c->user);
+    np_connect_release(&c->creds);
+    free(c->bcrypt_ok);
     free(c->held);
     free(c->name);
     free(c->lang);
@@ -891,6 +1018,7 @@ nb__client_accept(struct nb_server *srv, uv_stream_t *listener)
     np_parser_init(&c->parser, NP_MODE_SERVER, (uint32_t)cfg->max_control_line,
                    (uint32_t)cfg->max_payload);
     np_map_init(&c->subs);
+    np_connect_init(&c->creds);
     srv->stats.connections++;
     srv->stats.total_connections++;
     if (nb__conn_accept(&c->conn, srv, &client_proto, listener) != 0) return;

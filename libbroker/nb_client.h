@@ -33,7 +33,10 @@ struct nb_client {
     uint64_t ping_sent_ns;       /* uv_hrtime() of the last PING, for the round trip time */
     int64_t rtt_ns;              /* the last measured round trip, 0 until one was */
     char *name, *lang, *version; /* as the CONNECT said, NULL when it did not */
-    unsigned connected : 1;      /* CONNECT received */
+    /* The credentials it authenticated with, checked again when a reload changes authorization. */
+    struct np_connect creds;
+    char *bcrypt_ok; /* the bcrypt hash those matched, so a reload keeping it needs no bcrypt */
+    unsigned connected : 1; /* CONNECT received */
     unsigned verbose : 1, pedantic : 1, echo : 1, no_responders : 1;
     unsigned protocol : 1;
     unsigned activity : 1;      /* a message, SUB or UNSUB arrived since the last ping check */
@@ -63,6 +66,13 @@ void nb__client_no_responders(struct nb_client *c, const struct nb_msg *msg);
 void nb__client_async_info(struct nb_client *c);
 /* Traces a CONNECT (dir "<<-" or "->>") with pass and auth_token replaced, as nats-server does. */
 void nb__trace_connect(struct nb_conn *c, const char *dir, struct np_str arg);
+/*
+ * After a reload replaced the server's authentication, as nats-server's reloadAuthorization: a
+ * client of a user no longer in the users list is closed, one whose credentials no longer hold
+ * gets "-ERR 'Authorization Violation'" and is closed, the others take their user's new
+ * permissions and lose the subscriptions those refuse.
+ */
+void nb__client_recheck(struct nb_client *c);
 /* Removes one subscription of c from the sublist and c's sid table, and frees it. */
 void nb__client_unsub(struct nb_client *c, struct nb_sub *sub);
 

@@ -78,6 +78,9 @@ static const struct {
 };
 
 struct nb_tls_ctx {
+    /* The owner's reference and one per session: a reload replaces the owner's context while the
+       sessions made from it keep it (and its scratch buffer) alive. */
+    unsigned refs;
     SSL_CTX *ssl;
     BIO_METHOD *bio;
     unsigned char (*pins)[PIN_LEN]; /* pinned_certs, NULL: any key */
@@ -366,11 +369,19 @@ set_pins(struct nb_tls_ctx *ctx, const char *pinned)
 void
 nb__tls_ctx_free(struct nb_tls_ctx *ctx)
 {
-    if (!ctx) return;
+    if (!ctx || --ctx->refs > 0) return;
     SSL_CTX_free(ctx->ssl);
     BIO_meth_free(ctx->bio);
     free(ctx->pins);
     free(ctx);
+}
+
+bool
+nb__tls_ctx_same_pair(const struct nb_tls_ctx *a, const struct nb_tls_ctx *b)
+{
+    X509 *ca = SSL_CTX_get0_certificate(a->ssl), *cb = SSL_CTX_get0_certificate(b->ssl);
+    EVP_PKEY *ka = SSL_CTX_get0_privatekey(a->ssl), *kb = SSL_CTX_get0_privatekey(b->ssl);
+    return ca && cb && ka && kb && X509_cmp(ca, cb) == 0 && EVP_PKEY_eq(ka, kb) == 1;
 }
 
 int
@@ -382,6 +393,7 @@ nb__tls_ctx_new(struct nb_tls_ctx **out, const struct nb_tls_config *tls, bool f
     OPENSSL_init_ssl(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
     struct nb_tls_ctx *ctx = calloc(1, sizeof *ctx);
     if (!ctx) return NB_ENOMEM;
+    ctx->refs = 1;
     ctx->ssl = SSL_CTX_new(TLS_server_method());
     ctx->bio = bio_method();
     int rc = ctx->ssl && ctx->bio ? 0 : NB_ENOMEM;
@@ -416,6 +428,7 @@ nb__tls_new(struct nb_tls_ctx *ctx, struct nb_chunk_pool *pool)
     struct nb_tls *t = calloc(1, sizeof *t);
     if (!t) return NULL;
     t->ctx = ctx;
+    ctx->refs++;
     t->pool = pool;
     t->ssl = SSL_new(ctx->ssl);
     BIO *b = BIO_new(ctx->bio);
@@ -436,6 +449,7 @@ nb__tls_free(struct nb_tls *t)
     if (!t) return;
     SSL_free(t->ssl);
     nb__outq_release(&t->wire, t->pool);
+    nb__tls_ctx_free(t->ctx);
     free(t);
 }
 

@@ -59,7 +59,10 @@ struct nb_tls_ctx;
  */
 int nb__tls_ctx_new(struct nb_tls_ctx **out, const struct nb_tls_config *tls, bool for_monitor,
                     char *msg, size_t cap);
+/* Drops the owner's reference: the context goes once the last session made from it is freed. */
 void nb__tls_ctx_free(struct nb_tls_ctx *ctx);
+/* Whether two contexts serve the same certificate and key (a reload compares what the files hold). */
+bool nb__tls_ctx_same_pair(const struct nb_tls_ctx *a, const struct nb_tls_ctx *b);
 
 /* ---- connections -------------------------------------------------------------------------------- */
 
