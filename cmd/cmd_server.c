@@ -11,8 +11,9 @@
  * for. A startup failure is one line on stderr (and an [ERR] line in the -l file). SIGINT and
  * SIGTERM stop the server cleanly (pending output flushed) with exit 0; SIGUSR2 starts lame duck
  * mode, which ends in the same stop (SIGTERM is ignored meanwhile, as nats-server does); SIGUSR1
- * reopens the log file, as after logrotate moved it; SIGHUP says that reloading is not supported
- * and carries on. --signal sends these to a running server (cli_signal.c).
+ * reopens the log file, as after logrotate moved it; SIGHUP reloads the -c file (the flags applied
+ * over it again) through nb_server_reload(), or logs why it cannot and keeps the running
+ * configuration. --signal sends these to a running server (cli_signal.c).
  */
 #include "cli.h"
 #include "cli_busypoll.h"
@@ -148,8 +149,11 @@ const char cmd_server_details[] =
     "also prints one line with the URL on stderr. SIGINT or SIGTERM stops it cleanly (exit 0);\n"
     "SIGUSR2 starts lame duck mode: no new clients, the others are moved to the cluster's other\n"
     "servers over lame_duck_duration, then it stops (exit 0). SIGUSR1 reopens the log file (for\n"
-    "logrotate); SIGHUP keeps the configuration it has (reload is not supported yet). --signal\n"
-    "sends these by name: ldm (SIGUSR2), quit (SIGINT), term (SIGTERM), reopen (SIGUSR1), reload\n"
+    "logrotate). SIGHUP reloads the -c file, flags still winning: users, permissions, tokens, TLS\n"
+    "certificates (for new connections) and debug/trace change, clients whose credentials no\n"
+    "longer hold are disconnected; a change that cannot be reloaded, or an invalid file, is\n"
+    "refused and logged, and the running configuration stays (docs/security.md). --signal sends\n"
+    "these by name: ldm (SIGUSR2), quit (SIGINT), term (SIGTERM), reopen (SIGUSR1), reload\n"
     "(SIGHUP), stop (SIGKILL).\n"
     "\n"
     "Examples:\n"
@@ -157,7 +161,8 @@ const char cmd_server_details[] =
     "  natsctl server -p -1 --ports_file_dir /tmp\n"
     "  natsctl server -t -c nats.conf      # check the file and exit\n"
     "  natsctl server -a 0.0.0.0 --auth s3cret -c nats.conf\n"
-    "  natsctl server --signal ldm=/run/natsctl.pid\n";
+    "  natsctl server --signal ldm=/run/natsctl.pid\n"
+    "  natsctl server --signal reload=/run/natsctl.pid   # after editing the -c file\n";
 
 /*
  * nats-server flags natsctl does not have. They are refused by name: splitting "-js" into -j -s,

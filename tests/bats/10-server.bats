@@ -260,7 +260,7 @@ server_cpu_ticks() {
     run session 'CONNECT {}\r\nPING\r\n'
     [[ $output == *PONG* ]]
     run cat "$SERVER_LOG"
-    [[ $output == *"[ERR] Failed to reload server configuration: natsctl cannot reload"* ]]
+    [[ $output == *"[ERR] Failed to reload server configuration: can only reload config when a file is provided using -c or --config"* ]]
     [[ $output == *"[INF] File log re-open ignored, not a file logger"* ]]
 }
 
