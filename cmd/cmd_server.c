@@ -197,6 +197,7 @@ struct server_flags {
     bool tls_flag; /* some --tls* flag was given: the flags define TLS */
     bool tls_off;  /* --tls=false: no TLS at all */
     bool tls_verify;
+    bool logtime_set; /* -T was given: it wins over the file's logtime */
 };
 
 /* The signals the running server handles; the others keep their default action. */
@@ -207,7 +208,7 @@ struct server_run {
     struct nb_server *srv;
     uv_signal_t signals[sizeof trapped / sizeof trapped[0]];
     FILE *log;
-    const char *logfile; /* what SIGUSR1 reopens; NULL when logging to stderr */
+    char *logfile; /* what SIGUSR1 reopens (a copy); NULL when logging to stderr */
     enum nb_log_level level;
     bool logtime;
     char *warnings; /* configuration warnings, one per line, logged once the log is open */
@@ -237,6 +238,7 @@ on_switch(struct server_flags *f, int id, const char *arg)
         break;
     case OPT_LOGTIME:
         f->no_logtime = !on;
+        f->logtime_set = true;
         break;
     case OPT_DEBUG:
         f->debug = on;
@@ -539,6 +541,8 @@ apply_flags(struct nb_config *cfg, const struct server_flags *f)
     http_timeout_from_env(cfg);
     if (f->debug) cfg->debug = true;
     if (f->trace) cfg->trace = true;
+    if (f->logfile) rc |= nb_config_set_str(&cfg->log_file, f->logfile);
+    if (f->logtime_set) cfg->logtime = !f->no_logtime;
     if (rc) return CLI_EXIT_FAIL;
     return apply_cluster_flags(cfg, f);
 }
@@ -663,19 +667,47 @@ fail_start(struct server_run *run, const char *fmt, ...)
     cli_error(cli_cmd_find("server"), "%s", msg);
 }
 
+/* The log file of cfg (-l or log_file), or stderr. */
 static int
-open_log(struct server_run *run, const struct server_flags *f)
+open_log(struct server_run *run, const struct nb_config *cfg)
 {
     run->log = stderr;
-    run->logtime = !f->no_logtime;
-    if (!f->logfile) return 0;
-    run->log = fopen(f->logfile, "ae");
-    if (run->log) {
-        run->logfile = f->logfile;
-        return 0;
-    }
-    cli_error(cli_cmd_find("server"), "cannot open log file '%s': %s", f->logfile, strerror(errno));
+    run->logtime = cfg->logtime;
+    if (!cfg->log_file) return 0;
+    run->log = fopen(cfg->log_file, "ae");
+    run->logfile = run->log ? strdup(cfg->log_file) : NULL;
+    if (run->logfile) return 0;
+    if (run->log) fclose(run->log);
+    run->log = stderr;
+    cli_error(cli_cmd_find("server"), "cannot open log file '%s': %s", cfg->log_file,
+              strerror(errno));
     return CLI_EXIT_FAIL;
+}
+
+/*
+ * A reload changed the logging options (nats-server's ConfigureLogger): the level, timestamps, and
+ * a new log file, which the following lines go to. A file that cannot be opened leaves the old one.
+ */
+static void
+relog(void *ud, const struct nb_config *cfg)
+{
+    struct server_run *run = ud;
+    run->level = cfg->trace ? NB_LOG_TRACE : cfg->debug ? NB_LOG_DEBUG : NB_LOG_INFO;
+    run->logtime = cfg->logtime;
+    const char *want = cfg->log_file;
+    if (want ? run->logfile && strcmp(want, run->logfile) == 0 : !run->logfile) return;
+    FILE *f = want ? fopen(want, "ae") : stderr;
+    char *name = want ? strdup(want) : NULL;
+    if (!f || (want && !name)) {
+        logf_run(run, NB_LOG_ERROR, "cannot open log file '%s': %s", want, strerror(errno));
+        if (f) fclose(f);
+        free(name);
+        return;
+    }
+    if (run->log != stderr) fclose(run->log);
+    free(run->logfile);
+    run->log = f;
+    run->logfile = name;
 }
 
 /* SIGUSR1: logrotate has moved the file away; continue in a new one under the same name. */
@@ -826,11 +858,7 @@ reload(struct server_run *run)
     else
         rc = reload_config(&cfg, run->flags, msg, sizeof msg);
     if (!rc) rc = nb_server_reload(run->srv, &cfg, msg, sizeof msg);
-    if (rc) {
-        logf_run(run, NB_LOG_ERROR, "Failed to reload server configuration: %s", msg);
-    } else {
-        run->level = cfg.trace ? NB_LOG_TRACE : cfg.debug ? NB_LOG_DEBUG : NB_LOG_INFO;
-    }
+    if (rc) logf_run(run, NB_LOG_ERROR, "Failed to reload server configuration: %s", msg);
     nb_config_release(&cfg);
 }
 
@@ -938,18 +966,20 @@ serve(struct server_run *run, const struct server_flags *f, struct nb_config *cf
 static int
 run_server(struct server_run *run, const struct server_flags *f, struct nb_config *cfg)
 {
-    int rc = open_log(run, f);
+    int rc = open_log(run, cfg);
     if (rc) return rc;
     run->level = NB_LOG_INFO;
     log_banner(run, f, cfg);
     run->level = cfg->trace ? NB_LOG_TRACE : cfg->debug ? NB_LOG_DEBUG : NB_LOG_INFO;
     cfg->log = log_line;
+    cfg->relog = relog;
     cfg->log_ud = run;
     run->loop = uv_default_loop();
     run->flags = f;
     rc = serve(run, f, cfg);
     uv_loop_close(run->loop);
     if (run->log != stderr) fclose(run->log);
+    free(run->logfile);
     return rc;
 }
 

@@ -136,8 +136,16 @@ struct nb_config {
     char **routes; /* route URLs to dial and keep dialing (explicit routes) */
     size_t nroutes;
     bool debug, trace;
-    nb_log_fn log; /* NULL = no logging */
+    bool logtime;   /* timestamps in log lines (default; the caller writes them) */
+    char *log_file; /* log_file of the configuration (the caller opens it), NULL: none */
+    nb_log_fn log;  /* NULL = no logging */
     void *log_ud;
+    /*
+     * Called during nb_server_reload() when log_file, logtime, debug or trace changed, after the
+     * "Reloaded: ..." lines and before clients are checked again (nats-server's ConfigureLogger):
+     * the caller's logger takes cfg's settings. NULL: nothing to do.
+     */
+    void (*relog)(void *ud, const struct nb_config *cfg);
 };
 
 void nb_config_init(struct nb_config *cfg);

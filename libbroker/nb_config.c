@@ -78,6 +78,7 @@ nb_config_init(struct nb_config *cfg)
     cfg->cluster_auth_timeout_ms = 2 * 1000;
     cfg->js_max_memory = cfg->js_max_file = -1;
     cfg->js_sync_interval_ms = 2 * 60 * 1000;
+    cfg->logtime = true;
     nb__tls_config_init(&cfg->tls);
 }
 
@@ -87,7 +88,7 @@ nb_config_init(struct nb_config *cfg)
         &(cfg)->host, &(cfg)->server_name, &(cfg)->auth_token, &(cfg)->auth_user,                  \
             &(cfg)->auth_pass, &(cfg)->store_dir, &(cfg)->client_advertise, &(cfg)->cluster_host,  \
             &(cfg)->cluster_name, &(cfg)->cluster_advertise, &(cfg)->cluster_user,                 \
-            &(cfg)->cluster_pass, &(cfg)->no_auth_user                                             \
+            &(cfg)->cluster_pass, &(cfg)->no_auth_user, &(cfg)->log_file                           \
     }
 
 void
@@ -666,6 +667,9 @@ static const struct option top_options[] = {
     {"tls", apply_tls, 0},
     {"debug", apply_bool, AT(debug)},
     {"trace", apply_bool, AT(trace)},
+    {"logtime", apply_bool, AT(logtime)},
+    {"log_file", apply_string, AT(log_file)},
+    {"logfile", apply_string, AT(log_file)},
     /* verbose tracing adds the system account's traffic, and there is no system account */
     {"trace_verbose", apply_bool, AT(trace)},
     {"authorization", apply_authorization, 0},
@@ -782,7 +786,6 @@ static const struct absent top_refused[] = {
 
 /* nats-server 2.9.10's top-level keys without security meaning: natsctl starts without them. */
 static const struct absent top_ignored[] = {
-    {"logtime", "log lines without timestamps"},
     {"disable_sublist_cache", "the subscription cache switch"},
     {"no_sublist_cache", "the subscription cache switch"},
     {"http_base_path", "a monitoring base path"},
@@ -793,8 +796,6 @@ static const struct absent top_ignored[] = {
     {"ws", "WebSocket clients"},
     {"mqtt", "MQTT clients"},
     {"default_js_domain", "JetStream"},
-    {"logfile", "a log file set in the file; use -l"},
-    {"log_file", "a log file set in the file; use -l"},
     {"logfile_size_limit", "log rotation by size"},
     {"log_size_limit", "log rotation by size"},
     {"syslog", "syslog"},

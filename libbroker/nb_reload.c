@@ -7,7 +7,7 @@
  * What natsctl reloads: authorization (token, user and password, users and their permissions,
  * no_auth_user as far as nats-server allows, timeout), the client port's TLS block (for new
  * connections: the ones made keep their session and its context) with its handshake timeout, and
- * debug and trace. nats-server reloads a few more (max_payload, ping_interval, routes...): natsctl
+ * the logging options (debug, trace, logtime, log_file: the caller's logger is told). nats-server reloads a few more (max_payload, ping_interval, routes...): natsctl
  * refuses those with nats-server's own words for an option it cannot reload.
  */
 #include "nb_reload.h"
@@ -239,6 +239,8 @@ nb__reload_diff(const struct nb_config *o, const struct nb_config *n, struct nb_
     if (rc) return rc;
     d->trace = o->trace != n->trace;
     d->debug = o->debug != n->debug;
+    d->logtime = o->logtime != n->logtime;
+    d->log_file = !same_str(o->log_file, n->log_file);
     d->username = !same_str(o->auth_user, n->auth_user);
     d->password = !same_str(o->auth_pass, n->auth_pass);
     d->token = !same_str(o->auth_token, n->auth_token);
@@ -265,6 +267,8 @@ swap_reloadable(struct nb_config *a, struct nb_config *b)
     a->tls = b->tls;
     a->debug = b->debug;
     a->trace = b->trace;
+    a->logtime = b->logtime;
+    a->log_file = b->log_file;
     b->auth_token = t.auth_token;
     b->auth_user = t.auth_user;
     b->auth_pass = t.auth_pass;
@@ -275,6 +279,8 @@ swap_reloadable(struct nb_config *a, struct nb_config *b)
     b->tls = t.tls;
     b->debug = t.debug;
     b->trace = t.trace;
+    b->logtime = t.logtime;
+    b->log_file = t.log_file;
 }
 
 /* nats-server's "Reloaded: ..." lines, in its option order (Go's %v of seconds for timeouts). */
@@ -284,6 +290,8 @@ log_changes(struct nb_server *srv, const struct nb_reload_diff *d, bool tls)
     const struct nb_config *c = &srv->cfg;
     if (d->trace) nb__log(srv, NB_LOG_INFO, "Reloaded: trace = %s", c->trace ? "true" : "false");
     if (d->debug) nb__log(srv, NB_LOG_INFO, "Reloaded: debug = %s", c->debug ? "true" : "false");
+    if (d->logtime)
+        nb__log(srv, NB_LOG_INFO, "Reloaded: logtime = %s", c->logtime ? "true" : "false");
     /* Users and accounts never compare equal in nats-server: both are reloaded every time. */
     nb__log(srv, NB_LOG_INFO, "Reloaded: authorization users");
     nb__log(srv, NB_LOG_INFO, "Reloaded: accounts");
@@ -293,6 +301,8 @@ log_changes(struct nb_server *srv, const struct nb_reload_diff *d, bool tls)
     if (d->auth_timeout)
         nb__log(srv, NB_LOG_INFO, "Reloaded: authorization timeout = %g",
                 (double)c->auth_timeout_ms / 1000);
+    if (d->log_file)
+        nb__log(srv, NB_LOG_INFO, "Reloaded: log_file = %s", c->log_file ? c->log_file : "");
     if (d->tls_timeout)
         nb__log(srv, NB_LOG_INFO, "Reloaded: tls timeout = %g", (double)c->tls.timeout_ms / 1000);
     if (tls)
@@ -329,6 +339,8 @@ apply(struct nb_server *srv, struct nb_config *next, const struct nb_reload_diff
     /* nats-server compares the loaded certificates: new files under the old names count. */
     bool tls_changed = d->tls || (tls && srv->tls && !nb__tls_ctx_same_pair(srv->tls, tls));
     log_changes(srv, d, tls_changed);
+    if (srv->cfg.relog && (d->trace || d->debug || d->logtime || d->log_file))
+        srv->cfg.relog(srv->cfg.log_ud, &srv->cfg);
     struct nb_auth *old = srv->auth;
     srv->auth = auth;
     nb__tls_ctx_free(srv->tls);

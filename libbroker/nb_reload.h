@@ -12,7 +12,7 @@
 
 /* What a reload changes, each flag one of nats-server's "Reloaded: ..." lines. */
 struct nb_reload_diff {
-    bool trace, debug;
+    bool trace, debug, logtime, log_file;
     bool username, password, token, auth_timeout;
     bool tls_timeout;
     bool tls; /* the tls block's settings (the files' contents are compared when applying) */

@@ -224,6 +224,30 @@ refused_scenario() {
     grep -qF '[DBG] Trapped "hangup" signal' "$SERVER_LOG"
 }
 
+@test "log_file and logtime changed: the log moves to the new file, without timestamps" {
+    local dir=$BATS_TEST_TMPDIR
+    conf "log_file: \"$dir/one.log\"\n"
+    start_server -c "$CONF"
+    SERVER_LOG=$dir/one.log
+    grep -qE '^\[[0-9]+\] [0-9/]+ [0-9:.]+ \[INF\] Server is ready$' "$dir/one.log"
+    printf 'log_file: "%s"\nlogtime: false\n' "$dir/two.log" >"$CONF"
+    kill -HUP "$SERVER_PID"
+    wait_for_text "$dir/two.log" 'Reloaded server configuration'
+    grep -qF "[INF] Reloaded: logtime = false" "$dir/one.log"
+    grep -qF "[INF] Reloaded: log_file = $dir/two.log" "$dir/one.log"
+    ! grep -qF 'Reloaded server configuration' "$dir/one.log"
+    grep -qE '^\[[0-9]+\] \[INF\] Reloaded server configuration$' "$dir/two.log"
+    SERVER_LOG=$dir/two.log
+    # -l on the command line wins over the file, at the start as on a reload.
+    stop_server
+    start_server -c "$CONF" -l "$dir/three.log"
+    SERVER_LOG=$dir/three.log
+    reload "log_file: \"$dir/four.log\"\n"
+    grep -qF 'Reloaded: logtime = true' "$dir/three.log"
+    ! grep -qF 'Reloaded: log_file' "$dir/three.log"
+    [ ! -e "$dir/four.log" ]
+}
+
 @test "natsctl server --signal reload=PID reloads as SIGHUP does" {
     conf 'authorization { token: one }\n'
     start_server -c "$CONF"

@@ -84,6 +84,11 @@ test_reloadable(void **state)
     assert_string_equal(diff(p, &d), "");
     assert_true(d.debug && d.trace && d.token && d.username && d.auth_timeout && d.tls_timeout);
     assert_false(d.password || d.tls);
+    assert_false(d.logtime || d.log_file);
+    p->new.logtime = false;
+    assert_int_equal(nb_config_set_str(&p->new.log_file, "n.log"), 0);
+    assert_string_equal(diff(p, &d), "");
+    assert_true(d.logtime && d.log_file);
     assert_int_equal(nb_config_set_str(&p->new.tls.cert_file, "other.pem"), 0);
     assert_string_equal(diff(p, &d), "");
     assert_true(d.tls);
