@@ -171,6 +171,28 @@ refused_scenario() {
     [[ $OUT != *'Reloaded server configuration'* ]]
 }
 
+DEFAULTS1='authorization {\n  default_permissions = { publish: ">" }\n  users = [ {user: guest, password: g}, {user: admin, password: a, permissions: {}} ]\n}\nno_auth_user: guest\n'
+DEFAULTS2='authorization {\n  default_permissions = { publish: "ok.>", subscribe: "ok.>" }\n  users = [ {user: guest, password: g}, {user: admin, password: a, permissions: {}} ]\n}\nno_auth_user: guest\n'
+
+defaults_scenario() {
+    open 5
+    send 5 'CONNECT {"verbose":false}\r\nSUB no.x 1\r\nSUB ok.x 2\r\nPING\r\n'
+    open 6
+    send 6 'CONNECT {"verbose":false,"user":"admin","pass":"a"}\r\nSUB no.x 1\r\nPING\r\n'
+    reload "${DEFAULTS1/no_auth_user: guest/no_auth_user: admin}"
+    reload "$DEFAULTS2"
+    send 5 'PUB no.x 1\r\n1\r\nPUB ok.x 1\r\n2\r\nPING\r\n'
+    send 6 'PUB no.x 1\r\n3\r\nPING\r\n'
+    exec 5>&- 6>&-
+}
+
+@test "default_permissions changed: the no_auth_user client takes them; no_auth_user itself cannot change" {
+    on_both "$DEFAULTS1" defaults_scenario
+    [[ $OUT == *'[ERR] Failed to reload server configuration: config reload not supported for NoAuthUser: old=guest, new=admin'* ]]
+    [[ $OUT == *"-ERR 'Permissions Violation for Subscription to \"no.x\" (sid \"1\")'"$'\n'"-ERR 'Permissions Violation for Publish to \"no.x\"'"$'\n''MSG ok.x 2 1'* ]]
+    [[ $OUT == *'MSG no.x 1 1'$'\n''3'$'\n''PONG'* ]]
+}
+
 @test "a syntax error or a missing file is refused, logged, and the old users still work" {
     conf 'authorization { users = [ {user: alice, password: a} ] }\n'
     start_server -c "$CONF"
