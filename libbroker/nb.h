@@ -85,6 +85,7 @@ struct nb_tls_config {
     char *ciphers;      /* OpenSSL cipher list for TLS 1.2, NULL: nats-server's six defaults */
     char *curves;       /* OpenSSL group list, NULL: X25519, P-256, P-384, P-521 */
     char *pinned;       /* ','-joined SHA-256 hex of client public keys allowed, NULL: any */
+    bool insecure;      /* routes: a dialed peer's certificate is not verified */
 };
 
 /*
@@ -133,7 +134,8 @@ struct nb_config {
     int64_t connect_retries;   /* dial attempts after the first for a gossiped route */
     char *cluster_user, *cluster_pass; /* what an accepted route must present, NULL: nothing */
     int64_t cluster_auth_timeout_ms;
-    char **routes; /* route URLs to dial and keep dialing (explicit routes) */
+    struct nb_tls_config cluster_tls; /* routes over TLS, verified both ways (when enabled) */
+    char **routes;                    /* route URLs to dial and keep dialing (explicit routes) */
     size_t nroutes;
     bool debug, trace;
     nb_log_fn log; /* NULL = no logging */

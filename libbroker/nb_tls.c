@@ -14,6 +14,7 @@
  */
 #include "nb_tls.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -82,6 +83,7 @@ struct nb_tls_ctx {
     BIO_METHOD *bio;
     unsigned char (*pins)[PIN_LEN]; /* pinned_certs, NULL: any key */
     size_t npins;
+    bool insecure; /* routes: a dialed peer's certificate is not checked */
     char scratch[SCRATCH_SIZE];
 };
 
@@ -94,6 +96,7 @@ struct nb_tls {
     size_t in_len;
     unsigned char head[5]; /* the first record header, to tell a plaintext client */
     unsigned nhead;
+    bool dialed; /* the client side of the handshake: the peer's certificate is a server's */
     bool ready, failed, shut;
     char err[200];
 };
@@ -399,6 +402,39 @@ nb__tls_ctx_new(struct nb_tls_ctx **out, const struct nb_tls_config *tls, bool f
     return 0;
 }
 
+/*
+ * nats-server's route TLS (its getTLSConfig): one configuration for both ends of a route, peers
+ * always verified against ca_file (the system's CAs without one), the own certificate shown to
+ * both accepted and dialed peers.
+ */
+int
+nb__tls_ctx_new_routes(struct nb_tls_ctx **out, const struct nb_tls_config *tls, char *msg,
+                       size_t cap)
+{
+    *out = NULL;
+    OPENSSL_init_ssl(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
+    struct nb_tls_ctx *ctx = calloc(1, sizeof *ctx);
+    if (!ctx) return NB_ENOMEM;
+    struct nb_tls_config verified = *tls;
+    verified.verify = true;
+    ctx->insecure = tls->insecure;
+    ctx->ssl = SSL_CTX_new(TLS_method());
+    ctx->bio = bio_method();
+    int rc = ctx->ssl && ctx->bio ? 0 : NB_ENOMEM;
+    if (!rc) rc = load_pair(ctx->ssl, tls, msg, cap);
+    if (!rc) rc = set_protocol(ctx->ssl, tls, msg, cap);
+    if (!rc) rc = set_verify(ctx->ssl, &verified, msg, cap);
+    if (!rc && tls->pinned) rc = set_pins(ctx, tls->pinned);
+    ERR_clear_error();
+    if (rc) {
+        if (rc == NB_ENOMEM) snprintf(msg, cap, "out of memory");
+        nb__tls_ctx_free(ctx);
+        return rc;
+    }
+    *out = ctx;
+    return 0;
+}
+
 int
 nb__tls_check(const struct nb_tls_config *tls, char *msg, size_t cap)
 {
@@ -410,8 +446,8 @@ nb__tls_check(const struct nb_tls_config *tls, char *msg, size_t cap)
 
 /* ---- sessions ---------------------------------------------------------------------------------- */
 
-struct nb_tls *
-nb__tls_new(struct nb_tls_ctx *ctx, struct nb_chunk_pool *pool)
+static struct nb_tls *
+session_new(struct nb_tls_ctx *ctx, struct nb_chunk_pool *pool)
 {
     struct nb_tls *t = calloc(1, sizeof *t);
     if (!t) return NULL;
@@ -426,7 +462,51 @@ nb__tls_new(struct nb_tls_ctx *ctx, struct nb_chunk_pool *pool)
     }
     BIO_set_data(b, t);
     SSL_set_bio(t->ssl, b, b);
-    SSL_set_accept_state(t->ssl);
+    return t;
+}
+
+struct nb_tls *
+nb__tls_new(struct nb_tls_ctx *ctx, struct nb_chunk_pool *pool)
+{
+    struct nb_tls *t = session_new(ctx, pool);
+    if (t) SSL_set_accept_state(t->ssl);
+    return t;
+}
+
+/*
+ * Go's client checks: the chain, then that the certificate names host (an IP address against its
+ * IP SANs, a name against its DNS names, which also goes out as SNI), unless insecure.
+ */
+static bool
+expect_peer(struct nb_tls *t, const char *host)
+{
+    struct in6_addr ip;
+    bool is_ip = inet_pton(AF_INET, host, &ip) == 1 || inet_pton(AF_INET6, host, &ip) == 1;
+    if (!is_ip && SSL_set_tlsext_host_name(t->ssl, host) != 1) return false;
+    if (t->ctx->insecure) {
+        SSL_set_verify(t->ssl, SSL_VERIFY_NONE, NULL);
+        return true;
+    }
+    if (is_ip) return X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), host) == 1;
+    return SSL_set1_host(t->ssl, host) == 1;
+}
+
+struct nb_tls *
+nb__tls_connect(struct nb_tls_ctx *ctx, struct nb_chunk_pool *pool, const char *host)
+{
+    struct nb_tls *t = session_new(ctx, pool);
+    if (!t) return NULL;
+    t->dialed = true;
+    SSL_set_connect_state(t->ssl);
+    if (!expect_peer(t, host)) {
+        nb__tls_free(t);
+        return NULL;
+    }
+    /* No input yet: this only queues the ClientHello. */
+    if (nb__tls_input(t, "", 0) == NB_TLS_FAIL) {
+        nb__tls_free(t);
+        return NULL;
+    }
     return t;
 }
 
@@ -469,9 +549,25 @@ verify_text(long result)
         return "certificate has expired or is not yet valid";
     case X509_V_ERR_INVALID_PURPOSE:
         return "certificate specifies an incompatible key usage";
+    case X509_V_ERR_HOSTNAME_MISMATCH:
+    case X509_V_ERR_IP_ADDRESS_MISMATCH:
+        return "certificate is not valid for the host dialed";
     default:
         return X509_verify_cert_error_string(result);
     }
+}
+
+/* Go's name of an alert, which OpenSSL words differently for a few. */
+static void
+alert_text(int desc, char *out, size_t cap)
+{
+    if (desc == SSL_AD_UNKNOWN_CA) {
+        snprintf(out, cap, "unknown certificate authority");
+        return;
+    }
+    snprintf(out, cap, "%s", SSL_alert_desc_string_long(desc));
+    for (char *p = out; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
 }
 
 static int
@@ -482,6 +578,8 @@ handshake_failed(struct nb_tls *t)
     long verify = SSL_get_verify_result(t->ssl);
     if (reason == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE)
         return fail(t, "tls: client didn't provide a certificate");
+    if (t->dialed && (reason == SSL_R_CERTIFICATE_VERIFY_FAILED || verify != X509_V_OK))
+        return fail(t, "x509: %s", verify_text(verify));
     if (reason == SSL_R_CERTIFICATE_VERIFY_FAILED || verify != X509_V_OK)
         return fail(t, "tls: failed to verify client certificate: x509: %s", verify_text(verify));
     if (reason == SSL_R_NO_SHARED_CIPHER)
@@ -490,10 +588,7 @@ handshake_failed(struct nb_tls *t)
         return fail(t, "tls: client offered only unsupported versions");
     if (reason > SSL_AD_REASON_OFFSET) {
         char alert[64];
-        snprintf(alert, sizeof alert, "%s",
-                 SSL_alert_desc_string_long(reason - SSL_AD_REASON_OFFSET));
-        for (char *p = alert; *p; p++)
-            *p = (char)tolower((unsigned char)*p);
+        alert_text(reason - SSL_AD_REASON_OFFSET, alert, sizeof alert);
         return fail(t, "remote error: tls: %s", alert);
     }
     return fail(t, "tls: %s", e ? ERR_reason_error_string(e) : "handshake failure");

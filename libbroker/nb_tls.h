@@ -59,6 +59,12 @@ struct nb_tls_ctx;
  */
 int nb__tls_ctx_new(struct nb_tls_ctx **out, const struct nb_tls_config *tls, bool for_monitor,
                     char *msg, size_t cap);
+/*
+ * A context for routes, which accept and dial with one certificate: the peer's certificate is
+ * always required and verified (insecure skips it for dialed peers only), as in nats-server.
+ */
+int nb__tls_ctx_new_routes(struct nb_tls_ctx **out, const struct nb_tls_config *tls, char *msg,
+                           size_t cap);
 void nb__tls_ctx_free(struct nb_tls_ctx *ctx);
 
 /* ---- connections -------------------------------------------------------------------------------- */
@@ -67,6 +73,12 @@ struct nb_tls;
 
 /* A server-side TLS session whose records go to a queue of chunks from pool. NULL: no memory. */
 struct nb_tls *nb__tls_new(struct nb_tls_ctx *ctx, struct nb_chunk_pool *pool);
+/*
+ * A client-side session to a peer dialed at host (an IP address or a name its certificate must
+ * carry), its ClientHello already queued. NULL: no memory.
+ */
+struct nb_tls *nb__tls_connect(struct nb_tls_ctx *ctx, struct nb_chunk_pool *pool,
+                               const char *host);
 /* Frees t and its queued records. */
 void nb__tls_free(struct nb_tls *t);
 

@@ -1,0 +1,172 @@
+#!/usr/bin/env bats
+# Routes over TLS (cluster { tls {} }), as nats-server 2.9.10 has them: both ends handshake before
+# anything is said, each verifies the other's certificate against ca_file (a dialed peer's also
+# against the address dialed), and a failed handshake is logged as "TLS route handshake error".
+# Three natsctl servers and a Debian nats-server form one cluster; servers with a certificate from
+# another CA, or without TLS, are refused by both implementations with the same log line.
+
+load lib
+
+setup_file() {
+    local d=$BATS_FILE_TMPDIR/certs
+    mkdir -p "$d"
+    (
+        cd "$d" || exit 1
+        key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1.key" 2>/dev/null; }
+        for ca in ca other-ca; do
+            key "$ca"
+            openssl req -x509 -new -key "$ca.key" -days 2 -subj "/CN=natsctl route $ca" \
+                -out "$ca.pem" 2>/dev/null
+        done
+        # A route certificate serves both ends: the acceptor's and the dialer's.
+        printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n' >route.ext
+        for pair in node:ca stranger:other-ca; do
+            key "${pair%:*}"
+            openssl req -new -key "${pair%:*}.key" -subj "/CN=route" -out "${pair%:*}.csr" 2>/dev/null
+            openssl x509 -req -in "${pair%:*}.csr" -CA "${pair#*:}.pem" -CAkey "${pair#*:}.key" \
+                -CAcreateserial -days 2 -extfile route.ext -out "${pair%:*}.pem" 2>/dev/null
+        done
+        for c in node stranger; do
+            printf 'cluster {\n  tls {\n    cert_file: "%s"\n    key_file: "%s"\n    ca_file: "%s"\n    timeout: 2\n  }\n}\n' \
+                "$d/$c.pem" "$d/$c.key" "$d/ca.pem" >"$c.conf"
+        done
+        [[ -s node.pem && -s stranger.pem ]]
+    ) || return 1
+    start_node natsctl A -c "$d/node.conf"
+    start_node natsctl B -c "$d/node.conf" --routes "$(peer A)"
+    start_node natsctl C -c "$d/node.conf" --routes "$(peer B)"
+}
+
+teardown_file() {
+    stop_all_bg
+    stop_all_nodes
+}
+
+teardown() {
+    stop_all_bg
+}
+
+CERTS() { echo "$BATS_FILE_TMPDIR/certs"; }
+
+# peer NAME: NAME's route URL as a nats:// URL. The ports file says tls:// for a TLS cluster port,
+# as nats-server's does, and natsctl takes only nats:// and nats-route:// route URLs.
+peer() {
+    local u
+    u=$(route_url "$1")
+    echo "nats://${u#*://}"
+}
+
+# each_to_each N NAME...: subscribers on every NAME get the N messages published on every NAME.
+each_to_each() {
+    local n=$1 from to
+    shift
+    for from in "$@"; do
+        for to in "$@"; do
+            bg "t-$from-$to" sub -s "$(url "$to")" "t.$from"
+        done
+        for to in "$@"; do
+            [[ $to == "$from" ]] || wait_interest "$from" "t.$from" $(($# - 1)) || return 1
+        done
+        pub_many "$(url "$from")" "t.$from" "$n"
+        for to in "$@"; do
+            wait_lines "t-$from-$to" "$n" || return 1
+        done
+    done
+    for from in "$@"; do
+        for to in "$@"; do
+            exactly_once "$n" "t-$from-$to" || return 1
+        done
+    done
+    stop_all_bg
+}
+
+# logged NAME TEXT: NAME's log has a line with TEXT (5 s at most).
+has_log() { grep -qF "$2" "$(node_log "$1")"; }
+logged() { until_true 5 has_log "$1" "$2"; }
+
+# route_info PORT: the first line a route acceptor sends over TLS to a peer with the route certificate.
+route_info() {
+    timeout 2 openssl s_client -connect "127.0.0.1:$1" -cert "$(CERTS)/node.pem" \
+        -key "$(CERTS)/node.key" -CAfile "$(CERTS)/ca.pem" -quiet </dev/null 2>/dev/null | head -1
+}
+
+@test "three natsctl servers over TLS routes form a mesh and exchange messages" {
+    wait_mesh 3 A B C
+    each_to_each 10 A B C
+    run cat "$(node_log C)"
+    [[ $output != *"[ERR]"* ]]
+    [[ $output == *"Route connection created"* ]]
+}
+
+@test "the route INFO comes over TLS and says tls_required and tls_verify" {
+    local port
+    port=$(peer A)
+    port=${port##*:}
+    run route_info "${port%/}"
+    [[ $output == "INFO {"* ]]
+    [[ $output == *'"tls_required":true'* ]]
+    [[ $output == *'"tls_verify":true'* ]]
+}
+
+@test "mixed: nats-server joins the natsctl servers over TLS routes" {
+    [[ -x $NATS_SERVER_BIN ]] || skip "no nats-server at $NATS_SERVER_BIN"
+    start_node nats-server S -c "$(CERTS)/node.conf" --routes "$(peer C)"
+    wait_mesh 4 A B C S
+    each_to_each 10 A C S
+    run cat "$(node_log S)"
+    [[ $output != *"[ERR]"* ]]
+}
+
+@test "a route with a certificate from another CA is refused with a clear log line" {
+    local routes
+    routes=$(peer A)
+    [[ -x $NATS_SERVER_BIN ]] && routes+=",$(peer S)"
+    start_node natsctl X -c "$(CERTS)/stranger.conf" --routes "$routes"
+    logged A "TLS route handshake error: tls: failed to verify client certificate: x509: certificate signed by unknown authority"
+    if [[ -x $NATS_SERVER_BIN ]]; then
+        logged S "TLS route handshake error: tls: failed to verify client certificate: x509: certificate signed by unknown authority"
+    fi
+    [ "$(num_routes X)" = 0 ]
+    stop_node X
+    [ "$(num_routes A)" = "$(num_routes B)" ]
+}
+
+@test "a plaintext route to a TLS cluster port is refused" {
+    local routes
+    routes=$(peer A)
+    [[ -x $NATS_SERVER_BIN ]] && routes+=",$(peer S)"
+    start_node natsctl P --routes "$routes"
+    logged A "TLS route handshake error: tls: first record does not look like a TLS handshake"
+    [[ -x $NATS_SERVER_BIN ]] &&
+        logged S "TLS route handshake error: tls: first record does not look like a TLS handshake"
+    [ "$(num_routes P)" = 0 ]
+    stop_node P
+}
+
+@test "a TLS route to a plaintext cluster port fails the handshake on the dialing side" {
+    start_node natsctl Q
+    start_node natsctl T -c "$(CERTS)/node.conf" --routes "$(peer Q)"
+    logged T "TLS route handshake error: tls: first record does not look like a TLS handshake"
+    if [[ -x $NATS_SERVER_BIN ]]; then
+        start_node nats-server U -c "$(CERTS)/node.conf" --routes "$(peer Q)"
+        logged U "TLS route handshake error: tls: first record does not look like a TLS handshake"
+        stop_node U
+    fi
+    [ "$(num_routes Q)" = 0 ]
+    stop_node T
+    stop_node Q
+}
+
+@test "a bad route certificate is refused at startup with file:line:col and exit 2" {
+    local f=$BATS_TEST_TMPDIR/bad.conf
+    printf 'cluster {\n  port: -1\n  tls {\n    cert_file: "%s"\n    key_file: "%s"\n  }\n}\n' \
+        "$(CERTS)/none.pem" "$(CERTS)/node.key" >"$f"
+    run --separate-stderr "$NATSCTL" server -p -1 -c "$f"
+    [ "$status" -eq 2 ]
+    [ "$stderr" = "natsctl server: $f:3:3: error parsing X509 certificate/key pair: open $(CERTS)/none.pem: no such file or directory" ]
+    printf 'cluster {\n  port: -1\n  tls {\n    cert_file: "%s"\n    key_file: "%s"\n    verify_and_map: true\n  }\n}\n' \
+        "$(CERTS)/node.pem" "$(CERTS)/node.key" >"$f"
+    run --separate-stderr "$NATSCTL" server -p -1 -c "$f"
+    [ "$status" -eq 2 ]
+    [[ $stderr == *"$f:6:5: field \"cluster.tls.verify_and_map\" (mapping route certificates to the cluster user) is not supported"* ]]
+}
