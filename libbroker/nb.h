@@ -79,7 +79,7 @@ struct nb_tls_config {
     char *key_file;     /* PEM private key of the certificate */
     char *ca_file;      /* PEM CAs that client certificates must chain to (verify) */
     bool verify;        /* require and verify a client certificate */
-    bool map;           /* verify_and_map: the certificate names the user (refused: no users) */
+    bool map;           /* verify_and_map: the certificate names the user of the users list */
     int64_t timeout_ms; /* the handshake must end within this after INFO */
     int min_version;    /* lowest protocol version accepted: 0x0303 (TLS 1.2) or 0x0304 */
     char *ciphers;      /* OpenSSL cipher list for TLS 1.2, NULL: nats-server's six defaults */

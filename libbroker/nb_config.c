@@ -1256,20 +1256,15 @@ apply_no_effect(struct loader *ld, const char *key, const cJSON *v, size_t off)
     return cJSON_IsBool(v) ? 0 : bad(ld, key, v, "expected true or false");
 }
 
-/*
- * verify_and_map: the certificate's subject names the user from the users list; natsctl does not
- * map certificates yet, and verifying without mapping would let any certified client in as nobody.
- */
+/* verify_and_map: true also turns verify on (false leaves it), as in nats-server's parseTLS. */
 static int
 apply_tls_map(struct loader *ld, const char *key, const cJSON *v, size_t off)
 {
     (void)off;
     if (!cJSON_IsBool(v)) return bad(ld, key, v, "expected true or false");
-    if (!cJSON_IsTrue(v)) return 0;
-    return reject(ld, v,
-                  "field \"tls.%.40s\" (mapping client certificates to users) is not supported by "
-                  "natsctl yet (refusing to start without it)",
-                  key);
+    ld->tls->map = cJSON_IsTrue(v);
+    if (ld->tls->map) ld->tls->verify = true;
+    return 0;
 }
 
 /* timeout: seconds (a fraction too) or a duration; 0 is nats-server's default. */

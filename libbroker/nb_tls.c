@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -28,6 +29,7 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #define SCRATCH_SIZE (64 * 1024)
 #define PIN_LEN      32 /* SHA-256 */
@@ -722,4 +724,278 @@ nb__tls_cipher(const struct nb_tls *t)
     for (size_t i = 0; name && i < sizeof ciphers / sizeof ciphers[0]; i++)
         if (ciphers[i].ossl && strcmp(name, ciphers[i].ossl) == 0) return ciphers[i].go;
     return name ? name : "";
+}
+
+/* ---- the peer's certificate ------------------------------------------------------------------- */
+
+#define DN_MAX_ATTRS 16
+#define DN_MAX_VALUE 256
+
+bool
+nb__tls_each_alt_name(const struct nb_tls *t,
+                      bool (*fn)(void *ud, enum nb_tls_alt kind, const char *name), void *ud)
+{
+    static const struct {
+        int type;
+        enum nb_tls_alt kind;
+    } order[] = {
+        {GEN_EMAIL, NB_TLS_ALT_EMAIL}, {GEN_DNS, NB_TLS_ALT_DNS}, {GEN_URI, NB_TLS_ALT_URI}};
+    X509 *cert = SSL_get0_peer_certificate(t->ssl);
+    GENERAL_NAMES *names = cert ? X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL) : NULL;
+    bool found = false;
+    for (size_t k = 0; !found && k < sizeof order / sizeof order[0]; k++) {
+        for (int i = 0; !found && i < sk_GENERAL_NAME_num(names); i++) {
+            const GENERAL_NAME *g = sk_GENERAL_NAME_value(names, i);
+            if (g->type != order[k].type) continue;
+            char name[DN_MAX_VALUE];
+            int n = ASN1_STRING_length(g->d.ia5);
+            if (n <= 0 || (size_t)n >= sizeof name) continue;
+            memcpy(name, ASN1_STRING_get0_data(g->d.ia5), (size_t)n);
+            name[n] = '\0';
+            if (strlen(name) == (size_t)n) found = fn(ud, order[k].kind, name);
+        }
+    }
+    GENERAL_NAMES_free(names);
+    return found;
+}
+
+/* A distinguished name as nats-server's LDAP code holds it: attributes, each in an RDN. */
+struct dn {
+    struct {
+        char type[32];
+        char value[DN_MAX_VALUE];
+        int rdn;
+    } a[DN_MAX_ATTRS];
+    int n, nrdn;
+};
+
+/* The attribute names nats-server's LDAP code knows; any other makes a certificate unmatchable. */
+static const struct {
+    int nid;
+    const char *name;
+} ldap_types[] = {
+    {NID_commonName, "CN"},      {NID_serialNumber, "SERIALNUMBER"}, {NID_countryName, "C"},
+    {NID_localityName, "L"},     {NID_stateOrProvinceName, "ST"},    {NID_streetAddress, "STREET"},
+    {NID_organizationName, "O"}, {NID_organizationalUnitName, "OU"}, {NID_postalCode, "POSTALCODE"},
+    {NID_domainComponent, "DC"},
+};
+
+/* An entry's value as UTF-8 in out (DN_MAX_VALUE). False when it is too long or holds a NUL. */
+static bool
+entry_value(const X509_NAME_ENTRY *e, char *out)
+{
+    unsigned char *utf8 = NULL;
+    int n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(e));
+    bool ok = n >= 0 && n < DN_MAX_VALUE && memchr(utf8, '\0', (size_t)n) == NULL;
+    if (ok) {
+        memcpy(out, utf8, (size_t)n);
+        out[n] = '\0';
+    }
+    OPENSSL_free(utf8);
+    return ok;
+}
+
+static const char *
+ldap_type(const X509_NAME_ENTRY *e)
+{
+    int nid = OBJ_obj2nid(X509_NAME_ENTRY_get_object(e));
+    for (size_t i = 0; i < sizeof ldap_types / sizeof ldap_types[0]; i++)
+        if (ldap_types[i].nid == nid) return ldap_types[i].name;
+    return NULL;
+}
+
+/* The subject, last RDN first (nats-server's FromRawCertSubject). */
+static bool
+subject_dn(const X509_NAME *xn, struct dn *d)
+{
+    int count = X509_NAME_entry_count(xn), set = -1;
+    d->n = d->nrdn = 0;
+    for (int i = count - 1; i >= 0; i--) {
+        const X509_NAME_ENTRY *e = X509_NAME_get_entry(xn, i);
+        const char *type = ldap_type(e);
+        if (!type || d->n == DN_MAX_ATTRS || !entry_value(e, d->a[d->n].value)) return false;
+        if (X509_NAME_ENTRY_set(e) != set) d->nrdn++;
+        set = X509_NAME_ENTRY_set(e);
+        snprintf(d->a[d->n].type, sizeof d->a[d->n].type, "%s", type);
+        d->a[d->n++].rdn = d->nrdn - 1;
+    }
+    return true;
+}
+
+/* The text being parsed into a DN: the current type or value, with its unescaped trailing spaces. */
+struct dn_text {
+    char buf[DN_MAX_VALUE];
+    size_t len, trailing;
+    bool over;
+};
+
+static void
+text_put(struct dn_text *x, char ch)
+{
+    if (x->len + 1 < sizeof x->buf)
+        x->buf[x->len++] = ch;
+    else
+        x->over = true;
+}
+
+static void
+text_take(struct dn_text *x, char *out, size_t cap)
+{
+    size_t n = x->len - x->trailing;
+    snprintf(out, cap, "%.*s", (int)n, x->buf);
+    x->over |= n >= cap;
+    x->len = x->trailing = 0;
+}
+
+static bool
+dn_push(struct dn *d, struct dn_text *x, const char *type)
+{
+    if (!*type || d->n == DN_MAX_ATTRS) return false;
+    snprintf(d->a[d->n].type, sizeof d->a[d->n].type, "%s", type);
+    text_take(x, d->a[d->n].value, sizeof d->a[d->n].value);
+    d->a[d->n++].rdn = d->nrdn;
+    return true;
+}
+
+/* nats-server's ParseDN (RFC 4514), its leniencies included. */
+static bool
+parse_dn(const char *s, struct dn *d)
+{
+    struct dn_text x = {0};
+    char type[32] = "";
+    d->n = d->nrdn = 0;
+    for (size_t i = 0; s[i]; i++) {
+        char ch = s[i];
+        if (ch == '\\') {
+            x.trailing = 0;
+            ch = s[++i];
+            if (ch && strchr(" \"#+,;<=>\\", ch)) {
+                text_put(&x, ch);
+                continue;
+            }
+            int hi = ch ? hexval(ch) : -1, lo = hi >= 0 ? hexval(s[i + 1]) : -1;
+            if (lo < 0) return false;
+            text_put(&x, (char)(hi << 4 | lo));
+            i++;
+        } else if (ch == '=') {
+            text_take(&x, type, sizeof type);
+            if (s[i + 1] == '#') return false; /* BER values: unsupported there too */
+        } else if (ch == ',' || ch == '+') {
+            if (!dn_push(d, &x, type)) return false;
+            type[0] = '\0';
+            if (ch == ',') d->nrdn++;
+        } else if (ch != ' ' || x.len) {
+            x.trailing = ch == ' ' ? x.trailing + 1 : 0;
+            text_put(&x, ch);
+        }
+    }
+    if (x.len) {
+        if (!dn_push(d, &x, type)) return false;
+        d->nrdn++;
+    }
+    return !x.over;
+}
+
+/* Whether RDN ra of a and RDN rb of b have the same attributes, in any order. */
+static bool
+rdn_equal(const struct dn *a, int ra, const struct dn *b, int rb)
+{
+    int na = 0, nb = 0;
+    for (int i = 0; i < a->n; i++)
+        na += a->a[i].rdn == ra;
+    for (int j = 0; j < b->n; j++)
+        nb += b->a[j].rdn == rb;
+    if (na != nb) return false;
+    for (int i = 0; i < a->n; i++) {
+        bool found = a->a[i].rdn != ra;
+        for (int j = 0; !found && j < b->n; j++)
+            found = b->a[j].rdn == rb && strcasecmp(a->a[i].type, b->a[j].type) == 0 &&
+                    strcmp(a->a[i].value, b->a[j].value) == 0;
+        if (!found) return false;
+    }
+    return true;
+}
+
+bool
+nb__tls_subject_is(const struct nb_tls *t, const char *dn, bool any_order)
+{
+    X509 *cert = SSL_get0_peer_certificate(t->ssl);
+    struct dn want, have;
+    if (!cert || !parse_dn(dn, &want) || !subject_dn(X509_get_subject_name(cert), &have))
+        return false;
+    if (want.nrdn != have.nrdn) return false;
+    for (int i = 0; i < want.nrdn; i++) {
+        bool found = rdn_equal(&want, i, &have, i);
+        for (int j = 0; any_order && !found && j < have.nrdn; j++)
+            found = rdn_equal(&want, i, &have, j);
+        if (!found) return false;
+    }
+    return true;
+}
+
+/* Appends to a bounded string; *len past cap marks it too small. */
+static void
+put(char *buf, size_t cap, size_t *len, const char *s, size_t n)
+{
+    if (*len + n < cap) memcpy(buf + *len, s, n);
+    *len += n;
+    if (*len < cap) buf[*len] = '\0';
+}
+
+/* Go's RFC 2253 escaping of an attribute value. */
+static void
+put_escaped(char *buf, size_t cap, size_t *len, const char *v)
+{
+    size_t n = strlen(v);
+    for (size_t k = 0; k < n; k++) {
+        bool esc = strchr(",+\"\\<>;", v[k]) != NULL || (v[k] == ' ' && (k == 0 || k == n - 1)) ||
+                   (v[k] == '#' && k == 0);
+        if (esc) put(buf, cap, len, "\\", 1);
+        put(buf, cap, len, v + k, 1);
+    }
+}
+
+bool
+nb__tls_subject(const struct nb_tls *t, bool with_dc, char *buf, size_t cap)
+{
+    /* Go's pkix.Name, printed: one RDN per attribute kind, last kind first. */
+    static const int kinds[] = {
+        NID_serialNumber,     NID_commonName,          NID_organizationalUnitName,
+        NID_organizationName, NID_postalCode,          NID_streetAddress,
+        NID_localityName,     NID_stateOrProvinceName, NID_countryName};
+    static const char *const names[] = {"SERIALNUMBER", "CN", "OU", "O", "POSTALCODE",
+                                        "STREET",       "L",  "ST", "C"};
+    X509 *cert = SSL_get0_peer_certificate(t->ssl);
+    if (!cert || !cap) return false;
+    const X509_NAME *xn = X509_get_subject_name(cert);
+    int count = X509_NAME_entry_count(xn);
+    size_t len = 0;
+    buf[0] = '\0';
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        bool first = true, last_only = kinds[k] == NID_serialNumber || kinds[k] == NID_commonName;
+        char value[DN_MAX_VALUE];
+        for (int i = 0; i < count; i++) {
+            const X509_NAME_ENTRY *e = X509_NAME_get_entry(xn, i);
+            if (OBJ_obj2nid(X509_NAME_ENTRY_get_object(e)) != kinds[k] || !entry_value(e, value))
+                continue;
+            if (last_only && X509_NAME_get_index_by_NID(xn, kinds[k], i) >= 0) continue;
+            if (len || !first) put(buf, cap, &len, first ? "," : "+", 1);
+            put(buf, cap, &len, names[k], strlen(names[k]));
+            put(buf, cap, &len, "=", 1);
+            put_escaped(buf, cap, &len, value);
+            first = false;
+        }
+    }
+    bool dc = false;
+    for (int i = 0; with_dc && i < count; i++) {
+        const X509_NAME_ENTRY *e = X509_NAME_get_entry(xn, i);
+        char value[DN_MAX_VALUE];
+        if (OBJ_obj2nid(X509_NAME_ENTRY_get_object(e)) != NID_domainComponent ||
+            !entry_value(e, value))
+            continue;
+        put(buf, cap, &len, ",DC=", 4);
+        put(buf, cap, &len, value, strlen(value));
+        dc = true;
+    }
+    return len < cap && (dc || !with_dc);
 }

@@ -119,4 +119,28 @@ const char *nb__tls_error(const struct nb_tls *t);
 const char *nb__tls_version(const struct nb_tls *t);
 const char *nb__tls_cipher(const struct nb_tls *t);
 
+/* ---- the peer's certificate (verify_and_map) ------------------------------------------------ */
+
+/* Where a name of nb__tls_each_alt_name() comes from in the certificate's subjectAltName. */
+enum nb_tls_alt { NB_TLS_ALT_EMAIL, NB_TLS_ALT_DNS, NB_TLS_ALT_URI };
+
+/*
+ * Calls fn with the peer certificate's e-mail addresses, then its DNS names, then its URIs, until
+ * fn returns true. Returns whether one did (false without a peer certificate).
+ */
+bool nb__tls_each_alt_name(const struct nb_tls *t,
+                           bool (*fn)(void *ud, enum nb_tls_alt kind, const char *name), void *ud);
+/*
+ * Whether the peer certificate's subject is the distinguished name dn (RFC 4514 text, as
+ * nats-server's LDAP parser reads it): RDN by RDN in order, or (any_order) in any order of the
+ * RDNs. False when dn does not parse, or the subject has an attribute that parser does not know.
+ */
+bool nb__tls_subject_is(const struct nb_tls *t, const char *dn, bool any_order);
+/*
+ * The peer certificate's subject as Go prints it (RFC 2253: C, ST, L, STREET, POSTALCODE, O, OU,
+ * CN, SERIALNUMBER, last first), with ",DC=..." of its domain components appended when with_dc.
+ * Returns false without a certificate, when with_dc and there is none, or when cap is too small.
+ */
+bool nb__tls_subject(const struct nb_tls *t, bool with_dc, char *buf, size_t cap);
+
 #endif

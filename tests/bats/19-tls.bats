@@ -2,9 +2,9 @@
 # TLS: the server's tls block and --tls flags, the client tools over TLS (tls:// URLs, an INFO that
 # requires TLS, --tlsca/--tlscert/--tlskey), client certificates when verify is on, a plaintext
 # client on a TLS port (compared byte for byte with nats-server), the handshake timeout, bad files
-# refused at startup, and the https monitoring port. The certificates are made here with the openssl
-# tool: a CA, a server certificate for 127.0.0.1 and localhost, a client certificate, an expired
-# one, and one from another CA.
+# refused at startup, the https monitoring port, and verify_and_map (compared with nats-server). The
+# certificates are made here with the openssl tool: a CA, a server certificate for 127.0.0.1 and
+# localhost, a client certificate, an expired one, one from another CA, and three for mapping.
 
 load helpers
 
@@ -29,7 +29,13 @@ setup_file() {
     key client && sign client ca "/CN=alice/O=natsctl" 2
     key expired && sign expired ca /CN=late -1
     key stranger && sign stranger other-ca /CN=stranger 2
-    [[ -s server.pem && -s client.pem && -s expired.pem && -s stranger.pem ]]
+    # verify_and_map: a SAN e-mail address, a subject in another RDN order, a subject of nobody
+    printf 'subjectAltName=email:bob@example.com\n' >bob.ext
+    key bob && sign bob ca /CN=bob 2 bob.ext
+    key dave && sign dave ca "/CN=dave/O=natsctl" 2
+    key carol && sign carol ca "/CN=carol/O=natsctl" 2
+    [[ -s server.pem && -s client.pem && -s expired.pem && -s stranger.pem && -s bob.pem ]]
+    [[ -s dave.pem && -s carol.pem ]]
 }
 
 setup() {
@@ -196,6 +202,59 @@ plaintext() {
     grep -q '\[ERR\] .* - cid:1 - TLS handshake timeout' "$SERVER_LOG"
 }
 
+# verify_and_map: each client publishes once with its certificate (none for "-"); what it saw.
+map_scenario() {
+    local who subj
+    for who in client:a.x client:b.x bob:b.x dave:b.x carol:a.x -:a.x; do
+        subj=${who#*:}
+        who=${who%:*}
+        local cert=()
+        [[ $who == - ]] || cert=(--tlscert "$CERTS/$who.pem" --tlskey "$CERTS/$who.key")
+        run --separate-stderr "$NATSCTL" pub -s "tls://127.0.0.1:$PORT" --tlsca "$CERTS/ca.pem" \
+            "${cert[@]}" "$subj" hi
+        # without a certificate only the exit code: the alert names differ (Go and OpenSSL)
+        [[ $who == - ]] && stderr=
+        stderr=${stderr//$PORT/PORT}
+        echo "$who $subj: $status $stderr"
+    done
+}
+
+# The errors and warnings of the server log, without pid, time, client address and cid.
+log_lines() {
+    grep -E '\[(ERR|WRN)\]' "$SERVER_LOG" |
+        sed -E 's/^\[[0-9]+\] [0-9/]+ [0-9:.]+ //; s/ [0-9.]+:[0-9]+ - cid:[0-9]+ - / /'
+}
+
+@test "verify_and_map: a certificate names its user, as in nats-server (both servers compared)" {
+    local f=$BATS_TEST_TMPDIR/map.conf ref out
+    printf 'tls {\n  cert_file: "%s"\n  key_file: "%s"\n  ca_file: "%s"\n  verify_and_map: true\n}\n' \
+        "$CERTS/server.pem" "$CERTS/server.key" "$CERTS/ca.pem" >"$f"
+    printf 'authorization {\n  users = [\n    {user: "CN=alice,O=natsctl", permissions: {publish: "a.>"}}\n    {user: "bob@example.com"}\n    {user: "O=natsctl, CN=dave", permissions: {publish: "d.>"}}\n  ]\n}\n' >>"$f"
+    WIRE_SERVER=nats-server
+    start_server -c "$f"
+    ref=$(map_scenario)$'\n'$(log_lines)
+    stop_server
+    WIRE_SERVER=natsctl
+    start_server -c "$f"
+    out=$(map_scenario)$'\n'$(log_lines)
+    stop_server
+    if [[ $ref != "$out" ]]; then
+        diff <(printf '%s\n' "$ref") <(printf '%s\n' "$out") | sed 's/^/  nats-server < > natsctl: /' >&2
+        return 1
+    fi
+    # alice (by her subject) may publish to a.> only; bob (by his e-mail address) anywhere; dave
+    # (his subject's RDNs in another order) to d.> only; carol maps to nobody; no certificate at all
+    # fails the handshake.
+    [[ $out == "client a.x: 0 "$'\n'"client b.x: 6 "*'Permissions Violation for Publish to "b.x"'* ]]
+    [[ $out == *$'\n'"bob b.x: 0 "$'\n'"dave b.x: 6 "*$'\n'"carol a.x: 3 "*"Authorization Violation"* ]]
+    [[ $out == *$'\n'"- a.x: 3 "$'\n'* ]]
+    [[ $out == *'Publish Violation - User "CN=alice,O=natsctl", Subject "b.x"'* ]]
+    [[ $out == *'Publish Violation - User "O=natsctl, CN=dave", Subject "b.x"'* ]]
+    [[ $out == *'authentication error - User ""'* ]]
+    [[ $out == *"TLS handshake error: tls: client didn't provide a certificate"* ]]
+    [[ $out != *Plaintext* ]]
+}
+
 @test "bad certificate and key files are refused at startup with file:line:col and exit 2" {
     local f=$BATS_TEST_TMPDIR/t.conf
     printf 'port: -1\ntls {\n  cert_file: "%s"\n  key_file: "%s"\n}\n' "$CERTS/none.pem" "$CERTS/server.key" >"$f"
@@ -206,11 +265,11 @@ plaintext() {
     run --separate-stderr "$NATSCTL" server -c "$f"
     [ "$status" -eq 2 ]
     [ "$stderr" = "natsctl server: $f:1:1: error parsing X509 certificate/key pair: tls: private key does not match public key" ]
-    printf 'tls {\n  cert_file: "%s"\n  key_file: "%s"\n  verify_and_map: true\n}\n' \
+    printf 'tls {\n  cert_file: "%s"\n  key_file: "%s"\n  verify_and_map: 1\n}\n' \
         "$CERTS/server.pem" "$CERTS/server.key" >"$f"
     run --separate-stderr "$NATSCTL" server -c "$f"
     [ "$status" -eq 2 ]
-    [[ $stderr == *"$f:4:3: field \"tls.verify_and_map\" (mapping client certificates to users) is not supported by natsctl yet"* ]]
+    [[ $stderr == *"$f:4:3: "*"verify_and_map"*"expected true or false"* ]]
     run --separate-stderr "$NATSCTL" server --tls
     [ "$status" -eq 2 ]
     [ "$stderr" = "natsctl server: TLS Server certificate must be present and valid" ]
