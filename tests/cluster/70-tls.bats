@@ -96,6 +96,8 @@ route_info() {
     run cat "$(node_log C)"
     [[ $output != *"[ERR]"* ]]
     [[ $output == *"Route connection created"* ]]
+    run curl -sf "http://127.0.0.1:$(mon A)/varz"
+    [ "$(jq -c '.cluster | [.tls_required, .tls_verify, .tls_timeout]' <<<"$output")" = '[true,true,2]' ]
 }
 
 @test "the route INFO comes over TLS and says tls_required and tls_verify" {
