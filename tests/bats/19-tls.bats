@@ -309,6 +309,36 @@ log_lines() {
     [ "$stderr" = "natsctl server: TLS cert and key required for HTTPS" ]
 }
 
+# handshake PORT [s_client options...]: whether a TLS handshake with PORT succeeds.
+handshake() {
+    local port=$1
+    shift
+    timeout 3 openssl s_client -connect "127.0.0.1:$port" -CAfile "$CERTS/ca.pem" "$@" \
+        </dev/null >/dev/null 2>&1
+}
+
+@test "min_version and cipher_suites are honoured (on the https port, which shares the block)" {
+    local mport f=$BATS_TEST_TMPDIR/v.conf
+    mport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    printf 'https_port: %s\ntls {\n  cert_file: "%s"\n  key_file: "%s"\n  min_version: "1.3"\n}\n' \
+        "$mport" "$CERTS/server.pem" "$CERTS/server.key" >"$f"
+    client_serve -c "$f"
+    run handshake "$mport" -tls1_2
+    [ "$status" -ne 0 ]
+    run handshake "$mport" -tls1_3
+    [ "$status" -eq 0 ]
+    stop_server
+    printf 'https_port: %s\ntls {\n  cert_file: "%s"\n  key_file: "%s"\n  cipher_suites: [TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384]\n}\n' \
+        "$mport" "$CERTS/server.pem" "$CERTS/server.key" >"$f"
+    client_serve -c "$f"
+    run handshake "$mport" -tls1_2 -cipher ECDHE-ECDSA-AES128-GCM-SHA256
+    [ "$status" -ne 0 ]
+    run handshake "$mport" -tls1_2 -cipher ECDHE-ECDSA-AES256-GCM-SHA384
+    [ "$status" -eq 0 ]
+    run handshake "$mport" -tls1_2
+    [ "$status" -eq 0 ]
+}
+
 @test "connz shows the TLS version and cipher suite of a TLS client" {
     local mport
     mport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

@@ -84,10 +84,28 @@ each_to_each() {
 has_log() { grep -qF "$2" "$(node_log "$1")"; }
 logged() { until_true 5 has_log "$1" "$2"; }
 
-# route_info PORT: the first line a route acceptor sends over TLS to a peer with the route certificate.
+# route_info PORT [s_client options...]: the first line a route acceptor sends over TLS to a peer
+# with the route certificate.
 route_info() {
-    timeout 2 openssl s_client -connect "127.0.0.1:$1" -cert "$(CERTS)/node.pem" \
-        -key "$(CERTS)/node.key" -CAfile "$(CERTS)/ca.pem" -quiet </dev/null 2>/dev/null | head -1
+    local port=$1
+    shift
+    timeout 2 openssl s_client -connect "127.0.0.1:$port" -cert "$(CERTS)/node.pem" \
+        -key "$(CERTS)/node.key" -CAfile "$(CERTS)/ca.pem" -quiet "$@" </dev/null 2>/dev/null | head -1
+}
+
+# cluster_port NAME
+cluster_port() {
+    local u
+    u=$(route_url "$1")
+    u=${u##*:}
+    echo "${u%/}"
+}
+
+# tls_conf NAME EXTRA: a configuration with the route certificate and EXTRA in cluster.tls.
+tls_conf() {
+    printf 'cluster {\n  tls {\n    cert_file: "%s"\n    key_file: "%s"\n    ca_file: "%s"\n%s  }\n}\n' \
+        "$(CERTS)/node.pem" "$(CERTS)/node.key" "$(CERTS)/ca.pem" "$2" >"$BATS_FILE_TMPDIR/$1.conf"
+    echo "$BATS_FILE_TMPDIR/$1.conf"
 }
 
 @test "three natsctl servers over TLS routes form a mesh and exchange messages" {
@@ -101,10 +119,7 @@ route_info() {
 }
 
 @test "the route INFO comes over TLS and says tls_required and tls_verify" {
-    local port
-    port=$(peer A)
-    port=${port##*:}
-    run route_info "${port%/}"
+    run route_info "$(cluster_port A)"
     [[ $output == "INFO {"* ]]
     [[ $output == *'"tls_required":true'* ]]
     [[ $output == *'"tls_verify":true'* ]]
@@ -171,4 +186,28 @@ route_info() {
     run --separate-stderr "$NATSCTL" server -p -1 -c "$f"
     [ "$status" -eq 2 ]
     [[ $stderr == *"$f:6:5: field \"cluster.tls.verify_and_map\" (mapping route certificates to the cluster user) is not supported"* ]]
+}
+
+@test "route TLS honours min_version, cipher_suites and timeout" {
+    local port start out
+    start_node natsctl V -c "$(tls_conf v $'    min_version: "1.3"\n    timeout: 0.5\n')"
+    port=$(cluster_port V)
+    run route_info "$port" -tls1_2
+    [ -z "$output" ]
+    run route_info "$port" -tls1_3
+    [[ $output == "INFO {"* ]]
+    # a peer that never starts the handshake is cut after the timeout
+    start=$SECONDS
+    out=$(timeout 5 nc -d 127.0.0.1 "$port" | wc -c)
+    ((SECONDS - start < 3))
+    [ "$out" = 0 ]
+    logged V "TLS handshake timeout"
+    stop_node V
+    start_node natsctl W -c "$(tls_conf w $'    cipher_suites: [TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384]\n')"
+    port=$(cluster_port W)
+    run route_info "$port" -tls1_2 -cipher ECDHE-ECDSA-AES128-GCM-SHA256
+    [ -z "$output" ]
+    run route_info "$port" -tls1_2 -cipher ECDHE-ECDSA-AES256-GCM-SHA384
+    [[ $output == "INFO {"* ]]
+    stop_node W
 }
