@@ -101,6 +101,8 @@ struct nb_tls {
     bool dialed; /* the client side of the handshake: the peer's certificate is a server's */
     bool ready, failed, shut;
     char err[200];
+    char host[256]; /* dialed: the name or address the peer's certificate must carry */
+    bool misnamed;  /* dialed: err says the certificate does not name host, in Go's words */
 };
 
 /* ---- configuration ----------------------------------------------------------------------------- */
@@ -475,6 +477,61 @@ nb__tls_new(struct nb_tls_ctx *ctx, struct nb_chunk_pool *pool)
     return t;
 }
 
+/* "a, b" of the certificate's IP addresses (ip) or DNS names in its subjectAltName. */
+static void
+alt_names(X509 *cert, bool ip, char *out, size_t cap)
+{
+    GENERAL_NAMES *names = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+    size_t len = 0;
+    out[0] = '\0';
+    for (int i = 0; i < sk_GENERAL_NAME_num(names) && len < cap; i++) {
+        const GENERAL_NAME *g = sk_GENERAL_NAME_value(names, i);
+        char text[INET6_ADDRSTRLEN + 1] = "";
+        int n = ASN1_STRING_length(g->d.ia5);
+        const unsigned char *p = ASN1_STRING_get0_data(g->d.ia5);
+        if (ip && g->type == GEN_IPADD && (n == 4 || n == 16))
+            inet_ntop(n == 4 ? AF_INET : AF_INET6, p, text, sizeof text);
+        else if (!ip && g->type == GEN_DNS)
+            snprintf(text, sizeof text, "%.*s", n, (const char *)p);
+        if (text[0]) len += (size_t)snprintf(out + len, cap - len, "%s%s", len ? ", " : "", text);
+    }
+    GENERAL_NAMES_free(names);
+}
+
+/* Go's x509.HostnameError for a dialed peer's certificate that does not name t->host. */
+static void
+host_mismatch(struct nb_tls *t, X509 *cert, bool ip)
+{
+    char valid[80];
+    alt_names(cert, ip, valid, sizeof valid);
+    t->misnamed = true;
+    if (ip && !valid[0])
+        snprintf(t->err, sizeof t->err,
+                 "x509: cannot validate certificate for %.60s because it doesn't contain any IP "
+                 "SANs",
+                 t->host);
+    else if (!valid[0])
+        snprintf(t->err, sizeof t->err,
+                 "x509: certificate is not valid for any names, but wanted to match %.60s",
+                 t->host);
+    else
+        snprintf(t->err, sizeof t->err, "x509: certificate is valid for %.80s, not %.60s", valid,
+                 t->host);
+}
+
+static int
+verify_dialed(int ok, X509_STORE_CTX *store)
+{
+    int err = X509_STORE_CTX_get_error(store);
+    if (ok || (err != X509_V_ERR_HOSTNAME_MISMATCH && err != X509_V_ERR_IP_ADDRESS_MISMATCH))
+        return ok;
+    SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
+    struct nb_tls *t = ssl ? BIO_get_data(SSL_get_rbio(ssl)) : NULL;
+    X509 *cert = X509_STORE_CTX_get_current_cert(store);
+    if (t && cert) host_mismatch(t, cert, err == X509_V_ERR_IP_ADDRESS_MISMATCH);
+    return ok;
+}
+
 /*
  * Go's client checks: the chain, then that the certificate names host (an IP address against its
  * IP SANs, a name against its DNS names, which also goes out as SNI), unless insecure.
@@ -489,6 +546,8 @@ expect_peer(struct nb_tls *t, const char *host)
         SSL_set_verify(t->ssl, SSL_VERIFY_NONE, NULL);
         return true;
     }
+    snprintf(t->host, sizeof t->host, "%s", host);
+    SSL_set_verify(t->ssl, SSL_VERIFY_PEER, verify_dialed);
     if (is_ip) return X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), host) == 1;
     return SSL_set1_host(t->ssl, host) == 1;
 }
@@ -551,9 +610,6 @@ verify_text(long result)
         return "certificate has expired or is not yet valid";
     case X509_V_ERR_INVALID_PURPOSE:
         return "certificate specifies an incompatible key usage";
-    case X509_V_ERR_HOSTNAME_MISMATCH:
-    case X509_V_ERR_IP_ADDRESS_MISMATCH:
-        return "certificate is not valid for the host dialed";
     default:
         return X509_verify_cert_error_string(result);
     }
@@ -580,6 +636,11 @@ handshake_failed(struct nb_tls *t)
     long verify = SSL_get_verify_result(t->ssl);
     if (reason == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE)
         return fail(t, "tls: client didn't provide a certificate");
+    if (t->misnamed) {
+        t->failed = true;
+        ERR_clear_error();
+        return NB_TLS_FAIL;
+    }
     if (t->dialed && (reason == SSL_R_CERTIFICATE_VERIFY_FAILED || verify != X509_V_OK))
         return fail(t, "x509: %s", verify_text(verify));
     if (reason == SSL_R_CERTIFICATE_VERIFY_FAILED || verify != X509_V_OK)

@@ -20,17 +20,20 @@ setup_file() {
         done
         # A route certificate serves both ends: the acceptor's and the dialer's.
         printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n' >route.ext
-        for pair in node:ca stranger:other-ca; do
-            key "${pair%:*}"
-            openssl req -new -key "${pair%:*}.key" -subj "/CN=route" -out "${pair%:*}.csr" 2>/dev/null
-            openssl x509 -req -in "${pair%:*}.csr" -CA "${pair#*:}.pem" -CAkey "${pair#*:}.key" \
-                -CAcreateserial -days 2 -extfile route.ext -out "${pair%:*}.pem" 2>/dev/null
+        # ... and one of the right CA for another address
+        printf 'subjectAltName=IP:10.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n' >misnamed.ext
+        for c in node:ca:route stranger:other-ca:route misnamed:ca:misnamed; do
+            IFS=: read -r name ca ext <<<"$c"
+            key "$name"
+            openssl req -new -key "$name.key" -subj "/CN=route" -out "$name.csr" 2>/dev/null
+            openssl x509 -req -in "$name.csr" -CA "$ca.pem" -CAkey "$ca.key" -CAcreateserial \
+                -days 2 -extfile "$ext.ext" -out "$name.pem" 2>/dev/null
         done
-        for c in node stranger; do
+        for c in node stranger misnamed; do
             printf 'cluster {\n  tls {\n    cert_file: "%s"\n    key_file: "%s"\n    ca_file: "%s"\n    timeout: 2\n  }\n}\n' \
                 "$d/$c.pem" "$d/$c.key" "$d/ca.pem" >"$c.conf"
         done
-        [[ -s node.pem && -s stranger.pem ]]
+        [[ -s node.pem && -s stranger.pem && -s misnamed.pem ]]
     ) || return 1
     start_node natsctl A -c "$d/node.conf"
     start_node natsctl B -c "$d/node.conf" --routes "$(peer A)"
@@ -172,6 +175,20 @@ tls_conf() {
     [ "$(num_routes Q)" = 0 ]
     stop_node T
     stop_node Q
+}
+
+@test "a peer whose certificate names another address is refused by the dialer, in Go's words" {
+    start_node natsctl M -c "$(CERTS)/misnamed.conf"
+    start_node natsctl D -c "$(CERTS)/node.conf" --routes "$(peer M)"
+    logged D "TLS route handshake error: x509: certificate is valid for 10.0.0.1, not 127.0.0.1"
+    if [[ -x $NATS_SERVER_BIN ]]; then
+        start_node nats-server E -c "$(CERTS)/node.conf" --routes "$(peer M)"
+        logged E "TLS route handshake error: x509: certificate is valid for 10.0.0.1, not 127.0.0.1"
+        stop_node E
+    fi
+    [ "$(num_routes M)" = 0 ]
+    stop_node D
+    stop_node M
 }
 
 @test "a bad route certificate is refused at startup with file:line:col and exit 2" {
