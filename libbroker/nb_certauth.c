@@ -5,6 +5,7 @@
  */
 #include "nb_certauth.h"
 
+#include "nb_srv.h"
 #include "nb_tls.h"
 
 #include <stdio.h>
@@ -79,6 +80,8 @@ mapped_user(struct nb_conn *c, const struct nb_auth *a)
         nb__conn_log(c, NB_LOG_DEBUG, "User required in cert, no TLS connection state");
         return NULL;
     }
+    if (nb__tls_peer_count(c->tls) > 1)
+        nb__conn_log(c, NB_LOG_DEBUG, "Multiple peer certificates found, selecting first");
     if (nb__tls_each_alt_name(c->tls, try_alt_name, &l)) return l.user;
     return subject_user(c, a);
 }
@@ -91,9 +94,10 @@ nb__certauth_check(struct nb_conn *c, const struct nb_auth *a, const struct np_c
     *res = (struct nb_auth_result){0};
     const struct nb_auth_user *u = mapped_user(c, a);
     if (!u) return NB_AUTH_FAIL;
+    /* nats-server words this as the server's, not the connection's */
     if (cc && cc->user && *cc->user)
-        nb__conn_log(c, NB_LOG_WARN,
-                     "User \"%s\" found in connect proto, but user required from cert", cc->user);
+        nb__log(c->srv, NB_LOG_WARN,
+                "User \"%s\" found in connect proto, but user required from cert", cc->user);
     res->user = u;
     res->name = u->name;
     const char *given = cc ? cc->pass : NULL;

@@ -792,6 +792,16 @@ nb__tls_cipher(const struct nb_tls *t)
 #define DN_MAX_ATTRS 16
 #define DN_MAX_VALUE 256
 
+int
+nb__tls_peer_count(const struct nb_tls *t)
+{
+    STACK_OF(X509) *chain = SSL_get_peer_cert_chain(t->ssl);
+    int n = chain ? sk_X509_num(chain) : 0;
+    if (!SSL_get0_peer_certificate(t->ssl)) return 0;
+    /* a server's view of the chain leaves the client's own certificate out, a client's does not */
+    return t->dialed ? n : n + 1;
+}
+
 bool
 nb__tls_each_alt_name(const struct nb_tls *t,
                       bool (*fn)(void *ud, enum nb_tls_alt kind, const char *name), void *ud)

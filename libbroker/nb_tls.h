@@ -124,6 +124,8 @@ const char *nb__tls_cipher(const struct nb_tls *t);
 /* Where a name of nb__tls_each_alt_name() comes from in the certificate's subjectAltName. */
 enum nb_tls_alt { NB_TLS_ALT_EMAIL, NB_TLS_ALT_DNS, NB_TLS_ALT_URI };
 
+/* How many certificates the peer sent (its own first), 0 without one. */
+int nb__tls_peer_count(const struct nb_tls *t);
 /*
  * Calls fn with the peer certificate's e-mail addresses, then its DNS names, then its URIs, until
  * fn returns true. Returns whether one did (false without a peer certificate).

@@ -202,20 +202,21 @@ plaintext() {
     grep -q '\[ERR\] .* - cid:1 - TLS handshake timeout' "$SERVER_LOG"
 }
 
-# verify_and_map: each client publishes once with its certificate (none for "-"); what it saw.
+# verify_and_map: each client publishes once with its certificate (none for "-"), some naming a
+# user in their CONNECT as well; what it saw.
 map_scenario() {
-    local who subj
-    for who in client:a.x client:b.x bob:b.x dave:b.x carol:a.x -:a.x; do
-        subj=${who#*:}
-        who=${who%:*}
-        local cert=()
-        [[ $who == - ]] || cert=(--tlscert "$CERTS/$who.pem" --tlskey "$CERTS/$who.key")
+    local entry who subj user
+    for entry in client:a.x: client:b.x: client:a.x:intruder bob:b.x: dave:b.x: carol:a.x: -:a.x:; do
+        IFS=: read -r who subj user <<<"$entry"
+        local args=()
+        [[ $who == - ]] || args=(--tlscert "$CERTS/$who.pem" --tlskey "$CERTS/$who.key")
+        [[ -z $user ]] || args+=(--user "$user")
         run --separate-stderr "$NATSCTL" pub -s "tls://127.0.0.1:$PORT" --tlsca "$CERTS/ca.pem" \
-            "${cert[@]}" "$subj" hi
+            "${args[@]}" "$subj" hi
         # without a certificate only the exit code: the alert names differ (Go and OpenSSL)
         [[ $who == - ]] && stderr=
         stderr=${stderr//$PORT/PORT}
-        echo "$who $subj: $status $stderr"
+        echo "$who $subj${user:+ as $user}: $status $stderr"
     done
 }
 
@@ -246,6 +247,8 @@ log_lines() {
     # (his subject's RDNs in another order) to d.> only; carol maps to nobody; no certificate at all
     # fails the handshake.
     [[ $out == "client a.x: 0 "$'\n'"client b.x: 6 "*'Permissions Violation for Publish to "b.x"'* ]]
+    [[ $out == *$'\n'"client a.x as intruder: 0 "$'\n'* ]]
+    [[ $out == *'[WRN] User "intruder" found in connect proto, but user required from cert'* ]]
     [[ $out == *$'\n'"bob b.x: 0 "$'\n'"dave b.x: 6 "*$'\n'"carol a.x: 3 "*"Authorization Violation"* ]]
     [[ $out == *$'\n'"- a.x: 3 "$'\n'* ]]
     [[ $out == *'Publish Violation - User "CN=alice,O=natsctl", Subject "b.x"'* ]]
