@@ -34,8 +34,10 @@ setup_file() {
     key bob && sign bob ca /CN=bob 2 bob.ext
     key dave && sign dave ca "/CN=dave/O=natsctl" 2
     key carol && sign carol ca "/CN=carol/O=natsctl" 2
+    # a subject attribute nats-server's DN parser does not know, and a comma to escape
+    key frank && sign frank ca "/CN=frank/emailAddress=frank@example.com/O=Acme, Inc." 2
     [[ -s server.pem && -s client.pem && -s expired.pem && -s stranger.pem && -s bob.pem ]]
-    [[ -s dave.pem && -s carol.pem ]]
+    [[ -s dave.pem && -s carol.pem && -s frank.pem ]]
 }
 
 setup() {
@@ -206,7 +208,8 @@ plaintext() {
 # user in their CONNECT as well; what it saw.
 map_scenario() {
     local entry who subj user
-    for entry in client:a.x: client:b.x: client:a.x:intruder bob:b.x: dave:b.x: carol:a.x: -:a.x:; do
+    for entry in client:a.x: client:b.x: client:a.x:intruder bob:b.x: dave:b.x: frank:f.x: \
+        frank:b.x: carol:a.x: -:a.x:; do
         IFS=: read -r who subj user <<<"$entry"
         local args=()
         [[ $who == - ]] || args=(--tlscert "$CERTS/$who.pem" --tlskey "$CERTS/$who.key")
@@ -230,7 +233,16 @@ log_lines() {
     local f=$BATS_TEST_TMPDIR/map.conf ref out
     printf 'tls {\n  cert_file: "%s"\n  key_file: "%s"\n  ca_file: "%s"\n  verify_and_map: true\n}\n' \
         "$CERTS/server.pem" "$CERTS/server.key" "$CERTS/ca.pem" >"$f"
-    printf 'authorization {\n  users = [\n    {user: "CN=alice,O=natsctl", permissions: {publish: "a.>"}}\n    {user: "bob@example.com"}\n    {user: "O=natsctl, CN=dave", permissions: {publish: "d.>"}}\n  ]\n}\n' >>"$f"
+    cat >>"$f" <<'EOF'
+authorization {
+  users = [
+    {user: "CN=alice,O=natsctl", permissions: {publish: "a.>"}}
+    {user: "bob@example.com"}
+    {user: "O=natsctl, CN=dave", permissions: {publish: "d.>"}}
+    {user: "CN=frank,O=Acme\\, Inc.", permissions: {publish: "f.>"}}
+  ]
+}
+EOF
     WIRE_SERVER=nats-server
     start_server -c "$f"
     ref=$(map_scenario)$'\n'$(log_lines)
@@ -253,6 +265,9 @@ log_lines() {
     [[ $out == *$'\n'"- a.x: 3 "$'\n'* ]]
     [[ $out == *'Publish Violation - User "CN=alice,O=natsctl", Subject "b.x"'* ]]
     [[ $out == *'Publish Violation - User "O=natsctl, CN=dave", Subject "b.x"'* ]]
+    # frank by his subject as Go prints it: its e-mail attribute left out, the comma escaped
+    [[ $out == *$'\n'"frank f.x: 0 "$'\n'"frank b.x: 6 "* ]]
+    [[ $out == *'Publish Violation - User "CN=frank,O=Acme\\, Inc.", Subject "b.x"'* ]] # Go's %q
     [[ $out == *'authentication error - User ""'* ]]
     [[ $out == *"TLS handshake error: tls: client didn't provide a certificate"* ]]
     [[ $out != *Plaintext* ]]
