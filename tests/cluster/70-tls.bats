@@ -83,6 +83,9 @@ each_to_each() {
     stop_all_bg
 }
 
+# routed NAME: NAME has a route.
+routed() { (($(num_routes "$1") > 0)); }
+
 # logged NAME TEXT: NAME's log has a line with TEXT (5 s at most).
 has_log() { grep -qF "$2" "$(node_log "$1")"; }
 logged() { until_true 5 has_log "$1" "$2"; }
@@ -227,4 +230,17 @@ tls_conf() {
     run route_info "$port" -tls1_2 -cipher ECDHE-ECDSA-AES256-GCM-SHA384
     [[ $output == "INFO {"* ]]
     stop_node W
+}
+
+@test "route pinned_certs: a peer whose key is not pinned is refused" {
+    local pin
+    pin=$(openssl x509 -in "$(CERTS)/node.pem" -noout -pubkey | openssl pkey -pubin -outform DER |
+        sha256sum | cut -d' ' -f1)
+    start_node natsctl K -c "$(tls_conf k $'    pinned_certs: ["'"$pin"$'"]\n')" --routes "$(peer A)"
+    start_node natsctl L -c "$(tls_conf l $'    pinned_certs: ["'"${pin//?/0}"$'"]\n')" --routes "$(peer A)"
+    until_true 10 routed K
+    logged L "TLS route handshake error: certificate not pinned"
+    [ "$(num_routes L)" = 0 ]
+    stop_node K
+    stop_node L
 }
