@@ -791,7 +791,8 @@ write_run_files(struct server_run *run, const struct server_flags *f, const char
                           cfg->http_port == 0 ? "https" : "http", url_host(cfg->host), http_port);
         int cport = nb_server_cluster_port(run->srv);
         if (cport > 0)
-            n += snprintf(text + n, sizeof text - (size_t)n, ",\"cluster\":[\"nats://%s:%d\"]",
+            n += snprintf(text + n, sizeof text - (size_t)n, ",\"cluster\":[\"%s://%s:%d\"]",
+                          cfg->cluster_tls.enabled ? "tls" : "nats",
                           url_host(cfg->cluster_host ? cfg->cluster_host : cfg->host), cport);
         snprintf(text + n, sizeof text - (size_t)n, "}");
         snprintf(run->ports_path, sizeof run->ports_path, "%s/natsctl_%d.ports", f->ports_dir,

@@ -79,12 +79,13 @@ struct nb_tls_config {
     char *key_file;     /* PEM private key of the certificate */
     char *ca_file;      /* PEM CAs that client certificates must chain to (verify) */
     bool verify;        /* require and verify a client certificate */
-    bool map;           /* verify_and_map: the certificate names the user (refused: no users) */
+    bool map;           /* verify_and_map: the certificate names the user of the users list */
     int64_t timeout_ms; /* the handshake must end within this after INFO */
     int min_version;    /* lowest protocol version accepted: 0x0303 (TLS 1.2) or 0x0304 */
     char *ciphers;      /* OpenSSL cipher list for TLS 1.2, NULL: nats-server's six defaults */
     char *curves;       /* OpenSSL group list, NULL: X25519, P-256, P-384, P-521 */
     char *pinned;       /* ','-joined SHA-256 hex of client public keys allowed, NULL: any */
+    bool insecure;      /* routes: a dialed peer's certificate is not verified */
 };
 
 /*
@@ -133,7 +134,8 @@ struct nb_config {
     int64_t connect_retries;   /* dial attempts after the first for a gossiped route */
     char *cluster_user, *cluster_pass; /* what an accepted route must present, NULL: nothing */
     int64_t cluster_auth_timeout_ms;
-    char **routes; /* route URLs to dial and keep dialing (explicit routes) */
+    struct nb_tls_config cluster_tls; /* routes over TLS, verified both ways (when enabled) */
+    char **routes;                    /* route URLs to dial and keep dialing (explicit routes) */
     size_t nroutes;
     bool debug, trace;
     bool logtime;   /* timestamps in log lines (default; the caller writes them) */

@@ -74,6 +74,8 @@ nb__auth_has_plaintext(const struct nb_config *cfg)
 {
     if (cfg->auth_pass && *cfg->auth_pass && !nb__auth_is_bcrypt(cfg->auth_pass)) return true;
     for (size_t i = 0; i < cfg->nusers; i++) {
+        /* a user a certificate maps to has no password to leak */
+        if (cfg->tls.map && !cfg->users[i].password) continue;
         if (!nb__auth_is_bcrypt(cfg->users[i].password)) return true;
     }
     return false;
@@ -190,4 +192,11 @@ nb__auth_check(const struct nb_auth *a, const struct np_connect *cc, struct nb_a
         return compare(cfg->auth_pass, cc->pass, res);
     }
     return NB_AUTH_FAIL;
+}
+
+const struct nb_auth_user *
+nb__auth_user(const struct nb_auth *a, const char *name)
+{
+    const struct nb_auth_user *u = nb__auth_find(a, name);
+    return u && !u->standard_refused ? u : NULL;
 }

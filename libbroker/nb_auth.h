@@ -59,6 +59,11 @@ enum nb_auth_verdict nb__auth_check(const struct nb_auth *a, const struct np_con
                                     struct nb_auth_result *res);
 /* The user of a's users list called name, or NULL. */
 const struct nb_auth_user *nb__auth_find(const struct nb_auth *a, const char *name);
+/*
+ * The user of the users list named name (a name a client certificate maps to), NULL when there is
+ * none or it may not connect as a plain client.
+ */
+const struct nb_auth_user *nb__auth_user(const struct nb_auth *a, const char *name);
 /* nats-server's isBcrypt: "$2a$", "$2b$", "$2x$" or "$2y$", two digits and "$". */
 bool nb__auth_is_bcrypt(const char *s);
 /*

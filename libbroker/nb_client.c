@@ -12,6 +12,7 @@
  */
 #include "nb_client.h"
 #include "nb_auth.h"
+#include "nb_certauth.h"
 #include "nb_cluster.h"
 #include "nb_js.h"
 #include "nb_monitor.h"
@@ -440,7 +441,7 @@ op_connect(struct nb_client *c, const struct np_op *op)
     /* nats-server names the client in its log lines from here on, refusals included. */
     set_ident(c, &cc);
     struct nb_auth_result res;
-    enum nb_auth_verdict v = nb__auth_check(srv->auth, &cc, &res);
+    enum nb_auth_verdict v = nb__certauth_check(&c->conn, srv->auth, &cc, &res);
     if (v == NB_AUTH_BCRYPT && start_bcrypt(c, &cc, &res)) return;
     /* Without the thread pool the check runs here: slower for everyone, but right. */
     bool authenticated =

@@ -17,7 +17,9 @@
 #include "nb_cluster.h"
 #include "nb_client.h"
 #include "nb_srv.h"
+#include "nb_tls.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -404,6 +406,8 @@ nb__cluster_info_json(struct nb_server *srv)
         .port = cl->info_port,
         .headers = true,
         .auth_required = srv->cfg.cluster_user != NULL,
+        .tls_required = cl->tls != NULL,
+        .tls_verify = cl->tls != NULL,
         .max_payload = srv->cfg.max_payload,
         .natsctl_streams = srv->js != NULL,
         .ip = cl->info_ip,
@@ -523,6 +527,31 @@ listen_routes(struct nb_server *srv, const char *host)
     return 0;
 }
 
+/* cluster.tls: the context of every route, and nats-server's warning for insecure. */
+static int
+start_tls(struct nb_server *srv)
+{
+    struct nb_cluster *cl = srv->cluster;
+    const struct nb_tls_config *tls = &srv->cfg.cluster_tls;
+    char why[256];
+    if (!tls->enabled) return 0;
+    int rc = nb__tls_ctx_new_routes(&cl->tls, tls, why, sizeof why);
+    if (rc) {
+        snprintf(srv->start_error, sizeof srv->start_error, "cannot start route TLS: %s", why);
+        return rc;
+    }
+    if (tls->insecure)
+        nb__log(srv, NB_LOG_WARN,
+                "TLS certificate chain and hostname of solicited routes will not be verified. DO "
+                "NOT USE IN PRODUCTION!");
+    for (struct nb_solicit *s = cl->solicits; s && !cl->tls_name; s = s->next) {
+        struct in6_addr ip;
+        if (inet_pton(AF_INET, s->url.host, &ip) != 1 && inet_pton(AF_INET6, s->url.host, &ip) != 1)
+            cl->tls_name = strdup(s->url.host);
+    }
+    return 0;
+}
+
 int
 nb__cluster_start(struct nb_server *srv)
 {
@@ -549,6 +578,7 @@ nb__cluster_start(struct nb_server *srv)
         if (!s) return NB_ENOMEM;
         s->next_try_ms = now;
     }
+    if ((rc = start_tls(srv))) return rc;
     nb__cluster_tick(srv, now);
     return 0;
 }
@@ -582,6 +612,8 @@ nb__cluster_free(struct nb_server *srv)
     free(cl->name);
     free(cl->info_host);
     free(cl->info_ip);
+    free(cl->tls_name);
+    nb__tls_ctx_free(cl->tls);
     free(cl);
     srv->cluster = NULL;
 }

@@ -68,6 +68,12 @@ struct nb_cluster {
     uint32_t urls_gen;   /* bumped when connect_urls change */
     char **local_ips;    /* this host's addresses, to skip dialing ourselves */
     size_t nlocal_ips;
+    struct nb_tls_ctx *tls; /* routes' TLS (cluster.tls), NULL when routes are plaintext */
+    /*
+     * The first configured route's host name: what a dialed route's certificate must name when
+     * the URL dialed is an IP address (a gossiped one), as nats-server's routeTLSName. NULL: none.
+     */
+    char *tls_name;
 };
 
 /* The peer's interest: one per "subject[ queue]" key it announced with RS+. */

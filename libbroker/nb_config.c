@@ -45,6 +45,7 @@ struct loader {
     const cJSON *http_host; /* the last "http" value that named a host, checked at the end */
     bool users_listed;      /* authorization has a users array, even an empty one */
     struct nb_permissions *default_perms; /* authorization.default_permissions while it is read */
+    struct nb_tls_config *tls;            /* the tls block being read (clients' or routes') */
 };
 
 /* Applies the value v of key to the field at offset off of ld->cfg. */
@@ -80,6 +81,7 @@ nb_config_init(struct nb_config *cfg)
     cfg->js_sync_interval_ms = 2 * 60 * 1000;
     cfg->logtime = true;
     nb__tls_config_init(&cfg->tls);
+    nb__tls_config_init(&cfg->cluster_tls);
 }
 
 /* Every string field, for release and copy. */
@@ -113,6 +115,7 @@ nb_config_release(struct nb_config *cfg)
     cfg->users = NULL;
     cfg->nusers = 0;
     nb__tls_config_release(&cfg->tls);
+    nb__tls_config_release(&cfg->cluster_tls);
     nb_config_clear_routes(cfg);
 }
 
@@ -637,6 +640,7 @@ static int apply_cluster_port(struct loader *ld, const char *key, const cJSON *v
 static int apply_routes(struct loader *ld, const char *key, const cJSON *v, size_t off);
 static int apply_cluster_auth(struct loader *ld, const char *key, const cJSON *v, size_t off);
 static int apply_tls(struct loader *ld, const char *key, const cJSON *v, size_t off);
+static int apply_cluster_tls(struct loader *ld, const char *key, const cJSON *v, size_t off);
 
 #define AT(field) offsetof(struct nb_config, field)
 #define COUNT(a)  (sizeof(a) / sizeof((a)[0]))
@@ -693,6 +697,7 @@ static const struct option cluster_options[] = {
     {"cluster_advertise", apply_string, AT(cluster_advertise)},
     {"no_advertise", apply_bool, AT(cluster_no_advertise)},
     {"connect_retries", apply_int64, AT(connect_retries)},
+    {"tls", apply_cluster_tls, 0},
 };
 
 /* nats-server's cluster authorization: one user, no tokens (both are errors there too). */
@@ -737,6 +742,23 @@ static const struct option tls_options[] = {
     {"pinned_certs", apply_tls_pins, 0},
     /* skips the server certificate check of a TLS client; a listener makes no such check */
     {"insecure", apply_no_effect, 0},
+};
+
+/*
+ * The cluster's tls block: nats-server 2.9.10 always requires and verifies the peer's certificate
+ * on routes, so verify changes nothing; insecure skips checking a dialed peer's certificate.
+ */
+static const struct option cluster_tls_options[] = {
+    {"cert_file", apply_string, AT(cluster_tls.cert_file)},
+    {"key_file", apply_string, AT(cluster_tls.key_file)},
+    {"ca_file", apply_string, AT(cluster_tls.ca_file)},
+    {"verify", apply_no_effect, 0},
+    {"insecure", apply_bool, AT(cluster_tls.insecure)},
+    {"timeout", apply_tls_timeout, AT(cluster_tls.timeout_ms)},
+    {"min_version", apply_tls_version, 0},
+    {"cipher_suites", apply_tls_names, AT(cluster_tls.ciphers)},
+    {"curve_preferences", apply_tls_names, AT(cluster_tls.curves)},
+    {"pinned_certs", apply_tls_pins, 0},
 };
 
 static const struct option auth_options[] = {
@@ -830,17 +852,23 @@ static const struct absent tls_refused[] = {
     {"connection_rate_limit", "a limit on TLS handshakes per second"},
 };
 
+/* Mapping a route's certificate to the cluster user, and checking it against the known URLs. */
+static const struct absent cluster_tls_refused[] = {
+    {"verify_and_map", "mapping route certificates to the cluster user"},
+    {"verify_cert_and_check_known_urls", "checking route certificates against known URLs"},
+    {"connection_rate_limit", "a limit on TLS handshakes per second"},
+};
+
 /* The authorization keys of nats-server 2.10 that natsctl does not have. */
 static const struct absent auth_refused[] = {
     {"auth_callout", "auth callout"},
 };
 
 /*
- * Route TLS and permissions protect the cluster. Route pooling and pinned accounts (nats-server
+ * Route permissions protect the cluster. Route pooling and pinned accounts (nats-server
  * 2.10) would change the wire between peers, so a file asking for them is not read as if it did not.
  */
 static const struct absent cluster_refused[] = {
-    {"tls", "TLS"},
     {"permissions", "route permissions"},
     {"pool_size", "route pooling (nats-server 2.10's pool_size)"},
     {"accounts", "routes pinned to accounts (nats-server 2.10)"},
@@ -926,6 +954,14 @@ static const struct scope tls_scope = {
     .nopts = COUNT(tls_options),
     .refused = tls_refused,
     .nrefused = COUNT(tls_refused),
+};
+
+static const struct scope cluster_tls_scope = {
+    .path = "cluster.tls",
+    .opts = cluster_tls_options,
+    .nopts = COUNT(cluster_tls_options),
+    .refused = cluster_tls_refused,
+    .nrefused = COUNT(cluster_tls_refused),
 };
 
 static const struct scope jetstream_scope = {
@@ -1180,22 +1216,38 @@ apply_cluster(struct loader *ld, const char *key, const cJSON *v, size_t off)
 /* ---- tls --------------------------------------------------------------------------------------- */
 
 /*
- * tls: the block defines TLS completely, as in nats-server (a second block replaces the first).
- * The files are loaded here, so that a bad certificate is reported where the block is.
+ * A tls block defines TLS completely, as in nats-server (a second block replaces the first). The
+ * files are loaded here, so that a bad certificate is reported where the block is.
  */
+static int
+read_tls(struct loader *ld, const cJSON *v, struct nb_tls_config *tls, const struct scope *sc)
+{
+    nb__tls_config_release(tls);
+    nb__tls_config_init(tls);
+    tls->enabled = true;
+    ld->tls = tls;
+    int rc = apply_map(ld, v, sc);
+    char msg[256];
+    if (!rc && nb__tls_check(tls, msg, sizeof msg) != 0) rc = reject(ld, v, "%s", msg);
+    return rc;
+}
+
+/* tls: client connections (and the https port's certificate). */
 static int
 apply_tls(struct loader *ld, const char *key, const cJSON *v, size_t off)
 {
     (void)off;
     if (!cJSON_IsObject(v)) return bad(ld, key, v, "expected a map { ... }");
-    struct nb_tls_config *tls = &ld->cfg->tls;
-    nb__tls_config_release(tls);
-    nb__tls_config_init(tls);
-    tls->enabled = true;
-    int rc = apply_map(ld, v, &tls_scope);
-    char msg[256];
-    if (!rc && nb__tls_check(tls, msg, sizeof msg) != 0) rc = reject(ld, v, "%s", msg);
-    return rc;
+    return read_tls(ld, v, &ld->cfg->tls, &tls_scope);
+}
+
+/* cluster { tls {} }: routes over TLS, the files loaded here as the clients' block's are. */
+static int
+apply_cluster_tls(struct loader *ld, const char *key, const cJSON *v, size_t off)
+{
+    (void)off;
+    if (!cJSON_IsObject(v)) return bad(ld, key, v, "expected a map { ... }");
+    return read_tls(ld, v, &ld->cfg->cluster_tls, &cluster_tls_scope);
 }
 
 static int
@@ -1205,20 +1257,15 @@ apply_no_effect(struct loader *ld, const char *key, const cJSON *v, size_t off)
     return cJSON_IsBool(v) ? 0 : bad(ld, key, v, "expected true or false");
 }
 
-/*
- * verify_and_map: the certificate's subject names the user from the users list; natsctl does not
- * map certificates yet, and verifying without mapping would let any certified client in as nobody.
- */
+/* verify_and_map: true also turns verify on (false leaves it), as in nats-server's parseTLS. */
 static int
 apply_tls_map(struct loader *ld, const char *key, const cJSON *v, size_t off)
 {
     (void)off;
     if (!cJSON_IsBool(v)) return bad(ld, key, v, "expected true or false");
-    if (!cJSON_IsTrue(v)) return 0;
-    return reject(ld, v,
-                  "field \"tls.%.40s\" (mapping client certificates to users) is not supported by "
-                  "natsctl yet (refusing to start without it)",
-                  key);
+    ld->tls->map = cJSON_IsTrue(v);
+    if (ld->tls->map) ld->tls->verify = true;
+    return 0;
 }
 
 /* timeout: seconds (a fraction too) or a duration; 0 is nats-server's default. */
@@ -1240,7 +1287,7 @@ apply_tls_version(struct loader *ld, const char *key, const cJSON *v, size_t off
     if (!cJSON_IsString(v)) return bad(ld, key, v, "expected \"1.2\" or \"1.3\"");
     const char *s = v->valuestring;
     if (strcmp(s, "1.2") == 0 || strcmp(s, "1.3") == 0) {
-        ld->cfg->tls.min_version = s[2] == '2' ? 0x0303 : 0x0304;
+        ld->tls->min_version = s[2] == '2' ? 0x0303 : 0x0304;
         return 0;
     }
     if (strcmp(s, "1.0") == 0 || strcmp(s, "1.1") == 0)
@@ -1255,7 +1302,7 @@ apply_tls_version(struct loader *ld, const char *key, const cJSON *v, size_t off
 static int
 apply_tls_names(struct loader *ld, const char *key, const cJSON *v, size_t off)
 {
-    bool is_cipher = off == AT(tls.ciphers);
+    bool is_cipher = off == AT(tls.ciphers) || off == AT(cluster_tls.ciphers);
     if (!cJSON_IsArray(v)) return bad(ld, key, v, "expected a list of names");
     if (!v->child) return bad(ld, key, v, "must not be empty");
     char list[1024] = "";
@@ -1305,7 +1352,7 @@ apply_tls_pins(struct loader *ld, const char *key, const cJSON *v, size_t off)
         for (i = 0; i < 64; i++)
             *p++ = (char)tolower((unsigned char)h[i]);
     }
-    int rc = nb_config_set_str(&ld->cfg->tls.pinned, n ? list : NULL) ? NB_ENOMEM : 0;
+    int rc = nb_config_set_str(&ld->tls->pinned, n ? list : NULL) ? NB_ENOMEM : 0;
     free(list);
     return rc;
 }
@@ -1343,6 +1390,7 @@ nb_config_copy(struct nb_config *dst, const struct nb_config *src)
     dst->routes = NULL;
     dst->nroutes = 0;
     int rc = nb__tls_config_copy(&dst->tls, &src->tls);
+    rc |= nb__tls_config_copy(&dst->cluster_tls, &src->cluster_tls);
     for (size_t i = 0; i < sizeof to / sizeof to[0]; i++)
         rc |= nb_config_set_str(to[i], *from[i]);
     for (size_t i = 0; i < src->nroutes; i++)

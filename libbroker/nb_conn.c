@@ -434,11 +434,20 @@ nb__conn_tick(struct nb_conn *c, uint64_t now)
 
 /* ---- input and accept ---------------------------------------------------------------------------- */
 
+/* nats-server's line for a failed handshake: "TLS handshake error" or "TLS route handshake ...". */
+static void
+log_tls_error(struct nb_conn *c, const char *why)
+{
+    const char *kind = c->proto->tls_kind;
+    nb__conn_log(c, NB_LOG_ERROR, "TLS %s%shandshake error: %s", kind ? kind : "", kind ? " " : "",
+                 why);
+}
+
 /* A handshake that failed is logged as nats-server logs it; its alert goes out before the close. */
 static void
 tls_failed(struct nb_conn *c, const char *why)
 {
-    nb__conn_log(c, NB_LOG_ERROR, "TLS handshake error: %s", why);
+    log_tls_error(c, why);
     nb__conn_close(c, NB_CLOSE_TLS_HANDSHAKE, true);
 }
 
@@ -449,6 +458,7 @@ tls_ready(struct nb_conn *c)
     nb__conn_log(c, NB_LOG_DEBUG, "TLS handshake complete");
     nb__conn_log(c, NB_LOG_DEBUG, "TLS version %s, cipher suite %s", nb__tls_version(c->tls),
                  nb__tls_cipher(c->tls));
+    if (c->proto->secured) c->proto->secured(c);
 }
 
 /* Ciphertext in; everything it decrypts to goes to the protocol before this returns. */
@@ -486,8 +496,7 @@ on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     struct nb_conn *c = stream->data;
     if (nread < 0) {
         if (c->tls && !nb__tls_ready(c->tls)) {
-            nb__conn_log(c, NB_LOG_ERROR, "TLS handshake error: %s",
-                         nread == UV_EOF ? "EOF" : uv_strerror((int)nread));
+            log_tls_error(c, nread == UV_EOF ? "EOF" : uv_strerror((int)nread));
             nb__conn_close(c, NB_CLOSE_TLS_HANDSHAKE, false);
             return;
         }
@@ -580,6 +589,16 @@ nb__conn_start_tls(struct nb_conn *c, struct nb_tls_ctx *ctx, uint64_t timeout_m
     }
     nb__outq_consume(&c->out, &c->srv->pool, done);
     c->tls_deadline_ms = nb__now_ms(c->srv) + timeout_ms;
+    return 0;
+}
+
+int
+nb__conn_dial_tls(struct nb_conn *c, struct nb_tls_ctx *ctx, const char *host, uint64_t timeout_ms)
+{
+    c->tls = nb__tls_connect(ctx, &c->srv->pool, host);
+    if (!c->tls) return NB_ENOMEM;
+    c->tls_deadline_ms = nb__now_ms(c->srv) + timeout_ms;
+    nb__conn_schedule_flush(c);
     return 0;
 }
 

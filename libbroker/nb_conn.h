@@ -64,6 +64,7 @@ struct nb_proto {
     const char *kind_name; /* "Client" or "Router", as nats-server's log lines name them */
     /* nats-server logs a client's close at debug level, a route's at info level */
     enum nb_log_level close_level;
+    const char *tls_kind; /* "route": "TLS route handshake error"; NULL: a client's wording */
     /* Bytes read from the socket, to parse and act on at once (they are not kept). */
     void (*input)(struct nb_conn *c, const char *data, size_t len);
     /* The periodic check, for the protocol's own timers (pings, authentication timeout). */
@@ -72,6 +73,8 @@ struct nb_proto {
     void (*teardown)(struct nb_conn *c);
     /* The handle has closed: free the object that embeds the connection. */
     void (*destroy)(struct nb_conn *c);
+    /* The TLS handshake completed (NULL: nothing to do then). */
+    void (*secured)(struct nb_conn *c);
 };
 
 struct nb_conn {
@@ -137,6 +140,13 @@ void nb__conn_start(struct nb_conn *c);
  * output is sealed into records when flushed. Returns 0 or NB_ENOMEM; call before nb__conn_start().
  */
 int nb__conn_start_tls(struct nb_conn *c, struct nb_tls_ctx *ctx, uint64_t timeout_ms);
+/*
+ * Puts a dialed c under TLS with ctx as the handshake's client, expecting the certificate to name
+ * host: the ClientHello goes out first, and what is queued meanwhile waits for the handshake.
+ * Returns 0 or NB_ENOMEM.
+ */
+int nb__conn_dial_tls(struct nb_conn *c, struct nb_tls_ctx *ctx, const char *host,
+                      uint64_t timeout_ms);
 /* Queues raw protocol bytes and schedules a flush. */
 void nb__conn_send(struct nb_conn *c, const char *data, size_t len);
 /* Queues "-ERR '<text>'", however long the text. */

@@ -12,6 +12,7 @@
 #include "nb_cluster.h"
 #include "nb_srv.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,15 +29,18 @@ static void route_input(struct nb_conn *conn, const char *data, size_t len);
 static void route_tick(struct nb_conn *conn, uint64_t now);
 static void route_teardown(struct nb_conn *conn);
 static void route_destroy(struct nb_conn *conn);
+static void route_secured(struct nb_conn *conn);
 
 static const struct nb_proto route_proto = {
     .id_label = "rid",
     .kind_name = "Router",
     .close_level = NB_LOG_INFO,
+    .tls_kind = "route",
     .input = route_input,
     .tick = route_tick,
     .teardown = route_teardown,
     .destroy = route_destroy,
+    .secured = route_secured,
 };
 
 static const struct np_str global_account = NP_STR_LIT("$G");
@@ -108,6 +112,7 @@ send_connect(struct nb_route *r)
     cc.cluster_dynamic = srv->cluster->name_dynamic;
     cc.user = u->user;
     cc.pass = u->pass;
+    cc.tls_required = srv->cluster->tls != NULL;
     char *json = np_connect_encode_route(&cc);
     size_t n = json ? strlen(json) : 0;
     char *line = json ? malloc(n + 16) : NULL;
@@ -142,6 +147,39 @@ route_new(struct nb_server *srv)
     return r;
 }
 
+/* nats-server logs a route's creation once its TLS handshake, if any, is done. */
+static void
+route_secured(struct nb_conn *conn)
+{
+    nb__conn_log(conn, NB_LOG_INFO, "Route connection created");
+}
+
+/*
+ * Route TLS starts before anything is said, on both sides (nats-server's createRoute): the INFO
+ * and CONNECT queued next wait for the handshake. Returns false when the route was closed.
+ */
+static bool
+start_tls(struct nb_route *r)
+{
+    struct nb_conn *c = &r->conn;
+    struct nb_cluster *cl = c->srv->cluster;
+    uint64_t timeout = (uint64_t)c->srv->cfg.cluster_tls.timeout_ms;
+    int rc;
+    if (!cl->tls) return true;
+    if (r->solicited) {
+        const char *host = r->solicit->url.host;
+        struct in6_addr ip;
+        bool is_ip = inet_pton(AF_INET, host, &ip) == 1 || inet_pton(AF_INET6, host, &ip) == 1;
+        nb__conn_log(c, NB_LOG_DEBUG, "Starting TLS route client handshake");
+        rc = nb__conn_dial_tls(c, cl->tls, is_ip && cl->tls_name ? cl->tls_name : host, timeout);
+    } else {
+        nb__conn_log(c, NB_LOG_DEBUG, "Starting TLS route server handshake");
+        rc = nb__conn_start_tls(c, cl->tls, timeout);
+    }
+    if (rc) nb__conn_close(c, NB_CLOSE_NO_MEMORY, false);
+    return rc == 0;
+}
+
 void
 nb__route_accept(struct nb_server *srv, uv_stream_t *listener)
 {
@@ -149,11 +187,13 @@ nb__route_accept(struct nb_server *srv, uv_stream_t *listener)
     if (!r) return;
     r->tcp_up = 1;
     if (nb__conn_accept(&r->conn, srv, &route_proto, listener) != 0) return;
+    if (!start_tls(r)) return;
     if (auth_required(srv))
-        r->deadline_ms = nb__now_ms(srv) + (uint64_t)srv->cfg.cluster_auth_timeout_ms;
+        r->deadline_ms = nb__now_ms(srv) + (uint64_t)srv->cfg.cluster_auth_timeout_ms +
+                         (srv->cluster->tls ? (uint64_t)srv->cfg.cluster_tls.timeout_ms : 0);
     start_pings(r);
     send_info(r);
-    nb__conn_log(&r->conn, NB_LOG_INFO, "Route connection created");
+    if (!srv->cluster->tls) route_secured(&r->conn);
     nb__conn_start(&r->conn);
 }
 
@@ -172,10 +212,11 @@ on_dialed(uv_connect_t *req, int status)
     r->tcp_up = 1;
     r->deadline_ms = 0;
     nb__conn_connected(c);
+    if (!start_tls(r)) return;
     start_pings(r);
     send_connect(r);
     send_info(r);
-    nb__conn_log(c, NB_LOG_INFO, "Route connection created");
+    if (!c->srv->cluster->tls) route_secured(c);
     nb__conn_start(c);
 }
 

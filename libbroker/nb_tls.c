@@ -14,12 +14,14 @@
  */
 #include "nb_tls.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -27,6 +29,7 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #define SCRATCH_SIZE (64 * 1024)
 #define PIN_LEN      32 /* SHA-256 */
@@ -85,6 +88,7 @@ struct nb_tls_ctx {
     BIO_METHOD *bio;
     unsigned char (*pins)[PIN_LEN]; /* pinned_certs, NULL: any key */
     size_t npins;
+    bool insecure; /* routes: a dialed peer's certificate is not checked */
     char scratch[SCRATCH_SIZE];
 };
 
@@ -97,8 +101,11 @@ struct nb_tls {
     size_t in_len;
     unsigned char head[5]; /* the first record header, to tell a plaintext client */
     unsigned nhead;
+    bool dialed; /* the client side of the handshake: the peer's certificate is a server's */
     bool ready, failed, shut;
     char err[200];
+    char host[256]; /* dialed: the name or address the peer's certificate must carry */
+    bool misnamed;  /* dialed: err says the certificate does not name host, in Go's words */
 };
 
 /* ---- configuration ----------------------------------------------------------------------------- */
@@ -411,6 +418,39 @@ nb__tls_ctx_new(struct nb_tls_ctx **out, const struct nb_tls_config *tls, bool f
     return 0;
 }
 
+/*
+ * nats-server's route TLS (its getTLSConfig): one configuration for both ends of a route, peers
+ * always verified against ca_file (the system's CAs without one), the own certificate shown to
+ * both accepted and dialed peers.
+ */
+int
+nb__tls_ctx_new_routes(struct nb_tls_ctx **out, const struct nb_tls_config *tls, char *msg,
+                       size_t cap)
+{
+    *out = NULL;
+    OPENSSL_init_ssl(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
+    struct nb_tls_ctx *ctx = calloc(1, sizeof *ctx);
+    if (!ctx) return NB_ENOMEM;
+    struct nb_tls_config verified = *tls;
+    verified.verify = true;
+    ctx->insecure = tls->insecure;
+    ctx->ssl = SSL_CTX_new(TLS_method());
+    ctx->bio = bio_method();
+    int rc = ctx->ssl && ctx->bio ? 0 : NB_ENOMEM;
+    if (!rc) rc = load_pair(ctx->ssl, tls, msg, cap);
+    if (!rc) rc = set_protocol(ctx->ssl, tls, msg, cap);
+    if (!rc) rc = set_verify(ctx->ssl, &verified, msg, cap);
+    if (!rc && tls->pinned) rc = set_pins(ctx, tls->pinned);
+    ERR_clear_error();
+    if (rc) {
+        if (rc == NB_ENOMEM) snprintf(msg, cap, "out of memory");
+        nb__tls_ctx_free(ctx);
+        return rc;
+    }
+    *out = ctx;
+    return 0;
+}
+
 int
 nb__tls_check(const struct nb_tls_config *tls, char *msg, size_t cap)
 {
@@ -422,8 +462,8 @@ nb__tls_check(const struct nb_tls_config *tls, char *msg, size_t cap)
 
 /* ---- sessions ---------------------------------------------------------------------------------- */
 
-struct nb_tls *
-nb__tls_new(struct nb_tls_ctx *ctx, struct nb_chunk_pool *pool)
+static struct nb_tls *
+session_new(struct nb_tls_ctx *ctx, struct nb_chunk_pool *pool)
 {
     struct nb_tls *t = calloc(1, sizeof *t);
     if (!t) return NULL;
@@ -439,7 +479,108 @@ nb__tls_new(struct nb_tls_ctx *ctx, struct nb_chunk_pool *pool)
     }
     BIO_set_data(b, t);
     SSL_set_bio(t->ssl, b, b);
-    SSL_set_accept_state(t->ssl);
+    return t;
+}
+
+struct nb_tls *
+nb__tls_new(struct nb_tls_ctx *ctx, struct nb_chunk_pool *pool)
+{
+    struct nb_tls *t = session_new(ctx, pool);
+    if (t) SSL_set_accept_state(t->ssl);
+    return t;
+}
+
+/* "a, b" of the certificate's IP addresses (ip) or DNS names in its subjectAltName. */
+static void
+alt_names(X509 *cert, bool ip, char *out, size_t cap)
+{
+    GENERAL_NAMES *names = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+    size_t len = 0;
+    out[0] = '\0';
+    for (int i = 0; i < sk_GENERAL_NAME_num(names) && len < cap; i++) {
+        const GENERAL_NAME *g = sk_GENERAL_NAME_value(names, i);
+        char text[INET6_ADDRSTRLEN + 1] = "";
+        int n = ASN1_STRING_length(g->d.ia5);
+        const unsigned char *p = ASN1_STRING_get0_data(g->d.ia5);
+        if (ip && g->type == GEN_IPADD && (n == 4 || n == 16))
+            inet_ntop(n == 4 ? AF_INET : AF_INET6, p, text, sizeof text);
+        else if (!ip && g->type == GEN_DNS)
+            snprintf(text, sizeof text, "%.*s", n, (const char *)p);
+        if (text[0]) len += (size_t)snprintf(out + len, cap - len, "%s%s", len ? ", " : "", text);
+    }
+    GENERAL_NAMES_free(names);
+}
+
+/* Go's x509.HostnameError for a dialed peer's certificate that does not name t->host. */
+static void
+host_mismatch(struct nb_tls *t, X509 *cert, bool ip)
+{
+    char valid[80];
+    alt_names(cert, ip, valid, sizeof valid);
+    t->misnamed = true;
+    if (ip && !valid[0])
+        snprintf(t->err, sizeof t->err,
+                 "x509: cannot validate certificate for %.60s because it doesn't contain any IP "
+                 "SANs",
+                 t->host);
+    else if (!valid[0])
+        snprintf(t->err, sizeof t->err,
+                 "x509: certificate is not valid for any names, but wanted to match %.60s",
+                 t->host);
+    else
+        snprintf(t->err, sizeof t->err, "x509: certificate is valid for %.80s, not %.60s", valid,
+                 t->host);
+}
+
+static int
+verify_dialed(int ok, X509_STORE_CTX *store)
+{
+    int err = X509_STORE_CTX_get_error(store);
+    if (ok || (err != X509_V_ERR_HOSTNAME_MISMATCH && err != X509_V_ERR_IP_ADDRESS_MISMATCH))
+        return ok;
+    SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
+    struct nb_tls *t = ssl ? BIO_get_data(SSL_get_rbio(ssl)) : NULL;
+    X509 *cert = X509_STORE_CTX_get_current_cert(store);
+    if (t && cert) host_mismatch(t, cert, err == X509_V_ERR_IP_ADDRESS_MISMATCH);
+    return ok;
+}
+
+/*
+ * Go's client checks: the chain, then that the certificate names host (an IP address against its
+ * IP SANs, a name against its DNS names, which also goes out as SNI), unless insecure.
+ */
+static bool
+expect_peer(struct nb_tls *t, const char *host)
+{
+    struct in6_addr ip;
+    bool is_ip = inet_pton(AF_INET, host, &ip) == 1 || inet_pton(AF_INET6, host, &ip) == 1;
+    if (!is_ip && SSL_set_tlsext_host_name(t->ssl, host) != 1) return false;
+    if (t->ctx->insecure) {
+        SSL_set_verify(t->ssl, SSL_VERIFY_NONE, NULL);
+        return true;
+    }
+    snprintf(t->host, sizeof t->host, "%s", host);
+    SSL_set_verify(t->ssl, SSL_VERIFY_PEER, verify_dialed);
+    if (is_ip) return X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), host) == 1;
+    return SSL_set1_host(t->ssl, host) == 1;
+}
+
+struct nb_tls *
+nb__tls_connect(struct nb_tls_ctx *ctx, struct nb_chunk_pool *pool, const char *host)
+{
+    struct nb_tls *t = session_new(ctx, pool);
+    if (!t) return NULL;
+    t->dialed = true;
+    SSL_set_connect_state(t->ssl);
+    if (!expect_peer(t, host)) {
+        nb__tls_free(t);
+        return NULL;
+    }
+    /* No input yet: this only queues the ClientHello. */
+    if (nb__tls_input(t, "", 0) == NB_TLS_FAIL) {
+        nb__tls_free(t);
+        return NULL;
+    }
     return t;
 }
 
@@ -488,6 +629,19 @@ verify_text(long result)
     }
 }
 
+/* Go's name of an alert, which OpenSSL words differently for a few. */
+static void
+alert_text(int desc, char *out, size_t cap)
+{
+    if (desc == SSL_AD_UNKNOWN_CA) {
+        snprintf(out, cap, "unknown certificate authority");
+        return;
+    }
+    snprintf(out, cap, "%s", SSL_alert_desc_string_long(desc));
+    for (char *p = out; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+}
+
 static int
 handshake_failed(struct nb_tls *t)
 {
@@ -496,6 +650,13 @@ handshake_failed(struct nb_tls *t)
     long verify = SSL_get_verify_result(t->ssl);
     if (reason == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE)
         return fail(t, "tls: client didn't provide a certificate");
+    if (t->misnamed) {
+        t->failed = true;
+        ERR_clear_error();
+        return NB_TLS_FAIL;
+    }
+    if (t->dialed && (reason == SSL_R_CERTIFICATE_VERIFY_FAILED || verify != X509_V_OK))
+        return fail(t, "x509: %s", verify_text(verify));
     if (reason == SSL_R_CERTIFICATE_VERIFY_FAILED || verify != X509_V_OK)
         return fail(t, "tls: failed to verify client certificate: x509: %s", verify_text(verify));
     if (reason == SSL_R_NO_SHARED_CIPHER)
@@ -504,10 +665,7 @@ handshake_failed(struct nb_tls *t)
         return fail(t, "tls: client offered only unsupported versions");
     if (reason > SSL_AD_REASON_OFFSET) {
         char alert[64];
-        snprintf(alert, sizeof alert, "%s",
-                 SSL_alert_desc_string_long(reason - SSL_AD_REASON_OFFSET));
-        for (char *p = alert; *p; p++)
-            *p = (char)tolower((unsigned char)*p);
+        alert_text(reason - SSL_AD_REASON_OFFSET, alert, sizeof alert);
         return fail(t, "remote error: tls: %s", alert);
     }
     return fail(t, "tls: %s", e ? ERR_reason_error_string(e) : "handshake failure");
@@ -641,4 +799,288 @@ nb__tls_cipher(const struct nb_tls *t)
     for (size_t i = 0; name && i < sizeof ciphers / sizeof ciphers[0]; i++)
         if (ciphers[i].ossl && strcmp(name, ciphers[i].ossl) == 0) return ciphers[i].go;
     return name ? name : "";
+}
+
+/* ---- the peer's certificate ------------------------------------------------------------------- */
+
+#define DN_MAX_ATTRS 16
+#define DN_MAX_VALUE 256
+
+int
+nb__tls_peer_count(const struct nb_tls *t)
+{
+    STACK_OF(X509) *chain = SSL_get_peer_cert_chain(t->ssl);
+    int n = chain ? sk_X509_num(chain) : 0;
+    if (!SSL_get0_peer_certificate(t->ssl)) return 0;
+    /* a server's view of the chain leaves the client's own certificate out, a client's does not */
+    return t->dialed ? n : n + 1;
+}
+
+bool
+nb__tls_each_alt_name(const struct nb_tls *t,
+                      bool (*fn)(void *ud, enum nb_tls_alt kind, const char *name), void *ud)
+{
+    static const struct {
+        int type;
+        enum nb_tls_alt kind;
+    } order[] = {
+        {GEN_EMAIL, NB_TLS_ALT_EMAIL}, {GEN_DNS, NB_TLS_ALT_DNS}, {GEN_URI, NB_TLS_ALT_URI}};
+    X509 *cert = SSL_get0_peer_certificate(t->ssl);
+    GENERAL_NAMES *names = cert ? X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL) : NULL;
+    bool found = false;
+    for (size_t k = 0; !found && k < sizeof order / sizeof order[0]; k++) {
+        for (int i = 0; !found && i < sk_GENERAL_NAME_num(names); i++) {
+            const GENERAL_NAME *g = sk_GENERAL_NAME_value(names, i);
+            if (g->type != order[k].type) continue;
+            char name[DN_MAX_VALUE];
+            int n = ASN1_STRING_length(g->d.ia5);
+            if (n <= 0 || (size_t)n >= sizeof name) continue;
+            memcpy(name, ASN1_STRING_get0_data(g->d.ia5), (size_t)n);
+            name[n] = '\0';
+            if (strlen(name) == (size_t)n) found = fn(ud, order[k].kind, name);
+        }
+    }
+    GENERAL_NAMES_free(names);
+    return found;
+}
+
+/* A distinguished name as nats-server's LDAP code holds it: attributes, each in an RDN. */
+struct dn {
+    struct {
+        char type[32];
+        char value[DN_MAX_VALUE];
+        int rdn;
+    } a[DN_MAX_ATTRS];
+    int n, nrdn;
+};
+
+/* The attribute names nats-server's LDAP code knows; any other makes a certificate unmatchable. */
+static const struct {
+    int nid;
+    const char *name;
+} ldap_types[] = {
+    {NID_commonName, "CN"},      {NID_serialNumber, "SERIALNUMBER"}, {NID_countryName, "C"},
+    {NID_localityName, "L"},     {NID_stateOrProvinceName, "ST"},    {NID_streetAddress, "STREET"},
+    {NID_organizationName, "O"}, {NID_organizationalUnitName, "OU"}, {NID_postalCode, "POSTALCODE"},
+    {NID_domainComponent, "DC"},
+};
+
+/* An entry's value as UTF-8 in out (DN_MAX_VALUE). False when it is too long or holds a NUL. */
+static bool
+entry_value(const X509_NAME_ENTRY *e, char *out)
+{
+    unsigned char *utf8 = NULL;
+    int n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(e));
+    bool ok = n >= 0 && n < DN_MAX_VALUE && memchr(utf8, '\0', (size_t)n) == NULL;
+    if (ok) {
+        memcpy(out, utf8, (size_t)n);
+        out[n] = '\0';
+    }
+    OPENSSL_free(utf8);
+    return ok;
+}
+
+static const char *
+ldap_type(const X509_NAME_ENTRY *e)
+{
+    int nid = OBJ_obj2nid(X509_NAME_ENTRY_get_object(e));
+    for (size_t i = 0; i < sizeof ldap_types / sizeof ldap_types[0]; i++)
+        if (ldap_types[i].nid == nid) return ldap_types[i].name;
+    return NULL;
+}
+
+/* The subject, last RDN first (nats-server's FromRawCertSubject). */
+static bool
+subject_dn(const X509_NAME *xn, struct dn *d)
+{
+    int count = X509_NAME_entry_count(xn), set = -1;
+    d->n = d->nrdn = 0;
+    for (int i = count - 1; i >= 0; i--) {
+        const X509_NAME_ENTRY *e = X509_NAME_get_entry(xn, i);
+        const char *type = ldap_type(e);
+        if (!type || d->n == DN_MAX_ATTRS || !entry_value(e, d->a[d->n].value)) return false;
+        if (X509_NAME_ENTRY_set(e) != set) d->nrdn++;
+        set = X509_NAME_ENTRY_set(e);
+        snprintf(d->a[d->n].type, sizeof d->a[d->n].type, "%s", type);
+        d->a[d->n++].rdn = d->nrdn - 1;
+    }
+    return true;
+}
+
+/* The text being parsed into a DN: the current type or value, with its unescaped trailing spaces. */
+struct dn_text {
+    char buf[DN_MAX_VALUE];
+    size_t len, trailing;
+    bool over;
+};
+
+static void
+text_put(struct dn_text *x, char ch)
+{
+    if (x->len + 1 < sizeof x->buf)
+        x->buf[x->len++] = ch;
+    else
+        x->over = true;
+}
+
+static void
+text_take(struct dn_text *x, char *out, size_t cap)
+{
+    size_t n = x->len - x->trailing;
+    snprintf(out, cap, "%.*s", (int)n, x->buf);
+    x->over |= n >= cap;
+    x->len = x->trailing = 0;
+}
+
+static bool
+dn_push(struct dn *d, struct dn_text *x, const char *type)
+{
+    if (!*type || d->n == DN_MAX_ATTRS) return false;
+    snprintf(d->a[d->n].type, sizeof d->a[d->n].type, "%s", type);
+    text_take(x, d->a[d->n].value, sizeof d->a[d->n].value);
+    d->a[d->n++].rdn = d->nrdn;
+    return true;
+}
+
+/* nats-server's ParseDN (RFC 4514), its leniencies included. */
+static bool
+parse_dn(const char *s, struct dn *d)
+{
+    struct dn_text x = {0};
+    char type[32] = "";
+    d->n = d->nrdn = 0;
+    for (size_t i = 0; s[i]; i++) {
+        char ch = s[i];
+        if (ch == '\\') {
+            x.trailing = 0;
+            ch = s[++i];
+            if (ch && strchr(" \"#+,;<=>\\", ch)) {
+                text_put(&x, ch);
+                continue;
+            }
+            int hi = ch ? hexval(ch) : -1, lo = hi >= 0 ? hexval(s[i + 1]) : -1;
+            if (lo < 0) return false;
+            text_put(&x, (char)(hi << 4 | lo));
+            i++;
+        } else if (ch == '=') {
+            text_take(&x, type, sizeof type);
+            if (s[i + 1] == '#') return false; /* BER values: unsupported there too */
+        } else if (ch == ',' || ch == '+') {
+            if (!dn_push(d, &x, type)) return false;
+            type[0] = '\0';
+            if (ch == ',') d->nrdn++;
+        } else if (ch != ' ' || x.len) {
+            x.trailing = ch == ' ' ? x.trailing + 1 : 0;
+            text_put(&x, ch);
+        }
+    }
+    if (x.len) {
+        if (!dn_push(d, &x, type)) return false;
+        d->nrdn++;
+    }
+    return !x.over;
+}
+
+/* Whether RDN ra of a and RDN rb of b have the same attributes, in any order. */
+static bool
+rdn_equal(const struct dn *a, int ra, const struct dn *b, int rb)
+{
+    int na = 0, nb = 0;
+    for (int i = 0; i < a->n; i++)
+        na += a->a[i].rdn == ra;
+    for (int j = 0; j < b->n; j++)
+        nb += b->a[j].rdn == rb;
+    if (na != nb) return false;
+    for (int i = 0; i < a->n; i++) {
+        bool found = a->a[i].rdn != ra;
+        for (int j = 0; !found && j < b->n; j++)
+            found = b->a[j].rdn == rb && strcasecmp(a->a[i].type, b->a[j].type) == 0 &&
+                    strcmp(a->a[i].value, b->a[j].value) == 0;
+        if (!found) return false;
+    }
+    return true;
+}
+
+bool
+nb__tls_subject_is(const struct nb_tls *t, const char *dn, bool any_order)
+{
+    X509 *cert = SSL_get0_peer_certificate(t->ssl);
+    struct dn want, have;
+    if (!cert || !parse_dn(dn, &want) || !subject_dn(X509_get_subject_name(cert), &have))
+        return false;
+    if (want.nrdn != have.nrdn) return false;
+    for (int i = 0; i < want.nrdn; i++) {
+        bool found = rdn_equal(&want, i, &have, i);
+        for (int j = 0; any_order && !found && j < have.nrdn; j++)
+            found = rdn_equal(&want, i, &have, j);
+        if (!found) return false;
+    }
+    return true;
+}
+
+/* Appends to a bounded string; *len past cap marks it too small. */
+static void
+put(char *buf, size_t cap, size_t *len, const char *s, size_t n)
+{
+    if (*len + n < cap) memcpy(buf + *len, s, n);
+    *len += n;
+    if (*len < cap) buf[*len] = '\0';
+}
+
+/* Go's RFC 2253 escaping of an attribute value. */
+static void
+put_escaped(char *buf, size_t cap, size_t *len, const char *v)
+{
+    size_t n = strlen(v);
+    for (size_t k = 0; k < n; k++) {
+        bool esc = strchr(",+\"\\<>;", v[k]) != NULL || (v[k] == ' ' && (k == 0 || k == n - 1)) ||
+                   (v[k] == '#' && k == 0);
+        if (esc) put(buf, cap, len, "\\", 1);
+        put(buf, cap, len, v + k, 1);
+    }
+}
+
+bool
+nb__tls_subject(const struct nb_tls *t, bool with_dc, char *buf, size_t cap)
+{
+    /* Go's pkix.Name, printed: one RDN per attribute kind, last kind first. */
+    static const int kinds[] = {
+        NID_serialNumber,     NID_commonName,          NID_organizationalUnitName,
+        NID_organizationName, NID_postalCode,          NID_streetAddress,
+        NID_localityName,     NID_stateOrProvinceName, NID_countryName};
+    static const char *const names[] = {"SERIALNUMBER", "CN", "OU", "O", "POSTALCODE",
+                                        "STREET",       "L",  "ST", "C"};
+    X509 *cert = SSL_get0_peer_certificate(t->ssl);
+    if (!cert || !cap) return false;
+    const X509_NAME *xn = X509_get_subject_name(cert);
+    int count = X509_NAME_entry_count(xn);
+    size_t len = 0;
+    buf[0] = '\0';
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        bool first = true, last_only = kinds[k] == NID_serialNumber || kinds[k] == NID_commonName;
+        char value[DN_MAX_VALUE];
+        for (int i = 0; i < count; i++) {
+            const X509_NAME_ENTRY *e = X509_NAME_get_entry(xn, i);
+            if (OBJ_obj2nid(X509_NAME_ENTRY_get_object(e)) != kinds[k] || !entry_value(e, value))
+                continue;
+            if (last_only && X509_NAME_get_index_by_NID(xn, kinds[k], i) >= 0) continue;
+            if (len || !first) put(buf, cap, &len, first ? "," : "+", 1);
+            put(buf, cap, &len, names[k], strlen(names[k]));
+            put(buf, cap, &len, "=", 1);
+            put_escaped(buf, cap, &len, value);
+            first = false;
+        }
+    }
+    bool dc = false;
+    for (int i = 0; with_dc && i < count; i++) {
+        const X509_NAME_ENTRY *e = X509_NAME_get_entry(xn, i);
+        char value[DN_MAX_VALUE];
+        if (OBJ_obj2nid(X509_NAME_ENTRY_get_object(e)) != NID_domainComponent ||
+            !entry_value(e, value))
+            continue;
+        put(buf, cap, &len, ",DC=", 4);
+        put(buf, cap, &len, value, strlen(value));
+        dc = true;
+    }
+    return len < cap && (dc || !with_dc);
 }

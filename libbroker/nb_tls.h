@@ -59,6 +59,12 @@ struct nb_tls_ctx;
  */
 int nb__tls_ctx_new(struct nb_tls_ctx **out, const struct nb_tls_config *tls, bool for_monitor,
                     char *msg, size_t cap);
+/*
+ * A context for routes, which accept and dial with one certificate: the peer's certificate is
+ * always required and verified (insecure skips it for dialed peers only), as in nats-server.
+ */
+int nb__tls_ctx_new_routes(struct nb_tls_ctx **out, const struct nb_tls_config *tls, char *msg,
+                           size_t cap);
 /* Drops the owner's reference: the context goes once the last session made from it is freed. */
 void nb__tls_ctx_free(struct nb_tls_ctx *ctx);
 /* Whether two contexts serve the same certificate and key (a reload compares what the files hold). */
@@ -70,6 +76,12 @@ struct nb_tls;
 
 /* A server-side TLS session whose records go to a queue of chunks from pool. NULL: no memory. */
 struct nb_tls *nb__tls_new(struct nb_tls_ctx *ctx, struct nb_chunk_pool *pool);
+/*
+ * A client-side session to a peer dialed at host (an IP address or a name its certificate must
+ * carry), its ClientHello already queued. NULL: no memory.
+ */
+struct nb_tls *nb__tls_connect(struct nb_tls_ctx *ctx, struct nb_chunk_pool *pool,
+                               const char *host);
 /* Frees t and its queued records. */
 void nb__tls_free(struct nb_tls *t);
 
@@ -109,5 +121,31 @@ const char *nb__tls_error(const struct nb_tls *t);
 /* The negotiated version ("1.3") and suite (nats-server's name), once ready. */
 const char *nb__tls_version(const struct nb_tls *t);
 const char *nb__tls_cipher(const struct nb_tls *t);
+
+/* ---- the peer's certificate (verify_and_map) ------------------------------------------------ */
+
+/* Where a name of nb__tls_each_alt_name() comes from in the certificate's subjectAltName. */
+enum nb_tls_alt { NB_TLS_ALT_EMAIL, NB_TLS_ALT_DNS, NB_TLS_ALT_URI };
+
+/* How many certificates the peer sent (its own first), 0 without one. */
+int nb__tls_peer_count(const struct nb_tls *t);
+/*
+ * Calls fn with the peer certificate's e-mail addresses, then its DNS names, then its URIs, until
+ * fn returns true. Returns whether one did (false without a peer certificate).
+ */
+bool nb__tls_each_alt_name(const struct nb_tls *t,
+                           bool (*fn)(void *ud, enum nb_tls_alt kind, const char *name), void *ud);
+/*
+ * Whether the peer certificate's subject is the distinguished name dn (RFC 4514 text, as
+ * nats-server's LDAP parser reads it): RDN by RDN in order, or (any_order) in any order of the
+ * RDNs. False when dn does not parse, or the subject has an attribute that parser does not know.
+ */
+bool nb__tls_subject_is(const struct nb_tls *t, const char *dn, bool any_order);
+/*
+ * The peer certificate's subject as Go prints it (RFC 2253: C, ST, L, STREET, POSTALCODE, O, OU,
+ * CN, SERIALNUMBER, last first), with ",DC=..." of its domain components appended when with_dc.
+ * Returns false without a certificate, when with_dc and there is none, or when cap is too small.
+ */
+bool nb__tls_subject(const struct nb_tls *t, bool with_dc, char *buf, size_t cap);
 
 #endif

@@ -84,7 +84,11 @@ write_cluster(struct nb_server *srv, struct nb_jw *w)
             nb_jw_str(w, NULL, hp);
         }
         if (c->nroutes) nb_jw_end_arr(w);
-        nb_jw_f64(w, "tls_timeout", 2);
+        nb_jw_f64(w, "tls_timeout", (double)c->cluster_tls.timeout_ms / 1000);
+        if (c->cluster_tls.enabled) {
+            nb_jw_bool(w, "tls_required", true);
+            nb_jw_bool(w, "tls_verify", true);
+        }
     }
     nb_jw_end_obj(w);
 }

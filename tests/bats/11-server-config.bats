@@ -34,7 +34,8 @@ refused() {
     refused 'tls {\n  connection_rate_limit: 5\n}\n' tls.connection_rate_limit \
         "a limit on TLS handshakes per second" 2:3
     refused 'allow_non_tls: true\n' allow_non_tls "plaintext clients beside TLS ones" 1:1
-    refused 'cluster {\n  name: c\n  tls { cert_file: x }\n}\n' cluster.tls TLS 3:3
+    refused 'cluster {\n  name: c\n  tls { verify_and_map: true }\n}\n' cluster.tls.verify_and_map \
+        "mapping route certificates to the cluster user" 3:9
 }
 
 @test "every access-related nats-server option is refused" {
@@ -49,7 +50,6 @@ refused() {
     refused 'ocsp: { mode: always }\n' ocsp "OCSP stapling" 1:1
     refused 'cluster {\n  pool_size: 3\n}\n' \
         cluster.pool_size "route pooling (nats-server 2.10's pool_size)" 2:3
-    refused 'cluster {\n  tls { cert_file: x }\n}\n' cluster.tls TLS 2:3
     refused 'gateway { name: g, tls { cert_file: x } }\n' gateway.tls TLS 1:20
     refused 'leafnodes {\n  authorization { token: t }\n}\n' leafnodes.authorization authorization 2:3
     refused 'websocket {\n  tls { cert_file: x }\n}\n' websocket.tls TLS 2:3

@@ -2,9 +2,9 @@
 # TLS: the server's tls block and --tls flags, the client tools over TLS (tls:// URLs, an INFO that
 # requires TLS, --tlsca/--tlscert/--tlskey), client certificates when verify is on, a plaintext
 # client on a TLS port (compared byte for byte with nats-server), the handshake timeout, bad files
-# refused at startup, and the https monitoring port. The certificates are made here with the openssl
-# tool: a CA, a server certificate for 127.0.0.1 and localhost, a client certificate, an expired
-# one, and one from another CA.
+# refused at startup, the https monitoring port, and verify_and_map (compared with nats-server). The
+# certificates are made here with the openssl tool: a CA, a server certificate for 127.0.0.1 and
+# localhost, a client certificate, an expired one, one from another CA, and three for mapping.
 
 load helpers
 
@@ -29,7 +29,15 @@ setup_file() {
     key client && sign client ca "/CN=alice/O=natsctl" 2
     key expired && sign expired ca /CN=late -1
     key stranger && sign stranger other-ca /CN=stranger 2
-    [[ -s server.pem && -s client.pem && -s expired.pem && -s stranger.pem ]]
+    # verify_and_map: a SAN e-mail address, a subject in another RDN order, a subject of nobody
+    printf 'subjectAltName=email:bob@example.com\n' >bob.ext
+    key bob && sign bob ca /CN=bob 2 bob.ext
+    key dave && sign dave ca "/CN=dave/O=natsctl" 2
+    key carol && sign carol ca "/CN=carol/O=natsctl" 2
+    # a subject attribute nats-server's DN parser does not know, and a comma to escape
+    key frank && sign frank ca "/CN=frank/emailAddress=frank@example.com/O=Acme, Inc." 2
+    [[ -s server.pem && -s client.pem && -s expired.pem && -s stranger.pem && -s bob.pem ]]
+    [[ -s dave.pem && -s carol.pem && -s frank.pem ]]
 }
 
 setup() {
@@ -196,6 +204,75 @@ plaintext() {
     grep -q '\[ERR\] .* - cid:1 - TLS handshake timeout' "$SERVER_LOG"
 }
 
+# verify_and_map: each client publishes once with its certificate (none for "-"), some naming a
+# user in their CONNECT as well; what it saw.
+map_scenario() {
+    local entry who subj user
+    for entry in client:a.x: client:b.x: client:a.x:intruder bob:b.x: dave:b.x: frank:f.x: \
+        frank:b.x: carol:a.x: -:a.x:; do
+        IFS=: read -r who subj user <<<"$entry"
+        local args=()
+        [[ $who == - ]] || args=(--tlscert "$CERTS/$who.pem" --tlskey "$CERTS/$who.key")
+        [[ -z $user ]] || args+=(--user "$user")
+        run --separate-stderr "$NATSCTL" pub -s "tls://127.0.0.1:$PORT" --tlsca "$CERTS/ca.pem" \
+            "${args[@]}" "$subj" hi
+        # without a certificate only the exit code: the alert names differ (Go and OpenSSL)
+        [[ $who == - ]] && stderr=
+        stderr=${stderr//$PORT/PORT}
+        echo "$who $subj${user:+ as $user}: $status $stderr"
+    done
+}
+
+# The errors and warnings of the server log, without pid, time, client address and cid.
+log_lines() {
+    grep -E '\[(ERR|WRN)\]' "$SERVER_LOG" |
+        sed -E 's/^\[[0-9]+\] [0-9/]+ [0-9:.]+ //; s/ [0-9.]+:[0-9]+ - cid:[0-9]+ - / /'
+}
+
+@test "verify_and_map: a certificate names its user, as in nats-server (both servers compared)" {
+    local f=$BATS_TEST_TMPDIR/map.conf ref out
+    printf 'tls {\n  cert_file: "%s"\n  key_file: "%s"\n  ca_file: "%s"\n  verify_and_map: true\n}\n' \
+        "$CERTS/server.pem" "$CERTS/server.key" "$CERTS/ca.pem" >"$f"
+    cat >>"$f" <<'EOF'
+authorization {
+  users = [
+    {user: "CN=alice,O=natsctl", permissions: {publish: "a.>"}}
+    {user: "bob@example.com"}
+    {user: "O=natsctl, CN=dave", permissions: {publish: "d.>"}}
+    {user: "CN=frank,O=Acme\\, Inc.", permissions: {publish: "f.>"}}
+  ]
+}
+EOF
+    WIRE_SERVER=nats-server
+    start_server -c "$f"
+    ref=$(map_scenario)$'\n'$(log_lines)
+    stop_server
+    WIRE_SERVER=natsctl
+    start_server -c "$f"
+    out=$(map_scenario)$'\n'$(log_lines)
+    stop_server
+    if [[ $ref != "$out" ]]; then
+        diff <(printf '%s\n' "$ref") <(printf '%s\n' "$out") | sed 's/^/  nats-server < > natsctl: /' >&2
+        return 1
+    fi
+    # alice (by her subject) may publish to a.> only; bob (by his e-mail address) anywhere; dave
+    # (his subject's RDNs in another order) to d.> only; carol maps to nobody; no certificate at all
+    # fails the handshake.
+    [[ $out == "client a.x: 0 "$'\n'"client b.x: 6 "*'Permissions Violation for Publish to "b.x"'* ]]
+    [[ $out == *$'\n'"client a.x as intruder: 0 "$'\n'* ]]
+    [[ $out == *'[WRN] User "intruder" found in connect proto, but user required from cert'* ]]
+    [[ $out == *$'\n'"bob b.x: 0 "$'\n'"dave b.x: 6 "*$'\n'"carol a.x: 3 "*"Authorization Violation"* ]]
+    [[ $out == *$'\n'"- a.x: 3 "$'\n'* ]]
+    [[ $out == *'Publish Violation - User "CN=alice,O=natsctl", Subject "b.x"'* ]]
+    [[ $out == *'Publish Violation - User "O=natsctl, CN=dave", Subject "b.x"'* ]]
+    # frank by his subject as Go prints it: its e-mail attribute left out, the comma escaped
+    [[ $out == *$'\n'"frank f.x: 0 "$'\n'"frank b.x: 6 "* ]]
+    [[ $out == *'Publish Violation - User "CN=frank,O=Acme\\, Inc.", Subject "b.x"'* ]] # Go's %q
+    [[ $out == *'authentication error - User ""'* ]]
+    [[ $out == *"TLS handshake error: tls: client didn't provide a certificate"* ]]
+    [[ $out != *Plaintext* ]]
+}
+
 @test "bad certificate and key files are refused at startup with file:line:col and exit 2" {
     local f=$BATS_TEST_TMPDIR/t.conf
     printf 'port: -1\ntls {\n  cert_file: "%s"\n  key_file: "%s"\n}\n' "$CERTS/none.pem" "$CERTS/server.key" >"$f"
@@ -206,11 +283,11 @@ plaintext() {
     run --separate-stderr "$NATSCTL" server -c "$f"
     [ "$status" -eq 2 ]
     [ "$stderr" = "natsctl server: $f:1:1: error parsing X509 certificate/key pair: tls: private key does not match public key" ]
-    printf 'tls {\n  cert_file: "%s"\n  key_file: "%s"\n  verify_and_map: true\n}\n' \
+    printf 'tls {\n  cert_file: "%s"\n  key_file: "%s"\n  verify_and_map: 1\n}\n' \
         "$CERTS/server.pem" "$CERTS/server.key" >"$f"
     run --separate-stderr "$NATSCTL" server -c "$f"
     [ "$status" -eq 2 ]
-    [[ $stderr == *"$f:4:3: field \"tls.verify_and_map\" (mapping client certificates to users) is not supported by natsctl yet"* ]]
+    [[ $stderr == *"$f:4:3: "*"verify_and_map"*"expected true or false"* ]]
     run --separate-stderr "$NATSCTL" server --tls
     [ "$status" -eq 2 ]
     [ "$stderr" = "natsctl server: TLS Server certificate must be present and valid" ]
@@ -248,6 +325,36 @@ plaintext() {
     [ "$stderr" = "natsctl server: can't specify both HTTP (8222) and HTTPs (8443) ports" ]
     run --separate-stderr "$NATSCTL" server -p -1 -ms 8443
     [ "$stderr" = "natsctl server: TLS cert and key required for HTTPS" ]
+}
+
+# handshake PORT [s_client options...]: whether a TLS handshake with PORT succeeds.
+handshake() {
+    local port=$1
+    shift
+    timeout 3 openssl s_client -connect "127.0.0.1:$port" -CAfile "$CERTS/ca.pem" "$@" \
+        </dev/null >/dev/null 2>&1
+}
+
+@test "min_version and cipher_suites are honoured (on the https port, which shares the block)" {
+    local mport f=$BATS_TEST_TMPDIR/v.conf
+    mport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    printf 'https_port: %s\ntls {\n  cert_file: "%s"\n  key_file: "%s"\n  min_version: "1.3"\n}\n' \
+        "$mport" "$CERTS/server.pem" "$CERTS/server.key" >"$f"
+    client_serve -c "$f"
+    run handshake "$mport" -tls1_2
+    [ "$status" -ne 0 ]
+    run handshake "$mport" -tls1_3
+    [ "$status" -eq 0 ]
+    stop_server
+    printf 'https_port: %s\ntls {\n  cert_file: "%s"\n  key_file: "%s"\n  cipher_suites: [TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384]\n}\n' \
+        "$mport" "$CERTS/server.pem" "$CERTS/server.key" >"$f"
+    client_serve -c "$f"
+    run handshake "$mport" -tls1_2 -cipher ECDHE-ECDSA-AES128-GCM-SHA256
+    [ "$status" -ne 0 ]
+    run handshake "$mport" -tls1_2 -cipher ECDHE-ECDSA-AES256-GCM-SHA384
+    [ "$status" -eq 0 ]
+    run handshake "$mport" -tls1_2
+    [ "$status" -eq 0 ]
 }
 
 @test "connz shows the TLS version and cipher suite of a TLS client" {

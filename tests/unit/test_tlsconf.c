@@ -223,16 +223,31 @@ test_refusals(void **state)
     expect_refused("", "  pinned_certs: [abc]\n", 4, 18,
                    "pinned_certs entry abc does not look like hex-encoded sha256 of DER encoded "
                    "SubjectPublicKeyInfo");
-    expect_refused("", "  verify_and_map: true\n", 4, 3,
-                   "field \"tls.verify_and_map\" (mapping client certificates to users) is not "
-                   "supported by natsctl yet (refusing to start "
-                   "without it)");
+    expect_refused("", "  verify_and_map: 1\n", 4, 3,
+                   "invalid 'verify_and_map': expected true or false");
     expect_refused("", "  timeout: -1\n", 4, 3, "invalid 'timeout': must not be negative");
     expect_refused("", "  handshake_first: true\n", 4, 3, "unknown field \"handshake_first\"");
     expect_refused(
         "", "  connection_rate_limit: 5\n", 4, 3,
         "field \"tls.connection_rate_limit\" (a limit on TLS handshakes per second) is not "
         "supported by natsctl (refusing to start without it)");
+}
+
+/* verify_and_map: true maps and verifies; a later verify: false turns verifying off again. */
+static void
+test_verify_and_map(void **state)
+{
+    (void)state;
+    struct nb_config cfg;
+    struct nb_conf_error err;
+    assert_int_equal(load_tls(&cfg, &err, "", "  verify_and_map: true\n"), 0);
+    assert_true(cfg.tls.map);
+    assert_true(cfg.tls.verify);
+    nb_config_release(&cfg);
+    assert_int_equal(load_tls(&cfg, &err, "", "  verify_and_map: true\n  verify: false\n"), 0);
+    assert_true(cfg.tls.map);
+    assert_false(cfg.tls.verify);
+    nb_config_release(&cfg);
 }
 
 /* The files are loaded while the file is read, and a bad one is reported where the block is. */
@@ -306,10 +321,10 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),   cmocka_unit_test(test_every_key),
-        cmocka_unit_test(test_timeouts),   cmocka_unit_test(test_second_block_replaces),
-        cmocka_unit_test(test_refusals),   cmocka_unit_test(test_bad_files),
-        cmocka_unit_test(test_validation),
+        cmocka_unit_test(test_defaults),       cmocka_unit_test(test_every_key),
+        cmocka_unit_test(test_timeouts),       cmocka_unit_test(test_second_block_replaces),
+        cmocka_unit_test(test_refusals),       cmocka_unit_test(test_bad_files),
+        cmocka_unit_test(test_verify_and_map), cmocka_unit_test(test_validation),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
