@@ -18,12 +18,15 @@
 #include <stdint.h>
 #include <uv.h>
 
+struct nb_account;
+struct nb_accounts;
 struct nb_auth;
 struct nb_cluster;
 struct nb_http;
 struct nb_js;
 struct nb_ldm;
 struct nb_monitor;
+struct nb_sys;
 struct nb_tls_ctx;
 
 struct nb_server {
@@ -38,8 +41,11 @@ struct nb_server {
     struct nb_cluster *cluster; /* routes to other servers, NULL when clustering is off */
     struct nb_auth *auth;       /* credentials and users, from cfg */
     struct nb_tls_ctx *tls;     /* client connections' TLS, NULL when they are plaintext */
-    struct nb_sublist *sublist;
-    struct nb_conn *conns; /* every connection, newest first */
+    struct nb_accounts *accounts; /* $G, the configured ones and the system account */
+    struct nb_account *gacc;      /* $G: JetStream and the server's own publishes live there */
+    struct nb_sublist *sublist;   /* $G's, owned by the account */
+    struct nb_sys *sys;           /* the system account's $SYS.REQ.SERVER handlers */
+    struct nb_conn *conns;        /* every connection, newest first */
     struct nb_conn *flush_list;
     struct nb_conn *close_list;
     struct nb_conn *stall_list; /* publishers whose reads are paused (fast-producer stall) */
