@@ -15,6 +15,7 @@
 #include "nb_js.h"
 #include "nb_monitor.h"
 #include "nb_srv.h"
+#include "nb_sys.h"
 #include "nb_tls.h"
 
 #include <errno.h>
@@ -116,6 +117,17 @@ nb_server_new(struct nb_server **out, uv_loop_t *loop, const struct nb_config *c
     }
     *out = srv;
     return 0;
+}
+
+static bool
+system_users(const struct nb_server *srv)
+{
+    const char *sys = nb__account_name(nb__accounts_system(srv->accounts));
+    for (size_t i = 0; i < srv->cfg.nusers; i++) {
+        const char *acc = srv->cfg.users[i].account;
+        if (acc && strcmp(acc, sys) == 0) return true;
+    }
+    return false;
 }
 
 static void
@@ -238,6 +250,8 @@ nb_server_start(struct nb_server *srv)
             return rc;
         }
     }
+    /* Only a user of the system account can ask it anything: without one it has no handlers. */
+    if (system_users(srv) && (rc = nb__sys_start(srv)) != 0) return rc;
     /* Streams load before the listener accepts anyone, so no publish can miss its stream. */
     rc = nb__js_start(srv, srv->start_error, sizeof srv->start_error);
     if (rc) {

@@ -26,7 +26,6 @@ struct nb_http;
 struct nb_js;
 struct nb_ldm;
 struct nb_monitor;
-struct nb_sys;
 struct nb_tls_ctx;
 
 struct nb_server {
@@ -44,7 +43,6 @@ struct nb_server {
     struct nb_accounts *accounts; /* $G, the configured ones and the system account */
     struct nb_account *gacc;      /* $G: JetStream and the server's own publishes live there */
     struct nb_sublist *sublist;   /* $G's, owned by the account */
-    struct nb_sys *sys;           /* the system account's $SYS.REQ.SERVER handlers */
     struct nb_conn *conns;        /* every connection, newest first */
     struct nb_conn *flush_list;
     struct nb_conn *close_list;
@@ -54,6 +52,7 @@ struct nb_server {
     struct nb_delivery delivery; /* scratch and queues of the message path */
     char server_id[57];
     char read_buf[64 * 1024]; /* shared by every connection: reads are processed at once */
+    uint64_t sys_seq;         /* the seq of the system account's answers */
     uint64_t next_id; /* the next cid (and rid: they share one sequence as in nats-server) */
     struct np_rand rng;
     int port;
