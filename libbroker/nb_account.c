@@ -56,8 +56,9 @@ nb__accounts_new(const struct nb_config *cfg, struct nb_accounts **out)
     int rc = add(as, NB_ACCOUNT_GLOBAL);
     for (size_t i = 0; i < cfg->naccounts && !rc; i++)
         rc = add(as, cfg->accounts[i]);
-    if (!rc) rc = add(as, NB_ACCOUNT_SYSTEM);
     const char *sys = cfg->system_account ? cfg->system_account : NB_ACCOUNT_SYSTEM;
+    /* As in nats-server, $SYS only exists when it is the system account. */
+    if (!rc && strcmp(sys, NB_ACCOUNT_SYSTEM) == 0) rc = add(as, NB_ACCOUNT_SYSTEM);
     if (!rc) as->system = nb__accounts_find(as, sys, strlen(sys));
     /* The configuration was validated: a system account that names nothing is a caller's bug. */
     if (!rc && !as->system) rc = NB_ECONFIG;

@@ -1,8 +1,8 @@
 /*
  * Accounts: isolated subject spaces, each with its own sublist. The global account $G holds the
  * clients of a configuration without accounts (and the users of authorization.users); the
- * configured accounts follow in file order, and the system account $SYS exists even when it is not
- * configured, as in nats-server 2.9.10. A message published in one account only ever matches the
+ * configured accounts follow in file order, then $SYS when system_account names no configured
+ * account (as in nats-server 2.9.10, which has a system account either way). A message published in one account only ever matches the
  * subscriptions of that account.
  */
 #ifndef NB_ACCOUNT_H
@@ -20,7 +20,7 @@
 struct nb_account;
 struct nb_accounts;
 
-/* The accounts of cfg: $G, cfg->accounts, and $SYS unless configured. Returns 0 or NB_ENOMEM. */
+/* The accounts of cfg: $G, cfg->accounts, and $SYS unless another is the system account. */
 int nb__accounts_new(const struct nb_config *cfg, struct nb_accounts **out);
 void nb__accounts_free(struct nb_accounts *as);
 /* The account called name, or NULL. */

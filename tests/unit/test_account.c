@@ -48,15 +48,15 @@ test_configured(void **state)
     (void)state;
     char *names[] = {"A", "SYS", "B"};
     struct nb_accounts *as = make(names, 3, "SYS");
-    /* $G first, then file order; $SYS is still there for a peer's system traffic */
-    const char *want[] = {"$G", "A", "SYS", "B", "$SYS"};
-    assert_int_equal(nb__accounts_count(as), 5);
-    for (size_t i = 0; i < 5; i++)
+    /* $G first, then file order; no $SYS when another account is the system account */
+    const char *want[] = {"$G", "A", "SYS", "B"};
+    assert_int_equal(nb__accounts_count(as), 4);
+    for (size_t i = 0; i < 4; i++)
         assert_string_equal(nb__account_name(nb__accounts_at(as, i)), want[i]);
     struct nb_account *sys = nb__accounts_find(as, "SYS", 3);
     assert_ptr_equal(nb__accounts_system(as), sys);
     assert_true(nb__account_is_system(sys));
-    assert_false(nb__account_is_system(nb__accounts_find(as, "$SYS", 4)));
+    assert_null(nb__accounts_find(as, "$SYS", 4));
     assert_int_equal(nb__account_name_len(sys), 3);
     /* lookups take a length: a prefix or a longer name is another account */
     assert_null(nb__accounts_find(as, "SYSX", 4));
