@@ -254,6 +254,25 @@ validate_system_account(const struct nb_config *cfg, char *msg, size_t cap)
     return invalid(msg, cap, "error resolving system account: account missing");
 }
 
+/*
+ * nats-server 2.9.10 gives JetStream to $G when the only configured account is the system
+ * account; beside any other, no account has it unless its own block enables it, which natsctl
+ * does not implement: refused rather than serving streams nats-server would not.
+ */
+static int
+validate_js_accounts(const struct nb_config *cfg, char *msg, size_t cap)
+{
+    const char *sys = cfg->system_account ? cfg->system_account : "$SYS";
+    for (size_t i = 0; i < cfg->naccounts && cfg->jetstream; i++) {
+        if (strcmp(cfg->accounts[i], sys) != 0)
+            return invalid(msg, cap,
+                           "jetstream with account \"%.60s\": JetStream per account is not "
+                           "supported by natsctl (refusing to start without it)",
+                           cfg->accounts[i]);
+    }
+    return 0;
+}
+
 /* "host[:port]" as nats-server's parseHostPort takes an advertise address. */
 static bool
 valid_advertise(const char *s)
@@ -383,6 +402,7 @@ nb_config_validate(const struct nb_config *cfg, char *msg, size_t msg_cap)
     if (rc) return rc;
     rc = validate_cluster(cfg, msg, msg_cap);
     if (!rc) rc = validate_system_account(cfg, msg, msg_cap);
+    if (!rc) rc = validate_js_accounts(cfg, msg, msg_cap);
     return rc ? rc : validate_no_auth_user(cfg, msg, msg_cap);
 }
 

@@ -224,14 +224,17 @@ monitor_scenario() {
     [[ $OUT == *'["A",["$G","A","B"'* ]]
 }
 
-@test "natsctl serves JetStream in \$G only: an account's client gets no responders" {
-    start_server -c "$(conf "${ACCOUNTS}")" --js --store_dir "$BATS_TEST_TMPDIR/js"
-    run "$NATSCTL" -s "nats://a:a-pw@127.0.0.1:$PORT" request --timeout 1s '$JS.API.INFO' ''
-    [ "$status" -ne 0 ]
-    [[ $output == *'no responders'* ]]
-    run "$NATSCTL" -s "nats://g:g-pw@127.0.0.1:$PORT" request --timeout 2s --raw '$JS.API.INFO' ''
-    [ "$status" -eq 0 ]
-    [[ $output == *'"type":"io.nats.jetstream.api.v1.account_info_response"'* ]]
+js_scenario() {
+    "$NATSCTL" -s "nats://g:g-pw@127.0.0.1:$PORT" request --timeout 2s --raw '$JS.API.INFO' '' |
+        jq -c '[.type, .error, .streams]'
+}
+
+@test "JetStream lives in \$G beside the system account; beside other accounts it is refused" {
+    on_both "$(conf "${SYS_CONF/A \{ users = \[ \{user: a, password: a-pw\} \] \}/}authorization { users = [ {user: g, password: g-pw} ] }\njetstream { store_dir: \"$BATS_TEST_TMPDIR/js\" }\n")" js_scenario
+    [[ $OUT == '["io.nats.jetstream.api.v1.account_info_response",null,0]'* ]]
+    run "$NATSCTL" server -p -1 -c "$(conf "${ACCOUNTS}jetstream: enabled\n")"
+    [ "$status" -eq 2 ]
+    [[ $output == *'jetstream with account "A": JetStream per account is not supported by natsctl (refusing to start without it)' ]]
 }
 
 @test "accounts errors: reserved, duplicate accounts and users, system_account missing" {
