@@ -16,9 +16,8 @@
 static struct nb_accounts *
 make(char **names, size_t n, const char *sys)
 {
-    struct nb_config cfg;
-    nb_config_init(&cfg);
-    cfg.accounts = names;
+    /* only the accounts and the system account are read: no strings to release */
+    struct nb_config cfg = {.accounts = names};
     cfg.naccounts = n;
     cfg.system_account = (char *)sys;
     struct nb_accounts *as = NULL;
@@ -105,9 +104,7 @@ static void
 test_missing_system(void **state)
 {
     (void)state;
-    struct nb_config cfg;
-    nb_config_init(&cfg);
-    cfg.system_account = "NOPE";
+    struct nb_config cfg = {.system_account = "NOPE"};
     struct nb_accounts *as = NULL;
     assert_int_equal(nb__accounts_new(&cfg, &as), NB_ECONFIG);
     assert_null(as);
