@@ -30,7 +30,6 @@ static const struct {
     const char *json, *query;
 } renames[] = {
     {"subscriptions", "subs"},
-    {"filter_subject", "subject"},
 };
 
 static const char *
