@@ -1,13 +1,14 @@
 #!/usr/bin/env bats
 # Accounts across routes: two natsctl servers and a nats-server, each with accounts A and B. A
 # message published in A on one server reaches A's subscribers on the others and nobody in B or
-# $G there: the route protocol carries the account's name in RS+, RS- and RMSG.
+# $G there: the route protocol carries the account's name in RS+, RS- and RMSG. The system
+# account's $SYS.REQ.SERVER.PING reaches every server, whichever one the client is on.
 
 load lib
 
 setup_file() {
     local conf=$BATS_FILE_TMPDIR/accounts.conf a
-    printf 'accounts {\n  A { users = [ {user: a, password: a} ] }\n  B { users = [ {user: b, password: b} ] }\n}\nauthorization { users = [ {user: g, password: g} ] }\n' >"$conf"
+    printf 'accounts {\n  A { users = [ {user: a, password: a} ] }\n  B { users = [ {user: b, password: b} ] }\n  SYS { users = [ {user: s, password: s} ] }\n}\nauthorization { users = [ {user: g, password: g} ] }\nsystem_account: SYS\n' >"$conf"
     start_node natsctl N1 -c "$conf"
     a=$(route_url N1)
     start_node natsctl N2 -c "$conf" --routes "$a"
@@ -84,4 +85,29 @@ print(sum(s["subject"] == sys.argv[1] for r in json.load(sys.stdin)["routes"]
     until_true 10 has_lines subBS 1
     sleep 0.3
     [ "$(out subBS)" = from-b ]
+}
+
+# names_answering NODE: the server names that answer a PING asked on NODE, sorted, one line.
+names_answering() {
+    "$NATSCTL" -s "$(as s "$1")" request --replies 0 --reply-gap 700ms --timeout 3s --raw \
+        '$SYS.REQ.SERVER.PING' '' | python3 -c '
+import json, sys
+print(" ".join(sorted(json.loads(l)["server"]["name"] for l in sys.stdin if l.strip())))'
+}
+
+answered_by() { [[ "$(names_answering "$1") " == "$2" ]]; }
+
+@test "\$SYS.REQ.SERVER.PING from the system account is answered by every server of the cluster" {
+    local peers
+    peers=$(nodes)
+    wait_mesh "$(wc -w <<<"$peers")" $peers
+    local want
+    want=$(tr ' ' '\n' <<<"$peers" | sort | tr '\n' ' ')
+    # the peers' interest in the PING subject may still be on its way
+    until_true 10 answered_by N1 "$want"
+    [ "$(names_answering N2) " = "$want" ]
+    [[ $peers == *S* ]] && [ "$(names_answering S) " = "$want" ]
+    # another account's client reaches none of them
+    run "$NATSCTL" -s "$(as a N1)" request --timeout 1s '$SYS.REQ.SERVER.PING' ''
+    [ "$status" -ne 0 ]
 }
