@@ -12,6 +12,7 @@ struct nb_account {
     size_t name_len;
     struct nb_sublist *sublist;
     size_t conns;
+    struct nb_stats stats;
     bool system;
 };
 
@@ -149,4 +150,11 @@ size_t
 nb__account_conns(const struct nb_account *a)
 {
     return a->conns;
+}
+
+struct nb_stats *
+nb__account_stats(struct nb_account *a)
+{
+    a->stats.connections = a->conns;
+    return &a->stats;
 }

@@ -40,5 +40,10 @@ bool nb__account_is_system(const struct nb_account *a);
 /* Client connections in the account, kept by the client protocol for /accountz and /accstatz. */
 void nb__account_conn_add(struct nb_account *a, int delta);
 size_t nb__account_conns(const struct nb_account *a);
+/*
+ * The traffic of the account's clients, for /accstatz: in_* what they published, out_* what they
+ * were sent, and their slow consumers (connections is nb__account_conns()).
+ */
+struct nb_stats *nb__account_stats(struct nb_account *a);
 
 #endif

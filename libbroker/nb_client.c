@@ -526,6 +526,9 @@ op_pub(struct nb_client *c, const struct np_op *op)
     conn->in_bytes += op->payload.len;
     srv->stats.in_msgs++;
     srv->stats.in_bytes += op->payload.len;
+    struct nb_stats *as = nb__account_stats(c->acc);
+    as->in_msgs++;
+    as->in_bytes += op->payload.len;
     if (c->pedantic && !np_subject_valid_literal(op->subject.ptr, op->subject.len))
         nb__conn_send_err(conn, "Invalid Publish Subject");
     if (has_prefix(op->subject, "_GR_.") ||

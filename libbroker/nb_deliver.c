@@ -78,6 +78,7 @@ slow_consumer(struct nb_conn *c)
     nb__conn_log(c, NB_LOG_INFO, "Slow Consumer Detected: MaxPending of %lld Exceeded",
                  (long long)srv->cfg.max_pending);
     srv->stats.slow_consumers++;
+    if (nb__conn_is_client(c)) nb__account_stats(nb__client_of(c)->acc)->slow_consumers++;
     nb__conn_close(c, NB_CLOSE_SLOW_PENDING, false);
 }
 
@@ -119,6 +120,11 @@ frame_end(struct nb_conn *c, char *dst, size_t n, size_t line_max, const char *d
     c->out_bytes += len;
     srv->stats.out_msgs++;
     srv->stats.out_bytes += len;
+    if (nb__conn_is_client(c)) {
+        struct nb_stats *as = nb__account_stats(nb__client_of(c)->acc);
+        as->out_msgs++;
+        as->out_bytes += len;
+    }
     nb__conn_schedule_flush(c);
     if (c->out.pending > (uint64_t)srv->cfg.max_pending) slow_consumer(c);
     return true;

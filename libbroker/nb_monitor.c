@@ -273,21 +273,22 @@ account_stat(struct nb_jw *w, const char *name, const struct nb_stats *st)
 }
 
 /*
- * Every client is in $G, so its figures are the server's; an account without connections is
- * left out unless unused=1 asks for it, as in nats-server.
+ * Each account's clients' figures; an account without connections is left out unless unused=1
+ * asks for it, as in nats-server.
  */
 static int
 accstatz(struct nb_server *srv, const struct nb_httpreq *req, struct nb_jw *w, struct np_buf *err)
 {
     bool unused = false;
     if (nb__mon_bool(req, "unused", &unused, err)) return 400;
-    struct nb_stats st;
-    nb_server_stats(srv, &st);
     nb_jw_obj(w, NULL);
     nb__mon_head(srv, w);
     nb_jw_arr(w, "account_statz");
-    if (unused || st.connections) account_stat(w, NB_MON_GLOBAL_ACCOUNT, &st);
-    if (unused) account_stat(w, NB_MON_SYSTEM_ACCOUNT, &(struct nb_stats){0});
+    for (size_t i = 0; i < nb__accounts_count(srv->accounts); i++) {
+        struct nb_account *a = nb__accounts_at(srv->accounts, i);
+        const struct nb_stats *st = nb__account_stats(a);
+        if (unused || st->connections) account_stat(w, nb__account_name(a), st);
+    }
     nb_jw_end_arr(w);
     nb_jw_end_obj(w);
     return 200;

@@ -214,6 +214,11 @@ monitor_scenario() {
     curl -s "http://127.0.0.1:$MPORT/connz?acc=A" | jq -c '[.num_connections, .total]'
     curl -s "http://127.0.0.1:$MPORT/accountz" | jq -c '[.system_account, (.accounts | sort)]' # nats-server's order is a Go map's
     curl -s "http://127.0.0.1:$MPORT/accountz?acc=A" | jq -c '.account_detail | [.account_name, .client_connections]'
+    send 5 'SUB q 1\r\nPUB q 3\r\none\r\nPUB q 3\r\ntwo\r\nPING\r\n'
+    send 6 'PUB q 5\r\nthree\r\nPING\r\n'
+    curl -s "http://127.0.0.1:$MPORT/accstatz" |
+        jq -c '.account_statz | sort_by(.acc) | map([.acc, .conns, .received.msgs, .received.bytes, .sent.msgs])'
+    curl -s "http://127.0.0.1:$MPORT/accstatz?unused=1" | jq -c '[.account_statz[].acc] | sort'
     exec 5>&- 6>&-
 }
 
@@ -222,6 +227,7 @@ monitor_scenario() {
     on_both "$(conf "${ACCOUNTS}system_account: A\n")" monitor_scenario -m "$MPORT"
     [[ $OUT == *'[{"account":"A","authorized_user":"a"},{"account":null,"authorized_user":"g"}]'* ]]
     [[ $OUT == *'["A",["$G","A","B"]]'* ]]
+    [[ $OUT == *'[["$G",1,1,5,0],["A",1,2,6,2]]'* ]] # /accstatz: each account's own traffic
 }
 
 js_scenario() {
