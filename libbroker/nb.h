@@ -67,6 +67,7 @@ struct nb_user {
     char *password;               /* plain text or a bcrypt hash; NULL when the entry has none */
     struct nb_permissions *perms; /* NULL: no restriction */
     bool standard_refused;        /* allowed_connection_types leaves out plain client connections */
+    char *account;                /* the account it belongs to; NULL: the global account $G */
 };
 
 /*
@@ -115,8 +116,11 @@ struct nb_config {
     struct nb_user *users; /* authorization.users; nusers 0 = no users list */
     size_t nusers;
     char *no_auth_user; /* the user a client without credentials becomes, NULL = none */
-    int http_port;      /* monitoring port, 0 = off, -1 = any free port */
-    int https_port;     /* monitoring over TLS with the client certificate, 0 = off */
+    char **accounts;    /* the configured accounts besides $G (their users are in users) */
+    size_t naccounts;
+    char *system_account; /* NULL: $SYS, which exists without being configured */
+    int http_port;        /* monitoring port, 0 = off, -1 = any free port */
+    int https_port;       /* monitoring over TLS with the client certificate, 0 = off */
     struct nb_tls_config tls;
     /* An HTTP request must arrive and its answer be written within this (also the keep-alive). */
     int64_t http_timeout_ms;

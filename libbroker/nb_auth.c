@@ -109,7 +109,7 @@ nb__auth_new(const struct nb_config *cfg, struct nb_auth **out)
     for (size_t i = 0; i < cfg->nusers; i++) {
         const struct nb_user *u = &cfg->users[i];
         struct nb_auth_user *au = &a->users[i];
-        *au = (struct nb_auth_user){u->name, u->password, NULL, u->standard_refused};
+        *au = (struct nb_auth_user){u->name, u->password, NULL, u->standard_refused, u->account};
         if ((u->perms && nb__perm_set_new(u->perms, &au->perms)) ||
             np_map_put(&a->by_name, u->name, strlen(u->name), au)) {
             nb__auth_free(a);

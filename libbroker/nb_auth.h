@@ -21,6 +21,7 @@ struct nb_auth_user {
     const char *name, *password; /* views into the configuration; password NULL when none */
     struct nb_perm_set *perms;   /* NULL: no restriction */
     bool standard_refused;       /* allowed_connection_types leaves out plain clients */
+    const char *account;         /* a view into the configuration; NULL: the global account */
 };
 
 struct nb_auth {

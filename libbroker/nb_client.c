@@ -11,6 +11,7 @@
  * verdict, as they would behind a synchronous check.
  */
 #include "nb_client.h"
+#include "nb_account.h"
 #include "nb_auth.h"
 #include "nb_certauth.h"
 #include "nb_cluster.h"
@@ -60,8 +61,8 @@ static void
 free_sub(struct nb_client *c, struct nb_sub *sub)
 {
     struct nb_server *srv = c->conn.srv;
-    if (srv->cluster) nb__interest_del(srv, sub);
-    nb_sublist_remove(srv->sublist, sub);
+    if (srv->cluster) nb__interest_del(srv, c->acc, sub);
+    nb_sublist_remove(nb__account_sublist(c->acc), sub);
     free(sub);
 }
 
@@ -247,6 +248,43 @@ keep_names(struct nb_client *c, struct np_connect *cc)
     cc->name = cc->lang = cc->version = NULL;
 }
 
+/*
+ * A second CONNECT may move the client to another account: its subscriptions move with it, so it
+ * never keeps receiving from the account it left.
+ */
+static void
+move_account(struct nb_client *c, struct nb_account *to)
+{
+    struct nb_server *srv = c->conn.srv;
+    if (to == c->acc) return;
+    size_t it = 0;
+    void *val;
+    while (np_map_next(&c->subs, &it, NULL, NULL, &val)) {
+        struct nb_sub *sub = val;
+        if (srv->cluster) nb__interest_del(srv, c->acc, sub);
+        nb_sublist_remove(nb__account_sublist(c->acc), sub);
+        /* The subject was valid in the old account, so only memory can fail: then it is lost. */
+        if (nb_sublist_insert(nb__account_sublist(to), sub) != 0) {
+            nb__conn_close(&c->conn, NB_CLOSE_NO_MEMORY, false);
+            continue;
+        }
+        if (srv->cluster) nb__interest_add(srv, to, sub);
+    }
+    nb__account_conn_add(c->acc, -1);
+    nb__account_conn_add(to, 1);
+    c->acc = to;
+}
+
+/* The account of user: its configured one, else $G (a token, a single user, or no auth). */
+static struct nb_account *
+account_of_user(struct nb_server *srv, const struct nb_auth_user *user)
+{
+    struct nb_account *acc = NULL;
+    if (user && user->account)
+        acc = nb__accounts_find(srv->accounts, user->account, strlen(user->account));
+    return acc ? acc : srv->gacc;
+}
+
 /* The client is user (NULL: not one of a users list) under name: it gets the user's permissions. */
 static bool
 become(struct nb_client *c, const struct nb_auth_user *user, const char *name)
@@ -265,6 +303,7 @@ become(struct nb_client *c, const struct nb_auth_user *user, const char *name)
     if (perm) nb__perm_state_init(perm, user->perms);
     c->perm = perm;
     c->user = copy;
+    move_account(c, account_of_user(c->conn.srv, user));
     c->track_replies = perm && user->perms->responses;
     /* A second CONNECT may change the user under subscriptions that already exist. */
     size_t it = 0;
@@ -613,6 +652,9 @@ op_pub(struct nb_client *c, const struct np_op *op)
     conn->in_bytes += op->payload.len;
     srv->stats.in_msgs++;
     srv->stats.in_bytes += op->payload.len;
+    struct nb_stats *as = nb__account_stats(c->acc);
+    as->in_msgs++;
+    as->in_bytes += op->payload.len;
     if (c->pedantic && !np_subject_valid_literal(op->subject.ptr, op->subject.len))
         nb__conn_send_err(conn, "Invalid Publish Subject");
     if (has_prefix(op->subject, "_GR_.") ||
@@ -668,13 +710,13 @@ op_sub(struct nb_client *c, const struct np_op *op)
         nb__conn_close(&c->conn, NB_CLOSE_NO_MEMORY, false);
         return;
     }
-    if (nb_sublist_insert(srv->sublist, sub) != 0) {
+    if (nb_sublist_insert(nb__account_sublist(c->acc), sub) != 0) {
         np_map_del(&c->subs, sub->sid, sub->sid_len);
         free(sub);
         nb__conn_send_err(&c->conn, "Invalid Subject");
         return;
     }
-    if (srv->cluster) nb__interest_add(srv, sub);
+    if (srv->cluster) nb__interest_add(srv, c->acc, sub);
     ok(c);
 }
 
@@ -953,6 +995,7 @@ client_destroy(struct nb_conn *conn)
 {
     struct nb_client *c = nb__client_of(conn);
     conn->srv->stats.connections--;
+    nb__account_conn_add(c->acc, -1);
     np_parser_release(&c->parser);
     if (c->perm) nb__perm_state_release(c->perm);
     free(c->perm);
@@ -1021,6 +1064,8 @@ nb__client_accept(struct nb_server *srv, uv_stream_t *listener)
     np_map_init(&c->subs);
     np_connect_init(&c->creds);
     srv->stats.connections++;
+    c->acc = srv->gacc;
+    nb__account_conn_add(c->acc, 1);
     srv->stats.total_connections++;
     if (nb__conn_accept(&c->conn, srv, &client_proto, listener) != 0) return;
     uint64_t now = nb__now_ms(srv);

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+struct nb_account;
 struct nb_auth_job;
 
 struct nb_client {
@@ -24,6 +25,7 @@ struct nb_client {
     struct np_map subs;         /* sid -> struct nb_sub * */
     struct nb_perm_state *perm; /* its user's permissions; NULL: may do anything */
     char *user;                 /* the user name it authenticated as or sent, for logs */
+    struct nb_account *acc;     /* its subject space: $G until it authenticates */
     struct nb_auth_job *auth;   /* a bcrypt check in flight; its input waits in held */
     char *held;                 /* input that arrived behind that CONNECT */
     size_t held_len;

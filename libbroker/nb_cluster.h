@@ -25,6 +25,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+struct nb_account;
 struct nb_route;
 struct nb_resolve;
 
@@ -78,10 +79,11 @@ struct nb_cluster {
 
 /* The peer's interest: one per "subject[ queue]" key it announced with RS+. */
 struct nb_rsub {
-    struct nb_sub sub; /* first: the sublist's pointer is the route subscription's */
-    uint32_t weight;   /* queue members the peer has (RS+ of a queue) */
+    struct nb_sub sub;      /* first: the sublist's pointer is the route subscription's */
+    struct nb_account *acc; /* the account whose sublist holds it */
+    uint32_t weight;        /* queue members the peer has (RS+ of a queue) */
     uint32_t key_len;
-    char key[]; /* "subject[ queue]"; sub.subject and sub.queue point into it */
+    char key[]; /* "account subject[ queue]"; sub.subject and sub.queue point into it */
 };
 
 struct nb_route {
@@ -163,8 +165,10 @@ size_t nb__cluster_nroutes(const struct nb_server *srv);
 /* ---- nb_interest.c ------------------------------------------------------------------------- */
 
 /* A local subscription (client or internal) was added or removed: tell the peers if it matters. */
-void nb__interest_add(struct nb_server *srv, const struct nb_sub *sub);
-void nb__interest_del(struct nb_server *srv, const struct nb_sub *sub);
+void nb__interest_add(struct nb_server *srv, const struct nb_account *acc,
+                      const struct nb_sub *sub);
+void nb__interest_del(struct nb_server *srv, const struct nb_account *acc,
+                      const struct nb_sub *sub);
 /* Sends every local interest to a route that just registered. */
 void nb__interest_send_all(struct nb_route *r);
 void nb__interest_release(struct nb_cluster *cl);

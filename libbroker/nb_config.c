@@ -46,6 +46,13 @@ struct loader {
     bool users_listed;      /* authorization has a users array, even an empty one */
     struct nb_permissions *default_perms; /* authorization.default_permissions while it is read */
     struct nb_tls_config *tls;            /* the tls block being read (clients' or routes') */
+    /* The users of accounts, kept apart until the end: authorization may come later and reset. */
+    struct nb_user *acct_users;
+    size_t nacct_users;
+    const cJSON **acct_users_at; /* the users array each came from, for errors */
+    struct nb_user *block_users; /* the users of the account block being read */
+    size_t nblock_users;
+    const cJSON *block_users_at;
 };
 
 /* Applies the value v of key to the field at offset off of ld->cfg. */
@@ -90,7 +97,7 @@ nb_config_init(struct nb_config *cfg)
         &(cfg)->host, &(cfg)->server_name, &(cfg)->auth_token, &(cfg)->auth_user,                  \
             &(cfg)->auth_pass, &(cfg)->store_dir, &(cfg)->client_advertise, &(cfg)->cluster_host,  \
             &(cfg)->cluster_name, &(cfg)->cluster_advertise, &(cfg)->cluster_user,                 \
-            &(cfg)->cluster_pass, &(cfg)->no_auth_user, &(cfg)->log_file                           \
+            &(cfg)->cluster_pass, &(cfg)->no_auth_user, &(cfg)->log_file, &(cfg)->system_account   \
     }
 
 void
@@ -103,9 +110,31 @@ nb_config_clear_routes(struct nb_config *cfg)
     cfg->nroutes = 0;
 }
 
+static void
+accounts_clear(struct nb_config *cfg)
+{
+    for (size_t i = 0; i < cfg->naccounts; i++)
+        free(cfg->accounts[i]);
+    free(cfg->accounts);
+    cfg->accounts = NULL;
+    cfg->naccounts = 0;
+}
+
+static int
+account_add(struct nb_config *cfg, const char *name)
+{
+    char **v = realloc(cfg->accounts, (cfg->naccounts + 1) * sizeof *v);
+    if (!v) return NB_ENOMEM;
+    cfg->accounts = v;
+    if (!(v[cfg->naccounts] = strdup(name))) return NB_ENOMEM;
+    cfg->naccounts++;
+    return 0;
+}
+
 void
 nb_config_release(struct nb_config *cfg)
 {
+    accounts_clear(cfg);
     char **strs[] = CONFIG_STRINGS(cfg);
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
         free(*strs[i]);
@@ -215,6 +244,37 @@ validate_no_auth_user(const struct nb_config *cfg, char *msg, size_t cap)
                    "no_auth_user: \"%.60s\" not present as user in authorization block or account "
                    "configuration",
                    name);
+}
+
+/* system_account names a configured account, or $SYS, which always exists (nats-server's words). */
+static int
+validate_system_account(const struct nb_config *cfg, char *msg, size_t cap)
+{
+    const char *name = cfg->system_account;
+    if (!name || strcmp(name, "$SYS") == 0) return 0;
+    for (size_t i = 0; i < cfg->naccounts; i++) {
+        if (strcmp(cfg->accounts[i], name) == 0) return 0;
+    }
+    return invalid(msg, cap, "error resolving system account: account missing");
+}
+
+/*
+ * nats-server 2.9.10 gives JetStream to $G when the only configured account is the system
+ * account; beside any other, no account has it unless its own block enables it, which natsctl
+ * does not implement: refused rather than serving streams nats-server would not.
+ */
+static int
+validate_js_accounts(const struct nb_config *cfg, char *msg, size_t cap)
+{
+    const char *sys = cfg->system_account ? cfg->system_account : "$SYS";
+    for (size_t i = 0; i < cfg->naccounts && cfg->jetstream; i++) {
+        if (strcmp(cfg->accounts[i], sys) != 0)
+            return invalid(msg, cap,
+                           "jetstream with account \"%.60s\": JetStream per account is not "
+                           "supported by natsctl (refusing to start without it)",
+                           cfg->accounts[i]);
+    }
+    return 0;
 }
 
 /* "host[:port]" as nats-server's parseHostPort takes an advertise address. */
@@ -345,6 +405,8 @@ nb_config_validate(const struct nb_config *cfg, char *msg, size_t msg_cap)
     rc = validate_lame_duck(cfg, msg, msg_cap);
     if (rc) return rc;
     rc = validate_cluster(cfg, msg, msg_cap);
+    if (!rc) rc = validate_system_account(cfg, msg, msg_cap);
+    if (!rc) rc = validate_js_accounts(cfg, msg, msg_cap);
     return rc ? rc : validate_no_auth_user(cfg, msg, msg_cap);
 }
 
@@ -632,6 +694,8 @@ apply_sync_interval(struct loader *ld, const char *key, const cJSON *v, size_t o
 
 static int apply_authorization(struct loader *ld, const char *key, const cJSON *v, size_t off);
 static int apply_users(struct loader *ld, const char *key, const cJSON *v, size_t off);
+static int apply_accounts(struct loader *ld, const char *key, const cJSON *v, size_t off);
+static int apply_acct_users(struct loader *ld, const char *key, const cJSON *v, size_t off);
 static int apply_default_perms(struct loader *ld, const char *key, const cJSON *v, size_t off);
 static int apply_jetstream(struct loader *ld, const char *key, const cJSON *v, size_t off);
 static int apply_cluster(struct loader *ld, const char *key, const cJSON *v, size_t off);
@@ -678,6 +742,9 @@ static const struct option top_options[] = {
     {"trace_verbose", apply_bool, AT(trace)},
     {"authorization", apply_authorization, 0},
     {"no_auth_user", apply_string, AT(no_auth_user)},
+    {"accounts", apply_accounts, 0},
+    {"system_account", apply_string, AT(system_account)},
+    {"system", apply_string, AT(system_account)},
     {"jetstream", apply_jetstream, 0},
     {"store_dir", apply_string, AT(store_dir)},
     {"storedir", apply_string, AT(store_dir)},
@@ -774,6 +841,12 @@ static const struct option auth_options[] = {
     {"permissions", apply_default_perms, 0},
 };
 
+static const struct option account_options[] = {
+    {"users", apply_acct_users, 0},
+    {"default_permission", apply_default_perms, 0},
+    {"default_permissions", apply_default_perms, 0},
+};
+
 /* A nats-server key natsctl does not implement, and what it is, for the message. */
 struct absent {
     const char *name;
@@ -782,7 +855,6 @@ struct absent {
 
 /* nats-server 2.9.10's top-level keys that grant, restrict or protect access. */
 static const struct absent top_refused[] = {
-    {"accounts", "accounts"},
     {"allow_non_tls", "plaintext clients beside TLS ones"},
     {"ocsp", "OCSP stapling"},
     {"operator", "JWT operator mode"},
@@ -799,8 +871,6 @@ static const struct absent top_refused[] = {
     {"resolver_tls", "an account resolver"},
     {"resolver_preload", "an account resolver"},
     {"resolver_pinned_accounts", "an account resolver"},
-    {"system_account", "the system account"},
-    {"system", "the system account"},
     /* mappings send messages to other subjects, so subscribers would get what they should not */
     {"mappings", "subject mappings"},
     {"maps", "subject mappings"},
@@ -845,6 +915,14 @@ static const struct absent block_refused[] = {
     {"tls", "TLS"},
     {"permissions", "permissions"},
     {"no_auth_user", "a default user for clients without credentials"},
+};
+
+/* What an account may have beyond its users: sharing subjects or limits natsctl does not enforce. */
+static const struct absent account_refused[] = {
+    {"nkey", "account nkeys"},        {"imports", "account imports"},
+    {"exports", "account exports"},   {"jetstream", "JetStream in an account other than $G"},
+    {"mappings", "subject mappings"}, {"maps", "subject mappings"},
+    {"limits", "account limits"},
 };
 
 /* Beyond nats-server 2.9.10's tls keys that natsctl implements. */
@@ -1111,6 +1189,146 @@ apply_authorization(struct loader *ld, const char *key, const cJSON *v, size_t o
     nb__perms_free(ld->default_perms);
     ld->default_perms = NULL;
     return rc;
+}
+
+/* ---- accounts ---------------------------------------------------------------------------------- */
+
+static void
+acct_users_clear(struct loader *ld)
+{
+    nb__users_free(ld->acct_users, ld->nacct_users);
+    free(ld->acct_users_at);
+    ld->acct_users = NULL;
+    ld->acct_users_at = NULL;
+    ld->nacct_users = 0;
+    nb__users_free(ld->block_users, ld->nblock_users);
+    ld->block_users = NULL;
+    ld->nblock_users = 0;
+}
+
+static int
+apply_acct_users(struct loader *ld, const char *key, const cJSON *v, size_t off)
+{
+    (void)key;
+    (void)off;
+    struct nb_users_error e;
+    struct nb_user *users = NULL;
+    size_t n = 0;
+    int rc = nb__users_parse(ld->doc, v, &users, &n, &e);
+    if (rc) return users_error(ld, rc, &e);
+    nb__users_free(ld->block_users, ld->nblock_users);
+    ld->block_users = users;
+    ld->nblock_users = n;
+    ld->block_users_at = v;
+    return 0;
+}
+
+/* Moves the block's users, with its default permissions and its name, to the accounts' users. */
+static int
+account_users_keep(struct loader *ld, const char *account)
+{
+    size_t n = ld->nacct_users + ld->nblock_users;
+    struct nb_user *users = realloc(ld->acct_users, (n ? n : 1) * sizeof *users);
+    if (users) ld->acct_users = users;
+    const cJSON **at = realloc(ld->acct_users_at, (n ? n : 1) * sizeof *at);
+    if (at) ld->acct_users_at = at;
+    if (!users || !at) return NB_ENOMEM;
+    for (size_t i = 0; i < ld->nblock_users; i++) {
+        struct nb_user *u = &ld->block_users[i];
+        if (!(u->account = strdup(account))) return NB_ENOMEM;
+        if (ld->default_perms && !u->perms && nb__perms_copy(ld->default_perms, &u->perms))
+            return NB_ENOMEM;
+        users[ld->nacct_users] = *u;
+        at[ld->nacct_users++] = ld->block_users_at;
+        *u = (struct nb_user){0};
+    }
+    free(ld->block_users);
+    ld->block_users = NULL;
+    ld->nblock_users = 0;
+    return 0;
+}
+
+/* One account of the map form: its name (reserved: $G) and what its block holds. */
+static int
+apply_account(struct loader *ld, const cJSON *m)
+{
+    if (!cJSON_IsObject(m)) return reject(ld, m, "Expected map entries for accounts");
+    if (strcmp(m->string, "$G") == 0) return reject(ld, m, "\"$G\" is a Reserved Account");
+    for (size_t i = 0; i < ld->cfg->naccounts; i++) {
+        if (strcmp(ld->cfg->accounts[i], m->string) == 0)
+            return reject(ld, m, "Duplicate Account Entry: %.60s", m->string);
+    }
+    char path[160];
+    snprintf(path, sizeof path, "accounts.%.100s", m->string);
+    struct scope sc = {
+        .path = path,
+        .opts = account_options,
+        .nopts = COUNT(account_options),
+        .refused = account_refused,
+        .nrefused = COUNT(account_refused),
+    };
+    int rc = account_add(ld->cfg, m->string);
+    if (!rc) rc = apply_map(ld, m, &sc);
+    if (!rc) rc = account_users_keep(ld, m->string);
+    nb__perms_free(ld->default_perms);
+    ld->default_perms = NULL;
+    return rc;
+}
+
+/* One account of the list form, [A, B]: a name without users. */
+static int
+apply_account_name(struct loader *ld, const cJSON *e)
+{
+    if (!cJSON_IsString(e)) return reject(ld, e, "Expected account names to be strings");
+    if (strcmp(e->valuestring, "$G") == 0) return reject(ld, e, "\"$G\" is a Reserved Account");
+    for (size_t i = 0; i < ld->cfg->naccounts; i++) {
+        if (strcmp(ld->cfg->accounts[i], e->valuestring) == 0)
+            return reject(ld, e, "Duplicate Account Entry: %.60s", e->valuestring);
+    }
+    return account_add(ld->cfg, e->valuestring);
+}
+
+/* accounts { NAME { users ... } ... } or accounts [NAME, ...]; a later one replaces an earlier. */
+static int
+apply_accounts(struct loader *ld, const char *key, const cJSON *v, size_t off)
+{
+    (void)off;
+    accounts_clear(ld->cfg);
+    acct_users_clear(ld);
+    bool map = cJSON_IsObject(v);
+    if (!map && !cJSON_IsArray(v))
+        return bad(ld, key, v, "expected a map { ... } or an array of account names");
+    for (const cJSON *m = v->child; m; m = m->next) {
+        int rc = map ? apply_account(ld, m) : apply_account_name(ld, m);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+/* The accounts' users join the users list: a name must be unique across all of them. */
+static int
+merge_account_users(struct loader *ld)
+{
+    struct nb_config *cfg = ld->cfg;
+    for (size_t i = 0; i < ld->nacct_users; i++) {
+        const char *name = ld->acct_users[i].name;
+        for (size_t j = 0; j < cfg->nusers + i; j++) {
+            const char *other =
+                j < cfg->nusers ? cfg->users[j].name : ld->acct_users[j - cfg->nusers].name;
+            if (strcmp(name, other) == 0)
+                return reject(ld, ld->acct_users_at[i], "Duplicate user \"%.60s\" detected", name);
+        }
+    }
+    if (!ld->nacct_users) return 0;
+    struct nb_user *users = realloc(cfg->users, (cfg->nusers + ld->nacct_users) * sizeof *users);
+    if (!users) return NB_ENOMEM;
+    memcpy(users + cfg->nusers, ld->acct_users, ld->nacct_users * sizeof *users);
+    cfg->users = users;
+    cfg->nusers += ld->nacct_users;
+    free(ld->acct_users);
+    ld->acct_users = NULL;
+    ld->nacct_users = 0;
+    return 0;
 }
 
 /*
@@ -1389,8 +1607,12 @@ nb_config_copy(struct nb_config *dst, const struct nb_config *src)
     dst->nusers = 0;
     dst->routes = NULL;
     dst->nroutes = 0;
+    dst->accounts = NULL;
+    dst->naccounts = 0;
     int rc = nb__tls_config_copy(&dst->tls, &src->tls);
     rc |= nb__tls_config_copy(&dst->cluster_tls, &src->cluster_tls);
+    for (size_t i = 0; i < src->naccounts; i++)
+        rc |= account_add(dst, src->accounts[i]);
     for (size_t i = 0; i < sizeof to / sizeof to[0]; i++)
         rc |= nb_config_set_str(to[i], *from[i]);
     for (size_t i = 0; i < src->nroutes; i++)
@@ -1416,6 +1638,9 @@ nb__config_apply(struct nb_config *cfg, const struct nb_conf *doc, nb_conf_warn_
     }
     struct loader ld = {.doc = doc, .cfg = &work, .warn = warn_fn, .warn_ud = warn_ud, .err = err};
     int rc = apply_map(&ld, doc->root, &top_scope);
+    if (!rc) rc = merge_account_users(&ld);
+    acct_users_clear(&ld);
+    nb__perms_free(ld.default_perms);
     if (!rc) rc = check_http_host(&ld);
     if (rc == NB_ENOMEM) snprintf(err->msg, sizeof err->msg, "out of memory");
     if (rc) {

@@ -6,6 +6,7 @@
  * and its strings in one block, so the ring costs one allocation per closed connection and at
  * most NB_CLOSED_MAX of them; it is only kept while the monitoring port is on.
  */
+#include "nb_account.h"
 #include "nb_client.h"
 #include "nb_monitor.h"
 #include "nb_srv.h"
@@ -26,13 +27,15 @@ struct cinfo {
     uint16_t port;
     int reason; /* enum nb_close_reason, -1 while open */
     const char *name, *lang, *version;
+    const char *user;                     /* the user name it authenticated as, NULL: none */
+    const char *account;                  /* NULL in $G, whose name nats-server does not show */
     const char *tls_version, *tls_cipher; /* static strings, NULL in plaintext */
     char ip[46];
 };
 
 struct nb_closed {
     struct cinfo info;
-    char strs[]; /* name, lang and version, NUL-terminated */
+    char strs[]; /* name, lang, version, user and account, NUL-terminated */
 };
 
 void
@@ -68,6 +71,8 @@ fill_open(struct cinfo *ci, struct nb_client *c)
         .name = c->name,
         .lang = c->lang,
         .version = c->version,
+        .user = c->user,
+        .account = c->acc == conn->srv->gacc ? NULL : nb__account_name(c->acc),
     };
     if (conn->tls && nb__tls_ready(conn->tls)) {
         ci->tls_version = nb__tls_version(conn->tls);
@@ -95,8 +100,9 @@ nb__monitor_closed(struct nb_client *c)
     if (!mon || srv->stopping) return;
     if (!mon->closed && !(mon->closed = calloc(NB_CLOSED_MAX, sizeof *mon->closed))) return;
     size_t n = 0;
-    const char *strs[] = {c->name, c->lang, c->version};
-    for (size_t i = 0; i < 3; i++)
+    const char *acc = c->acc == srv->gacc ? NULL : nb__account_name(c->acc);
+    const char *strs[] = {c->name, c->lang, c->version, c->user, acc};
+    for (size_t i = 0; i < 5; i++)
         n += strs[i] ? strlen(strs[i]) + 1 : 0;
     struct nb_closed *cc = malloc(sizeof *cc + n);
     if (!cc) return;
@@ -106,6 +112,8 @@ nb__monitor_closed(struct nb_client *c)
     cc->info.name = keep_str(&at, c->name);
     cc->info.lang = keep_str(&at, c->lang);
     cc->info.version = keep_str(&at, c->version);
+    cc->info.user = keep_str(&at, c->user);
+    cc->info.account = keep_str(&at, acc);
     cc->info.reason = (int)c->conn.close_reason;
     cc->info.stop_ns = nb__wall_ns();
     cc->info.stop_ms = uv_now(srv->loop);
@@ -125,14 +133,12 @@ nb__monitor_closed(struct nb_client *c)
 enum sort_by { BY_CID, BY_KEY_DESC, BY_KEY_ASC, BY_REASON };
 
 /*
- * The filters as nats-server 2.9.10 applies them to natsctl's clients, which are all in $G: a
- * closed connection of $G keeps no account name there, so acc matches no closed connection; no
- * client is MQTT, and natsctl keeps no user name (a client has none without users).
+ * The filters as nats-server 2.9.10 applies them: a closed connection of $G keeps no account name
+ * there, so acc=$G matches no closed connection; no client is MQTT.
  */
 enum acc_filter {
     ACC_ANY,     /* no acc */
-    ACC_GLOBAL,  /* acc=$G: every open connection */
-    ACC_SYSTEM,  /* acc=$SYS: no connection, and total counts none */
+    ACC_NAMED,   /* acc names an account: its connections */
     ACC_UNKNOWN, /* answered before the server's id is filled in, without a list */
 };
 
@@ -144,7 +150,9 @@ struct connz_opts {
     uint64_t cid;
     bool open, closed;
     enum acc_filter acc;
-    bool no_match; /* user or mqtt_client: no connection matches, but total still counts them */
+    const struct nb_account *account; /* ACC_NAMED's */
+    char user[128];                   /* only this user's connections ("": any) */
+    bool no_match; /* mqtt_client: no connection matches, but total still counts them */
 };
 
 static int
@@ -250,19 +258,20 @@ param(const struct nb_httpreq *req, const char *name, char *out, size_t cap)
 }
 
 static void
-parse_filters(struct connz_opts *o, const struct nb_httpreq *req)
+parse_filters(struct connz_opts *o, struct nb_server *srv, const struct nb_httpreq *req)
 {
-    char v[32];
+    char v[128];
     long n = param(req, "acc", v, sizeof v);
-    o->acc = !n                                      ? ACC_ANY
-             : strcmp(v, NB_MON_GLOBAL_ACCOUNT) == 0 ? ACC_GLOBAL
-             : strcmp(v, NB_MON_SYSTEM_ACCOUNT) == 0 ? ACC_SYSTEM
-                                                     : ACC_UNKNOWN;
-    o->no_match = param(req, "user", v, sizeof v) || param(req, "mqtt_client", v, sizeof v);
+    o->account = n && n < (long)sizeof v ? nb__accounts_find(srv->accounts, v, strlen(v)) : NULL;
+    o->acc = !n ? ACC_ANY : o->account ? ACC_NAMED : ACC_UNKNOWN;
+    /* A name too long for any user matches nobody. */
+    if (param(req, "user", o->user, sizeof o->user) >= (long)sizeof o->user) o->no_match = true;
+    o->no_match |= param(req, "mqtt_client", v, sizeof v) > 0;
 }
 
 static int
-parse_connz(struct connz_opts *o, const struct nb_httpreq *req, struct np_buf *err)
+parse_connz(struct connz_opts *o, struct nb_server *srv, const struct nb_httpreq *req,
+            struct np_buf *err)
 {
     char v[16];
     memset(o, 0, sizeof *o);
@@ -279,7 +288,7 @@ parse_connz(struct connz_opts *o, const struct nb_httpreq *req, struct np_buf *e
         return 400;
     if (parse_sort(o, err)) return 400;
     /* Without auth=1 too: nats-server 2.9.10's check for it never fires. */
-    parse_filters(o, req);
+    parse_filters(o, srv, req);
     if (o->offset < 0) o->offset = 0;
     if (o->limit <= 0) o->limit = 1024;
     if (o->cid) o->limit = 1;
@@ -346,8 +355,27 @@ write_conn(struct nb_server *srv, struct nb_jw *w, const struct cinfo *ci,
     if (ci->version && ci->version[0]) nb_jw_str(w, "version", ci->version);
     if (ci->tls_version) nb_jw_str(w, "tls_version", ci->tls_version);
     if (ci->tls_cipher) nb_jw_str(w, "tls_cipher_suite", ci->tls_cipher);
+    if (o->auth && ci->user && ci->user[0]) nb_jw_str(w, "authorized_user", ci->user);
+    if (o->auth && ci->account) nb_jw_str(w, "account", ci->account);
     write_subs(w, ci, o);
     nb_jw_end_obj(w);
+}
+
+/* Whether ci is in the account o asks for (whatever the user filter says). */
+static bool
+in_account(const struct connz_opts *o, const struct cinfo *ci)
+{
+    if (o->acc == ACC_ANY) return true;
+    if (!ci->client) return ci->account && strcmp(ci->account, nb__account_name(o->account)) == 0;
+    return ci->client->acc == o->account;
+}
+
+/* Whether ci passes o's filters. */
+static bool
+passes(const struct connz_opts *o, const struct cinfo *ci)
+{
+    if (o->no_match || !in_account(o, ci)) return false;
+    return !o->user[0] || (ci->user && strcmp(ci->user, o->user) == 0);
 }
 
 /* Gathers the rows o asks for into list (room for every open and closed connection). */
@@ -357,17 +385,16 @@ gather(struct nb_server *srv, const struct connz_opts *o, struct cinfo *open_row
 {
     struct nb_monitor *mon = srv->mon;
     size_t n = 0, nopen = 0;
-    /* As in nats-server, a cid finds an open connection whatever the filters say. */
-    bool open_none = o->acc == ACC_SYSTEM || o->no_match;
     for (struct nb_conn *c = srv->conns; c && o->open; c = c->next) {
-        if (!nb__conn_is_client(c) || (o->cid ? c->id != o->cid : open_none)) continue;
+        if (!nb__conn_is_client(c)) continue;
+        /* As in nats-server, a cid finds an open connection whatever the filters say. */
         fill_open(&open_rows[nopen], nb__client_of(c));
+        if (o->cid ? c->id != o->cid : !passes(o, &open_rows[nopen])) continue;
         list[n++] = &open_rows[nopen++];
     }
-    bool closed_none = o->acc != ACC_ANY || o->no_match;
-    for (size_t i = 0; i < mon->nclosed && o->closed && !closed_none; i++) {
+    for (size_t i = 0; i < mon->nclosed && o->closed; i++) {
         struct nb_closed *cc = mon->closed[(mon->closed_head + i) % NB_CLOSED_MAX];
-        if (!o->cid || cc->info.cid == o->cid) list[n++] = &cc->info;
+        if (passes(o, &cc->info) && (!o->cid || cc->info.cid == o->cid)) list[n++] = &cc->info;
     }
     return n;
 }
@@ -393,12 +420,30 @@ count_clients(const struct nb_server *srv)
     return n;
 }
 
+/* The connections of o's account and state, before the user and mqtt_client filters. */
+static size_t
+count_total(struct nb_server *srv, const struct connz_opts *o)
+{
+    size_t n = 0;
+    for (struct nb_conn *c = srv->conns; c && o->open; c = c->next) {
+        if (!nb__conn_is_client(c)) continue;
+        struct nb_client *cl = nb__client_of(c);
+        n += o->acc == ACC_ANY || cl->acc == o->account;
+    }
+    struct nb_monitor *mon = srv->mon;
+    for (size_t i = 0; i < mon->nclosed && o->closed; i++) {
+        const struct cinfo *ci = &mon->closed[(mon->closed_head + i) % NB_CLOSED_MAX]->info;
+        n += in_account(o, ci);
+    }
+    return n;
+}
+
 int
 nb__mon_connz(struct nb_server *srv, const struct nb_httpreq *req, struct nb_jw *w,
               struct np_buf *err)
 {
     struct connz_opts o;
-    if (parse_connz(&o, req, err)) return 400;
+    if (parse_connz(&o, srv, req, err)) return 400;
     if (o.acc == ACC_UNKNOWN) {
         nb_jw_obj(w, NULL);
         nb_jw_str(w, "server_id", "");
@@ -412,8 +457,7 @@ nb__mon_connz(struct nb_server *srv, const struct nb_httpreq *req, struct nb_jw 
         return 200;
     }
     size_t nopen = count_clients(srv), nclosed = srv->mon->nclosed;
-    size_t total =
-        (o.open && o.acc != ACC_SYSTEM ? nopen : 0) + (o.closed && o.acc == ACC_ANY ? nclosed : 0);
+    size_t total = count_total(srv, &o);
     struct cinfo *open_rows = malloc((nopen + 1) * sizeof *open_rows);
     struct cinfo **list = malloc((nopen + nclosed + 1) * sizeof *list);
     if (!open_rows || !list) {
@@ -447,9 +491,10 @@ nb__mon_connz(struct nb_server *srv, const struct nb_httpreq *req, struct nb_jw 
 /* ---- /subsz -------------------------------------------------------------------------------------- */
 
 struct subs_page {
-    const char *test; /* NULL: every subscription */
-    size_t lo, hi;    /* the page, in the order of listing */
-    size_t seen;      /* subscriptions that passed the filter so far */
+    const char *test;             /* NULL: every subscription */
+    const struct nb_account *acc; /* NULL: every account */
+    size_t lo, hi;                /* the page, in the order of listing */
+    size_t seen;                  /* subscriptions that passed the filter so far */
 };
 
 /* Calls back for every client subscription that passes the filter and falls within the page. */
@@ -457,7 +502,7 @@ static void
 list_subs(struct nb_server *srv, struct subs_page *pg, struct nb_jw *w)
 {
     for (struct nb_conn *c = srv->conns; c; c = c->next) {
-        if (!nb__conn_is_client(c)) continue;
+        if (!nb__conn_is_client(c) || (pg->acc && nb__client_of(c)->acc != pg->acc)) continue;
         size_t it = 0;
         void *val;
         while (np_map_next(&nb__client_of(c)->subs, &it, NULL, NULL, &val)) {
@@ -468,7 +513,7 @@ list_subs(struct nb_server *srv, struct subs_page *pg, struct nb_jw *w)
             size_t at = pg->seen++;
             if (!w || at < pg->lo || at >= pg->hi) continue;
             nb_jw_obj(w, NULL);
-            nb_jw_str(w, "account", NB_MON_GLOBAL_ACCOUNT);
+            nb_jw_str(w, "account", nb__account_name(nb__client_of(c)->acc));
             nb_jw_strn(w, "subject", s->subject, s->subject_len);
             if (s->queue) nb_jw_strn(w, "qgroup", s->queue, s->queue_len);
             nb_jw_strn(w, "sid", s->sid, s->sid_len);
@@ -499,9 +544,11 @@ nb__mon_subsz(struct nb_server *srv, const struct nb_httpreq *req, struct nb_jw 
     if (offset < 0) offset = 0;
     if (limit <= 0) limit = 1024;
     nb__mon_str(req, "acc", acc, sizeof acc);
-    /* Every client subscription is in $G: another account lists none. */
-    bool other = acc[0] && strcmp(acc, NB_MON_GLOBAL_ACCOUNT) != 0;
-    struct subs_page pg = {.test = test[0] ? test : NULL};
+    struct subs_page pg = {.test = test[0] ? test : NULL,
+                           .acc =
+                               acc[0] ? nb__accounts_find(srv->accounts, acc, strlen(acc)) : NULL};
+    /* An account that does not exist lists nothing. */
+    bool other = acc[0] && !pg.acc;
     if (subs && !other) list_subs(srv, &pg, NULL); /* counts what passes the filter */
     size_t n = pg.seen;
     pg.lo = (uint64_t)offset < n ? (size_t)offset : n;

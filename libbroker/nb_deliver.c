@@ -15,6 +15,7 @@
  * so subscriptions that reach their auto-unsubscribe limit are also removed after the loop.
  */
 #include "nb_deliver.h"
+#include "nb_account.h"
 #include "nb_client.h"
 #include "nb_cluster.h"
 #include "nb_srv.h"
@@ -35,6 +36,7 @@ struct nb_isub {
     bool acks;       /* also in nb_delivery.acks, under its subject without the '>' */
     bool sole;       /* nothing else matches its prefix, as of sublist generation gen */
     uint64_t gen;
+    struct nb_account *acc; /* the account whose sublist holds it */
 };
 
 /* A message copied for an internal subscription's callback. */
@@ -76,6 +78,7 @@ slow_consumer(struct nb_conn *c)
     nb__conn_log(c, NB_LOG_INFO, "Slow Consumer Detected: MaxPending of %lld Exceeded",
                  (long long)srv->cfg.max_pending);
     srv->stats.slow_consumers++;
+    if (nb__conn_is_client(c)) nb__account_stats(nb__client_of(c)->acc)->slow_consumers++;
     nb__conn_close(c, NB_CLOSE_SLOW_PENDING, false);
 }
 
@@ -117,6 +120,11 @@ frame_end(struct nb_conn *c, char *dst, size_t n, size_t line_max, const char *d
     c->out_bytes += len;
     srv->stats.out_msgs++;
     srv->stats.out_bytes += len;
+    if (nb__conn_is_client(c)) {
+        struct nb_stats *as = nb__account_stats(nb__client_of(c)->acc);
+        as->out_msgs++;
+        as->out_bytes += len;
+    }
     nb__conn_schedule_flush(c);
     if (c->out.pending > (uint64_t)srv->cfg.max_pending) slow_consumer(c);
     return true;
@@ -222,7 +230,7 @@ write_route_msg(struct nb_delivery *d, size_t t, const struct nb_msg *msg, struc
     size_t len, hdr_len;
     strip_headers(c, msg, &data, &len, &hdr_len);
     struct np_rmsg_line rl = {
-        .account = NP_STR_LIT("$G"),
+        .account = {nb__account_name(d->acc), nb__account_name_len(d->acc)},
         .subject = {msg->subject, msg->subject_len},
         .reply = reply,
         .queues = d->names,
@@ -480,11 +488,11 @@ finish(struct nb_server *srv, const char *to, size_t to_len, const struct nb_msg
 
 /* The ack subscription that alone receives msg, or NULL when msg must be matched. */
 static struct nb_isub *
-ack_receiver(struct nb_server *srv, const struct nb_msg *msg)
+ack_receiver(struct nb_server *srv, const struct nb_account *acc, const struct nb_msg *msg)
 {
     struct nb_delivery *d = &srv->delivery;
     size_t fam = sizeof JS_ACK_PREFIX - 1;
-    if (d->depth || np_map_count(&d->acks) == 0 || msg->subject_len <= fam ||
+    if (d->depth || np_map_count(&d->acks) == 0 || msg->subject_len <= fam || acc != srv->gacc ||
         memcmp(msg->subject, JS_ACK_PREFIX, fam) != 0)
         return NULL;
     /* The prefix ends after the stream and consumer tokens. */
@@ -532,10 +540,17 @@ nb__subscribe_acks(struct nb_server *srv, const char *subject, nb_msg_fn cb, voi
     return 0;
 }
 
+/* The account a publisher is in: a client's own, $G for the server. */
+static struct nb_account *
+account_of(struct nb_server *srv, struct nb_conn *from)
+{
+    return from && nb__conn_is_client(from) ? nb__client_of(from)->acc : srv->gacc;
+}
+
 size_t
 nb__publish(struct nb_server *srv, struct nb_conn *from, const struct nb_msg *msg)
 {
-    struct nb_isub *ack = ack_receiver(srv, msg);
+    struct nb_isub *ack = ack_receiver(srv, account_of(srv, from), msg);
     if (ack) return deliver_ack(srv, ack, msg);
     return nb__publish_to(srv, from, msg->subject, msg->subject_len, msg);
 }
@@ -544,9 +559,18 @@ size_t
 nb__publish_to(struct nb_server *srv, struct nb_conn *from, const char *to, size_t to_len,
                const struct nb_msg *msg)
 {
+    return nb__publish_in(srv, account_of(srv, from), from, to, to_len, msg);
+}
+
+size_t
+nb__publish_in(struct nb_server *srv, struct nb_account *acc, struct nb_conn *from, const char *to,
+               size_t to_len, const struct nb_msg *msg)
+{
     struct nb_delivery *d = &srv->delivery;
-    const struct nb_result *r = nb_sublist_match(srv->sublist, to, to_len);
+    const struct nb_result *r = nb_sublist_match(nb__account_sublist(acc), to, to_len);
     size_t delivered = 0;
+    struct nb_account *outer = d->acc;
+    d->acc = acc;
     d->depth++;
     if (r) {
         for (uint32_t i = 0; i < r->npsubs; i++)
@@ -564,12 +588,13 @@ nb__publish_to(struct nb_server *srv, struct nb_conn *from, const char *to, size
     /* Only the outermost call runs callbacks; what they publish queues behind them. */
     if (d->depth == 1 && d->queued) run_queued(srv);
     d->depth--;
+    d->acc = outer;
     return delivered;
 }
 
 size_t
-nb__publish_routed(struct nb_server *srv, struct nb_conn *route, const struct nb_msg *msg,
-                   struct np_str queues)
+nb__publish_routed(struct nb_server *srv, struct nb_account *acc, struct nb_conn *route,
+                   const struct nb_msg *msg, struct np_str queues)
 {
     struct nb_delivery *d = &srv->delivery;
     struct nb_msg m = *msg;
@@ -586,7 +611,7 @@ nb__publish_routed(struct nb_server *srv, struct nb_conn *route, const struct nb
         }
     }
     d->route_queues = queues;
-    size_t delivered = nb__publish_to(srv, route, to, to_len, &m);
+    size_t delivered = nb__publish_in(srv, acc, route, to, to_len, &m);
     d->route_queues = (struct np_str){0};
     return delivered;
 }
@@ -636,6 +661,13 @@ int
 nb_server_subscribe(struct nb_server *srv, const char *subject, const char *queue, nb_msg_fn cb,
                     void *ud, struct nb_isub **out)
 {
+    return nb__subscribe_in(srv, srv->gacc, subject, queue, cb, ud, out);
+}
+
+int
+nb__subscribe_in(struct nb_server *srv, struct nb_account *acc, const char *subject,
+                 const char *queue, nb_msg_fn cb, void *ud, struct nb_isub **out)
+{
     size_t slen = strlen(subject), qlen = queue ? strlen(queue) : 0;
     if (!np_subject_valid(subject, slen) || (queue && !np_subject_valid_literal(queue, qlen)))
         return NB_ECONFIG;
@@ -649,12 +681,13 @@ nb_server_subscribe(struct nb_server *srv, const char *subject, const char *queu
     is->sub.queue_len = (uint32_t)qlen;
     is->cb = cb;
     is->ud = ud;
-    int rc = nb_sublist_insert(srv->sublist, &is->sub);
+    is->acc = acc;
+    int rc = nb_sublist_insert(nb__account_sublist(acc), &is->sub);
     if (rc != 0) {
         free(is);
         return NB_ENOMEM;
     }
-    if (srv->cluster) nb__interest_add(srv, &is->sub);
+    if (srv->cluster) nb__interest_add(srv, acc, &is->sub);
     struct nb_delivery *d = &srv->delivery;
     is->next = d->isubs;
     if (is->next) is->next->prev = is;
@@ -668,8 +701,8 @@ nb_server_unsubscribe(struct nb_server *srv, struct nb_isub *is)
 {
     if (is->dead) return;
     is->dead = true;
-    if (srv->cluster) nb__interest_del(srv, &is->sub);
-    nb_sublist_remove(srv->sublist, &is->sub);
+    if (srv->cluster) nb__interest_del(srv, is->acc, &is->sub);
+    nb_sublist_remove(nb__account_sublist(is->acc), &is->sub);
     if (is->acks) np_map_del(&srv->delivery.acks, is->sub.subject, is->sub.subject_len - 1);
     if (is->queued == 0) isub_free(&srv->delivery, is);
 }

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct nb_account;
 struct nb_conn;
 struct nb_server;
 struct nb_sub;
@@ -44,6 +45,7 @@ struct nb_delivery {
     struct np_map acks;                     /* ack prefix -> struct nb_isub *, see below */
     struct np_str route_queues;             /* the queue groups a route's message is for */
     struct np_buf reply_buf;                /* a route's "<$JS.ACK reply>@<inbox>" */
+    struct nb_account *acc;                 /* the account of the message being delivered */
     unsigned depth;                         /* nesting of nb__publish() calls */
 };
 
@@ -59,6 +61,12 @@ size_t nb__publish(struct nb_server *srv, struct nb_conn *from, const struct nb_
  */
 size_t nb__publish_to(struct nb_server *srv, struct nb_conn *from, const char *to, size_t to_len,
                       const struct nb_msg *msg);
+/* Like nb__publish_to, in account acc (the publisher's own account is not looked at). */
+size_t nb__publish_in(struct nb_server *srv, struct nb_account *acc, struct nb_conn *from,
+                      const char *to, size_t to_len, const struct nb_msg *msg);
+/* nb_server_subscribe() in account acc (nb_server_subscribe() subscribes in $G). */
+int nb__subscribe_in(struct nb_server *srv, struct nb_account *acc, const char *subject,
+                     const char *queue, nb_msg_fn cb, void *ud, struct nb_isub **out);
 /*
  * Subscribes cb to subject, "$JS.ACK.<stream>.<consumer>.>", as an internal subscription that acks
  * can also reach directly: each ack subject is used once, so its match can never come from the
@@ -73,8 +81,8 @@ int nb__subscribe_acks(struct nb_server *srv, const char *subject, nb_msg_fn cb,
  * local member. Nothing goes on to another route. A $JS.ACK reply that ends in "@<inbox>" is a
  * stream message for a consumer's inbox: the inbox is matched, the message keeps its subject.
  */
-size_t nb__publish_routed(struct nb_server *srv, struct nb_conn *route, const struct nb_msg *msg,
-                          struct np_str queues);
+size_t nb__publish_routed(struct nb_server *srv, struct nb_account *acc, struct nb_conn *route,
+                          const struct nb_msg *msg, struct np_str queues);
 /* Frees the scratch and drops internal deliveries still queued. */
 void nb__delivery_release(struct nb_delivery *d);
 

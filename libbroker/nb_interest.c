@@ -1,6 +1,6 @@
 /*
  * The interest this server announces to its peers (spec 5.4): one entry per distinct
- * "subject[ queue]" of its local subscriptions (clients' and internal ones), counting them.
+ * "account subject[ queue]" of its local subscriptions (clients' and internal ones), counting them.
  *
  * A plain subject is announced when its count goes from 0 to 1 (RS+) and withdrawn when it comes
  * back to 0 (RS-); two clients on "foo" cost the peers one line. A queue group's count is its
@@ -8,6 +8,7 @@
  * balance between servers in proportion to their members. Interest learnt from a route is never
  * passed on: every server is routed to every other (a full mesh).
  */
+#include "nb_account.h"
 #include "nb_cluster.h"
 #include "nb_srv.h"
 
@@ -16,7 +17,8 @@
 
 struct nb_interest {
     uint32_t count;       /* local subscriptions with this key */
-    uint32_t subject_len; /* the key is the subject, then " queue" for a queue group */
+    uint32_t account_len; /* the key is "account subject", then " queue" for a queue group */
+    uint32_t subject_len;
     uint32_t key_len;
     char key[];
 };
@@ -24,14 +26,13 @@ struct nb_interest {
 static void
 line_of(const struct nb_interest *in, struct np_rsub_line *l)
 {
+    size_t end = in->account_len + 1 + in->subject_len; /* of the subject in the key */
     *l = (struct np_rsub_line){
-        .account = NP_STR_LIT("$G"),
-        .subject = {in->key, in->subject_len},
+        .account = {in->key, in->account_len},
+        .subject = {in->key + in->account_len + 1, in->subject_len},
         .weight = in->count,
     };
-    if (in->key_len > in->subject_len)
-        l->queue =
-            (struct np_str){in->key + in->subject_len + 1, in->key_len - in->subject_len - 1};
+    if (in->key_len > end) l->queue = (struct np_str){in->key + end + 1, in->key_len - end - 1};
 }
 
 /* Writes the RS+ (or RS- when unsub) of in to route r. */
@@ -68,27 +69,31 @@ broadcast(struct nb_server *srv, const struct nb_interest *in, bool unsub)
 
 /* The key of sub built in a stack buffer when it fits, else on the heap (*heap to free). */
 static struct np_str
-key_of(const struct nb_sub *sub, char *buf, size_t cap, char **heap)
+key_of(struct np_str acc, const struct nb_sub *sub, char *buf, size_t cap, char **heap)
 {
-    size_t n = sub->subject_len + (sub->queue ? 1 + sub->queue_len : 0);
+    size_t n = acc.len + 1 + sub->subject_len + (sub->queue ? 1 + sub->queue_len : 0);
     char *k = buf;
     *heap = NULL;
     if (n > cap && !(k = *heap = malloc(n))) return (struct np_str){0};
-    memcpy(k, sub->subject, sub->subject_len);
+    memcpy(k, acc.ptr, acc.len);
+    k[acc.len] = ' ';
+    char *p = k + acc.len + 1;
+    memcpy(p, sub->subject, sub->subject_len);
     if (sub->queue) {
-        k[sub->subject_len] = ' ';
-        memcpy(k + sub->subject_len + 1, sub->queue, sub->queue_len);
+        p[sub->subject_len] = ' ';
+        memcpy(p + sub->subject_len + 1, sub->queue, sub->queue_len);
     }
     return (struct np_str){k, n};
 }
 
 static struct nb_interest *
-interest_new(struct nb_cluster *cl, const struct nb_sub *sub, struct np_str key)
+interest_new(struct nb_cluster *cl, struct np_str acc, const struct nb_sub *sub, struct np_str key)
 {
     struct nb_interest *in = malloc(sizeof *in + key.len);
     if (!in) return NULL;
     memcpy(in->key, key.ptr, key.len);
     in->key_len = (uint32_t)key.len;
+    in->account_len = (uint32_t)acc.len;
     in->subject_len = sub->subject_len;
     in->count = 0;
     if (np_map_put(&cl->interest, in->key, in->key_len, in) != 0) {
@@ -99,12 +104,13 @@ interest_new(struct nb_cluster *cl, const struct nb_sub *sub, struct np_str key)
 }
 
 void
-nb__interest_add(struct nb_server *srv, const struct nb_sub *sub)
+nb__interest_add(struct nb_server *srv, const struct nb_account *acc, const struct nb_sub *sub)
 {
     char buf[256], *heap;
-    struct np_str key = key_of(sub, buf, sizeof buf, &heap);
+    struct np_str an = {nb__account_name(acc), nb__account_name_len(acc)};
+    struct np_str key = key_of(an, sub, buf, sizeof buf, &heap);
     struct nb_interest *in = key.len ? np_map_get(&srv->cluster->interest, key.ptr, key.len) : NULL;
-    if (!in && key.len) in = interest_new(srv->cluster, sub, key);
+    if (!in && key.len) in = interest_new(srv->cluster, an, sub, key);
     free(heap);
     /* Without memory a peer does not learn this interest: logged, as it cannot be repaired. */
     if (!in) {
@@ -117,10 +123,11 @@ nb__interest_add(struct nb_server *srv, const struct nb_sub *sub)
 }
 
 void
-nb__interest_del(struct nb_server *srv, const struct nb_sub *sub)
+nb__interest_del(struct nb_server *srv, const struct nb_account *acc, const struct nb_sub *sub)
 {
     char buf[256], *heap;
-    struct np_str key = key_of(sub, buf, sizeof buf, &heap);
+    struct np_str an = {nb__account_name(acc), nb__account_name_len(acc)};
+    struct np_str key = key_of(an, sub, buf, sizeof buf, &heap);
     struct nb_interest *in = key.len ? np_map_get(&srv->cluster->interest, key.ptr, key.len) : NULL;
     free(heap);
     if (!in) return;

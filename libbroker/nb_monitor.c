@@ -6,6 +6,7 @@
  * when nothing is configured; the system account it lists has nothing in it.
  */
 #include "nb_monitor.h"
+#include "nb_account.h"
 #include "nb_client.h"
 #include "nb_srv.h"
 
@@ -272,24 +273,46 @@ account_stat(struct nb_jw *w, const char *name, const struct nb_stats *st)
 }
 
 /*
- * Every client is in $G, so its figures are the server's; an account without connections is
- * left out unless unused=1 asks for it, as in nats-server.
+ * Each account's clients' figures; an account without connections is left out unless unused=1
+ * asks for it, as in nats-server.
  */
 static int
 accstatz(struct nb_server *srv, const struct nb_httpreq *req, struct nb_jw *w, struct np_buf *err)
 {
     bool unused = false;
     if (nb__mon_bool(req, "unused", &unused, err)) return 400;
-    struct nb_stats st;
-    nb_server_stats(srv, &st);
     nb_jw_obj(w, NULL);
     nb__mon_head(srv, w);
     nb_jw_arr(w, "account_statz");
-    if (unused || st.connections) account_stat(w, NB_MON_GLOBAL_ACCOUNT, &st);
-    if (unused) account_stat(w, NB_MON_SYSTEM_ACCOUNT, &(struct nb_stats){0});
+    for (size_t i = 0; i < nb__accounts_count(srv->accounts); i++) {
+        struct nb_account *a = nb__accounts_at(srv->accounts, i);
+        const struct nb_stats *st = nb__account_stats(a);
+        if (unused || st->connections) account_stat(w, nb__account_name(a), st);
+    }
     nb_jw_end_arr(w);
     nb_jw_end_obj(w);
     return 200;
+}
+
+/* Adds one sublist's figures to *ss and *fo (the fanout average weighted by cached results). */
+static void
+add_sublist(struct nb_sublist *sl, struct nb_sublist_stats *ss, struct nb_sublist_fanout *fo)
+{
+    struct nb_sublist_stats one;
+    struct nb_sublist_fanout f;
+    nb_sublist_stats(sl, &one);
+    nb_sublist_fanout(sl, &f);
+    uint64_t cached = ss->cache_entries + one.cache_entries;
+    if (cached)
+        fo->avg = (fo->avg * (double)ss->cache_entries + f.avg * (double)one.cache_entries) /
+                  (double)cached;
+    if (f.max > fo->max) fo->max = f.max;
+    ss->count += one.count;
+    ss->inserts += one.inserts;
+    ss->removes += one.removes;
+    ss->matches += one.matches;
+    ss->cache_hits += one.cache_hits;
+    ss->cache_entries = cached;
 }
 
 void
@@ -297,29 +320,31 @@ nb__mon_sublist_stats(struct nb_server *srv, const char *account, struct nb_jw *
 {
     struct nb_sublist_stats ss = {0};
     struct nb_sublist_fanout fo = {0};
-    if (!account || strcmp(account, NB_MON_GLOBAL_ACCOUNT) == 0) {
-        nb_sublist_stats(srv->sublist, &ss);
-        nb_sublist_fanout(srv->sublist, &fo);
+    for (size_t i = 0; i < nb__accounts_count(srv->accounts); i++) {
+        struct nb_account *a = nb__accounts_at(srv->accounts, i);
+        if (!account || strcmp(account, nb__account_name(a)) == 0)
+            add_sublist(nb__account_sublist(a), &ss, &fo);
     }
     write_sublist_stats(w, &ss, &fo);
 }
 
-/* The global account holds every client and subscription; the system account nothing. */
+/* One account's connections, subscriptions and sublist; streams only ever live in $G. */
 static void
-account_detail(struct nb_server *srv, struct nb_jw *w, bool sys)
+account_detail(struct nb_server *srv, struct nb_jw *w, struct nb_account *acc)
 {
-    const char *name = sys ? NB_MON_SYSTEM_ACCOUNT : NB_MON_GLOBAL_ACCOUNT;
+    const char *name = nb__account_name(acc);
+    bool sys = nb__account_is_system(acc);
     struct nb_sublist_stats ss = {0};
-    if (!sys) nb_sublist_stats(srv->sublist, &ss);
+    nb_sublist_stats(nb__account_sublist(acc), &ss);
     nb_jw_obj(w, "account_detail");
     nb_jw_str(w, "account_name", name);
     nb_jw_time(w, "update_time", srv->start_ns);
     if (sys) nb_jw_bool(w, "is_system", true);
     nb_jw_bool(w, "expired", false);
     nb_jw_bool(w, "complete", true);
-    nb_jw_bool(w, "jetstream_enabled", !sys && srv->js != NULL);
+    nb_jw_bool(w, "jetstream_enabled", acc == srv->gacc && srv->js != NULL);
     nb_jw_i64(w, "leafnode_connections", 0);
-    nb_jw_u64(w, "client_connections", sys ? 0 : srv->stats.connections);
+    nb_jw_u64(w, "client_connections", nb__account_conns(acc));
     nb_jw_u64(w, "subscriptions", ss.count);
     nb_jw_obj(w, "sublist_stats");
     nb__mon_sublist_stats(srv, name, w);
@@ -332,8 +357,8 @@ accountz(struct nb_server *srv, const struct nb_httpreq *req, struct nb_jw *w, s
 {
     char acc[256];
     nb__mon_str(req, "acc", acc, sizeof acc);
-    bool sys = strcmp(acc, NB_MON_SYSTEM_ACCOUNT) == 0;
-    if (acc[0] && !sys && strcmp(acc, NB_MON_GLOBAL_ACCOUNT) != 0) {
+    struct nb_account *a = nb__accounts_find(srv->accounts, acc, strlen(acc));
+    if (acc[0] && !a) {
         np_buf_adds(err, "Account ");
         np_buf_adds(err, acc);
         np_buf_adds(err, " does not exist");
@@ -341,13 +366,13 @@ accountz(struct nb_server *srv, const struct nb_httpreq *req, struct nb_jw *w, s
     }
     nb_jw_obj(w, NULL);
     nb__mon_head(srv, w);
-    nb_jw_str(w, "system_account", NB_MON_SYSTEM_ACCOUNT);
+    nb_jw_str(w, "system_account", nb__account_name(nb__accounts_system(srv->accounts)));
     if (acc[0]) {
-        account_detail(srv, w, sys);
+        account_detail(srv, w, a);
     } else {
         nb_jw_arr(w, "accounts");
-        nb_jw_str(w, NULL, NB_MON_GLOBAL_ACCOUNT);
-        nb_jw_str(w, NULL, NB_MON_SYSTEM_ACCOUNT);
+        for (size_t i = 0; i < nb__accounts_count(srv->accounts); i++)
+            nb_jw_str(w, NULL, nb__account_name(nb__accounts_at(srv->accounts, i)));
         nb_jw_end_arr(w);
     }
     nb_jw_end_obj(w);

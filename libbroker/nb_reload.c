@@ -128,6 +128,16 @@ same_routes(const struct nb_config *a, const struct nb_config *b)
 }
 
 /* The cluster block: nats-server reloads some of it, natsctl none; its words for host and port. */
+/* The settings the client port's TLS context is made from (its timeout and pins aside). */
+static bool
+same_tls(const struct nb_tls_config *a, const struct nb_tls_config *b)
+{
+    return a->enabled == b->enabled && same_str(a->cert_file, b->cert_file) &&
+           same_str(a->key_file, b->key_file) && same_str(a->ca_file, b->ca_file) &&
+           a->verify == b->verify && a->map == b->map && a->min_version == b->min_version &&
+           same_str(a->ciphers, b->ciphers) && same_str(a->curves, b->curves);
+}
+
 static int
 diff_cluster(const struct nb_config *o, const struct nb_config *n, char *msg, size_t cap)
 {
@@ -150,7 +160,27 @@ diff_cluster(const struct nb_config *o, const struct nb_config *n, char *msg, si
     if (o->cluster_auth_timeout_ms != n->cluster_auth_timeout_ms)
         return refuse_dur(msg, cap, "cluster authorization timeout", o->cluster_auth_timeout_ms,
                           n->cluster_auth_timeout_ms);
+    /* Routes already up keep the context they were made with: a change would only half apply. */
+    if (!same_tls(&o->cluster_tls, &n->cluster_tls) ||
+        o->cluster_tls.insecure != n->cluster_tls.insecure ||
+        o->cluster_tls.timeout_ms != n->cluster_tls.timeout_ms ||
+        !same_str(o->cluster_tls.pinned, n->cluster_tls.pinned))
+        return refuse(msg, cap, "cluster tls", "", "");
     return 0;
+}
+
+/*
+ * The set of accounts and the system account: a client lives in an account's subject space, and
+ * moving spaces under running subscriptions is not something natsctl does on a reload. Users may
+ * still change within the accounts that stay.
+ */
+static int
+diff_accounts(const struct nb_config *o, const struct nb_config *n, char *msg, size_t cap)
+{
+    bool same = o->naccounts == n->naccounts && same_str(o->system_account, n->system_account);
+    for (size_t i = 0; same && i < o->naccounts; i++)
+        same = same_str(o->accounts[i], n->accounts[i]);
+    return same ? 0 : refuse(msg, cap, "accounts", "", "");
 }
 
 /* The options up to AuthTimeout in nats-server's order that natsctl cannot change. */
@@ -192,6 +222,7 @@ diff_tail(const struct nb_config *o, const struct nb_config *n, char *msg, size_
     if (o->max_pending != n->max_pending)
         return refuse_int(msg, cap, "MaxPending", o->max_pending, n->max_pending);
     int rc = diff_cluster(o, n, msg, cap);
+    if (!rc) rc = diff_accounts(o, n, msg, cap);
     if (rc) return rc;
     if (o->jetstream != n->jetstream)
         return refuse_bool(msg, cap, "JetStream", o->jetstream, n->jetstream);
@@ -217,16 +248,6 @@ diff_tail(const struct nb_config *o, const struct nb_config *n, char *msg, size_
         return refuse_dur(msg, cap, "LameDuckGracePeriod", o->lame_duck_grace_ms,
                           n->lame_duck_grace_ms);
     return 0;
-}
-
-/* The settings the client port's TLS context is made from (its timeout and pins aside). */
-static bool
-same_tls(const struct nb_tls_config *a, const struct nb_tls_config *b)
-{
-    return a->enabled == b->enabled && same_str(a->cert_file, b->cert_file) &&
-           same_str(a->key_file, b->key_file) && same_str(a->ca_file, b->ca_file) &&
-           a->verify == b->verify && a->map == b->map && a->min_version == b->min_version &&
-           same_str(a->ciphers, b->ciphers) && same_str(a->curves, b->curves);
 }
 
 int

@@ -8,6 +8,7 @@
  * its INFO at once and, when routes must authenticate, wants CONNECT before anything else. Each
  * side registers the route at the peer's first INFO.
  */
+#include "nb_account.h"
 #include "nb_client.h"
 #include "nb_cluster.h"
 #include "nb_srv.h"
@@ -42,8 +43,6 @@ static const struct nb_proto route_proto = {
     .destroy = route_destroy,
     .secured = route_secured,
 };
-
-static const struct np_str global_account = NP_STR_LIT("$G");
 
 void
 nb__route_send(struct nb_route *r, const char *line, size_t len)
@@ -374,12 +373,14 @@ op_info(struct nb_route *r, const struct np_rop *op)
 
 /* ---- interest ------------------------------------------------------------------------------------ */
 
-/* "subject[ queue]" in r's scratch, the key of the peer's interest. */
+/* "account subject[ queue]" in r's scratch, the key of the peer's interest. */
 static struct np_str
 interest_key(struct nb_route *r, const struct np_rop *op)
 {
     r->key.len = 0;
-    int rc = np_buf_add(&r->key, op->subject.ptr, op->subject.len);
+    int rc = np_buf_add(&r->key, op->account.ptr, op->account.len);
+    rc |= np_buf_add(&r->key, " ", 1);
+    rc |= np_buf_add(&r->key, op->subject.ptr, op->subject.len);
     if (op->queue.len) {
         rc |= np_buf_add(&r->key, " ", 1);
         rc |= np_buf_add(&r->key, op->queue.ptr, op->queue.len);
@@ -388,7 +389,7 @@ interest_key(struct nb_route *r, const struct np_rop *op)
 }
 
 static struct nb_rsub *
-rsub_new(struct nb_route *r, const struct np_rop *op, struct np_str key)
+rsub_new(struct nb_route *r, struct nb_account *acc, const struct np_rop *op, struct np_str key)
 {
     struct nb_rsub *rs = malloc(sizeof *rs + key.len + 1);
     if (!rs) return NULL;
@@ -396,51 +397,53 @@ rsub_new(struct nb_route *r, const struct np_rop *op, struct np_str key)
     rs->key[key.len] = '\0';
     rs->key_len = (uint32_t)key.len;
     rs->weight = op->weight ? op->weight : 1;
+    rs->acc = acc;
+    char *subject = rs->key + op->account.len + 1;
     rs->sub = (struct nb_sub){
         .owner = r,
-        .subject = rs->key,
+        .subject = subject,
         .subject_len = (uint32_t)op->subject.len,
-        .queue = op->queue.len ? rs->key + op->subject.len + 1 : NULL,
+        .queue = op->queue.len ? subject + op->subject.len + 1 : NULL,
         .queue_len = (uint32_t)op->queue.len,
-        .sid = rs->key,
-        .sid_len = (uint32_t)key.len,
+        .sid = subject,
+        .sid_len = (uint32_t)(key.len - op->account.len - 1),
         .kind = NB_RECV_ROUTE,
     };
     return rs;
 }
 
-/* Interest of another account ($SYS from nats-server peers) is not ours to match: ignored. */
-static bool
-our_account(struct nb_route *r, const struct np_rop *op)
+/* The account an RS+, RS- or RMSG names; one this server does not have is ignored. */
+static struct nb_account *
+op_account(struct nb_route *r, const struct np_rop *op)
 {
-    if (op->account.len == global_account.len &&
-        memcmp(op->account.ptr, global_account.ptr, global_account.len) == 0)
-        return true;
+    struct nb_account *acc =
+        nb__accounts_find(r->conn.srv->accounts, op->account.ptr, op->account.len);
+    if (acc) return acc;
     if (r->conn.srv->cfg.debug)
         nb__conn_log(&r->conn, NB_LOG_DEBUG, "Unknown account \"%.*s\" for subject \"%.*s\"",
                      (int)op->account.len, op->account.ptr, (int)op->subject.len, op->subject.ptr);
-    return false;
+    return NULL;
 }
 
 static void
 op_rsub(struct nb_route *r, const struct np_rop *op)
 {
-    struct nb_server *srv = r->conn.srv;
     r->activity = 1;
-    if (!our_account(r, op)) return;
+    struct nb_account *acc = op_account(r, op);
+    if (!acc) return;
     struct np_str key = interest_key(r, op);
     struct nb_rsub *rs = key.len ? np_map_get(&r->subs, key.ptr, key.len) : NULL;
     if (rs) {
         if (op->queue.len) rs->weight = op->weight ? op->weight : 1;
         return;
     }
-    rs = key.len ? rsub_new(r, op, key) : NULL;
+    rs = key.len ? rsub_new(r, acc, op, key) : NULL;
     if (!rs || np_map_put(&r->subs, rs->key, rs->key_len, rs) != 0) {
         free(rs);
         nb__conn_close(&r->conn, NB_CLOSE_NO_MEMORY, false);
         return;
     }
-    if (nb_sublist_insert(srv->sublist, &rs->sub) != 0) {
+    if (nb_sublist_insert(nb__account_sublist(acc), &rs->sub) != 0) {
         np_map_del(&r->subs, rs->key, rs->key_len);
         free(rs);
         nb__conn_log(&r->conn, NB_LOG_ERROR, "Could not insert subscription: \"%.*s\"",
@@ -452,11 +455,11 @@ static void
 op_runsub(struct nb_route *r, const struct np_rop *op)
 {
     r->activity = 1;
-    if (!our_account(r, op)) return;
+    if (!op_account(r, op)) return;
     struct np_str key = interest_key(r, op);
     struct nb_rsub *rs = key.len ? np_map_del(&r->subs, key.ptr, key.len) : NULL;
     if (!rs) return;
-    nb_sublist_remove(r->conn.srv->sublist, &rs->sub);
+    nb_sublist_remove(nb__account_sublist(rs->acc), &rs->sub);
     free(rs);
 }
 
@@ -472,7 +475,8 @@ op_msg(struct nb_route *r, const struct np_rop *op)
     c->in_bytes += op->payload.len;
     srv->stats.in_msgs++;
     srv->stats.in_bytes += op->payload.len;
-    if (!our_account(r, op)) return;
+    struct nb_account *acc = op_account(r, op);
+    if (!acc) return;
     struct nb_msg msg = {
         .subject = op->subject.ptr,
         .subject_len = op->subject.len,
@@ -482,7 +486,7 @@ op_msg(struct nb_route *r, const struct np_rop *op)
         .hdr_len = op->hdr_len,
         .len = op->payload.len,
     };
-    nb__publish_routed(srv, c, &msg, op->queues);
+    nb__publish_routed(srv, acc, c, &msg, op->queues);
 }
 
 /* ---- dispatch ------------------------------------------------------------------------------------ */
@@ -610,12 +614,11 @@ static void
 route_teardown(struct nb_conn *conn)
 {
     struct nb_route *r = nb__route_of(conn);
-    struct nb_server *srv = conn->srv;
     size_t it = 0;
     void *val;
     while (np_map_next(&r->subs, &it, NULL, NULL, &val)) {
         struct nb_rsub *rs = val;
-        nb_sublist_remove(srv->sublist, &rs->sub);
+        nb_sublist_remove(nb__account_sublist(rs->acc), &rs->sub);
         free(rs);
     }
     np_map_release(&r->subs);

@@ -25,7 +25,7 @@ write_route_subs(struct nb_jw *w, struct nb_route *r, bool detail)
         nb_jw_obj(w, NULL);
         nb_jw_strn(w, "subject", s->subject, s->subject_len);
         if (s->queue) nb_jw_strn(w, "qgroup", s->queue, s->queue_len);
-        nb_jw_strn(w, "sid", rs->key, rs->key_len);
+        nb_jw_strn(w, "sid", s->sid, s->sid_len);
         nb_jw_u64(w, "msgs", s->delivered);
         nb_jw_u64(w, "cid", r->conn.id);
         nb_jw_end_obj(w);

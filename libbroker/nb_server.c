@@ -7,6 +7,7 @@
  * messages it got. Connections that must close are torn down from the same place, never in the
  * middle of delivering a message.
  */
+#include "nb_account.h"
 #include "nb_auth.h"
 #include "nb_client.h"
 #include "nb_cluster.h"
@@ -14,6 +15,7 @@
 #include "nb_js.h"
 #include "nb_monitor.h"
 #include "nb_srv.h"
+#include "nb_sys.h"
 #include "nb_tls.h"
 
 #include <errno.h>
@@ -100,13 +102,14 @@ nb_server_new(struct nb_server **out, uv_loop_t *loop, const struct nb_config *c
     srv->http_port = -1;
     srv->next_id = 1;
     seed_rand(&srv->rng);
-    srv->sublist = nb_sublist_new();
-    if (!srv->sublist || nb_config_copy(&srv->cfg, cfg) != 0 ||
+    if (nb_config_copy(&srv->cfg, cfg) != 0 || nb__accounts_new(&srv->cfg, &srv->accounts) != 0 ||
         (!srv->cfg.host && nb_config_set_str(&srv->cfg.host, "127.0.0.1") != 0) ||
         nb__auth_new(&srv->cfg, &srv->auth) != 0) {
         nb_server_free(srv);
         return NB_ENOMEM;
     }
+    srv->gacc = nb__accounts_global(srv->accounts);
+    srv->sublist = nb__account_sublist(srv->gacc);
     make_server_id(&srv->rng, srv->server_id);
     if (srv->cfg.cluster_port != 0 && nb__cluster_new(srv) != 0) {
         nb_server_free(srv);
@@ -114,6 +117,17 @@ nb_server_new(struct nb_server **out, uv_loop_t *loop, const struct nb_config *c
     }
     *out = srv;
     return 0;
+}
+
+static bool
+system_users(const struct nb_server *srv)
+{
+    const char *sys = nb__account_name(nb__accounts_system(srv->accounts));
+    for (size_t i = 0; i < srv->cfg.nusers; i++) {
+        const char *acc = srv->cfg.users[i].account;
+        if (acc && strcmp(acc, sys) == 0) return true;
+    }
+    return false;
 }
 
 static void
@@ -236,6 +250,8 @@ nb_server_start(struct nb_server *srv)
             return rc;
         }
     }
+    /* Only a user of the system account can ask it anything: without one it has no handlers. */
+    if (system_users(srv) && (rc = nb__sys_start(srv)) != 0) return rc;
     /* Streams load before the listener accepts anyone, so no publish can miss its stream. */
     rc = nb__js_start(srv, srv->start_error, sizeof srv->start_error);
     if (rc) {
@@ -369,8 +385,8 @@ nb_server_free(struct nb_server *srv)
     nb__cluster_free(srv);
     nb__monitor_free(srv->mon);
     nb__tls_ctx_free(srv->tls);
-    if (srv->sublist) nb_sublist_free(srv->sublist);
     nb__delivery_release(&srv->delivery);
+    nb__accounts_free(srv->accounts);
     nb__pool_release(&srv->pool);
     nb__auth_free(srv->auth);
     nb_config_release(&srv->cfg);
@@ -380,8 +396,11 @@ nb_server_free(struct nb_server *srv)
 void
 nb_server_stats(const struct nb_server *srv, struct nb_stats *st)
 {
-    struct nb_sublist_stats ss;
     *st = srv->stats;
-    nb_sublist_stats(srv->sublist, &ss);
-    st->subscriptions = ss.count;
+    st->subscriptions = 0;
+    for (size_t i = 0; i < nb__accounts_count(srv->accounts); i++) {
+        struct nb_sublist_stats ss;
+        nb_sublist_stats(nb__account_sublist(nb__accounts_at(srv->accounts, i)), &ss);
+        st->subscriptions += ss.count;
+    }
 }

@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include <uv.h>
 
+struct nb_account;
+struct nb_accounts;
 struct nb_auth;
 struct nb_cluster;
 struct nb_http;
@@ -38,8 +40,10 @@ struct nb_server {
     struct nb_cluster *cluster; /* routes to other servers, NULL when clustering is off */
     struct nb_auth *auth;       /* credentials and users, from cfg */
     struct nb_tls_ctx *tls;     /* client connections' TLS, NULL when they are plaintext */
-    struct nb_sublist *sublist;
-    struct nb_conn *conns; /* every connection, newest first */
+    struct nb_accounts *accounts; /* $G, the configured ones and the system account */
+    struct nb_account *gacc;      /* $G: JetStream and the server's own publishes live there */
+    struct nb_sublist *sublist;   /* $G's, owned by the account */
+    struct nb_conn *conns;        /* every connection, newest first */
     struct nb_conn *flush_list;
     struct nb_conn *close_list;
     struct nb_conn *stall_list; /* publishers whose reads are paused (fast-producer stall) */
@@ -48,6 +52,7 @@ struct nb_server {
     struct nb_delivery delivery; /* scratch and queues of the message path */
     char server_id[57];
     char read_buf[64 * 1024]; /* shared by every connection: reads are processed at once */
+    uint64_t sys_seq;         /* the seq of the system account's answers */
     uint64_t next_id; /* the next cid (and rid: they share one sequence as in nats-server) */
     struct np_rand rng;
     int port;

@@ -86,6 +86,7 @@ nb__users_free(struct nb_user *users, size_t n)
     for (size_t i = 0; i < n; i++) {
         free(users[i].name);
         free(users[i].password);
+        free(users[i].account);
         nb__perms_free(users[i].perms);
     }
     free(users);
@@ -147,6 +148,7 @@ nb__users_copy(const struct nb_user *src, size_t n, struct nb_user **out)
         v[i].standard_refused = src[i].standard_refused;
         if (!(v[i].name = strdup(src[i].name)) ||
             (src[i].password && !(v[i].password = strdup(src[i].password))) ||
+            (src[i].account && !(v[i].account = strdup(src[i].account))) ||
             nb__perms_copy(src[i].perms, &v[i].perms)) {
             nb__users_free(v, i + 1);
             return NB_ENOMEM;

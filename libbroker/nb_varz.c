@@ -3,6 +3,7 @@
  * empty, as nats-server's are when they are not configured (and "cluster" too without routes). Memory and CPU come from
  * libuv (RSS, getrusage); the CPU percentage is averaged since the previous /varz, as ps would.
  */
+#include "nb_account.h"
 #include "nb_auth.h"
 #include "nb_cluster.h"
 #include "nb_consumer.h"
@@ -171,7 +172,7 @@ write_counters(struct nb_server *srv, struct nb_jw *w)
     }
     nb_jw_end_obj(w);
     nb_jw_time(w, "config_load_time", srv->start_ns);
-    nb_jw_str(w, "system_account", NB_MON_SYSTEM_ACCOUNT);
+    nb_jw_str(w, "system_account", nb__account_name(nb__accounts_system(srv->accounts)));
 }
 
 int

@@ -39,11 +39,15 @@ refused() {
 }
 
 @test "every access-related nats-server option is refused" {
-    refused 'accounts { A: {} }\n' accounts accounts 1:1
-    refused 'accounts { A { users = [ {user: a, password: b} ] } }\n' accounts accounts 1:1
+    refused 'accounts { A { exports = [ {stream: a} ] } }\n' accounts.A.exports "account exports" 1:16
+    refused 'accounts {\n  A: { imports: [] }\n}\n' accounts.A.imports "account imports" 2:8
+    refused 'accounts { A { nkey: ABC } }\n' accounts.A.nkey "account nkeys" 1:16
+    refused 'accounts { A { jetstream: enabled } }\n' accounts.A.jetstream \
+        'JetStream in an account other than $G' 1:16
+    refused 'accounts { A { mappings: { a: b } } }\n' accounts.A.mappings "subject mappings" 1:16
+    refused 'accounts { A { limits: { max_conn: 1 } } }\n' accounts.A.limits "account limits" 1:16
     refused 'authorization { auth_callout { issuer: x } }\n' authorization.auth_callout \
         "auth callout" 1:17
-    refused 'system_account: SYS\n' system_account "the system account" 1:1
     refused 'operator: op.jwt\n' operator "JWT operator mode" 1:1
     refused 'resolver: MEMORY\n' resolver "an account resolver" 1:1
     refused 'trusted: [ OABC ]\n' trusted "trusted operator keys" 1:1

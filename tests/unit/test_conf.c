@@ -1490,6 +1490,92 @@ test_users_errors(void **state)
                  "subject \"a b c\" is not a valid subject");
 }
 
+/* Accounts' users join the users list with their account; authorization's stay in $G. */
+static void
+test_accounts(void **state)
+{
+    (void)state;
+    struct nb_config cfg, copy;
+    struct warns w;
+    const char *text = "accounts {\n"
+                       "  A: { users: [ {user: a, password: pa} ],\n"
+                       "       default_permissions: { publish: \"a.>\" } }\n"
+                       "  SYS { users = [ {user: s, password: ps, permissions: {}} ] }\n"
+                       "  EMPTY {}\n"
+                       "}\n"
+                       "authorization { users = [ {user: g, password: pg} ] }\n"
+                       "system_account: SYS\n"
+                       "no_auth_user: a\n";
+    assert_int_equal(load(text, &cfg, &w, NULL), 0);
+    assert_int_equal(cfg.naccounts, 3);
+    assert_string_equal(cfg.accounts[0], "A");
+    assert_string_equal(cfg.accounts[1], "SYS");
+    assert_string_equal(cfg.accounts[2], "EMPTY");
+    assert_string_equal(cfg.system_account, "SYS");
+    assert_int_equal(cfg.nusers, 3);
+    assert_string_equal(cfg.users[0].name, "g");
+    assert_null(cfg.users[0].account);
+    assert_string_equal(cfg.users[1].name, "a");
+    assert_string_equal(cfg.users[1].account, "A");
+    assert_non_null(cfg.users[1].perms); /* the account's default permissions */
+    assert_int_equal(cfg.users[1].perms->publish.nallow, 1);
+    assert_string_equal(cfg.users[2].account, "SYS");
+    assert_int_equal(cfg.users[2].perms->publish.nallow, 0);
+    char msg[256];
+    assert_int_equal(nb_config_validate(&cfg, msg, sizeof msg), 0);
+    assert_int_equal(nb_config_copy(&copy, &cfg), 0);
+    assert_int_equal(copy.naccounts, 3);
+    assert_string_equal(copy.accounts[2], "EMPTY");
+    assert_string_equal(copy.users[1].account, "A");
+    nb_config_release(&copy);
+    nb_config_release(&cfg);
+    assert_int_equal(load("accounts [X, Y]\n", &cfg, &w, NULL), 0);
+    assert_int_equal(cfg.naccounts, 2);
+    assert_int_equal(cfg.nusers, 0);
+    nb_config_release(&cfg);
+}
+
+static void
+test_accounts_errors(void **state)
+{
+    (void)state;
+    expect_error("accounts { $G: {} }\n", 1, 12, "\"$G\" is a Reserved Account");
+    expect_error("accounts [ a, \"$G\" ]\n", 1, 15, "\"$G\" is a Reserved Account");
+    expect_error("accounts [ a, b, a ]\n", 1, 18, "Duplicate Account Entry: a");
+    expect_error("accounts { A: 1 }\n", 1, 12, "Expected map entries for accounts");
+    expect_error("accounts { A { bogus: 1 } }\n", 1, 16, "unknown field \"bogus\"");
+    expect_error("accounts {\n  A { users = [ {user: x} ] }\n  B { users = [ {user: x} ] }\n}\n", 3,
+                 7, "Duplicate user \"x\" detected");
+    expect_error("accounts { A { users = [ {user: x} ] } }\n"
+                 "authorization { users = [ {user: x} ] }\n",
+                 1, 16, "Duplicate user \"x\" detected");
+    expect_error("accounts = 3\n", 1, 1,
+                 "invalid 'accounts': expected a map { ... } or an array of account names");
+}
+
+/* system_account and no_auth_user are checked at the start, in nats-server's words. */
+static void
+test_accounts_validate(void **state)
+{
+    (void)state;
+    struct nb_config cfg;
+    struct warns w;
+    char msg[256];
+    assert_int_equal(load("accounts { A {} }\nsystem_account: B\n", &cfg, &w, NULL), 0);
+    assert_int_equal(nb_config_validate(&cfg, msg, sizeof msg), NB_ECONFIG);
+    assert_string_equal(msg, "error resolving system account: account missing");
+    nb_config_release(&cfg);
+    assert_int_equal(load("system_account: \"$SYS\"\n", &cfg, &w, NULL), 0);
+    assert_int_equal(nb_config_validate(&cfg, msg, sizeof msg), 0);
+    nb_config_release(&cfg);
+    assert_int_equal(
+        load("accounts { A { users = [{user: a}] } }\nno_auth_user: b\n", &cfg, &w, NULL), 0);
+    assert_int_equal(nb_config_validate(&cfg, msg, sizeof msg), NB_ECONFIG);
+    assert_string_equal(msg, "no_auth_user: \"b\" not present as user in authorization block or "
+                             "account configuration");
+    nb_config_release(&cfg);
+}
+
 /* Loads text, which must fail with NB_ECONFIG at line:column of t.conf with exactly msg. */
 static void
 expect_error(const char *text, int line, int column, const char *msg)
@@ -1540,11 +1626,13 @@ test_refused_fields(void **state)
         {"cluster {\n  name: c\n  tls { verify_and_map: true }\n}\n", 3, 9,
          "cluster.tls.verify_and_map", "mapping route certificates to the cluster user"},
         {"ocsp { mode: always }\n", 1, 1, "ocsp", "OCSP stapling"},
-        {"accounts { A { users: [ {user: a, password: b} ] } }\n", 1, 1, "accounts", "accounts"},
+        {"accounts { A { exports: [] } }\n", 1, 16, "accounts.A.exports", "account exports"},
+        {"accounts { A { jetstream: enabled } }\n", 1, 16, "accounts.A.jetstream",
+         "JetStream in an account other than $G"},
         {"operator: /etc/op.jwt\n", 1, 1, "operator", "JWT operator mode"},
         {"resolver: MEMORY\n", 1, 1, "resolver", "an account resolver"},
         {"trusted_keys: [ OABC ]\n", 1, 1, "trusted_keys", "trusted operator keys"},
-        {"system_account: SYS\n", 1, 1, "system_account", "the system account"},
+        {"accounts: { B: { nkey: x } }\n", 1, 18, "accounts.B.nkey", "account nkeys"},
         {"mappings { a: b }\n", 1, 1, "mappings", "subject mappings"},
         {"authorization {\n  users = [\n    {nkey: "
          "UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4}\n  ]\n}\n",
@@ -1917,6 +2005,9 @@ main(void)
         cmocka_unit_test(test_users_errors),
         cmocka_unit_test(test_unknown_fields),
         cmocka_unit_test(test_refused_fields),
+        cmocka_unit_test(test_accounts),
+        cmocka_unit_test(test_accounts_errors),
+        cmocka_unit_test(test_accounts_validate),
         cmocka_unit_test(test_ignored_fields),
         cmocka_unit_test(test_cluster_block),
         cmocka_unit_test(test_cluster_validate),

@@ -443,9 +443,11 @@ test_route_message_serves_only_named_groups(void **state)
     assert_int_equal(nb_server_subscribe(f->srv, "q", "g2", record, &g2, &s2), 0);
     assert_int_equal(nb_server_subscribe(f->srv, "q", NULL, record, &plain, &s3), 0);
     struct nb_msg m = msg("q", NULL, "x");
-    assert_int_equal(nb__publish_routed(f->srv, &in.conn, &m, (struct np_str){0}), 1);
-    assert_int_equal(nb__publish_routed(f->srv, &in.conn, &m, NP_STR_LIT(" g1  other")), 2);
-    assert_int_equal(nb__publish_routed(f->srv, &in.conn, &m, NP_STR_LIT("g2 g1")), 3);
+    assert_int_equal(nb__publish_routed(f->srv, f->srv->gacc, &in.conn, &m, (struct np_str){0}), 1);
+    assert_int_equal(
+        nb__publish_routed(f->srv, f->srv->gacc, &in.conn, &m, NP_STR_LIT(" g1  other")), 2);
+    assert_int_equal(nb__publish_routed(f->srv, f->srv->gacc, &in.conn, &m, NP_STR_LIT("g2 g1")),
+                     3);
     assert_int_equal(g1.n, 2);
     assert_int_equal(g2.n, 1);
     assert_int_equal(plain.n, 3);
@@ -475,7 +477,8 @@ test_consumer_delivery_crosses_a_route(void **state)
     struct nb_isub *s;
     assert_int_equal(nb_server_subscribe(f->srv, "_INBOX.y", NULL, record, &inbox, &s), 0);
     struct nb_msg routed = msg("orders.new", "$JS.ACK.S.C.1.1.1.0.0@_INBOX.y", "hi");
-    assert_int_equal(nb__publish_routed(f->srv, &in.conn, &routed, (struct np_str){0}), 1);
+    assert_int_equal(
+        nb__publish_routed(f->srv, f->srv->gacc, &in.conn, &routed, (struct np_str){0}), 1);
     assert_int_equal(inbox.n, 1);
     assert_string_equal(inbox.seen[0], "orders.new|$JS.ACK.S.C.1.1.1.0.0||hi");
     route_done(f, &in);
