@@ -319,3 +319,23 @@ tls_certs() {
     [ "$EXIT" = 0 ]
     [[ $(bg_out s) == *'after reload'* ]]
 }
+
+ACCTS1='accounts {\n  A { users = [ {user: a, password: a} ] }\n  B { users = [ {user: b, password: b} ] }\n}\n'
+
+@test "accounts: a user moved to another account takes its subscriptions along; a new account is refused" {
+    conf "$ACCTS1"
+    start_server -c "$CONF"
+    open 5
+    send 5 'CONNECT {"verbose":false,"user":"a","pass":"a"}\r\nSUB x 1\r\nPING\r\n'
+    reload 'accounts {\n  A { users = [ ] }\n  B { users = [ {user: b, password: b}, {user: a, password: a} ] }\n}\n'
+    grep -qF 'Reloaded server configuration' "$SERVER_LOG"
+    run session 'CONNECT {"verbose":false,"user":"b","pass":"b"}\r\nPUB x 2\r\nhi\r\nPING\r\n'
+    [[ $output == *PONG* ]]
+    run send 5 'PING\r\n'
+    [[ $output == *'MSG x 1 2'* ]]
+    reload "${ACCTS1%\}\\n}  C { users = [ {user: c, password: c} ] }\n}\n"
+    grep -qF '[ERR] Failed to reload server configuration: config reload not supported for accounts' "$SERVER_LOG"
+    run session 'CONNECT {"verbose":false,"user":"c","pass":"c"}\r\nPING\r\n'
+    [[ $output == *"-ERR 'Authorization Violation'"* ]]
+    exec 5>&-
+}
