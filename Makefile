@@ -107,7 +107,7 @@ LIBPROTO := $(BUILD)/libproto.a
 LIBBROKER := $(BUILD)/libbroker.a
 LIBCLI := $(BUILD)/libcli.a
 
-.PHONY: all help deps run test check unit cross-check monitor-test cluster-test bats bats-reference bats-clients-reference interop completions man client-e2e client-e2e-nats-server interop-nats-server js-client js-client-nats-server fuzz bench bench-core crash-test crash-test-nats-server consumer-crash-test consumer-crash-test-nats-server \
+.PHONY: all help deps run test check unit cross-check monitor-test cluster-test bats bats-reference bats-clients-reference interop completions man client-e2e client-e2e-nats-server interop-nats-server js-client js-client-nats-server fuzz bench bench-core bench-tls crash-test crash-test-nats-server consumer-crash-test consumer-crash-test-nats-server \
 	format format-check clean distclean asan-test
 
 all: $(NATSCTL)
@@ -126,6 +126,7 @@ help:
 	@echo 'make crash-test  JetStream under kill -9 and a full disk (CRASH_SERVER=natsctl|nats-server)'
 	@echo 'make fuzz        run each fuzzer for FUZZ_SECONDS'
 	@echo 'make bench       natsctl server vs nats-server side by side, writes docs/benchmarks.md'
+	@echo 'make bench-tls   the TLS and permission-cost part of make bench alone, to stdout'
 	@echo 'make format      clang-format every C file (format-check only checks)'
 	@echo 'make completions regenerate the shell completion scripts in completions/'
 	@echo 'make cross-check compile every source for arm64 (CROSS_CC=aarch64-linux-gnu-gcc)'
@@ -390,6 +391,10 @@ bench: $(NATSCTL) $(LOADGEN_BIN) $(NATSLOAD_BIN) $(JSREADY_BIN) $(JSCONS_BIN) $(
 
 # The name issue 2 asked for; the same run.
 bench-core: bench
+
+# The TLS and permission section of make bench alone (tests/bench/tls.sh), printed as markdown.
+bench-tls: $(NATSCTL)
+	$(Q)tests/bench/tls.sh $(abspath $(NATSCTL))
 
 # The whole suite: plain build, every suite against natsctl (and the reference server where the
 # suite has both sides), everything again under ASan+UBSan, then the fuzzers for a bounded time.

@@ -20,8 +20,12 @@ index_value(uint32_t i)
 struct nb_scache_entry *
 nb__scache_get(struct nb_scache *c, const char *subject, size_t len)
 {
+    struct nb_scache_entry *e = nb__scache_last(c, subject, len);
+    if (e) return e;
     void *v = np_map_get(&c->map, subject, len);
-    return v ? &c->entries[(uintptr_t)v - 1] : NULL;
+    if (!v) return NULL;
+    c->last = (uint32_t)(uintptr_t)v;
+    return &c->entries[(uintptr_t)v - 1];
 }
 
 /* Makes room for one more entry below max. */
@@ -95,6 +99,7 @@ nb__scache_put(struct nb_scache *c, const char *subject, size_t len)
         e->len = 0;
         return NULL;
     }
+    c->last = i + 1;
     return e;
 }
 

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct nb_scache_entry {
     char *key; /* owned; cap bytes, len used */
@@ -27,7 +28,43 @@ struct nb_scache {
     struct nb_scache_entry *entries;
     uint32_t count, alloc, max;
     uint32_t oldest; /* the entry the next put replaces once count == max */
+    /* index + 1 of the entry found last, tried first: a connection's subjects repeat */
+    uint32_t last;
 };
+
+/*
+ * a == b over len bytes, a word at a time, the last word overlapping the one before: musl's memcmp
+ * goes byte by byte, and this runs on every message.
+ */
+static inline bool
+nb__scache_same(const char *a, const char *b, size_t len)
+{
+    uint64_t x, y;
+    if (len < sizeof x) return memcmp(a, b, len) == 0;
+    size_t last = len - sizeof x;
+    for (size_t i = 0; i < last; i += sizeof x) {
+        memcpy(&x, a + i, sizeof x);
+        memcpy(&y, b + i, sizeof y);
+        if (x != y) return false;
+    }
+    memcpy(&x, a + last, sizeof x);
+    memcpy(&y, b + last, sizeof y);
+    return x == y;
+}
+
+/*
+ * The entry found last if it holds subject, else NULL (subject may still be cached): the check
+ * before nb__scache_get(), inline so that a hot path that keeps seeing one subject neither calls
+ * nor hashes. A slot below count with a length is in the map under its index, so this answers as
+ * the map would.
+ */
+static inline struct nb_scache_entry *
+nb__scache_last(struct nb_scache *c, const char *subject, size_t len)
+{
+    if (c->last == 0 || c->last > c->count) return NULL;
+    struct nb_scache_entry *e = &c->entries[c->last - 1];
+    return e->len == len && len && nb__scache_same(e->key, subject, len) ? e : NULL;
+}
 
 /* The entry for subject, or NULL. */
 struct nb_scache_entry *nb__scache_get(struct nb_scache *c, const char *subject, size_t len);

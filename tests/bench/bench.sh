@@ -9,7 +9,8 @@
 # nats-server -js, or nats-server alone while natsctl has no JetStream), tests/bench/monidle.sh
 # (pub/sub throughput beside 1,000 idle HTTP connections to the monitoring port), and
 # tests/bench/route.sh (clusters: route throughput, queue groups over three servers, interest
-# propagation).
+# propagation), and tests/bench/tls.sh (pub to one subscriber over TLS; the cost of 100+100
+# permission patterns).
 #
 # Every run gets a fresh server on 127.0.0.1 with a random port (read back from its ports file), so
 # no run inherits another's memory or caches. For each scenario the two servers alternate, and the
@@ -671,6 +672,7 @@ write_report() {
         cat "$work/js.md"
         cat "$work/monidle.md"
         cat "$work/route.md"
+        cat "$work/tls.md"
         report_raw
     } >"$tmp"
     mv "$tmp" "$out"
@@ -708,6 +710,14 @@ elif ! BENCH_SCALE=$scale BENCH_REPS=$reps tests/bench/route.sh "$natsctl" "$loa
     >"$work/route.md"; then
     failures=$((failures + 1))
     echo "- routes: tests/bench/route.sh failed (its section lists the runs)" >>"$work/failures"
+fi
+log "TLS and permissions: tests/bench/tls.sh"
+if [[ $selftest == 1 ]]; then
+    : >"$work/tls.md" # its client is natsctl bench, which selftest's nats-server binary is not
+elif ! BENCH_SCALE=$scale BENCH_REPS=$reps tests/bench/tls.sh "$natsctl" >"$work/tls.md"; then
+    failures=$((failures + 1))
+    echo "- TLS and permissions: tests/bench/tls.sh failed (its section lists the runs)" \
+        >>"$work/failures"
 fi
 write_report
 log "wrote $out in $((SECONDS - start)) s, $failures failed run(s)"

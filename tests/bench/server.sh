@@ -11,7 +11,7 @@ launch_server() {
     for ((i = 0; i < 200; i++)); do
         file=$(compgen -G "$work/ports/*_$srv_pid.ports" || true)
         if [[ -n $file ]]; then
-            srv_port=$(sed -n 's/.*nats:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$file")
+            srv_port=$(sed -n 's/.*\(nats\|tls\):\/\/127\.0\.0\.1:\([0-9]*\).*/\2/p' "$file")
             [[ -n $srv_port ]] && return 0
         fi
         kill -0 "$srv_pid" 2>/dev/null || break

@@ -337,6 +337,43 @@ test_scache(void **state)
     nb__scache_release(&two);
 }
 
+/*
+ * The entry found last is tried before the map: it must answer as the map does when its slot has
+ * been replaced, removed or released, and compare whole subjects of any length.
+ */
+static void
+test_scache_last(void **state)
+{
+    (void)state;
+    struct nb_scache c = {.max = 2};
+    const char *long1 = "orders.eu.west.created", *long2 = "orders.eu.wesT.created";
+    const char *long3 = "orders.eu.west.createD";
+    struct nb_scache_entry *e = nb__scache_put(&c, long1, strlen(long1));
+    assert_ptr_equal(nb__scache_last(&c, long1, strlen(long1)), e);
+    assert_null(nb__scache_last(&c, long2, strlen(long2))); /* differs in a middle word */
+    assert_null(nb__scache_last(&c, long3, strlen(long3))); /* in the last, overlapping word */
+    assert_null(nb__scache_last(&c, long1, strlen(long1) - 1));
+    assert_null(nb__scache_get(&c, long2, strlen(long2)));
+    nb__scache_put(&c, "short", 5);
+    assert_non_null(nb__scache_get(&c, "short", 5));
+    assert_null(nb__scache_get(&c, "shorT", 5));
+    /* the last one found is replaced by a new subject: its old subject is gone */
+    assert_ptr_equal(nb__scache_get(&c, long1, strlen(long1)), e);
+    nb__scache_put(&c, "x", 1);
+    nb__scache_put(&c, "y", 1);
+    assert_null(nb__scache_get(&c, long1, strlen(long1)));
+    assert_null(nb__scache_get(&c, "short", 5));
+    /* removed, then its slot taken by the entry moved into it */
+    e = nb__scache_get(&c, "x", 1);
+    nb__scache_del(&c, e);
+    assert_null(nb__scache_get(&c, "x", 1));
+    assert_null(nb__scache_last(&c, "x", 1));
+    assert_non_null(nb__scache_get(&c, "y", 1));
+    nb__scache_release(&c);
+    assert_null(nb__scache_last(&c, "y", 1));
+    assert_null(nb__scache_get(&c, "y", 1));
+}
+
 int
 main(void)
 {
@@ -348,6 +385,7 @@ main(void)
         cmocka_unit_test(test_publish_memory_steady),
         cmocka_unit_test(test_responses),
         cmocka_unit_test(test_scache),
+        cmocka_unit_test(test_scache_last),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
