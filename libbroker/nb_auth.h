@@ -19,6 +19,7 @@
 
 struct nb_auth_user {
     const char *name, *password; /* views into the configuration; password NULL when none */
+    const char *nkey;            /* an nkey user's public key (name is then NULL) */
     struct nb_perm_set *perms;   /* NULL: no restriction */
     bool standard_refused;       /* allowed_connection_types leaves out plain clients */
 };
@@ -28,6 +29,8 @@ struct nb_auth {
     struct nb_auth_user *users;
     size_t nusers;
     struct np_map by_name; /* name -> struct nb_auth_user * */
+    struct np_map by_nkey; /* public nkey -> struct nb_auth_user *; clients then get a nonce */
+    size_t nnkeys;
     const struct nb_auth_user *no_auth_user;
     bool required; /* clients must authenticate (INFO says so unless no_auth_user is set) */
 };
@@ -48,15 +51,17 @@ enum nb_auth_verdict {
 struct nb_auth_result {
     const struct nb_auth_user *user; /* the user of a users list, when the name was known */
     const char *name;                /* the user name the check went by, for logs; NULL: none */
+    const char *debug;               /* why an nkey was refused, for the debug log; NULL: none */
     const char *hash, *secret;       /* NB_AUTH_BCRYPT: what to compare */
 };
 
 /*
  * Checks a client's CONNECT (cc NULL: a client that sent an operation before any CONNECT, which
- * becomes no_auth_user when there is one).
+ * becomes no_auth_user when there is one). nonce is what the client's INFO carried ("" when
+ * none): an nkey user must have signed it.
  */
 enum nb_auth_verdict nb__auth_check(const struct nb_auth *a, const struct np_connect *cc,
-                                    struct nb_auth_result *res);
+                                    const char *nonce, struct nb_auth_result *res);
 /* nats-server's isBcrypt: "$2a$", "$2b$", "$2x$" or "$2y$", two digits and "$". */
 bool nb__auth_is_bcrypt(const char *s);
 /*

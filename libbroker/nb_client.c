@@ -16,6 +16,7 @@
 #include "nb_js.h"
 #include "nb_monitor.h"
 #include "nb_srv.h"
+#include "np_nkey.h"
 
 #include <cJSON.h>
 #include <stdlib.h>
@@ -191,21 +192,29 @@ static char *
 auth_user_text(const struct nb_client *c)
 {
     const char *name = c->user && *c->user ? c->user : USER_NA;
+    const char *kind = c->user_is_nkey ? "Nkey" : "User";
     char *q = quoted((struct np_str){name, strlen(name)});
-    size_t n = q ? strlen(q) + sizeof "User " : 0;
+    size_t n = q ? strlen(q) + strlen(kind) + 2 : 0;
     char *text = q ? malloc(n) : NULL;
-    if (text) snprintf(text, n, "User %s", q);
+    if (text) snprintf(text, n, "%s %s", kind, q);
     free(q);
     return text;
 }
 
-/* With a users list nats-server names the user it went by, even an empty one. */
+/*
+ * With a users list nats-server names the user it went by, even an empty one; with nkey users, the
+ * nkey the CONNECT sent (cc NULL: none was).
+ */
 static void
-auth_violation(struct nb_client *c, const char *name)
+auth_violation(struct nb_client *c, const struct np_connect *cc, const struct nb_auth_result *res)
 {
-    if (c->conn.srv->auth->nusers) {
+    const struct nb_auth *a = c->conn.srv->auth;
+    if (res && res->debug) nb__conn_log(&c->conn, NB_LOG_DEBUG, "%s", res->debug);
+    if (a->nusers) {
+        const char *name = a->nnkeys ? (cc ? cc->nkey : NULL) : (res ? res->name : NULL);
         char *q = quoted((struct np_str){name ? name : "", name ? strlen(name) : 0});
-        nb__conn_log(&c->conn, NB_LOG_ERROR, "authentication error - User %s", q ? q : "");
+        nb__conn_log(&c->conn, NB_LOG_ERROR, "authentication error - %s %s",
+                     a->nnkeys ? "Nkey" : "User", q ? q : "");
         free(q);
     } else {
         nb__conn_log(&c->conn, NB_LOG_ERROR, "authentication error");
@@ -295,15 +304,18 @@ static void
 finish_connect(struct nb_client *c, struct np_connect *cc, bool authenticated,
                const struct nb_auth_result *res)
 {
+    /* nats-server names a client by the nkey its CONNECT sent before any user name. */
+    bool by_nkey = cc->nkey && *cc->nkey;
     if (!authenticated || cc->has_account) {
-        auth_violation(c, res->name);
+        auth_violation(c, cc, res);
     } else if (cc->protocol < 0 || cc->protocol > 1) {
         nb__conn_send_err(&c->conn, "invalid client protocol");
         nb__conn_close(&c->conn, NB_CLOSE_BAD_PROTOCOL, true);
     } else if (cc->no_responders && !cc->headers) {
         nb__conn_send_err(&c->conn, "no responders requires headers support");
         nb__conn_close(&c->conn, NB_CLOSE_NO_RESPONDERS_HDR, true);
-    } else if (become(c, res->user, res->name ? res->name : cc->user)) {
+    } else if (become(c, res->user, by_nkey ? cc->nkey : res->name ? res->name : cc->user)) {
+        c->user_is_nkey = by_nkey;
         accept_connect(c, cc);
     }
 }
@@ -397,7 +409,7 @@ op_connect(struct nb_client *c, const struct np_op *op)
     /* nats-server names the client in its log lines from here on, refusals included. */
     set_ident(c, &cc);
     struct nb_auth_result res;
-    enum nb_auth_verdict v = nb__auth_check(srv->auth, &cc, &res);
+    enum nb_auth_verdict v = nb__auth_check(srv->auth, &cc, c->nonce, &res);
     if (v == NB_AUTH_BCRYPT && start_bcrypt(c, &cc, &res)) return;
     /* Without the thread pool the check runs here: slower for everyone, but right. */
     bool authenticated =
@@ -411,8 +423,8 @@ static bool
 default_user(struct nb_client *c)
 {
     struct nb_auth_result res;
-    if (nb__auth_check(c->conn.srv->auth, NULL, &res) != NB_AUTH_OK) {
-        auth_violation(c, NULL);
+    if (nb__auth_check(c->conn.srv->auth, NULL, c->nonce, &res) != NB_AUTH_OK) {
+        auth_violation(c, NULL, NULL);
         return false;
     }
     if (!become(c, res.user, res.name)) return false;
@@ -864,6 +876,11 @@ send_info(struct nb_client *c)
         .cluster = srv->cluster ? srv->cluster->name : NULL,
         .ldm = srv->ldm_info,
     };
+    /* Only the first INFO carries the nonce, as in nats-server. */
+    if (srv->auth->nnkeys && !c->nonce[0]) {
+        if (np_nkey_nonce(c->nonce) != 0) return NB_ENOMEM;
+        info.nonce = c->nonce;
+    }
     info.connect_urls = nb__curls_list(srv, &info.n_connect_urls);
     if (srv->cluster) c->urls_gen = srv->cluster->urls_gen;
     char *json = np_info_encode(&info);

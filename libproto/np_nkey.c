@@ -6,6 +6,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include <stdint.h>
 #include <string.h>
@@ -17,7 +18,7 @@
 #define SEED_LEN     58                  /* base32 characters of SEED_RAW_LEN bytes */
 #define PREFIX_SEED  (18 << 3)           /* 'S' */
 #define PREFIX_USER  (20 << 3)           /* 'U' */
-#define SIG_STD_LEN  88                  /* padded standard base64 of SIG_BYTES */
+#define NONCE_BYTES  11
 
 /* The key types nkeys can encode as public keys: operator, server, cluster, account, user. */
 static bool
@@ -163,6 +164,15 @@ base64url_encode(const unsigned char *src, size_t n, char *dst)
     }
     if (bits) *dst++ = b64url[(acc << (6 - bits)) & 63];
     *dst = '\0';
+}
+
+int
+np_nkey_nonce(char out[NP_NKEY_NONCE_LEN + 1])
+{
+    unsigned char raw[NONCE_BYTES];
+    if (RAND_bytes(raw, sizeof raw) != 1) return NP_ENOMEM;
+    base64url_encode(raw, sizeof raw, out);
+    return 0;
 }
 
 /*

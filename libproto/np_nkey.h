@@ -15,8 +15,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define NP_NKEY_KEY_LEN 56 /* characters of an encoded public key */
-#define NP_NKEY_SIG_LEN 86 /* characters of an encoded signature */
+#define NP_NKEY_KEY_LEN   56 /* characters of an encoded public key */
+#define NP_NKEY_SIG_LEN   86 /* characters of an encoded signature */
+#define NP_NKEY_NONCE_LEN 15 /* characters of a nonce */
+
+/*
+ * Writes a fresh nonce to out, NUL-terminated, as nats-server makes one: 11 random bytes in raw
+ * URL base64. Returns 0, or NP_ENOMEM when the random generator fails.
+ */
+int np_nkey_nonce(char out[NP_NKEY_NONCE_LEN + 1]);
 
 /* nats-io/nkeys' IsValidPublicUserKey for a 32-byte key: s is "U..." with a good CRC. */
 bool np_nkey_is_user(const char *s);

@@ -141,6 +141,19 @@ test_creds(void **state)
 }
 
 static void
+test_nonce(void **state)
+{
+    (void)state;
+    char a[NP_NKEY_NONCE_LEN + 1], b[NP_NKEY_NONCE_LEN + 1];
+    assert_int_equal(np_nkey_nonce(a), 0);
+    assert_int_equal(np_nkey_nonce(b), 0);
+    assert_int_equal(strlen(a), 15);
+    assert_int_equal(strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+                     15);
+    assert_string_not_equal(a, b);
+}
+
+static void
 test_wipe(void **state)
 {
     (void)state;
@@ -156,7 +169,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_known_vectors), cmocka_unit_test(test_verify),
         cmocka_unit_test(test_bad_keys),      cmocka_unit_test(test_find_seed),
-        cmocka_unit_test(test_creds),         cmocka_unit_test(test_wipe),
+        cmocka_unit_test(test_creds),         cmocka_unit_test(test_nonce),
+        cmocka_unit_test(test_wipe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
