@@ -177,3 +177,75 @@ refused_both() {
     refused_both "$(conf "authorization { users = [ {nkey: $NKEY}, {user: a} ] }\nno_auth_user: $NKEY\n")" \
         "no_auth_user: \"$NKEY\" not present as user in authorization block or account configuration"
 }
+
+# --- the client tools ------------------------------------------------------------------------------
+
+# tools_scenario SERVER: pub, sub, request and reply with --nkey and NATS_NKEY against SERVER
+# (nats-server or natsctl) configured with an nkey user allowed everything.
+tools_scenario() {
+    WIRE_SERVER=$1
+    client_serve -c "$(conf "authorization {\n  users = [ {nkey: $NKEY} ]\n}\n")"
+    printf '%s\n' "$SEED" >"$BATS_TEST_TMPDIR/user.nk"
+    chmod 600 "$BATS_TEST_TMPDIR/user.nk"
+    sub_bg s greet --count 1 --nkey "$BATS_TEST_TMPDIR/user.nk"
+    run --separate-stderr "$NATSCTL" pub -s "$URL" --nkey "$BATS_TEST_TMPDIR/user.nk" greet hello
+    [ "$status" -eq 0 ]
+    wait_exit "$BG_PID"
+    [ "$EXIT" = 0 ]
+    [ "$(bg_out s)" = hello ]
+    NATS_NKEY=$BATS_TEST_TMPDIR/user.nk reply_bg r svc --count 1 'pong'
+    NATS_NKEY=$BATS_TEST_TMPDIR/user.nk run --separate-stderr "$NATSCTL" request -s "$URL" svc ping
+    [ "$status" -eq 0 ]
+    [ "$output" = pong ]
+    # without the key, and with another key: refused by the server
+    run --separate-stderr "$NATSCTL" pub -s "$URL" greet x
+    [ "$status" -eq 3 ]
+    [[ $stderr == *"Authorization Violation"* ]]
+    printf '%s\n' "$SEED2" >"$BATS_TEST_TMPDIR/other.nk"
+    run --separate-stderr "$NATSCTL" pub -s "$URL" --nkey "$BATS_TEST_TMPDIR/other.nk" greet x
+    [ "$status" -eq 3 ]
+    [[ $stderr == *"Authorization Violation"* ]]
+    client_teardown
+}
+
+@test "pub, sub, request and reply sign the nonce with --nkey or NATS_NKEY: nats-server" {
+    tools_scenario nats-server
+}
+
+@test "pub, sub, request and reply sign the nonce with --nkey or NATS_NKEY: natsctl" {
+    tools_scenario natsctl
+}
+
+@test "a missing, unreadable or malformed nkey or creds file: one line, exit 2, never the seed" {
+    local dir=$BATS_TEST_TMPDIR bad=${SEED:0:20}X${SEED:21}
+    run --separate-stderr "$NATSCTL" pub -s nats://127.0.0.1:1 --nkey "$dir/none.nk" x y
+    [ "$status" -eq 2 ]
+    [ "$stderr" = "natsctl pub: nkey file $dir/none.nk: No such file or directory" ]
+    printf '# a key with a broken CRC\n%s\n' "$bad" >"$dir/bad.nk"
+    run --separate-stderr "$NATSCTL" pub -s nats://127.0.0.1:1 --nkey "$dir/bad.nk" x y
+    [ "$status" -eq 2 ]
+    [ "$stderr" = "natsctl pub: nkey file $dir/bad.nk: not a valid nkey seed" ]
+    printf 'not a key\n' >"$dir/empty.nk"
+    NATS_NKEY=$dir/empty.nk run --separate-stderr "$NATSCTL" sub -s nats://127.0.0.1:1 x
+    [ "$status" -eq 2 ]
+    [ "$stderr" = "natsctl sub: nkey file $dir/empty.nk: no nkey seed found" ]
+    # a creds file: the JWT block, then the seed block
+    printf -- '-----BEGIN NATS USER JWT-----\neyJ0.eyJ1.c2ln\n------END NATS USER JWT------\n\n-----BEGIN USER NKEY SEED-----\n%s\n------END USER NKEY SEED------\n' "$bad" >"$dir/bad.creds"
+    run --separate-stderr "$NATSCTL" request -s nats://127.0.0.1:1 --creds "$dir/bad.creds" x y
+    [ "$status" -eq 2 ]
+    [ "$stderr" = "natsctl request: creds file $dir/bad.creds: not a valid nkey seed" ]
+    [[ $stderr != *"${bad:0:12}"* ]]
+    printf '' >"$dir/empty.creds"
+    run --separate-stderr "$NATSCTL" pub -s nats://127.0.0.1:1 --creds "$dir/empty.creds" x y
+    [ "$status" -eq 2 ]
+    [ "$stderr" = "natsctl pub: creds file $dir/empty.creds: no user JWT found" ]
+    chmod 000 "$dir/bad.nk"
+    if [[ ! -r $dir/bad.nk ]]; then
+        run --separate-stderr "$NATSCTL" pub -s nats://127.0.0.1:1 --nkey "$dir/bad.nk" x y
+        [ "$status" -eq 2 ]
+        [ "$stderr" = "natsctl pub: nkey file $dir/bad.nk: Permission denied" ]
+    fi
+    run --separate-stderr "$NATSCTL" pub -s nats://127.0.0.1:1 --nkey "$dir/x" --creds "$dir/y" x y
+    [ "$status" -eq 2 ]
+    one_line "$stderr"
+}
