@@ -133,6 +133,8 @@ cli_conn_why(const struct cli_env *e, struct np_client *nc, int status, char *ou
     if (status == NP_CLIENT_EAUTH) {
         const char *text = np_client_last_error(nc);
         snprintf(why, sizeof why, "%s", *text ? text : "authorization violation");
+    } else if (status == NP_CLIENT_ETLS_FILES || status == NP_CLIENT_ECREDS_FILES) {
+        snprintf(why, sizeof why, "%s", np_client_last_error(nc)); /* which file, and why */
     } else if (status != NP_CLIENT_ENO_SERVERS) {
         snprintf(why, sizeof why, "%s", np_client_strerror(status));
     } else if (!strchr(e->server, ',')) {
