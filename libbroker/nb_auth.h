@@ -26,11 +26,11 @@ struct nb_auth_user {
 
 struct nb_auth {
     const struct nb_config *cfg; /* token and single user/password; outlives this */
-    struct nb_auth_user *users;
+    struct nb_auth_user *users;  /* named users and nkey users, in the configuration's order */
     size_t nusers;
     struct np_map by_name; /* name -> struct nb_auth_user * */
     struct np_map by_nkey; /* public nkey -> struct nb_auth_user *; clients then get a nonce */
-    size_t nnkeys;
+    size_t nnkeys;         /* how many of users are nkey users */
     const struct nb_auth_user *no_auth_user;
     bool required; /* clients must authenticate (INFO says so unless no_auth_user is set) */
 };
