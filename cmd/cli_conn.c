@@ -26,6 +26,7 @@ cli_exit_for(int err)
     case NP_CLIENT_ESECURE:
         return CLI_EXIT_CONNECT;
     case NP_CLIENT_ETLS_FILES:
+    case NP_CLIENT_ECREDS_FILES:
         return CLI_EXIT_USAGE;
     case NP_CLIENT_ETIMEOUT:
         return CLI_EXIT_TIMEOUT;
@@ -132,6 +133,8 @@ cli_conn_why(const struct cli_env *e, struct np_client *nc, int status, char *ou
     if (status == NP_CLIENT_EAUTH) {
         const char *text = np_client_last_error(nc);
         snprintf(why, sizeof why, "%s", *text ? text : "authorization violation");
+    } else if (status == NP_CLIENT_ETLS_FILES || status == NP_CLIENT_ECREDS_FILES) {
+        snprintf(why, sizeof why, "%s", np_client_last_error(nc)); /* which file, and why */
     } else if (status != NP_CLIENT_ENO_SERVERS) {
         snprintf(why, sizeof why, "%s", np_client_strerror(status));
     } else if (!strchr(e->server, ',')) {
@@ -315,6 +318,8 @@ cli_conn_client_opts(const struct cli_env *e)
         .tls_cert = e->tls_cert,
         .tls_key = e->tls_key,
         .tls_ca = e->tls_ca,
+        .nkey_file = e->nkey,
+        .creds_file = e->creds,
     };
 }
 
@@ -362,7 +367,7 @@ cli_conn_run(struct cli_conn *cc)
     if (!cc->hosted) cc->loop = &own;
     cc->rc = CLI_EXIT_OK;
     int rc = start(cc);
-    if (rc == NP_CLIENT_ETLS_FILES) {
+    if (rc == NP_CLIENT_ETLS_FILES || rc == NP_CLIENT_ECREDS_FILES) {
         cli_error(cc->cmd, "%s", np_client_last_error(cc->nc));
         cc->finishing = true;
         cc->rc = cli_exit_for(rc);

@@ -50,8 +50,6 @@ static const char *const extra_string_keys[] = {
  * refused.
  */
 static const char *const unsupported_keys[] = {
-    "creds",
-    "nkey",
     "nsc",
     "user_jwt",
     "user_seed",

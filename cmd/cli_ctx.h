@@ -49,8 +49,8 @@ const char *cli_ctx_get(const struct cli_ctx *c, const char *key);
 /* Sets a string setting, keeping the key's place (or appending it). Returns 0 or -1 (memory). */
 int cli_ctx_set(struct cli_ctx *c, const char *key, const char *value);
 /*
- * The first setting natsctl cannot honour and must therefore refuse to connect with (creds,
- * nkey, TLS files, nsc, a JWT or seed, a SOCKS proxy, TLS-first, a Windows certificate store), or
+ * The first setting natsctl cannot honour and must therefore refuse to connect with (nsc, an
+ * inline JWT or seed, a SOCKS proxy, TLS-first, a Windows certificate store), or
  * NULL when the context only uses what natsctl supports.
  */
 const char *cli_ctx_unsupported(const struct cli_ctx *c);

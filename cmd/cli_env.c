@@ -94,8 +94,10 @@ cli_env_opt(struct cli_env *e, int id, const char *arg)
         return 0;
     case CLI_OPT_CREDS:
     case CLI_OPT_NKEY:
-        return usage(e, "--%s is not supported: use --user/--password or --token",
-                     id == CLI_OPT_CREDS ? "creds" : "nkey");
+        if (!*arg)
+            return usage(e, "invalid value '' for --%s", id == CLI_OPT_CREDS ? "creds" : "nkey");
+        *(id == CLI_OPT_CREDS ? &e->creds : &e->nkey) = arg;
+        return 0;
     default:
         snprintf(e->err, sizeof e->err, "option id %d is not a global option", id);
         return CLI_EXIT_FAIL;
@@ -162,10 +164,12 @@ take_settings(struct cli_env *e, const struct cli_ctx *c)
         e->server = url;
         snprintf(e->server_from, sizeof e->server_from, "context %s", c->name);
     }
-    if (!e->user && !e->password && !e->token) {
+    if (!e->user && !e->password && !e->token && !e->creds && !e->nkey) {
         e->user = keep(e, c, "user", &full);
         e->password = keep(e, c, "password", &full);
         e->token = keep(e, c, "token", &full);
+        e->creds = keep(e, c, "creds", &full);
+        e->nkey = keep(e, c, "nkey", &full);
     }
     if (!e->tls_cert && !e->tls_key) {
         e->tls_cert = keep(e, c, "cert", &full);
@@ -216,13 +220,7 @@ apply_context(struct cli_env *e)
 int
 cli_env_resolve(struct cli_env *e)
 {
-    static const char *const refused[] = {"NATS_CREDS", "NATS_NKEY"};
     const char *v;
-    for (size_t i = 0; i < 2; i++) {
-        if (env(refused[i]))
-            return usage(e, "%s is set but not supported: use --user/--password or --token",
-                         refused[i]);
-    }
     if (e->server) {
         snprintf(e->server_from, sizeof e->server_from, "-s");
     } else if ((e->server = env("NATS_URL"))) {
@@ -231,11 +229,17 @@ cli_env_resolve(struct cli_env *e)
     if (!e->user) e->user = env("NATS_USER");
     if (!e->password) e->password = env("NATS_PASSWORD");
     if (!e->token) e->token = env("NATS_TOKEN");
+    if (!e->creds) e->creds = env("NATS_CREDS");
+    if (!e->nkey) e->nkey = env("NATS_NKEY");
     if (!e->tls_cert) e->tls_cert = env("NATS_CERT");
     if (!e->tls_key) e->tls_key = env("NATS_KEY");
     if (!e->tls_ca) e->tls_ca = env("NATS_CA");
     int rc = apply_context(e);
     if (rc != 0) return rc;
+    /* nats.go would sign with whichever it set up last: say so rather than pick one. */
+    if (e->creds && e->nkey)
+        return usage(e, "a creds file and an nkey file cannot both be used (%s and %s)", e->creds,
+                     e->nkey);
     if (!e->server) {
         e->server = NP_DEFAULT_URL;
         snprintf(e->server_from, sizeof e->server_from, "default");

@@ -26,8 +26,8 @@ enum cli_global_opt {
     CLI_OPT_TOKEN,
     CLI_OPT_TIMEOUT,
     CLI_OPT_NAME,
-    CLI_OPT_CREDS, /* refused: no JWT auth yet, and silently ignoring it would be worse */
-    CLI_OPT_NKEY,  /* refused likewise */
+    CLI_OPT_CREDS,
+    CLI_OPT_NKEY,
     CLI_OPT_CONTEXT,
     CLI_OPT_NO_CONTEXT,
     CLI_OPT_TLS_CERT,
@@ -48,8 +48,10 @@ enum cli_global_opt {
      "connect and request timeout: 250ms, 2s, 1m (env NATS_TIMEOUT, default 5s)", NULL},          \
     {CLI_OPT_NAME, NULL, "name", NULL, "NAME", "connection name (default natsctl <command>)",      \
      NULL},                                                                                        \
-    {CLI_OPT_CREDS, NULL, "creds", NULL, "FILE", "not supported (exits 2)", NULL},                 \
-    {CLI_OPT_NKEY, NULL, "nkey", NULL, "FILE", "not supported (exits 2)", NULL},                   \
+    {CLI_OPT_CREDS, NULL, "creds", NULL, "FILE",                                                   \
+     "user JWT and nkey seed file (.creds) for operator mode (env NATS_CREDS)", NULL},             \
+    {CLI_OPT_NKEY, NULL, "nkey", NULL, "FILE", "nkey seed file of an nkey user (env NATS_NKEY)",   \
+     NULL},                                                                                        \
     {CLI_OPT_CONTEXT, NULL, "context", NULL, "NAME|FILE",                                          \
      "natscli context to use (env NATS_CONTEXT, default the selected one)", NULL},                \
     {CLI_OPT_NO_CONTEXT, NULL, "no-context", NULL, NULL, "ignore natscli contexts", NULL},           \
@@ -78,6 +80,8 @@ struct cli_env {
     const char *tls_cert; /* TLS files, NULL when none */
     const char *tls_key;
     const char *tls_ca;
+    const char *creds;         /* .creds file (user JWT and seed), NULL when none */
+    const char *nkey;          /* nkey seed file, NULL when none */
     uint64_t timeout_ms;       /* > 0 after resolve */
     const char *context;       /* --context, or NULL */
     bool no_context;           /* --no-context */
@@ -95,22 +99,23 @@ void cli_env_init(struct cli_env *e, const struct cli_cmd *cmd);
 bool cli_env_is_global(int id);
 /*
  * Records one global option, in the shape of a cli_opt_fn. Returns 0, CLI_EXIT_USAGE (a bad
- * --timeout, an empty --server, --creds, --nkey) or CLI_EXIT_FAIL (an id that is not global, a
+ * --timeout, an empty --server, --creds or --nkey) or CLI_EXIT_FAIL (an id that is not global, a
  * programming error); then e->err holds a one-line message that the caller prints with
  * cli_error(), since an option callback is expected to print its error before returning.
  */
 int cli_env_opt(struct cli_env *e, int id, const char *arg);
 /*
  * Fills what the flags left unset from NATS_URL, NATS_USER, NATS_PASSWORD, NATS_TOKEN,
- * NATS_TIMEOUT, NATS_CERT, NATS_KEY and NATS_CA (an empty variable counts as unset), then from the
+ * NATS_CREDS, NATS_NKEY, NATS_TIMEOUT, NATS_CERT, NATS_KEY and NATS_CA (an empty variable counts
+ * as unset), then from the
  * natscli context (--context,
  * else NATS_CONTEXT, else the selected one; none with --no-context), then the defaults: natscli's
  * order, flags > environment > context. Credentials come as a set from one source: when a flag or
- * variable gives a user or a token, the context's credentials are not used. Returns 0, or
- * CLI_EXIT_USAGE with e->err set: a bad NATS_TIMEOUT, a URL scheme other than nats:// or tls://,
- * NATS_CREDS/NATS_NKEY set, a context that cannot be read, or one whose settings natsctl cannot
- * honour (creds, nkey, ...): connecting without them would connect with less than the context
- * asks for.
+ * variable gives a user, a token, a creds or an nkey file, the context's credentials are not used.
+ * Returns 0, or CLI_EXIT_USAGE with e->err set: a bad NATS_TIMEOUT, a URL scheme other than
+ * nats:// or tls://, both a creds and an nkey file, a context that cannot be read, or one whose
+ * settings natsctl cannot honour (nsc, an inline JWT, ...): connecting without them would connect
+ * with less than the context asks for.
  */
 int cli_env_resolve(struct cli_env *e);
 

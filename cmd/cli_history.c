@@ -47,6 +47,17 @@ user_with_password(const char *line)
     return false;
 }
 
+/* An nkey seed typed or pasted as is: "S", a key type, and the rest of its 58 base32 characters. */
+static bool
+seed_text(const char *line)
+{
+    for (const char *p = strchr(line, 'S'); p; p = strchr(p + 1, 'S')) {
+        if (!p[1] || !strchr("OAUNCPX", p[1])) continue;
+        if (strspn(p + 2, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") >= 56) return true;
+    }
+    return false;
+}
+
 bool
 cli_history_sensitive(const char *line)
 {
@@ -54,7 +65,7 @@ cli_history_sensitive(const char *line)
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
         if (has_word(line, words[i])) return true;
     }
-    return url_with_userinfo(line) || user_with_password(line);
+    return url_with_userinfo(line) || user_with_password(line) || seed_text(line);
 }
 
 bool

@@ -13,7 +13,8 @@
 
 /*
  * True for a line that may carry a secret: a password, pass, token, creds, nkey or seed word
- * (any case), --user NAME:PASS, or a URL with userinfo (nats://user:pass@host). Such lines stay
+ * (any case), --user NAME:PASS, a URL with userinfo (nats://user:pass@host), or an nkey seed's
+ * text (SU... and the other key types). Such lines stay
  * in the session's memory but are never written.
  */
 bool cli_history_sensitive(const char *line);

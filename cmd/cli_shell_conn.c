@@ -84,6 +84,23 @@ on_connect(struct np_client *c, int status, void *ud)
     cli_shell_prompt_update(sh);
 }
 
+/*
+ * Foreground commands connect on their own: they find the shell's server, TLS files and nkey or
+ * creds file in these variables.
+ */
+static void
+export_settings(const struct shell *sh)
+{
+    setenv("NATS_URL", sh->server, 1);
+    const char *const vars[][2] = {{"NATS_CA", sh->env.tls_ca},
+                                   {"NATS_CERT", sh->env.tls_cert},
+                                   {"NATS_KEY", sh->env.tls_key},
+                                   {"NATS_NKEY", sh->env.nkey},
+                                   {"NATS_CREDS", sh->env.creds}};
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
+        if (vars[i][1]) setenv(vars[i][0], vars[i][1], 1);
+}
+
 int
 cli_shell_connect(struct shell *sh, const char *servers)
 {
@@ -94,13 +111,7 @@ cli_shell_connect(struct shell *sh, const char *servers)
     free(sh->server);
     sh->server = copy;
     sh->connected = sh->reconnecting = false;
-    /* Foreground commands connect on their own: they find the shell's server and TLS files here. */
-    setenv("NATS_URL", sh->server, 1);
-    const char *const tls[][2] = {{"NATS_CA", sh->env.tls_ca},
-                                  {"NATS_CERT", sh->env.tls_cert},
-                                  {"NATS_KEY", sh->env.tls_key}};
-    for (size_t i = 0; i < sizeof tls / sizeof tls[0]; i++)
-        if (tls[i][1]) setenv(tls[i][0], tls[i][1], 1);
+    export_settings(sh);
     struct np_client_opts o = cli_conn_client_opts(&sh->env);
     o.servers = sh->server;
     o.max_reconnects = -1;
@@ -109,9 +120,11 @@ cli_shell_connect(struct shell *sh, const char *servers)
     int rc = np_client_new(&sh->nc, &sh->loop, &o);
     if (rc == 0) rc = np_client_connect(sh->nc, on_connect, sh);
     if (rc != 0) {
+        bool file = rc == NP_CLIENT_ETLS_FILES || rc == NP_CLIENT_ECREDS_FILES;
+        cli_error(sh->cmd, "%s",
+                  file && sh->nc ? np_client_last_error(sh->nc) : np_client_strerror(rc));
         if (sh->nc) np_client_close(sh->nc, NULL, NULL);
         sh->nc = NULL;
-        cli_error(sh->cmd, "%s", np_client_strerror(rc));
         return cli_exit_for(rc);
     }
     sh->busy++;

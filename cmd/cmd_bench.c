@@ -1679,7 +1679,10 @@ run(struct bench *b)
     for (size_t i = 0; i < b->n && !b->finishing; i++) {
         int rc = connect_client(b, &b->c[i]);
         if (rc != 0) {
-            cli_error(b->cmd, "%s", np_client_strerror(rc));
+            bool file = rc == NP_CLIENT_ETLS_FILES || rc == NP_CLIENT_ECREDS_FILES;
+            cli_error(b->cmd, "%s",
+                      file && b->c[i].nc ? np_client_last_error(b->c[i].nc)
+                                         : np_client_strerror(rc));
             b->rc = cli_exit_for(rc);
             finish(b);
         }

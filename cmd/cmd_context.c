@@ -39,10 +39,9 @@ const struct cli_opt cmd_context_opts[] = {
     {OPT_USER, NULL, "user", NULL, "USER", "add: user name", NULL},
     {OPT_PASSWORD, NULL, "password", NULL, "PASSWORD", "add: password", NULL},
     {OPT_TOKEN, NULL, "token", NULL, "TOKEN", "add: authorization token", NULL},
-    {OPT_CREDS, NULL, "creds", NULL, "FILE",
-     "add: credentials file (stored for natscli; natsctl refuses to connect with it)", NULL},
-    {OPT_NKEY, NULL, "nkey", NULL, "FILE",
-     "add: nkey seed file (stored for natscli; natsctl refuses to connect with it)", NULL},
+    {OPT_CREDS, NULL, "creds", NULL, "FILE", "add: credentials file (user JWT and nkey seed)",
+     NULL},
+    {OPT_NKEY, NULL, "nkey", NULL, "FILE", "add: nkey seed file", NULL},
     {OPT_TLS_CERT, NULL, "tlscert", NULL, "FILE", "add: TLS client certificate", NULL},
     {OPT_TLS_KEY, NULL, "tlskey", NULL, "FILE", "add: TLS client private key", NULL},
     {OPT_TLS_CA, NULL, "tlsca", NULL, "FILE", "add: CAs to verify the server with", NULL},
@@ -65,8 +64,10 @@ const char cmd_context_details[] =
     "\n"
     "Client commands use the context named by --context (a name or a .json file), else\n"
     "NATS_CONTEXT, else the selected one; --no-context ignores contexts. Flags and environment\n"
-    "variables (NATS_URL, NATS_USER, ...) win over the context. A context that sets creds, nkey\n"
-    "or other settings natsctl cannot honour is refused (exit 2) rather than used without them.\n"
+    "variables (NATS_URL, NATS_USER, ...) win over the context. A context that sets nsc, an "
+    "inline\n"
+    "JWT or seed, or other settings natsctl cannot honour is refused (exit 2) rather than used\n"
+    "without them.\n"
     "\n"
     "Subcommands (natscli's aliases in brackets):\n"
     "  add NAME [options]   create or update a context (create, save)\n"
@@ -156,7 +157,8 @@ unusable_row(struct rows *r, const struct cli_ctx *c, const char *key, const cha
 static void
 warn_overrides(void)
 {
-    static const char *const vars[] = {"NATS_URL", "NATS_USER", "NATS_PASSWORD", "NATS_TOKEN"};
+    static const char *const vars[] = {"NATS_URL",   "NATS_USER",  "NATS_PASSWORD",
+                                       "NATS_TOKEN", "NATS_CREDS", "NATS_NKEY"};
     char list[128] = "";
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
         const char *v = getenv(vars[i]);
@@ -179,8 +181,8 @@ print_context(const struct cli_ctx *c)
     row(&r, "Username", cli_ctx_get(c, "user"));
     row(&r, "Password", cli_ctx_get(c, "password") ? "***" : NULL);
     row(&r, "Token", cli_ctx_get(c, "token") ? "***" : NULL);
-    unusable_row(&r, c, "creds", "Credentials");
-    unusable_row(&r, c, "nkey", "NKey");
+    row(&r, "Credentials", cli_ctx_get(c, "creds"));
+    row(&r, "NKey", cli_ctx_get(c, "nkey"));
     unusable_row(&r, c, "user_jwt", "User JWT");
     unusable_row(&r, c, "user_seed", "User Seed");
     row(&r, "Certificate", cli_ctx_get(c, "cert"));

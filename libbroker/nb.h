@@ -63,8 +63,9 @@ struct nb_permissions {
 
 /* An entry of authorization.users. */
 struct nb_user {
-    char *name;
+    char *name;                   /* NULL for an nkey user */
     char *password;               /* plain text or a bcrypt hash; NULL when the entry has none */
+    char *nkey;                   /* an nkey user's public key ("U..."), NULL for a named user */
     struct nb_permissions *perms; /* NULL: no restriction */
     bool standard_refused;        /* allowed_connection_types leaves out plain client connections */
     char *account;                /* the account it belongs to; NULL: the global account $G */
@@ -180,7 +181,7 @@ struct nb_conf_error {
 
 /*
  * Loads a nats-server style configuration file over cfg. A nats-server option natsctl does not
- * implement is refused when it has security meaning (TLS, accounts, nkeys...: starting
+ * implement is refused when it has security meaning (TLS, accounts, operators...: starting
  * without it would expose what it protects) and otherwise reported through warn (one call per key,
  * "file:line:column: text") and ignored; docs/protocol.md lists both classes. A key nats-server
  * does not know either is an error, as it is in nats-server. Returns 0, NB_ECONF_SYNTAX (a syntax

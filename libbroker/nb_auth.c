@@ -7,13 +7,15 @@
  * without credentials becomes no_auth_user by taking that user's name and password, so a
  * no_auth_user whose password is a bcrypt hash is refused to a CONNECT (the hash is compared as if
  * it were the password) and only admitted to a client that sends no CONNECT at all; a token (from
- * the command line) is tried when the CONNECT names no user.
+ * the command line) is tried when the CONNECT names no user. A CONNECT with an nkey, when there are
+ * nkey users, is checked against that nkey only: it must sign the nonce of the client's INFO.
  *
  * bcrypt comes from the C library's crypt_r (libxcrypt with glibc, musl's own in the static
  * build). Go computes every bcrypt version the same way and compares only the hash that follows
  * the salt, so that is what nb__auth_bcrypt() does.
  */
 #include "nb_auth.h"
+#include "np_nkey.h"
 
 #include <crypt.h>
 #include <ctype.h>
@@ -76,7 +78,7 @@ nb__auth_has_plaintext(const struct nb_config *cfg)
     for (size_t i = 0; i < cfg->nusers; i++) {
         /* a user a certificate maps to has no password to leak */
         if (cfg->tls.map && !cfg->users[i].password) continue;
-        if (!nb__auth_is_bcrypt(cfg->users[i].password)) return true;
+        if (!cfg->users[i].nkey && !nb__auth_is_bcrypt(cfg->users[i].password)) return true;
     }
     return false;
 }
@@ -91,6 +93,7 @@ nb__auth_free(struct nb_auth *a)
         nb__perm_set_free(a->users[i].perms);
     free(a->users);
     np_map_release(&a->by_name);
+    np_map_release(&a->by_nkey);
     free(a);
 }
 
@@ -109,9 +112,13 @@ nb__auth_new(const struct nb_config *cfg, struct nb_auth **out)
     for (size_t i = 0; i < cfg->nusers; i++) {
         const struct nb_user *u = &cfg->users[i];
         struct nb_auth_user *au = &a->users[i];
-        *au = (struct nb_auth_user){u->name, u->password, NULL, u->standard_refused, u->account};
+        *au = (struct nb_auth_user){u->name, u->password,         u->nkey,
+                                    NULL,    u->standard_refused, u->account};
+        const char *key = u->nkey ? u->nkey : u->name;
+        struct np_map *map = u->nkey ? &a->by_nkey : &a->by_name;
+        a->nnkeys += u->nkey != NULL;
         if ((u->perms && nb__perm_set_new(u->perms, &au->perms)) ||
-            np_map_put(&a->by_name, u->name, strlen(u->name), au)) {
+            np_map_put(map, key, strlen(key), au)) {
             nb__auth_free(a);
             return NB_ENOMEM;
         }
@@ -163,8 +170,30 @@ nb__auth_find(const struct nb_auth *a, const char *name)
     return name ? np_map_get(&a->by_name, name, strlen(name)) : NULL;
 }
 
+/* nats-server's nkey check, with its debug texts: the nonce signed by the key's seed. */
+static enum nb_auth_verdict
+check_nkey(const struct nb_auth *a, const struct np_connect *cc, const char *nonce,
+           struct nb_auth_result *res)
+{
+    const struct nb_auth_user *u = np_map_get(&a->by_nkey, cc->nkey, strlen(cc->nkey));
+    if (!u || u->standard_refused) return NB_AUTH_FAIL;
+    if (empty(cc->sig)) {
+        res->debug = "Signature missing";
+        return NB_AUTH_FAIL;
+    }
+    enum np_nkey_verdict v = np_nkey_verify(cc->nkey, nonce, strlen(nonce), cc->sig);
+    if (v != NP_NKEY_VERIFIED) {
+        res->debug =
+            v == NP_NKEY_NOT_BASE64 ? "Signature not valid base64" : "Signature not verified";
+        return NB_AUTH_FAIL;
+    }
+    res->user = u;
+    return NB_AUTH_OK;
+}
+
 enum nb_auth_verdict
-nb__auth_check(const struct nb_auth *a, const struct np_connect *cc, struct nb_auth_result *res)
+nb__auth_check(const struct nb_auth *a, const struct np_connect *cc, const char *nonce,
+               struct nb_auth_result *res)
 {
     const struct nb_config *cfg = a->cfg;
     *res = (struct nb_auth_result){0};
@@ -175,6 +204,7 @@ nb__auth_check(const struct nb_auth *a, const struct np_connect *cc, struct nb_a
         res->name = a->no_auth_user->name;
         return NB_AUTH_OK;
     }
+    if (a->nnkeys && !empty(cc->nkey)) return check_nkey(a, cc, nonce ? nonce : "", res);
     if (a->nusers) {
         const char *name = cc->user, *pass = cc->pass;
         bool defaulted =

@@ -19,6 +19,7 @@
 
 struct nb_auth_user {
     const char *name, *password; /* views into the configuration; password NULL when none */
+    const char *nkey;            /* an nkey user's public key (name is then NULL) */
     struct nb_perm_set *perms;   /* NULL: no restriction */
     bool standard_refused;       /* allowed_connection_types leaves out plain clients */
     const char *account;         /* a view into the configuration; NULL: the global account */
@@ -26,9 +27,11 @@ struct nb_auth_user {
 
 struct nb_auth {
     const struct nb_config *cfg; /* token and single user/password; outlives this */
-    struct nb_auth_user *users;
+    struct nb_auth_user *users;  /* named users and nkey users, in the configuration's order */
     size_t nusers;
     struct np_map by_name; /* name -> struct nb_auth_user * */
+    struct np_map by_nkey; /* public nkey -> struct nb_auth_user *; clients then get a nonce */
+    size_t nnkeys;         /* how many of users are nkey users */
     const struct nb_auth_user *no_auth_user;
     bool required; /* clients must authenticate (INFO says so unless no_auth_user is set) */
 };
@@ -49,15 +52,17 @@ enum nb_auth_verdict {
 struct nb_auth_result {
     const struct nb_auth_user *user; /* the user of a users list, when the name was known */
     const char *name;                /* the user name the check went by, for logs; NULL: none */
+    const char *debug;               /* why an nkey was refused, for the debug log; NULL: none */
     const char *hash, *secret;       /* NB_AUTH_BCRYPT: what to compare */
 };
 
 /*
  * Checks a client's CONNECT (cc NULL: a client that sent an operation before any CONNECT, which
- * becomes no_auth_user when there is one).
+ * becomes no_auth_user when there is one). nonce is what the client's INFO carried ("" when
+ * none): an nkey user must have signed it.
  */
 enum nb_auth_verdict nb__auth_check(const struct nb_auth *a, const struct np_connect *cc,
-                                    struct nb_auth_result *res);
+                                    const char *nonce, struct nb_auth_result *res);
 /* The user of a's users list called name, or NULL. */
 const struct nb_auth_user *nb__auth_find(const struct nb_auth *a, const char *name);
 /*

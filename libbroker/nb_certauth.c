@@ -88,9 +88,9 @@ mapped_user(struct nb_conn *c, const struct nb_auth *a)
 
 enum nb_auth_verdict
 nb__certauth_check(struct nb_conn *c, const struct nb_auth *a, const struct np_connect *cc,
-                   struct nb_auth_result *res)
+                   const char *nonce, struct nb_auth_result *res)
 {
-    if (!a->cfg->tls.map || !a->nusers) return nb__auth_check(a, cc, res);
+    if (!a->cfg->tls.map || !a->nusers) return nb__auth_check(a, cc, nonce, res);
     *res = (struct nb_auth_result){0};
     const struct nb_auth_user *u = mapped_user(c, a);
     if (!u) return NB_AUTH_FAIL;

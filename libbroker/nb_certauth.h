@@ -17,6 +17,7 @@
  * must still be in the CONNECT.
  */
 enum nb_auth_verdict nb__certauth_check(struct nb_conn *c, const struct nb_auth *a,
-                                        const struct np_connect *cc, struct nb_auth_result *res);
+                                        const struct np_connect *cc, const char *nonce,
+                                        struct nb_auth_result *res);
 
 #endif

@@ -18,6 +18,7 @@
 #include "nb_js.h"
 #include "nb_monitor.h"
 #include "nb_srv.h"
+#include "np_nkey.h"
 
 #include <cJSON.h>
 #include <stdlib.h>
@@ -193,21 +194,29 @@ static char *
 auth_user_text(const struct nb_client *c)
 {
     const char *name = c->user && *c->user ? c->user : USER_NA;
+    const char *kind = c->user_is_nkey ? "Nkey" : "User";
     char *q = quoted((struct np_str){name, strlen(name)});
-    size_t n = q ? strlen(q) + sizeof "User " : 0;
+    size_t n = q ? strlen(q) + strlen(kind) + 2 : 0;
     char *text = q ? malloc(n) : NULL;
-    if (text) snprintf(text, n, "User %s", q);
+    if (text) snprintf(text, n, "%s %s", kind, q);
     free(q);
     return text;
 }
 
-/* With a users list nats-server names the user it went by, even an empty one. */
+/*
+ * With a users list nats-server names the user it went by, even an empty one; with nkey users, the
+ * nkey the CONNECT sent (cc NULL: none was).
+ */
 static void
-auth_violation(struct nb_client *c, const char *name)
+auth_violation(struct nb_client *c, const struct np_connect *cc, const struct nb_auth_result *res)
 {
-    if (c->conn.srv->auth->nusers) {
+    const struct nb_auth *a = c->conn.srv->auth;
+    if (res && res->debug) nb__conn_log(&c->conn, NB_LOG_DEBUG, "%s", res->debug);
+    if (a->nusers) {
+        const char *name = a->nnkeys ? (cc ? cc->nkey : NULL) : (res ? res->name : NULL);
         char *q = quoted((struct np_str){name ? name : "", name ? strlen(name) : 0});
-        nb__conn_log(&c->conn, NB_LOG_ERROR, "authentication error - User %s", q ? q : "");
+        nb__conn_log(&c->conn, NB_LOG_ERROR, "authentication error - %s %s",
+                     a->nnkeys ? "Nkey" : "User", q ? q : "");
         free(q);
     } else {
         nb__conn_log(&c->conn, NB_LOG_ERROR, "authentication error");
@@ -348,7 +357,8 @@ keep_creds(struct nb_client *c, struct np_connect *cc, const struct nb_auth_resu
     np_connect_release(k);
     free(c->bcrypt_ok);
     c->bcrypt_ok = res->hash ? strdup(res->hash) : NULL;
-    bool defaulted = res->user && empty(cc->user) && empty(cc->pass) && empty(cc->auth_token);
+    bool defaulted =
+        res->user && empty(cc->user) && empty(cc->pass) && empty(cc->auth_token) && empty(cc->nkey);
     if (defaulted) {
         k->user = strdup(res->user->name);
         k->pass = res->user->password ? strdup(res->user->password) : NULL;
@@ -356,7 +366,9 @@ keep_creds(struct nb_client *c, struct np_connect *cc, const struct nb_auth_resu
         k->user = cc->user;
         k->pass = cc->pass;
         k->auth_token = cc->auth_token;
-        cc->user = cc->pass = cc->auth_token = NULL;
+        k->nkey = cc->nkey;
+        k->sig = cc->sig;
+        cc->user = cc->pass = cc->auth_token = cc->nkey = cc->sig = NULL;
     }
     if ((res->hash && !c->bcrypt_ok) ||
         (defaulted && (!k->user || (res->user->password && !k->pass)))) {
@@ -371,15 +383,22 @@ static void
 finish_connect(struct nb_client *c, struct np_connect *cc, bool authenticated,
                const struct nb_auth_result *res)
 {
+    /* nats-server names a client by the nkey its CONNECT sent before any user name. */
+    bool by_nkey = cc->nkey && *cc->nkey;
     if (!authenticated || cc->has_account) {
-        auth_violation(c, res->name);
+        auth_violation(c, cc, res);
     } else if (cc->protocol < 0 || cc->protocol > 1) {
         nb__conn_send_err(&c->conn, "invalid client protocol");
         nb__conn_close(&c->conn, NB_CLOSE_BAD_PROTOCOL, true);
     } else if (cc->no_responders && !cc->headers) {
         nb__conn_send_err(&c->conn, "no responders requires headers support");
         nb__conn_close(&c->conn, NB_CLOSE_NO_RESPONDERS_HDR, true);
-    } else if (become(c, res->user, res->name ? res->name : cc->user) && keep_creds(c, cc, res)) {
+    } else if (become(c, res->user,
+                      by_nkey     ? cc->nkey
+                      : res->name ? res->name
+                                  : cc->user) &&
+               keep_creds(c, cc, res)) {
+        c->user_is_nkey = by_nkey;
         accept_connect(c, cc);
     }
 }
@@ -424,7 +443,8 @@ auth_done(uv_work_t *req, int status)
     if (c) {
         c->auth = NULL;
         /* A reload meanwhile may have replaced the users job->res points into: look again. */
-        enum nb_auth_verdict v = nb__auth_check(c->conn.srv->auth, &job->cc, &job->res);
+        enum nb_auth_verdict v =
+            nb__certauth_check(&c->conn, c->conn.srv->auth, &job->cc, c->nonce, &job->res);
         bool ok = v == NB_AUTH_OK;
         if (v == NB_AUTH_BCRYPT && strcmp(job->res.hash, job->hash) == 0)
             ok = status == 0 && job->ok;
@@ -480,7 +500,7 @@ op_connect(struct nb_client *c, const struct np_op *op)
     /* nats-server names the client in its log lines from here on, refusals included. */
     set_ident(c, &cc);
     struct nb_auth_result res;
-    enum nb_auth_verdict v = nb__certauth_check(&c->conn, srv->auth, &cc, &res);
+    enum nb_auth_verdict v = nb__certauth_check(&c->conn, srv->auth, &cc, c->nonce, &res);
     if (v == NB_AUTH_BCRYPT && start_bcrypt(c, &cc, &res)) return;
     /* Without the thread pool the check runs here: slower for everyone, but right. */
     bool authenticated =
@@ -494,8 +514,8 @@ static bool
 default_user(struct nb_client *c)
 {
     struct nb_auth_result res;
-    if (nb__auth_check(c->conn.srv->auth, NULL, &res) != NB_AUTH_OK) {
-        auth_violation(c, NULL);
+    if (nb__auth_check(c->conn.srv->auth, NULL, c->nonce, &res) != NB_AUTH_OK) {
+        auth_violation(c, NULL, NULL);
         return false;
     }
     struct np_connect none;
@@ -566,7 +586,7 @@ nb__client_recheck(struct nb_client *c)
         return;
     }
     struct nb_auth_result res;
-    enum nb_auth_verdict v = nb__auth_check(a, cc, &res);
+    enum nb_auth_verdict v = nb__certauth_check(&c->conn, a, cc, c->nonce, &res);
     bool ok = v == NB_AUTH_OK;
     /*
      * A hash its secret already matched needs no new bcrypt; a changed one is compared here, on
@@ -576,7 +596,7 @@ nb__client_recheck(struct nb_client *c)
         ok = (c->bcrypt_ok && strcmp(c->bcrypt_ok, res.hash) == 0) ||
              nb__auth_bcrypt(res.hash, res.secret);
     if (!ok) {
-        auth_violation(c, cc->user);
+        auth_violation(c, cc, &res);
         return;
     }
     if (v == NB_AUTH_BCRYPT && (!c->bcrypt_ok || strcmp(c->bcrypt_ok, res.hash) != 0)) {
@@ -1035,6 +1055,11 @@ send_info(struct nb_client *c)
         .cluster = srv->cluster ? srv->cluster->name : NULL,
         .ldm = srv->ldm_info,
     };
+    /* Only the first INFO carries the nonce, as in nats-server. */
+    if (srv->auth->nnkeys && !c->nonce[0]) {
+        if (np_nkey_nonce(c->nonce) != 0) return NB_ENOMEM;
+        info.nonce = c->nonce;
+    }
     info.connect_urls = nb__curls_list(srv, &info.n_connect_urls);
     if (srv->cluster) c->urls_gen = srv->cluster->urls_gen;
     char *json = np_info_encode(&info);

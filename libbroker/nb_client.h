@@ -26,6 +26,7 @@ struct nb_client {
     struct nb_perm_state *perm; /* its user's permissions; NULL: may do anything */
     char *user;                 /* the user name it authenticated as or sent, for logs */
     struct nb_account *acc;     /* its subject space: $G until it authenticates */
+    char nonce[16];             /* its first INFO's nonce (nkey users sign it), "" when none */
     struct nb_auth_job *auth;   /* a bcrypt check in flight; its input waits in held */
     char *held;                 /* input that arrived behind that CONNECT */
     size_t held_len;
@@ -46,6 +47,7 @@ struct nb_client {
     unsigned rtt_known : 1;     /* the client has answered a PING */
     unsigned track_replies : 1; /* allow_responses: reply subjects it receives become publishable */
     unsigned first_pong : 1;    /* the handshake is done: async INFOs may follow */
+    unsigned user_is_nkey : 1;  /* user is the nkey its CONNECT sent, named so in logs */
     uint32_t urls_gen;          /* the cluster's connect_urls generation its last INFO showed */
 };
 

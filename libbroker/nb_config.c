@@ -9,7 +9,7 @@
  *
  * A key natsctl does not implement falls in one of three classes, and the class decides between
  * starting and refusing to. Fail closed: a nats-server option that grants, restricts or protects
- * access (TLS, accounts, nkeys, JWT operators...) is refused, because running without
+ * access (TLS, accounts, JWT operators...) is refused, because running without
  * it would silently expose what the file meant to protect. A nats-server option without security
  * meaning (JetStream, clustering, log rotation...) is warned about and ignored, so a file written
  * for nats-server still starts. Anything else is an unknown field and an error, as in nats-server
@@ -234,12 +234,16 @@ validate_no_auth_user(const struct nb_config *cfg, char *msg, size_t cap)
 {
     const char *name = cfg->no_auth_user;
     if (!name || !*name) return 0;
-    if (cfg->nusers == 0)
+    /* nkey users are not users here: nats-server keeps them apart and refuses them as the default */
+    size_t named = 0;
+    for (size_t i = 0; i < cfg->nusers; i++) {
+        if (!cfg->users[i].name) continue;
+        if (strcmp(cfg->users[i].name, name) == 0) return 0;
+        named++;
+    }
+    if (named == 0)
         return invalid(msg, cap, "no_auth_user: \"%.60s\" present, but users are not defined",
                        name);
-    for (size_t i = 0; i < cfg->nusers; i++) {
-        if (strcmp(cfg->users[i].name, name) == 0) return 0;
-    }
     return invalid(msg, cap,
                    "no_auth_user: \"%.60s\" not present as user in authorization block or account "
                    "configuration",

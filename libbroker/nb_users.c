@@ -8,6 +8,7 @@
  */
 #include "nb_users.h"
 #include "np.h"
+#include "np_nkey.h"
 #include "np_units.h"
 
 #include <stdarg.h>
@@ -87,6 +88,7 @@ nb__users_free(struct nb_user *users, size_t n)
         free(users[i].name);
         free(users[i].password);
         free(users[i].account);
+        free(users[i].nkey);
         nb__perms_free(users[i].perms);
     }
     free(users);
@@ -146,7 +148,8 @@ nb__users_copy(const struct nb_user *src, size_t n, struct nb_user **out)
     if (!v) return NB_ENOMEM;
     for (size_t i = 0; i < n; i++) {
         v[i].standard_refused = src[i].standard_refused;
-        if (!(v[i].name = strdup(src[i].name)) ||
+        if ((src[i].name && !(v[i].name = strdup(src[i].name))) ||
+            (src[i].nkey && !(v[i].nkey = strdup(src[i].nkey))) ||
             (src[i].password && !(v[i].password = strdup(src[i].password))) ||
             (src[i].account && !(v[i].account = strdup(src[i].account))) ||
             nb__perms_copy(src[i].perms, &v[i].perms)) {
@@ -383,11 +386,7 @@ user_member(const struct nb_conf *doc, const cJSON *m, struct nb_user *u,
     static const char *const perms[] = {"permission", "permissions", "authorization", NULL};
     static const char *const types[] = {"allowed_connection_types", "connection_types", "clients",
                                         NULL};
-    if (strcasecmp(m->string, "nkey") == 0) {
-        return fail(err, m,
-                    "field \"authorization.users.nkey\" (nkey users) is not supported by natsctl "
-                    "(refusing to start without it)");
-    }
+    if (strcasecmp(m->string, "nkey") == 0) return set_string(m, &u->nkey, err);
     if (key_is(m, name)) return set_string(m, &u->name, err);
     if (key_is(m, pass)) return set_string(m, &u->password, err);
     if (key_is(m, types)) return connection_types(m, u, err);
@@ -395,6 +394,35 @@ user_member(const struct nb_conf *doc, const cJSON *m, struct nb_user *u,
     nb__perms_free(u->perms);
     u->perms = NULL;
     return nb__perms_parse(doc, m, &u->perms, err);
+}
+
+static bool
+empty(const char *s)
+{
+    return !s || !*s;
+}
+
+/*
+ * nats-server's choice between an nkey user and a named one; the nkey wins. An nkey entry's
+ * errors point at its first key, as nats-server's do.
+ */
+static int
+nkey_or_user(const cJSON *v, struct nb_user *u, struct nb_users_error *err)
+{
+    const cJSON *first = v->child ? v->child : v;
+    if (empty(u->nkey)) {
+        free(u->nkey);
+        u->nkey = NULL;
+        if (empty(u->name)) return fail(err, v, "User entry requires a user");
+        return 0;
+    }
+    if (!np_nkey_is_user(u->nkey)) return fail(err, first, "Not a valid public nkey for a user");
+    if (!empty(u->name) || !empty(u->password))
+        return fail(err, first, "Nkey users do not take usernames or passwords");
+    free(u->name);
+    free(u->password);
+    u->name = u->password = NULL;
+    return 0;
 }
 
 static int
@@ -406,8 +434,17 @@ user_parse(const struct nb_conf *doc, const cJSON *v, struct nb_user *u, struct 
         int rc = user_member(doc, m, u, err);
         if (rc) return rc;
     }
-    if (!u->name || !u->name[0]) return fail(err, v, "User entry requires a user");
-    return 0;
+    return nkey_or_user(v, u, err);
+}
+
+/* nats-server refuses a name or an nkey given twice (one namespace for both). */
+static int
+duplicate(const struct nb_user *a, const struct nb_user *b, const cJSON *at,
+          struct nb_users_error *err)
+{
+    const char *ka = a->nkey ? a->nkey : a->name, *kb = b->nkey ? b->nkey : b->name;
+    if (strcmp(ka, kb) != 0) return 0;
+    return fail(err, at, "Duplicate %s \"%.60s\" detected", b->nkey ? "nkey" : "user", kb);
 }
 
 int
@@ -422,10 +459,8 @@ nb__users_parse(const struct nb_conf *doc, const cJSON *v, struct nb_user **user
     int rc = 0;
     for (const cJSON *e = v->child; e && !rc; e = e->next, i++) {
         rc = user_parse(doc, e, &out[i], err);
-        for (size_t j = 0; j < i && !rc; j++) {
-            if (strcmp(out[j].name, out[i].name) == 0)
-                rc = fail(err, e, "Duplicate user \"%.60s\" detected", out[i].name);
-        }
+        for (size_t j = 0; j < i && !rc; j++)
+            rc = duplicate(&out[j], &out[i], e, err);
     }
     if (rc) {
         nb__users_free(out, count);

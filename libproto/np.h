@@ -381,6 +381,9 @@ struct np_connect {
     bool has_account; /* a non-empty "account" or "new_account":true (legacy, refused) */
     char *name, *lang, *version;
     char *user, *pass, *auth_token;
+    char *nkey; /* a public nkey, proven by sig */
+    char *jwt;  /* a user JWT (operator mode), proven by sig */
+    char *sig;  /* the nonce of INFO signed with the key's seed, raw URL base64 */
     /* A route's CONNECT (spec 5.1): name is then the server id */
     char *cluster, *gateway;
     bool cluster_dynamic, lnoc;

@@ -31,7 +31,6 @@ enum kind {
     K_U64,         /* uint64_t */
     K_STR,         /* char *, a heap copy */
     K_STRV,        /* INFO connect_urls: char ** and its count */
-    K_STR_IGNORED, /* a string nats-server knows (nkey, jwt, sig) and natsctl does not use */
     K_ACCOUNT,     /* CONNECT "account": refused when a non-empty string */
     K_NEW_ACCOUNT, /* CONNECT "new_account": refused when true */
 };
@@ -88,9 +87,9 @@ static const struct field connect_fields[] = {
     {CONNECT_MEMBER(user), K_STR},
     {CONNECT_MEMBER(pass), K_STR},
     {CONNECT_MEMBER(auth_token), K_STR},
-    {"nkey", 0, K_STR_IGNORED},
-    {"jwt", 0, K_STR_IGNORED},
-    {"sig", 0, K_STR_IGNORED},
+    {CONNECT_MEMBER(nkey), K_STR},
+    {CONNECT_MEMBER(jwt), K_STR},
+    {CONNECT_MEMBER(sig), K_STR},
     {"account", 0, K_ACCOUNT},
     {"new_account", 0, K_NEW_ACCOUNT},
     {CONNECT_MEMBER(cluster), K_STR},
@@ -437,8 +436,6 @@ connect_set(struct connect_ctx *x, const struct field *f, const cJSON *v)
         return connect_int((int *)at, v);
     case K_STR:
         return is_str ? replace_str((char **)at, v->valuestring) : NP_EJSON;
-    case K_STR_IGNORED:
-        return is_str ? 0 : NP_EJSON;
     case K_ACCOUNT:
         if (is_str) x->account = v->valuestring[0] != '\0';
         return is_str ? 0 : NP_EJSON;
@@ -475,8 +472,9 @@ np_connect_encode(const struct np_connect *c)
 {
     cJSON *o = cJSON_CreateObject();
     bool ok = o && put_bool(o, "verbose", c->verbose) && put_bool(o, "pedantic", c->pedantic) &&
-              put_opt_str(o, "user", c->user) && put_opt_str(o, "pass", c->pass) &&
-              put_opt_str(o, "auth_token", c->auth_token) &&
+              put_opt_str(o, "jwt", c->jwt) && put_opt_str(o, "nkey", c->nkey) &&
+              put_opt_str(o, "sig", c->sig) && put_opt_str(o, "user", c->user) &&
+              put_opt_str(o, "pass", c->pass) && put_opt_str(o, "auth_token", c->auth_token) &&
               put_bool(o, "tls_required", c->tls_required) && put_opt_str(o, "name", c->name) &&
               put_str(o, "lang", c->lang) && put_str(o, "version", c->version) &&
               put_i64(o, "protocol", c->protocol) && put_bool(o, "echo", c->echo) &&
@@ -507,6 +505,9 @@ np_connect_release(struct np_connect *c)
     free(c->user);
     free(c->pass);
     free(c->auth_token);
+    free(c->nkey);
+    free(c->jwt);
+    free(c->sig);
     free(c->cluster);
     free(c->gateway);
     np_connect_init(c);

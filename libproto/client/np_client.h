@@ -30,7 +30,8 @@
     X(MAX_PAYLOAD, "message larger than the server's max_payload")                                 \
     X(TLS, "TLS handshake failed")                                                                 \
     X(SECURE, "secure connection not available: the server does not offer TLS")                    \
-    X(TLS_FILES, "cannot load the TLS certificate, key or CA file")
+    X(TLS_FILES, "cannot load the TLS certificate, key or CA file")                                \
+    X(CREDS_FILES, "cannot load the nkey seed or credentials file")
 
 enum np_client_err {
     NP_CLIENT__ERR_FIRST = -300,
@@ -74,6 +75,11 @@ struct np_client_opts {
      * URL, asks for TLS, as nats.go's options do; a server whose INFO requires TLS gets it anyway.
      */
     const char *tls_ca, *tls_cert, *tls_key;
+    /*
+     * An nkey seed file (CONNECT sends its public key) or a .creds file (CONNECT sends its user
+     * JWT), read at each handshake to sign the server's nonce; at most one of the two.
+     */
+    const char *nkey_file, *creds_file;
     /* Connection events, status 0 or the reason. Optional. */
     void (*on_event)(struct np_client *c, enum np_client_event ev, int status, void *ud);
     void *ud;
@@ -102,6 +108,8 @@ int np_client_new(struct np_client **out, uv_loop_t *loop, const struct np_clien
  * when wanted or required, CONNECT+PING, PONG) within the timeout, trying each in order. Returns
  * an NP_EURL* code (cb not called) when the server list does not parse, NP_CLIENT_ETLS_FILES
  * (np_client_last_error() says which file and why) when the TLS files do not load,
+ * NP_CLIENT_ECREDS_FILES (likewise, never with the file's text) when the nkey or creds file does
+ * not give a seed,
  * NP_CLIENT_ECLOSED when connect was already called. Otherwise cb gets 0, NP_CLIENT_EAUTH (a
  * server refused the credentials and none accepted) or NP_CLIENT_ENO_SERVERS; after a failure only
  * np_client_close() remains. After a later disconnect the client reconnects through the list and
@@ -112,7 +120,7 @@ int np_client_connect(struct np_client *c, np_done_cb cb, void *ud);
 const struct np_info *np_client_info(const struct np_client *c);
 /*
  * The text of the last -ERR from the server (without quotes), or "". After NP_CLIENT_ETLS_FILES
- * from np_client_connect(), why a TLS file did not load.
+ * or NP_CLIENT_ECREDS_FILES from np_client_connect(), why a TLS, nkey or creds file did not load.
  */
 const char *np_client_last_error(const struct np_client *c);
 /*

@@ -98,6 +98,7 @@ struct np_client {
     uv_loop_t *loop;
     struct np_client_opts opts; /* its strings point at the owned copies below */
     char *servers, *user, *pass, *token, *name, *tls_ca, *tls_cert, *tls_key;
+    char *nkey_file, *creds_file;
     enum np__state state;
     enum np__phase phase;
     int refs; /* handles and requests libuv still holds */

@@ -12,6 +12,7 @@
  * and what is written is encrypted first; the protocol above sees the same bytes either way.
  */
 #include "np_client_int.h"
+#include "np_creds.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +54,8 @@ copy_opts(struct np_client *c, const struct np_client_opts *opts)
     c->tls_ca = np__dup(c->opts.tls_ca);
     c->tls_cert = np__dup(c->opts.tls_cert);
     c->tls_key = np__dup(c->opts.tls_key);
+    c->nkey_file = np__dup(c->opts.nkey_file);
+    c->creds_file = np__dup(c->opts.creds_file);
     c->opts.servers = c->servers;
     c->opts.user = c->user;
     c->opts.pass = c->pass;
@@ -61,6 +64,10 @@ copy_opts(struct np_client *c, const struct np_client_opts *opts)
     c->opts.tls_ca = c->tls_ca;
     c->opts.tls_cert = c->tls_cert;
     c->opts.tls_key = c->tls_key;
+    c->opts.nkey_file = c->nkey_file;
+    c->opts.creds_file = c->creds_file;
+    if ((c->opts.nkey_file && !c->nkey_file) || (c->opts.creds_file && !c->creds_file))
+        return NP_ENOMEM;
     if (!c->servers || (c->opts.user && !c->user) || (c->opts.pass && !c->pass) ||
         (c->opts.token && !c->token) || (c->opts.name && !c->name) ||
         (c->opts.tls_ca && !c->tls_ca) || (c->opts.tls_cert && !c->tls_cert) ||
@@ -101,6 +108,8 @@ free_client(struct np_client *c)
     free(c->tls_ca);
     free(c->tls_cert);
     free(c->tls_key);
+    free(c->nkey_file);
+    free(c->creds_file);
     np__tls_free(c->tls);
     np__tls_ctx_free(c->tls_ctx);
     free(c->tls_plain);
@@ -625,6 +634,19 @@ start_attempt(struct np_client *c)
     c->refs++;
 }
 
+/*
+ * The nkey or creds file signs the nonce of INFO, or "" from a server without one, as nats.go
+ * does. No file: nothing to do. The strings set in cn are the caller's to free.
+ */
+static int
+sign_nonce(struct np_client *c, const char *nonce, struct np_connect *cn)
+{
+    const char *path = c->creds_file ? c->creds_file : c->nkey_file;
+    if (!path) return 0;
+    return np__creds_sign(path, c->creds_file != NULL, nonce ? nonce : "", cn, c->last_err,
+                          sizeof c->last_err);
+}
+
 int
 np_client_connect(struct np_client *c, np_done_cb cb, void *ud)
 {
@@ -633,6 +655,13 @@ np_client_connect(struct np_client *c, np_done_cb cb, void *ud)
     if (rc == 0 && (c->tls_ca || c->tls_cert || c->tls_key))
         rc = np__tls_ctx_new(&c->tls_ctx, c->tls_cert, c->tls_key, c->tls_ca, c->last_err,
                              sizeof c->last_err);
+    /* A file that cannot sign fails now, not as a refusal by every server. */
+    struct np_connect probe;
+    np_connect_init(&probe);
+    if (rc == 0) rc = sign_nonce(c, "", &probe);
+    free(probe.nkey);
+    free(probe.jwt);
+    free(probe.sig);
     if (rc != 0) {
         free_pool(c);
         return rc;
@@ -688,7 +717,12 @@ send_handshake(struct np_client *c)
     cn.version = version;
     cn.name = c->name;
     set_credentials(c, &cn);
-    char *json = np_connect_encode(&cn);
+    int rc = sign_nonce(c, c->info.nonce, &cn);
+    char *json = rc == 0 ? np_connect_encode(&cn) : NULL;
+    free(cn.nkey);
+    free(cn.jwt);
+    free(cn.sig);
+    if (rc != 0) return rc;
     if (!json) return NP_ENOMEM;
     struct np_str js = {json, strlen(json)};
     size_t n = np_enc_connect(NULL, 0, js);

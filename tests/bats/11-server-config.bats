@@ -25,11 +25,6 @@ refused() {
     [ -z "$(ls "$BATS_TEST_TMPDIR"/*.ports 2>/dev/null)" ]
 }
 
-@test "an nkey user is refused instead of starting without it" {
-    refused 'authorization {\n  users = [\n    {nkey: UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4}\n  ]\n}\n' \
-        authorization.users.nkey "nkey users" 3:6
-}
-
 @test "TLS beyond what natsctl implements is refused instead of serving without it" {
     refused 'tls {\n  connection_rate_limit: 5\n}\n' tls.connection_rate_limit \
         "a limit on TLS handshakes per second" 2:3

@@ -178,7 +178,7 @@ refused_is_exit_3() {
     [[ $stderr != *s3cretpw* ]]
 }
 
-@test "--creds, --nkey and NATS_CREDS are refused with exit 2 rather than ignored" {
+@test "--creds, --nkey and NATS_CREDS naming a file without a key fail with exit 2 in one line" {
     run --separate-stderr "$NATSCTL" pub --creds /dev/null x y
     [ "$status" -eq 2 ]
     one_line "$stderr"

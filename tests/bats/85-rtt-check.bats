@@ -101,10 +101,10 @@ pings_seen() {
     run --separate-stderr "$NATSCTL" server check stream
     [ "$status" -eq 3 ]
     mkdir -p "$XDG_CONFIG_HOME/nats/context"
-    printf '{"url": "nats://127.0.0.1:1", "creds": "/a.creds"}' >"$XDG_CONFIG_HOME/nats/context/c.json"
+    printf '{"url": "nats://127.0.0.1:1", "nsc": "nsc://op/acc/u"}' >"$XDG_CONFIG_HOME/nats/context/c.json"
     run --separate-stderr "$NATSCTL" server check connection --context c
     [ "$status" -eq 3 ]
-    [[ $output == "UNKNOWN Connection Unknown:context 'c' sets \"creds\""* ]]
+    [[ $output == "UNKNOWN Connection Unknown:context 'c' sets \"nsc\""* ]]
     run "$NATSCTL" server check --help
     [ "$status" -eq 0 ]
     [[ $output == *"0 OK, 1 WARNING"* ]]

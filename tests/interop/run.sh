@@ -44,10 +44,14 @@ fi
 start_server slow -c "$work/slow.conf" && run_group slow "$URL"
 start_server token --auth "$INTEROP_TOKEN" && run_group token "$URL"
 start_server userpass --user "$INTEROP_USER" --pass "$INTEROP_PASS" && run_group userpass "$URL"
-# bob's password is "s3cret" as bcrypt; tests/interop/test_users.c knows the rest.
+# bob's password is "s3cret" as bcrypt; tests/interop/test_users.c knows the rest. The nkey
+# user's seed (RFC 8032's first key, as in tests/unit/test_nkey.c) goes in a file for libnats.
+export INTEROP_NKEY_SEED=$work/user.nk
+printf 'SUAJ2YNRTXX72WTAXKCEV5ES5QWMIRCJYVUXWMTJDFYDXLADDSXH6YALCA\n' >"$INTEROP_NKEY_SEED"
 cat >"$work/users.conf" <<'EOF'
 authorization {
   users = [
+    {nkey: UDLVVGABQKYQVN6VJP7NHSLEA45A5YLS6PNKMIZFV4BBU2HXA5IRUVAL, permissions: {publish: "nk.>", subscribe: "nk.>"}}
     {user: alice, password: alice-pw}
     {user: bob, password: "$2a$04$natsctlnatsctlnatsctluLJyx4YQDvLhPv5AbG0pl85Ji3Ev5zTq"}
     {user: guest, permissions: {publish: "public.>", subscribe: ["public.>", "_INBOX.>"]}}

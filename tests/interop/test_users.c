@@ -2,16 +2,21 @@
  * Users and permissions through libnats, against a server started from users.conf (run.sh writes
  * it; the same file for natsctl and nats-server): passwords in plain text and bcrypt, no_auth_user,
  * and how a client library sees permission errors: an asynchronous NATS_NOT_PERMITTED with the
- * server's text, the connection staying up, and request-reply through allow_responses.
+ * server's text, the connection staying up, and request-reply through allow_responses; and an nkey
+ * user, whom libnats authenticates by signing the INFO nonce with natsOptions_SetNKeyFromSeed().
  */
 #include "interop.h"
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #define BOB_HASH "$2a$04$natsctlnatsctlnatsctluLJyx4YQDvLhPv5AbG0pl85Ji3Ev5zTq" /* s3cret */
+/* The nkey user of users.conf, whose seed is in the file INTEROP_NKEY_SEED, and another key. */
+#define NKEY  "UDLVVGABQKYQVN6VJP7NHSLEA45A5YLS6PNKMIZFV4BBU2HXA5IRUVAL"
+#define NKEY2 "UCARKS2E3KVB7YORL2DG34XLT7PUCOL2SVM7YXV6ETHLW6Z46UUJ2VZ3"
 
 /* What the asynchronous error handler saw last. */
 static pthread_mutex_t err_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -221,6 +226,37 @@ test_deny_filter_and_queues(void **state)
     natsConnection_Destroy(pub);
 }
 
+static natsOptions *
+nkey_opts(const char *pub)
+{
+    const char *seed = getenv("INTEROP_NKEY_SEED");
+    if (seed == NULL) fail_msg("INTEROP_NKEY_SEED is not set");
+    natsOptions *opts = user_opts(NULL, NULL);
+    assert_status(natsOptions_SetNKeyFromSeed(opts, pub, seed), NATS_OK);
+    return opts;
+}
+
+static void
+test_nkey(void **state)
+{
+    (void)state;
+    natsConnection *nc = interop_connect_opts(nkey_opts(NKEY));
+    expect_roundtrip(nc, "nk.hello");
+    /* the nkey user's permissions hold */
+    int before = errors_so_far();
+    assert_status(natsConnection_PublishString(nc, "other", "x"), NATS_OK);
+    assert_status(natsConnection_FlushTimeout(nc, 2000), NATS_OK);
+    expect_async_error(before, "Permissions Violation for Publish to \"other\"");
+    natsConnection_Destroy(nc);
+    /* a key whose seed did not sign the nonce is refused */
+    natsConnection *bad = NULL;
+    natsOptions *opts = nkey_opts(NKEY2);
+    natsStatus s = natsConnection_Connect(&bad, opts);
+    natsOptions_Destroy(opts);
+    if (bad != NULL) natsConnection_Destroy(bad);
+    assert_status(s, NATS_CONNECTION_AUTH_FAILED);
+}
+
 int
 interop_run_users(void)
 {
@@ -229,6 +265,7 @@ interop_run_users(void)
         cmocka_unit_test(test_no_auth_user),
         cmocka_unit_test(test_allow_responses),
         cmocka_unit_test(test_deny_filter_and_queues),
+        cmocka_unit_test(test_nkey),
     };
     return cmocka_run_group_tests_name("users", tests, NULL, NULL);
 }

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "nb_auth.h"
+#include "np_nkey.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -94,7 +95,7 @@ check(const struct nb_auth *a, const char *user, const char *pass, const char *t
     cc.user = (char *)user;
     cc.pass = (char *)pass;
     cc.auth_token = (char *)token;
-    return nb__auth_check(a, &cc, res);
+    return nb__auth_check(a, &cc, "", res);
 }
 
 static void
@@ -126,7 +127,7 @@ test_check_users(void **state)
     /* no user name and no token: nothing to go by */
     assert_int_equal(check(a, NULL, "secret", NULL, &res), NB_AUTH_FAIL);
     assert_int_equal(check(a, "", NULL, NULL, &res), NB_AUTH_FAIL);
-    assert_int_equal(nb__auth_check(a, NULL, &res), NB_AUTH_FAIL);
+    assert_int_equal(nb__auth_check(a, NULL, "", &res), NB_AUTH_FAIL);
     nb__auth_free(a);
     /* a token from the command line works beside the users for a CONNECT without a user */
     nb_config_set_str(&cfg.auth_token, "tok");
@@ -151,7 +152,7 @@ test_check_no_auth_user(void **state)
     assert_int_equal(nb__auth_new(&cfg, &a), 0);
     assert_int_equal(check(a, NULL, NULL, NULL, &res), NB_AUTH_OK);
     assert_string_equal(res.name, "guest");
-    assert_int_equal(nb__auth_check(a, NULL, &res), NB_AUTH_OK);
+    assert_int_equal(nb__auth_check(a, NULL, "", &res), NB_AUTH_OK);
     assert_ptr_equal(res.user, &a->users[0]);
     /* any credential means the client speaks for itself */
     assert_int_equal(check(a, NULL, "pw", NULL, &res), NB_AUTH_FAIL);
@@ -163,7 +164,8 @@ test_check_no_auth_user(void **state)
     assert_int_equal(nb__auth_new(&cfg, &a), 0);
     assert_int_equal(check(a, NULL, NULL, NULL, &res), NB_AUTH_FAIL);
     assert_string_equal(res.name, "bob");
-    assert_int_equal(nb__auth_check(a, NULL, &res), NB_AUTH_OK); /* no CONNECT at all: admitted */
+    assert_int_equal(nb__auth_check(a, NULL, "", &res),
+                     NB_AUTH_OK); /* no CONNECT at all: admitted */
     nb__auth_free(a);
     nb_config_release(&cfg);
 }
@@ -218,6 +220,71 @@ test_plaintext_warning(void **state)
     nb_config_init(&cfg);
     add_users(&cfg, users, 2); /* no password at all counts as plain text, as in nats-server */
     assert_true(nb__auth_has_plaintext(&cfg));
+    /* but an nkey user has no password to warn about */
+    free(cfg.users[1].name);
+    cfg.users[1].name = NULL;
+    cfg.users[1].nkey = strdup("UDLVVGABQKYQVN6VJP7NHSLEA45A5YLS6PNKMIZFV4BBU2HXA5IRUVAL");
+    assert_false(nb__auth_has_plaintext(&cfg));
+    nb_config_release(&cfg);
+}
+
+/* RFC 8032's first key as an nkey user (tests/unit/test_nkey.c), and another user key. */
+#define SEED  "SUAJ2YNRTXX72WTAXKCEV5ES5QWMIRCJYVUXWMTJDFYDXLADDSXH6YALCA"
+#define NKEY  "UDLVVGABQKYQVN6VJP7NHSLEA45A5YLS6PNKMIZFV4BBU2HXA5IRUVAL"
+#define NKEY2 "UCARKS2E3KVB7YORL2DG34XLT7PUCOL2SVM7YXV6ETHLW6Z46UUJ2VZ3"
+
+static enum nb_auth_verdict
+check_nkey(const struct nb_auth *a, const char *nkey, const char *sig, const char *nonce,
+           struct nb_auth_result *res)
+{
+    struct np_connect cc = {0};
+    cc.nkey = (char *)nkey;
+    cc.sig = (char *)sig;
+    return nb__auth_check(a, &cc, nonce, res);
+}
+
+static void
+test_check_nkeys(void **state)
+{
+    (void)state;
+    struct nb_config cfg;
+    nb_config_init(&cfg);
+    const char *users[] = {"alice", "secret", "x", NULL, "y", NULL};
+    add_users(&cfg, users, 3);
+    free(cfg.users[1].name);
+    free(cfg.users[2].name);
+    cfg.users[1].name = cfg.users[2].name = NULL;
+    cfg.users[1].nkey = strdup(NKEY);
+    cfg.users[2].nkey = strdup(NKEY2);
+    cfg.users[2].standard_refused = true;
+    struct nb_auth *a;
+    struct nb_auth_result res;
+    assert_int_equal(nb__auth_new(&cfg, &a), 0);
+    assert_int_equal(a->nnkeys, 2);
+    char pub[NP_NKEY_KEY_LEN + 1], sig[NP_NKEY_SIG_LEN + 1];
+    assert_int_equal(np_nkey_sign(SEED, strlen(SEED), "abc", 3, pub, sig), 0);
+    assert_int_equal(check_nkey(a, NKEY, sig, "abc", &res), NB_AUTH_OK);
+    assert_ptr_equal(res.user, &a->users[1]);
+    /* another nonce, a missing or mangled signature, an unknown or refused key */
+    assert_int_equal(check_nkey(a, NKEY, sig, "abd", &res), NB_AUTH_FAIL);
+    assert_string_equal(res.debug, "Signature not verified");
+    assert_int_equal(check_nkey(a, NKEY, NULL, "abc", &res), NB_AUTH_FAIL);
+    assert_string_equal(res.debug, "Signature missing");
+    assert_int_equal(check_nkey(a, NKEY, "!!", "abc", &res), NB_AUTH_FAIL);
+    assert_string_equal(res.debug, "Signature not valid base64");
+    assert_int_equal(check_nkey(a, NKEY2, sig, "abc", &res), NB_AUTH_FAIL);
+    assert_null(res.user);
+    assert_int_equal(check_nkey(a, "UNKNOWN", sig, "abc", &res), NB_AUTH_FAIL);
+    /* a named user still logs in by name; an nkey is no user name */
+    assert_int_equal(check(a, "alice", "secret", NULL, &res), NB_AUTH_OK);
+    assert_int_equal(check(a, NKEY, NULL, NULL, &res), NB_AUTH_FAIL);
+    /* with an nkey in the CONNECT only the nkey counts, as in nats-server */
+    struct np_connect cc = {0};
+    cc.user = "alice";
+    cc.pass = "secret";
+    cc.nkey = NKEY;
+    assert_int_equal(nb__auth_check(a, &cc, "abc", &res), NB_AUTH_FAIL);
+    nb__auth_free(a);
     nb_config_release(&cfg);
 }
 
@@ -232,6 +299,7 @@ main(void)
         cmocka_unit_test(test_check_no_auth_user),
         cmocka_unit_test(test_check_token_and_user),
         cmocka_unit_test(test_plaintext_warning),
+        cmocka_unit_test(test_check_nkeys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

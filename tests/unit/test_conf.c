@@ -1018,6 +1018,17 @@ test_validate_no_auth_user(void **state)
     assert_int_equal(nb_config_validate(&cfg, msg, sizeof msg), NB_ECONFIG);
     assert_string_equal(msg, "no_auth_user: \"guest\" not present as user in authorization block "
                              "or account configuration");
+    /* an nkey user cannot be the default user, and alone is no users list */
+    nb_config_set_str(&cfg.no_auth_user,
+                      "UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4");
+    cfg.users[0].nkey = cfg.users[0].name;
+    cfg.users[0].name = NULL;
+    assert_int_equal(nb_config_validate(&cfg, msg, sizeof msg), NB_ECONFIG);
+    assert_string_equal(
+        msg, "no_auth_user: \"UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4\" "
+             "present, but users are not defined");
+    cfg.users[0].name = cfg.users[0].nkey;
+    cfg.users[0].nkey = NULL;
     nb_config_set_str(&cfg.no_auth_user, "alice");
     assert_int_equal(nb_config_validate(&cfg, msg, sizeof msg), 0);
     /* The server keeps a copy: it owns its own strings (a shared one was freed twice). */
@@ -1411,6 +1422,28 @@ test_users_details(void **state)
     assert_string_equal(copy.users[2].name, "c");
     assert_int_equal(copy.users[2].perms->responses_max, 2);
     nb_config_release(&copy);
+    /* an nkey user: its key and permissions, no name; default permissions reach it too */
+    assert_int_equal(load("authorization {\n  default_permissions: {publish: d}\n  users = [\n"
+                          "  {nkey: UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4,\n"
+                          "   permissions: {publish: a}}\n"
+                          "  {NKEY: UCARKS2E3KVB7YORL2DG34XLT7PUCOL2SVM7YXV6ETHLW6Z46UUJ2VZ3}\n"
+                          "  {user: e, nkey: \"\"} ] }\n",
+                          &cfg, &w, NULL),
+                     0);
+    assert_int_equal(cfg.nusers, 3);
+    assert_null(cfg.users[0].name);
+    assert_string_equal(cfg.users[0].nkey,
+                        "UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4");
+    assert_string_equal(cfg.users[0].perms->publish.allow[0], "a");
+    assert_string_equal(cfg.users[1].perms->publish.allow[0], "d");
+    assert_string_equal(cfg.users[2].name, "e"); /* an empty nkey is none */
+    assert_null(cfg.users[2].nkey);
+    assert_int_equal(nb_config_copy(&copy, &cfg), 0);
+    nb_config_release(&cfg);
+    assert_string_equal(copy.users[1].nkey,
+                        "UCARKS2E3KVB7YORL2DG34XLT7PUCOL2SVM7YXV6ETHLW6Z46UUJ2VZ3");
+    assert_null(copy.users[1].name);
+    nb_config_release(&copy);
     /* an empty users array is no users list, but still one for the mixing rules */
     assert_int_equal(load("authorization { users = [] }\n", &cfg, &w, NULL), 0);
     assert_int_equal(cfg.nusers, 0);
@@ -1444,6 +1477,22 @@ test_users_errors(void **state)
                  "User entry requires a user");
     expect_error("authorization {\n  users: [{user: x, password: y}, {user: x, password: z}]\n}\n",
                  2, 35, "Duplicate user \"x\" detected");
+    /* nkey users, with nats-server's texts (and its position: the entry's first key) */
+    expect_error("authorization {\n  users: [\n    {nkey: "
+                 "UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF5}\n  ]\n}\n",
+                 3, 6, "Not a valid public nkey for a user");
+    expect_error("authorization {\n  users: [\n    {nkey: "
+                 "ADRZ42QBM7SXQDXXTSVWT2WLLFYOQGAFC4TO6WOAXHEKQHIXR4HFYJDS}\n  ]\n}\n",
+                 3, 6, "Not a valid public nkey for a user");
+    expect_error("authorization {\n  users: [\n    {nkey: "
+                 "UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4, user: bob}\n  ]\n}\n",
+                 3, 6, "Nkey users do not take usernames or passwords");
+    expect_error("authorization {\n  users: [{nkey: "
+                 "UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4}, {nkey: "
+                 "UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4}]\n}\n",
+                 2, 77,
+                 "Duplicate nkey \"UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4\" "
+                 "detected");
     expect_error("authorization {\n  users: [{user: x, bogus: 1}]\n}\n", 2, 21,
                  "unknown field \"bogus\"");
     expect_error("authorization {\n  users: [{user: 5}]\n}\n", 2, 12,
@@ -1634,9 +1683,6 @@ test_refused_fields(void **state)
         {"trusted_keys: [ OABC ]\n", 1, 1, "trusted_keys", "trusted operator keys"},
         {"accounts: { B: { nkey: x } }\n", 1, 18, "accounts.B.nkey", "account nkeys"},
         {"mappings { a: b }\n", 1, 1, "mappings", "subject mappings"},
-        {"authorization {\n  users = [\n    {nkey: "
-         "UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4}\n  ]\n}\n",
-         3, 6, "authorization.users.nkey", "nkey users"},
         {"authorization { auth_callout { issuer: x } }\n", 1, 17, "authorization.auth_callout",
          "auth callout"},
         {"cluster {\n  pool_size: 3\n}\n", 2, 3, "cluster.pool_size",

@@ -82,8 +82,6 @@ test_unsupported(void **state)
 {
     (void)state;
     static const char *const cases[][2] = {
-        {"{\"creds\": \"/a.creds\"}", "creds"},
-        {"{\"nkey\": \"/a.nk\"}", "nkey"},
         {"{\"nsc\": \"nsc://op/acc/user\"}", "nsc"},
         {"{\"user_jwt\": \"eyJ\"}", "user_jwt"},
         {"{\"socks_proxy\": \"127.0.0.1:1080\"}", "socks_proxy"},
@@ -99,7 +97,8 @@ test_unsupported(void **state)
     }
     struct cli_ctx c = {0};
     assert_int_equal(cli_ctx_parse(&c,
-                                   "{\"tls_first\": false, \"creds\": \"\", \"cert\": \"/c.pem\", "
+                                   "{\"tls_first\": false, \"creds\": \"/a.creds\", "
+                                   "\"nkey\": \"/a.nk\", \"cert\": \"/c.pem\", "
                                    "\"key\": \"/k.pem\", \"ca\": \"/ca.pem\", "
                                    "\"jetstream_domain\": \"hub\", \"inbox_prefix\": \"_I\"}",
                                    err),

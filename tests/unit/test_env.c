@@ -170,10 +170,10 @@ test_bad_values(void **state)
     assert_int_equal(cli_env_opt(&e, CLI_OPT_TIMEOUT, "0s"), CLI_EXIT_USAGE);
     assert_int_equal(cli_env_opt(&e, CLI_OPT_SERVER, ""), CLI_EXIT_USAGE);
     assert_string_equal(e.err, "invalid value '' for --server");
-    assert_int_equal(cli_env_opt(&e, CLI_OPT_CREDS, "x.creds"), CLI_EXIT_USAGE);
-    assert_string_equal(e.err, "--creds is not supported: use --user/--password or --token");
-    assert_int_equal(cli_env_opt(&e, CLI_OPT_NKEY, "x.nk"), CLI_EXIT_USAGE);
-    assert_string_equal(e.err, "--nkey is not supported: use --user/--password or --token");
+    assert_int_equal(cli_env_opt(&e, CLI_OPT_CREDS, ""), CLI_EXIT_USAGE);
+    assert_string_equal(e.err, "invalid value '' for --creds");
+    assert_int_equal(cli_env_opt(&e, CLI_OPT_NKEY, ""), CLI_EXIT_USAGE);
+    assert_string_equal(e.err, "invalid value '' for --nkey");
     assert_int_equal(cli_env_opt(&e, 1, "x"), CLI_EXIT_FAIL);
     assert_int_equal(cli_env_opt(&e, CLI_OPT_GLOBAL_END, "x"), CLI_EXIT_FAIL);
 
@@ -188,17 +188,25 @@ test_bad_values(void **state)
     assert_int_equal(e.timeout_ms, 1000);
     unsetenv("NATS_TIMEOUT");
 
+    /* NATS_NKEY and NATS_CREDS name the files; a flag wins; both at once is refused. */
     setenv("NATS_NKEY", "/k", 1);
     cli_env_init(&e, &pub_cmd);
-    assert_int_equal(cli_env_resolve(&e), CLI_EXIT_USAGE);
-    assert_string_equal(e.err,
-                        "NATS_NKEY is set but not supported: use --user/--password or --token");
-    unsetenv("NATS_NKEY");
+    assert_int_equal(cli_env_resolve(&e), 0);
+    assert_string_equal(e.nkey, "/k");
+    assert_null(e.creds);
+    cli_env_init(&e, &pub_cmd);
+    assert_int_equal(cli_env_opt(&e, CLI_OPT_NKEY, "/flag.nk"), 0);
+    assert_int_equal(cli_env_resolve(&e), 0);
+    assert_string_equal(e.nkey, "/flag.nk");
     setenv("NATS_CREDS", "/c", 1);
     cli_env_init(&e, &pub_cmd);
     assert_int_equal(cli_env_resolve(&e), CLI_EXIT_USAGE);
-    assert_string_equal(e.err,
-                        "NATS_CREDS is set but not supported: use --user/--password or --token");
+    assert_string_equal(e.err, "a creds file and an nkey file cannot both be used (/c and /k)");
+    unsetenv("NATS_NKEY");
+    cli_env_init(&e, &pub_cmd);
+    assert_int_equal(cli_env_resolve(&e), 0);
+    assert_string_equal(e.creds, "/c");
+    unsetenv("NATS_CREDS");
 }
 
 static int
@@ -494,11 +502,21 @@ test_context_fails_closed(void **state)
 {
     (void)state;
     struct cli_env e;
-    put_context("jwt", "nats://c:1", "", "", "", "/home/u/ngs.creds");
+    /* A context's creds file is used, as one of its credentials; a flag's user replaces it. */
+    put_context("ngs", "nats://c:1", "", "", "", "/home/u/ngs.creds");
+    put_file("context.txt", "ngs");
+    cli_env_init(&e, &pub_cmd);
+    assert_int_equal(cli_env_resolve(&e), 0);
+    assert_string_equal(e.creds, "/home/u/ngs.creds");
+    cli_env_init(&e, &pub_cmd);
+    assert_int_equal(cli_env_opt(&e, CLI_OPT_USER, "u"), 0);
+    assert_int_equal(cli_env_resolve(&e), 0);
+    assert_null(e.creds);
+    put_file("context/jwt.json", "{\"url\": \"nats://c:1\", \"user_jwt\": \"eyJ\"}");
     put_file("context.txt", "jwt");
     cli_env_init(&e, &pub_cmd);
     assert_int_equal(cli_env_resolve(&e), CLI_EXIT_USAGE);
-    assert_string_equal(e.err, "context 'jwt' sets \"creds\", which natsctl does not support: "
+    assert_string_equal(e.err, "context 'jwt' sets \"user_jwt\", which natsctl does not support: "
                                "refusing to connect without it (--no-context ignores the context)");
     /* Even with every connection setting given by flags, the context is still in effect. */
     cli_env_init(&e, &pub_cmd);

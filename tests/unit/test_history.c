@@ -23,6 +23,10 @@ test_secrets_are_sensitive(void **state)
     assert_true(cli_history_sensitive(":connect nats://s3cr3t@host"));
     assert_true(cli_history_sensitive("pub --user bob:pw x y"));
     assert_true(cli_history_sensitive("pub --user=bob:pw x y"));
+    /* a seed pasted anywhere in a line */
+    assert_true(
+        cli_history_sensitive("pub x SUAJ2YNRTXX72WTAXKCEV5ES5QWMIRCJYVUXWMTJDFYDXLADDSXH6YALCA"));
+    assert_false(cli_history_sensitive("pub x SUAJ2YNRTXX72WTAXKCEV5ES5QWMIRCJYVUXWMTJDFY"));
 }
 
 static void

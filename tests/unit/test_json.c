@@ -334,6 +334,9 @@ test_connect_each_key(void **state)
     assert_string_equal(c.user, "bob");
     assert_string_equal(c.pass, "hunter2");
     assert_string_equal(c.auth_token, "s3cret");
+    assert_string_equal(c.nkey, "UA");
+    assert_string_equal(c.jwt, "e30");
+    assert_string_equal(c.sig, "c2ln");
     np_connect_release(&c);
     assert_connect_defaults(&c);
 }
@@ -495,6 +498,22 @@ test_connect_encode(void **state)
     free(got);
     np_connect_release(&back);
     assert_connect_defaults(&back);
+
+    /* Keys and signatures go where nats.go puts them: after pedantic, jwt first. */
+    char nkey[] = "UA", jwt[] = "e30", sig[] = "c2ln";
+    np_connect_init(&c);
+    c.nkey = nkey;
+    c.jwt = jwt;
+    c.sig = sig;
+    c.lang = lang;
+    c.version = ver;
+    got = np_connect_encode(&c);
+    assert_non_null(got);
+    assert_string_equal(got, "{\"verbose\":true,\"pedantic\":true,\"jwt\":\"e30\","
+                             "\"nkey\":\"UA\",\"sig\":\"c2ln\",\"tls_required\":false,"
+                             "\"lang\":\"C\",\"version\":\"0.1.0\",\"protocol\":0,"
+                             "\"echo\":true,\"headers\":false,\"no_responders\":false}");
+    free(got);
 }
 
 int
