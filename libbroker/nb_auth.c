@@ -170,12 +170,18 @@ nb__auth_find(const struct nb_auth *a, const char *name)
     return name ? np_map_get(&a->by_name, name, strlen(name)) : NULL;
 }
 
+const struct nb_auth_user *
+nb__auth_find_nkey(const struct nb_auth *a, const char *nkey)
+{
+    return nkey ? np_map_get(&a->by_nkey, nkey, strlen(nkey)) : NULL;
+}
+
 /* nats-server's nkey check, with its debug texts: the nonce signed by the key's seed. */
 static enum nb_auth_verdict
 check_nkey(const struct nb_auth *a, const struct np_connect *cc, const char *nonce,
            struct nb_auth_result *res)
 {
-    const struct nb_auth_user *u = np_map_get(&a->by_nkey, cc->nkey, strlen(cc->nkey));
+    const struct nb_auth_user *u = nb__auth_find_nkey(a, cc->nkey);
     if (!u || u->standard_refused) return NB_AUTH_FAIL;
     if (empty(cc->sig)) {
         res->debug = "Signature missing";

@@ -65,6 +65,8 @@ enum nb_auth_verdict nb__auth_check(const struct nb_auth *a, const struct np_con
                                     const char *nonce, struct nb_auth_result *res);
 /* The user of a's users list called name, or NULL. */
 const struct nb_auth_user *nb__auth_find(const struct nb_auth *a, const char *name);
+/* The nkey user whose public key is nkey, or NULL. */
+const struct nb_auth_user *nb__auth_find_nkey(const struct nb_auth *a, const char *nkey);
 /*
  * The user of the users list named name (a name a client certificate maps to), NULL when there is
  * none or it may not connect as a plain client.

@@ -581,7 +581,9 @@ nb__client_recheck(struct nb_client *c)
     const struct np_connect *cc = &c->creds;
     if (!c->connected || c->conn.closing) return;
     /* nats-server closes a client whose user left the users list as if it had gone itself. */
-    if (!empty(cc->user) && a->nusers && !nb__auth_find(a, cc->user)) {
+    bool gone = c->user_is_nkey ? !nb__auth_find_nkey(a, cc->nkey)
+                                : !empty(cc->user) && a->nusers && !nb__auth_find(a, cc->user);
+    if (gone) {
         nb__conn_close(&c->conn, NB_CLOSE_CLIENT_CLOSED, true);
         return;
     }
@@ -603,7 +605,8 @@ nb__client_recheck(struct nb_client *c)
         free(c->bcrypt_ok);
         c->bcrypt_ok = strdup(res.hash);
     }
-    if (become(c, res.user, res.name ? res.name : cc->user)) drop_refused_subs(c);
+    const char *name = c->user_is_nkey ? cc->nkey : res.name ? res.name : cc->user;
+    if (become(c, res.user, name)) drop_refused_subs(c);
 }
 
 /* ---- PUB, SUB, UNSUB ----------------------------------------------------------------------------- */

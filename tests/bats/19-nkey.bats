@@ -249,3 +249,53 @@ tools_scenario() {
     [ "$status" -eq 2 ]
     one_line "$stderr"
 }
+
+# nk_keep FD SEED KEY: a connection on FD that logs in as nkey KEY and stays open.
+nk_keep() {
+    local fd=$1
+    nk_open "$fd"
+    printf 'CONNECT {"verbose":false,"nkey":"%s","sig":"%s"}\r\nPING\r\n' "$3" \
+        "$(sign "$2" "$NONCE")" >&"$fd"
+    nk_upto "$fd"
+}
+
+# nk_upto FD: what FD got up to its PONG, or "(closed)".
+nk_upto() {
+    local line
+    while IFS= read -r -t 3 -u "$1" line 2>/dev/null; do
+        line=${line%$'\r'}
+        printf '%s\n' "$line"
+        [[ $line == PONG ]] && return 0
+    done
+    echo "(closed)"
+}
+
+RELOAD1="authorization {\n  users = [\n    {nkey: $NKEY, permissions: {publish: a}}\n    {nkey: $NKEY2}\n  ]\n}\n"
+RELOAD2="authorization {\n  users = [\n    {nkey: $NKEY, permissions: {publish: b}}\n  ]\n}\n"
+
+reload_scenario() {
+    nk_keep 6 "$SEED" "$NKEY"
+    nk_keep 7 "$SEED2" "$NKEY2"
+    local before
+    before=$(grep -c 'Reloaded server configuration' "$SERVER_LOG" || true)
+    printf "$RELOAD2" >"$BATS_TEST_TMPDIR/nkey.conf"
+    kill -HUP "$SERVER_PID"
+    local i
+    for ((i = 0; i < 100; i++)); do
+        (($(grep -c 'Reloaded server configuration' "$SERVER_LOG" || true) > before)) && break
+        sleep 0.05
+    done
+    (printf 'PUB a 1\r\nx\r\nPUB b 1\r\nx\r\nPING\r\n' >&6) 2>/dev/null
+    nk_upto 6
+    (printf 'PING\r\n' >&7) 2>/dev/null
+    nk_upto 7
+    exec 6>&- 7>&-
+    # the next server starts from the first file again
+    printf "$RELOAD1" >"$BATS_TEST_TMPDIR/nkey.conf"
+}
+
+@test "reload: a removed nkey user is cut, a kept one stays with its new permissions, as nats-server" {
+    on_both "$(conf "$RELOAD1")" reload_scenario
+    [[ $OUT == *"-ERR 'Permissions Violation for Publish to \"a\"'"$'\n'PONG* ]]
+    [[ $OUT == *'(closed)'* ]]
+}
