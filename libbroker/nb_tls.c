@@ -391,18 +391,30 @@ nb__tls_ctx_same_pair(const struct nb_tls_ctx *a, const struct nb_tls_ctx *b)
     return ca && cb && ka && kb && X509_cmp(ca, cb) == 0 && EVP_PKEY_eq(ka, kb) == 1;
 }
 
+/*
+ * A context with its owner's reference; ssl or bio may be NULL (out of memory), which the caller
+ * checks after, so that nb__tls_ctx_free() cleans up either way.
+ */
+static struct nb_tls_ctx *
+ctx_alloc(const SSL_METHOD *method)
+{
+    /* natsctl's TLS settings are its own options: no system openssl.cnf changes them. */
+    OPENSSL_init_ssl(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
+    struct nb_tls_ctx *ctx = calloc(1, sizeof *ctx);
+    if (!ctx) return NULL;
+    ctx->refs = 1;
+    ctx->ssl = SSL_CTX_new(method);
+    ctx->bio = bio_method();
+    return ctx;
+}
+
 int
 nb__tls_ctx_new(struct nb_tls_ctx **out, const struct nb_tls_config *tls, bool for_monitor,
                 char *msg, size_t cap)
 {
     *out = NULL;
-    /* natsctl's TLS settings are its own options: no system openssl.cnf changes them. */
-    OPENSSL_init_ssl(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
-    struct nb_tls_ctx *ctx = calloc(1, sizeof *ctx);
+    struct nb_tls_ctx *ctx = ctx_alloc(TLS_server_method());
     if (!ctx) return NB_ENOMEM;
-    ctx->refs = 1;
-    ctx->ssl = SSL_CTX_new(TLS_server_method());
-    ctx->bio = bio_method();
     int rc = ctx->ssl && ctx->bio ? 0 : NB_ENOMEM;
     if (!rc) rc = load_pair(ctx->ssl, tls, msg, cap);
     if (!rc) rc = set_protocol(ctx->ssl, tls, msg, cap);
@@ -428,14 +440,11 @@ nb__tls_ctx_new_routes(struct nb_tls_ctx **out, const struct nb_tls_config *tls,
                        size_t cap)
 {
     *out = NULL;
-    OPENSSL_init_ssl(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
-    struct nb_tls_ctx *ctx = calloc(1, sizeof *ctx);
+    struct nb_tls_ctx *ctx = ctx_alloc(TLS_method());
     if (!ctx) return NB_ENOMEM;
     struct nb_tls_config verified = *tls;
     verified.verify = true;
     ctx->insecure = tls->insecure;
-    ctx->ssl = SSL_CTX_new(TLS_method());
-    ctx->bio = bio_method();
     int rc = ctx->ssl && ctx->bio ? 0 : NB_ENOMEM;
     if (!rc) rc = load_pair(ctx->ssl, tls, msg, cap);
     if (!rc) rc = set_protocol(ctx->ssl, tls, msg, cap);

@@ -116,7 +116,8 @@ scheme_is(const char *p, size_t n, const char *name)
 
 /*
  * The authority part of a URL (after any scheme, before any path), or an error; *tls tells a
- * client's tls:// URL. A route URL may also say nats-route://, as nats-server's configurations do.
+ * client's tls:// URL. A route URL may also say nats-route:// (as nats-server's configurations do)
+ * or tls://.
  */
 static int
 url_authority(const char *text, size_t len, bool route, const char **auth, size_t *alen, bool *tls)
@@ -126,7 +127,9 @@ url_authority(const char *text, size_t len, bool route, const char **auth, size_
     if (sep && sep < end) {
         size_t n = (size_t)(sep - p);
         *tls = !route && scheme_is(p, n, "tls");
-        if (!*tls && !scheme_is(p, n, "nats") && !(route && scheme_is(p, n, "nats-route")))
+        /* a route's TLS comes from cluster.tls; tls:// is what a TLS cluster's ports file says */
+        bool route_scheme = route && (scheme_is(p, n, "nats-route") || scheme_is(p, n, "tls"));
+        if (!*tls && !scheme_is(p, n, "nats") && !route_scheme)
             return route ? NP_EURL_ROUTE_SCHEME : NP_EURL_SCHEME;
         p = sep + 3;
     }

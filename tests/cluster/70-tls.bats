@@ -52,7 +52,7 @@ teardown() {
 CERTS() { echo "$BATS_FILE_TMPDIR/certs"; }
 
 # peer NAME: NAME's route URL as a nats:// URL. The ports file says tls:// for a TLS cluster port,
-# as nats-server's does, and natsctl takes only nats:// and nats-route:// route URLs.
+# as nats-server's does; natsctl takes that as a route URL too, nats-server 2.9.10 not everywhere.
 peer() {
     local u
     u=$(route_url "$1")
@@ -95,8 +95,9 @@ logged() { until_true 5 has_log "$1" "$2"; }
 route_info() {
     local port=$1
     shift
-    timeout 2 openssl s_client -connect "127.0.0.1:$port" -cert "$(CERTS)/node.pem" \
-        -key "$(CERTS)/node.key" -CAfile "$(CERTS)/ca.pem" -quiet "$@" </dev/null 2>/dev/null | head -1
+    # stdin stays open a while: at its end s_client may close before the INFO line has come
+    sleep 2 | timeout 4 openssl s_client -connect "127.0.0.1:$port" -cert "$(CERTS)/node.pem" \
+        -key "$(CERTS)/node.key" -CAfile "$(CERTS)/ca.pem" -quiet "$@" 2>/dev/null | head -1
 }
 
 # cluster_port NAME

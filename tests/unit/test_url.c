@@ -152,7 +152,9 @@ test_url_route(void **state)
     assert_string_equal(u.host, "::1");
     np_url_release(&u);
     assert_int_equal(np_url_parse_route(&u, "nats-route://h"), NP_EURL_ROUTE_PORT);
-    assert_int_equal(np_url_parse_route(&u, "tls://h:6222"), NP_EURL_ROUTE_SCHEME);
+    assert_int_equal(np_url_parse_route(&u, "tls://h:6222"), 0);
+    np_url_release(&u);
+    assert_int_equal(np_url_parse_route(&u, "http://h:6222"), NP_EURL_ROUTE_SCHEME);
     assert_int_equal(np_url_parse(&u, "nats-route://h:6222"), NP_EURL_SCHEME);
     assert_true(np_err_is_url(NP_EURL_ROUTE_PORT));
 }
