@@ -391,6 +391,8 @@ nb_server_reload(struct nb_server *srv, const struct nb_config *cfg, char *msg, 
     if (!rc) rc = apply(srv, &next, &d, tls, msg, cap);
     if (rc) nb__tls_ctx_free(tls);
     nb_config_release(&next);
-    if (!rc) nb__log(srv, NB_LOG_INFO, "Reloaded server configuration");
+    if (rc) return rc;
+    srv->config_load_ns = nb__wall_ns();
+    nb__log(srv, NB_LOG_INFO, "Reloaded server configuration");
     return rc;
 }

@@ -230,6 +230,7 @@ nb_server_start(struct nb_server *srv)
     struct sockaddr_storage addr;
     srv->start_error[0] = '\0';
     srv->start_ns = nb__wall_ns();
+    srv->config_load_ns = srv->start_ns;
     srv->start_loop_ms = nb__now_ms(srv);
     if (nb__auth_has_plaintext(&srv->cfg))
         nb__log(srv, NB_LOG_WARN, "Plaintext passwords detected, use nkeys or bcrypt");

@@ -66,6 +66,7 @@ struct nb_server {
     void *stop_ud;
     struct nb_stats stats;
     int64_t start_ns;       /* wall clock at the start, for /varz */
+    int64_t config_load_ns; /* wall clock of the start or the last applied reload, for /varz */
     uint64_t start_loop_ms; /* loop time at the start: loop times become wall times from it */
     char start_error[300];  /* why nb_server_start() failed, "" when it did not */
 };

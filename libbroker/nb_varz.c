@@ -171,7 +171,7 @@ write_counters(struct nb_server *srv, struct nb_jw *w)
         if (srv->mon->req_stats[i]) nb_jw_u64(w, paths[i], srv->mon->req_stats[i]);
     }
     nb_jw_end_obj(w);
-    nb_jw_time(w, "config_load_time", srv->start_ns);
+    nb_jw_time(w, "config_load_time", srv->config_load_ns);
     nb_jw_str(w, "system_account", nb__account_name(nb__accounts_system(srv->accounts)));
 }
 

@@ -339,3 +339,19 @@ ACCTS1='accounts {\n  A { users = [ {user: a, password: a} ] }\n  B { users = [ 
     [[ $output == *"-ERR 'Authorization Violation'"* ]]
     exec 5>&-
 }
+
+@test "/varz config_load_time moves on an applied reload, not on a refused one" {
+    conf 'authorization { users = [ {user: alice, password: a} ] }\n'
+    start_server -c "$CONF" -m -1
+    local mon t0 t1 t2
+    mon=$(jq -r '.monitoring[0]' "$(dirname "$SERVER_LOG")"/*.ports)
+    t0=$(curl -s "$mon/varz" | jq -r .config_load_time)
+    [[ $t0 == "$(curl -s "$mon/varz" | jq -r .start)" ]]
+    sleep 0.01
+    reload 'authorization { users = [ {user: bob, password: b} ] }\n'
+    t1=$(curl -s "$mon/varz" | jq -r .config_load_time)
+    [[ $t1 > $t0 ]]
+    reload 'authorization { users = [ {user: bob, password: b} ] }\nmax_payload: 100\n'
+    t2=$(curl -s "$mon/varz" | jq -r .config_load_time)
+    [[ $t2 == "$t1" ]]
+}
