@@ -23,32 +23,6 @@ conf() {
     echo "$BATS_TEST_TMPDIR/auth.conf"
 }
 
-# The errors and warnings of the server log, without pid, time, client address and cid.
-log_lines() {
-    grep -E '\[(ERR|WRN)\]' "$SERVER_LOG" |
-        sed -E 's/^\[[0-9]+\] [0-9/]+ [0-9:.]+ //; s/ [0-9.]+:[0-9]+ - cid:[0-9]+ - / /'
-}
-
-# on_both CONF SCENARIO: runs the function SCENARIO, which prints what its clients saw, against
-# nats-server and then natsctl started with CONF. Sets REF and OUT (each followed by its server's
-# log_lines) and fails, showing the difference, unless they are equal.
-on_both() {
-    local file=$1 fn=$2
-    WIRE_SERVER=nats-server
-    start_server -c "$file"
-    REF=$("$fn")
-    stop_server
-    REF+=$'\n'$(log_lines)
-    WIRE_SERVER=natsctl
-    start_server -c "$file"
-    OUT=$("$fn")
-    stop_server
-    OUT+=$'\n'$(log_lines)
-    [[ $REF == "$OUT" ]] && return 0
-    diff <(printf '%s\n' "$REF") <(printf '%s\n' "$OUT") | sed 's/^/  nats-server < > natsctl: /' >&2
-    return 1
-}
-
 # say TEXT: one connection's session (printf TEXT), its output after INFO, then a separator.
 say() {
     session_body "$1"

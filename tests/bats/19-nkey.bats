@@ -27,30 +27,6 @@ conf() {
     echo "$BATS_TEST_TMPDIR/nkey.conf"
 }
 
-# The errors of the server log, without pid, time, client address and cid.
-log_lines() {
-    grep -E '\[(ERR|WRN)\]' "$SERVER_LOG" |
-        sed -E 's/^\[[0-9]+\] [0-9/]+ [0-9:.]+ //; s/ [0-9.]+:[0-9]+ - cid:[0-9]+ - / /'
-}
-
-# on_both CONF SCENARIO: as in 19-auth.bats; sets REF and OUT, fails on a difference.
-on_both() {
-    local file=$1 fn=$2
-    WIRE_SERVER=nats-server
-    start_server -c "$file"
-    REF=$("$fn")
-    stop_server
-    REF+=$'\n'$(log_lines)
-    WIRE_SERVER=natsctl
-    start_server -c "$file"
-    OUT=$("$fn")
-    stop_server
-    OUT+=$'\n'$(log_lines)
-    [[ $REF == "$OUT" ]] && return 0
-    diff <(printf '%s\n' "$REF") <(printf '%s\n' "$OUT") | sed 's/^/  nats-server < > natsctl: /' >&2
-    return 1
-}
-
 # sign SEED TEXT: TEXT signed with the nkey seed SEED, in raw URL base64. The seed's base32 holds
 # two prefix bytes, the 32-byte Ed25519 seed and a CRC; openssl takes the seed as PKCS#8.
 sign() {

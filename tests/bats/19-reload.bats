@@ -3,7 +3,7 @@
 # permissions changed under connected clients, invalid files and options that cannot change refused
 # with the running configuration kept, the TLS certificate replaced for new connections, and debug
 # logging switched on. The wire-visible scenarios run against the Debian nats-server and natsctl
-# (on_both, as in 19-auth.bats) and must give the same bytes and the same errors in the log.
+# (on_both, from helpers.bash) and must give the same bytes and the same errors in the log.
 
 load helpers
 
@@ -24,12 +24,6 @@ conf() {
     printf "$1" >"$CONF"
 }
 
-# The errors and warnings of the server log, without pid, time, client address and cid.
-log_lines() {
-    grep -E '\[(ERR|WRN)\]' "$SERVER_LOG" |
-        sed -E 's/^\[[0-9]+\] [0-9/]+ [0-9:.]+ //; s/ [0-9.]+:[0-9]+ - cid:[0-9]+ - / /'
-}
-
 # reload TEXT: rewrites the configuration with printf-style TEXT, sends SIGHUP and waits until
 # the server has logged the outcome.
 reload() {
@@ -46,26 +40,15 @@ reload() {
     return 1
 }
 
-# on_both FIRST SCENARIO: runs SCENARIO (which reloads as it goes and prints what its clients saw)
-# against nats-server and then natsctl, each started with the configuration FIRST. Sets REF and
-# OUT (each followed by its server's log_lines) and fails, showing the difference, unless equal.
-on_both() {
-    local first=$1 fn=$2
-    WIRE_SERVER=nats-server
-    conf "$first"
-    start_server -c "$CONF"
-    REF=$("$fn")
-    stop_server
-    REF+=$'\n'$(log_lines)
-    WIRE_SERVER=natsctl
-    conf "$first"
-    start_server -c "$CONF"
-    OUT=$("$fn")
-    stop_server
-    OUT+=$'\n'$(log_lines)
-    [[ $REF == "$OUT" ]] && return 0
-    diff <(printf '%s\n' "$REF") <(printf '%s\n' "$OUT") | sed 's/^/  nats-server < > natsctl: /' >&2
-    return 1
+# reload_both FIRST SCENARIO: on_both (helpers.bash) from the configuration text FIRST, written
+# anew before each server because SCENARIO reloads other texts into it.
+reload_both() {
+    FIRST=$1
+    on_both "$BATS_TEST_TMPDIR/reload.conf" "$2"
+}
+
+on_both_setup() {
+    conf "$FIRST"
 }
 
 # say TEXT: one connection's session (printf TEXT), its output after INFO, then a separator.
@@ -121,7 +104,7 @@ users_scenario() {
 }
 
 @test "reload adding and removing a user, a password and permissions changed under connected clients" {
-    on_both "$USERS1" users_scenario
+    reload_both "$USERS1" users_scenario
     [[ $OUT == *"-- alice, removed:"$'\n''(closed)'* ]]
     [[ $OUT == *"-ERR 'Permissions Violation for Subscription to \"x\" (sid \"1\")'"$'\n'"-ERR 'Permissions Violation for Publish to \"x\"'"$'\n''MSG y 2 1'* ]]
     [[ $OUT == *"-- carol, new password:"$'\n'"-ERR 'Authorization Violation'"$'\n''(closed)'* ]]
@@ -146,7 +129,7 @@ token_scenario() {
 }
 
 @test "a token required, then changed: clients without the new one are cut" {
-    on_both '' token_scenario
+    reload_both '' token_scenario
     local cut="-ERR 'Authorization Violation'"$'\n''(closed)'
     [[ $OUT == "PONG"$'\n'"$cut"$'\n''PONG'$'\n'"$cut"$'\n''PONG'$'\n''--'* ]]
     grep -qF '[INF] Reloaded: authorization token' "$SERVER_LOG"
@@ -165,7 +148,7 @@ refused_scenario() {
 }
 
 @test "an unsupported change or an invalid file is refused and the running configuration stays" {
-    on_both 'authorization { users = [ {user: alice, password: a} ] }\n' refused_scenario
+    reload_both 'authorization { users = [ {user: alice, password: a} ] }\n' refused_scenario
     [[ $OUT == *'[ERR] Failed to reload server configuration: config reload not supported for HTTPPort: old=0, new=8222'* ]]
     [[ $OUT == *"[ERR] Failed to reload server configuration: $CONF:2:1: unknown field \"no_such_option\""* ]]
     [[ $OUT != *'Reloaded server configuration'* ]]
@@ -187,7 +170,7 @@ defaults_scenario() {
 }
 
 @test "default_permissions changed: the no_auth_user client takes them; no_auth_user itself cannot change" {
-    on_both "$DEFAULTS1" defaults_scenario
+    reload_both "$DEFAULTS1" defaults_scenario
     [[ $OUT == *'[ERR] Failed to reload server configuration: config reload not supported for NoAuthUser: old=guest, new=admin'* ]]
     [[ $OUT == *"-ERR 'Permissions Violation for Subscription to \"no.x\" (sid \"1\")'"$'\n'"-ERR 'Permissions Violation for Publish to \"no.x\"'"$'\n''MSG ok.x 2 1'* ]]
     [[ $OUT == *'MSG no.x 1 1'$'\n''3'$'\n''PONG'* ]]

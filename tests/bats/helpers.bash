@@ -189,3 +189,31 @@ start_js_server() {
     WIRE_SERVER=$JS_SERVER
     client_serve -js -sd "$store"
 }
+
+# The errors and warnings of the server log, without pid, time, client address and cid.
+log_lines() {
+    grep -E '\[(ERR|WRN)\]' "$SERVER_LOG" |
+        sed -E 's/^\[[0-9]+\] [0-9/]+ [0-9:.]+ //; s/ [0-9.]+:[0-9]+ - cid:[0-9]+ - / /'
+}
+
+# on_both CONF SCENARIO [FLAGS...]: runs the function SCENARIO, which prints what its clients saw,
+# against nats-server and then natsctl, each started with CONF and FLAGS (and, when the test file
+# defines on_both_setup, after calling it: a scenario that rewrites CONF puts it back there). Sets
+# REF and OUT (each followed by its server's log_lines) and fails, showing the difference, unless
+# they are equal.
+on_both() {
+    local file=$1 fn=$2 side out
+    shift 2
+    for side in nats-server natsctl; do
+        WIRE_SERVER=$side
+        if declare -F on_both_setup >/dev/null; then on_both_setup; fi
+        start_server -c "$file" "$@"
+        out=$("$fn")
+        stop_server
+        out+=$'\n'$(log_lines)
+        if [[ $side == nats-server ]]; then REF=$out; else OUT=$out; fi
+    done
+    [[ $REF == "$OUT" ]] && return 0
+    diff <(printf '%s\n' "$REF") <(printf '%s\n' "$OUT") | sed 's/^/  nats-server < > natsctl: /' >&2
+    return 1
+}
