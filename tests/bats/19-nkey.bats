@@ -31,9 +31,10 @@ conf() {
 # two prefix bytes, the 32-byte Ed25519 seed and a CRC; openssl takes the seed as PKCS#8.
 sign() {
     local dir=$BATS_TEST_TMPDIR
-    { printf '302e020100300506032b657004220420'
-      printf '%s======' "$1" | base32 -d | head -c 34 | tail -c 32 | od -An -tx1 | tr -d ' \n'
-    } | xxd -r -p >"$dir/k.der"
+    # the PKCS#8 header of an Ed25519 key, then the seed (coreutils only: no xxd on a bare Debian)
+    { printf '\x30\x2e\x02\x01\x00\x30\x05\x06\x03\x2b\x65\x70\x04\x22\x04\x20'
+      printf '%s======' "$1" | base32 -d | head -c 34 | tail -c 32
+    } >"$dir/k.der"
     openssl pkey -inform DER -in "$dir/k.der" -out "$dir/k.pem"
     printf '%s' "$2" >"$dir/msg"
     openssl pkeyutl -sign -inkey "$dir/k.pem" -rawin -in "$dir/msg" | base64 -w0 | tr '+/' '-_' | tr -d '='
