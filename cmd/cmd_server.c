@@ -142,7 +142,7 @@ const char cmd_server_details[] =
     "127.0.0.1 unless -a says otherwise: nats-server binds every interface by default, this one\n"
     "is local until you ask. Flags are nats-server's, with one or two dashes (-DV, --port=4222);\n"
     "they override values from the configuration file. A configuration that asks for something\n"
-    "natsctl cannot provide, such as accounts, is refused rather than run without it.\n"
+    "natsctl cannot provide, such as JWT operator mode, is refused rather than run without it.\n"
     "Any --tls* flag replaces the file's tls block, as in nats-server (docs/security.md).\n"
     "\n"
     "The log has nats-server's format, on stderr or in the -l file; once listening the server\n"
