@@ -100,35 +100,44 @@ nb_config_init(struct nb_config *cfg)
             &(cfg)->cluster_pass, &(cfg)->no_auth_user, &(cfg)->log_file, &(cfg)->system_account   \
     }
 
+/* A list of owned strings (routes, account names): emptied, or one more copied in. */
+static void
+strv_clear(char ***v, size_t *n)
+{
+    for (size_t i = 0; i < *n; i++)
+        free((*v)[i]);
+    free(*v);
+    *v = NULL;
+    *n = 0;
+}
+
+static int
+strv_add(char ***v, size_t *n, const char *s)
+{
+    char **grown = realloc(*v, (*n + 1) * sizeof *grown);
+    if (!grown) return NB_ENOMEM;
+    *v = grown;
+    if (!(grown[*n] = strdup(s))) return NB_ENOMEM;
+    (*n)++;
+    return 0;
+}
+
 void
 nb_config_clear_routes(struct nb_config *cfg)
 {
-    for (size_t i = 0; i < cfg->nroutes; i++)
-        free(cfg->routes[i]);
-    free(cfg->routes);
-    cfg->routes = NULL;
-    cfg->nroutes = 0;
+    strv_clear(&cfg->routes, &cfg->nroutes);
 }
 
 static void
 accounts_clear(struct nb_config *cfg)
 {
-    for (size_t i = 0; i < cfg->naccounts; i++)
-        free(cfg->accounts[i]);
-    free(cfg->accounts);
-    cfg->accounts = NULL;
-    cfg->naccounts = 0;
+    strv_clear(&cfg->accounts, &cfg->naccounts);
 }
 
 static int
 account_add(struct nb_config *cfg, const char *name)
 {
-    char **v = realloc(cfg->accounts, (cfg->naccounts + 1) * sizeof *v);
-    if (!v) return NB_ENOMEM;
-    cfg->accounts = v;
-    if (!(v[cfg->naccounts] = strdup(name))) return NB_ENOMEM;
-    cfg->naccounts++;
-    return 0;
+    return strv_add(&cfg->accounts, &cfg->naccounts, name);
 }
 
 void
@@ -151,12 +160,7 @@ nb_config_release(struct nb_config *cfg)
 int
 nb_config_add_route(struct nb_config *cfg, const char *url)
 {
-    char **routes = realloc(cfg->routes, (cfg->nroutes + 1) * sizeof *routes);
-    if (!routes) return NB_ENOMEM;
-    cfg->routes = routes;
-    if (!(routes[cfg->nroutes] = strdup(url))) return NB_ENOMEM;
-    cfg->nroutes++;
-    return 0;
+    return strv_add(&cfg->routes, &cfg->nroutes, url);
 }
 
 int
